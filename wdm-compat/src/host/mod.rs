@@ -1,0 +1,1 @@
+//! A simulated NT I/O manager (feature `host`).
