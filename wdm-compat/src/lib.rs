@@ -27,12 +27,36 @@ extern crate std;
 #[allow(unused_extern_crates)]
 extern crate alloc;
 
+// Without an operating-system backend (a bare `no_std` build) nothing can call the
+// trampolines, so much of the seam is unused there.
 #[allow(unsafe_code)]
+#[cfg_attr(not(feature = "host"), allow(dead_code, unused_imports))]
 mod sys;
 
+pub mod device;
+pub mod dispatch;
+pub mod driver;
+pub mod forward;
+pub mod io;
+pub mod irp;
+pub mod log;
+pub mod request;
 pub mod status;
+pub mod sync;
 
 #[cfg(feature = "host")]
 pub mod host;
 
+pub use device::{Device, DeviceConfig, IoType, LowerDevice, NamedDevice, OwnedDevice};
+pub use dispatch::DispatchStatus;
+pub use driver::{DriverSetup, PhysicalDevice, WdmDriver};
+pub use forward::{CompletionObserver, IrpOutcome};
+#[cfg(feature = "tracking")]
+pub use irp::TrackingCompleter;
+pub use irp::{Irp, IrpCompleter, IrpCompletion, NoopCompleter, PendingIrp, SystemCompleter};
+pub use request::{
+    BufferedIoctl, DirectIoctl, IoRequest, IoctlBuffers, MajorFunction, Parameters,
+    RequestorMode, UserAddress,
+};
 pub use status::{NtResult, NtStatus, Severity, to_result};
+pub use sync::{SpinLock, SpinLockGuard};

@@ -16,9 +16,9 @@
 //! Every backend provides, as inherent methods on the handle types:
 //!
 //! * [`DriverRef`]: `set_dispatch`, `set_unload`, `set_add_device`, `set_context`, `context`, `create_device`.
-//! * [`DeviceRef`]: `delete`, `flags`, `set_flags`, `clear_flags`, `driver`, `device_type`,
+//! * [`DeviceRef`]: `delete`, `set_context`, `context`, `set_device_type`, `flags`, `set_flags`, `clear_flags`, `driver`, `device_type`,
 //!   `attach_to`, `detach`, `create_symbolic_link`, `delete_symbolic_link`.
-//! * [`IrpRef`]: `stack`, `requestor_mode`, `system_buffer`, `mdl_buffer`, `user_addresses`,
+//! * [`IrpRef`]: `stack`, `requestor_mode`, `system_buffer`, `mdl_buffer`, `split_direct`, `user_addresses`,
 //!   `information`, `set_information`, `status`, `complete`, `mark_pending`, `pending_returned`,
 //!   `skip_current_location`, `copy_current_location_to_next`, `set_completion_routine`,
 //!   `call_driver`, `set_cancel_routine`, `cancel_requested`, `release_cancel_lock`,
@@ -45,6 +45,7 @@ pub(crate) use none as backend;
 #[cfg(not(feature = "host"))]
 pub(crate) use none::{current_irql, dbg_print, lower_irql, raise_irql};
 
+pub(crate) mod spin_lock;
 pub(crate) mod thunk;
 
 /// The backend's driver object (`DRIVER_OBJECT` on Windows).
@@ -107,6 +108,21 @@ pub(crate) struct DeviceRef(NonNull<RawDevice>);
 /// the system by returning from a completion routine.
 #[derive(PartialEq, Eq)]
 pub(crate) struct IrpRef(NonNull<RawIrp>);
+
+// SAFETY: an IRP is not tied to a thread: Windows lets its owner complete it, or pass it on, in
+// any thread context (that is what pending an IRP is for), and the host simulation guards its
+// IRP state with locks. The handle is not `Sync`: only its one owner uses it.
+unsafe impl Send for IrpRef {}
+
+// SAFETY: a device object is a kernel object whose I/O manager routines may be called from any
+// thread (the host simulation guards its device state with locks); the handle is its address.
+unsafe impl Send for DeviceRef {}
+// SAFETY: as above; every method takes the handle by value and is thread-safe in each backend.
+unsafe impl Sync for DeviceRef {}
+// SAFETY: as for `DeviceRef`, for the driver object.
+unsafe impl Send for DriverRef {}
+// SAFETY: as for `DeviceRef`, for the driver object.
+unsafe impl Sync for DriverRef {}
 
 impl DriverRef {
     /// # Safety
@@ -180,3 +196,80 @@ pub(crate) enum Params {
 
 /// `NTSTATUS` carried through the seam as the crate's own type.
 pub(crate) type Status = NtStatus;
+
+/// A heap value whose address is published to the system (as a driver's or device's context
+/// pointer) while this owner keeps it alive.
+///
+/// # Invariants
+///
+/// `0` comes from `Box::leak` and is freed only by `Drop` or `into_inner`; only shared
+/// references to the value are ever made, so callbacks reading it through the published pointer
+/// never alias a unique reference.
+pub(crate) struct SharedBox<T>(NonNull<T>);
+
+// SAFETY: `SharedBox<T>` owns a `T` and hands out only `&T`, like `Box<T>` would.
+unsafe impl<T: Send> Send for SharedBox<T> {}
+// SAFETY: as above: shared access to `T` from several threads needs `T: Sync`.
+unsafe impl<T: Sync> Sync for SharedBox<T> {}
+
+impl<T> SharedBox<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(NonNull::from(alloc::boxed::Box::leak(alloc::boxed::Box::new(value))))
+    }
+
+    pub(crate) const fn get(&self) -> &T {
+        // SAFETY: by the invariant the pointer is live until `self` is dropped, and only shared
+        // references exist.
+        unsafe { self.0.as_ref() }
+    }
+
+    pub(crate) const fn as_ptr(&self) -> *const T {
+        self.0.as_ptr()
+    }
+
+    /// Gives up ownership to whoever holds the published pointer; take it back with
+    /// [`SharedBox::from_published`].
+    pub(crate) fn publish(self) -> *const c_void {
+        let ptr = self.0.as_ptr();
+        core::mem::forget(self);
+        ptr.cast_const().cast()
+    }
+
+    /// Takes back ownership of a value given up with [`SharedBox::publish`].
+    ///
+    /// # Safety
+    ///
+    /// `context` must be null or come from `SharedBox<T>::publish` (with this `T`), not be
+    /// taken back twice, and no reference made from it may be used afterwards.
+    pub(crate) unsafe fn from_published(context: *const c_void) -> Option<Self> {
+        NonNull::new(context.cast_mut().cast::<T>()).map(Self)
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        let ptr = self.0.as_ptr();
+        core::mem::forget(self);
+        // SAFETY: `ptr` came from `Box::leak` (invariant) and `self` was forgotten, so this is
+        // the only owner; the caller has unpublished the pointer before giving up the value.
+        let boxed = unsafe { alloc::boxed::Box::from_raw(ptr) };
+        *boxed
+    }
+}
+
+impl<T> Drop for SharedBox<T> {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` came from `Box::leak` and this is its only owner; no reference made
+        // by `get` outlives `self`.
+        drop(unsafe { alloc::boxed::Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+/// Reads back a value published with [`SharedBox::as_ptr`].
+///
+/// # Safety
+///
+/// `context` must be null or a pointer from `SharedBox<T>::as_ptr` (with this `T`) whose box
+/// stays alive for `'a`.
+pub(crate) unsafe fn from_context<'a, T>(context: *const c_void) -> Option<&'a T> {
+    // SAFETY: the caller guarantees `context` is null or points to a live `T` for `'a`.
+    unsafe { context.cast::<T>().as_ref() }
+}

@@ -106,6 +106,22 @@ impl DeviceRef {
         self.never()
     }
 
+    /// Stores one pointer in the device's extension (the safe layer keeps its per-device record
+    /// there). The backend creates every device with room for it.
+    pub(crate) fn set_context(self, _context: *const c_void) {
+        self.never()
+    }
+
+    /// The pointer last stored by `set_context` (null if none).
+    pub(crate) fn context(self) -> *const c_void {
+        self.never()
+    }
+
+    /// `DeviceObject->DeviceType = device_type` (a filter copies the type of the device below).
+    pub(crate) fn set_device_type(self, _device_type: u32) {
+        self.never()
+    }
+
     /// `DeviceObject->DriverObject`.
     pub(crate) fn driver(self) -> DriverRef {
         self.never()
@@ -166,6 +182,13 @@ impl IrpRef {
     /// output buffer of a METHOD_IN/OUT_DIRECT IOCTL. `Ok(None)` when there is no MDL;
     /// `Err(STATUS_INSUFFICIENT_RESOURCES)` when it cannot be mapped.
     pub(crate) fn mdl_buffer(&mut self) -> Result<Option<&mut [u8]>, Status> {
+        self.never()
+    }
+
+    /// For METHOD_IN_DIRECT / METHOD_OUT_DIRECT IOCTLs: the input (system buffer, empty if
+    /// none) and the mapped output MDL (empty if none) at once; they never overlap.
+    /// `Err(STATUS_INSUFFICIENT_RESOURCES)` when the MDL cannot be mapped.
+    pub(crate) fn split_direct(&mut self) -> Result<(&[u8], &mut [u8]), Status> {
         self.never()
     }
 

@@ -1,2 +1,261 @@
-//! Trampolines: the `extern "system"` entry points the system calls, which turn raw pointers
-//! into the seam's handles and call the safe layer.
+//! Trampolines: the `extern "system"` routines the system calls. Each turns raw pointers into
+//! the seam's handles, finds the driver instance and the device record through the context
+//! pointers the crate published, and calls the safe layer.
+//!
+//! Under the `host` feature a panic in driver code is caught here and reported to the
+//! simulation as a bug check (a panic in a real driver is one), instead of unwinding through an
+//! `extern "system"` frame, which would abort the test process.
+
+use core::ffi::c_void;
+use core::marker::PhantomData;
+
+use super::{
+    DeviceRef, DriverRef, IrpRef, MAJOR_FUNCTION_COUNT, RawDevice, RawDriver, RawIrp, SharedBox,
+    from_context,
+};
+use crate::device::{Device, FILE_DEVICE_SECURE_OPEN, LowerDevice};
+use crate::driver::{self, DriverSetup, PhysicalDevice, WdmDriver};
+use crate::forward::{CompletionObserver, IrpOutcome};
+use crate::irp::{Irp, IrpCompleter};
+use crate::request::{MajorFunction, pnp_minor};
+use crate::status::NtStatus;
+
+/// `FILE_DEVICE_UNKNOWN`.
+const FILE_DEVICE_UNKNOWN: u32 = 0x22;
+
+/// Runs driver code; on the host a panic becomes a reported bug check and `fallback`.
+#[cfg(feature = "host")]
+fn guarded<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(value) => value,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).into())
+                .or_else(|| payload.downcast_ref::<std::string::String>().cloned())
+                .unwrap_or_default();
+            super::host::report_driver_panic(&message);
+            fallback
+        }
+    }
+}
+
+/// Runs driver code (a kernel panic handler turns a panic into a bug check).
+#[cfg(not(feature = "host"))]
+fn guarded<R>(_fallback: R, f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// `DriverEntry` for driver type `D`.
+///
+/// # Safety
+///
+/// Called only by the system (or the host simulation) as a driver entry point, with the driver
+/// object it created for this driver.
+pub(crate) unsafe extern "system" fn driver_entry<D: WdmDriver<C>, C: IrpCompleter>(
+    driver: *mut RawDriver,
+    _registry_path: *const c_void,
+) -> i32 {
+    // SAFETY: the system passes its driver object, alive until unload returns.
+    let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    };
+    // Wired before anything can fail, so a driver that gets loaded can always be unloaded.
+    driver.set_unload(unload::<D, C>);
+    let mut setup = DriverSetup { driver, registry_path: "", _extension: PhantomData };
+    let entry = guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || D::driver_entry(&mut setup));
+    match entry {
+        Ok(instance) => {
+            driver.set_context(SharedBox::new(instance).publish());
+            for major in 0..MAJOR_FUNCTION_COUNT {
+                if let Ok(major) = u8::try_from(major) {
+                    driver.set_dispatch(major, dispatch::<D, C>);
+                }
+            }
+            if D::PNP {
+                driver.set_add_device(add_device::<D, C>);
+            }
+            NtStatus::SUCCESS.to_raw()
+        }
+        Err(status) => status.to_raw(),
+    }
+}
+
+/// `DriverUnload` for driver type `D`.
+///
+/// # Safety
+///
+/// Called only by the system, once, after all of the driver's I/O has finished.
+unsafe extern "system" fn unload<D: WdmDriver<C>, C: IrpCompleter>(driver: *mut RawDriver) {
+    // SAFETY: the system passes the driver object it loaded the driver with.
+    let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else { return };
+    let context = driver.context();
+    driver.set_context(core::ptr::null());
+    // SAFETY: `driver_entry` published the instance with `SharedBox<D>::publish`; the pointer
+    // was cleared above, so it is taken back once, and no dispatch runs during unload.
+    if let Some(instance) = unsafe { SharedBox::<D>::from_published(context) } {
+        guarded((), || instance.into_inner().unload());
+    }
+}
+
+/// The dispatch routine in every entry of the major-function table.
+///
+/// # Safety
+///
+/// Called only by the I/O manager with one of this driver's devices and an IRP whose current
+/// stack location belongs to it.
+unsafe extern "system" fn dispatch<D: WdmDriver<C>, C: IrpCompleter>(
+    device: *mut RawDevice,
+    irp: *mut RawIrp,
+) -> i32 {
+    // SAFETY: the I/O manager hands the IRP's current stack location to this driver; this is
+    // the only handle made for it.
+    let Some(irp) = (unsafe { IrpRef::from_raw(irp) }) else {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    };
+    // SAFETY: the device is one of this driver's and lives for the duration of the call.
+    let Some(device) = (unsafe { DeviceRef::from_raw(device) }) else {
+        irp.complete(NtStatus::INVALID_PARAMETER, 0);
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    };
+    // SAFETY: `driver_entry` published a `SharedBox<D>` as the driver context; it lives until
+    // unload, which does not run while IRPs are dispatched.
+    let instance = unsafe { from_context::<D>(device.driver().context()) };
+    // SAFETY: every device this driver owns has a `SharedBox<Device<D::DeviceExtension>>`
+    // published as its context (`OwnedDevice::create`, `add_device`), alive until the device
+    // is deleted, which does not happen while an IRP is dispatched to it.
+    let record = unsafe { from_context::<Device<D::DeviceExtension>>(device.context()) };
+    let (Some(instance), Some(record)) = (instance, record) else {
+        irp.complete(NtStatus::INVALID_DEVICE_STATE, 0);
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    let stack = irp.stack();
+    let major = MajorFunction(stack.major);
+    if major == MajorFunction::PNP
+        && stack.minor == pnp_minor::REMOVE_DEVICE
+        && let Some(lower) = record.lower
+    {
+        return remove_device::<D, C>(instance, record, device, lower, irp);
+    }
+    let irp = Irp::<C>::from_ref(irp);
+    let fallback = crate::dispatch::DispatchStatus::new(NtStatus::INTERNAL_ERROR);
+    guarded(fallback, || driver::dispatch(instance, record, major, irp)).status().to_raw()
+}
+
+/// `IRP_MN_REMOVE_DEVICE` for a device the crate attached: tell the driver, pass the IRP down,
+/// detach, delete, free the record — in that order (Learn: "Removing a Device in a Filter
+/// Driver").
+fn remove_device<D: WdmDriver<C>, C: IrpCompleter>(
+    instance: &D,
+    record: &Device<D::DeviceExtension>,
+    device: DeviceRef,
+    lower: LowerDevice,
+    mut irp: IrpRef,
+) -> i32 {
+    guarded((), || instance.on_remove_device(record));
+    irp.skip_current_location();
+    let status = irp.call_driver(lower.0);
+    device.detach(lower.0);
+    let context = device.context();
+    device.set_context(core::ptr::null());
+    device.delete();
+    // SAFETY: `add_device` published this record with `SharedBox::publish`; the context was
+    // cleared above so it is taken back once, and `record` is not used after this point.
+    drop(unsafe { SharedBox::<Device<D::DeviceExtension>>::from_published(context) });
+    status.to_raw()
+}
+
+/// `AddDevice` for a PnP driver of type `D`.
+///
+/// # Safety
+///
+/// Called only by the PnP manager with this driver's object and a physical device object.
+unsafe extern "system" fn add_device<D: WdmDriver<C>, C: IrpCompleter>(
+    driver: *mut RawDriver,
+    physical: *mut RawDevice,
+) -> i32 {
+    // SAFETY: the PnP manager passes this driver's object, alive while the driver is loaded.
+    let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    };
+    // SAFETY: the physical device object stays alive while its stack exists.
+    let Some(physical) = (unsafe { DeviceRef::from_raw(physical) }) else {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    };
+    // SAFETY: as in `dispatch`: published by `driver_entry`, alive until unload.
+    let Some(instance) = (unsafe { from_context::<D>(driver.context()) }) else {
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    let pdo = PhysicalDevice { raw: physical };
+    let extension = match guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || instance.add_device(&pdo)) {
+        Ok(extension) => extension,
+        Err(status) => return status.to_raw(),
+    };
+    let device =
+        match driver.create_device(None, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN, false) {
+            Ok(device) => device,
+            Err(status) => return status.to_raw(),
+        };
+    let Some(lower) = device.attach_to(physical) else {
+        device.delete();
+        return NtStatus::NO_SUCH_DEVICE.to_raw();
+    };
+    // A device in a stack takes its type and buffering from the device below it (Driver
+    // Verifier 0xC9/0x244, 0x246, 0x23F).
+    device.set_device_type(lower.device_type());
+    device.set_flags(
+        lower.flags() & (super::DO_BUFFERED_IO | super::DO_DIRECT_IO | super::DO_POWER_PAGABLE),
+    );
+    let record = SharedBox::new(Device::new(device, Some(LowerDevice(lower)), extension));
+    device.set_context(record.publish());
+    device.clear_flags(super::DO_DEVICE_INITIALIZING);
+    NtStatus::SUCCESS.to_raw()
+}
+
+/// Sets [`observe`] as `irp`'s completion routine, carrying `observer` in the context pointer.
+pub(crate) fn set_observer<D: WdmDriver<C>, C: IrpCompleter>(
+    irp: &mut IrpRef,
+    observer: CompletionObserver<D, D::DeviceExtension>,
+) {
+    irp.set_completion_routine(observe::<D, C>, observer as *mut c_void);
+}
+
+/// The completion routine behind [`Irp::forward_observing`](crate::Irp::forward_observing).
+///
+/// # Safety
+///
+/// Called only by the I/O manager for an IRP on which [`set_observer::<D, C>`] set it, with the
+/// device object of this driver that forwarded it.
+unsafe extern "system" fn observe<D: WdmDriver<C>, C: IrpCompleter>(
+    device: *mut RawDevice,
+    irp: *mut RawIrp,
+    context: *mut c_void,
+) -> i32 {
+    // SAFETY: `set_observer::<D, C>` stored a `CompletionObserver<D, D::DeviceExtension>` in
+    // `context`; function pointers and data pointers have the same size on every target Windows
+    // runs on.
+    let observer = unsafe {
+        core::mem::transmute::<*mut c_void, CompletionObserver<D, D::DeviceExtension>>(context)
+    };
+    // SAFETY: during its completion routine the IRP is back in this driver's hands; the handle
+    // is not used after the routine returns.
+    let Some(mut irp) = (unsafe { IrpRef::from_raw(irp) }) else {
+        return NtStatus::SUCCESS.to_raw();
+    };
+    // SAFETY: the device that set the routine is one of this driver's, alive during the call.
+    if let Some(device) = unsafe { DeviceRef::from_raw(device) } {
+        // SAFETY: as in `dispatch`.
+        let instance = unsafe { from_context::<D>(device.driver().context()) };
+        // SAFETY: as in `dispatch`.
+        let record = unsafe { from_context::<Device<D::DeviceExtension>>(device.context()) };
+        if let (Some(instance), Some(record)) = (instance, record) {
+            let outcome = IrpOutcome::new(&mut irp);
+            guarded((), || observer(instance, record, &outcome));
+        }
+    }
+    // Every completion routine that lets completion continue must propagate the pending flag.
+    if irp.pending_returned() {
+        irp.mark_pending();
+    }
+    NtStatus::SUCCESS.to_raw()
+}

@@ -1,0 +1,249 @@
+//! Device objects: creation, naming and teardown as guards that undo themselves.
+//!
+//! DriverEntry typically creates a device (`IoCreateDevice`), then a symbolic link to it
+//! (`IoCreateSymbolicLink`); if a later step fails, the earlier ones must be undone in reverse
+//! order, and unload must remove the link before deleting the device (Learn: "Introduction to
+//! MS-DOS Device Names", "Writing an Unload Routine"). Here:
+//!
+//! * [`DriverSetup::create_device`](crate::DriverSetup::create_device) returns an
+//!   [`OwnedDevice`], which deletes the device when dropped;
+//! * [`OwnedDevice::create_symbolic_link`] turns it into a [`NamedDevice`], which deletes the
+//!   link and then the device when dropped.
+//!
+//! So `?` after any step unwinds everything before it, and dropping the driver at unload tears
+//! down in the right order without any code in the driver.
+
+use core::fmt;
+
+use crate::status::{NtResult, NtStatus};
+use crate::sys::{self, DeviceRef, SharedBox};
+
+/// `FILE_DEVICE_SECURE_OPEN`: apply the device's security descriptor to opens of names below it.
+pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
+
+/// How read and write requests carry their data (the `DO_BUFFERED_IO` / `DO_DIRECT_IO` flags).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IoType {
+    /// `DO_BUFFERED_IO`: the I/O manager copies through a system buffer.
+    Buffered,
+    /// `DO_DIRECT_IO`: the caller's pages are locked and described by an MDL.
+    Direct,
+    /// Neither flag: the driver gets raw user addresses (not accessible from safe code).
+    Neither,
+}
+
+/// What to create: the arguments of `IoCreateDevice` plus the buffering flags.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceConfig<'a> {
+    /// `\Device\...` name, or `None` for an unnamed device (PnP devices normally are unnamed).
+    pub name: Option<&'a str>,
+    /// `DeviceType` (`FILE_DEVICE_*`); IOCTL codes for this device carry it in bits 31–16.
+    pub device_type: u16,
+    /// `DeviceCharacteristics`; defaults to [`FILE_DEVICE_SECURE_OPEN`].
+    pub characteristics: u32,
+    /// `Exclusive`: only one handle at a time.
+    pub exclusive: bool,
+    /// How reads and writes carry their data.
+    pub io_type: IoType,
+}
+
+impl<'a> DeviceConfig<'a> {
+    /// A named device of type `FILE_DEVICE_UNKNOWN` (0x22) with buffered I/O and secure open.
+    #[must_use]
+    pub const fn named(name: &'a str) -> Self {
+        Self {
+            name: Some(name),
+            device_type: 0x22,
+            characteristics: FILE_DEVICE_SECURE_OPEN,
+            exclusive: false,
+            io_type: IoType::Buffered,
+        }
+    }
+
+    /// An unnamed device (for PnP function and filter devices).
+    #[must_use]
+    pub const fn unnamed() -> Self {
+        Self {
+            name: None,
+            device_type: 0x22,
+            characteristics: FILE_DEVICE_SECURE_OPEN,
+            exclusive: false,
+            io_type: IoType::Buffered,
+        }
+    }
+
+    /// Sets the device type.
+    #[must_use]
+    pub const fn device_type(mut self, device_type: u16) -> Self {
+        self.device_type = device_type;
+        self
+    }
+
+    /// Sets how reads and writes carry their data.
+    #[must_use]
+    pub const fn io_type(mut self, io_type: IoType) -> Self {
+        self.io_type = io_type;
+        self
+    }
+
+    /// Allows one open handle at a time.
+    #[must_use]
+    pub const fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = exclusive;
+        self
+    }
+}
+
+/// The device below this one in its stack: where forwarded IRPs go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct LowerDevice(pub(crate) DeviceRef);
+
+impl fmt::Debug for LowerDevice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LowerDevice")
+    }
+}
+
+/// One of this driver's device objects, as a callback sees it, with the driver's per-device
+/// data (its "device extension") of type `X`.
+///
+/// Callbacks get `&Device<X>`; the crate owns the memory and keeps it alive while the device
+/// exists.
+pub struct Device<X = ()> {
+    pub(crate) raw: DeviceRef,
+    pub(crate) lower: Option<LowerDevice>,
+    extension: X,
+}
+
+impl<X> Device<X> {
+    pub(crate) const fn new(raw: DeviceRef, lower: Option<LowerDevice>, extension: X) -> Self {
+        Self { raw, lower, extension }
+    }
+
+    /// The driver's data for this device.
+    #[must_use]
+    pub const fn extension(&self) -> &X {
+        &self.extension
+    }
+
+    /// The device this one is attached over (PnP function and filter devices), where
+    /// forwarded IRPs go. `None` for a control device created in DriverEntry.
+    #[must_use]
+    pub const fn lower(&self) -> Option<&LowerDevice> {
+        self.lower.as_ref()
+    }
+
+    /// `DeviceObject->DeviceType`.
+    #[must_use]
+    pub fn device_type(&self) -> u32 {
+        self.raw.device_type()
+    }
+
+    /// Whether `other` is this same device object.
+    #[must_use]
+    pub fn is(&self, other: &Self) -> bool {
+        self.raw == other.raw
+    }
+}
+
+impl<X: fmt::Debug> fmt::Debug for Device<X> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Device").field("extension", &self.extension).finish_non_exhaustive()
+    }
+}
+
+/// A device object this driver created; deleting it is the guard's drop.
+///
+/// IRQL for creation and drop: PASSIVE_LEVEL.
+#[must_use = "dropping the guard deletes the device at once"]
+pub struct OwnedDevice<X> {
+    record: SharedBox<Device<X>>,
+}
+
+impl<X> OwnedDevice<X> {
+    pub(crate) fn create(
+        driver: sys::DriverRef,
+        config: &DeviceConfig<'_>,
+        extension: X,
+    ) -> NtResult<Self> {
+        let raw = driver.create_device(
+            config.name,
+            u32::from(config.device_type),
+            config.characteristics,
+            config.exclusive,
+        )?;
+        let record = SharedBox::new(Device::new(raw, None, extension));
+        raw.set_context(record.as_ptr().cast());
+        match config.io_type {
+            IoType::Buffered => raw.set_flags(sys::DO_BUFFERED_IO),
+            IoType::Direct => raw.set_flags(sys::DO_DIRECT_IO),
+            IoType::Neither => {}
+        }
+        // The device is fully set up: let I/O in.
+        raw.clear_flags(sys::DO_DEVICE_INITIALIZING);
+        Ok(Self { record })
+    }
+
+    /// The device as callbacks see it.
+    #[must_use]
+    pub fn device(&self) -> &Device<X> {
+        self.record.get()
+    }
+
+    /// Creates a symbolic link (`\DosDevices\Name`, seen from user mode as `\\.\Name`) to this
+    /// named device.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// Hands the device back with the failure status (for example
+    /// `STATUS_OBJECT_NAME_COLLISION`), so the caller decides whether to retry or drop it.
+    pub fn create_symbolic_link(
+        self,
+        link: &'static str,
+    ) -> Result<NamedDevice<X>, (Self, NtStatus)> {
+        match self.device().raw.create_symbolic_link(link) {
+            Ok(()) => Ok(NamedDevice { link, device: self }),
+            Err(status) => Err((self, status)),
+        }
+    }
+}
+
+impl<X> Drop for OwnedDevice<X> {
+    fn drop(&mut self) {
+        let raw = self.device().raw;
+        raw.set_context(core::ptr::null());
+        raw.delete();
+        // `record` is freed after the device is gone, so no callback can still see it.
+    }
+}
+
+/// A device with a symbolic link; dropping it deletes the link, then the device.
+#[must_use = "dropping the guard removes the link and deletes the device at once"]
+pub struct NamedDevice<X> {
+    link: &'static str,
+    // Dropped after `NamedDevice::drop` has removed the link.
+    device: OwnedDevice<X>,
+}
+
+impl<X> NamedDevice<X> {
+    /// The device as callbacks see it.
+    #[must_use]
+    pub fn device(&self) -> &Device<X> {
+        self.device.device()
+    }
+
+    /// The symbolic link's name.
+    #[must_use]
+    pub const fn link(&self) -> &'static str {
+        self.link
+    }
+}
+
+impl<X> Drop for NamedDevice<X> {
+    fn drop(&mut self) {
+        // The link goes first; the device follows when the `device` field is dropped.
+        self.device.device().raw.delete_symbolic_link(self.link);
+    }
+}

@@ -1,0 +1,216 @@
+//! The [`WdmDriver`] trait: a WDM driver as one type, with a default for every major function.
+//!
+//! The crate owns `DriverEntry`, `DriverUnload`, `AddDevice` and one dispatch routine for every
+//! entry of the major-function table, so no entry is ever left NULL. Each calls the matching
+//! trait method with the driver instance, the target [`Device`] and the [`Irp`]:
+//!
+//! | major function | default |
+//! |---|---|
+//! | `IRP_MJ_CREATE`, `IRP_MJ_CLOSE`, `IRP_MJ_CLEANUP` | complete with `STATUS_SUCCESS` |
+//! | read, write, IOCTLs, PnP, power, everything else | [`WdmDriver::on_other`]: complete with `STATUS_NOT_SUPPORTED` |
+//!
+//! A PnP driver (`const PNP: bool = true`) gets [`WdmDriver::add_device`] called for each device
+//! the PnP manager finds; the crate creates the device object, attaches it to the top of the
+//! stack, copies the lower device's type and buffering flags, and on `IRP_MN_REMOVE_DEVICE`
+//! passes the IRP down, detaches and deletes the device, in that order (Learn: "Removing a
+//! Device in a Filter Driver").
+
+use crate::device::{Device, DeviceConfig, OwnedDevice};
+use crate::dispatch::DispatchStatus;
+use crate::irp::{Irp, IrpCompleter, SystemCompleter};
+use crate::request::MajorFunction;
+use crate::status::{NtResult, NtStatus};
+use crate::sys;
+
+/// A WDM driver.
+///
+/// `C` is the completer its IRPs use: [`SystemCompleter`] in a driver; tests may pick another.
+///
+/// Dispatch routines run at PASSIVE_LEVEL for create, close, cleanup and PnP, and at
+/// ≤ DISPATCH_LEVEL for reads, writes and IOCTLs sent by other drivers; they must return at the
+/// IRQL they were called at.
+pub trait WdmDriver<C: IrpCompleter = SystemCompleter>: Sized + Send + Sync + 'static {
+    /// The driver's data for each of its devices (its "device extension").
+    type DeviceExtension: Send + Sync + 'static;
+
+    /// Whether this is a PnP driver: `AddDevice` is registered and PnP removal is handled.
+    const PNP: bool = false;
+
+    /// `DriverEntry`: create devices and links through `setup`, and return the driver.
+    ///
+    /// Guards returned by `setup` undo themselves when dropped, so returning an error with `?`
+    /// after any step undoes all earlier steps.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// Any failure status; the driver is not loaded then.
+    fn driver_entry(setup: &mut DriverSetup<'_, Self::DeviceExtension>) -> NtResult<Self>;
+
+    /// `DriverUnload`: the default drops the driver, which drops its device guards (links
+    /// first, then devices).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    fn unload(self) {}
+
+    /// `AddDevice` (PnP drivers): return the extension for the new device. The crate creates an
+    /// unnamed device, attaches it over `physical_device`'s stack and copies the lower device's
+    /// type and flags.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// A failure status leaves the stack without this driver's device.
+    fn add_device(&self, physical_device: &PhysicalDevice) -> NtResult<Self::DeviceExtension> {
+        let _ = physical_device;
+        Err(NtStatus::NOT_SUPPORTED)
+    }
+
+    /// Called for `IRP_MN_REMOVE_DEVICE` before the crate passes the IRP down, detaches and
+    /// deletes the device: finish or cancel what the device still holds.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    fn on_remove_device(&self, device: &Device<Self::DeviceExtension>) {
+        let _ = device;
+    }
+
+    /// `IRP_MJ_CREATE`. Default: `STATUS_SUCCESS`.
+    fn on_create(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        let _ = device;
+        irp.complete(NtStatus::SUCCESS)
+    }
+
+    /// `IRP_MJ_CLOSE`. Default: `STATUS_SUCCESS`.
+    fn on_close(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        let _ = device;
+        irp.complete(NtStatus::SUCCESS)
+    }
+
+    /// `IRP_MJ_CLEANUP`. Default: `STATUS_SUCCESS`.
+    fn on_cleanup(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        let _ = device;
+        irp.complete(NtStatus::SUCCESS)
+    }
+
+    /// `IRP_MJ_READ`. Default: [`on_other`](Self::on_other).
+    fn on_read(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    /// `IRP_MJ_WRITE`. Default: [`on_other`](Self::on_other).
+    fn on_write(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    /// `IRP_MJ_DEVICE_CONTROL`. Default: [`on_other`](Self::on_other).
+    fn on_device_control(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<C>,
+    ) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    /// `IRP_MJ_INTERNAL_DEVICE_CONTROL`. Default: [`on_other`](Self::on_other).
+    fn on_internal_device_control(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<C>,
+    ) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    /// `IRP_MJ_PNP` other than the removal the crate handles. Default:
+    /// [`on_other`](Self::on_other).
+    fn on_pnp(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    /// `IRP_MJ_POWER`. Default: [`on_other`](Self::on_other).
+    fn on_power(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    /// Every major function without a method of its own, and the default of those that have
+    /// one. Default: `STATUS_NOT_SUPPORTED`. A filter overrides it to pass everything down.
+    fn on_other(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+        let _ = device;
+        irp.complete(NtStatus::NOT_SUPPORTED)
+    }
+}
+
+/// Routes one IRP to the trait method for its major function.
+pub(crate) fn dispatch<D: WdmDriver<C>, C: IrpCompleter>(
+    driver: &D,
+    device: &Device<D::DeviceExtension>,
+    major: MajorFunction,
+    irp: Irp<C>,
+) -> DispatchStatus {
+    match major {
+        MajorFunction::CREATE => driver.on_create(device, irp),
+        MajorFunction::CLOSE => driver.on_close(device, irp),
+        MajorFunction::CLEANUP => driver.on_cleanup(device, irp),
+        MajorFunction::READ => driver.on_read(device, irp),
+        MajorFunction::WRITE => driver.on_write(device, irp),
+        MajorFunction::DEVICE_CONTROL => driver.on_device_control(device, irp),
+        MajorFunction::INTERNAL_DEVICE_CONTROL => driver.on_internal_device_control(device, irp),
+        MajorFunction::PNP => driver.on_pnp(device, irp),
+        MajorFunction::POWER => driver.on_power(device, irp),
+        _ => driver.on_other(device, irp),
+    }
+}
+
+/// What `DriverEntry` can do: create devices whose extension is the driver's `X`.
+pub struct DriverSetup<'a, X> {
+    pub(crate) driver: sys::DriverRef,
+    pub(crate) registry_path: &'a str,
+    pub(crate) _extension: core::marker::PhantomData<fn(X)>,
+}
+
+impl<X: Send + Sync + 'static> DriverSetup<'_, X> {
+    /// `IoCreateDevice` with the driver's extension `extension`; the device is ready for I/O
+    /// when this returns. Drop the guard to delete it.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// The status of `IoCreateDevice`, e.g. `STATUS_OBJECT_NAME_COLLISION`.
+    pub fn create_device(
+        &mut self,
+        config: &DeviceConfig<'_>,
+        extension: X,
+    ) -> NtResult<OwnedDevice<X>> {
+        OwnedDevice::create(self.driver, config, extension)
+    }
+
+    /// The driver's service key (`\Registry\Machine\System\CurrentControlSet\Services\<name>`),
+    /// when the backend supplies it.
+    #[must_use]
+    pub const fn registry_path(&self) -> &str {
+        self.registry_path
+    }
+}
+
+/// The physical device object a PnP driver's `AddDevice` attaches over.
+pub struct PhysicalDevice {
+    pub(crate) raw: sys::DeviceRef,
+}
+
+impl PhysicalDevice {
+    /// The physical device's `DeviceType`.
+    #[must_use]
+    pub fn device_type(&self) -> u32 {
+        self.raw.device_type()
+    }
+}
+
+/// The entry point of driver type `D`, for loading it into the host simulation
+/// ([`IoManager::load_driver`](crate::host::IoManager::load_driver)).
+#[cfg(feature = "host")]
+#[must_use]
+pub fn entry_point<D: WdmDriver>() -> crate::host::DriverEntry {
+    crate::host::DriverEntry::from_fn(sys::thunk::driver_entry::<D, SystemCompleter>)
+}

@@ -1,0 +1,105 @@
+//! Passing an IRP down the stack.
+//!
+//! Two shapes, both of which consume the IRP (after `IoCallDriver` it belongs to the lower
+//! driver; Learn: "Passing IRPs down the Driver Stack"):
+//!
+//! * [`Irp::forward`]: skip the current stack location and call the lower driver; the dispatch
+//!   routine returns exactly what the lower driver returned (SDV LowerDriverReturn).
+//! * [`Irp::forward_observing`]: copy the stack location, set a completion routine, call the
+//!   lower driver. The routine sees the outcome read-only and the crate then does what every
+//!   completion routine must: if `PendingReturned` is set, mark the IRP pending (Driver Verifier
+//!   0xC9/0x228) and let completion continue.
+
+use crate::device::{Device, LowerDevice};
+use crate::dispatch::DispatchStatus;
+use crate::driver::WdmDriver;
+use crate::irp::{Irp, IrpCompleter};
+use crate::request::MajorFunction;
+use crate::status::NtStatus;
+use crate::sys::{self, IrpRef};
+
+/// A completion observer: sees the driver, its device and the IRP's outcome.
+pub type CompletionObserver<D, X> = fn(&D, &Device<X>, &IrpOutcome<'_>);
+
+impl<C: IrpCompleter> Irp<C> {
+    /// Passes the IRP to `lower` unchanged (`IoSkipCurrentIrpStackLocation` +
+    /// `IoCallDriver`) and returns what the lower driver returned.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL for reads, writes, IOCTLs and power IRPs; PASSIVE_LEVEL for the
+    /// others (SDV ForwardedAtBadIrql).
+    pub fn forward(mut self, lower: &LowerDevice) -> DispatchStatus {
+        let Some(mut irp) = self.take_for_forward() else {
+            return DispatchStatus::new(NtStatus::INVALID_DEVICE_STATE);
+        };
+        irp.skip_current_location();
+        DispatchStatus::new(irp.call_driver(lower.0))
+    }
+
+    /// Passes the IRP to `lower` with a completion routine that calls `observer` with the
+    /// outcome, then lets completion continue (propagating the pending flag). Returns what the
+    /// lower driver returned.
+    ///
+    /// `D` must be the driver whose device this IRP was sent to; the observer finds the driver
+    /// and the device through the device object, as a C completion routine would.
+    ///
+    /// IRQL: as [`forward`](Self::forward). The observer runs at ≤ DISPATCH_LEVEL.
+    pub fn forward_observing<D>(
+        mut self,
+        lower: &LowerDevice,
+        observer: CompletionObserver<D, D::DeviceExtension>,
+    ) -> DispatchStatus
+    where
+        D: WdmDriver<C>,
+    {
+        let Some(mut irp) = self.take_for_forward() else {
+            return DispatchStatus::new(NtStatus::INVALID_DEVICE_STATE);
+        };
+        irp.copy_current_location_to_next();
+        sys::thunk::set_observer::<D, C>(&mut irp, observer);
+        DispatchStatus::new(irp.call_driver(lower.0))
+    }
+
+    fn take_for_forward(&mut self) -> Option<IrpRef> {
+        self.take_raw()
+    }
+}
+
+/// The outcome of an IRP as a completion routine sees it: read-only.
+pub struct IrpOutcome<'irp> {
+    irp: &'irp mut IrpRef,
+}
+
+impl<'irp> IrpOutcome<'irp> {
+    pub(crate) const fn new(irp: &'irp mut IrpRef) -> Self {
+        Self { irp }
+    }
+
+    /// `IoStatus.Status` as the lower driver completed it.
+    #[must_use]
+    pub fn status(&self) -> NtStatus {
+        self.irp.status()
+    }
+
+    /// `IoStatus.Information` as the lower driver completed it.
+    #[must_use]
+    pub fn information(&self) -> usize {
+        self.irp.information()
+    }
+
+    /// The major function of this driver's stack location.
+    #[must_use]
+    pub fn major_function(&self) -> MajorFunction {
+        MajorFunction(self.irp.stack().major)
+    }
+
+    /// The IOCTL code, when this is a device-control request.
+    #[must_use]
+    pub fn ioctl_code(&self) -> Option<crate::ioctl::IoControlCode> {
+        match self.irp.stack().params {
+            sys::Params::DeviceControl { code, .. } => {
+                Some(crate::ioctl::IoControlCode::from_raw(code))
+            }
+            _ => None,
+        }
+    }
+}
