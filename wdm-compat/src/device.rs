@@ -117,7 +117,11 @@ pub struct Device<X = ()> {
 
 impl<X> Device<X> {
     pub(crate) const fn new(raw: DeviceRef, lower: Option<LowerDevice>, extension: X) -> Self {
-        Self { raw, lower, extension }
+        Self {
+            raw,
+            lower,
+            extension,
+        }
     }
 
     /// The driver's data for this device.
@@ -148,7 +152,9 @@ impl<X> Device<X> {
 
 impl<X: fmt::Debug> fmt::Debug for Device<X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Device").field("extension", &self.extension).finish_non_exhaustive()
+        f.debug_struct("Device")
+            .field("extension", &self.extension)
+            .finish_non_exhaustive()
     }
 }
 

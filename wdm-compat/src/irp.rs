@@ -65,7 +65,9 @@ pub struct SystemCompleter;
 
 impl IrpCompleter for SystemCompleter {
     fn complete(completion: IrpCompletion) {
-        completion.irp.complete(completion.status, completion.information);
+        completion
+            .irp
+            .complete(completion.status, completion.information);
     }
 }
 
@@ -96,7 +98,9 @@ pub struct TrackingCompleter;
 #[cfg(feature = "tracking")]
 impl IrpCompleter for TrackingCompleter {
     fn complete(completion: IrpCompletion) {
-        completion.irp.tracked_complete(completion.status, completion.information);
+        completion
+            .irp
+            .tracked_complete(completion.status, completion.information);
     }
 }
 
@@ -121,7 +125,10 @@ static_assertions::assert_not_impl_any!(Irp<SystemCompleter>: Send, Sync, Clone)
 
 impl<C: IrpCompleter> Irp<C> {
     pub(crate) const fn from_ref(raw: IrpRef) -> Self {
-        Self { raw: Some(raw), _not_send: PhantomData }
+        Self {
+            raw: Some(raw),
+            _not_send: PhantomData,
+        }
     }
 
     /// Takes the IRP out for a consuming operation; `None` cannot happen for a live `Irp`
@@ -146,7 +153,10 @@ impl<C: IrpCompleter> Irp<C> {
     /// The decoded parameters of the current stack location.
     #[must_use]
     pub fn parameters(&self) -> crate::request::Parameters {
-        self.raw.as_ref().map_or(crate::request::Parameters::Other, crate::request::decode_parameters)
+        self.raw.as_ref().map_or(
+            crate::request::Parameters::Other,
+            crate::request::decode_parameters,
+        )
     }
 
     /// `IoStatus.Information` as it stands now.
@@ -172,7 +182,11 @@ impl<C: IrpCompleter> Irp<C> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn complete_with_information(self, status: NtStatus, information: usize) -> DispatchStatus {
         if let Some(irp) = self.take() {
-            C::complete(IrpCompletion { irp, status, information });
+            C::complete(IrpCompletion {
+                irp,
+                status,
+                information,
+            });
         }
         DispatchStatus::new(status)
     }
@@ -206,7 +220,13 @@ impl<C: IrpCompleter> Irp<C> {
         if let Some(irp) = raw.as_mut() {
             irp.mark_pending();
         }
-        (DispatchStatus::pending(), PendingIrp { raw, _completer: PhantomData })
+        (
+            DispatchStatus::pending(),
+            PendingIrp {
+                raw,
+                _completer: PhantomData,
+            },
+        )
     }
 }
 
@@ -260,7 +280,11 @@ impl<C: IrpCompleter> PendingIrp<C> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn complete_with_information(self, status: NtStatus, information: usize) {
         if let Some(irp) = self.take() {
-            C::complete(IrpCompletion { irp, status, information });
+            C::complete(IrpCompletion {
+                irp,
+                status,
+                information,
+            });
         }
     }
 
@@ -268,17 +292,13 @@ impl<C: IrpCompleter> PendingIrp<C> {
     /// [`Irp::complete_with`].
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn complete_with(
-        mut self,
-        handler: impl FnOnce(IoRequest<'_>) -> Result<usize, NtStatus>,
-    ) {
+    pub fn complete_with(mut self, handler: impl FnOnce(IoRequest<'_>) -> Result<usize, NtStatus>) {
         let outcome = handler(self.request());
         match outcome {
             Ok(information) => self.complete_with_information(NtStatus::SUCCESS, information),
             Err(status) => self.complete(status),
         }
     }
-
 }
 
 impl<C: IrpCompleter> Drop for PendingIrp<C> {

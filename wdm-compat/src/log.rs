@@ -37,10 +37,17 @@ impl Write for Line {
 /// Formats `args` and prints the line. Used by [`kd_print!`](crate::kd_print).
 #[doc(hidden)]
 pub fn print(args: fmt::Arguments<'_>) {
-    let mut line = Line { bytes: [0; LINE_CAPACITY], len: 0 };
+    let mut line = Line {
+        bytes: [0; LINE_CAPACITY],
+        len: 0,
+    };
     // A line that does not fit is printed cut short; tracing never fails the caller.
     let _ = line.write_fmt(args);
-    let text = line.bytes.get(..line.len).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or("");
+    let text = line
+        .bytes
+        .get(..line.len)
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .unwrap_or("");
     crate::sys::dbg_print(text);
 }
 

@@ -155,9 +155,10 @@ impl<'irp> IoRequest<'irp> {
     /// The decoded parameters.
     #[must_use]
     pub fn parameters(&self) -> Parameters {
-        self.irp.as_deref().map_or(Parameters::Other, decode_parameters)
+        self.irp
+            .as_deref()
+            .map_or(Parameters::Other, decode_parameters)
     }
-
 
     /// The IOCTL code, for device-control requests.
     #[must_use]
@@ -245,7 +246,11 @@ impl<'irp> IoRequest<'irp> {
     /// * `STATUS_INVALID_DEVICE_REQUEST`: not a device-control request.
     /// * `STATUS_INSUFFICIENT_RESOURCES`: the output MDL could not be mapped.
     pub fn ioctl_buffers(self) -> NtResult<IoctlBuffers<'irp>> {
-        let Parameters::DeviceControl { code, input_length, output_length } = self.parameters()
+        let Parameters::DeviceControl {
+            code,
+            input_length,
+            output_length,
+        } = self.parameters()
         else {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         };
@@ -265,8 +270,14 @@ impl<'irp> IoRequest<'irp> {
             TransferMethod::Neither => {
                 let (input, output) = irp.user_addresses();
                 IoctlBuffers::Neither {
-                    input: UserAddress { address: input, length: input_length },
-                    output: UserAddress { address: output, length: output_length },
+                    input: UserAddress {
+                        address: input,
+                        length: input_length,
+                    },
+                    output: UserAddress {
+                        address: output,
+                        length: output_length,
+                    },
                 }
             }
         })
@@ -276,15 +287,23 @@ impl<'irp> IoRequest<'irp> {
 /// Decodes the current stack location's parameters.
 pub(crate) fn decode_parameters(irp: &IrpRef) -> Parameters {
     match irp.stack().params {
-            Params::Read { length, offset } => Parameters::Read { length: len(length), offset },
-        Params::Write { length, offset } => Parameters::Write { length: len(length), offset },
-        Params::DeviceControl { output_length, input_length, code } => {
-            Parameters::DeviceControl {
+        Params::Read { length, offset } => Parameters::Read {
+            length: len(length),
+            offset,
+        },
+        Params::Write { length, offset } => Parameters::Write {
+            length: len(length),
+            offset,
+        },
+        Params::DeviceControl {
+            output_length,
+            input_length,
+            code,
+        } => Parameters::DeviceControl {
             code: IoControlCode::from_raw(code),
             input_length: len(input_length),
             output_length: len(output_length),
-            }
-        }
+        },
         Params::Other => Parameters::Other,
     }
 }
@@ -332,7 +351,9 @@ impl BufferedIoctl<'_> {
 
     /// The output area: `OutputBufferLength` bytes (holding the input until overwritten).
     pub fn output(&mut self) -> &mut [u8] {
-        self.buffer.get_mut(..self.output_length).unwrap_or_default()
+        self.buffer
+            .get_mut(..self.output_length)
+            .unwrap_or_default()
     }
 
     /// Copies a `T` out of the input.
@@ -351,7 +372,9 @@ impl BufferedIoctl<'_> {
     ///
     /// `STATUS_BUFFER_TOO_SMALL` when the output is shorter than `T`; nothing is written then.
     pub fn write_output<T: IoBuffer>(&mut self, value: &T) -> NtResult<usize> {
-        value.write_to(self.output()).ok_or(NtStatus::BUFFER_TOO_SMALL)
+        value
+            .write_to(self.output())
+            .ok_or(NtStatus::BUFFER_TOO_SMALL)
     }
 }
 

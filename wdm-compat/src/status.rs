@@ -325,13 +325,19 @@ mod tests {
 
     #[test]
     fn names_show_in_debug_and_display() {
-        assert_eq!(format!("{}", NtStatus::BUFFER_TOO_SMALL), "STATUS_BUFFER_TOO_SMALL");
+        assert_eq!(
+            format!("{}", NtStatus::BUFFER_TOO_SMALL),
+            "STATUS_BUFFER_TOO_SMALL"
+        );
         assert_eq!(
             format!("{:?}", NtStatus::INVALID_DEVICE_REQUEST),
             "STATUS_INVALID_DEVICE_REQUEST (0xC0000010)"
         );
         assert_eq!(format!("{}", NtStatus::from_u32(0xC0DE_0001)), "0xC0DE0001");
-        assert_eq!(format!("{:?}", NtStatus::from_u32(0xC0DE_0001)), "NTSTATUS(0xC0DE0001)");
+        assert_eq!(
+            format!("{:?}", NtStatus::from_u32(0xC0DE_0001)),
+            "NTSTATUS(0xC0DE0001)"
+        );
     }
 
     #[test]
@@ -339,7 +345,10 @@ mod tests {
         assert_eq!(to_result(NtStatus::SUCCESS), Ok(()));
         assert_eq!(to_result(NtStatus::OBJECT_NAME_EXISTS), Ok(()));
         assert_eq!(to_result(NtStatus::CANCELLED), Err(NtStatus::CANCELLED));
-        assert_eq!(NtStatus::from(Err::<(), _>(NtStatus::CANCELLED)), NtStatus::CANCELLED);
+        assert_eq!(
+            NtStatus::from(Err::<(), _>(NtStatus::CANCELLED)),
+            NtStatus::CANCELLED
+        );
         assert_eq!(NtStatus::from(Ok::<(), NtStatus>(())), NtStatus::SUCCESS);
     }
 }

@@ -50,13 +50,17 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
         let driver = D::load()?;
         let control = match D::DEVICE.role {
-            DeviceRole::Control { device_name, symbolic_link } => {
+            DeviceRole::Control {
+                device_name,
+                symbolic_link,
+            } => {
                 let config = DeviceConfig::named(device_name)
                     .device_type(D::DEVICE.device_type)
                     .io_type(D::DEVICE.io_type);
                 let device = setup.create_device(&config, ())?;
-                let named =
-                    device.create_symbolic_link(symbolic_link).map_err(|(_, status)| status)?;
+                let named = device
+                    .create_symbolic_link(symbolic_link)
+                    .map_err(|(_, status)| status)?;
                 Some(named)
             }
             DeviceRole::UpperFilter => None,
@@ -75,7 +79,8 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     }
 
     fn on_create(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.driver.on_create(WdmRequest::<D, Create>::new(irp, device.lower().copied()))
+        self.driver
+            .on_create(WdmRequest::<D, Create>::new(irp, device.lower().copied()))
     }
 
     fn on_cleanup(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
@@ -110,7 +115,8 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     }
 
     fn on_device_control(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.driver.on_device_control(WdmRequest::<D, Ioctl>::new(irp, device.lower().copied()))
+        self.driver
+            .on_device_control(WdmRequest::<D, Ioctl>::new(irp, device.lower().copied()))
     }
 
     fn on_internal_device_control(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
@@ -140,7 +146,11 @@ pub struct WdmRequest<D, K> {
 
 impl<D: IoDriver, K> WdmRequest<D, K> {
     const fn new(irp: Irp, lower: Option<LowerDevice>) -> Self {
-        Self { irp, lower, _kind: PhantomData }
+        Self {
+            irp,
+            lower,
+            _kind: PhantomData,
+        }
     }
 }
 
@@ -182,7 +192,9 @@ impl<D: IoDriver, K> Request for WdmRequest<D, K> {
 
     fn forward_observed(self) -> DispatchStatus {
         match self.lower {
-            Some(lower) => self.irp.forward_observing::<WdmBackend<D>>(&lower, observe::<D>),
+            Some(lower) => self
+                .irp
+                .forward_observing::<WdmBackend<D>>(&lower, observe::<D>),
             None => self.irp.complete(NtStatus::INVALID_DEVICE_REQUEST),
         }
     }
@@ -192,7 +204,11 @@ impl<D: IoDriver, K> Request for WdmRequest<D, K> {
 /// an empty buffer is always too small.
 fn at_least<T: ?Sized + AsRef<[u8]>>(buffer: &T, minimum: usize) -> NtResult<()> {
     let length = buffer.as_ref().len();
-    if length == 0 || length < minimum { Err(NtStatus::BUFFER_TOO_SMALL) } else { Ok(()) }
+    if length == 0 || length < minimum {
+        Err(NtStatus::BUFFER_TOO_SMALL)
+    } else {
+        Ok(())
+    }
 }
 
 impl<D: IoDriver> ReadRequest for WdmRequest<D, Read> {
@@ -231,9 +247,11 @@ impl<D, K> WdmRequest<D, K> {
     /// The IOCTL code and (input, output) lengths.
     fn ioctl(&self) -> (IoControlCode, usize, usize) {
         match self.irp.parameters() {
-            Parameters::DeviceControl { code, input_length, output_length } => {
-                (code, input_length, output_length)
-            }
+            Parameters::DeviceControl {
+                code,
+                input_length,
+                output_length,
+            } => (code, input_length, output_length),
             _ => (IoControlCode::from_raw(0), 0, 0),
         }
     }
@@ -265,9 +283,9 @@ impl<D: IoDriver> DeviceControlRequest for WdmRequest<D, Ioctl> {
     fn write_output<T: IoBuffer>(&mut self, value: &T) -> NtResult<usize> {
         match self.irp.request().ioctl_buffers()? {
             IoctlBuffers::Buffered(mut buffers) => buffers.write_output(value),
-            IoctlBuffers::Direct(mut buffers) => {
-                value.write_to(buffers.output()).ok_or(NtStatus::BUFFER_TOO_SMALL)
-            }
+            IoctlBuffers::Direct(mut buffers) => value
+                .write_to(buffers.output())
+                .ok_or(NtStatus::BUFFER_TOO_SMALL),
             IoctlBuffers::Neither { .. } => Err(NtStatus::INVALID_DEVICE_REQUEST),
         }
     }

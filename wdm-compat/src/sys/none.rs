@@ -7,8 +7,8 @@
 use core::ffi::c_void;
 
 use super::{
-    AddDeviceFn, CancelFn, CompletionFn, DeviceRef, DispatchFn, DriverRef, IrpRef, Mode, StackParams, Status,
-    UnloadFn,
+    AddDeviceFn, CancelFn, CompletionFn, DeviceRef, DispatchFn, DriverRef, IrpRef, Mode,
+    StackParams, Status, UnloadFn,
 };
 
 /// Uninhabited stand-in for `DRIVER_OBJECT`.

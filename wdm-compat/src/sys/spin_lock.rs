@@ -26,7 +26,10 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 impl<T> SpinLock<T> {
     /// A new, unlocked spin lock holding `value`.
     pub const fn new(value: T) -> Self {
-        Self { locked: AtomicBool::new(false), data: UnsafeCell::new(value) }
+        Self {
+            locked: AtomicBool::new(false),
+            data: UnsafeCell::new(value),
+        }
     }
 
     /// Raises the IRQL to DISPATCH_LEVEL, acquires the lock, and returns the guard that gives
@@ -42,7 +45,11 @@ impl<T> SpinLock<T> {
         {
             core::hint::spin_loop();
         }
-        SpinLockGuard { lock: self, previous_irql, _not_send: PhantomData }
+        SpinLockGuard {
+            lock: self,
+            previous_irql,
+            _not_send: PhantomData,
+        }
     }
 
     /// The data, through exclusive access to the lock itself (no locking needed).
@@ -64,7 +71,9 @@ impl<T: Default> Default for SpinLock<T> {
 
 impl<T> fmt::Debug for SpinLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SpinLock").field("locked", &self.locked.load(Ordering::Relaxed)).finish()
+        f.debug_struct("SpinLock")
+            .field("locked", &self.locked.load(Ordering::Relaxed))
+            .finish()
     }
 }
 

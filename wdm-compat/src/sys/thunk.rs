@@ -62,8 +62,14 @@ pub(crate) unsafe extern "system" fn driver_entry<D: WdmDriver<C>, C: IrpComplet
     };
     // Wired before anything can fail, so a driver that gets loaded can always be unloaded.
     driver.set_unload(unload::<D, C>);
-    let mut setup = DriverSetup { driver, registry_path: "", _extension: PhantomData };
-    let entry = guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || D::driver_entry(&mut setup));
+    let mut setup = DriverSetup {
+        driver,
+        registry_path: "",
+        _extension: PhantomData,
+    };
+    let entry = guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || {
+        D::driver_entry(&mut setup)
+    });
     match entry {
         Ok(instance) => {
             driver.set_context(SharedBox::new(instance).publish());
@@ -88,7 +94,9 @@ pub(crate) unsafe extern "system" fn driver_entry<D: WdmDriver<C>, C: IrpComplet
 /// Called only by the system, once, after all of the driver's I/O has finished.
 unsafe extern "system" fn unload<D: WdmDriver<C>, C: IrpCompleter>(driver: *mut RawDriver) {
     // SAFETY: the system passes the driver object it loaded the driver with.
-    let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else { return };
+    let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else {
+        return;
+    };
     let context = driver.context();
     driver.set_context(core::ptr::null());
     // SAFETY: `driver_entry` published the instance with `SharedBox<D>::publish`; the pointer
@@ -139,7 +147,9 @@ unsafe extern "system" fn dispatch<D: WdmDriver<C>, C: IrpCompleter>(
     }
     let irp = Irp::<C>::from_ref(irp);
     let fallback = crate::dispatch::DispatchStatus::new(NtStatus::INTERNAL_ERROR);
-    guarded(fallback, || driver::dispatch(instance, record, major, irp)).status().to_raw()
+    guarded(fallback, || driver::dispatch(instance, record, major, irp))
+        .status()
+        .to_raw()
 }
 
 /// `IRP_MN_REMOVE_DEVICE` for a device the crate attached: tell the driver, pass the IRP down,
@@ -187,7 +197,9 @@ unsafe extern "system" fn add_device<D: WdmDriver<C>, C: IrpCompleter>(
         return NtStatus::INVALID_DEVICE_STATE.to_raw();
     };
     let pdo = PhysicalDevice { raw: physical };
-    let extension = match guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || instance.add_device(&pdo)) {
+    let extension = match guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || {
+        instance.add_device(&pdo)
+    }) {
         Ok(extension) => extension,
         Err(status) => return status.to_raw(),
     };
