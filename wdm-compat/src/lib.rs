@@ -47,6 +47,59 @@ pub mod sync;
 #[cfg(feature = "host")]
 pub mod host;
 
+/// What the entry macro expands to; not part of the API.
+#[cfg(all(not(feature = "host"), target_os = "windows"))]
+#[doc(hidden)]
+pub use sys::nt::entry as __private;
+
+/// Makes this crate a WDM driver image: exports `DriverEntry` for the [`WdmDriver`] type given,
+/// and provides the global allocator (non-paged pool), the panic handler (a bug check: a panic
+/// in a driver is one) and the `_fltused` marker the MSVC linker wants.
+///
+/// Use it once, in the driver package's `lib.rs`:
+///
+/// ```ignore
+/// #![no_std]
+/// wdm_compat::wdm_driver_entry!(wdm_compat::io::WdmBackend<echo::Echo>);
+/// ```
+///
+/// Available for Windows targets without the `host` feature (the portable backend).
+#[cfg(all(not(feature = "host"), target_os = "windows"))]
+#[macro_export]
+macro_rules! wdm_driver_entry {
+    ($driver:ty) => {
+        /// `DriverEntry`.
+        ///
+        /// # Safety
+        ///
+        /// Called by the system only, as the driver's entry point.
+        #[unsafe(export_name = "DriverEntry")]
+        pub unsafe extern "system" fn __wdm_compat_driver_entry(
+            driver: *mut ::core::ffi::c_void,
+            registry_path: *const ::core::ffi::c_void,
+        ) -> i32 {
+            // SAFETY: the system calls DriverEntry with its driver object and registry path.
+            unsafe { $crate::__private::driver_entry::<$driver>(driver, registry_path) }
+        }
+
+        #[global_allocator]
+        static __WDM_COMPAT_ALLOCATOR: $crate::__private::PoolAllocator =
+            $crate::__private::PoolAllocator;
+
+        #[panic_handler]
+        fn __wdm_compat_panic(_info: &::core::panic::PanicInfo<'_>) -> ! {
+            // KMODE_EXCEPTION_NOT_HANDLED: the closest standard meaning of a Rust panic.
+            $crate::__private::bug_check(0x1E)
+        }
+
+        /// Tells the MSVC linker that floating point is in use (core's formatting code refers
+        /// to it).
+        #[unsafe(no_mangle)]
+        #[used]
+        static _fltused: i32 = 0;
+    };
+}
+
 pub use device::{Device, DeviceConfig, IoType, LowerDevice, NamedDevice, OwnedDevice};
 pub use dispatch::DispatchStatus;
 pub use driver::{DriverSetup, PhysicalDevice, WdmDriver};

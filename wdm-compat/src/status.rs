@@ -121,6 +121,15 @@ statuses! {
     DRIVER_INTERNAL_ERROR = 0xC000_0183;
     /// The I/O operation timed out.
     IO_TIMEOUT = 0xC000_00B5;
+    /// The buffer size is not valid for the request (for example, larger than a driver's
+    /// documented maximum).
+    INVALID_BUFFER_SIZE = 0xC000_0206;
+    /// The device has been removed.
+    DEVICE_REMOVED = 0xC000_02B6;
+    /// A delete is pending on the object (for example, a device being torn down).
+    DELETE_PENDING = 0xC000_0056;
+    /// The device is not ready.
+    DEVICE_NOT_READY = 0xC000_00A3;
     /// The name is too long.
     NAME_TOO_LONG = 0xC000_0106;
     /// The target does not accept the request (KMDF verifier: unformatted send).

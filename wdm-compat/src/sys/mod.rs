@@ -8,10 +8,8 @@
 //! | backend | selected by | implements the calls with |
 //! |---|---|---|
 //! | `host` | feature `host` | the simulated I/O manager in [`crate::host`] |
+//! | `nt` | a Windows target without `host` | `ntoskrnl.exe` imports declared with `raw-dylib` and the x64 layouts of the few structures it reads (a real driver, built without the WDK; it runs under Wine) |
 //! | `none` | anything else | nothing: the handle types are uninhabited, so the vocabulary and the IRP model still build for a bare `no_std` target |
-//!
-//! The portable `ntoskrnl` backend (Wine) and the wdk-sys backend (Windows) plug in here the same
-//! way.
 //!
 //! Every backend provides, as inherent methods on the handle types:
 //!
@@ -38,11 +36,18 @@ pub(crate) use host as backend;
 #[cfg(feature = "host")]
 pub(crate) use host::{current_irql, dbg_print, lower_irql, raise_irql};
 
-#[cfg(not(feature = "host"))]
+#[cfg(all(not(feature = "host"), target_os = "windows"))]
+pub(crate) mod nt;
+#[cfg(all(not(feature = "host"), target_os = "windows"))]
+pub(crate) use nt as backend;
+#[cfg(all(not(feature = "host"), target_os = "windows"))]
+pub(crate) use nt::{current_irql, dbg_print, lower_irql, raise_irql};
+
+#[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) mod none;
-#[cfg(not(feature = "host"))]
+#[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) use none as backend;
-#[cfg(not(feature = "host"))]
+#[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) use none::{current_irql, dbg_print, lower_irql, raise_irql};
 
 pub(crate) mod spin_lock;
