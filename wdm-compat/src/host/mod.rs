@@ -1,1 +1,155 @@
 //! A simulated NT I/O manager (feature `host`).
+//!
+//! Drivers written with this crate run here unchanged, in ordinary `cargo test` on any OS: the
+//! simulation hands them driver objects, device objects and IRPs through the same seam the
+//! kernel backends use, and behaves like Windows with Driver Verifier switched on.
+//!
+//! What it simulates:
+//!
+//! * **Drivers** ([`IoManager::load_driver`], [`IoManager::unload_driver`]): `DriverEntry`
+//!   with a fresh driver object, the major-function table (unset entries complete with
+//!   `STATUS_INVALID_DEVICE_REQUEST`, like `IopInvalidDeviceRequest`), `DriverUnload`.
+//! * **Device objects**: `IoCreateDevice` (names, collisions, `DO_DEVICE_INITIALIZING`, which
+//!   the I/O manager clears for devices created inside `DriverEntry`), `IoDeleteDevice`,
+//!   `IoAttachDeviceToDeviceStack` (to the current top; `StackSize` = lower + 1),
+//!   `IoDetachDevice`, symbolic links (`\DosDevices\X`, `\??\X` and `\GLOBAL??\X` are one
+//!   namespace, opened from user mode as `\\.\X`).
+//! * **IRPs** with one stack location per device in the stack: `IoCallDriver`, skip / copy,
+//!   completion routines run bottom-up on `IoCompleteRequest` with `PendingReturned`
+//!   propagation, `STATUS_MORE_PROCESSING_REQUIRED` halting completion (a later completion
+//!   resumes above), `IoMarkIrpPending`, cancel routines and `IoCancelIrp` with the cancel spin
+//!   lock, `DriverContext[0]`.
+//! * **A user-mode side** ([`IoManager::open`], [`FileHandle`]): create, read, write,
+//!   `DeviceIoControl`, internal device control, cleanup and close, with the buffering of
+//!   `DO_BUFFERED_IO` / `DO_DIRECT_IO` devices and the four IOCTL transfer methods, and
+//!   asynchronous requests that can be cancelled ([`IoOperation`]).
+//! * **PnP** enough for filter drivers ([`IoManager::create_device_node`], [`DeviceNode`]):
+//!   a PDO owned by a bus driver, `AddDevice` of the function driver and upper filters, and
+//!   `IRP_MN_START_DEVICE`, `IRP_MN_SURPRISE_REMOVAL`, `IRP_MN_REMOVE_DEVICE`.
+//! * **IRQL** per thread: dispatch routines at the caller's IRQL (PASSIVE from user mode),
+//!   cancel routines at DISPATCH_LEVEL, `KeRaiseIrql` / `KeLowerIrql`.
+//! * **`DbgPrint`** capture ([`IoManager::trace`]); lines are echoed to stderr when the
+//!   environment variable `WDF_SAFE_TRACE` is `1`.
+//! * **A verifier**, on by default ([`Violation`]): the Driver Verifier I/O checks (bug check
+//!   0xC9 subcodes, 0x44 for a double completion, …) and the run-time form of the SDV rules
+//!   named in the facts file. In strict mode (the default) the next operation the test makes
+//!   panics with the report; [`IoManager::set_strict`]`(false)` records instead.
+//! * **Scripted drivers** ([`ScriptedDriver`], [`KernelCalls`]): drivers made of closures that
+//!   use raw, C-like kernel calls, so a test can play a buggy C driver, a bus driver or the
+//!   function driver under a filter, without `unsafe`.
+//!
+//! Every object whose address is handed to driver code (driver and device objects, IRPs) is
+//! leaked on purpose and lives until the process ends: a stale handle is then a state error the
+//! verifier reports, never undefined behaviour. Each [`IoManager`] is independent: tests running
+//! in parallel each build their own.
+//!
+//! Simplifications relative to Windows are listed on the items they concern; the main ones:
+//! no file objects (every handle is its own open, `FsContext` is not modelled), no security
+//! checks beyond `exclusive` devices, no power IRPs, no DPCs or timers, and the cancel spin lock
+//! is a record of who holds it rather than a lock that makes other processors wait.
+
+mod irql;
+mod manager;
+mod pnp;
+mod scripted;
+mod user;
+mod verifier;
+
+pub use manager::{DeviceInfo, DriverEntry, IoManager, IrpProbe, TrackedCompletion};
+pub use pnp::{DeviceNode, DeviceNodeConfig};
+pub use scripted::{IrpParameters, KernelCalls, ScriptedDriver};
+pub use user::{FileHandle, IoOperation, IoResult};
+pub use verifier::{BugCheck, Violation, ViolationSeverity};
+
+pub(crate) use irql::{current_irql, lower_irql, raise_irql};
+pub(crate) use manager::{DeviceObj, DriverObj, IrpObj};
+pub(crate) use verifier::{dbg_print_current, report_bug_check_current, report_driver_panic_current};
+
+/// Identifies a driver loaded into an [`IoManager`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DriverId(pub(crate) usize);
+
+/// Identifies a device object of an [`IoManager`] (also after it was deleted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeviceId(pub(crate) usize);
+
+/// Identifies an IRP of an [`IoManager`] (also after it was completed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IrpId(pub(crate) usize);
+
+/// Major function codes (`IRP_MJ_*`) used by the simulation and handy for scripted drivers.
+pub mod major {
+    /// `IRP_MJ_CREATE`.
+    pub const CREATE: u8 = 0x00;
+    /// `IRP_MJ_CLOSE`.
+    pub const CLOSE: u8 = 0x02;
+    /// `IRP_MJ_READ`.
+    pub const READ: u8 = 0x03;
+    /// `IRP_MJ_WRITE`.
+    pub const WRITE: u8 = 0x04;
+    /// `IRP_MJ_DEVICE_CONTROL`.
+    pub const DEVICE_CONTROL: u8 = 0x0e;
+    /// `IRP_MJ_INTERNAL_DEVICE_CONTROL`.
+    pub const INTERNAL_DEVICE_CONTROL: u8 = 0x0f;
+    /// `IRP_MJ_CLEANUP`.
+    pub const CLEANUP: u8 = 0x12;
+    /// `IRP_MJ_POWER`.
+    pub const POWER: u8 = 0x16;
+    /// `IRP_MJ_PNP`.
+    pub const PNP: u8 = 0x1b;
+
+    /// The `IRP_MJ_*` name of `major`.
+    #[must_use]
+    pub const fn name(major: u8) -> &'static str {
+        match major {
+            0x00 => "IRP_MJ_CREATE",
+            0x01 => "IRP_MJ_CREATE_NAMED_PIPE",
+            0x02 => "IRP_MJ_CLOSE",
+            0x03 => "IRP_MJ_READ",
+            0x04 => "IRP_MJ_WRITE",
+            0x05 => "IRP_MJ_QUERY_INFORMATION",
+            0x06 => "IRP_MJ_SET_INFORMATION",
+            0x09 => "IRP_MJ_FLUSH_BUFFERS",
+            0x0e => "IRP_MJ_DEVICE_CONTROL",
+            0x0f => "IRP_MJ_INTERNAL_DEVICE_CONTROL",
+            0x10 => "IRP_MJ_SHUTDOWN",
+            0x12 => "IRP_MJ_CLEANUP",
+            0x16 => "IRP_MJ_POWER",
+            0x17 => "IRP_MJ_SYSTEM_CONTROL",
+            0x1b => "IRP_MJ_PNP",
+            _ => "IRP_MJ_(other)",
+        }
+    }
+}
+
+/// PnP minor function codes (`IRP_MN_*`) the simulation sends.
+pub mod pnp_minor {
+    /// `IRP_MN_START_DEVICE`.
+    pub const START_DEVICE: u8 = 0x00;
+    /// `IRP_MN_REMOVE_DEVICE`.
+    pub const REMOVE_DEVICE: u8 = 0x02;
+    /// `IRP_MN_SURPRISE_REMOVAL`.
+    pub const SURPRISE_REMOVAL: u8 = 0x17;
+}
+
+/// Device object flags (`DO_*`) a test may set on devices it creates through [`KernelCalls`].
+pub mod flags {
+    /// `DO_BUFFERED_IO`.
+    pub const DO_BUFFERED_IO: u32 = crate::sys::DO_BUFFERED_IO;
+    /// `DO_DIRECT_IO`.
+    pub const DO_DIRECT_IO: u32 = crate::sys::DO_DIRECT_IO;
+    /// `DO_DEVICE_INITIALIZING`.
+    pub const DO_DEVICE_INITIALIZING: u32 = crate::sys::DO_DEVICE_INITIALIZING;
+    /// `DO_POWER_PAGABLE`.
+    pub const DO_POWER_PAGABLE: u32 = crate::sys::DO_POWER_PAGABLE;
+}
+
+/// IRQL values.
+pub mod irql_level {
+    /// `PASSIVE_LEVEL`.
+    pub const PASSIVE_LEVEL: u8 = 0;
+    /// `APC_LEVEL`.
+    pub const APC_LEVEL: u8 = 1;
+    /// `DISPATCH_LEVEL`.
+    pub const DISPATCH_LEVEL: u8 = 2;
+}

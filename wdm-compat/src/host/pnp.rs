@@ -1,0 +1,263 @@
+//! Enough of the PnP manager for function and filter drivers: device nodes over a PDO,
+//! `AddDevice`, start, surprise removal and removal.
+
+use std::format;
+use std::string::String;
+use std::vec::Vec;
+
+use super::manager::{AddDevice, IoManager, IrpSpec, Transfer};
+use super::user::{FileHandle, IoResult};
+use super::verifier::{Report, ViolationSeverity};
+use super::{DeviceId, DriverId, major, pnp_minor};
+use crate::status::NtStatus;
+use crate::sys::{
+    self, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING, DO_DIRECT_IO, DO_POWER_PAGABLE, Mode, Params,
+};
+
+/// How to build a device node ([`IoManager::create_device_node`]).
+#[derive(Clone, Debug)]
+pub struct DeviceNodeConfig<'a> {
+    /// The PDO's name, e.g. `\Device\00000042`; the node can be opened by it.
+    pub pdo_name: &'a str,
+    /// The bus driver that owns the PDO (it answers the PnP IRPs that reach the bottom).
+    pub bus: DriverId,
+    /// The PDO's `DeviceType`.
+    pub device_type: u32,
+    /// Flags the bus driver set on the PDO (`DO_BUFFERED_IO`, `DO_DIRECT_IO`,
+    /// `DO_POWER_PAGABLE`).
+    pub pdo_flags: u32,
+    /// The drivers whose `AddDevice` is called, in order: the function driver, then the upper
+    /// filters. (Lower filters are simply listed before the function driver.)
+    pub drivers: &'a [DriverId],
+    /// A device-interface-like symbolic link to the PDO (e.g. `\??\HID#VID_1234#1`), opened from
+    /// user mode as `\\.\HID#VID_1234#1`.
+    pub interface_link: Option<&'a str>,
+}
+
+/// A device node: a PDO and the devices attached over it.
+#[derive(Debug, Clone)]
+pub struct DeviceNode {
+    manager: IoManager,
+    pdo: DeviceId,
+    pdo_name: String,
+    interface_link: Option<String>,
+}
+
+impl IoManager {
+    /// Builds a device node the way the PnP manager does after a bus driver reported a new
+    /// child: the PDO (created as the bus driver's device, ready for I/O), then each driver's
+    /// `AddDevice(driver, pdo)` in order. After each `AddDevice` the verifier checks the device
+    /// it attached: `DO_DEVICE_INITIALIZING` cleared (0xC9/0x243), buffering flags inherited
+    /// (0x244), not both set (0x245), `DeviceType` inherited (0x246), `DO_POWER_PAGABLE`
+    /// inherited (0x23F). The node is not started: call [`DeviceNode::start`].
+    ///
+    /// # Errors
+    ///
+    /// The status of a failing `IoCreateDevice` or `AddDevice`;
+    /// `STATUS_INVALID_DEVICE_REQUEST` for a driver with no `AddDevice`.
+    pub fn create_device_node(&self, config: &DeviceNodeConfig<'_>) -> Result<DeviceNode, NtStatus> {
+        let result = self.create_device_node_inner(config);
+        self.check_strict();
+        result
+    }
+
+    fn create_device_node_inner(&self, config: &DeviceNodeConfig<'_>) -> Result<DeviceNode, NtStatus> {
+        let pdo = self.create_device(config.bus, Some(config.pdo_name), config.device_type, false)?;
+        self.update_device_flags(pdo, config.pdo_flags, DO_DEVICE_INITIALIZING);
+        for &driver in config.drivers {
+            let Some((routine, driver_obj)) = self.add_device_routine(driver) else {
+                return Err(NtStatus::INVALID_DEVICE_REQUEST);
+            };
+            let below = self.top_of_stack(pdo);
+            let status = match routine {
+                AddDevice::Native(f) => {
+                    let Some(pdo_obj) = self.device_obj(pdo) else {
+                        return Err(NtStatus::NO_SUCH_DEVICE);
+                    };
+                    let _guard = super::irql::enter(self);
+                    NtStatus::from_raw(sys::host::call_add_device(f, driver_obj, pdo_obj))
+                }
+                AddDevice::Scripted(f) => self
+                    .run_script(Some(driver), |k| f(k, pdo))
+                    .unwrap_or(NtStatus::DRIVER_INTERNAL_ERROR),
+            };
+            if status.to_raw() < 0 {
+                return Err(status);
+            }
+            let top = self.top_of_stack(pdo);
+            if top != below {
+                self.check_attached(driver, top, below);
+            }
+        }
+        if let Some(link) = config.interface_link {
+            self.add_link(link, config.pdo_name)?;
+        }
+        Ok(DeviceNode {
+            manager: self.clone(),
+            pdo,
+            pdo_name: config.pdo_name.into(),
+            interface_link: config.interface_link.map(Into::into),
+        })
+    }
+
+    /// The checks on a device `AddDevice` attached over `below`.
+    fn check_attached(&self, driver: DriverId, device: DeviceId, below: DeviceId) {
+        let (Some(dev), Some(low)) = (self.device_info(device), self.device_info(below)) else {
+            return;
+        };
+        let label = dev.name.clone().unwrap_or_else(|| format!("device #{}", device.0));
+        let report = |subcode: usize, message: String| {
+            self.push_report(
+                Report::io(subcode, Some("AddDevice"), ViolationSeverity::Fatal, message)
+                    .at(Some(driver), None),
+            );
+        };
+        if dev.flags & DO_DEVICE_INITIALIZING != 0 {
+            report(
+                0x243,
+                format!("AddDevice returned with DO_DEVICE_INITIALIZING still set on {label}"),
+            );
+        }
+        let buffering = DO_BUFFERED_IO | DO_DIRECT_IO;
+        if dev.flags & buffering == buffering {
+            report(0x245, format!("{label} has both DO_BUFFERED_IO and DO_DIRECT_IO set"));
+        } else if low.flags & buffering != 0 && dev.flags & buffering == 0 {
+            report(
+                0x244,
+                format!("{label} did not copy DO_BUFFERED_IO / DO_DIRECT_IO from the device below"),
+            );
+        }
+        if dev.device_type != low.device_type {
+            report(
+                0x246,
+                format!(
+                    "{label} has DeviceType 0x{:X}, not the 0x{:X} of the device below",
+                    dev.device_type, low.device_type
+                ),
+            );
+        }
+        if low.flags & DO_POWER_PAGABLE != 0 && dev.flags & DO_POWER_PAGABLE == 0 {
+            report(0x23F, format!("{label} did not inherit DO_POWER_PAGABLE"));
+        }
+    }
+}
+
+impl DeviceNode {
+    /// The PDO.
+    #[must_use]
+    pub const fn pdo(&self) -> DeviceId {
+        self.pdo
+    }
+
+    /// The device at the top of the node's stack.
+    #[must_use]
+    pub fn top(&self) -> DeviceId {
+        self.manager.top_of_stack(self.pdo)
+    }
+
+    /// The devices of the stack, from the PDO up.
+    #[must_use]
+    pub fn stack(&self) -> Vec<DeviceId> {
+        self.manager.stack_chain(self.pdo)
+    }
+
+    /// Opens the node by its PDO's name (requests go to the top of the stack).
+    ///
+    /// # Errors
+    ///
+    /// As [`IoManager::open`].
+    pub fn open(&self) -> Result<FileHandle, NtStatus> {
+        self.manager.open(&self.pdo_name)
+    }
+
+    fn send_pnp(&self, minor: u8) -> IoResult {
+        let top = self.manager.top_of_stack(self.pdo);
+        self.manager.send_sync(
+            top,
+            IrpSpec {
+                major: major::PNP,
+                minor,
+                params: Params::Other,
+                mode: Mode::Kernel,
+                system: Vec::new(),
+                mdl: Vec::new(),
+                transfer: Transfer::None,
+                user_output: Vec::new(),
+                user_addresses: (0, 0),
+                // The PnP manager sends PnP IRPs with STATUS_NOT_SUPPORTED.
+                initial_status: NtStatus::NOT_SUPPORTED,
+            },
+        )
+    }
+
+    /// Sends `IRP_MN_START_DEVICE` down the stack; returns its final status.
+    pub fn start(&self) -> NtStatus {
+        let status = self.send_pnp(pnp_minor::START_DEVICE).status;
+        self.manager.check_strict();
+        status
+    }
+
+    /// Sends `IRP_MN_SURPRISE_REMOVAL` down the stack; returns its final status. While it is
+    /// in flight, detaching or deleting a device of the node is reported (0xC9/0x241, 0x242).
+    pub fn surprise_remove(&self) -> NtStatus {
+        let chain = self.manager.stack_chain(self.pdo);
+        self.manager.set_surprise_removing(&chain, true);
+        let status = self.send_pnp(pnp_minor::SURPRISE_REMOVAL).status;
+        self.manager.set_surprise_removing(&chain, false);
+        self.manager.check_strict();
+        status
+    }
+
+    /// Sends `IRP_MN_REMOVE_DEVICE` down the stack and returns its final status; then checks
+    /// that every device above the PDO detached (0xC9/0x21D) and deleted itself (0x21E), and
+    /// that the IRP did not fail (0x306). The interface link is removed.
+    pub fn remove(&self) -> NtStatus {
+        let chain = self.manager.stack_chain(self.pdo);
+        let bus = self.manager.device_driver(self.pdo);
+        let status = self.send_pnp(pnp_minor::REMOVE_DEVICE).status;
+        for device in chain.iter().skip(1) {
+            let Some(info) = self.manager.device_info(*device) else {
+                continue;
+            };
+            let label = info.name.clone().unwrap_or_else(|| format!("device #{}", device.0));
+            if info.attached_to.is_some() {
+                self.manager.push_report(
+                    Report::io(
+                        0x21D,
+                        None,
+                        ViolationSeverity::Fatal,
+                        format!("after IRP_MN_REMOVE_DEVICE, {label} is still attached to the device below (IoDetachDevice missing)"),
+                    )
+                    .at(Some(info.driver), Some(major::PNP)),
+                );
+            }
+            if !info.deleted {
+                self.manager.push_report(
+                    Report::io(
+                        0x21E,
+                        None,
+                        ViolationSeverity::Fatal,
+                        format!("after IRP_MN_REMOVE_DEVICE, {label} was not deleted (IoDeleteDevice missing)"),
+                    )
+                    .at(Some(info.driver), Some(major::PNP)),
+                );
+            }
+        }
+        if status.is_error() {
+            self.manager.push_report(
+                Report::io(
+                    0x306,
+                    Some("PnpRemove"),
+                    ViolationSeverity::NonFatal,
+                    format!("IRP_MN_REMOVE_DEVICE completed with the failure status {status}"),
+                )
+                .at(bus, Some(major::PNP)),
+            );
+        }
+        if let Some(link) = &self.interface_link {
+            self.manager.delete_symbolic_link(link);
+        }
+        self.manager.check_strict();
+        status
+    }
+}

@@ -1,0 +1,469 @@
+//! The user-mode side: opening devices and sending requests, as `CreateFile`, `ReadFile`,
+//! `WriteFile`, `DeviceIoControl`, `CancelIo` and `CloseHandle` would.
+
+use core::time::Duration;
+use std::vec;
+use std::vec::Vec;
+
+use super::manager::{IoManager, IrpSpec, Transfer};
+use super::{DeviceId, IrpId, major};
+use crate::status::NtStatus;
+use crate::sys::{DO_BUFFERED_IO, DO_DIRECT_IO, Mode, Params};
+
+/// The outcome of a request, as the caller sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IoResult {
+    /// The final `IoStatus.Status` (for a request that never completed: what the dispatch
+    /// routine returned).
+    pub status: NtStatus,
+    /// The final `IoStatus.Information` (bytes transferred for reads, writes and IOCTLs).
+    pub information: usize,
+    /// The bytes that came back: the first `min(information, output length)` bytes of the
+    /// caller's output buffer; empty when the status is an error.
+    pub data: Vec<u8>,
+    /// The caller's whole output buffer after the request (read length or IOCTL output
+    /// length), including bytes the I/O manager did not copy back.
+    pub output: Vec<u8>,
+    /// The IRP that carried the request (see [`IoManager::probe`]).
+    pub irp: IrpId,
+}
+
+impl IoResult {
+    /// Whether the status is `NT_SUCCESS` (success or informational).
+    #[must_use]
+    pub const fn is_success(&self) -> bool {
+        self.status.to_raw() >= 0
+    }
+}
+
+/// An open handle to a device (`CreateFile` on `\\.\X`).
+///
+/// Simplified: there are no file objects; each handle is one open of the device it named, and
+/// its requests go to the top of that device's stack at the time they are sent. Dropping the
+/// handle closes it (cleanup, then close) like process exit would, without strict-mode checks.
+#[derive(Debug)]
+pub struct FileHandle {
+    manager: IoManager,
+    opened: DeviceId,
+    closed: bool,
+}
+
+/// A request sent asynchronously (overlapped I/O).
+#[derive(Debug, Clone)]
+pub struct IoOperation {
+    manager: IoManager,
+    irp: IrpId,
+    returned: NtStatus,
+}
+
+/// Fake user-mode addresses for METHOD_NEITHER requests: never dereferenceable.
+fn fake_address(irp_hint: usize, len: usize, output: bool) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    0x1000_0000usize
+        .wrapping_add(irp_hint.wrapping_mul(0x1_0000))
+        .wrapping_add(if output { 0x8000 } else { 0 })
+}
+
+impl IoManager {
+    /// `CreateFile(path)`: resolves a symbolic link (`\\.\X`, `\??\X`, `\DosDevices\X`) or a
+    /// device name (`\Device\X`, a PDO's name), checks the device like
+    /// `IopCheckDeviceAndDriver`, and sends `IRP_MJ_CREATE` to the top of its stack.
+    ///
+    /// # Errors
+    ///
+    /// * `STATUS_OBJECT_NAME_NOT_FOUND`: no such link or device;
+    /// * `STATUS_NO_SUCH_DEVICE`: the device is deleted, its driver unloaded, or it still has
+    ///   `DO_DEVICE_INITIALIZING` set (Windows refuses to open such a device);
+    /// * `STATUS_ACCESS_DENIED`: an exclusive device that is already open;
+    /// * any failure status the drivers completed the create with.
+    pub fn open(&self, path: &str) -> Result<FileHandle, NtStatus> {
+        let result = self.open_inner(path);
+        self.check_strict();
+        result
+    }
+
+    fn open_inner(&self, path: &str) -> Result<FileHandle, NtStatus> {
+        let device = self.resolve(path)?;
+        let top = self.begin_open(device)?;
+        let result = self.send_sync(
+            top,
+            IrpSpec {
+                major: major::CREATE,
+                minor: 0,
+                params: Params::Other,
+                mode: Mode::User,
+                system: Vec::new(),
+                mdl: Vec::new(),
+                transfer: Transfer::None,
+                user_output: Vec::new(),
+                user_addresses: (0, 0),
+                initial_status: NtStatus::SUCCESS,
+            },
+        );
+        if !result.is_success() {
+            return Err(result.status);
+        }
+        self.count_open(device, 1);
+        Ok(FileHandle {
+            manager: self.clone(),
+            opened: device,
+            closed: false,
+        })
+    }
+
+    /// Sends an IRP built from `spec` to `top`; returns it and what `IoCallDriver` returned.
+    pub(super) fn send(&self, top: DeviceId, spec: IrpSpec) -> (IrpId, NtStatus) {
+        let irp = self.allocate_irp(self.stack_size_of(top), spec);
+        let returned = self.call_driver(irp, top);
+        (irp, returned)
+    }
+
+    /// Sends and waits for completion (at most the sync timeout).
+    pub(super) fn send_sync(&self, top: DeviceId, spec: IrpSpec) -> IoResult {
+        let (irp, returned) = self.send(top, spec);
+        self.settle(irp, returned, true)
+    }
+
+    fn settle(&self, irp: IrpId, returned: NtStatus, wait: bool) -> IoResult {
+        if let Some(result) = self.irp_result(irp) {
+            return result;
+        }
+        if returned == NtStatus::PENDING
+            && wait
+            && let Some(result) = self.wait_for(irp, self.sync_timeout())
+        {
+            return result;
+        }
+        self.unfinished_result(irp, returned)
+    }
+
+    fn next_irp_hint(&self) -> usize {
+        self.irps_len()
+    }
+}
+
+impl FileHandle {
+    /// The device this handle opened (not necessarily the top of its stack).
+    #[must_use]
+    pub const fn device(&self) -> DeviceId {
+        self.opened
+    }
+
+    fn target(&self) -> Option<DeviceId> {
+        let top = self.manager.top_of_stack(self.opened);
+        self.manager.device_usable(top).then_some(top)
+    }
+
+    fn read_spec(&self, top: DeviceId, length: usize) -> IrpSpec {
+        let flags = self.manager.device_flags(top);
+        let hint = self.manager.next_irp_hint();
+        let params = Params::Read {
+            length: u32::try_from(length).unwrap_or(u32::MAX),
+            offset: 0,
+        };
+        let zeros = vec![0u8; length];
+        let (system, mdl, transfer, addresses) = if flags & DO_BUFFERED_IO != 0 {
+            (zeros.clone(), Vec::new(), Transfer::Buffered, (0, 0))
+        } else if flags & DO_DIRECT_IO != 0 {
+            (Vec::new(), zeros.clone(), Transfer::Direct, (0, 0))
+        } else {
+            (Vec::new(), Vec::new(), Transfer::None, (0, fake_address(hint, length, true)))
+        };
+        IrpSpec {
+            major: major::READ,
+            minor: 0,
+            params,
+            mode: Mode::User,
+            system,
+            mdl,
+            transfer,
+            user_output: zeros,
+            user_addresses: addresses,
+            initial_status: NtStatus::SUCCESS,
+        }
+    }
+
+    fn write_spec(&self, top: DeviceId, data: &[u8]) -> IrpSpec {
+        let flags = self.manager.device_flags(top);
+        let hint = self.manager.next_irp_hint();
+        let params = Params::Write {
+            length: u32::try_from(data.len()).unwrap_or(u32::MAX),
+            offset: 0,
+        };
+        let (system, mdl, addresses) = if flags & DO_BUFFERED_IO != 0 {
+            (data.to_vec(), Vec::new(), (0, 0))
+        } else if flags & DO_DIRECT_IO != 0 {
+            (Vec::new(), data.to_vec(), (0, 0))
+        } else {
+            (Vec::new(), Vec::new(), (0, fake_address(hint, data.len(), true)))
+        };
+        IrpSpec {
+            major: major::WRITE,
+            minor: 0,
+            params,
+            mode: Mode::User,
+            system,
+            mdl,
+            transfer: Transfer::None,
+            user_output: Vec::new(),
+            user_addresses: addresses,
+            initial_status: NtStatus::SUCCESS,
+        }
+    }
+
+    fn ioctl_spec(&self, internal: bool, code: u32, input: &[u8], output: Vec<u8>) -> IrpSpec {
+        let hint = self.manager.next_irp_hint();
+        let params = Params::DeviceControl {
+            output_length: u32::try_from(output.len()).unwrap_or(u32::MAX),
+            input_length: u32::try_from(input.len()).unwrap_or(u32::MAX),
+            code,
+        };
+        let (system, mdl, transfer, addresses) = match code & 3 {
+            0 => {
+                let mut system = input.to_vec();
+                system.resize(input.len().max(output.len()), 0);
+                (system, Vec::new(), Transfer::Buffered, (0, 0))
+            }
+            1 | 2 => (input.to_vec(), output.clone(), Transfer::Direct, (0, 0)),
+            _ => (
+                Vec::new(),
+                Vec::new(),
+                Transfer::None,
+                (
+                    fake_address(hint, input.len(), false),
+                    fake_address(hint, output.len(), true),
+                ),
+            ),
+        };
+        IrpSpec {
+            major: if internal {
+                major::INTERNAL_DEVICE_CONTROL
+            } else {
+                major::DEVICE_CONTROL
+            },
+            minor: 0,
+            params,
+            mode: if internal { Mode::Kernel } else { Mode::User },
+            system,
+            mdl,
+            transfer,
+            user_output: output,
+            user_addresses: addresses,
+            initial_status: NtStatus::SUCCESS,
+        }
+    }
+
+    fn no_device(&self) -> IoResult {
+        IoResult {
+            status: NtStatus::NO_SUCH_DEVICE,
+            information: 0,
+            data: Vec::new(),
+            output: Vec::new(),
+            irp: IrpId(usize::MAX),
+        }
+    }
+
+    fn run_sync(&self, make: impl FnOnce(DeviceId) -> IrpSpec) -> IoResult {
+        let result = match self.target() {
+            Some(top) => self.manager.send_sync(top, make(top)),
+            None => self.no_device(),
+        };
+        self.manager.check_strict();
+        result
+    }
+
+    fn run_async(&self, make: impl FnOnce(DeviceId) -> IrpSpec) -> Result<IoOperation, NtStatus> {
+        let Some(top) = self.target() else {
+            self.manager.check_strict();
+            return Err(NtStatus::NO_SUCH_DEVICE);
+        };
+        let (irp, returned) = self.manager.send(top, make(top));
+        self.manager.check_strict();
+        Ok(IoOperation {
+            manager: self.manager.clone(),
+            irp,
+            returned,
+        })
+    }
+
+    /// `ReadFile` of `length` bytes. On a `DO_BUFFERED_IO` device the driver fills a system
+    /// buffer that is copied back (`min(Information, length)` bytes, unless the status is an
+    /// error); on a `DO_DIRECT_IO` device it writes the caller's buffer through the MDL; with
+    /// neither flag it gets only the user address (a number). A device that was deleted or
+    /// whose driver unloaded answers `STATUS_NO_SUCH_DEVICE` without a driver call.
+    #[must_use]
+    pub fn read(&self, length: usize) -> IoResult {
+        self.run_sync(|top| self.read_spec(top, length))
+    }
+
+    /// `WriteFile` of `data` (buffered: copied into the system buffer; direct: the MDL
+    /// describes the caller's buffer; neither: the user address only).
+    #[must_use]
+    pub fn write(&self, data: &[u8]) -> IoResult {
+        self.run_sync(|top| self.write_spec(top, data))
+    }
+
+    /// `DeviceIoControl(code, input, output of output_length zero bytes)`. The transfer method
+    /// is the low two bits of `code`: METHOD_BUFFERED shares one system buffer of
+    /// `max(input, output)` bytes holding the input and copies back `min(Information,
+    /// output_length)` bytes on a non-error status; METHOD_IN/OUT_DIRECT pass the input in the
+    /// system buffer and the output buffer through the MDL; METHOD_NEITHER passes fake user
+    /// addresses (numbers) only. Zero-length buffers are absent (NULL).
+    #[must_use]
+    pub fn device_io_control(&self, code: u32, input: &[u8], output_length: usize) -> IoResult {
+        self.device_io_control_with(code, input, vec![0; output_length])
+    }
+
+    /// [`device_io_control`](Self::device_io_control) with the output buffer's initial
+    /// contents given (for METHOD_IN_DIRECT, the data the driver reads through the MDL).
+    #[must_use]
+    pub fn device_io_control_with(&self, code: u32, input: &[u8], output: Vec<u8>) -> IoResult {
+        self.run_sync(|_| self.ioctl_spec(false, code, input, output))
+    }
+
+    /// An `IRP_MJ_INTERNAL_DEVICE_CONTROL` request, as a kernel-mode sender
+    /// (`IoBuildDeviceIoControlRequest` with `InternalDeviceIoControl = TRUE`) would send it;
+    /// buffers as for [`device_io_control`](Self::device_io_control).
+    #[must_use]
+    pub fn internal_device_control(&self, code: u32, input: &[u8], output_length: usize) -> IoResult {
+        self.run_sync(|_| self.ioctl_spec(true, code, input, vec![0; output_length]))
+    }
+
+    /// Overlapped `ReadFile`: returns as soon as the driver's dispatch routine returned.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_NO_SUCH_DEVICE` when the device is gone (no IRP was sent).
+    pub fn read_async(&self, length: usize) -> Result<IoOperation, NtStatus> {
+        self.run_async(|top| self.read_spec(top, length))
+    }
+
+    /// Overlapped `WriteFile`.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_NO_SUCH_DEVICE` when the device is gone (no IRP was sent).
+    pub fn write_async(&self, data: &[u8]) -> Result<IoOperation, NtStatus> {
+        self.run_async(|top| self.write_spec(top, data))
+    }
+
+    /// Overlapped `DeviceIoControl`.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_NO_SUCH_DEVICE` when the device is gone (no IRP was sent).
+    pub fn device_io_control_async(
+        &self,
+        code: u32,
+        input: &[u8],
+        output_length: usize,
+    ) -> Result<IoOperation, NtStatus> {
+        self.run_async(|_| self.ioctl_spec(false, code, input, vec![0; output_length]))
+    }
+
+    /// `CloseHandle`: `IRP_MJ_CLEANUP`, then `IRP_MJ_CLOSE`. Returns the close status (which
+    /// Windows does not report to the caller; here for tests).
+    pub fn close(mut self) -> NtStatus {
+        let status = self.close_inner();
+        self.manager.check_strict();
+        status
+    }
+
+    fn close_inner(&mut self) -> NtStatus {
+        if self.closed {
+            return NtStatus::INVALID_HANDLE;
+        }
+        self.closed = true;
+        self.manager.count_open(self.opened, -1);
+        let Some(top) = self.target() else {
+            return NtStatus::SUCCESS;
+        };
+        let spec = |code| IrpSpec {
+            major: code,
+            minor: 0,
+            params: Params::Other,
+            mode: Mode::User,
+            system: Vec::new(),
+            mdl: Vec::new(),
+            transfer: Transfer::None,
+            user_output: Vec::new(),
+            user_addresses: (0, 0),
+            initial_status: NtStatus::SUCCESS,
+        };
+        let _cleanup = self.manager.send_sync(top, spec(major::CLEANUP));
+        self.manager.send_sync(top, spec(major::CLOSE)).status
+    }
+}
+
+impl Drop for FileHandle {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.close_inner();
+        }
+    }
+}
+
+impl IoOperation {
+    /// The IRP carrying the request.
+    #[must_use]
+    pub const fn irp(&self) -> IrpId {
+        self.irp
+    }
+
+    /// What the dispatch routine (`IoCallDriver`) returned.
+    #[must_use]
+    pub const fn returned(&self) -> NtStatus {
+        self.returned
+    }
+
+    /// Whether the driver returned `STATUS_PENDING`.
+    #[must_use]
+    pub fn returned_pending(&self) -> bool {
+        self.returned == NtStatus::PENDING
+    }
+
+    /// Whether the IRP has completed.
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.manager.irp_result(self.irp).is_some()
+    }
+
+    /// The result, without waiting: `None` while the IRP is still pending. A request whose
+    /// dispatch routine returned something other than `STATUS_PENDING` without completing it
+    /// reports that status.
+    #[must_use]
+    pub fn result(&self) -> Option<IoResult> {
+        let result = match self.manager.irp_result(self.irp) {
+            Some(result) => Some(result),
+            None if self.returned != NtStatus::PENDING => {
+                Some(self.manager.unfinished_result(self.irp, self.returned))
+            }
+            None => None,
+        };
+        self.manager.check_strict();
+        result
+    }
+
+    /// Waits at most `timeout` for the result.
+    #[must_use]
+    pub fn wait(&self, timeout: Duration) -> Option<IoResult> {
+        let result = if self.returned == NtStatus::PENDING {
+            self.manager.wait_for(self.irp, timeout)
+        } else {
+            Some(self.manager.settle(self.irp, self.returned, false))
+        };
+        self.manager.check_strict();
+        result
+    }
+
+    /// `CancelIo`: `IoCancelIrp` on the request's IRP. Returns whether a cancel routine was
+    /// called (the driver decides what happens next; usually it completes the IRP with
+    /// `STATUS_CANCELLED`).
+    pub fn cancel(&self) -> bool {
+        let called = self.manager.cancel_irp(self.irp);
+        self.manager.check_strict();
+        called
+    }
+}
