@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::vec::Vec;
 
 use super::irql_level::DISPATCH_LEVEL;
+use super::DriverId;
 use super::manager::IoManager;
 use super::verifier::{Report, ViolationSeverity};
 
@@ -14,7 +15,7 @@ std::thread_local! {
     /// is held").
     static RAISES: Cell<usize> = const { Cell::new(0) };
     /// The managers whose driver code this thread is running, innermost last.
-    static CURRENT: RefCell<Vec<IoManager>> = const { RefCell::new(Vec::new()) };
+    static CURRENT: RefCell<Vec<(IoManager, Option<DriverId>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `KeGetCurrentIrql`.
@@ -86,7 +87,7 @@ pub(crate) fn lower_irql(old: u8) {
 
 /// Runs `f` with the innermost manager whose driver code this thread is running, if any.
 pub(super) fn with_current<R>(f: impl FnOnce(&IoManager) -> R) -> Option<R> {
-    let manager = CURRENT.with(|stack| stack.borrow().last().cloned());
+    let manager = CURRENT.with(|stack| stack.borrow().last().map(|(m, _)| m.clone()));
     manager.as_ref().map(f)
 }
 
@@ -95,9 +96,14 @@ pub(super) fn in_driver_code() -> bool {
     CURRENT.with(|stack| !stack.borrow().is_empty())
 }
 
-/// Marks this thread as running driver code of `manager` until the guard is dropped.
-pub(super) fn enter(manager: &IoManager) -> EnterGuard {
-    CURRENT.with(|stack| stack.borrow_mut().push(manager.clone()));
+/// The driver whose code this thread is running (innermost), if known.
+pub(super) fn current_driver() -> Option<DriverId> {
+    CURRENT.with(|stack| stack.borrow().last().and_then(|(_, d)| *d))
+}
+
+/// Marks this thread as running code of `driver` in `manager` until the guard is dropped.
+pub(super) fn enter(manager: &IoManager, driver: Option<DriverId>) -> EnterGuard {
+    CURRENT.with(|stack| stack.borrow_mut().push((manager.clone(), driver)));
     EnterGuard(())
 }
 

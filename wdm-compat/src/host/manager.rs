@@ -294,7 +294,7 @@ pub struct TrackedCompletion {
     pub information: usize,
 }
 
-/// What a test can read about a device object ([`IoManager::device_info`]).
+/// What a test can read about a device object ([`IoManager::device`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceInfo {
     /// The device's name (`\Device\X`), if it has one.
@@ -426,7 +426,7 @@ impl World {
                 .bug_check
                 .map(|(code, params)| super::verifier::BugCheck { code, params }),
             severity: report.severity,
-            driver: self.driver_name(report.driver),
+            driver: self.driver_name(report.driver.or_else(irql::current_driver)),
             major: report.major,
             message: report.message,
         };
@@ -676,7 +676,7 @@ impl IoManager {
         driver: Option<DriverId>,
         f: impl FnOnce(&KernelCalls) -> R,
     ) -> Option<R> {
-        let _guard = irql::enter(self);
+        let _guard = irql::enter(self, driver);
         let calls = KernelCalls::new(self.clone(), driver);
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&calls))) {
             Ok(value) => Some(value),
@@ -733,7 +733,7 @@ impl IoManager {
         });
         let status = match entry.0 {
             EntryKind::Native(f) => {
-                let _guard = irql::enter(self);
+                let _guard = irql::enter(self, Some(id));
                 NtStatus::from_raw(sys::host::call_driver_entry(f, obj))
             }
             EntryKind::Scripted(script) => {
@@ -823,7 +823,7 @@ impl IoManager {
         };
         match unload {
             Unload::Native(f) => {
-                let _guard = irql::enter(self);
+                let _guard = irql::enter(self, Some(driver));
                 sys::host::call_unload(f, obj);
             }
             Unload::Scripted(f) => {
@@ -1518,7 +1518,7 @@ impl IoManager {
                 NtStatus::INVALID_DEVICE_REQUEST
             }
             Some(Dispatch::Native(f)) => {
-                let _guard = irql::enter(self);
+                let _guard = irql::enter(self, Some(call.driver));
                 NtStatus::from_raw(sys::host::call_dispatch(f, call.device_obj, call.irp_obj))
             }
             Some(Dispatch::Scripted(f)) => {
@@ -1549,8 +1549,8 @@ impl IoManager {
         });
         if exit_irql != irql {
             irql::set_irql(irql);
-            irql::set_raises(raises);
         }
+        irql::set_raises(raises);
         status
     }
 
@@ -1589,7 +1589,7 @@ impl IoManager {
                     let Some(irp_obj) = self.irp_obj(irp) else {
                         break;
                     };
-                    let _guard = irql::enter(self);
+                    let _guard = irql::enter(self, driver);
                     NtStatus::from_raw(sys::host::call_completion(f, device_obj, irp_obj, context))
                 }
                 CompletionRoutine::Scripted(f) => self
@@ -1812,7 +1812,7 @@ impl IoManager {
         match routine {
             CancelRoutine::Native(f) => {
                 if let Some(device_obj) = device_obj {
-                    let _guard = irql::enter(self);
+                    let _guard = irql::enter(self, driver);
                     sys::host::call_cancel(f, device_obj, irp_obj);
                 }
             }

@@ -77,6 +77,31 @@ pub struct DeviceId(pub(crate) usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IrpId(pub(crate) usize);
 
+impl DriverId {
+    /// The driver's index in its manager (in load order, from 0).
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl DeviceId {
+    /// The device's index in its manager (in creation order, from 0).
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl IrpId {
+    /// The IRP's index in its manager (in allocation order, from 0); bug check 0x44 reports it
+    /// as P1.
+    #[must_use]
+    pub const fn index(self) -> usize {
+        self.0
+    }
+}
+
 /// Major function codes (`IRP_MJ_*`) used by the simulation and handy for scripted drivers.
 pub mod major {
     /// `IRP_MJ_CREATE`.

@@ -74,7 +74,7 @@ impl IoManager {
                     let Some(pdo_obj) = self.device_obj(pdo) else {
                         return Err(NtStatus::NO_SUCH_DEVICE);
                     };
-                    let _guard = super::irql::enter(self);
+                    let _guard = super::irql::enter(self, Some(driver));
                     NtStatus::from_raw(sys::host::call_add_device(f, driver_obj, pdo_obj))
                 }
                 AddDevice::Scripted(f) => self

@@ -419,6 +419,16 @@ impl KernelCalls {
 
     // --- Devices -------------------------------------------------------------------------
 
+    /// Runs `f` as code of the calling driver (so reports name it even when a test makes the
+    /// call from outside any driver routine).
+    fn as_driver<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _guard = self
+            .driver
+            .filter(|_| irql::current_driver().is_none())
+            .map(|driver| irql::enter(&self.manager, Some(driver)));
+        f()
+    }
+
     /// `IoCreateDevice` for the calling driver (see [`KernelCalls::driver`]); the device starts
     /// with `DO_DEVICE_INITIALIZING` set.
     ///
@@ -428,23 +438,23 @@ impl KernelCalls {
     /// `STATUS_INVALID_PARAMETER` when there is no calling driver.
     pub fn create_device(&self, name: Option<&str>, device_type: u32, exclusive: bool) -> Result<DeviceId, NtStatus> {
         let driver = self.driver.ok_or(NtStatus::INVALID_PARAMETER)?;
-        self.manager.create_device(driver, name, device_type, exclusive)
+        self.as_driver(|| self.manager.create_device(driver, name, device_type, exclusive))
     }
 
     /// `IoDeleteDevice`.
     pub fn delete_device(&self, device: DeviceId) {
-        self.manager.delete_device(device);
+        self.as_driver(|| self.manager.delete_device(device));
     }
 
     /// `IoAttachDeviceToDeviceStack(device, target)`: the device it attached over, or `None`.
     #[must_use]
     pub fn attach(&self, device: DeviceId, target: DeviceId) -> Option<DeviceId> {
-        self.manager.attach_device(device, target)
+        self.as_driver(|| self.manager.attach_device(device, target))
     }
 
     /// `IoDetachDevice(lower)`.
     pub fn detach(&self, lower: DeviceId) {
-        self.manager.detach_device(None, lower);
+        self.as_driver(|| self.manager.detach_device(None, lower));
     }
 
     /// `DeviceObject->Flags |= flags`.
@@ -480,7 +490,7 @@ impl KernelCalls {
     ///
     /// `STATUS_OBJECT_NAME_COLLISION`, or `STATUS_OBJECT_NAME_INVALID` for an unnamed device.
     pub fn create_symbolic_link(&self, link: &str, device: DeviceId) -> Result<(), NtStatus> {
-        self.manager.create_symbolic_link(device, link)
+        self.as_driver(|| self.manager.create_symbolic_link(device, link))
     }
 
     /// `IoDeleteSymbolicLink(link)`.
