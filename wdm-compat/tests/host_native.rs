@@ -161,9 +161,17 @@ fn safe_layer_panic_drops_the_irp_which_is_reported_and_cancelled() {
     assert_eq!(result.status, NtStatus::CANCELLED);
     let violations = manager.take_violations();
     assert!(violations[0].is_verifier(0xC9, 0x226), "{violations:#?}");
-    assert!(violations[0].message.contains("dropped"), "{}", violations[0]);
+    assert!(
+        violations[0].message.contains("dropped"),
+        "{}",
+        violations[0]
+    );
     assert!(violations[1].is_bug_check(0x1E), "{violations:#?}");
-    assert!(violations[1].message.contains("driver bug"), "{}", violations[1]);
+    assert!(
+        violations[1].message.contains("driver bug"),
+        "{}",
+        violations[1]
+    );
     assert_eq!(violations.len(), 2);
     assert!(violations.iter().all(|v| v.driver == "native"));
 }
@@ -174,6 +182,9 @@ fn safe_layer_unload_deletes_link_and_device() {
     let device = manager.resolve(r"\\.\Native").unwrap();
     manager.unload_driver(id).unwrap();
     assert!(manager.device(device).unwrap().deleted);
-    assert_eq!(manager.open(r"\\.\Native").err(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+    assert_eq!(
+        manager.open(r"\\.\Native").err(),
+        Some(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
     assert!(manager.violations().is_empty());
 }

@@ -66,7 +66,8 @@ fn pnp_driver(tag: &'static str, behaviour: Behaviour, log: Log) -> ScriptedDriv
             if behaviour.copy_flags {
                 k.set_flags(
                     device,
-                    k.flags(lower) & (flags::DO_BUFFERED_IO | flags::DO_DIRECT_IO | flags::DO_POWER_PAGABLE),
+                    k.flags(lower)
+                        & (flags::DO_BUFFERED_IO | flags::DO_DIRECT_IO | flags::DO_POWER_PAGABLE),
                 );
             }
             if behaviour.clear_initializing {
@@ -161,9 +162,15 @@ fn build(function: Behaviour, filter: Behaviour, remove_status: NtStatus) -> Nod
     let manager = IoManager::new();
     manager.set_strict(false);
     let log: Log = Arc::default();
-    let bus = manager.load_driver("bus", bus_driver(remove_status)).unwrap();
-    let hid = manager.load_driver("hid", pnp_driver("hid", function, log.clone())).unwrap();
-    let filter = manager.load_driver("filter", pnp_driver("filter", filter, log.clone())).unwrap();
+    let bus = manager
+        .load_driver("bus", bus_driver(remove_status))
+        .unwrap();
+    let hid = manager
+        .load_driver("hid", pnp_driver("hid", function, log.clone()))
+        .unwrap();
+    let filter = manager
+        .load_driver("filter", pnp_driver("filter", filter, log.clone()))
+        .unwrap();
     let drivers: [DriverId; 2] = [hid, filter];
     let node = manager
         .create_device_node(&DeviceNodeConfig {
@@ -186,7 +193,11 @@ fn add_device_builds_the_stack_function_driver_first_then_filter() {
     assert_eq!(stack[0], node.pdo());
     let names: Vec<String> = stack
         .iter()
-        .map(|d| manager.driver_name(manager.device(*d).unwrap().driver).unwrap())
+        .map(|d| {
+            manager
+                .driver_name(manager.device(*d).unwrap().driver)
+                .unwrap()
+        })
         .collect();
     assert_eq!(names, ["bus", "hid", "filter"]);
     let top = manager.device(node.top()).unwrap();
@@ -206,14 +217,22 @@ fn start_travels_down_the_stack_and_succeeds() {
 #[test]
 fn ioctl_through_the_filter_reaches_the_bus_and_routines_run_bottom_up() {
     let Node { manager, node, log } = build(GOOD, GOOD, NtStatus::SUCCESS);
-    for handle in [node.open().unwrap(), manager.open(r"\\.\HID#VID_1234&PID_5678#1").unwrap()] {
+    for handle in [
+        node.open().unwrap(),
+        manager.open(r"\\.\HID#VID_1234&PID_5678#1").unwrap(),
+    ] {
         log.lock().unwrap().clear();
         let result = handle.device_io_control(IOCTL_GET_REPORT, &[], 8);
         assert_eq!(result.status, NtStatus::SUCCESS);
         assert_eq!(result.data, vec![0x04, 0x1e]);
         assert_eq!(
             *log.lock().unwrap(),
-            ["filter dispatch", "hid dispatch", "hid completion", "filter completion"]
+            [
+                "filter dispatch",
+                "hid dispatch",
+                "hid completion",
+                "filter completion"
+            ]
         );
     }
     assert!(manager.violations().is_empty());
@@ -232,12 +251,20 @@ fn orderly_remove_detaches_and_deletes_everything() {
         manager.open(r"\\.\HID#VID_1234&PID_5678#1").err(),
         Some(NtStatus::OBJECT_NAME_NOT_FOUND)
     );
-    assert!(manager.violations().is_empty(), "{:#?}", manager.violations());
+    assert!(
+        manager.violations().is_empty(),
+        "{:#?}",
+        manager.violations()
+    );
 }
 
 #[test]
 fn filter_that_neither_detaches_nor_deletes_on_remove_is_0x21d_and_0x21e() {
-    let filter = Behaviour { detach_on_remove: false, delete_on_remove: false, ..GOOD };
+    let filter = Behaviour {
+        detach_on_remove: false,
+        delete_on_remove: false,
+        ..GOOD
+    };
     let Node { manager, node, .. } = build(GOOD, filter, NtStatus::SUCCESS);
     node.remove();
     let violations = manager.take_violations();
@@ -249,7 +276,10 @@ fn filter_that_neither_detaches_nor_deletes_on_remove_is_0x21d_and_0x21e() {
 
 #[test]
 fn filter_that_deletes_without_detaching_is_0x201() {
-    let filter = Behaviour { detach_on_remove: false, ..GOOD };
+    let filter = Behaviour {
+        detach_on_remove: false,
+        ..GOOD
+    };
     let Node { manager, node, .. } = build(GOOD, filter, NtStatus::SUCCESS);
     node.remove();
     let violations = manager.take_violations();
@@ -261,7 +291,10 @@ fn filter_that_deletes_without_detaching_is_0x201() {
 
 #[test]
 fn filter_that_does_not_delete_on_remove_is_0x21e() {
-    let filter = Behaviour { delete_on_remove: false, ..GOOD };
+    let filter = Behaviour {
+        delete_on_remove: false,
+        ..GOOD
+    };
     let Node { manager, node, .. } = build(GOOD, filter, NtStatus::SUCCESS);
     node.remove();
     let violations = manager.take_violations();
@@ -283,7 +316,10 @@ fn failing_the_remove_irp_is_0x306() {
 
 #[test]
 fn deleting_during_surprise_removal_is_0x242() {
-    let filter = Behaviour { delete_on_surprise: true, ..GOOD };
+    let filter = Behaviour {
+        delete_on_surprise: true,
+        ..GOOD
+    };
     let Node { manager, node, .. } = build(GOOD, filter, NtStatus::SUCCESS);
     assert_eq!(node.surprise_remove(), NtStatus::SUCCESS);
     let violations = manager.take_violations();
@@ -296,7 +332,10 @@ fn deleting_during_surprise_removal_is_0x242() {
 
 #[test]
 fn add_device_leaving_initializing_set_is_0x243() {
-    let filter = Behaviour { clear_initializing: false, ..GOOD };
+    let filter = Behaviour {
+        clear_initializing: false,
+        ..GOOD
+    };
     let Node { manager, .. } = build(GOOD, filter, NtStatus::SUCCESS);
     let violations = manager.take_violations();
     assert_eq!(violations.len(), 1, "{violations:#?}");
@@ -306,7 +345,10 @@ fn add_device_leaving_initializing_set_is_0x243() {
 
 #[test]
 fn add_device_not_copying_flags_is_0x244_and_0x23f() {
-    let filter = Behaviour { copy_flags: false, ..GOOD };
+    let filter = Behaviour {
+        copy_flags: false,
+        ..GOOD
+    };
     let Node { manager, .. } = build(GOOD, filter, NtStatus::SUCCESS);
     let violations = manager.take_violations();
     assert!(violations[0].is_verifier(0xC9, 0x244), "{violations:#?}");
@@ -318,8 +360,12 @@ fn add_device_not_copying_flags_is_0x244_and_0x23f() {
 fn device_node_in_strict_mode_passes_a_clean_life_cycle() {
     let manager = IoManager::new();
     let log: Log = Arc::default();
-    let bus = manager.load_driver("bus", bus_driver(NtStatus::SUCCESS)).unwrap();
-    let hid = manager.load_driver("hid", pnp_driver("hid", GOOD, log.clone())).unwrap();
+    let bus = manager
+        .load_driver("bus", bus_driver(NtStatus::SUCCESS))
+        .unwrap();
+    let hid = manager
+        .load_driver("hid", pnp_driver("hid", GOOD, log.clone()))
+        .unwrap();
     let node = manager
         .create_device_node(&DeviceNodeConfig {
             pdo_name: r"\Device\00000007",
@@ -332,7 +378,10 @@ fn device_node_in_strict_mode_passes_a_clean_life_cycle() {
         .unwrap();
     assert_eq!(node.start(), NtStatus::SUCCESS);
     let handle = node.open().unwrap();
-    assert_eq!(handle.device_io_control(IOCTL_GET_REPORT, &[], 2).data, vec![0x04, 0x1e]);
+    assert_eq!(
+        handle.device_io_control(IOCTL_GET_REPORT, &[], 2).data,
+        vec![0x04, 0x1e]
+    );
     handle.close();
     assert_eq!(node.surprise_remove(), NtStatus::SUCCESS);
     assert_eq!(node.remove(), NtStatus::SUCCESS);

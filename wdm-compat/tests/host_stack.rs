@@ -32,7 +32,9 @@ fn function_driver(
 ) -> ScriptedDriver {
     ScriptedDriver::new()
         .on_entry(|k| {
-            let device = k.create_device(Some(r"\Device\Func"), FILE_DEVICE_UNKNOWN, false).unwrap();
+            let device = k
+                .create_device(Some(r"\Device\Func"), FILE_DEVICE_UNKNOWN, false)
+                .unwrap();
             k.set_flags(device, flags::DO_BUFFERED_IO);
             k.create_symbolic_link(r"\DosDevices\Func", device).unwrap();
             NtStatus::SUCCESS
@@ -62,7 +64,10 @@ fn filter_driver(
             let target = k.manager().device_by_name(r"\Device\Func").unwrap();
             let device = k.create_device(None, FILE_DEVICE_UNKNOWN, false).unwrap();
             let below = k.attach(device, target).unwrap();
-            k.set_flags(device, k.flags(below) & (flags::DO_BUFFERED_IO | flags::DO_DIRECT_IO));
+            k.set_flags(
+                device,
+                k.flags(below) & (flags::DO_BUFFERED_IO | flags::DO_DIRECT_IO),
+            );
             *lower_entry.lock().unwrap() = Some(below);
             *own_entry.lock().unwrap() = Some(device);
             NtStatus::SUCCESS
@@ -70,7 +75,9 @@ fn filter_driver(
         .on(major::CREATE, pass.clone())
         .on(major::CLEANUP, pass.clone())
         .on(major::CLOSE, pass)
-        .on(major::READ, move |k, device, irp| read(k, device, irp, lower_read.lock().unwrap().unwrap()));
+        .on(major::READ, move |k, device, irp| {
+            read(k, device, irp, lower_read.lock().unwrap().unwrap())
+        });
     (driver, own)
 }
 
@@ -151,7 +158,9 @@ fn pending_read_completes_later_and_pending_returned_reaches_the_filter() {
     let manager = IoManager::new();
     let kept: Slot<IrpId> = Arc::default();
     let saw_pending: Slot<bool> = Arc::default();
-    manager.load_driver("func", pending_function_driver(kept.clone())).unwrap();
+    manager
+        .load_driver("func", pending_function_driver(kept.clone()))
+        .unwrap();
     let saw = saw_pending.clone();
     let (filter, _) = filter_driver(move |k, _device, irp, lower| {
         k.copy_current_location_to_next(irp);
@@ -196,7 +205,9 @@ fn pending_read_completes_later_and_pending_returned_reaches_the_filter() {
 fn skipping_filter_without_routine_lets_the_io_manager_propagate_pending() {
     let manager = IoManager::new();
     let kept: Slot<IrpId> = Arc::default();
-    manager.load_driver("func", pending_function_driver(kept.clone())).unwrap();
+    manager
+        .load_driver("func", pending_function_driver(kept.clone()))
+        .unwrap();
     let (filter, _) = filter_driver(|k, _device, irp, lower| {
         k.skip_current_location(irp);
         k.call_driver(irp, lower)
@@ -217,7 +228,9 @@ fn skipping_filter_without_routine_lets_the_io_manager_propagate_pending() {
 fn synchronous_read_waits_for_a_completion_from_another_thread() {
     let manager = IoManager::new();
     let kept: Slot<IrpId> = Arc::default();
-    manager.load_driver("func", pending_function_driver(kept.clone())).unwrap();
+    manager
+        .load_driver("func", pending_function_driver(kept.clone()))
+        .unwrap();
     let handle = manager.open(r"\\.\Func").unwrap();
     let completer = manager.clone();
     let worker = std::thread::spawn(move || {
@@ -263,7 +276,10 @@ fn more_processing_required_halts_completion_until_the_driver_completes_again() 
         });
         let status = k.call_driver(irp, lower);
         // Completed synchronously below and halted by our routine: the IRP is ours again.
-        middle_log.lock().unwrap().push(format!("middle got it back: {status}"));
+        middle_log
+            .lock()
+            .unwrap()
+            .push(format!("middle got it back: {status}"));
         k.complete(irp, NtStatus::SUCCESS, 7);
         NtStatus::SUCCESS
     });
@@ -293,9 +309,15 @@ fn cancelable_function_driver(irqls: Log) -> ScriptedDriver {
         k.mark_pending(irp);
         let irqls = irqls.clone();
         k.set_cancel_routine(irp, move |k, _device, irp| {
-            irqls.lock().unwrap().push(format!("in routine {}", k.current_irql()));
+            irqls
+                .lock()
+                .unwrap()
+                .push(format!("in routine {}", k.current_irql()));
             k.release_cancel_lock(irp);
-            irqls.lock().unwrap().push(format!("after release {}", k.current_irql()));
+            irqls
+                .lock()
+                .unwrap()
+                .push(format!("after release {}", k.current_irql()));
             k.complete(irp, NtStatus::CANCELLED, 0);
         });
         NtStatus::PENDING
@@ -306,7 +328,9 @@ fn cancelable_function_driver(irqls: Log) -> ScriptedDriver {
 fn cancelling_a_pending_read_runs_the_cancel_routine_and_returns_cancelled() {
     let manager = IoManager::new();
     let irqls: Log = Arc::default();
-    manager.load_driver("func", cancelable_function_driver(irqls.clone())).unwrap();
+    manager
+        .load_driver("func", cancelable_function_driver(irqls.clone()))
+        .unwrap();
     let handle = manager.open(r"\\.\Func").unwrap();
     let operation = handle.read_async(4).unwrap();
     assert!(operation.returned_pending());
@@ -332,7 +356,9 @@ fn cancelling_a_pending_read_runs_the_cancel_routine_and_returns_cancelled() {
 fn cancelling_without_a_cancel_routine_only_sets_the_cancel_flag() {
     let manager = IoManager::new();
     let kept: Slot<IrpId> = Arc::default();
-    manager.load_driver("func", pending_function_driver(kept.clone())).unwrap();
+    manager
+        .load_driver("func", pending_function_driver(kept.clone()))
+        .unwrap();
     let handle = manager.open(r"\\.\Func").unwrap();
     let operation = handle.read_async(4).unwrap();
     assert!(!operation.cancel());

@@ -118,11 +118,14 @@ fn buffered_ioctl_system_buffer_holds_input_and_spans_the_larger_length() {
     load(
         &manager,
         "ioctl",
-        basic_driver(r"\Device\Ioctl", r"\DosDevices\Ioctl", 0).on(major::DEVICE_CONTROL, move |k, _d, irp| {
-            *seen_in_driver.lock().unwrap() = k.system_buffer(irp);
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        }),
+        basic_driver(r"\Device\Ioctl", r"\DosDevices\Ioctl", 0).on(
+            major::DEVICE_CONTROL,
+            move |k, _d, irp| {
+                *seen_in_driver.lock().unwrap() = k.system_buffer(irp);
+                k.complete(irp, NtStatus::SUCCESS, 0);
+                NtStatus::SUCCESS
+            },
+        ),
     );
     let handle = manager.open(r"\\.\Ioctl").unwrap();
     let result = handle.device_io_control(code, &[1, 2, 3], 6);
@@ -137,12 +140,15 @@ fn buffered_ioctl_system_buffer_holds_input_and_spans_the_larger_length() {
 /// A device-control handler that writes `fill` over the whole system buffer and completes
 /// with `status` and `information`.
 fn ioctl_filler(status: NtStatus, information: usize, fill: u8) -> ScriptedDriver {
-    basic_driver(r"\Device\Fill", r"\DosDevices\Fill", 0).on(major::DEVICE_CONTROL, move |k, _d, irp| {
-        let len = k.system_buffer(irp).len();
-        k.write_system_buffer(irp, 0, &vec![fill; len]).unwrap();
-        k.complete(irp, status, information);
-        status
-    })
+    basic_driver(r"\Device\Fill", r"\DosDevices\Fill", 0).on(
+        major::DEVICE_CONTROL,
+        move |k, _d, irp| {
+            let len = k.system_buffer(irp).len();
+            k.write_system_buffer(irp, 0, &vec![fill; len]).unwrap();
+            k.complete(irp, status, information);
+            status
+        },
+    )
 }
 
 #[test]
@@ -160,7 +166,11 @@ fn buffered_ioctl_copies_back_only_information_bytes() {
 #[test]
 fn buffered_ioctl_with_error_status_copies_nothing_back() {
     let manager = IoManager::new();
-    load(&manager, "fill", ioctl_filler(NtStatus::INVALID_PARAMETER, 0, 0xAA));
+    load(
+        &manager,
+        "fill",
+        ioctl_filler(NtStatus::INVALID_PARAMETER, 0, 0xAA),
+    );
     let handle = manager.open(r"\\.\Fill").unwrap();
     let result = handle.device_io_control(ctl_code(0x801, 0), &[], 8);
     assert_eq!(result.status, NtStatus::INVALID_PARAMETER);
@@ -171,7 +181,11 @@ fn buffered_ioctl_with_error_status_copies_nothing_back() {
 #[test]
 fn buffered_ioctl_with_warning_status_still_copies_back() {
     let manager = IoManager::new();
-    load(&manager, "fill", ioctl_filler(NtStatus::BUFFER_OVERFLOW, 4, 0x5A));
+    load(
+        &manager,
+        "fill",
+        ioctl_filler(NtStatus::BUFFER_OVERFLOW, 4, 0x5A),
+    );
     let handle = manager.open(r"\\.\Fill").unwrap();
     let result = handle.device_io_control(ctl_code(0x801, 0), &[], 4);
     assert_eq!(result.status, NtStatus::BUFFER_OVERFLOW);
@@ -186,11 +200,15 @@ fn zero_length_buffered_ioctl_has_no_system_buffer() {
     load(
         &manager,
         "zero",
-        basic_driver(r"\Device\Zero", r"\DosDevices\Zero", 0).on(major::DEVICE_CONTROL, move |k, _d, irp| {
-            *seen_in_driver.lock().unwrap() = Some((k.system_buffer(irp).len(), k.mdl_buffer(irp).len()));
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        }),
+        basic_driver(r"\Device\Zero", r"\DosDevices\Zero", 0).on(
+            major::DEVICE_CONTROL,
+            move |k, _d, irp| {
+                *seen_in_driver.lock().unwrap() =
+                    Some((k.system_buffer(irp).len(), k.mdl_buffer(irp).len()));
+                k.complete(irp, NtStatus::SUCCESS, 0);
+                NtStatus::SUCCESS
+            },
+        ),
     );
     let handle = manager.open(r"\\.\Zero").unwrap();
     let result = handle.device_io_control(ctl_code(0x802, 0), &[], 0);
@@ -208,14 +226,17 @@ fn out_direct_ioctl_takes_input_from_system_buffer_and_output_through_mdl() {
     load(
         &manager,
         "direct",
-        basic_driver(r"\Device\Direct", r"\DosDevices\Direct", 0).on(major::DEVICE_CONTROL, move |k, _d, irp| {
-            let input = k.system_buffer(irp);
-            let mdl_len = k.mdl_buffer(irp).len();
-            let reversed: Vec<u8> = input.iter().rev().copied().collect();
-            k.write_mdl_buffer(irp, 0, &reversed).unwrap();
-            k.complete(irp, NtStatus::SUCCESS, mdl_len.min(reversed.len()));
-            NtStatus::SUCCESS
-        }),
+        basic_driver(r"\Device\Direct", r"\DosDevices\Direct", 0).on(
+            major::DEVICE_CONTROL,
+            move |k, _d, irp| {
+                let input = k.system_buffer(irp);
+                let mdl_len = k.mdl_buffer(irp).len();
+                let reversed: Vec<u8> = input.iter().rev().copied().collect();
+                k.write_mdl_buffer(irp, 0, &reversed).unwrap();
+                k.complete(irp, NtStatus::SUCCESS, mdl_len.min(reversed.len()));
+                NtStatus::SUCCESS
+            },
+        ),
     );
     let handle = manager.open(r"\\.\Direct").unwrap();
     let result = handle.device_io_control(code, &[1, 2, 3], 5);
@@ -233,11 +254,14 @@ fn in_direct_ioctl_lets_the_driver_read_the_callers_output_buffer() {
     load(
         &manager,
         "indirect",
-        basic_driver(r"\Device\InDirect", r"\DosDevices\InDirect", 0).on(major::DEVICE_CONTROL, move |k, _d, irp| {
-            *seen_in_driver.lock().unwrap() = k.mdl_buffer(irp);
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        }),
+        basic_driver(r"\Device\InDirect", r"\DosDevices\InDirect", 0).on(
+            major::DEVICE_CONTROL,
+            move |k, _d, irp| {
+                *seen_in_driver.lock().unwrap() = k.mdl_buffer(irp);
+                k.complete(irp, NtStatus::SUCCESS, 0);
+                NtStatus::SUCCESS
+            },
+        ),
     );
     let handle = manager.open(r"\\.\InDirect").unwrap();
     let result = handle.device_io_control_with(ctl_code(0x804, 1), &[7], vec![9, 8, 7]);
@@ -253,15 +277,20 @@ fn neither_ioctl_passes_only_user_addresses() {
     load(
         &manager,
         "neither",
-        basic_driver(r"\Device\Neither", r"\DosDevices\Neither", flags::DO_BUFFERED_IO).on(
-            major::DEVICE_CONTROL,
-            move |k, _d, irp| {
-                *seen_in_driver.lock().unwrap() =
-                    Some((k.user_addresses(irp), k.system_buffer(irp).len(), k.mdl_buffer(irp).len()));
-                k.complete(irp, NtStatus::SUCCESS, 0);
-                NtStatus::SUCCESS
-            },
-        ),
+        basic_driver(
+            r"\Device\Neither",
+            r"\DosDevices\Neither",
+            flags::DO_BUFFERED_IO,
+        )
+        .on(major::DEVICE_CONTROL, move |k, _d, irp| {
+            *seen_in_driver.lock().unwrap() = Some((
+                k.user_addresses(irp),
+                k.system_buffer(irp).len(),
+                k.mdl_buffer(irp).len(),
+            ));
+            k.complete(irp, NtStatus::SUCCESS, 0);
+            NtStatus::SUCCESS
+        }),
     );
     let handle = manager.open(r"\\.\Neither").unwrap();
     let result = handle.device_io_control(ctl_code(0x805, 3), &[1, 2], 4);
@@ -314,8 +343,11 @@ fn neither_io_device_read_gets_a_user_address_and_no_buffers() {
         &manager,
         "nio",
         basic_driver(r"\Device\Nio", r"\DosDevices\Nio", 0).on(major::READ, move |k, _d, irp| {
-            *seen_in_driver.lock().unwrap() =
-                Some((k.user_addresses(irp).1, k.system_buffer(irp).len(), k.mdl_buffer(irp).len()));
+            *seen_in_driver.lock().unwrap() = Some((
+                k.user_addresses(irp).1,
+                k.system_buffer(irp).len(),
+                k.mdl_buffer(irp).len(),
+            ));
             k.complete(irp, NtStatus::SUCCESS, 0);
             NtStatus::SUCCESS
         }),
@@ -333,13 +365,23 @@ fn every_link_spelling_resolves_to_the_same_device() {
     let manager = IoManager::new();
     load(&manager, "echo", echo_driver(Arc::default()));
     let device = manager.device_by_name(r"\Device\Echo").unwrap();
-    for path in [r"\\.\Echo", r"\\.\ECHO", r"\??\Echo", r"\DosDevices\Echo", r"\GLOBAL??\Echo", r"\Device\Echo"] {
+    for path in [
+        r"\\.\Echo",
+        r"\\.\ECHO",
+        r"\??\Echo",
+        r"\DosDevices\Echo",
+        r"\GLOBAL??\Echo",
+        r"\Device\Echo",
+    ] {
         assert_eq!(manager.resolve(path), Ok(device), "{path}");
         let handle = manager.open(path).unwrap();
         assert_eq!(handle.device(), device);
         assert_eq!(handle.close(), NtStatus::SUCCESS);
     }
-    assert_eq!(manager.open(r"\\.\Missing").err(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+    assert_eq!(
+        manager.open(r"\\.\Missing").err(),
+        Some(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
 }
 
 #[test]
@@ -348,7 +390,10 @@ fn second_device_or_link_with_the_same_name_collides() {
     load(&manager, "echo", echo_driver(Arc::default()));
     // Same device name, different link.
     let status = manager
-        .load_driver("twin", basic_driver(r"\Device\ECHO", r"\DosDevices\Twin", 0))
+        .load_driver(
+            "twin",
+            basic_driver(r"\Device\ECHO", r"\DosDevices\Twin", 0),
+        )
         .unwrap_err();
     assert_eq!(status, NtStatus::OBJECT_NAME_COLLISION);
     // Different device name, same link (in another spelling): the driver deletes its device.
@@ -363,13 +408,27 @@ fn second_device_or_link_with_the_same_name_collides() {
 #[test]
 fn device_still_initializing_refuses_opens() {
     let manager = IoManager::new();
-    let driver = load(&manager, "late", ScriptedDriver::new().on(major::CREATE, complete_success));
+    let driver = load(
+        &manager,
+        "late",
+        ScriptedDriver::new().on(major::CREATE, complete_success),
+    );
     // A device created after DriverEntry keeps DO_DEVICE_INITIALIZING until the driver clears it.
     let kernel = manager.kernel_as(driver);
-    let device = kernel.create_device(Some(r"\Device\Late"), FILE_DEVICE_UNKNOWN, false).unwrap();
-    kernel.create_symbolic_link(r"\DosDevices\Late", device).unwrap();
-    assert_ne!(manager.device(device).unwrap().flags & flags::DO_DEVICE_INITIALIZING, 0);
-    assert_eq!(manager.open(r"\\.\Late").err(), Some(NtStatus::NO_SUCH_DEVICE));
+    let device = kernel
+        .create_device(Some(r"\Device\Late"), FILE_DEVICE_UNKNOWN, false)
+        .unwrap();
+    kernel
+        .create_symbolic_link(r"\DosDevices\Late", device)
+        .unwrap();
+    assert_ne!(
+        manager.device(device).unwrap().flags & flags::DO_DEVICE_INITIALIZING,
+        0
+    );
+    assert_eq!(
+        manager.open(r"\\.\Late").err(),
+        Some(NtStatus::NO_SUCH_DEVICE)
+    );
     kernel.clear_flags(device, flags::DO_DEVICE_INITIALIZING);
     assert!(manager.open(r"\\.\Late").is_ok());
 }
@@ -393,7 +452,9 @@ fn exclusive_device_allows_one_open_at_a_time() {
         "excl",
         ScriptedDriver::new()
             .on_entry(|k| {
-                let device = k.create_device(Some(r"\Device\Excl"), FILE_DEVICE_UNKNOWN, true).unwrap();
+                let device = k
+                    .create_device(Some(r"\Device\Excl"), FILE_DEVICE_UNKNOWN, true)
+                    .unwrap();
                 k.create_symbolic_link(r"\DosDevices\Excl", device).unwrap();
                 NtStatus::SUCCESS
             })
@@ -402,7 +463,10 @@ fn exclusive_device_allows_one_open_at_a_time() {
             .on(major::CLOSE, complete_success),
     );
     let first = manager.open(r"\\.\Excl").unwrap();
-    assert_eq!(manager.open(r"\\.\Excl").err(), Some(NtStatus::ACCESS_DENIED));
+    assert_eq!(
+        manager.open(r"\\.\Excl").err(),
+        Some(NtStatus::ACCESS_DENIED)
+    );
     first.close();
     assert!(manager.open(r"\\.\Excl").is_ok());
 }
@@ -420,13 +484,20 @@ fn create_failure_status_is_what_open_returns() {
                 NtStatus::ACCESS_DENIED
             }),
     );
-    assert_eq!(manager.open(r"\\.\Deny").err(), Some(NtStatus::ACCESS_DENIED));
+    assert_eq!(
+        manager.open(r"\\.\Deny").err(),
+        Some(NtStatus::ACCESS_DENIED)
+    );
 }
 
 #[test]
 fn major_without_a_routine_completes_with_invalid_device_request() {
     let manager = IoManager::new();
-    load(&manager, "basic", basic_driver(r"\Device\Basic", r"\DosDevices\Basic", 0));
+    load(
+        &manager,
+        "basic",
+        basic_driver(r"\Device\Basic", r"\DosDevices\Basic", 0),
+    );
     let handle = manager.open(r"\\.\Basic").unwrap();
     let read = handle.read(4);
     assert_eq!(read.status, NtStatus::INVALID_DEVICE_REQUEST);
@@ -456,9 +527,20 @@ fn internal_device_control_comes_from_kernel_mode_and_user_ioctl_from_user_mode(
             }),
     );
     let handle = manager.open(r"\\.\Modes").unwrap();
-    assert_eq!(handle.device_io_control(ctl_code(0x806, 0), &[], 0).status, NtStatus::SUCCESS);
-    assert_eq!(handle.internal_device_control(ctl_code(0x807, 3), &[], 0).status, NtStatus::SUCCESS);
-    assert_eq!(*modes.lock().unwrap(), vec![("ioctl", true), ("internal", false)]);
+    assert_eq!(
+        handle.device_io_control(ctl_code(0x806, 0), &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        handle
+            .internal_device_control(ctl_code(0x807, 3), &[], 0)
+            .status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        *modes.lock().unwrap(),
+        vec![("ioctl", true), ("internal", false)]
+    );
 }
 
 #[test]
@@ -494,7 +576,10 @@ fn unload_runs_driver_unload_and_the_device_disappears() {
     manager.unload_driver(driver).unwrap();
     assert!(!manager.is_loaded(driver));
     assert!(manager.device(device).unwrap().deleted);
-    assert_eq!(manager.open(r"\\.\Echo").err(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+    assert_eq!(
+        manager.open(r"\\.\Echo").err(),
+        Some(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
     assert!(manager.violations().is_empty());
 }
 
@@ -502,7 +587,10 @@ fn unload_runs_driver_unload_and_the_device_disappears() {
 fn driver_without_unload_routine_cannot_be_unloaded() {
     let manager = IoManager::new();
     let driver = load(&manager, "sticky", ScriptedDriver::new());
-    assert_eq!(manager.unload_driver(driver), Err(NtStatus::INVALID_DEVICE_REQUEST));
+    assert_eq!(
+        manager.unload_driver(driver),
+        Err(NtStatus::INVALID_DEVICE_REQUEST)
+    );
     assert!(manager.is_loaded(driver));
 }
 
@@ -520,6 +608,9 @@ fn parallel_managers_do_not_share_names() {
         })
         .collect();
     for thread in threads {
-        assert_eq!(thread.join().unwrap(), vec!["echo: stored 1 bytes".to_string()]);
+        assert_eq!(
+            thread.join().unwrap(),
+            vec!["echo: stored 1 bytes".to_string()]
+        );
     }
 }

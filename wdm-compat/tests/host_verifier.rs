@@ -33,7 +33,9 @@ fn bad_driver(
 ) -> ScriptedDriver {
     ScriptedDriver::new()
         .on_entry(|k| {
-            let device = k.create_device(Some(r"\Device\Bad"), FILE_DEVICE_UNKNOWN, false).unwrap();
+            let device = k
+                .create_device(Some(r"\Device\Bad"), FILE_DEVICE_UNKNOWN, false)
+                .unwrap();
             k.set_flags(device, wdm_compat::host::flags::DO_BUFFERED_IO);
             k.create_symbolic_link(r"\DosDevices\Bad", device).unwrap();
             NtStatus::SUCCESS
@@ -106,7 +108,9 @@ fn returning_pending_without_marking_is_0x23d_mark_irp_pending2() {
     assert_io(&violation, 0x23D, Some("MarkIrpPending2"));
     assert_eq!(violation.major, Some(major::READ));
     // The request still completes when the driver gets to it.
-    manager.kernel().complete(kept.lock().unwrap().unwrap(), NtStatus::SUCCESS, 2);
+    manager
+        .kernel()
+        .complete(kept.lock().unwrap().unwrap(), NtStatus::SUCCESS, 2);
     assert_eq!(operation.result().unwrap().information, 2);
     assert!(manager.take_violations().is_empty());
 }
@@ -191,7 +195,10 @@ fn unloading_with_a_pending_irp_reports_bug_check_0xce() {
     assert!(violation.is_bug_check(0xCE), "{violation}");
     assert_eq!(violation.driver, "bad");
     assert_eq!(violation.major, Some(major::READ));
-    assert!(violation.message.contains("still outstanding"), "{violation}");
+    assert!(
+        violation.message.contains("still outstanding"),
+        "{violation}"
+    );
 }
 
 #[test]
@@ -199,13 +206,26 @@ fn unloading_without_deleting_the_device_and_link_is_reported() {
     let manager = IoManager::new();
     manager.set_strict(false);
     let id = manager
-        .load_driver("bad", bad_driver(major::READ, complete_success).on_unload(|_k| {}))
+        .load_driver(
+            "bad",
+            bad_driver(major::READ, complete_success).on_unload(|_k| {}),
+        )
         .unwrap();
     manager.unload_driver(id).unwrap();
     let violations = manager.take_violations();
     assert_eq!(violations.len(), 2, "{violations:#?}");
-    assert!(violations[0].message.contains(r"\Device\Bad was not deleted"), "{}", violations[0]);
-    assert!(violations[1].message.contains("symbolic link"), "{}", violations[1]);
+    assert!(
+        violations[0]
+            .message
+            .contains(r"\Device\Bad was not deleted"),
+        "{}",
+        violations[0]
+    );
+    assert!(
+        violations[1].message.contains("symbolic link"),
+        "{}",
+        violations[1]
+    );
     assert!(violations.iter().all(|v| v.driver == "bad"));
 }
 
@@ -271,7 +291,9 @@ fn returning_0xffffffff_is_0x225() {
 
 #[test]
 fn a_panicking_driver_is_bug_check_0x1e() {
-    let (manager, _) = read_through(bad_driver(major::READ, |_k, _d, _irp| panic!("index out of range")));
+    let (manager, _) = read_through(bad_driver(major::READ, |_k, _d, _irp| {
+        panic!("index out of range")
+    }));
     let violations = manager.take_violations();
     assert!(violations[0].is_bug_check(0x1E), "{violations:#?}");
     assert!(violations[0].message.contains("index out of range"));
@@ -354,14 +376,18 @@ fn driver_entry_failure_reports_and_removes_devices_left_behind() {
         .load_driver(
             "bad",
             ScriptedDriver::new().on_entry(|k| {
-                let _device = k.create_device(Some(r"\Device\Leftover"), FILE_DEVICE_UNKNOWN, false);
+                let _device =
+                    k.create_device(Some(r"\Device\Leftover"), FILE_DEVICE_UNKNOWN, false);
                 NtStatus::INSUFFICIENT_RESOURCES
             }),
         )
         .unwrap_err();
     assert_eq!(status, NtStatus::INSUFFICIENT_RESOURCES);
     let violation = single(&manager);
-    assert!(violation.message.contains(r"\Device\Leftover"), "{violation}");
+    assert!(
+        violation.message.contains(r"\Device\Leftover"),
+        "{violation}"
+    );
     assert!(manager.device_by_name(r"\Device\Leftover").is_none());
 }
 
@@ -370,8 +396,12 @@ fn driver_entry_failure_reports_and_removes_devices_left_behind() {
 fn device_pair(manager: &IoManager) -> (KernelCalls, DeviceId, DeviceId) {
     let driver = manager.load_driver("bad", ScriptedDriver::new()).unwrap();
     let kernel = manager.kernel_as(driver);
-    let lower = kernel.create_device(None, FILE_DEVICE_UNKNOWN, false).unwrap();
-    let upper = kernel.create_device(None, FILE_DEVICE_UNKNOWN, false).unwrap();
+    let lower = kernel
+        .create_device(None, FILE_DEVICE_UNKNOWN, false)
+        .unwrap();
+    let upper = kernel
+        .create_device(None, FILE_DEVICE_UNKNOWN, false)
+        .unwrap();
     assert_eq!(kernel.attach(upper, lower), Some(lower));
     (kernel, lower, upper)
 }
@@ -423,7 +453,9 @@ fn stack(
             "func",
             ScriptedDriver::new()
                 .on_entry(|k| {
-                    let device = k.create_device(Some(r"\Device\Func"), FILE_DEVICE_UNKNOWN, false).unwrap();
+                    let device = k
+                        .create_device(Some(r"\Device\Func"), FILE_DEVICE_UNKNOWN, false)
+                        .unwrap();
                     k.create_symbolic_link(r"\DosDevices\Func", device).unwrap();
                     NtStatus::SUCCESS
                 })
@@ -506,7 +538,9 @@ fn completion_routine_ignoring_pending_returned_is_0x228() {
     let handle = manager.open(r"\\.\Func").unwrap();
     let operation = handle.read_async(1).unwrap();
     assert!(operation.returned_pending());
-    manager.kernel().complete(kept.lock().unwrap().unwrap(), NtStatus::SUCCESS, 0);
+    manager
+        .kernel()
+        .complete(kept.lock().unwrap().unwrap(), NtStatus::SUCCESS, 0);
     assert!(operation.is_complete());
     assert_io(&single(&manager), 0x228, None);
 }
@@ -520,7 +554,9 @@ fn forwarding_a_create_at_dispatch_level_is_0x23a() {
             "func",
             ScriptedDriver::new()
                 .on_entry(|k| {
-                    let device = k.create_device(Some(r"\Device\Func"), FILE_DEVICE_UNKNOWN, false).unwrap();
+                    let device = k
+                        .create_device(Some(r"\Device\Func"), FILE_DEVICE_UNKNOWN, false)
+                        .unwrap();
                     k.create_symbolic_link(r"\DosDevices\Func", device).unwrap();
                     NtStatus::SUCCESS
                 })
@@ -591,7 +627,8 @@ fn strict_mode_fails_the_next_operation_with_the_full_report() {
         )
         .unwrap();
     let handle = manager.open(r"\\.\Bad").unwrap();
-    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.read(1))).unwrap_err();
+    let panic =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.read(1))).unwrap_err();
     let message = panic.downcast_ref::<String>().unwrap();
     assert!(message.contains("bug check 0x44"), "{message}");
     assert!(message.contains("DoubleCompletion"), "{message}");

@@ -4,8 +4,8 @@
 use std::cell::{Cell, RefCell};
 use std::vec::Vec;
 
-use super::irql_level::DISPATCH_LEVEL;
 use super::DriverId;
+use super::irql_level::DISPATCH_LEVEL;
 use super::manager::IoManager;
 use super::verifier::{Report, ViolationSeverity};
 

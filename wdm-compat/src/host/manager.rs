@@ -21,8 +21,8 @@ use super::verifier::{Report, Violation, ViolationSeverity};
 use super::{DeviceId, DriverId, IrpId, major};
 use crate::status::NtStatus;
 use crate::sys::{
-    self, AddDeviceFn, CancelFn, CompletionFn, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING, DispatchFn, MAJOR_FUNCTION_COUNT, Mode, Params, StackParams,
-    UnloadFn,
+    self, AddDeviceFn, CancelFn, CompletionFn, DO_BUFFERED_IO, DO_DEVICE_INITIALIZING, DispatchFn,
+    MAJOR_FUNCTION_COUNT, Mode, Params, StackParams, UnloadFn,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -388,7 +388,10 @@ struct NextRoutine {
     driver: Option<DriverId>,
 }
 
-#[allow(clippy::panic, reason = "strict verifier mode: a violation fails the test that caused it")]
+#[allow(
+    clippy::panic,
+    reason = "strict verifier mode: a violation fails the test that caused it"
+)]
 fn fail_test(report: &str) -> ! {
     panic!("{report}")
 }
@@ -604,9 +607,7 @@ impl IoManager {
             severity: ViolationSeverity::Fatal,
             driver: None,
             major: None,
-            message: format!(
-                "driver code panicked (KMODE_EXCEPTION_NOT_HANDLED): {message}"
-            ),
+            message: format!("driver code panicked (KMODE_EXCEPTION_NOT_HANDLED): {message}"),
         });
     }
 
@@ -978,7 +979,10 @@ impl IoManager {
         self.with_world(|w| w.drivers.get(driver.0).map_or(0, |d| d.context))
     }
 
-    pub(super) fn add_device_routine(&self, driver: DriverId) -> Option<(AddDevice, &'static DriverObj)> {
+    pub(super) fn add_device_routine(
+        &self,
+        driver: DriverId,
+    ) -> Option<(AddDevice, &'static DriverObj)> {
         self.with_world(|w| {
             let d = w.drivers.get(driver.0).filter(|d| d.loaded)?;
             Some((d.add_device.clone()?, d.obj))
@@ -1002,7 +1006,9 @@ impl IoManager {
                     severity: ViolationSeverity::Fatal,
                     driver: Some(driver),
                     major: None,
-                    message: format!("IoCreateDevice called at IRQL {irql}; it requires PASSIVE_LEVEL"),
+                    message: format!(
+                        "IoCreateDevice called at IRQL {irql}; it requires PASSIVE_LEVEL"
+                    ),
                 });
             }
             let Some(state) = w.drivers.get(driver.0).filter(|d| d.loaded) else {
@@ -1196,7 +1202,9 @@ impl IoManager {
                     severity: ViolationSeverity::Fatal,
                     driver,
                     major: None,
-                    message: format!("IoAttachDeviceToDeviceStack at IRQL {irql}; it requires <= DISPATCH_LEVEL"),
+                    message: format!(
+                        "IoAttachDeviceToDeviceStack at IRQL {irql}; it requires <= DISPATCH_LEVEL"
+                    ),
                 });
             }
             let target_ok = w.device(target).is_some_and(|t| !t.deleted);
@@ -1207,11 +1215,14 @@ impl IoManager {
                     severity: ViolationSeverity::NonFatal,
                     driver,
                     major: None,
-                    message: "IoAttachDeviceToDeviceStack with a deleted or unknown target device".into(),
+                    message: "IoAttachDeviceToDeviceStack with a deleted or unknown target device"
+                        .into(),
                 });
                 return None;
             }
-            let state = w.device(device).filter(|d| !d.deleted && d.lower.is_none())?;
+            let state = w
+                .device(device)
+                .filter(|d| !d.deleted && d.lower.is_none())?;
             let _ = state;
             let top = w.top_of_stack(target);
             if top == device {
@@ -1281,7 +1292,11 @@ impl IoManager {
     }
 
     /// `IoCreateSymbolicLink(link, name of device)`.
-    pub(crate) fn create_symbolic_link(&self, device: DeviceId, link: &str) -> Result<(), NtStatus> {
+    pub(crate) fn create_symbolic_link(
+        &self,
+        device: DeviceId,
+        link: &str,
+    ) -> Result<(), NtStatus> {
         let irql = current_irql();
         self.with_world(|w| {
             let driver = w.device(device).map(|d| d.driver);
@@ -1292,10 +1307,16 @@ impl IoManager {
                     severity: ViolationSeverity::Fatal,
                     driver,
                     major: None,
-                    message: format!("IoCreateSymbolicLink({link}) at IRQL {irql}; it requires PASSIVE_LEVEL"),
+                    message: format!(
+                        "IoCreateSymbolicLink({link}) at IRQL {irql}; it requires PASSIVE_LEVEL"
+                    ),
                 });
             }
-            let Some(name) = w.device(device).filter(|d| !d.deleted).and_then(|d| d.name.clone()) else {
+            let Some(name) = w
+                .device(device)
+                .filter(|d| !d.deleted)
+                .and_then(|d| d.name.clone())
+            else {
                 return Err(NtStatus::OBJECT_NAME_INVALID);
             };
             let key = link_key(link);
@@ -1558,7 +1579,8 @@ impl IoManager {
     pub(crate) fn complete_request(&self, irp: IrpId, status: NtStatus, information: usize) {
         let irql = current_irql();
         let spin = irql::spin_lock_held();
-        let start = self.with_world(|w| w.begin_completion(irp, status, information, Some((irql, spin))));
+        let start =
+            self.with_world(|w| w.begin_completion(irp, status, information, Some((irql, spin))));
         if let Some(start) = start {
             self.run_completion(irp, start);
         }
@@ -1614,7 +1636,10 @@ impl IoManager {
             let Some(state) = w.irp_mut(irp) else {
                 return;
             };
-            if matches!(state.phase, Phase::Completed | Phase::Tracked | Phase::Completing) {
+            if matches!(
+                state.phase,
+                Phase::Completed | Phase::Tracked | Phase::Completing
+            ) {
                 w.push(Report {
                     rule: Some("DoubleCompletion"),
                     bug_check: Some((0x44, [irp.0, 0, 0, 0])),
@@ -1625,7 +1650,10 @@ impl IoManager {
                 });
                 return;
             }
-            state.tracked.push(TrackedCompletion { status, information });
+            state.tracked.push(TrackedCompletion {
+                status,
+                information,
+            });
             state.status = status;
             state.information = information;
             state.phase = Phase::Tracked;
@@ -1770,7 +1798,12 @@ impl IoManager {
     }
 
     /// `IoSetCompletionRoutine` with a driver's routine and context pointer (as a word).
-    pub(crate) fn set_native_completion_routine(&self, irp: IrpId, f: CompletionFn, context: usize) {
+    pub(crate) fn set_native_completion_routine(
+        &self,
+        irp: IrpId,
+        f: CompletionFn,
+        context: usize,
+    ) {
         self.set_completion_routine(irp, CompletionRoutine::Native(f, context));
     }
 
@@ -1782,8 +1815,9 @@ impl IoManager {
     /// `IoSetCancelRoutine`: returns whether a routine was set before.
     pub(super) fn set_cancel_routine(&self, irp: IrpId, routine: Option<CancelRoutine>) -> bool {
         self.with_world(|w| {
-            w.irp_mut(irp)
-                .is_some_and(|state| core::mem::replace(&mut state.cancel_routine, routine).is_some())
+            w.irp_mut(irp).is_some_and(|state| {
+                core::mem::replace(&mut state.cancel_routine, routine).is_some()
+            })
         })
     }
 
@@ -1975,9 +2009,7 @@ impl IoManager {
     }
 
     pub(super) fn driver_is_scripted(&self, driver: DriverId) -> bool {
-        self.with_world(|w| {
-            w.drivers.get(driver.0).is_some_and(|d| d.scripted)
-        })
+        self.with_world(|w| w.drivers.get(driver.0).is_some_and(|d| d.scripted))
     }
 
     /// The final result of an IRP, once it completed.
@@ -2011,7 +2043,10 @@ impl IoManager {
             status: returned,
             information: w.irp(irp).map_or(0, |i| i.information),
             data: Vec::new(),
-            output: w.irp(irp).map(|i| i.user_output.clone()).unwrap_or_default(),
+            output: w
+                .irp(irp)
+                .map(|i| i.user_output.clone())
+                .unwrap_or_default(),
             irp,
         })
     }
@@ -2070,7 +2105,11 @@ impl World {
         } else if irql == DISPATCH_LEVEL
             && !matches!(
                 next_major,
-                major::POWER | major::READ | major::WRITE | major::DEVICE_CONTROL | major::INTERNAL_DEVICE_CONTROL
+                major::POWER
+                    | major::READ
+                    | major::WRITE
+                    | major::DEVICE_CONTROL
+                    | major::INTERNAL_DEVICE_CONTROL
             )
         {
             self.push(
@@ -2078,7 +2117,10 @@ impl World {
                     0x23A,
                     Some("ForwardedAtBadIrql"),
                     ViolationSeverity::Fatal,
-                    format!("IoCallDriver at DISPATCH_LEVEL with {}", major::name(next_major)),
+                    format!(
+                        "IoCallDriver at DISPATCH_LEVEL with {}",
+                        major::name(next_major)
+                    ),
                 )
                 .at(blame, Some(next_major)),
             );
@@ -2121,8 +2163,13 @@ impl World {
         }
         let Some(device) = self.device(target) else {
             self.push(
-                Report::io(0x204, None, ViolationSeverity::Fatal, "IoCallDriver with an unknown device object".into())
-                    .at(blame, Some(next_major)),
+                Report::io(
+                    0x204,
+                    None,
+                    ViolationSeverity::Fatal,
+                    "IoCallDriver with an unknown device object".into(),
+                )
+                .at(blame, Some(next_major)),
             );
             return Prepared::Fail(NtStatus::NO_SUCH_DEVICE);
         };
@@ -2141,7 +2188,11 @@ impl World {
                 major: Some(next_major),
                 message: format!(
                     "IoCallDriver to {label}, which is {}",
-                    if deleted { "deleted" } else { "owned by an unloaded driver" }
+                    if deleted {
+                        "deleted"
+                    } else {
+                        "owned by an unloaded driver"
+                    }
                 ),
             });
             return Prepared::Fail(NtStatus::NO_SUCH_DEVICE);
@@ -2353,7 +2404,10 @@ impl World {
                     severity: ViolationSeverity::NonFatal,
                     driver,
                     major: code,
-                    message: format!("IoCompleteRequest on IRP #{} while holding a spin lock", irp.0),
+                    message: format!(
+                        "IoCompleteRequest on IRP #{} while holding a spin lock",
+                        irp.0
+                    ),
                 });
             }
             if is_bad_status(status) {
@@ -2506,7 +2560,10 @@ impl World {
         let data = if status.is_error() {
             Vec::new()
         } else {
-            output.get(..returned).map(<[u8]>::to_vec).unwrap_or_default()
+            output
+                .get(..returned)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
         };
         state.result = Some(IoResult {
             status,
@@ -2558,8 +2615,11 @@ impl IrpProbe {
     /// Every completion `TrackingCompleter` recorded on the IRP, oldest first.
     #[must_use]
     pub fn tracked_completions(&self) -> Vec<TrackedCompletion> {
-        self.manager
-            .with_world(|w| w.irp(self.irp).map(|i| i.tracked.clone()).unwrap_or_default())
+        self.manager.with_world(|w| {
+            w.irp(self.irp)
+                .map(|i| i.tracked.clone())
+                .unwrap_or_default()
+        })
     }
 
     /// Whether the IRP finished (completed through the I/O manager or `TrackingCompleter`).
@@ -2595,7 +2655,8 @@ impl IrpProbe {
     /// `StackCount`: the number of stack locations the IRP was allocated with.
     #[must_use]
     pub fn stack_count(&self) -> usize {
-        self.manager.with_world(|w| w.irp(self.irp).map_or(0, |i| i.stack.len()))
+        self.manager
+            .with_world(|w| w.irp(self.irp).map_or(0, |i| i.stack.len()))
     }
 
     /// The final result, once the IRP completed.

@@ -55,6 +55,9 @@ mod scripted;
 mod user;
 mod verifier;
 
+#[cfg(all(test, feature = "tracking"))]
+mod tracking_tests;
+
 pub use manager::{DeviceInfo, DriverEntry, IoManager, IrpProbe, TrackedCompletion};
 pub use pnp::{DeviceNode, DeviceNodeConfig};
 pub use scripted::{IrpParameters, KernelCalls, ScriptedDriver};
@@ -63,7 +66,9 @@ pub use verifier::{BugCheck, Violation, ViolationSeverity};
 
 pub(crate) use irql::{current_irql, lower_irql, raise_irql};
 pub(crate) use manager::{DeviceObj, DriverObj, IrpObj};
-pub(crate) use verifier::{dbg_print_current, report_bug_check_current, report_driver_panic_current};
+pub(crate) use verifier::{
+    dbg_print_current, report_bug_check_current, report_driver_panic_current,
+};
 
 /// Identifies a driver loaded into an [`IoManager`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -55,14 +55,21 @@ impl IoManager {
     ///
     /// The status of a failing `IoCreateDevice` or `AddDevice`;
     /// `STATUS_INVALID_DEVICE_REQUEST` for a driver with no `AddDevice`.
-    pub fn create_device_node(&self, config: &DeviceNodeConfig<'_>) -> Result<DeviceNode, NtStatus> {
+    pub fn create_device_node(
+        &self,
+        config: &DeviceNodeConfig<'_>,
+    ) -> Result<DeviceNode, NtStatus> {
         let result = self.create_device_node_inner(config);
         self.check_strict();
         result
     }
 
-    fn create_device_node_inner(&self, config: &DeviceNodeConfig<'_>) -> Result<DeviceNode, NtStatus> {
-        let pdo = self.create_device(config.bus, Some(config.pdo_name), config.device_type, false)?;
+    fn create_device_node_inner(
+        &self,
+        config: &DeviceNodeConfig<'_>,
+    ) -> Result<DeviceNode, NtStatus> {
+        let pdo =
+            self.create_device(config.bus, Some(config.pdo_name), config.device_type, false)?;
         self.update_device_flags(pdo, config.pdo_flags, DO_DEVICE_INITIALIZING);
         for &driver in config.drivers {
             let Some((routine, driver_obj)) = self.add_device_routine(driver) else {
@@ -105,11 +112,19 @@ impl IoManager {
         let (Some(dev), Some(low)) = (self.device_info(device), self.device_info(below)) else {
             return;
         };
-        let label = dev.name.clone().unwrap_or_else(|| format!("device #{}", device.0));
+        let label = dev
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("device #{}", device.0));
         let report = |subcode: usize, message: String| {
             self.push_report(
-                Report::io(subcode, Some("AddDevice"), ViolationSeverity::Fatal, message)
-                    .at(Some(driver), None),
+                Report::io(
+                    subcode,
+                    Some("AddDevice"),
+                    ViolationSeverity::Fatal,
+                    message,
+                )
+                .at(Some(driver), None),
             );
         };
         if dev.flags & DO_DEVICE_INITIALIZING != 0 {
@@ -120,7 +135,10 @@ impl IoManager {
         }
         let buffering = DO_BUFFERED_IO | DO_DIRECT_IO;
         if dev.flags & buffering == buffering {
-            report(0x245, format!("{label} has both DO_BUFFERED_IO and DO_DIRECT_IO set"));
+            report(
+                0x245,
+                format!("{label} has both DO_BUFFERED_IO and DO_DIRECT_IO set"),
+            );
         } else if low.flags & buffering != 0 && dev.flags & buffering == 0 {
             report(
                 0x244,
@@ -219,7 +237,10 @@ impl DeviceNode {
             let Some(info) = self.manager.device_info(*device) else {
                 continue;
             };
-            let label = info.name.clone().unwrap_or_else(|| format!("device #{}", device.0));
+            let label = info
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("device #{}", device.0));
             if info.attached_to.is_some() {
                 self.manager.push_report(
                     Report::io(

@@ -73,7 +73,10 @@ impl ScriptedDriver {
     /// Sets the body of `DriverEntry` (create devices, links…); its status is the entry
     /// point's.
     #[must_use]
-    pub fn on_entry(mut self, f: impl Fn(&KernelCalls) -> NtStatus + Send + Sync + 'static) -> Self {
+    pub fn on_entry(
+        mut self,
+        f: impl Fn(&KernelCalls) -> NtStatus + Send + Sync + 'static,
+    ) -> Self {
         self.entry = Some(Arc::new(f));
         self
     }
@@ -363,17 +366,30 @@ impl KernelCalls {
     /// # Errors
     ///
     /// `STATUS_BUFFER_TOO_SMALL` when they do not fit (nothing is written).
-    pub fn write_system_buffer(&self, irp: IrpId, offset: usize, bytes: &[u8]) -> Result<(), NtStatus> {
+    pub fn write_system_buffer(
+        &self,
+        irp: IrpId,
+        offset: usize,
+        bytes: &[u8],
+    ) -> Result<(), NtStatus> {
         if !self.may_touch(irp, "writing the system buffer") {
             return Err(NtStatus::INVALID_PARAMETER);
         }
         let len = self.manager.system_buffer_len(irp);
-        let obj = self.manager.irp_obj(irp).ok_or(NtStatus::INVALID_PARAMETER)?;
-        let end = offset.checked_add(bytes.len()).ok_or(NtStatus::BUFFER_TOO_SMALL)?;
+        let obj = self
+            .manager
+            .irp_obj(irp)
+            .ok_or(NtStatus::INVALID_PARAMETER)?;
+        let end = offset
+            .checked_add(bytes.len())
+            .ok_or(NtStatus::BUFFER_TOO_SMALL)?;
         if end > len {
             return Err(NtStatus::BUFFER_TOO_SMALL);
         }
-        let target = obj.system.get(offset..end).ok_or(NtStatus::BUFFER_TOO_SMALL)?;
+        let target = obj
+            .system
+            .get(offset..end)
+            .ok_or(NtStatus::BUFFER_TOO_SMALL)?;
         for (cell, byte) in target.iter().zip(bytes) {
             cell.store(*byte, Ordering::Relaxed);
         }
@@ -397,12 +413,22 @@ impl KernelCalls {
     /// # Errors
     ///
     /// `STATUS_BUFFER_TOO_SMALL` when they do not fit (nothing is written).
-    pub fn write_mdl_buffer(&self, irp: IrpId, offset: usize, bytes: &[u8]) -> Result<(), NtStatus> {
+    pub fn write_mdl_buffer(
+        &self,
+        irp: IrpId,
+        offset: usize,
+        bytes: &[u8],
+    ) -> Result<(), NtStatus> {
         if !self.may_touch(irp, "writing the MDL") {
             return Err(NtStatus::INVALID_PARAMETER);
         }
-        let obj = self.manager.irp_obj(irp).ok_or(NtStatus::INVALID_PARAMETER)?;
-        let end = offset.checked_add(bytes.len()).ok_or(NtStatus::BUFFER_TOO_SMALL)?;
+        let obj = self
+            .manager
+            .irp_obj(irp)
+            .ok_or(NtStatus::INVALID_PARAMETER)?;
+        let end = offset
+            .checked_add(bytes.len())
+            .ok_or(NtStatus::BUFFER_TOO_SMALL)?;
         let target = obj.mdl.get(offset..end).ok_or(NtStatus::BUFFER_TOO_SMALL)?;
         for (cell, byte) in target.iter().zip(bytes) {
             cell.store(*byte, Ordering::Relaxed);
@@ -436,9 +462,17 @@ impl KernelCalls {
     ///
     /// `STATUS_OBJECT_NAME_COLLISION`, `STATUS_OBJECT_NAME_INVALID`, or
     /// `STATUS_INVALID_PARAMETER` when there is no calling driver.
-    pub fn create_device(&self, name: Option<&str>, device_type: u32, exclusive: bool) -> Result<DeviceId, NtStatus> {
+    pub fn create_device(
+        &self,
+        name: Option<&str>,
+        device_type: u32,
+        exclusive: bool,
+    ) -> Result<DeviceId, NtStatus> {
         let driver = self.driver.ok_or(NtStatus::INVALID_PARAMETER)?;
-        self.as_driver(|| self.manager.create_device(driver, name, device_type, exclusive))
+        self.as_driver(|| {
+            self.manager
+                .create_device(driver, name, device_type, exclusive)
+        })
     }
 
     /// `IoDeleteDevice`.

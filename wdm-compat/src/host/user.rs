@@ -169,7 +169,12 @@ impl FileHandle {
         } else if flags & DO_DIRECT_IO != 0 {
             (Vec::new(), zeros.clone(), Transfer::Direct, (0, 0))
         } else {
-            (Vec::new(), Vec::new(), Transfer::None, (0, fake_address(hint, length, true)))
+            (
+                Vec::new(),
+                Vec::new(),
+                Transfer::None,
+                (0, fake_address(hint, length, true)),
+            )
         };
         IrpSpec {
             major: major::READ,
@@ -197,7 +202,11 @@ impl FileHandle {
         } else if flags & DO_DIRECT_IO != 0 {
             (Vec::new(), data.to_vec(), (0, 0))
         } else {
-            (Vec::new(), Vec::new(), (0, fake_address(hint, data.len(), true)))
+            (
+                Vec::new(),
+                Vec::new(),
+                (0, fake_address(hint, data.len(), true)),
+            )
         };
         IrpSpec {
             major: major::WRITE,
@@ -327,7 +336,12 @@ impl FileHandle {
     /// (`IoBuildDeviceIoControlRequest` with `InternalDeviceIoControl = TRUE`) would send it;
     /// buffers as for [`device_io_control`](Self::device_io_control).
     #[must_use]
-    pub fn internal_device_control(&self, code: u32, input: &[u8], output_length: usize) -> IoResult {
+    pub fn internal_device_control(
+        &self,
+        code: u32,
+        input: &[u8],
+        output_length: usize,
+    ) -> IoResult {
         self.run_sync(|_| self.ioctl_spec(true, code, input, vec![0; output_length]))
     }
 

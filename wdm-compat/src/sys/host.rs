@@ -9,7 +9,10 @@
 
 // The seam contract: every backend provides every method of `none.rs`; the safe layer uses a
 // subset that grows over time.
-#![allow(dead_code, reason = "the full seam contract, of which the safe layer uses a subset")]
+#![allow(
+    dead_code,
+    reason = "the full seam contract, of which the safe layer uses a subset"
+)]
 
 use core::ffi::c_void;
 use core::ptr::NonNull;
@@ -115,7 +118,11 @@ unsafe fn lend(cells: &[AtomicU8]) -> &[u8] {
 // Calling driver code. The simulation calls these without holding any of its locks.
 
 /// Calls a dispatch routine.
-pub(crate) fn call_dispatch(f: DispatchFn, device: &'static DeviceObj, irp: &'static IrpObj) -> i32 {
+pub(crate) fn call_dispatch(
+    f: DispatchFn,
+    device: &'static DeviceObj,
+    irp: &'static IrpObj,
+) -> i32 {
     // SAFETY: the I/O manager calls a driver's dispatch routine with one of the driver's
     // device objects and an IRP whose current stack location was just set up for it; both
     // objects are leaked, so the pointers are valid for the rest of the process.
@@ -217,8 +224,13 @@ impl DriverRef {
         exclusive: bool,
     ) -> Result<DeviceRef, Status> {
         let obj = self.obj();
-        let id = obj.manager.create_device(obj.id, name, device_type, exclusive)?;
-        let device = obj.manager.device_obj(id).ok_or(Status::INSUFFICIENT_RESOURCES)?;
+        let id = obj
+            .manager
+            .create_device(obj.id, name, device_type, exclusive)?;
+        let device = obj
+            .manager
+            .device_obj(id)
+            .ok_or(Status::INSUFFICIENT_RESOURCES)?;
         Ok(DeviceRef(NonNull::from(device)))
     }
 }
@@ -445,7 +457,8 @@ impl IrpRef {
     /// `IoSetCompletionRoutine(irp, f, context, TRUE, TRUE, TRUE)` on the next location.
     pub(crate) fn set_completion_routine(&mut self, f: CompletionFn, context: *mut c_void) {
         let obj = self.obj();
-        obj.manager.set_native_completion_routine(obj.id, f, word(context));
+        obj.manager
+            .set_native_completion_routine(obj.id, f, word(context));
     }
 
     /// `IoCallDriver(target, irp)`.
