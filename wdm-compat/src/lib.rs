@@ -3,7 +3,7 @@
 //! The WDM I/O vocabulary and the IRP model of `wdf-safe`, usable without the WDK:
 //!
 //! * [`status`]: [`NtStatus`], severities, names, `Result` helpers.
-//! * [`ioctl`]: `CTL_CODE` as [`IoControlCode`], typed IOCTLs and [`define_ioctl!`].
+//! * [`ioctl`]: `CTL_CODE` as [`IoControlCode`], typed IOCTLs and [`define_ioctl!`](crate::define_ioctl).
 //! * [`irp`]: [`Irp<C>`](Irp), completed exactly once, with the completer `C` chosen at compile
 //!   time; [`NoopCompleter`], [`TrackingCompleter`] (feature `tracking`).
 //! * [`dispatch`]: the values a dispatch routine can return, each of which only a legal way of
@@ -38,6 +38,7 @@ pub mod dispatch;
 pub mod driver;
 pub mod forward;
 pub mod io;
+pub mod ioctl;
 pub mod irp;
 pub mod log;
 pub mod request;
@@ -104,12 +105,13 @@ pub use device::{Device, DeviceConfig, IoType, LowerDevice, NamedDevice, OwnedDe
 pub use dispatch::DispatchStatus;
 pub use driver::{DriverSetup, PhysicalDevice, WdmDriver};
 pub use forward::{CompletionObserver, IrpOutcome};
+pub use ioctl::{IoBuffer, IoControlCode, Ioctl, RequiredAccess, TransferMethod};
 #[cfg(feature = "tracking")]
 pub use irp::TrackingCompleter;
 pub use irp::{Irp, IrpCompleter, IrpCompletion, NoopCompleter, PendingIrp, SystemCompleter};
 pub use request::{
-    BufferedIoctl, DirectIoctl, IoRequest, IoctlBuffers, MajorFunction, Parameters,
-    RequestorMode, UserAddress,
+    BufferedIoctl, DirectIoctl, IoRequest, IoctlBuffers, MajorFunction, Parameters, RequestorMode,
+    UserAddress,
 };
 pub use status::{NtResult, NtStatus, Severity, to_result};
 pub use sync::{SpinLock, SpinLockGuard};

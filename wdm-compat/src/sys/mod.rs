@@ -21,7 +21,7 @@
 //!   `skip_current_location`, `copy_current_location_to_next`, `set_completion_routine`,
 //!   `call_driver`, `set_cancel_routine`, `cancel_requested`, `release_cancel_lock`,
 //!   `driver_context`, `set_driver_context`, `leaked`.
-//! * free functions `dbg_print`, `current_irql`, `raise_irql`, `lower_irql`, and (host only)
+//! * free functions `dbg_print`, `raise_irql`, `lower_irql`, and (host only)
 //!   `IrpRef::tracked_complete`.
 
 use core::ffi::c_void;
@@ -34,21 +34,21 @@ pub(crate) mod host;
 #[cfg(feature = "host")]
 pub(crate) use host as backend;
 #[cfg(feature = "host")]
-pub(crate) use host::{current_irql, dbg_print, lower_irql, raise_irql};
+pub(crate) use host::{dbg_print, lower_irql, raise_irql};
 
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) mod nt;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) use nt as backend;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
-pub(crate) use nt::{current_irql, dbg_print, lower_irql, raise_irql};
+pub(crate) use nt::{dbg_print, lower_irql, raise_irql};
 
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) mod none;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) use none as backend;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
-pub(crate) use none::{current_irql, dbg_print, lower_irql, raise_irql};
+pub(crate) use none::{dbg_print, lower_irql, raise_irql};
 
 pub(crate) mod spin_lock;
 pub(crate) mod thunk;
@@ -137,10 +137,6 @@ impl DriverRef {
     pub(crate) unsafe fn from_raw(raw: *mut RawDriver) -> Option<Self> {
         NonNull::new(raw).map(Self)
     }
-
-    pub(crate) fn as_ptr(self) -> *mut RawDriver {
-        self.0.as_ptr()
-    }
 }
 
 impl DeviceRef {
@@ -151,10 +147,6 @@ impl DeviceRef {
     pub(crate) unsafe fn from_raw(raw: *mut RawDevice) -> Option<Self> {
         NonNull::new(raw).map(Self)
     }
-
-    pub(crate) fn as_ptr(self) -> *mut RawDevice {
-        self.0.as_ptr()
-    }
 }
 
 impl IrpRef {
@@ -164,10 +156,6 @@ impl IrpRef {
     /// other handle to it may exist while this one is alive.
     pub(crate) unsafe fn from_raw(raw: *mut RawIrp) -> Option<Self> {
         NonNull::new(raw).map(Self)
-    }
-
-    pub(crate) fn as_ptr(&self) -> *mut RawIrp {
-        self.0.as_ptr()
     }
 }
 
@@ -194,7 +182,11 @@ pub(crate) enum Params {
     /// `Parameters.Write`.
     Write { length: u32, offset: i64 },
     /// `Parameters.DeviceIoControl` (both `IRP_MJ_DEVICE_CONTROL` and the internal form).
-    DeviceControl { output_length: u32, input_length: u32, code: u32 },
+    DeviceControl {
+        output_length: u32,
+        input_length: u32,
+        code: u32,
+    },
     /// Any other major function: nothing decoded.
     Other,
 }
@@ -219,7 +211,9 @@ unsafe impl<T: Sync> Sync for SharedBox<T> {}
 
 impl<T> SharedBox<T> {
     pub(crate) fn new(value: T) -> Self {
-        Self(NonNull::from(alloc::boxed::Box::leak(alloc::boxed::Box::new(value))))
+        Self(NonNull::from(alloc::boxed::Box::leak(
+            alloc::boxed::Box::new(value),
+        )))
     }
 
     pub(crate) const fn get(&self) -> &T {

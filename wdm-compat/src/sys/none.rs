@@ -21,11 +21,6 @@ pub(crate) enum Irp {}
 /// `DbgPrint("%s", text)`: one line of driver trace output.
 pub(crate) fn dbg_print(_text: &str) {}
 
-/// `KeGetCurrentIrql`.
-pub(crate) fn current_irql() -> u8 {
-    0
-}
-
 /// `KeRaiseIrql(new)`: returns the previous IRQL.
 pub(crate) fn raise_irql(_new: u8) -> u8 {
     0

@@ -280,11 +280,6 @@ pub(crate) fn dbg_print(text: &str) {
 }
 
 /// IRQL is not tracked by this backend (see the module docs).
-pub(crate) const fn current_irql() -> u8 {
-    0
-}
-
-/// IRQL is not tracked by this backend (see the module docs).
 pub(crate) const fn raise_irql(_new: u8) -> u8 {
     0
 }
