@@ -17,8 +17,7 @@
 #![forbid(unsafe_code)]
 
 use wdm_compat::io::{
-    DeviceControlRequest, DeviceRole, DeviceSettings, IoDriver, ReadRequest, Request,
-    WriteRequest,
+    DeviceControlRequest, DeviceRole, DeviceSettings, IoDriver, ReadRequest, Request, WriteRequest,
 };
 use wdm_compat::{IoType, NtResult, NtStatus, SpinLock, define_ioctl, kd_print};
 
@@ -53,14 +52,22 @@ impl IoDriver for Echo {
     const NAME: &'static str = "echo";
 
     const DEVICE: DeviceSettings = DeviceSettings {
-        role: DeviceRole::Control { device_name: DEVICE_NAME, symbolic_link: SYMBOLIC_LINK },
+        role: DeviceRole::Control {
+            device_name: DEVICE_NAME,
+            symbolic_link: SYMBOLIC_LINK,
+        },
         device_type: DEVICE_TYPE,
         io_type: IoType::Buffered,
     };
 
     fn load() -> NtResult<Self> {
         kd_print!("[echo] DriverEntry -- loading");
-        Ok(Self { stored: SpinLock::new(Stored { bytes: [0; MAX_WRITE_LENGTH], length: 0 }) })
+        Ok(Self {
+            stored: SpinLock::new(Stored {
+                bytes: [0; MAX_WRITE_LENGTH],
+                length: 0,
+            }),
+        })
     }
 
     fn unload(&self) {
@@ -93,11 +100,17 @@ impl IoDriver for Echo {
         request.complete_with(|request| {
             let data = request.input_buffer(1)?;
             let Some(length) = (data.len() <= MAX_WRITE_LENGTH).then_some(data.len()) else {
-                kd_print!("[echo] IRP_MJ_WRITE -- {} bytes is over the maximum", data.len());
+                kd_print!(
+                    "[echo] IRP_MJ_WRITE -- {} bytes is over the maximum",
+                    data.len()
+                );
                 return Err(NtStatus::INVALID_BUFFER_SIZE);
             };
             let mut stored = self.stored.lock();
-            let slot = stored.bytes.get_mut(..length).ok_or(NtStatus::INVALID_BUFFER_SIZE)?;
+            let slot = stored
+                .bytes
+                .get_mut(..length)
+                .ok_or(NtStatus::INVALID_BUFFER_SIZE)?;
             slot.copy_from_slice(data);
             stored.length = length;
             kd_print!("[echo] IRP_MJ_WRITE -- stored {length} bytes");
@@ -115,7 +128,10 @@ impl IoDriver for Echo {
             let output = request.output_buffer(1)?;
             let count = output.len().min(stored.length);
             let source = stored.bytes.get(..count).ok_or(NtStatus::INTERNAL_ERROR)?;
-            output.get_mut(..count).ok_or(NtStatus::INTERNAL_ERROR)?.copy_from_slice(source);
+            output
+                .get_mut(..count)
+                .ok_or(NtStatus::INTERNAL_ERROR)?
+                .copy_from_slice(source);
             stored.length = 0;
             kd_print!("[echo] IRP_MJ_READ -- returned {count} bytes");
             Ok(count)

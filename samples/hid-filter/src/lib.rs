@@ -20,7 +20,7 @@
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use wdm_compat::io::{
-    Completion, DeviceControlRequest, DeviceRole, DeviceSettings, IoDriver, ReadRequest, Request,
+    Completion, DeviceControlRequest, DeviceRole, DeviceSettings, IoDriver, ReadRequest,
     RequestKind,
 };
 use wdm_compat::{IoType, NtResult, kd_print};
@@ -87,13 +87,19 @@ impl IoDriver for HidFilter {
 
     fn on_read<R: ReadRequest>(&self, request: R) -> R::Done {
         let number = self.reads.fetch_add(1, Ordering::Relaxed) + 1;
-        kd_print!("[hid-filter] read #{number} of {} bytes passed down", request.length());
+        kd_print!(
+            "[hid-filter] read #{number} of {} bytes passed down",
+            request.length()
+        );
         request.forward_observed()
     }
 
     fn on_internal_device_control<R: DeviceControlRequest>(&self, request: R) -> R::Done {
         let number = self.internal_ioctls.fetch_add(1, Ordering::Relaxed) + 1;
-        kd_print!("[hid-filter] internal IOCTL #{number} {} passed down", request.ioctl_code());
+        kd_print!(
+            "[hid-filter] internal IOCTL #{number} {} passed down",
+            request.ioctl_code()
+        );
         request.forward_observed()
     }
 
@@ -104,7 +110,8 @@ impl IoDriver for HidFilter {
     fn on_lower_completion(&self, completion: &Completion) {
         self.completions.fetch_add(1, Ordering::Relaxed);
         if completion.kind == RequestKind::Read {
-            self.bytes_read.fetch_add(completion.information, Ordering::Relaxed);
+            self.bytes_read
+                .fetch_add(completion.information, Ordering::Relaxed);
         }
         kd_print!(
             "[hid-filter] {:?} completed below: {}, {} bytes",

@@ -33,7 +33,10 @@ impl IoDriver for NullDevice {
     const NAME: &'static str = "null-device";
 
     const DEVICE: DeviceSettings = DeviceSettings {
-        role: DeviceRole::Control { device_name: DEVICE_NAME, symbolic_link: SYMBOLIC_LINK },
+        role: DeviceRole::Control {
+            device_name: DEVICE_NAME,
+            symbolic_link: SYMBOLIC_LINK,
+        },
         device_type: DEVICE_TYPE,
         io_type: IoType::Buffered,
     };

@@ -1,0 +1,48 @@
+//! Shared pieces of the host tests and of `run-sample`: the two backends a sample can be built
+//! with, and a simulated HID device stack for the filter sample to sit on.
+//!
+//! A sample is written once against [`wdm_compat::io`]; [`Backend::entry_point`] turns it into
+//! a WDM or a KMDF driver that the simulated I/O manager ([`wdm_compat::host::IoManager`]) can
+//! load. Tests are written once and run for every [`Backend`] in [`Backend::ALL`].
+
+pub mod hid;
+pub mod scenario;
+
+use wdm_compat::host::DriverEntry;
+use wdm_compat::io::{IoDriver, WdmBackend};
+
+/// How a sample is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// As a WDM driver: dispatch routines over IRPs ([`WdmBackend`]).
+    Wdm,
+}
+
+impl Backend {
+    /// Every backend.
+    pub const ALL: [Self; 1] = [Self::Wdm];
+
+    /// `"wdm"` or `"kmdf"`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Wdm => "wdm",
+        }
+    }
+
+    /// Parses `"wdm"` or `"kmdf"` (any case).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|backend| backend.name().eq_ignore_ascii_case(text))
+    }
+
+    /// The entry point of sample `D` built with this backend.
+    #[must_use]
+    pub fn entry_point<D: IoDriver>(self) -> DriverEntry {
+        match self {
+            Self::Wdm => wdm_compat::driver::entry_point::<WdmBackend<D>>(),
+        }
+    }
+}

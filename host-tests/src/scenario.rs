@@ -1,0 +1,243 @@
+//! The end-to-end runs behind `run-sample`: load a sample into a fresh simulation, drive it from
+//! the user-mode side the way its Windows client does, unload it, and collect what the client
+//! would print and what a kernel debugger (DbgView) would show.
+
+use wdm_compat::NtStatus;
+use wdm_compat::host::IoManager;
+
+use crate::Backend;
+use crate::hid::{self, KeyboardStack};
+
+/// The outcome of a run.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The client's output, line by line.
+    pub client: Vec<String>,
+    /// The driver's trace lines (what DbgView shows).
+    pub trace: Vec<String>,
+    /// Verifier reports, one line each (none when the driver behaved).
+    pub violations: Vec<String>,
+    /// Whether every check of the client passed and the verifier reported nothing.
+    pub passed: bool,
+}
+
+/// Collects client lines and failed checks.
+struct Client {
+    lines: Vec<String>,
+    failures: usize,
+}
+
+impl Client {
+    fn new(title: &str, backend: Backend) -> Self {
+        Self {
+            lines: vec![format!(
+                "=== {title} ({} backend, host simulation) ===",
+                backend.name()
+            )],
+            failures: 0,
+        }
+    }
+
+    fn line(&mut self, text: impl Into<String>) {
+        self.lines.push(text.into());
+    }
+
+    fn check(&mut self, ok: bool, what: &str) {
+        if ok {
+            self.lines.push(format!("PASS - {what}"));
+        } else {
+            self.failures += 1;
+            self.lines.push(format!("FAIL - {what}"));
+        }
+    }
+
+    fn finish(self, io: &IoManager) -> Outcome {
+        let violations: Vec<String> = io
+            .take_violations()
+            .iter()
+            .map(|violation| format!("{violation}"))
+            .collect();
+        Outcome {
+            passed: self.failures == 0 && violations.is_empty(),
+            client: self.lines,
+            trace: io.trace(),
+            violations,
+        }
+    }
+}
+
+/// A fresh simulation that records verifier reports instead of panicking, so the run can print
+/// them.
+fn simulation() -> IoManager {
+    let io = IoManager::new();
+    io.set_strict(false);
+    io
+}
+
+/// The echo client: `IOCTL_ECHO` with `value`, then a write and a read back.
+#[must_use]
+pub fn echo(backend: Backend, value: u32) -> Outcome {
+    let io = simulation();
+    let mut client = Client::new("echo", backend);
+    let code = echo::IOCTL_ECHO.code();
+    client.line(format!("Device        : {}", echo::USER_PATH));
+    client.line(format!("IOCTL         : {code}"));
+    client.line(format!("Send          : {value:#010X} ({value})"));
+    let driver = match io.load_driver("echo", backend.entry_point::<echo::Echo>()) {
+        Ok(driver) => driver,
+        Err(status) => {
+            client.check(false, &format!("driver load failed: {status}"));
+            return client.finish(&io);
+        }
+    };
+    match io.open(echo::USER_PATH) {
+        Ok(handle) => {
+            client.line("Open          : OK");
+            let result = handle.device_io_control(code.to_raw(), &value.to_le_bytes(), 4);
+            let received = <[u8; 4]>::try_from(result.data.as_slice())
+                .ok()
+                .map(u32::from_le_bytes);
+            match received {
+                Some(received) => {
+                    client.line(format!("Received      : {received:#010X} ({received})"))
+                }
+                None => client.line(format!("Received      : nothing ({})", result.status)),
+            }
+            client.line(format!("Bytes returned: {}", result.information));
+            client.check(
+                result.status == NtStatus::SUCCESS
+                    && received == Some(value)
+                    && result.information == 4,
+                "echo correct",
+            );
+            let message = b"hello, echo";
+            let written = handle.write(message);
+            let read = handle.read(64);
+            client.line(format!(
+                "Write/read    : wrote {} bytes, read back {:?}",
+                written.information,
+                String::from_utf8_lossy(&read.data)
+            ));
+            client.check(
+                written.status == NtStatus::SUCCESS && read.data == message,
+                "write-then-read echoes the bytes",
+            );
+            let status = handle.close();
+            client.check(status == NtStatus::SUCCESS, "close");
+        }
+        Err(status) => client.check(false, &format!("open failed: {status}")),
+    }
+    let unloaded = io.unload_driver(driver);
+    client.check(unloaded.is_ok(), "unload");
+    client.finish(&io)
+}
+
+/// The null-device client: open, write, read, close.
+#[must_use]
+pub fn null_device(backend: Backend) -> Outcome {
+    let io = simulation();
+    let mut client = Client::new("null-device", backend);
+    client.line(format!("Device        : {}", null_device::USER_PATH));
+    let driver = match io.load_driver(
+        "null-device",
+        backend.entry_point::<null_device::NullDevice>(),
+    ) {
+        Ok(driver) => driver,
+        Err(status) => {
+            client.check(false, &format!("driver load failed: {status}"));
+            return client.finish(&io);
+        }
+    };
+    match io.open(null_device::USER_PATH) {
+        Ok(handle) => {
+            client.line("Open          : OK");
+            let written = handle.write(b"hello");
+            client.line(format!(
+                "Write         : {} , {} bytes written",
+                written.status, written.information
+            ));
+            client.check(
+                written.status == NtStatus::SUCCESS && written.information == 5,
+                "write discards and reports all bytes",
+            );
+            let read = handle.read(16);
+            client.line(format!(
+                "Read          : {} , {} bytes read",
+                read.status, read.information
+            ));
+            client.check(
+                read.status == NtStatus::SUCCESS && read.information == 0,
+                "read returns zero bytes",
+            );
+            let status = handle.close();
+            client.check(status == NtStatus::SUCCESS, "close");
+        }
+        Err(status) => client.check(false, &format!("open failed: {status}")),
+    }
+    let unloaded = io.unload_driver(driver);
+    client.check(unloaded.is_ok(), "unload");
+    client.finish(&io)
+}
+
+/// The HID filter over a simulated keyboard: a read passes through the filter and completes
+/// with the key's report, an internal IOCTL passes through, then the device is removed.
+#[must_use]
+pub fn hid_filter(backend: Backend) -> Outcome {
+    let io = simulation();
+    let mut client = Client::new("hid-filter", backend);
+    client.line(format!(
+        "Device        : {} (keyboard, filter attached)",
+        hid::USER_PATH
+    ));
+    let (stack, filter) =
+        match KeyboardStack::build(&io, backend.entry_point::<hid_filter::HidFilter>()) {
+            Ok(built) => built,
+            Err(status) => {
+                client.check(false, &format!("device stack failed: {status}"));
+                return client.finish(&io);
+            }
+        };
+    match stack.node().open() {
+        Ok(handle) => {
+            client.line("Open          : OK");
+            match handle.read_async(hid::REPORT_LENGTH) {
+                Ok(read) => {
+                    let report = hid::key_report(0x04);
+                    let pressed = stack.press(report);
+                    let result = read.result();
+                    let data = result.as_ref().map(|r| r.data.clone()).unwrap_or_default();
+                    client.line(format!("Read report   : {data:02X?}"));
+                    client.check(
+                        pressed && data == report,
+                        "report reaches the reader unchanged",
+                    );
+                }
+                Err(status) => client.check(false, &format!("read failed: {status}")),
+            }
+            let attributes = handle.internal_device_control(hid::IOCTL_GET_ATTRIBUTES, &[], 4);
+            client.line(format!(
+                "Attributes    : {:02X?} ({})",
+                attributes.data, attributes.status
+            ));
+            client.check(
+                attributes.data == hid::ATTRIBUTES,
+                "internal IOCTL passes through unchanged",
+            );
+            let status = handle.close();
+            client.check(status == NtStatus::SUCCESS, "close");
+        }
+        Err(status) => client.check(false, &format!("open failed: {status}")),
+    }
+    let removed = stack.node().remove();
+    client.check(removed == NtStatus::SUCCESS, "remove device");
+    let devices = io.devices_of(filter);
+    let gone = !devices.is_empty()
+        && devices.iter().all(|&device| {
+            io.device(device)
+                .is_some_and(|info| info.deleted && info.attached_to.is_none())
+        });
+    client.check(gone, "filter device detached and deleted");
+    let unloaded = io.unload_driver(filter);
+    client.check(unloaded.is_ok(), "unload");
+    client.finish(&io)
+}

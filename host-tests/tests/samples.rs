@@ -1,0 +1,327 @@
+//! Every sample, under every backend, with one set of expectations: each test below is written
+//! once and run once per [`Backend`].
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use host_tests::Backend;
+use host_tests::hid::{self, KeyboardStack};
+use wdm_compat::NtStatus;
+use wdm_compat::host::{DriverId, FileHandle, IoManager};
+
+/// Defines `mod $name` with one `#[test]` per backend, each calling `$body(backend)`.
+macro_rules! for_each_backend {
+    ($(#[doc = $doc:literal])* $name:ident, $body:expr) => {
+        $(#[doc = $doc])*
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn wdm() {
+                ($body)(Backend::Wdm);
+            }
+        }
+    };
+}
+
+const ECHO: u32 = echo::IOCTL_ECHO.code().to_raw();
+
+fn load_echo(backend: Backend) -> (IoManager, DriverId, FileHandle) {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver("echo", backend.entry_point::<echo::Echo>())
+        .unwrap();
+    let handle = io.open(echo::USER_PATH).unwrap();
+    (io, driver, handle)
+}
+
+fn load_null(backend: Backend) -> (IoManager, DriverId, FileHandle) {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver("null", backend.entry_point::<null_device::NullDevice>())
+        .unwrap();
+    let handle = io.open(null_device::USER_PATH).unwrap();
+    (io, driver, handle)
+}
+
+// ---------------------------------------------------------------------------------------------
+// echo
+
+for_each_backend!(
+    /// IOCTL_ECHO returns the value it was sent, with Information = 4.
+    echo_returns_each_value_it_is_sent,
+    |backend| {
+        let (_io, _driver, handle) = load_echo(backend);
+        for value in [0, 1, 0xDEAD_BEEF, u32::MAX] {
+            let result = handle.device_io_control(ECHO, &value.to_le_bytes(), 4);
+            assert_eq!(result.status, NtStatus::SUCCESS);
+            assert_eq!(result.information, 4);
+            assert_eq!(result.data, value.to_le_bytes());
+        }
+    }
+);
+
+for_each_backend!(
+    /// Output buffers one byte short, and absent, fail with STATUS_BUFFER_TOO_SMALL and return
+    /// nothing.
+    echo_refuses_short_or_absent_output,
+    |backend| {
+        let (_io, _driver, handle) = load_echo(backend);
+        for output_length in [0, 3] {
+            let result = handle.device_io_control(ECHO, &7u32.to_le_bytes(), output_length);
+            assert_eq!(result.status, NtStatus::BUFFER_TOO_SMALL, "output {output_length}");
+            assert_eq!(result.information, 0);
+            assert!(result.data.is_empty());
+        }
+    }
+);
+
+for_each_backend!(
+    /// Input buffers one byte short, and absent, fail with STATUS_BUFFER_TOO_SMALL.
+    echo_refuses_short_or_absent_input,
+    |backend| {
+        let (_io, _driver, handle) = load_echo(backend);
+        for input in [&[][..], &[1, 2, 3][..]] {
+            let result = handle.device_io_control(ECHO, input, 4);
+            assert_eq!(result.status, NtStatus::BUFFER_TOO_SMALL, "input {input:?}");
+            assert_eq!(result.information, 0);
+        }
+    }
+);
+
+for_each_backend!(
+    /// Oversized buffers work; only the 4 echoed bytes come back.
+    echo_accepts_oversized_buffers_and_returns_four_bytes,
+    |backend| {
+        let (_io, _driver, handle) = load_echo(backend);
+        let mut input = 0x1234_5678u32.to_le_bytes().to_vec();
+        input.extend_from_slice(&[0xAA; 60]);
+        let result = handle.device_io_control(ECHO, &input, 64);
+        assert_eq!(result.status, NtStatus::SUCCESS);
+        assert_eq!(result.information, 4);
+        assert_eq!(result.data, 0x1234_5678u32.to_le_bytes());
+    }
+);
+
+for_each_backend!(
+    /// Any other IOCTL is an invalid device request.
+    echo_fails_unknown_ioctls,
+    |backend| {
+        let (io, _driver, handle) = load_echo(backend);
+        let unknown = ECHO + (1 << 2);
+        let result = handle.device_io_control(unknown, &1u32.to_le_bytes(), 4);
+        assert_eq!(result.status, NtStatus::INVALID_DEVICE_REQUEST);
+        assert_eq!(result.information, 0);
+        assert!(io.trace().iter().any(|line| line == "[echo] unknown IOCTL 0x80002004"));
+    }
+);
+
+for_each_backend!(
+    /// A write stores its bytes and the next read returns them once; a read with nothing stored
+    /// returns zero bytes.
+    echo_reads_back_what_was_written_once,
+    |backend| {
+        let (_io, _driver, handle) = load_echo(backend);
+        let empty = handle.read(16);
+        assert_eq!((empty.status, empty.information), (NtStatus::SUCCESS, 0));
+        let written = handle.write(b"ping");
+        assert_eq!((written.status, written.information), (NtStatus::SUCCESS, 4));
+        let read = handle.read(16);
+        assert_eq!((read.status, read.information), (NtStatus::SUCCESS, 4));
+        assert_eq!(read.data, b"ping");
+        let again = handle.read(16);
+        assert_eq!(again.information, 0);
+    }
+);
+
+for_each_backend!(
+    /// A read shorter than what is stored returns the first bytes.
+    echo_short_read_returns_the_first_bytes,
+    |backend| {
+        let (_io, _driver, handle) = load_echo(backend);
+        assert_eq!(handle.write(b"abcdef").status, NtStatus::SUCCESS);
+        let read = handle.read(3);
+        assert_eq!(read.data, b"abc");
+    }
+);
+
+for_each_backend!(
+    /// A write over the maximum fails with STATUS_INVALID_BUFFER_SIZE and keeps what was stored.
+    echo_refuses_writes_over_the_maximum,
+    |backend| {
+        let (_io, _driver, handle) = load_echo(backend);
+        assert_eq!(handle.write(b"kept").status, NtStatus::SUCCESS);
+        let big = vec![0x55; echo::MAX_WRITE_LENGTH + 1];
+        let result = handle.write(&big);
+        assert_eq!(result.status, NtStatus::INVALID_BUFFER_SIZE);
+        assert_eq!(result.information, 0);
+        assert_eq!(handle.read(16).data, b"kept");
+        let exact = vec![0x66; echo::MAX_WRITE_LENGTH];
+        assert_eq!(handle.write(&exact).information, echo::MAX_WRITE_LENGTH);
+    }
+);
+
+for_each_backend!(
+    /// Zero-length reads and writes succeed with 0 bytes and never reach the driver.
+    echo_completes_zero_length_transfers_without_the_driver,
+    |backend| {
+        let (io, _driver, handle) = load_echo(backend);
+        let before = io.trace().len();
+        let write = handle.write(&[]);
+        let read = handle.read(0);
+        assert_eq!((write.status, write.information), (NtStatus::SUCCESS, 0));
+        assert_eq!((read.status, read.information), (NtStatus::SUCCESS, 0));
+        assert_eq!(io.trace().len(), before, "the driver saw a zero-length request");
+    }
+);
+
+for_each_backend!(
+    /// The trace shows the driver's life in order.
+    echo_traces_its_lifecycle_in_order,
+    |backend| {
+        let (io, driver, handle) = load_echo(backend);
+        handle.device_io_control(ECHO, &0xDEAD_BEEFu32.to_le_bytes(), 4);
+        assert_eq!(handle.close(), NtStatus::SUCCESS);
+        io.unload_driver(driver).unwrap();
+        assert_eq!(
+            io.trace(),
+            [
+                "[echo] DriverEntry -- loading",
+                "[echo] IRP_MJ_CREATE",
+                "[echo] echoing value 0xDEADBEEF",
+                "[echo] IRP_MJ_CLOSE",
+                "[echo] DriverUnload -- cleaning up",
+            ]
+        );
+        assert!(io.open(echo::USER_PATH).is_err(), "the link is gone after unload");
+    }
+);
+
+// ---------------------------------------------------------------------------------------------
+// null-device
+
+for_each_backend!(
+    /// Writes report every byte written; reads return zero bytes; the data is gone.
+    null_device_swallows_writes_and_reads_nothing,
+    |backend| {
+        let (_io, _driver, handle) = load_null(backend);
+        let written = handle.write(&[1; 100]);
+        assert_eq!((written.status, written.information), (NtStatus::SUCCESS, 100));
+        let read = handle.read(100);
+        assert_eq!((read.status, read.information), (NtStatus::SUCCESS, 0));
+        assert!(read.data.is_empty());
+    }
+);
+
+for_each_backend!(
+    /// An IOCTL is not something the null device handles.
+    null_device_fails_ioctls,
+    |backend| {
+        let (_io, _driver, handle) = load_null(backend);
+        let result = handle.device_io_control(ECHO, &[0; 4], 4);
+        assert_eq!(result.status, NtStatus::INVALID_DEVICE_REQUEST);
+    }
+);
+
+for_each_backend!(
+    /// The trace shows load, open, write, read, close and unload in order.
+    null_device_traces_its_lifecycle_in_order,
+    |backend| {
+        let (io, driver, handle) = load_null(backend);
+        handle.write(b"hello");
+        handle.read(8);
+        assert_eq!(handle.close(), NtStatus::SUCCESS);
+        io.unload_driver(driver).unwrap();
+        assert_eq!(
+            io.trace(),
+            [
+                "[null-device] DriverEntry -- loading",
+                "[null-device] IRP_MJ_CREATE",
+                "[null-device] IRP_MJ_WRITE -- discarding 5 bytes",
+                "[null-device] IRP_MJ_READ -- nothing to return",
+                "[null-device] IRP_MJ_CLOSE",
+                "[null-device] DriverUnload -- cleaning up",
+            ]
+        );
+    }
+);
+
+// ---------------------------------------------------------------------------------------------
+// hid-filter
+
+fn keyboard(backend: Backend) -> (IoManager, KeyboardStack, DriverId, FileHandle) {
+    let io = IoManager::new();
+    let (stack, filter) =
+        KeyboardStack::build(&io, backend.entry_point::<hid_filter::HidFilter>()).unwrap();
+    let handle = stack.node().open().unwrap();
+    (io, stack, filter, handle)
+}
+
+for_each_backend!(
+    /// A read waits below the filter until a key is pressed, then returns the report unchanged;
+    /// the filter counts the read on the way down and its completion on the way up.
+    hid_filter_passes_reads_and_reports_through_unchanged,
+    |backend| {
+        let (io, stack, _filter, handle) = keyboard(backend);
+        let read = handle.read_async(hid::REPORT_LENGTH).unwrap();
+        assert!(read.returned_pending(), "the read must pend below the filter");
+        assert_eq!(stack.waiting_reads(), 1);
+        assert!(!read.is_complete());
+        assert!(stack.press(hid::key_report(0x1D)));
+        let result = read.result().unwrap();
+        assert_eq!(result.status, NtStatus::SUCCESS);
+        assert_eq!(result.information, hid::REPORT_LENGTH);
+        assert_eq!(result.data, hid::key_report(0x1D));
+        let trace = io.trace();
+        let down = trace.iter().position(|l| l == "[hid-filter] read #1 of 8 bytes passed down");
+        let up = trace
+            .iter()
+            .position(|l| l == "[hid-filter] Read completed below: STATUS_SUCCESS, 8 bytes");
+        assert!(down.is_some() && up.is_some() && down < up, "{trace:#?}");
+    }
+);
+
+for_each_backend!(
+    /// Internal IOCTLs pass down; answers and failures from below come back unchanged.
+    hid_filter_passes_internal_ioctls_and_their_failures_through,
+    |backend| {
+        let (io, _stack, _filter, handle) = keyboard(backend);
+        let ok = handle.internal_device_control(hid::IOCTL_GET_ATTRIBUTES, &[], 4);
+        assert_eq!((ok.status, ok.data.as_slice()), (NtStatus::SUCCESS, &hid::ATTRIBUTES[..]));
+        let unknown = handle.internal_device_control(hid::IOCTL_GET_ATTRIBUTES + 4, &[], 4);
+        assert_eq!(unknown.status, NtStatus::INVALID_DEVICE_REQUEST);
+        let trace = io.trace();
+        assert!(trace.iter().any(|l| l.starts_with("[hid-filter] internal IOCTL #2 ")));
+        assert!(trace.iter().any(|l| {
+            l == "[hid-filter] InternalDeviceControl completed below: \
+                  STATUS_INVALID_DEVICE_REQUEST, 0 bytes"
+        }));
+    }
+);
+
+for_each_backend!(
+    /// Removal passes down first, then the filter's device is detached and deleted, and the
+    /// verifier (which checks the order) reports nothing.
+    hid_filter_removal_detaches_and_deletes,
+    |backend| {
+        let (io, stack, filter, handle) = keyboard(backend);
+        assert_eq!(handle.close(), NtStatus::SUCCESS);
+        assert_eq!(stack.node().surprise_remove(), NtStatus::SUCCESS);
+        assert_eq!(stack.node().remove(), NtStatus::SUCCESS);
+        let devices = io.devices_of(filter);
+        assert_eq!(devices.len(), 1);
+        let info = io.device(devices[0]).unwrap();
+        assert!(info.deleted && info.attached_to.is_none(), "{info:?}");
+        assert!(io.violations().is_empty(), "{:#?}", io.violations());
+        io.unload_driver(filter).unwrap();
+        assert!(
+            io.trace()
+                .last()
+                .is_some_and(|l| l.starts_with("[hid-filter] DriverUnload -- saw 0 reads"))
+        );
+    }
+);
