@@ -184,7 +184,7 @@ for_each_backend!(
     echo_traces_its_lifecycle_in_order,
     |backend| {
         let (io, driver, handle) = load_echo(backend);
-        handle.device_io_control(ECHO, &0xDEAD_BEEFu32.to_le_bytes(), 4);
+        assert_eq!(handle.device_io_control(ECHO, &0xDEAD_BEEFu32.to_le_bytes(), 4).information, 4);
         assert_eq!(handle.close(), NtStatus::SUCCESS);
         io.unload_driver(driver).unwrap();
         assert_eq!(
@@ -232,8 +232,8 @@ for_each_backend!(
     null_device_traces_its_lifecycle_in_order,
     |backend| {
         let (io, driver, handle) = load_null(backend);
-        handle.write(b"hello");
-        handle.read(8);
+        assert_eq!(handle.write(b"hello").information, 5);
+        assert_eq!(handle.read(8).information, 0);
         assert_eq!(handle.close(), NtStatus::SUCCESS);
         io.unload_driver(driver).unwrap();
         assert_eq!(

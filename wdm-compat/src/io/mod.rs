@@ -132,10 +132,7 @@ pub trait Request: Sized {
     /// Completes with the outcome of `handler`: `Ok(n)` → success with `n` bytes, `Err(s)` → `s`.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    fn complete_with(
-        mut self,
-        handler: impl FnOnce(&mut Self) -> NtResult<usize>,
-    ) -> Self::Done {
+    fn complete_with(mut self, handler: impl FnOnce(&mut Self) -> NtResult<usize>) -> Self::Done {
         match handler(&mut self) {
             Ok(information) => self.complete_with_information(NtStatus::SUCCESS, information),
             Err(status) => self.complete(status),
