@@ -16,17 +16,21 @@ use wdm_compat::io::{IoDriver, WdmBackend};
 pub enum Backend {
     /// As a WDM driver: dispatch routines over IRPs ([`WdmBackend`]).
     Wdm,
+    /// As a KMDF driver: a device, a default queue and framework requests
+    /// ([`wdf_safe::io::KmdfBackend`]), on the simulated framework.
+    Kmdf,
 }
 
 impl Backend {
     /// Every backend.
-    pub const ALL: [Self; 1] = [Self::Wdm];
+    pub const ALL: [Self; 2] = [Self::Wdm, Self::Kmdf];
 
     /// `"wdm"` or `"kmdf"`.
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             Self::Wdm => "wdm",
+            Self::Kmdf => "kmdf",
         }
     }
 
@@ -43,6 +47,7 @@ impl Backend {
     pub fn entry_point<D: IoDriver>(self) -> DriverEntry {
         match self {
             Self::Wdm => wdm_compat::driver::entry_point::<WdmBackend<D>>(),
+            Self::Kmdf => wdf_safe::io::entry_point::<D>(),
         }
     }
 }

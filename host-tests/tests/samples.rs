@@ -24,6 +24,11 @@ macro_rules! for_each_backend {
             fn wdm() {
                 ($body)(Backend::Wdm);
             }
+
+            #[test]
+            fn kmdf() {
+                ($body)(Backend::Kmdf);
+            }
         }
     };
 }

@@ -13,7 +13,7 @@
 use crate::device::{Device, LowerDevice};
 use crate::dispatch::DispatchStatus;
 use crate::driver::WdmDriver;
-use crate::irp::{Irp, IrpCompleter};
+use crate::irp::{Irp, IrpCompleter, PendingIrp};
 use crate::request::MajorFunction;
 use crate::status::NtStatus;
 use crate::sys::{self, IrpRef};
@@ -61,6 +61,40 @@ impl<C: IrpCompleter> Irp<C> {
 
     fn take_for_forward(&mut self) -> Option<IrpRef> {
         self.take_raw()
+    }
+}
+
+impl<C: IrpCompleter> PendingIrp<C> {
+    /// Passes a pended IRP to `lower`. A driver that marked its IRP pending must copy its stack
+    /// location rather than skip it (so its pending flag does not leak downwards); the crate
+    /// sets a completion routine that only propagates the pending flag. The dispatch routine
+    /// already returned `STATUS_PENDING`, so what the lower driver returns is not needed.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn forward(self, lower: &LowerDevice) {
+        if let Some(mut irp) = self.into_raw() {
+            irp.copy_current_location_to_next();
+            sys::thunk::set_pass_through(&mut irp);
+            let _returned = irp.call_driver(lower.0);
+        }
+    }
+
+    /// As [`forward`](Self::forward), with a completion routine that calls `observer` with the
+    /// outcome first (see [`Irp::forward_observing`]).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn forward_observing<D>(
+        self,
+        lower: &LowerDevice,
+        observer: CompletionObserver<D, D::DeviceExtension>,
+    ) where
+        D: WdmDriver<C>,
+    {
+        if let Some(mut irp) = self.into_raw() {
+            irp.copy_current_location_to_next();
+            sys::thunk::set_observer::<D, C>(&mut irp, observer);
+            let _returned = irp.call_driver(lower.0);
+        }
     }
 }
 

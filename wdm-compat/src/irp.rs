@@ -301,6 +301,13 @@ impl<C: IrpCompleter> PendingIrp<C> {
     }
 }
 
+impl<C: IrpCompleter> PendingIrp<C> {
+    /// Takes the IRP out for forwarding; the empty `PendingIrp` then drops silently.
+    pub(crate) fn into_raw(mut self) -> Option<IrpRef> {
+        self.raw.take()
+    }
+}
+
 impl<C: IrpCompleter> Drop for PendingIrp<C> {
     fn drop(&mut self) {
         if let Some(irp) = self.raw.take() {

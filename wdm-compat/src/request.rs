@@ -342,7 +342,7 @@ pub struct BufferedIoctl<'irp> {
     output_length: usize,
 }
 
-impl BufferedIoctl<'_> {
+impl<'irp> BufferedIoctl<'irp> {
     /// The caller's input: `InputBufferLength` bytes.
     #[must_use]
     pub fn input(&self) -> &[u8] {
@@ -354,6 +354,21 @@ impl BufferedIoctl<'_> {
         self.buffer
             .get_mut(..self.output_length)
             .unwrap_or_default()
+    }
+
+    /// The input view, for the rest of the IRP borrow.
+    #[must_use]
+    pub fn into_input(self) -> &'irp [u8] {
+        let length = self.input_length;
+        let buffer: &'irp [u8] = self.buffer;
+        buffer.get(..length).unwrap_or_default()
+    }
+
+    /// The output view, for the rest of the IRP borrow.
+    #[must_use]
+    pub fn into_output(self) -> &'irp mut [u8] {
+        let length = self.output_length;
+        self.buffer.get_mut(..length).unwrap_or_default()
     }
 
     /// Copies a `T` out of the input.
@@ -384,7 +399,7 @@ pub struct DirectIoctl<'irp> {
     output: &'irp mut [u8],
 }
 
-impl DirectIoctl<'_> {
+impl<'irp> DirectIoctl<'irp> {
     /// The caller's input (system buffer).
     #[must_use]
     pub const fn input(&self) -> &[u8] {
@@ -393,6 +408,18 @@ impl DirectIoctl<'_> {
 
     /// The caller's output pages (mapped MDL); empty when the caller passed none.
     pub const fn output(&mut self) -> &mut [u8] {
+        self.output
+    }
+
+    /// The input, for the rest of the IRP borrow.
+    #[must_use]
+    pub const fn into_input(self) -> &'irp [u8] {
+        self.input
+    }
+
+    /// The output, for the rest of the IRP borrow.
+    #[must_use]
+    pub const fn into_output(self) -> &'irp mut [u8] {
         self.output
     }
 

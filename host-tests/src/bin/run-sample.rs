@@ -35,7 +35,7 @@ fn parse_value(text: &str) -> Option<u32> {
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Arguments, String> {
     let mut sample = None;
-    let mut backend = Backend::Wdm;
+    let mut backend = Backend::Kmdf;
     let mut value = 0xDEAD_BEEF;
     while let Some(arg) = args.next() {
         match arg.as_str() {

@@ -62,7 +62,10 @@ pub use manager::{DeviceInfo, DriverEntry, IoManager, IrpProbe, TrackedCompletio
 pub use pnp::{DeviceNode, DeviceNodeConfig};
 pub use scripted::{IrpParameters, KernelCalls, ScriptedDriver};
 pub use user::{FileHandle, IoOperation, IoResult};
-pub use verifier::{BugCheck, Violation, ViolationSeverity};
+pub use verifier::{
+    BugCheck, Violation, ViolationSeverity, current_irql as simulated_irql,
+    report_framework_violation, spin_lock_held,
+};
 
 pub(crate) use irql::{current_irql, lower_irql, raise_irql};
 pub(crate) use manager::{DeviceObj, DriverObj, IrpObj};

@@ -164,3 +164,46 @@ pub(crate) fn dbg_print_current(text: &str) {
         std::eprintln!("{}", text.trim_end_matches(['\n', '\r']));
     }
 }
+
+/// Reports a violation found by a framework layered on this simulation (the simulated KMDF of
+/// `wdf-safe`), to the manager whose driver code this thread is running: `rule` is the SDV rule
+/// name, `bug_check` the bug check Windows would raise (for example `(0x10D, [6, 4, 0, 0])`),
+/// `fatal` whether it fails the test in strict mode (a KMDF verifier break or bug check) or is
+/// only a warning. Returns `false` when no driver code is running on this thread, so there is
+/// no manager to report to.
+pub fn report_framework_violation(
+    rule: &'static str,
+    bug_check: Option<(u32, [usize; 4])>,
+    fatal: bool,
+    message: &str,
+) -> bool {
+    irql::with_current(|manager| {
+        manager.report(Report {
+            rule: Some(rule),
+            bug_check,
+            severity: if fatal {
+                ViolationSeverity::Fatal
+            } else {
+                ViolationSeverity::Warning
+            },
+            driver: None,
+            major: None,
+            message: message.into(),
+        });
+    })
+    .is_some()
+}
+
+/// The simulated IRQL of this thread (PASSIVE_LEVEL 0, DISPATCH_LEVEL 2), for frameworks
+/// layered on the simulation.
+#[must_use]
+pub fn current_irql() -> u8 {
+    irql::current_irql()
+}
+
+/// Whether driver code on this thread holds a spin lock (raised the IRQL to DISPATCH_LEVEL),
+/// for frameworks layered on the simulation (SDV ReqSendWhileSpinlock).
+#[must_use]
+pub fn spin_lock_held() -> bool {
+    irql::spin_lock_held()
+}

@@ -271,3 +271,29 @@ unsafe extern "system" fn observe<D: WdmDriver<C>, C: IrpCompleter>(
     }
     NtStatus::SUCCESS.to_raw()
 }
+
+/// Sets [`pass_through`] as `irp`'s completion routine.
+pub(crate) fn set_pass_through(irp: &mut IrpRef) {
+    irp.set_completion_routine(pass_through, core::ptr::null_mut());
+}
+
+/// A completion routine that only does what every completion routine must: propagate the
+/// pending flag, then let completion continue.
+///
+/// # Safety
+///
+/// Called only by the I/O manager for an IRP on which [`set_pass_through`] set it.
+unsafe extern "system" fn pass_through(
+    _device: *mut RawDevice,
+    irp: *mut RawIrp,
+    _context: *mut c_void,
+) -> i32 {
+    // SAFETY: during its completion routine the IRP is back in this driver's hands; the handle
+    // is not used after the routine returns.
+    if let Some(mut irp) = unsafe { IrpRef::from_raw(irp) }
+        && irp.pending_returned()
+    {
+        irp.mark_pending();
+    }
+    NtStatus::SUCCESS.to_raw()
+}

@@ -1,0 +1,420 @@
+//! `WDFDEVICE_INIT` and `WDFDEVICE` in types.
+//!
+//! * [`ControlDeviceInit`] comes only from [`ControlDeviceInit::allocate`] (SDV
+//!   DeviceInitAllocate) and exposes only the setters allowed on a control-device init (SDV
+//!   ControlDeviceInitAPI). [`FdoInit`] is the framework's init handed to
+//!   `EvtDriverDeviceAdd`: a borrow that dies with the callback, with no `free` (SDV
+//!   DoubleDeviceInitFree; freeing the framework's init is impossible).
+//! * `create` consumes the init (SDV DeviceInitAPI, InitFreeDeviceCreateType2: nothing can be
+//!   configured or created after); on failure it hands the init back with the status, so the
+//!   caller can fix and retry, or drop it (which frees a control init: SDV
+//!   InitFreeDeviceCreateType4).
+//! * A control device starts [`Initializing`]: queues, request dispatching and the symbolic
+//!   link are set up then; [`Device::finish_initializing`] moves it to [`Ready`], the only state
+//!   in which it receives I/O and in which the driver works its queues (SDV
+//!   CtlDeviceFinishInitDrEntry / CtlDeviceFinishInitDeviceAdd).
+
+use core::marker::PhantomData;
+use core::sync::atomic::Ordering;
+
+use wdm_compat::{DeviceConfig, IoType, NtResult, NtStatus};
+
+use crate::driver::{DriverContext, KmdfDriver};
+use crate::framework::{DeviceGuard, FxDevice, FxQueue, QueueCore, leak};
+use crate::kind::state::{Initializing, Ready};
+use crate::kind::{QueueKind, RequestType, Retrievable};
+use crate::queue::{Queue, QueueConfig};
+use crate::request::AnyRequest;
+
+/// `FILE_DEVICE_SECURE_OPEN`.
+pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
+/// `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`: only the system and administrators may open the device.
+pub const SDDL_DEVOBJ_SYS_ALL_ADM_ALL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
+
+/// A control-device init (`WdfControlDeviceInitAllocate`).
+#[must_use = "dropping the init frees it (WdfDeviceInitFree)"]
+pub struct ControlDeviceInit<D: KmdfDriver> {
+    name: Option<&'static str>,
+    sddl: &'static str,
+    io_type: IoType,
+    exclusive: bool,
+    characteristics: u32,
+    _driver: PhantomData<fn(&D)>,
+}
+
+impl<D: KmdfDriver> ControlDeviceInit<D> {
+    /// `WdfControlDeviceInitAllocate(driver, sddl)`.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn allocate(driver: &mut DriverContext<'_, '_, D>, sddl: &'static str) -> Option<Self> {
+        let _ = driver;
+        Some(Self {
+            name: None,
+            sddl,
+            io_type: IoType::Buffered,
+            exclusive: false,
+            characteristics: FILE_DEVICE_SECURE_OPEN,
+            _driver: PhantomData,
+        })
+    }
+
+    /// `WdfDeviceInitAssignName`: a `\Device\...` name.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_OBJECT_NAME_INVALID` for a name outside `\Device\`.
+    pub fn assign_name(&mut self, name: &'static str) -> NtResult {
+        if !name.starts_with(r"\Device\") {
+            return Err(NtStatus::OBJECT_NAME_INVALID);
+        }
+        self.name = Some(name);
+        Ok(())
+    }
+
+    /// `WdfDeviceInitAssignSDDLString`: replaces the SDDL given at allocation.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub const fn assign_sddl(&mut self, sddl: &'static str) {
+        self.sddl = sddl;
+    }
+
+    /// `WdfDeviceInitSetIoType`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub const fn set_io_type(&mut self, io_type: IoType) {
+        self.io_type = io_type;
+    }
+
+    /// `WdfDeviceInitSetExclusive`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub const fn set_exclusive(&mut self, exclusive: bool) {
+        self.exclusive = exclusive;
+    }
+
+    /// `WdfDeviceInitSetCharacteristics`: `or` adds to the current ones, else replaces them
+    /// (`FILE_DEVICE_SECURE_OPEN` is set by default).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub const fn set_characteristics(&mut self, characteristics: u32, or: bool) {
+        self.characteristics = if or {
+            self.characteristics | characteristics
+        } else {
+            characteristics
+        };
+    }
+
+    /// `WdfDeviceInitFree`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn free(self) {}
+
+    /// `WdfDeviceCreate`: consumes the init.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// Hands the init back with the status, e.g. `STATUS_OBJECT_NAME_COLLISION`.
+    pub fn create(
+        self,
+        driver: &mut DriverContext<'_, '_, D>,
+    ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
+        let fx = leak(FxDevice::new());
+        let config = DeviceConfig {
+            name: self.name,
+            device_type: wdm_compat::ioctl::device_type::UNKNOWN,
+            characteristics: self.characteristics,
+            exclusive: self.exclusive,
+            io_type: self.io_type,
+        };
+        match driver.setup.create_device(&config, fx) {
+            Ok(owned) => {
+                *fx.guard.lock() = Some(DeviceGuard::Plain(owned));
+                *fx.name.lock() = self.name;
+                fx.created.store(true, Ordering::Release);
+                driver.control_devices.push(fx);
+                Ok(Device::new(fx))
+            }
+            Err(status) => Err((self, status)),
+        }
+    }
+}
+
+/// The framework's FDO init, lent to `EvtDriverDeviceAdd` for the duration of the call.
+#[must_use = "create the device, or return without one"]
+pub struct FdoInit<'add, D: KmdfDriver> {
+    fx: &'static FxDevice<D>,
+    _callback: PhantomData<&'add mut ()>,
+}
+
+impl<D: KmdfDriver> FdoInit<'_, D> {
+    pub(crate) const fn new(fx: &'static FxDevice<D>) -> Self {
+        Self {
+            fx,
+            _callback: PhantomData,
+        }
+    }
+
+    /// `WdfFdoInitSetFilter`: unhandled request types pass down instead of failing.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn set_filter(&mut self) {
+        self.fx.filter.store(true, Ordering::Release);
+    }
+
+    /// `WdfDeviceCreate`: consumes the init; the framework finishes initialization when
+    /// `EvtDriverDeviceAdd` returns.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// None in the simulation; the signature keeps the init for a retry, as on Windows.
+    pub fn create(self) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
+        self.fx.created.store(true, Ordering::Release);
+        Ok(Device::new(self.fx))
+    }
+}
+
+/// A device (`WDFDEVICE`) in state `S`.
+pub struct Device<D: KmdfDriver, S> {
+    fx: &'static FxDevice<D>,
+    _state: PhantomData<S>,
+}
+
+static_assertions::assert_eq_size!(Device<crate::io::KmdfBackend<Nothing>, Ready>, usize);
+
+/// A driver type for size assertions only.
+#[doc(hidden)]
+pub struct Nothing;
+
+impl wdm_compat::io::IoDriver for Nothing {
+    const NAME: &'static str = "nothing";
+    const DEVICE: wdm_compat::io::DeviceSettings = wdm_compat::io::DeviceSettings {
+        role: wdm_compat::io::DeviceRole::UpperFilter,
+        device_type: 0,
+        io_type: IoType::Buffered,
+    };
+
+    fn load() -> NtResult<Self> {
+        Ok(Self)
+    }
+}
+
+impl<D: KmdfDriver, S> Device<D, S> {
+    const fn new(fx: &'static FxDevice<D>) -> Self {
+        Self {
+            fx,
+            _state: PhantomData,
+        }
+    }
+}
+
+impl<D: KmdfDriver> Clone for Device<D, Ready> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D: KmdfDriver> Copy for Device<D, Ready> {}
+
+impl<D: KmdfDriver> Device<D, Initializing> {
+    fn new_queue<K: QueueKind>(&self, config: QueueConfig<K, D>) -> NtResult<&'static FxQueue<D>> {
+        if K::DISPATCH != crate::kind::DispatchType::Manual && config.callbacks.is_empty() {
+            return Err(NtStatus::WDF_NO_CALLBACK);
+        }
+        let core = leak(QueueCore::new(
+            K::DISPATCH,
+            config.allow_zero_length,
+            self.fx.id(),
+        ));
+        let queue = leak(FxQueue {
+            core,
+            callbacks: config.callbacks,
+        });
+        self.fx.queues.lock().push(queue);
+        Ok(queue)
+    }
+
+    /// `WdfIoQueueCreate` with `DefaultQueue = TRUE`: the queue of every request type without a
+    /// dedicated queue.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_UNSUCCESSFUL` for a second default queue; `STATUS_WDF_NO_CALLBACK` for a
+    /// presenting queue without callbacks.
+    pub fn create_default_queue<K: QueueKind>(
+        &self,
+        config: QueueConfig<K, D>,
+    ) -> NtResult<Queue<K>> {
+        if self.fx.default_queue.lock().is_some() {
+            return Err(NtStatus::UNSUCCESSFUL);
+        }
+        let queue = self.new_queue(config)?;
+        *self.fx.default_queue.lock() = Some(queue);
+        Ok(Queue::new(queue.core))
+    }
+
+    /// `WdfIoQueueCreate` for a queue that receives only what is dispatched or forwarded to it.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_WDF_NO_CALLBACK` for a presenting queue without callbacks.
+    pub fn create_queue<K: QueueKind>(&self, config: QueueConfig<K, D>) -> NtResult<Queue<K>> {
+        self.new_queue(config).map(|queue| Queue::new(queue.core))
+    }
+
+    /// `WdfDeviceConfigureRequestDispatching`: requests of `request_type` go to `queue`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` for a queue of another device, the default queue, or a
+    /// presenting queue without a callback for the type; `STATUS_WDF_BUSY` when the type is
+    /// bound already.
+    pub fn configure_request_dispatching<K: QueueKind>(
+        &self,
+        queue: &Queue<K>,
+        request_type: RequestType,
+    ) -> NtResult {
+        let found = self
+            .fx
+            .queues
+            .lock()
+            .iter()
+            .copied()
+            .find(|q| core::ptr::eq(q.core, queue.core()));
+        let Some(fx_queue) = found else {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        };
+        let is_default = self
+            .fx
+            .default_queue
+            .lock()
+            .is_some_and(|q| core::ptr::eq(q, fx_queue));
+        let handles = K::DISPATCH == crate::kind::DispatchType::Manual
+            || fx_queue.callbacks.handles(request_type);
+        if is_default || !handles {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        let mut table = self.fx.dispatching.lock();
+        let slot = table
+            .get_mut(request_type.index())
+            .ok_or(NtStatus::INVALID_PARAMETER)?;
+        if slot.is_some() {
+            return Err(NtStatus::WDF_BUSY);
+        }
+        *slot = Some(fx_queue);
+        Ok(())
+    }
+
+    /// Registers an `EvtCleanupCallback` for the device: it runs when the device is deleted,
+    /// after the cleanup of the device's queues (children before parents).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL; the callback runs at PASSIVE_LEVEL.
+    pub fn on_cleanup(&self, callback: fn(&D)) {
+        self.fx.cleanup.lock().push(callback);
+    }
+
+    /// `WdfDeviceCreateSymbolicLink` (`\DosDevices\Name`, opened from user mode as `\\.\Name`).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_STATE` for a device without a name; `STATUS_INVALID_DEVICE_REQUEST`
+    /// for a second link or a PnP device; the status of the link's creation otherwise.
+    pub fn create_symbolic_link(&self, link: &'static str) -> NtResult {
+        if self.fx.name.lock().is_none() {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        let mut guard = self.fx.guard.lock();
+        match guard.take() {
+            Some(DeviceGuard::Plain(owned)) => {
+                // Link creation happens outside the lock: it calls into the I/O manager.
+                drop(guard);
+                let (restored, result) = match owned.create_symbolic_link(link) {
+                    Ok(named) => (DeviceGuard::Named(named), Ok(())),
+                    Err((owned, status)) => (DeviceGuard::Plain(owned), Err(status)),
+                };
+                *self.fx.guard.lock() = Some(restored);
+                result
+            }
+            other => {
+                *guard = other;
+                Err(NtStatus::INVALID_DEVICE_REQUEST)
+            }
+        }
+    }
+
+    /// `WdfControlFinishInitializing`: the device starts receiving I/O; queues and
+    /// dispatching can no longer be set up.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn finish_initializing(self) -> Device<D, Ready> {
+        self.fx.ready.store(true, Ordering::Release);
+        Device::new(self.fx)
+    }
+}
+
+impl<D: KmdfDriver> Device<D, Ready> {
+    fn owns<K: QueueKind>(&self, queue: &Queue<K>) -> bool {
+        queue.core().device == self.fx.id()
+    }
+
+    /// `WdfIoQueueRetrieveNextRequest`: the next request of a manual or sequential queue; the
+    /// driver owns it from now on.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_NO_MORE_ENTRIES` when the queue is empty, `STATUS_WDF_PAUSED` when it is
+    /// stopped, `STATUS_INVALID_DEVICE_REQUEST` for a queue of another device.
+    pub fn retrieve_next_request<K: Retrievable>(&self, queue: &Queue<K>) -> NtResult<AnyRequest> {
+        if !self.owns(queue) {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        queue.core().retrieve()
+    }
+
+    /// `WdfIoQueueStop`: no more presentation or retrieval; arriving requests still queue.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn stop_queue<K: QueueKind>(&self, queue: &Queue<K>) {
+        if self.owns(queue) {
+            queue.core().state.lock().started = false;
+        }
+    }
+
+    /// `WdfIoQueueStart`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn start_queue<K: QueueKind>(&self, queue: &Queue<K>) {
+        if self.owns(queue) {
+            let mut state = queue.core().state.lock();
+            state.started = true;
+            state.accepting = true;
+        }
+    }
+
+    /// `WdfIoQueuePurgeSynchronously`: stops accepting requests, completes queued ones with
+    /// `STATUS_CANCELLED`, and cancels driver-owned cancelable ones through their cancel
+    /// routine. A driver-owned request that is not cancelable would block the purge forever on
+    /// Windows: the simulated verifier reports it (SDV RequestCompleted).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn purge_queue<K: QueueKind>(&self, queue: &Queue<K>) {
+        if self.owns(queue) {
+            queue.core().purge("queue purge");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! `WDFDRIVER`: a KMDF driver as one type implementing [`KmdfDriver`].
+//!
+//! The driver's life is created → configured → started, in types:
+//!
+//! * **created**: the framework creates the `WDFDRIVER` (`WdfDriverCreate`) before it calls
+//!   [`KmdfDriver::driver_entry`]; only inside that call is there a [`DriverContext`], the
+//!   only thing that can allocate control-device inits (SDV DriverCreate, DeviceInitAllocate);
+//! * **configured**: what `driver_entry` sets up (control devices, their queues and links) and
+//!   the constants of the trait (`PNP`);
+//! * **started**: after `driver_entry` returns the context is gone, so configuration cannot
+//!   change any more (SDV DriverAttributeChanged); PnP devices arrive through
+//!   [`KmdfDriver::device_add`].
+
+use alloc::vec::Vec;
+
+use wdm_compat::io::Completion;
+use wdm_compat::{DriverSetup, NtResult, NtStatus};
+
+use crate::device::FdoInit;
+use crate::framework::FxDevice;
+
+/// A KMDF driver.
+pub trait KmdfDriver: Sized + Send + Sync + 'static {
+    /// Whether the driver is a PnP driver (`EvtDriverDeviceAdd` registered).
+    const PNP: bool = false;
+
+    /// `DriverEntry`, after `WdfDriverCreate`: create control devices through `driver`, and
+    /// return the driver's state.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// Any failure status: the driver does not load.
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self>;
+
+    /// `EvtDriverDeviceAdd` (PnP drivers): create the device from `init` and its queues.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// A failure status (SDV DeviceCreateFail: return the failure of `create`).
+    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+        let _ = init;
+        Err(NtStatus::NOT_SUPPORTED)
+    }
+
+    /// `EvtDriverUnload`; the framework deletes control devices afterwards.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    fn unload(&self) {}
+
+    /// `EvtFileClose`: the last handle to the device was closed. Cannot fail.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    fn on_file_close(&self) {}
+
+    /// The completion routine of requests sent with
+    /// [`Request::send_observed`](crate::Request::send_observed): sees the outcome.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    fn on_sent_request_completed(&self, completion: &Completion) {
+        let _ = completion;
+    }
+}
+
+/// The created `WDFDRIVER`, during `DriverEntry`.
+pub struct DriverContext<'a, 'b, D: KmdfDriver> {
+    pub(crate) setup: &'a mut DriverSetup<'b, &'static FxDevice<D>>,
+    pub(crate) control_devices: Vec<&'static FxDevice<D>>,
+}
+
+/// The entry point of KMDF driver `D`, for loading it into the host simulation
+/// ([`IoManager::load_driver`](wdm_compat::host::IoManager::load_driver)).
+#[cfg(feature = "host")]
+#[must_use]
+pub fn entry_point<D: KmdfDriver>() -> wdm_compat::host::DriverEntry {
+    wdm_compat::driver::entry_point::<crate::framework::Framework<D>>()
+}

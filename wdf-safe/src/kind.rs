@@ -1,0 +1,133 @@
+//! Request and queue kinds as types.
+//!
+//! A request's kind says which buffers it has ([`Read`] has no input buffer, [`Write`] no
+//! output buffer; SDV InputBufferAPI / OutputBufferAPI); a queue's dispatch kind says which
+//! callbacks it takes ([`Manual`] takes none) and whether requests can be retrieved from it
+//! ([`Parallel`] cannot).
+
+/// `WDF_REQUEST_TYPE`: the request types a queue can be dedicated to
+/// (`WdfDeviceConfigureRequestDispatching`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestType {
+    /// `WdfRequestTypeCreate`.
+    Create,
+    /// `WdfRequestTypeRead`.
+    Read,
+    /// `WdfRequestTypeWrite`.
+    Write,
+    /// `WdfRequestTypeDeviceControl`.
+    DeviceControl,
+    /// `WdfRequestTypeDeviceControlInternal`.
+    InternalDeviceControl,
+}
+
+impl RequestType {
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A request kind.
+pub trait RequestKind: sealed::Sealed + 'static {
+    /// The request type.
+    const TYPE: RequestType;
+}
+
+/// `IRP_MJ_CREATE`: a handle is being opened (`EvtDeviceFileCreate`-style handling through a
+/// queue dedicated to create requests).
+#[derive(Debug)]
+pub enum Create {}
+/// `EvtIoRead`: only an output buffer.
+#[derive(Debug)]
+pub enum Read {}
+/// `EvtIoWrite`: only an input buffer.
+#[derive(Debug)]
+pub enum Write {}
+/// `EvtIoDeviceControl`.
+#[derive(Debug)]
+pub enum DeviceControl {}
+/// `EvtIoInternalDeviceControl`.
+#[derive(Debug)]
+pub enum InternalDeviceControl {}
+
+macro_rules! kinds {
+    ($($kind:ident),*) => {$(
+        impl sealed::Sealed for $kind {}
+        impl RequestKind for $kind {
+            const TYPE: RequestType = RequestType::$kind;
+        }
+    )*};
+}
+
+kinds!(Create, Read, Write, DeviceControl, InternalDeviceControl);
+
+/// `WDF_IO_QUEUE_DISPATCH_TYPE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DispatchType {
+    /// `WdfIoQueueDispatchSequential`.
+    Sequential,
+    /// `WdfIoQueueDispatchParallel`.
+    Parallel,
+    /// `WdfIoQueueDispatchManual`.
+    Manual,
+}
+
+mod sealed_queue {
+    pub trait Sealed {}
+}
+
+/// A queue dispatch kind.
+pub trait QueueKind: sealed_queue::Sealed + 'static {
+    /// The dispatch type.
+    const DISPATCH: DispatchType;
+}
+
+/// A queue kind whose requests the framework presents to callbacks (sequential or parallel).
+pub trait Presenting: QueueKind {}
+
+/// A queue kind the driver may retrieve requests from (`WdfIoQueueRetrieveNextRequest`):
+/// manual and sequential queues; parallel queues refuse it.
+pub trait Retrievable: QueueKind {}
+
+/// One request at a time: the next is presented only when the driver holds none from this
+/// queue (including requests it retrieved itself).
+#[derive(Debug)]
+pub enum Sequential {}
+/// Requests are presented as they arrive, without limit.
+#[derive(Debug)]
+pub enum Parallel {}
+/// No callbacks: requests wait until the driver retrieves them.
+#[derive(Debug)]
+pub enum Manual {}
+
+impl sealed_queue::Sealed for Sequential {}
+impl sealed_queue::Sealed for Parallel {}
+impl sealed_queue::Sealed for Manual {}
+impl QueueKind for Sequential {
+    const DISPATCH: DispatchType = DispatchType::Sequential;
+}
+impl QueueKind for Parallel {
+    const DISPATCH: DispatchType = DispatchType::Parallel;
+}
+impl QueueKind for Manual {
+    const DISPATCH: DispatchType = DispatchType::Manual;
+}
+impl Presenting for Sequential {}
+impl Presenting for Parallel {}
+impl Retrievable for Sequential {}
+impl Retrievable for Manual {}
+
+/// Device states.
+pub mod state {
+    /// A control device after `WdfDeviceCreate` and before `WdfControlFinishInitializing`:
+    /// queues, dispatching and the symbolic link are set up now; it receives no I/O.
+    #[derive(Debug)]
+    pub enum Initializing {}
+    /// A control device after `WdfControlFinishInitializing`: it receives I/O.
+    #[derive(Debug)]
+    pub enum Ready {}
+}

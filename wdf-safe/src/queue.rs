@@ -1,0 +1,158 @@
+//! `WDFQUEUE` in types: the dispatch kind is a type parameter.
+//!
+//! * [`QueueConfig::sequential`] and [`QueueConfig::parallel`] take callbacks
+//!   (`EvtIoRead`, `EvtIoWrite`, `EvtIoDeviceControl`, `EvtIoInternalDeviceControl`, and a
+//!   create handler); [`QueueConfig::manual`] has no callback methods at all, so a manual queue
+//!   with a callback does not compile (the framework would refuse it with
+//!   `STATUS_INVALID_PARAMETER`).
+//! * A presenting queue created with no callback is refused at run time with
+//!   `STATUS_WDF_NO_CALLBACK`, as `WdfIoQueueCreate` does.
+//! * Requests can be retrieved from manual and sequential queues only
+//!   ([`Retrievable`](crate::kind::Retrievable)); parallel queues have no retrieval method.
+//!
+//! Callbacks are plain functions taking the driver and the request, so unimplemented ones stay
+//! NULL in the queue's configuration and the framework's default applies to those request
+//! types (`STATUS_INVALID_DEVICE_REQUEST`, or passed down on a filter).
+
+use core::marker::PhantomData;
+
+use crate::framework::{Callbacks, QueueCore};
+use crate::kind::{
+    Create, DeviceControl, InternalDeviceControl, Manual, Parallel, Presenting, QueueKind, Read,
+    Sequential, Write,
+};
+use crate::request::{Request, RequestDone};
+
+/// An I/O callback for requests of kind `K`, with the driver `D`.
+pub type IoCallback<D, K> = fn(&D, Request<K>) -> RequestDone;
+
+/// `WDF_IO_QUEUE_CONFIG`, for a queue of dispatch kind `K` in driver `D`.
+pub struct QueueConfig<K: QueueKind, D> {
+    pub(crate) callbacks: Callbacks<D>,
+    pub(crate) allow_zero_length: bool,
+    _kind: PhantomData<K>,
+}
+
+impl<K: QueueKind, D> QueueConfig<K, D> {
+    const fn empty() -> Self {
+        Self {
+            callbacks: Callbacks::none(),
+            allow_zero_length: false,
+            _kind: PhantomData,
+        }
+    }
+
+    /// `AllowZeroLengthRequests = TRUE`: zero-length reads and writes reach the driver instead
+    /// of being completed by the framework with success.
+    #[must_use]
+    pub const fn allow_zero_length_requests(mut self) -> Self {
+        self.allow_zero_length = true;
+        self
+    }
+}
+
+impl<D> QueueConfig<Sequential, D> {
+    /// `WDF_IO_QUEUE_CONFIG_INIT(WdfIoQueueDispatchSequential)`.
+    #[must_use]
+    pub const fn sequential() -> Self {
+        Self::empty()
+    }
+}
+
+impl<D> QueueConfig<Parallel, D> {
+    /// `WDF_IO_QUEUE_CONFIG_INIT(WdfIoQueueDispatchParallel)` (no limit on presented requests).
+    #[must_use]
+    pub const fn parallel() -> Self {
+        Self::empty()
+    }
+}
+
+impl<D> QueueConfig<Manual, D> {
+    /// `WDF_IO_QUEUE_CONFIG_INIT(WdfIoQueueDispatchManual)`: no callbacks.
+    #[must_use]
+    pub const fn manual() -> Self {
+        Self::empty()
+    }
+}
+
+impl<K: Presenting, D> QueueConfig<K, D> {
+    /// Create requests, for a queue dispatching `RequestType::Create`.
+    #[must_use]
+    pub const fn on_create(mut self, callback: IoCallback<D, Create>) -> Self {
+        self.callbacks.create = Some(callback);
+        self
+    }
+
+    /// `EvtIoRead`.
+    #[must_use]
+    pub const fn on_read(mut self, callback: IoCallback<D, Read>) -> Self {
+        self.callbacks.read = Some(callback);
+        self
+    }
+
+    /// `EvtIoWrite`.
+    #[must_use]
+    pub const fn on_write(mut self, callback: IoCallback<D, Write>) -> Self {
+        self.callbacks.write = Some(callback);
+        self
+    }
+
+    /// `EvtIoDeviceControl`.
+    #[must_use]
+    pub const fn on_device_control(mut self, callback: IoCallback<D, DeviceControl>) -> Self {
+        self.callbacks.device_control = Some(callback);
+        self
+    }
+
+    /// `EvtIoInternalDeviceControl`.
+    #[must_use]
+    pub const fn on_internal_device_control(
+        mut self,
+        callback: IoCallback<D, InternalDeviceControl>,
+    ) -> Self {
+        self.callbacks.internal_device_control = Some(callback);
+        self
+    }
+}
+
+/// A queue of dispatch kind `K` (`WDFQUEUE`).
+pub struct Queue<K: QueueKind> {
+    core: &'static QueueCore,
+    _kind: PhantomData<K>,
+}
+
+static_assertions::assert_eq_size!(Queue<Manual>, usize);
+static_assertions::assert_impl_all!(Queue<Manual>: Send, Sync, Clone, Copy);
+
+impl<K: QueueKind> Clone for Queue<K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: QueueKind> Copy for Queue<K> {}
+
+impl<K: QueueKind> core::fmt::Debug for Queue<K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("Queue").field(&K::DISPATCH).finish()
+    }
+}
+
+impl<K: QueueKind> Queue<K> {
+    pub(crate) const fn new(core: &'static QueueCore) -> Self {
+        Self {
+            core,
+            _kind: PhantomData,
+        }
+    }
+
+    pub(crate) const fn core(&self) -> &'static QueueCore {
+        self.core
+    }
+
+    /// Requests waiting in the queue (not yet presented or retrieved).
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.core.state.lock().pending.len()
+    }
+}

@@ -1,0 +1,512 @@
+//! `WDFREQUEST` in types: [`Request<K>`](Request) is owned by the driver from presentation (or
+//! retrieval) until it is completed, forwarded to another queue, or sent.
+//!
+//! * The kind `K` decides the buffers: `Request<Read>` has only an output buffer,
+//!   `Request<Write>` only an input buffer (SDV InputBufferAPI / OutputBufferAPI).
+//! * Buffers borrow the request, and completing needs the request by value, so no buffer
+//!   survives completion (SDV BufAfterReqCompleted*).
+//! * [`complete`](Request::complete), [`forward_to_queue`](Request::forward_to_queue),
+//!   [`send_and_forget`](Request::send_and_forget) and [`send_observed`](Request::send_observed)
+//!   consume the request (SDV DoubleCompletion, InvalidReqAccess) and are the only ways to get
+//!   the [`RequestDone`] an I/O callback must return: forgetting a request does not compile.
+//! * A request marked cancelable becomes a [`CancelableRequest`], which cannot be completed,
+//!   forwarded or sent until [`unmark`](CancelableRequest::unmark)ed; unmarking tells you when
+//!   the cancel routine won (SDV CompleteCanceledReq, ReqNotCanceledLocal,
+//!   ReqMarkCancelableSend).
+//!
+//! Requests are neither `Send` nor `Sync`: a callback works on its request in its own thread;
+//! to keep one for later, forward it to a manual queue.
+
+use core::marker::PhantomData;
+
+use wdm_compat::{
+    IoBuffer, IoControlCode, IoctlBuffers, LowerDevice, NtResult, NtStatus, Parameters,
+};
+
+use crate::framework::{self, CancelRoutine, FxRequest};
+use crate::kind::{
+    Create, DeviceControl, InternalDeviceControl, Manual, Read, RequestKind, RequestType, Write,
+};
+use crate::queue::Queue;
+use crate::sys::IrpSlot;
+
+/// Proof that a request was finished: completed, forwarded to a queue, or sent. I/O callbacks
+/// return it; nothing else creates one.
+#[must_use = "return this from the I/O callback"]
+#[derive(Debug)]
+pub struct RequestDone(());
+
+static_assertions::assert_not_impl_any!(RequestDone: Clone, Copy, Default);
+
+impl RequestDone {
+    pub(crate) const fn new() -> Self {
+        Self(())
+    }
+}
+
+/// A request of kind `K` that the driver owns.
+#[must_use = "a request must be completed, forwarded or sent"]
+pub struct Request<K: RequestKind> {
+    slot: IrpSlot<FxRequest>,
+    _kind: PhantomData<(K, *mut ())>,
+}
+
+static_assertions::assert_eq_size!(Request<Read>, usize);
+static_assertions::assert_not_impl_any!(Request<Read>: Send, Sync, Clone);
+
+impl<K: RequestKind> Request<K> {
+    pub(crate) const fn from_slot(slot: IrpSlot<FxRequest>) -> Self {
+        Self {
+            slot,
+            _kind: PhantomData,
+        }
+    }
+
+    fn fx(&self) -> &'static FxRequest {
+        self.slot.owner()
+    }
+
+    /// The request type (`WdfRequestGetParameters`'s `Type`).
+    #[must_use]
+    pub fn request_type(&self) -> RequestType {
+        self.fx().request_type
+    }
+
+    /// `WdfRequestSetInformation`: the information `complete` reports.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_information(&mut self, information: usize) {
+        self.fx().state.lock().information = information;
+    }
+
+    /// `WdfRequestComplete`: completes with `status` and the information set before.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn complete(self, status: NtStatus) -> RequestDone {
+        let information = self.fx().state.lock().information;
+        self.complete_with_information(status, information)
+    }
+
+    /// `WdfRequestCompleteWithInformation`.
+    ///
+    /// On success, `information` must not exceed the buffer length (read or write length,
+    /// or the output length of a user-mode IOCTL); the simulated verifier reports bug check
+    /// 0x10D (6, 4) otherwise.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone {
+        framework::complete(self.slot, status, information);
+        RequestDone::new()
+    }
+
+    /// Completes with the outcome of `handler`: `Ok(n)` → success with `n` bytes, `Err(s)` →
+    /// `s`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn complete_with(
+        mut self,
+        handler: impl FnOnce(&mut Self) -> NtResult<usize>,
+    ) -> RequestDone {
+        match handler(&mut self) {
+            Ok(information) => self.complete_with_information(NtStatus::SUCCESS, information),
+            Err(status) => self.complete_with_information(status, 0),
+        }
+    }
+
+    /// `WdfRequestForwardToIoQueue` to a manual queue of the same device: the driver no longer
+    /// owns the request; a sequential source queue may present its next one.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// Hands the request back (still owned) with `STATUS_INVALID_DEVICE_REQUEST` for a queue of
+    /// another device or the request's own queue, or `STATUS_WDF_BUSY` when the queue does not
+    /// accept requests.
+    pub fn forward_to_queue(self, queue: &Queue<Manual>) -> Result<RequestDone, (Self, NtStatus)> {
+        let fx = self.fx();
+        let source = fx.state.lock().queue;
+        let same_device = source.is_none_or(|q| q.device == queue.core().device);
+        let same_queue = source.is_some_and(|q| core::ptr::eq(q, queue.core()));
+        if !same_device || same_queue {
+            return Err((self, NtStatus::INVALID_DEVICE_REQUEST));
+        }
+        if let Err(status) = queue.core().enqueue(fx) {
+            fx.state.lock().owner = framework::Owner::Driver;
+            return Err((self, status));
+        }
+        // The source queue no longer counts it as driver-owned.
+        let source = fx.state.lock().queue.take();
+        if let Some(source) = source {
+            source.release_one();
+        }
+        Ok(RequestDone::new())
+    }
+
+    /// The device's default I/O target (`WdfDeviceGetIoTarget`): the device below, for a PnP
+    /// function or filter device; `None` for a control device.
+    #[must_use]
+    pub fn default_io_target(&self) -> Option<IoTarget> {
+        self.fx().lower.map(IoTarget)
+    }
+
+    /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET` after
+    /// `WdfRequestFormatRequestUsingCurrentType`: the request goes to `target` as it is and
+    /// the framework is done with it.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL. Never while holding a spin lock (SDV ReqSendWhileSpinlock; the
+    /// simulated verifier reports it).
+    ///
+    /// # Errors
+    ///
+    /// Hands the request back when it has no IRP to send (it was taken already).
+    pub fn send_and_forget(mut self, target: &IoTarget) -> Result<RequestDone, (Self, NtStatus)> {
+        check_send_allowed();
+        let Some(irp) = self.slot.take() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
+        let _ = self.fx().finish();
+        irp.forward(&target.0);
+        Ok(RequestDone::new())
+    }
+
+    /// Sends the request to `target` with a completion routine: when the target completes it,
+    /// [`KmdfDriver::on_sent_request_completed`](crate::KmdfDriver::on_sent_request_completed)
+    /// sees the outcome, and the request completes to its sender with that outcome.
+    ///
+    /// (Real KMDF hands the request back in the completion routine for the driver to
+    /// complete; this simulation completes it for the driver right after the observation.)
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL, not while holding a spin lock.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_and_forget`](Self::send_and_forget).
+    pub fn send_observed<D: crate::KmdfDriver>(
+        mut self,
+        target: &IoTarget,
+    ) -> Result<RequestDone, (Self, NtStatus)> {
+        check_send_allowed();
+        let Some(irp) = self.slot.take() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
+        let _ = self.fx().finish();
+        irp.forward_observing::<framework::Framework<D>>(&target.0, framework::observe::<D>);
+        Ok(RequestDone::new())
+    }
+
+    /// Whether the request was cancelled (`WdfRequestIsCanceled`, for a request not marked
+    /// cancelable).
+    #[must_use]
+    pub fn is_canceled(&self) -> bool {
+        self.slot
+            .irp()
+            .is_some_and(wdm_compat::PendingIrp::is_cancel_requested)
+            || self.fx().state.lock().cancelled
+    }
+
+    fn parameters(&self) -> Parameters {
+        self.fx().parameters
+    }
+}
+
+fn check_send_allowed() {
+    #[cfg(feature = "host")]
+    if wdm_compat::host::spin_lock_held() {
+        framework::report(
+            "ReqSendWhileSpinlock",
+            None,
+            "a request was sent while a spin lock was held",
+        );
+    }
+}
+
+/// A request's zero-length buffers fail like `WdfRequestRetrieve*Buffer`: always
+/// `STATUS_BUFFER_TOO_SMALL`, even for a minimum of 0.
+fn at_least<T: ?Sized + AsRef<[u8]>>(buffer: &T, minimum: usize) -> NtResult<()> {
+    let length = buffer.as_ref().len();
+    if length == 0 || length < minimum {
+        Err(NtStatus::BUFFER_TOO_SMALL)
+    } else {
+        Ok(())
+    }
+}
+
+impl Request<Read> {
+    /// The number of bytes to read.
+    #[must_use]
+    pub fn length(&self) -> usize {
+        match self.parameters() {
+            Parameters::Read { length, .. } => length,
+            _ => 0,
+        }
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer`: the buffer to fill, at least `minimum` bytes.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_BUFFER_TOO_SMALL` when shorter than `minimum` or empty;
+    /// `STATUS_INVALID_DEVICE_REQUEST` when the device gives no safe access (neither buffered
+    /// nor direct I/O).
+    pub fn output_buffer(&mut self, minimum: usize) -> NtResult<&mut [u8]> {
+        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let buffer = irp.request().read_buffer()?;
+        at_least(buffer, minimum)?;
+        Ok(buffer)
+    }
+}
+
+impl Request<Write> {
+    /// The number of bytes written.
+    #[must_use]
+    pub fn length(&self) -> usize {
+        match self.parameters() {
+            Parameters::Write { length, .. } => length,
+            _ => 0,
+        }
+    }
+
+    /// `WdfRequestRetrieveInputBuffer`: the data, at least `minimum` bytes.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`Request::<Read>::output_buffer`].
+    pub fn input_buffer(&mut self, minimum: usize) -> NtResult<&[u8]> {
+        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let buffer = irp.request().write_buffer()?;
+        at_least(buffer, minimum)?;
+        Ok(buffer)
+    }
+}
+
+/// Device-control requests, internal or not.
+pub trait IoctlKind: RequestKind {}
+impl IoctlKind for DeviceControl {}
+impl IoctlKind for InternalDeviceControl {}
+
+impl<K: IoctlKind> Request<K> {
+    /// The control code.
+    #[must_use]
+    pub fn ioctl_code(&self) -> IoControlCode {
+        match self.parameters() {
+            Parameters::DeviceControl { code, .. } => code,
+            _ => IoControlCode::from_raw(0),
+        }
+    }
+
+    /// `InputBufferLength`.
+    #[must_use]
+    pub fn input_length(&self) -> usize {
+        match self.parameters() {
+            Parameters::DeviceControl { input_length, .. } => input_length,
+            _ => 0,
+        }
+    }
+
+    /// `OutputBufferLength`.
+    #[must_use]
+    pub fn output_length(&self) -> usize {
+        match self.parameters() {
+            Parameters::DeviceControl { output_length, .. } => output_length,
+            _ => 0,
+        }
+    }
+
+    /// `WdfRequestRetrieveInputBuffer`: at least `minimum` bytes of input.
+    ///
+    /// For METHOD_BUFFERED the input and output are one buffer, so this borrows the request
+    /// mutably: the input view is gone before the output view is taken.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_BUFFER_TOO_SMALL` when shorter than `minimum` or absent;
+    /// `STATUS_INVALID_DEVICE_REQUEST` for METHOD_NEITHER.
+    pub fn input_buffer(&mut self, minimum: usize) -> NtResult<&[u8]> {
+        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let buffer: &[u8] = match irp.request().ioctl_buffers()? {
+            IoctlBuffers::Buffered(buffers) => buffers.into_input(),
+            IoctlBuffers::Direct(buffers) => buffers.into_input(),
+            IoctlBuffers::Neither { .. } => return Err(NtStatus::INVALID_DEVICE_REQUEST),
+        };
+        at_least(buffer, minimum)?;
+        Ok(buffer)
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer`: at least `minimum` bytes of output.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`input_buffer`](Self::input_buffer).
+    pub fn output_buffer(&mut self, minimum: usize) -> NtResult<&mut [u8]> {
+        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let buffer: &mut [u8] = match irp.request().ioctl_buffers()? {
+            IoctlBuffers::Buffered(buffers) => buffers.into_output(),
+            IoctlBuffers::Direct(buffers) => buffers.into_output(),
+            IoctlBuffers::Neither { .. } => return Err(NtStatus::INVALID_DEVICE_REQUEST),
+        };
+        at_least(buffer, minimum)?;
+        Ok(buffer)
+    }
+
+    /// Copies a `T` out of the input buffer.
+    ///
+    /// # Errors
+    ///
+    /// As [`input_buffer`](Self::input_buffer) with `minimum` the size of `T`.
+    pub fn read_input<T: IoBuffer>(&mut self) -> NtResult<T> {
+        let input = self.input_buffer(T::SIZE.max(1))?;
+        T::read_from(input).ok_or(NtStatus::BUFFER_TOO_SMALL)
+    }
+
+    /// Writes `value` at the start of the output buffer; returns the byte count to report.
+    ///
+    /// # Errors
+    ///
+    /// As [`output_buffer`](Self::output_buffer) with `minimum` the size of `T`.
+    pub fn write_output<T: IoBuffer>(&mut self, value: &T) -> NtResult<usize> {
+        let output = self.output_buffer(T::SIZE.max(1))?;
+        value.write_to(output).ok_or(NtStatus::BUFFER_TOO_SMALL)
+    }
+}
+
+/// The device below, where requests are sent (`WDFIOTARGET` of `WdfDeviceGetIoTarget`).
+#[derive(Clone, Copy, Debug)]
+pub struct IoTarget(LowerDevice);
+
+/// A request marked cancelable (`WdfRequestMarkCancelableEx`): it cannot be completed,
+/// forwarded or sent until unmarked.
+#[must_use = "a cancelable request must be unmarked (or left to its cancel routine)"]
+pub struct CancelableRequest<K: RequestKind> {
+    slot: IrpSlot<FxRequest>,
+    _kind: PhantomData<(K, *mut ())>,
+}
+
+static_assertions::assert_eq_size!(CancelableRequest<Read>, usize);
+
+mod sealed {
+    use super::{CancelRoutine, Request, RequestDone, RequestKind};
+
+    /// Stores a kind's cancel routine in the request object.
+    pub trait StoreCancel: RequestKind + Sized {
+        fn routine(f: fn(Request<Self>) -> RequestDone) -> CancelRoutine;
+    }
+}
+
+/// Request kinds that can be marked cancelable. The cancel routine (`EvtRequestCancel`) gets the
+/// cancelled request and must complete it (normally with `STATUS_CANCELLED`).
+pub trait Cancelable: sealed::StoreCancel {}
+
+impl<K: sealed::StoreCancel> Cancelable for K {}
+
+macro_rules! cancelable {
+    ($($kind:ident),*) => {$(
+        impl sealed::StoreCancel for $kind {
+            fn routine(f: fn(Request<Self>) -> RequestDone) -> CancelRoutine {
+                CancelRoutine::$kind(f)
+            }
+        }
+    )*};
+}
+
+cancelable!(Create, Read, Write, DeviceControl, InternalDeviceControl);
+
+impl<K: Cancelable> Request<K> {
+    /// `WdfRequestMarkCancelableEx`: from now on a cancellation (a queue purge, or the sender
+    /// cancelling) calls `on_cancel` with the request instead of leaving it to the driver.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_CANCELLED` with the request handed back when it was cancelled already; the
+    /// cancel routine will not run, and the driver completes the request itself.
+    pub fn mark_cancelable(
+        self,
+        on_cancel: fn(Request<K>) -> RequestDone,
+    ) -> Result<CancelableRequest<K>, (Self, NtStatus)> {
+        if self.is_canceled() {
+            return Err((self, NtStatus::CANCELLED));
+        }
+        self.fx().state.lock().cancel = Some(K::routine(on_cancel));
+        Ok(CancelableRequest {
+            slot: self.slot,
+            _kind: PhantomData,
+        })
+    }
+}
+
+/// Why [`CancelableRequest::unmark`] did not give the request back: the cancel routine won the
+/// race, and the request is no longer yours.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl<K: RequestKind> CancelableRequest<K> {
+    /// `WdfRequestUnmarkCancelable`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// [`Cancelled`] when the request was cancelled: its cancel routine ran (or runs) and
+    /// completes it; you must not touch it.
+    pub fn unmark(self) -> Result<Request<K>, Cancelled> {
+        let routine = self.slot.owner().state.lock().cancel.take();
+        match routine {
+            Some(_) => Ok(Request {
+                slot: self.slot,
+                _kind: PhantomData,
+            }),
+            None => Err(Cancelled),
+        }
+    }
+}
+
+/// A request retrieved from a queue that holds requests of several kinds.
+pub enum AnyRequest {
+    /// A create request.
+    Create(Request<Create>),
+    /// A read.
+    Read(Request<Read>),
+    /// A write.
+    Write(Request<Write>),
+    /// A device-control request.
+    DeviceControl(Request<DeviceControl>),
+    /// An internal device-control request.
+    InternalDeviceControl(Request<InternalDeviceControl>),
+}
+
+impl AnyRequest {
+    pub(crate) fn from_slot(slot: IrpSlot<FxRequest>) -> Self {
+        match slot.owner().request_type {
+            RequestType::Create => Self::Create(Request::from_slot(slot)),
+            RequestType::Read => Self::Read(Request::from_slot(slot)),
+            RequestType::Write => Self::Write(Request::from_slot(slot)),
+            RequestType::DeviceControl => Self::DeviceControl(Request::from_slot(slot)),
+            RequestType::InternalDeviceControl => {
+                Self::InternalDeviceControl(Request::from_slot(slot))
+            }
+        }
+    }
+
+    /// Completes the request whatever its kind.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone {
+        match self {
+            Self::Create(r) => r.complete_with_information(status, information),
+            Self::Read(r) => r.complete_with_information(status, information),
+            Self::Write(r) => r.complete_with_information(status, information),
+            Self::DeviceControl(r) => r.complete_with_information(status, information),
+            Self::InternalDeviceControl(r) => r.complete_with_information(status, information),
+        }
+    }
+}
