@@ -1,0 +1,13 @@
+// A manual queue takes no callbacks (WdfIoQueueCreate: STATUS_INVALID_PARAMETER).
+use wdf_safe::kind::{Manual, Read};
+use wdf_safe::{NtStatus, QueueConfig, Request, RequestDone};
+
+struct Driver;
+
+fn on_read(_driver: &Driver, request: Request<Read>) -> RequestDone {
+    request.complete(NtStatus::SUCCESS)
+}
+
+fn main() {
+    let _config: QueueConfig<Manual, Driver> = QueueConfig::manual().on_read(on_read);
+}
