@@ -395,15 +395,18 @@ impl<D: KmdfDriver> Device<D, Ready> {
         }
     }
 
-    /// `WdfIoQueueStart`.
+    /// `WdfIoQueueStart`: presentation resumes (the framework calls the queue's callbacks with
+    /// `driver`, before this returns, for what waited).
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn start_queue<K: QueueKind>(&self, queue: &Queue<K>) {
+    pub fn start_queue<K: QueueKind>(&self, queue: &Queue<K>, driver: &D) {
         if self.owns(queue) {
             let mut state = queue.core().state.lock();
             state.started = true;
             state.accepting = true;
         }
+        // Requests that waited while the queue was stopped are presented now.
+        self.fx.pump_all(driver);
     }
 
     /// `WdfIoQueuePurgeSynchronously`: stops accepting requests, completes queued ones with

@@ -100,6 +100,8 @@ pub(crate) struct RequestState {
     /// The queue it belongs to (counts toward that queue's driver-owned requests).
     pub(crate) queue: Option<&'static QueueCore>,
     pub(crate) cancel: Option<CancelRoutine>,
+    /// A cancel routine that could not run yet because the driver was holding the request.
+    pub(crate) cancel_deferred: Option<CancelRoutine>,
     pub(crate) cancelled: bool,
     pub(crate) information: usize,
 }
@@ -219,6 +221,7 @@ fn new_request(
             owner: Owner::Queued,
             queue: None,
             cancel: None,
+            cancel_deferred: None,
             cancelled: false,
             information: 0,
         }),
@@ -341,11 +344,11 @@ impl QueueCore {
                 state.cancel.take()
             };
             match cancel {
-                Some(routine) => {
-                    if let Some(slot) = crate::sys::claim(request) {
-                        run_cancel(routine, slot);
-                    }
-                }
+                Some(routine) => match crate::sys::claim(request) {
+                    Some(slot) => run_cancel(routine, slot),
+                    // The driver is holding it right now: the routine runs when it lets go.
+                    None => request.state.lock().cancel_deferred = Some(routine),
+                },
                 None => report(
                     "RequestCompleted",
                     None,
@@ -376,6 +379,54 @@ fn all_requests_of(queue: &'static QueueCore) -> Vec<&'static FxRequest> {
 /// Every request ever created (requests are leaked objects; this only finds the live ones).
 static REGISTRY: SpinLock<Vec<&'static FxRequest>> = SpinLock::new(Vec::new());
 
+/// Runs a cancel routine that was waiting for the driver to let go of the request.
+pub(crate) fn run_deferred_cancel(slot: IrpSlot<FxRequest>) {
+    let deferred = slot.owner().state.lock().cancel_deferred.take();
+    if let Some(routine) = deferred {
+        run_cancel(routine, slot);
+    }
+}
+
+/// A [`crate::Request`] was dropped while the driver owned it: KMDF would wait for it forever.
+pub(crate) fn dropped(slot: &IrpSlot<FxRequest>) {
+    let request = slot.owner();
+    let owned = request.state.lock().owner == Owner::Driver;
+    if owned {
+        report(
+            "RequestCompleted",
+            None,
+            &alloc::format!(
+                "a {:?} request was dropped without being completed, forwarded or sent; the \
+                 framework will wait for it forever",
+                request.request_type
+            ),
+        );
+    }
+}
+
+/// The object a request handle points at after a consuming method emptied it (never reached:
+/// every such method consumes the handle).
+pub(crate) fn detached_request() -> &'static FxRequest {
+    static DETACHED: SpinLock<Option<&'static FxRequest>> = SpinLock::new(None);
+    let mut detached = DETACHED.lock();
+    detached.get_or_insert_with(|| {
+        leak(FxRequest {
+            irp: IrpCell::empty(),
+            request_type: RequestType::Read,
+            parameters: Parameters::Other,
+            lower: None,
+            state: SpinLock::new(RequestState {
+                owner: Owner::Finished,
+                queue: None,
+                cancel: None,
+                cancel_deferred: None,
+                cancelled: false,
+                information: 0,
+            }),
+        })
+    })
+}
+
 fn run_cancel(routine: CancelRoutine, slot: IrpSlot<FxRequest>) {
     let _done = match routine {
         CancelRoutine::Read(f) => f(crate::Request::from_slot(slot)),
@@ -395,6 +446,8 @@ pub(crate) struct Callbacks<D> {
         Option<fn(&D, crate::Request<crate::kind::DeviceControl>) -> RequestDone>,
     pub(crate) internal_device_control:
         Option<fn(&D, crate::Request<crate::kind::InternalDeviceControl>) -> RequestDone>,
+    /// The queue's `EvtCleanupCallback`.
+    pub(crate) cleanup: Option<fn(&D)>,
 }
 
 impl<D> Callbacks<D> {
@@ -405,6 +458,7 @@ impl<D> Callbacks<D> {
             write: None,
             device_control: None,
             internal_device_control: None,
+            cleanup: None,
         }
     }
 
@@ -526,10 +580,15 @@ impl<D> FxDevice<D> {
             .get(request_type.index())
             .copied()
             .flatten();
+        if request_type == RequestType::Create {
+            // Creates reach a queue only through WdfDeviceConfigureRequestDispatching; without
+            // one the framework handles them (EvtDeviceFileCreate's default).
+            return dedicated;
+        }
         dedicated.or(*self.default_queue.lock())
     }
 
-    fn pump_all(&self, driver: &D) {
+    pub(crate) fn pump_all(&self, driver: &D) {
         let queues: Vec<&'static FxQueue<D>> = self.queues.lock().clone();
         for queue in queues {
             queue.pump(driver);
@@ -540,8 +599,14 @@ impl<D> FxDevice<D> {
     /// parent (the device): purge every queue, then the device's own cleanup callbacks.
     pub(crate) fn dispose(&'static self, driver: &D, when: &str) {
         let queues: Vec<&'static FxQueue<D>> = self.queues.lock().clone();
-        for queue in queues {
+        for queue in &queues {
             queue.core.purge(when);
+        }
+        // Children first: every queue's cleanup runs before the device's.
+        for queue in queues {
+            if let Some(cleanup) = queue.callbacks.cleanup {
+                cleanup(driver);
+            }
         }
         let callbacks: Vec<fn(&D)> = self.cleanup.lock().clone();
         for cleanup in callbacks {

@@ -42,6 +42,14 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
         }
     }
 
+    /// The queue's `EvtCleanupCallback`: runs when the queue is deleted with its device,
+    /// before the device's own cleanup (children before parents).
+    #[must_use]
+    pub const fn on_cleanup(mut self, callback: fn(&D)) -> Self {
+        self.callbacks.cleanup = Some(callback);
+        self
+    }
+
     /// `AllowZeroLengthRequests = TRUE`: zero-length reads and writes reach the driver instead
     /// of being completed by the framework with success.
     #[must_use]

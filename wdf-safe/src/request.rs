@@ -25,7 +25,7 @@ use wdm_compat::{
 
 use crate::framework::{self, CancelRoutine, FxRequest};
 use crate::kind::{
-    Create, DeviceControl, InternalDeviceControl, Manual, Read, RequestKind, RequestType, Write,
+    Create, DeviceControl, InternalDeviceControl, QueueKind, Read, RequestKind, RequestType, Write,
 };
 use crate::queue::Queue;
 use crate::sys::IrpSlot;
@@ -47,7 +47,8 @@ impl RequestDone {
 /// A request of kind `K` that the driver owns.
 #[must_use = "a request must be completed, forwarded or sent"]
 pub struct Request<K: RequestKind> {
-    slot: IrpSlot<FxRequest>,
+    // `None` only once a consuming method took it; `Drop` then has nothing to check.
+    slot: Option<IrpSlot<FxRequest>>,
     _kind: PhantomData<(K, *mut ())>,
 }
 
@@ -57,13 +58,24 @@ static_assertions::assert_not_impl_any!(Request<Read>: Send, Sync, Clone);
 impl<K: RequestKind> Request<K> {
     pub(crate) const fn from_slot(slot: IrpSlot<FxRequest>) -> Self {
         Self {
-            slot,
+            slot: Some(slot),
             _kind: PhantomData,
         }
     }
 
     fn fx(&self) -> &'static FxRequest {
-        self.slot.owner()
+        match &self.slot {
+            Some(slot) => slot.owner(),
+            None => framework::detached_request(),
+        }
+    }
+
+    fn slot_mut(&mut self) -> NtResult<&mut IrpSlot<FxRequest>> {
+        self.slot.as_mut().ok_or(NtStatus::INTERNAL_ERROR)
+    }
+
+    fn take_slot(mut self) -> Option<IrpSlot<FxRequest>> {
+        self.slot.take()
     }
 
     /// The request type (`WdfRequestGetParameters`'s `Type`).
@@ -95,7 +107,9 @@ impl<K: RequestKind> Request<K> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone {
-        framework::complete(self.slot, status, information);
+        if let Some(slot) = self.take_slot() {
+            framework::complete(slot, status, information);
+        }
         RequestDone::new()
     }
 
@@ -123,7 +137,10 @@ impl<K: RequestKind> Request<K> {
     /// Hands the request back (still owned) with `STATUS_INVALID_DEVICE_REQUEST` for a queue of
     /// another device or the request's own queue, or `STATUS_WDF_BUSY` when the queue does not
     /// accept requests.
-    pub fn forward_to_queue(self, queue: &Queue<Manual>) -> Result<RequestDone, (Self, NtStatus)> {
+    pub fn forward_to_queue<Q: QueueKind>(
+        self,
+        queue: &Queue<Q>,
+    ) -> Result<RequestDone, (Self, NtStatus)> {
         let fx = self.fx();
         let source = fx.state.lock().queue;
         let same_device = source.is_none_or(|q| q.device == queue.core().device);
@@ -140,6 +157,7 @@ impl<K: RequestKind> Request<K> {
         if let Some(source) = source {
             source.release_one();
         }
+        drop(self.take_slot());
         Ok(RequestDone::new())
     }
 
@@ -162,11 +180,12 @@ impl<K: RequestKind> Request<K> {
     /// Hands the request back when it has no IRP to send (it was taken already).
     pub fn send_and_forget(mut self, target: &IoTarget) -> Result<RequestDone, (Self, NtStatus)> {
         check_send_allowed();
-        let Some(irp) = self.slot.take() else {
+        let Some(irp) = self.slot.as_mut().and_then(IrpSlot::take) else {
             return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
         let _ = self.fx().finish();
         irp.forward(&target.0);
+        drop(self.take_slot());
         Ok(RequestDone::new())
     }
 
@@ -187,11 +206,12 @@ impl<K: RequestKind> Request<K> {
         target: &IoTarget,
     ) -> Result<RequestDone, (Self, NtStatus)> {
         check_send_allowed();
-        let Some(irp) = self.slot.take() else {
+        let Some(irp) = self.slot.as_mut().and_then(IrpSlot::take) else {
             return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
         let _ = self.fx().finish();
         irp.forward_observing::<framework::Framework<D>>(&target.0, framework::observe::<D>);
+        drop(self.take_slot());
         Ok(RequestDone::new())
     }
 
@@ -199,10 +219,12 @@ impl<K: RequestKind> Request<K> {
     /// cancelable).
     #[must_use]
     pub fn is_canceled(&self) -> bool {
-        self.slot
-            .irp()
-            .is_some_and(wdm_compat::PendingIrp::is_cancel_requested)
-            || self.fx().state.lock().cancelled
+        let irp_cancelled = self
+            .slot
+            .as_ref()
+            .and_then(IrpSlot::irp)
+            .is_some_and(wdm_compat::PendingIrp::is_cancel_requested);
+        irp_cancelled || self.fx().state.lock().cancelled
     }
 
     fn parameters(&self) -> Parameters {
@@ -252,7 +274,7 @@ impl Request<Read> {
     /// `STATUS_INVALID_DEVICE_REQUEST` when the device gives no safe access (neither buffered
     /// nor direct I/O).
     pub fn output_buffer(&mut self, minimum: usize) -> NtResult<&mut [u8]> {
-        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
         let buffer = irp.request().read_buffer()?;
         at_least(buffer, minimum)?;
         Ok(buffer)
@@ -277,7 +299,7 @@ impl Request<Write> {
     ///
     /// As [`Request::<Read>::output_buffer`].
     pub fn input_buffer(&mut self, minimum: usize) -> NtResult<&[u8]> {
-        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
         let buffer = irp.request().write_buffer()?;
         at_least(buffer, minimum)?;
         Ok(buffer)
@@ -329,7 +351,7 @@ impl<K: IoctlKind> Request<K> {
     /// `STATUS_BUFFER_TOO_SMALL` when shorter than `minimum` or absent;
     /// `STATUS_INVALID_DEVICE_REQUEST` for METHOD_NEITHER.
     pub fn input_buffer(&mut self, minimum: usize) -> NtResult<&[u8]> {
-        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
         let buffer: &[u8] = match irp.request().ioctl_buffers()? {
             IoctlBuffers::Buffered(buffers) => buffers.into_input(),
             IoctlBuffers::Direct(buffers) => buffers.into_input(),
@@ -347,7 +369,7 @@ impl<K: IoctlKind> Request<K> {
     ///
     /// As [`input_buffer`](Self::input_buffer).
     pub fn output_buffer(&mut self, minimum: usize) -> NtResult<&mut [u8]> {
-        let irp = self.slot.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
+        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
         let buffer: &mut [u8] = match irp.request().ioctl_buffers()? {
             IoctlBuffers::Buffered(buffers) => buffers.into_output(),
             IoctlBuffers::Direct(buffers) => buffers.into_output(),
@@ -386,7 +408,7 @@ pub struct IoTarget(LowerDevice);
 /// forwarded or sent until unmarked.
 #[must_use = "a cancelable request must be unmarked (or left to its cancel routine)"]
 pub struct CancelableRequest<K: RequestKind> {
-    slot: IrpSlot<FxRequest>,
+    slot: Option<IrpSlot<FxRequest>>,
     _kind: PhantomData<(K, *mut ())>,
 }
 
@@ -437,8 +459,9 @@ impl<K: Cancelable> Request<K> {
             return Err((self, NtStatus::CANCELLED));
         }
         self.fx().state.lock().cancel = Some(K::routine(on_cancel));
+        let slot = self.take_slot();
         Ok(CancelableRequest {
-            slot: self.slot,
+            slot,
             _kind: PhantomData,
         })
     }
@@ -456,16 +479,44 @@ impl<K: RequestKind> CancelableRequest<K> {
     ///
     /// # Errors
     ///
-    /// [`Cancelled`] when the request was cancelled: its cancel routine ran (or runs) and
-    /// completes it; you must not touch it.
-    pub fn unmark(self) -> Result<Request<K>, Cancelled> {
-        let routine = self.slot.owner().state.lock().cancel.take();
-        match routine {
-            Some(_) => Ok(Request {
-                slot: self.slot,
-                _kind: PhantomData,
-            }),
-            None => Err(Cancelled),
+    /// [`Cancelled`] when the request was cancelled: its cancel routine completes it (it runs
+    /// now, if it was waiting for this request to be let go); you must not touch it.
+    pub fn unmark(mut self) -> Result<Request<K>, Cancelled> {
+        let Some(slot) = self.slot.take() else {
+            return Err(Cancelled);
+        };
+        let still_cancelable = slot.owner().state.lock().cancel.take().is_some();
+        if still_cancelable {
+            Ok(Request::from_slot(slot))
+        } else {
+            framework::run_deferred_cancel(slot);
+            Err(Cancelled)
+        }
+    }
+
+    /// Leaves the request to its cancel routine and returns from the I/O callback: the driver
+    /// still owns the request, and a cancellation (a queue purge, removal or unload) completes
+    /// it through the routine. This is KMDF's "mark cancelable and return" pattern.
+    pub fn park(mut self) -> RequestDone {
+        if let Some(slot) = self.slot.take() {
+            framework::run_deferred_cancel(slot);
+        }
+        RequestDone::new()
+    }
+}
+
+impl<K: RequestKind> Drop for CancelableRequest<K> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            framework::run_deferred_cancel(slot);
+        }
+    }
+}
+
+impl<K: RequestKind> Drop for Request<K> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            framework::dropped(&slot);
         }
     }
 }

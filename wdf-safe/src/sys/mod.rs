@@ -34,6 +34,14 @@ impl IrpCell {
             claimed: AtomicBool::new(false),
         }
     }
+
+    /// A cell with no IRP.
+    pub(crate) const fn empty() -> Self {
+        Self {
+            irp: UnsafeCell::new(None),
+            claimed: AtomicBool::new(false),
+        }
+    }
 }
 
 /// An object that keeps its IRP in an [`IrpCell`] (the framework's request object).

@@ -1,0 +1,679 @@
+//! Small KMDF drivers written with the public API only, driven from the user-mode side of the
+//! simulated I/O manager: statuses, bytes, callback order, and what the verifier reports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::sync::{Arc, Mutex};
+
+use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
+use wdf_safe::kind::state::Ready;
+use wdf_safe::kind::{
+    DeviceControl, InternalDeviceControl, Manual, Read, RequestType, Sequential, Write,
+};
+use wdf_safe::{
+    AnyRequest, ControlDeviceInit, Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus,
+    Queue, QueueConfig, Request, RequestDone, SpinLock,
+};
+use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::kd_print;
+
+const fn ioctl(function: u32) -> u32 {
+    (0x8000 << 16) | (function << 2)
+}
+const IOCTL_ECHO: u32 = ioctl(0x900);
+const IOCTL_PARK: u32 = ioctl(0x901);
+const IOCTL_RELEASE: u32 = ioctl(0x902);
+const IOCTL_STOP_READS: u32 = ioctl(0x903);
+const IOCTL_START_READS: u32 = ioctl(0x904);
+const IOCTL_PURGE_READS: u32 = ioctl(0x905);
+const IOCTL_TAKE_READ: u32 = ioctl(0x906);
+const IOCTL_DROP_READ: u32 = ioctl(0x907);
+const IOCTL_BAD_INFORMATION: u32 = ioctl(0x908);
+
+/// A control-device driver: a sequential default queue for reads and writes, a parallel queue
+/// dedicated to device controls, and a manual queue for parked requests.
+struct Widget {
+    device: Device<Widget, Ready>,
+    reads: Queue<Sequential>,
+    parked: Queue<Manual>,
+    stored: SpinLock<Vec<u8>>,
+}
+
+fn widget_read(widget: &Widget, request: Request<Read>) -> RequestDone {
+    kd_print!("widget: read of {}", request.length());
+    let stored = core::mem::take(&mut *widget.stored.lock());
+    if stored.is_empty() {
+        // Nothing to give yet: hold the request until a cancellation (purge, unload).
+        kd_print!("widget: read parked until cancelled");
+        return match request.mark_cancelable(widget_cancel) {
+            Ok(cancelable) => cancelable.park(),
+            Err((request, status)) => {
+                kd_print!("widget: read was cancelled already");
+                request.complete(status)
+            }
+        };
+    }
+    let request = request;
+    request.complete_with(|request| {
+        let output = request.output_buffer(1)?;
+        let count = output.len().min(stored.len());
+        output[..count].copy_from_slice(&stored[..count]);
+        Ok(count)
+    })
+}
+
+fn widget_cancel(request: Request<Read>) -> RequestDone {
+    kd_print!("widget: cancel routine");
+    request.complete(NtStatus::CANCELLED)
+}
+
+fn widget_write(widget: &Widget, request: Request<Write>) -> RequestDone {
+    kd_print!("widget: write of {}", request.length());
+    request.complete_with(|request| {
+        // Zero-length writes reach this queue (AllowZeroLengthRequests): the buffer
+        // retrieval refuses them.
+        let data = request.input_buffer(0)?.to_vec();
+        let count = data.len();
+        *widget.stored.lock() = data;
+        Ok(count)
+    })
+}
+
+fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone {
+    let code = request.ioctl_code().to_raw();
+    kd_print!("widget: ioctl {code:#x}");
+    match code {
+        IOCTL_ECHO => request.complete_with(|request| {
+            let value: u32 = request.read_input()?;
+            request.write_output(&value)
+        }),
+        IOCTL_PARK => match request.forward_to_queue(&widget.parked) {
+            Ok(done) => done,
+            Err((request, status)) => request.complete(status),
+        },
+        IOCTL_RELEASE => {
+            match widget.device.retrieve_next_request(&widget.parked) {
+                Ok(parked) => {
+                    kd_print!("widget: releasing a parked request");
+                    let _ = parked.complete_with_information(NtStatus::SUCCESS, 0);
+                }
+                Err(status) => kd_print!("widget: nothing parked ({status})"),
+            }
+            request.complete(NtStatus::SUCCESS)
+        }
+        IOCTL_STOP_READS => {
+            widget.device.stop_queue(&widget.reads);
+            request.complete(NtStatus::SUCCESS)
+        }
+        IOCTL_START_READS => {
+            widget.device.start_queue(&widget.reads, widget);
+            request.complete(NtStatus::SUCCESS)
+        }
+        IOCTL_PURGE_READS => {
+            widget.device.purge_queue(&widget.reads);
+            request.complete(NtStatus::SUCCESS)
+        }
+        IOCTL_TAKE_READ | IOCTL_DROP_READ => {
+            let status = match widget.device.retrieve_next_request(&widget.reads) {
+                Ok(AnyRequest::Read(read)) if code == IOCTL_TAKE_READ => {
+                    kd_print!("widget: retrieved a read");
+                    let _ = read.complete_with(|read| {
+                        read.output_buffer(3)?[..3].copy_from_slice(b"abc");
+                        Ok(3)
+                    });
+                    NtStatus::SUCCESS
+                }
+                Ok(other) => {
+                    kd_print!("widget: dropping a retrieved request");
+                    drop(other);
+                    NtStatus::SUCCESS
+                }
+                Err(status) => status,
+            };
+            request.complete(status)
+        }
+        IOCTL_BAD_INFORMATION => {
+            let claimed = request.output_length() + 1;
+            request.complete_with_information(NtStatus::SUCCESS, claimed)
+        }
+        _ => request.complete(NtStatus::INVALID_DEVICE_REQUEST),
+    }
+}
+
+impl KmdfDriver for Widget {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        kd_print!("widget: DriverEntry");
+        let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(r"\Device\Widget")?;
+        // A second instance finds the name taken: the init comes back and gets another name.
+        let (device, link) = match init.create(driver) {
+            Ok(device) => (device, r"\DosDevices\Widget"),
+            Err((mut init, status)) => {
+                kd_print!("widget: create failed with {status}, retrying as Widget2");
+                init.assign_name(r"\Device\Widget2")?;
+                let device = init.create(driver).map_err(|(_, status)| status)?;
+                (device, r"\DosDevices\Widget2")
+            }
+        };
+        device.create_symbolic_link(link)?;
+        let reads = device.create_default_queue(
+            QueueConfig::sequential()
+                .on_read(widget_read)
+                .on_write(widget_write)
+                .allow_zero_length_requests()
+                .on_cleanup(|_| kd_print!("widget: read queue cleanup")),
+        )?;
+        let ioctls =
+            device.create_queue(QueueConfig::parallel().on_device_control(widget_ioctl))?;
+        device.configure_request_dispatching(&ioctls, RequestType::DeviceControl)?;
+        let parked = device.create_queue(QueueConfig::manual())?;
+        device.on_cleanup(|_| kd_print!("widget: device cleanup"));
+        let device = device.finish_initializing();
+        Ok(Self {
+            device,
+            reads,
+            parked,
+            stored: SpinLock::new(Vec::new()),
+        })
+    }
+
+    fn unload(&self) {
+        kd_print!("widget: DriverUnload");
+    }
+
+    fn on_file_close(&self) {
+        kd_print!("widget: close");
+    }
+}
+
+fn widget() -> (IoManager, wdm_compat::host::DriverId) {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver("widget", wdf_safe::entry_point::<Widget>())
+        .unwrap();
+    (io, driver)
+}
+
+#[test]
+fn control_device_driver_runs_open_ioctl_write_read_close_unload() {
+    let (io, driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let echo = handle.device_io_control(IOCTL_ECHO, &0xDEAD_BEEFu32.to_le_bytes(), 4);
+    assert_eq!((echo.status, echo.information), (NtStatus::SUCCESS, 4));
+    assert_eq!(echo.data, 0xDEAD_BEEFu32.to_le_bytes());
+    let written = handle.write(b"hello");
+    assert_eq!(
+        (written.status, written.information),
+        (NtStatus::SUCCESS, 5)
+    );
+    let read = handle.read(16);
+    assert_eq!(
+        (read.status, read.data.as_slice()),
+        (NtStatus::SUCCESS, &b"hello"[..])
+    );
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    io.unload_driver(driver).unwrap();
+    assert_eq!(
+        io.trace(),
+        [
+            "widget: DriverEntry",
+            "widget: ioctl 0x80002400",
+            "widget: write of 5",
+            "widget: read of 16",
+            "widget: close",
+            "widget: DriverUnload",
+            "widget: read queue cleanup",
+            "widget: device cleanup",
+        ]
+    );
+}
+
+#[test]
+fn a_failed_create_hands_the_init_back_for_a_retry() {
+    let io = IoManager::new();
+    io.load_driver("first", wdf_safe::entry_point::<Widget>())
+        .unwrap();
+    io.load_driver("second", wdf_safe::entry_point::<Widget>())
+        .unwrap();
+    assert!(io.trace().iter().any(
+        |l| l == "widget: create failed with STATUS_OBJECT_NAME_COLLISION, retrying as Widget2"
+    ));
+    let second = io.open(r"\\.\Widget2").unwrap();
+    let echo = second.device_io_control(IOCTL_ECHO, &7u32.to_le_bytes(), 4);
+    assert_eq!(echo.data, 7u32.to_le_bytes());
+}
+
+#[test]
+fn buffer_retrieval_refuses_zero_length_buffers() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    // The queue allows zero-length requests, so the write reaches the driver, whose
+    // WdfRequestRetrieveInputBuffer(minimum 0) still fails.
+    let written = handle.write(&[]);
+    assert_eq!(written.status, NtStatus::BUFFER_TOO_SMALL);
+    assert!(io.trace().iter().any(|l| l == "widget: write of 0"));
+    for (input, output) in [(0, 4), (3, 4), (4, 0), (4, 3)] {
+        let result = handle.device_io_control(IOCTL_ECHO, &vec![1; input], output);
+        assert_eq!(
+            result.status,
+            NtStatus::BUFFER_TOO_SMALL,
+            "input {input}, output {output}"
+        );
+        assert_eq!(result.information, 0);
+    }
+    let oversized = handle.device_io_control(IOCTL_ECHO, &[9, 0, 0, 0, 1, 2, 3], 64);
+    assert_eq!(
+        (oversized.status, oversized.data.as_slice()),
+        (NtStatus::SUCCESS, &[9, 0, 0, 0][..])
+    );
+}
+
+#[test]
+fn request_types_without_a_handler_are_invalid_device_requests() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let internal = handle.internal_device_control(IOCTL_ECHO, &[0; 4], 4);
+    assert_eq!(internal.status, NtStatus::INVALID_DEVICE_REQUEST);
+}
+
+#[test]
+fn manual_queue_holds_requests_until_the_driver_retrieves_them() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let parked = handle.device_io_control_async(IOCTL_PARK, &[], 0).unwrap();
+    assert!(parked.returned_pending());
+    assert!(!parked.is_complete());
+    let release = handle.device_io_control(IOCTL_RELEASE, &[], 0);
+    assert_eq!(release.status, NtStatus::SUCCESS);
+    assert_eq!(parked.result().unwrap().status, NtStatus::SUCCESS);
+    let trace = io.trace();
+    let released = trace
+        .iter()
+        .position(|l| l == "widget: releasing a parked request")
+        .unwrap();
+    assert!(
+        trace[..released]
+            .iter()
+            .any(|l| l == "widget: ioctl 0x80002404")
+    );
+    let again = handle.device_io_control(IOCTL_RELEASE, &[], 0);
+    assert_eq!(again.status, NtStatus::SUCCESS);
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l == "widget: nothing parked (STATUS_NO_MORE_ENTRIES)")
+    );
+}
+
+#[test]
+fn sequential_queue_presents_one_request_at_a_time_and_purge_cancels_both() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let first = handle.read_async(8).unwrap();
+    let second = handle.read_async(8).unwrap();
+    // The driver holds the first (cancelable); the sequential queue keeps the second back.
+    let reads_presented = io
+        .trace()
+        .iter()
+        .filter(|l| l.starts_with("widget: read of"))
+        .count();
+    assert_eq!(reads_presented, 1);
+    assert!(!first.is_complete() && !second.is_complete());
+    assert_eq!(
+        handle.device_io_control(IOCTL_PURGE_READS, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(first.result().unwrap().status, NtStatus::CANCELLED);
+    assert_eq!(second.result().unwrap().status, NtStatus::CANCELLED);
+    assert!(io.trace().iter().any(|l| l == "widget: cancel routine"));
+    // A purged queue accepts nothing more.
+    assert_eq!(handle.read(8).status, NtStatus::INVALID_DEVICE_STATE);
+}
+
+#[test]
+fn the_driver_retrieves_from_a_sequential_queue_while_it_holds_a_request() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let held = handle.read_async(8).unwrap();
+    let waiting = handle.read_async(8).unwrap();
+    // The driver retrieves the waiting read itself and completes it.
+    assert_eq!(
+        handle.device_io_control(IOCTL_TAKE_READ, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(waiting.result().unwrap().data, b"abc");
+    // It still holds the first, so the sequential queue presents nothing new.
+    let later = handle.read_async(8).unwrap();
+    assert!(!held.is_complete() && !later.is_complete());
+    let presented = io
+        .trace()
+        .iter()
+        .filter(|l| l.starts_with("widget: read of"))
+        .count();
+    assert_eq!(presented, 1);
+    assert_eq!(
+        handle.device_io_control(IOCTL_PURGE_READS, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(held.result().unwrap().status, NtStatus::CANCELLED);
+    assert_eq!(later.result().unwrap().status, NtStatus::CANCELLED);
+}
+
+#[test]
+fn a_stopped_queue_presents_nothing_refuses_retrieval_and_start_presents_what_waited() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    assert_eq!(handle.write(b"xyz").status, NtStatus::SUCCESS);
+    assert_eq!(
+        handle.device_io_control(IOCTL_STOP_READS, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    let waiting = handle.read_async(8).unwrap();
+    assert!(!waiting.is_complete(), "a stopped queue presents nothing");
+    // WdfIoQueueRetrieveNextRequest on a stopped queue: STATUS_WDF_PAUSED, which the framework
+    // turns into STATUS_DEVICE_BUSY when the driver completes a request with it.
+    let take = handle.device_io_control(IOCTL_TAKE_READ, &[], 0);
+    assert_eq!(take.status, NtStatus::DEVICE_BUSY);
+    assert_eq!(
+        handle.device_io_control(IOCTL_START_READS, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(waiting.result().unwrap().data, b"xyz");
+    assert!(io.trace().iter().any(|l| l == "widget: read of 8"));
+}
+
+#[test]
+fn marking_an_already_cancelled_request_cancelable_fails_and_the_driver_completes_it() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    assert_eq!(
+        handle.device_io_control(IOCTL_STOP_READS, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    let read = handle.read_async(8).unwrap();
+    // The sender cancels while the request waits in the stopped queue: no cancel routine is
+    // set yet, so only the IRP's Cancel flag records it.
+    let _ = read.cancel();
+    assert_eq!(
+        handle.device_io_control(IOCTL_START_READS, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(read.result().unwrap().status, NtStatus::CANCELLED);
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l == "widget: read was cancelled already")
+    );
+    assert!(!io.trace().iter().any(|l| l == "widget: cancel routine"));
+}
+
+#[test]
+fn unload_cancels_held_requests_and_runs_cleanup_children_first() {
+    let (io, driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let read = handle.read_async(8).unwrap();
+    assert!(!read.is_complete());
+    drop(handle);
+    io.unload_driver(driver).unwrap();
+    assert_eq!(read.result().unwrap().status, NtStatus::CANCELLED);
+    let trace = io.trace();
+    let tail: Vec<&str> = trace
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "widget: DriverUnload",
+            "widget: cancel routine",
+            "widget: read queue cleanup",
+            "widget: device cleanup"
+        ]
+    );
+}
+
+#[test]
+fn verifier_reports_information_larger_than_the_buffer() {
+    let (io, _driver) = widget();
+    io.set_strict(false);
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let _ = handle.device_io_control(IOCTL_BAD_INFORMATION, &[], 4);
+    let reports = io.take_violations();
+    let report = reports
+        .iter()
+        .find(|v| v.rule == Some("WDF_REQUEST_FATAL_ERROR_INFORMATION_LENGTH_MISMATCH"))
+        .expect("reported");
+    let bug_check = report.bug_check.unwrap();
+    assert_eq!(
+        (bug_check.code, bug_check.params[0], bug_check.params[1]),
+        (0x10D, 6, 4)
+    );
+}
+
+#[test]
+fn verifier_reports_a_dropped_request_and_again_at_unload() {
+    let (io, driver) = widget();
+    io.set_strict(false);
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let held = handle.read_async(8).unwrap();
+    let dropped = handle.read_async(8).unwrap();
+    assert_eq!(
+        handle.device_io_control(IOCTL_DROP_READ, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    let reports = io.take_violations();
+    assert!(
+        reports.iter().any(|v| v.rule == Some("RequestCompleted")),
+        "{reports:#?}"
+    );
+    assert!(!dropped.is_complete(), "a leaked request never completes");
+    drop(handle);
+    let _ = io.unload_driver(driver);
+    assert_eq!(held.result().unwrap().status, NtStatus::CANCELLED);
+    let at_unload = io.take_violations();
+    assert!(
+        at_unload
+            .iter()
+            .any(|v| v.rule == Some("RequestCompleted") && v.message.contains("at unload")),
+        "{at_unload:#?}"
+    );
+}
+
+/// A driver that forgets `WdfControlFinishInitializing`.
+struct Unfinished;
+
+impl KmdfDriver for Unfinished {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(r"\Device\Unfinished")?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        device.create_symbolic_link(r"\DosDevices\Unfinished")?;
+        Ok(Self)
+    }
+}
+
+#[test]
+fn a_control_device_never_finished_gets_no_io_and_is_reported() {
+    let io = IoManager::new();
+    io.set_strict(false);
+    io.load_driver("unfinished", wdf_safe::entry_point::<Unfinished>())
+        .unwrap();
+    let reports = io.take_violations();
+    assert!(
+        reports
+            .iter()
+            .any(|v| v.rule == Some("CtlDeviceFinishInitDrEntry")),
+        "{reports:#?}"
+    );
+    assert_eq!(
+        io.open(r"\\.\Unfinished").err(),
+        Some(NtStatus::INVALID_DEVICE_STATE)
+    );
+}
+
+/// A PnP function driver: one device per device node, a parallel default queue answering the
+/// echo IOCTL; reads are not handled.
+struct Function {
+    events: Arc<Mutex<Vec<String>>>,
+}
+
+fn function_ioctl(function: &Function, request: Request<DeviceControl>) -> RequestDone {
+    function
+        .events
+        .lock()
+        .unwrap()
+        .push(format!("ioctl {:#x}", request.ioctl_code().to_raw()));
+    if request.ioctl_code().to_raw() == IOCTL_PARK {
+        // Sending while holding a spin lock: the verifier objects.
+        let lock = SpinLock::new(());
+        let _guard = lock.lock();
+        let target = request.default_io_target().unwrap();
+        return match request.send_and_forget(&target) {
+            Ok(done) => done,
+            Err((request, status)) => request.complete(status),
+        };
+    }
+    request.complete_with(|request| {
+        let value: u32 = request.read_input()?;
+        request.write_output(&(value + 1))
+    })
+}
+
+fn function_internal(_function: &Function, request: Request<InternalDeviceControl>) -> RequestDone {
+    request.complete(NtStatus::NOT_SUPPORTED)
+}
+
+impl KmdfDriver for Function {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self {
+            events: Arc::default(),
+        })
+    }
+
+    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+        self.events.lock().unwrap().push("device add".into());
+        let device = init.create().map_err(|(_, status)| status)?;
+        device.create_default_queue(
+            QueueConfig::<wdf_safe::kind::Parallel, _>::parallel()
+                .on_device_control(function_ioctl)
+                .on_internal_device_control(function_internal),
+        )?;
+        device.on_cleanup(|function| {
+            function
+                .events
+                .lock()
+                .unwrap()
+                .push("device cleanup".into())
+        });
+        Ok(())
+    }
+}
+
+fn bus() -> ScriptedDriver {
+    ScriptedDriver::new()
+        .on(major::CREATE, |k, _d, irp| {
+            k.complete(irp, NtStatus::SUCCESS, 0);
+            NtStatus::SUCCESS
+        })
+        .on(major::CLEANUP, |k, _d, irp| {
+            k.complete(irp, NtStatus::SUCCESS, 0);
+            NtStatus::SUCCESS
+        })
+        .on(major::CLOSE, |k, _d, irp| {
+            k.complete(irp, NtStatus::SUCCESS, 0);
+            NtStatus::SUCCESS
+        })
+        .on(major::PNP, |k, _d, irp| {
+            k.complete(irp, NtStatus::SUCCESS, 0);
+            NtStatus::SUCCESS
+        })
+        .on(major::DEVICE_CONTROL, |k, _d, irp| {
+            k.complete(irp, NtStatus::SUCCESS, 0);
+            NtStatus::SUCCESS
+        })
+}
+
+#[test]
+fn pnp_function_driver_adds_serves_and_removes_its_device() {
+    let io = IoManager::new();
+    let bus = io.load_driver("bus", bus()).unwrap();
+    let function = io
+        .load_driver("function", wdf_safe::entry_point::<Function>())
+        .unwrap();
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: r"\Device\FunctionPdo",
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[function],
+            interface_link: Some(r"\??\Function#1"),
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let handle = node.open().unwrap();
+    let echo = handle.device_io_control(IOCTL_ECHO, &41u32.to_le_bytes(), 4);
+    assert_eq!(
+        (echo.status, echo.data.as_slice()),
+        (NtStatus::SUCCESS, &42u32.to_le_bytes()[..])
+    );
+    // A function driver fails request types it has no callback for.
+    assert_eq!(handle.read(4).status, NtStatus::INVALID_DEVICE_REQUEST);
+    assert_eq!(
+        handle.internal_device_control(IOCTL_ECHO, &[], 0).status,
+        NtStatus::NOT_SUPPORTED
+    );
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+    let devices = io.devices_of(function);
+    assert_eq!(devices.len(), 1);
+    assert!(io.device(devices[0]).unwrap().deleted);
+    io.unload_driver(function).unwrap();
+}
+
+#[test]
+fn verifier_reports_a_send_while_a_spin_lock_is_held() {
+    let io = IoManager::new();
+    io.set_strict(false);
+    let bus = io.load_driver("bus", bus()).unwrap();
+    let function = io
+        .load_driver("function", wdf_safe::entry_point::<Function>())
+        .unwrap();
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: r"\Device\FunctionPdo2",
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[function],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let handle = node.open().unwrap();
+    let sent = handle.device_io_control(IOCTL_PARK, &[], 0);
+    assert_eq!(
+        sent.status,
+        NtStatus::SUCCESS,
+        "the bus completed the forwarded request"
+    );
+    let reports = io.take_violations();
+    assert!(
+        reports
+            .iter()
+            .any(|v| v.rule == Some("ReqSendWhileSpinlock")),
+        "{reports:#?}"
+    );
+}
