@@ -19,6 +19,7 @@ use core::sync::atomic::Ordering;
 
 use wdm_compat::{DeviceConfig, IoType, NtResult, NtStatus};
 
+use crate::context::{Attached, ContextType};
 use crate::driver::{DriverContext, KmdfDriver};
 use crate::framework::{DeviceGuard, FxDevice, FxQueue, QueueCore, leak};
 use crate::kind::state::{Initializing, Ready};
@@ -210,6 +211,50 @@ impl<D: KmdfDriver, S> Device<D, S> {
             fx,
             _state: PhantomData,
         }
+    }
+}
+
+impl<D: KmdfDriver, S> Device<D, S> {
+    /// `WdfObjectAllocateContext`: attaches a context of type `T`, initialised in place by
+    /// `init`, with an optional cleanup callback that runs when the device is deleted (after
+    /// its queues' and its own cleanup callbacks).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_OBJECT_NAME_EXISTS` (an NT *success* code, as in KMDF) when the device already
+    /// has a context of type `T`; `init` is not called then.
+    pub fn allocate_context<T: ContextType>(
+        &self,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        if self.context::<T>().is_some() {
+            return Err(NtStatus::OBJECT_NAME_EXISTS);
+        }
+        let value: &'static T = leak(init());
+        let cleanup: Option<&'static (dyn Fn() + Send + Sync)> =
+            cleanup.map(|f| -> &'static (dyn Fn() + Send + Sync) { leak(move || f(value)) });
+        self.fx.contexts.lock().push(Attached {
+            info: T::type_info(),
+            value,
+            cleanup,
+        });
+        Ok(value)
+    }
+
+    /// `WdfObjectGetTypedContext`: the context of type `T`, found by its type info's address.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL + 1.
+    #[must_use]
+    pub fn context<T: ContextType>(&self) -> Option<&'static T> {
+        let contexts = self.fx.contexts.lock();
+        let attached = contexts
+            .iter()
+            .find(|c| core::ptr::eq(c.info, T::type_info()))?;
+        let value: &'static (dyn core::any::Any + Send + Sync) = attached.value;
+        value.downcast_ref::<T>()
     }
 }
 

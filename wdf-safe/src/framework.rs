@@ -543,6 +543,7 @@ pub(crate) struct FxDevice<D: 'static> {
     pub(crate) queues: SpinLock<Vec<&'static FxQueue<D>>>,
     pub(crate) guard: SpinLock<Option<DeviceGuard<D>>>,
     pub(crate) cleanup: SpinLock<Vec<fn(&D)>>,
+    pub(crate) contexts: SpinLock<Vec<crate::context::Attached>>,
 }
 
 impl<D> FxDevice<D> {
@@ -557,6 +558,7 @@ impl<D> FxDevice<D> {
             queues: SpinLock::new(Vec::new()),
             guard: SpinLock::new(None),
             cleanup: SpinLock::new(Vec::new()),
+            contexts: SpinLock::new(Vec::new()),
         }
     }
 
@@ -611,6 +613,16 @@ impl<D> FxDevice<D> {
         let callbacks: Vec<fn(&D)> = self.cleanup.lock().clone();
         for cleanup in callbacks {
             cleanup(driver);
+        }
+        // Context cleanup callbacks, in the order the contexts were attached.
+        let contexts: Vec<_> = self
+            .contexts
+            .lock()
+            .iter()
+            .filter_map(|c| c.cleanup)
+            .collect();
+        for cleanup in contexts {
+            cleanup();
         }
         // Taken out first: deleting the device object must not happen under the spin lock
         // (IoDeleteDevice needs IRQL <= APC_LEVEL).

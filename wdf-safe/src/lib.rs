@@ -12,6 +12,8 @@
 //! * [`request`]: [`Request<K>`](Request), the request kind in the type, completed, forwarded
 //!   or sent exactly once; [`RequestDone`], the proof an I/O callback returns;
 //!   [`CancelableRequest`].
+//! * [`context`]: typed object contexts, one `static` type info per type
+//!   ([`declare_context_type!`]).
 //! * [`kind`]: the request and queue kinds and device states.
 //! * [`io`]: [`KmdfBackend`](io::KmdfBackend), which runs a driver written once against
 //!   `wdm_compat::io` as a KMDF driver.
@@ -32,6 +34,7 @@
 
 extern crate alloc;
 
+pub mod context;
 pub mod device;
 pub mod driver;
 mod framework;

@@ -44,6 +44,12 @@ struct Widget {
     stored: SpinLock<Vec<u8>>,
 }
 
+/// The device's context: how many IOCTLs it saw.
+struct Stats {
+    ioctls: std::sync::atomic::AtomicU32,
+}
+wdf_safe::declare_context_type!(Stats);
+
 fn widget_read(widget: &Widget, request: Request<Read>) -> RequestDone {
     kd_print!("widget: read of {}", request.length());
     let stored = core::mem::take(&mut *widget.stored.lock());
@@ -87,6 +93,11 @@ fn widget_write(widget: &Widget, request: Request<Write>) -> RequestDone {
 fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone {
     let code = request.ioctl_code().to_raw();
     kd_print!("widget: ioctl {code:#x}");
+    if let Some(stats) = widget.device.context::<Stats>() {
+        stats
+            .ioctls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     match code {
         IOCTL_ECHO => request.complete_with(|request| {
             let value: u32 = request.read_input()?;
@@ -174,6 +185,17 @@ impl KmdfDriver for Widget {
         device.configure_request_dispatching(&ioctls, RequestType::DeviceControl)?;
         let parked = device.create_queue(QueueConfig::manual())?;
         device.on_cleanup(|_| kd_print!("widget: device cleanup"));
+        device.allocate_context(
+            || Stats {
+                ioctls: std::sync::atomic::AtomicU32::new(0),
+            },
+            Some(|stats: &Stats| {
+                let seen = stats.ioctls.load(std::sync::atomic::Ordering::Relaxed);
+                kd_print!("widget: context cleanup after {seen} ioctls");
+            }),
+        )?;
+        let again = device.allocate_context(|| panic!("not initialised twice"), None::<fn(&Stats)>);
+        kd_print!("widget: second context: {}", again.err().unwrap());
         let device = device.finish_initializing();
         Ok(Self {
             device,
@@ -223,6 +245,7 @@ fn control_device_driver_runs_open_ioctl_write_read_close_unload() {
         io.trace(),
         [
             "widget: DriverEntry",
+            "widget: second context: STATUS_OBJECT_NAME_EXISTS",
             "widget: ioctl 0x80002400",
             "widget: write of 5",
             "widget: read of 16",
@@ -230,6 +253,7 @@ fn control_device_driver_runs_open_ioctl_write_read_close_unload() {
             "widget: DriverUnload",
             "widget: read queue cleanup",
             "widget: device cleanup",
+            "widget: context cleanup after 1 ioctls",
         ]
     );
 }
@@ -426,7 +450,7 @@ fn unload_cancels_held_requests_and_runs_cleanup_children_first() {
     let tail: Vec<&str> = trace
         .iter()
         .rev()
-        .take(4)
+        .take(5)
         .rev()
         .map(String::as_str)
         .collect();
@@ -436,7 +460,8 @@ fn unload_cancels_held_requests_and_runs_cleanup_children_first() {
             "widget: DriverUnload",
             "widget: cancel routine",
             "widget: read queue cleanup",
-            "widget: device cleanup"
+            "widget: device cleanup",
+            "widget: context cleanup after 0 ioctls",
         ]
     );
 }

@@ -1,0 +1,57 @@
+//! Typed object contexts (`WDF_DECLARE_CONTEXT_TYPE`, `WdfObjectAllocateContext`,
+//! `WdfObjectGetTypedContext`).
+//!
+//! KMDF finds a context by the address of its type-info structure, not by name or size (facts:
+//! "Context lookup compares the type-info pointer"), so every context type needs exactly one
+//! `static` type info. [`declare_context_type!`](crate::declare_context_type) makes it and
+//! implements [`ContextType`]; [`Device::allocate_context`](crate::Device::allocate_context)
+//! initialises the context in place, once, and [`Device::context`](crate::Device::context)
+//! finds it again. A context's cleanup callback runs when its object is deleted, after the
+//! object's children.
+//!
+//! Simplification: the simulation never frees context memory (like every framework object
+//! whose address it gave out); the cleanup callback is where a context lets go of what it holds.
+
+use core::any::Any;
+
+/// `WDF_OBJECT_CONTEXT_TYPE_INFO`: one `static` per context type.
+#[derive(Debug)]
+pub struct ContextTypeInfo {
+    /// `ContextName`.
+    pub name: &'static str,
+}
+
+/// A type usable as an object context; implement it with
+/// [`declare_context_type!`](crate::declare_context_type).
+pub trait ContextType: Any + Send + Sync {
+    /// The type's one type info; its address identifies the type.
+    fn type_info() -> &'static ContextTypeInfo;
+}
+
+/// `WDF_DECLARE_CONTEXT_TYPE`: makes `$ty` a [`ContextType`] with its own `static` type info.
+///
+/// ```
+/// struct DeviceData { opens: core::sync::atomic::AtomicU32 }
+/// wdf_safe::declare_context_type!(DeviceData);
+/// ```
+#[macro_export]
+macro_rules! declare_context_type {
+    ($ty:ty) => {
+        impl $crate::context::ContextType for $ty {
+            fn type_info() -> &'static $crate::context::ContextTypeInfo {
+                static INFO: $crate::context::ContextTypeInfo = $crate::context::ContextTypeInfo {
+                    name: ::core::stringify!($ty),
+                };
+                &INFO
+            }
+        }
+    };
+}
+
+/// A context attached to an object.
+pub(crate) struct Attached {
+    pub(crate) info: &'static ContextTypeInfo,
+    pub(crate) value: &'static (dyn Any + Send + Sync),
+    /// Runs the typed cleanup callback, if one was given.
+    pub(crate) cleanup: Option<&'static (dyn Fn() + Send + Sync)>,
+}
