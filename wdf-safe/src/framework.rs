@@ -53,6 +53,24 @@ pub(crate) fn report(rule: &'static str, bug_check: Option<(u32, [usize; 4])>, m
     }
 }
 
+/// Reports a PASSIVE_LEVEL-only DDI called above PASSIVE_LEVEL (SDV KmdfIrql; the KMDF verifier
+/// breaks and fails the call).
+pub(crate) fn check_passive(ddi: &str) {
+    #[cfg(feature = "host")]
+    if wdm_compat::host::simulated_irql() > 0 {
+        report(
+            "KmdfIrql",
+            None,
+            &alloc::format!(
+                "{ddi} called at IRQL {}; it requires PASSIVE_LEVEL",
+                wdm_compat::host::simulated_irql()
+            ),
+        );
+    }
+    #[cfg(not(feature = "host"))]
+    let _ = ddi;
+}
+
 /// `WDF_VIOLATION`.
 const WDF_VIOLATION: u32 = 0x10D;
 /// `WDF_REQUEST_FATAL_ERROR`.

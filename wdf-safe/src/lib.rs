@@ -17,8 +17,7 @@
 //! * [`kind`]: the request and queue kinds and device states.
 //! * [`io`]: [`KmdfBackend`](io::KmdfBackend), which runs a driver written once against
 //!   `wdm_compat::io` as a KMDF driver.
-//! * [`SpinLock`]: data behind a spin lock, reached only through an RAII guard (shared with
-//!   `wdm-compat`).
+//! * [`sync`]: [`SpinLock`] and [`WaitLock`], data reached only through RAII guards.
 //!
 //! ## The framework underneath
 //!
@@ -42,6 +41,7 @@ pub mod io;
 pub mod kind;
 pub mod queue;
 pub mod request;
+pub mod sync;
 #[allow(unsafe_code)]
 mod sys;
 
@@ -51,4 +51,5 @@ pub use driver::entry_point;
 pub use driver::{DriverContext, KmdfDriver};
 pub use queue::{Queue, QueueConfig};
 pub use request::{AnyRequest, CancelableRequest, Cancelled, IoTarget, Request, RequestDone};
-pub use wdm_compat::{NtResult, NtStatus, SpinLock, SpinLockGuard};
+pub use sync::{SpinLock, SpinLockGuard, WaitLock, WaitLockGuard};
+pub use wdm_compat::{NtResult, NtStatus};

@@ -17,7 +17,7 @@ use wdf_safe::kind::{
 };
 use wdf_safe::{
     AnyRequest, ControlDeviceInit, Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus,
-    Queue, QueueConfig, Request, RequestDone, SpinLock,
+    Queue, QueueConfig, Request, RequestDone, SpinLock, WaitLock,
 };
 use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
 use wdm_compat::kd_print;
@@ -34,6 +34,8 @@ const IOCTL_PURGE_READS: u32 = ioctl(0x905);
 const IOCTL_TAKE_READ: u32 = ioctl(0x906);
 const IOCTL_DROP_READ: u32 = ioctl(0x907);
 const IOCTL_BAD_INFORMATION: u32 = ioctl(0x908);
+const IOCTL_COUNT: u32 = ioctl(0x909);
+const IOCTL_COUNT_UNDER_SPIN_LOCK: u32 = ioctl(0x90A);
 
 /// A control-device driver: a sequential default queue for reads and writes, a parallel queue
 /// dedicated to device controls, and a manual queue for parked requests.
@@ -42,6 +44,7 @@ struct Widget {
     reads: Queue<Sequential>,
     parked: Queue<Manual>,
     stored: SpinLock<Vec<u8>>,
+    counted: WaitLock<u32>,
 }
 
 /// The device's context: how many IOCTLs it saw.
@@ -148,6 +151,20 @@ fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone
             };
             request.complete(status)
         }
+        IOCTL_COUNT => {
+            let mut counted = widget.counted.lock();
+            *counted += 1;
+            let total = *counted;
+            drop(counted);
+            request.complete_with(|request| request.write_output(&total))
+        }
+        IOCTL_COUNT_UNDER_SPIN_LOCK => {
+            let stored = widget.stored.lock();
+            let counted = widget.counted.lock();
+            drop(counted);
+            drop(stored);
+            request.complete(NtStatus::SUCCESS)
+        }
         IOCTL_BAD_INFORMATION => {
             let claimed = request.output_length() + 1;
             request.complete_with_information(NtStatus::SUCCESS, claimed)
@@ -202,6 +219,7 @@ impl KmdfDriver for Widget {
             reads,
             parked,
             stored: SpinLock::new(Vec::new()),
+            counted: WaitLock::new(0),
         })
     }
 
@@ -699,6 +717,24 @@ fn verifier_reports_a_send_while_a_spin_lock_is_held() {
         reports
             .iter()
             .any(|v| v.rule == Some("ReqSendWhileSpinlock")),
+        "{reports:#?}"
+    );
+}
+
+#[test]
+fn a_wait_lock_serves_passive_callers_and_the_verifier_reports_one_taken_under_a_spin_lock() {
+    let (io, _driver) = widget();
+    io.set_strict(false);
+    let handle = io.open(r"\\.\Widget").unwrap();
+    for expected in 1..=2u32 {
+        let count = handle.device_io_control(IOCTL_COUNT, &[], 4);
+        assert_eq!(count.data, expected.to_le_bytes());
+    }
+    assert!(io.take_violations().is_empty());
+    let _ = handle.device_io_control(IOCTL_COUNT_UNDER_SPIN_LOCK, &[], 0);
+    let reports = io.take_violations();
+    assert!(
+        reports.iter().any(|v| v.rule == Some("KmdfIrql")),
         "{reports:#?}"
     );
 }

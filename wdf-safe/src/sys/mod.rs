@@ -7,6 +7,8 @@
 //!
 //! The wdk-sys backend (Windows) replaces this module with calls to the real framework.
 
+pub(crate) mod wait_lock;
+
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,0 +1,15 @@
+//! Locks with RAII guards; there is no bare acquire or release, so acquire and release always
+//! pair up (SDV WdfSpinlock, WdfSpinlockRelease, WdfWaitlock, WdfWaitlockRelease).
+//!
+//! * [`SpinLock<T>`]: raises to DISPATCH_LEVEL while held (shared with `wdm-compat`); never
+//!   complete or send a request while holding one (SDV ReqSendWhileSpinlock: the simulated
+//!   verifier reports it).
+//! * [`WaitLock<T>`]: acquired at PASSIVE_LEVEL, does not raise the IRQL.
+//!
+//! Both guards are `!Send`: a lock is released by the thread that acquired it (bug check 0x10D,
+//! 0xB otherwise).
+
+pub use crate::sys::wait_lock::{WaitLock, WaitLockGuard};
+pub use wdm_compat::{SpinLock, SpinLockGuard};
+
+static_assertions::assert_not_impl_any!(WaitLockGuard<'static, u32>: Send);
