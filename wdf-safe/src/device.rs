@@ -123,6 +123,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         self,
         driver: &mut DriverContext<'_, '_, D>,
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
+        crate::framework::check_passive("WdfDeviceCreate");
         let fx = leak(FxDevice::new());
         let config = DeviceConfig {
             name: self.name,
@@ -378,6 +379,7 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     /// `STATUS_INVALID_DEVICE_STATE` for a device without a name; `STATUS_INVALID_DEVICE_REQUEST`
     /// for a second link or a PnP device; the status of the link's creation otherwise.
     pub fn create_symbolic_link(&self, link: &'static str) -> NtResult {
+        crate::framework::check_passive("WdfDeviceCreateSymbolicLink");
         if self.fx.name.lock().is_none() {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
@@ -461,6 +463,7 @@ impl<D: KmdfDriver> Device<D, Ready> {
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn purge_queue<K: QueueKind>(&self, queue: &Queue<K>) {
+        crate::framework::check_passive("WdfIoQueuePurgeSynchronously");
         if self.owns(queue) {
             queue.core().purge("queue purge");
         }
