@@ -98,6 +98,25 @@ macro_rules! wdm_driver_entry {
         #[unsafe(no_mangle)]
         #[used]
         static _fltused: i32 = 0;
+
+        // The C runtime routines the compiler emits calls to, from the kernel itself: a driver
+        // links no C runtime.
+        #[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
+        unsafe extern "C" {
+            fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8;
+            fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8;
+            fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8;
+            fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32;
+            fn strlen(s: *const u8) -> usize;
+        }
+
+        /// The personality routine the unwind tables of the precompiled `alloc` refer to. A
+        /// driver is built with `panic = "abort"`, so nothing unwinds through it; if it is ever
+        /// called, that is a bug check.
+        #[unsafe(no_mangle)]
+        extern "C" fn __CxxFrameHandler3() -> ! {
+            $crate::__private::bug_check(0x1E)
+        }
     };
 }
 
