@@ -468,9 +468,16 @@ impl<K: Cancelable> Request<K> {
 }
 
 /// Why [`CancelableRequest::unmark`] did not give the request back: the cancel routine won the
-/// race, and the request is no longer yours.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Cancelled;
+/// race and finishes the request; it is no longer yours.
+#[derive(Debug)]
+pub struct Cancelled(RequestDone);
+
+impl Cancelled {
+    /// The proof the I/O callback returns: the cancel routine finished the request.
+    pub fn into_done(self) -> RequestDone {
+        self.0
+    }
+}
 
 impl<K: RequestKind> CancelableRequest<K> {
     /// `WdfRequestUnmarkCancelable`.
@@ -483,14 +490,14 @@ impl<K: RequestKind> CancelableRequest<K> {
     /// now, if it was waiting for this request to be let go); you must not touch it.
     pub fn unmark(mut self) -> Result<Request<K>, Cancelled> {
         let Some(slot) = self.slot.take() else {
-            return Err(Cancelled);
+            return Err(Cancelled(RequestDone::new()));
         };
         let still_cancelable = slot.owner().state.lock().cancel.take().is_some();
         if still_cancelable {
             Ok(Request::from_slot(slot))
         } else {
             framework::run_deferred_cancel(slot);
-            Err(Cancelled)
+            Err(Cancelled(RequestDone::new()))
         }
     }
 

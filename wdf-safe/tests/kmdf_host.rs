@@ -55,6 +55,20 @@ wdf_safe::declare_context_type!(Stats);
 
 fn widget_read(widget: &Widget, request: Request<Read>) -> RequestDone {
     kd_print!("widget: read of {}", request.length());
+    if request.length() == 7 {
+        // A cancellation while the driver holds the request: unmarking then says it is gone.
+        let Ok(cancelable) = request.mark_cancelable(widget_cancel) else {
+            panic!("not cancelled yet");
+        };
+        widget.device.purge_queue(&widget.reads);
+        return match cancelable.unmark() {
+            Ok(request) => request.complete(NtStatus::SUCCESS),
+            Err(cancelled) => {
+                kd_print!("widget: unmark says the request was cancelled");
+                cancelled.into_done()
+            }
+        };
+    }
     let stored = core::mem::take(&mut *widget.stored.lock());
     if stored.is_empty() {
         // Nothing to give yet: hold the request until a cancellation (purge, unload).
@@ -736,5 +750,22 @@ fn a_wait_lock_serves_passive_callers_and_the_verifier_reports_one_taken_under_a
     assert!(
         reports.iter().any(|v| v.rule == Some("KmdfIrql")),
         "{reports:#?}"
+    );
+}
+
+#[test]
+fn unmarking_after_a_cancellation_reports_it_and_the_cancel_routine_completes() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let read = handle.read(7);
+    assert_eq!(read.status, NtStatus::CANCELLED);
+    let trace = io.trace();
+    let unmarked = trace
+        .iter()
+        .position(|l| l == "widget: unmark says the request was cancelled");
+    let cancelled = trace.iter().position(|l| l == "widget: cancel routine");
+    assert!(
+        cancelled.is_some() && unmarked.is_some() && cancelled < unmarked,
+        "{trace:#?}"
     );
 }
