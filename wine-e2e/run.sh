@@ -25,6 +25,10 @@ rustup target add x86_64-pc-windows-msvc >/dev/null 2>&1 || true
 
 echo "==> building the drivers and the client"
 cargo build --release --locked --target x86_64-pc-windows-msvc -q || { echo "0 passed, 1 failed"; exit 1; }
+for client in echo null-device; do
+  (cd "$here/../clients/$client" && cargo build --release --locked --target x86_64-pc-windows-msvc -q) \
+    || { echo "0 passed, 1 failed"; exit 1; }
+done
 out="$here/target/x86_64-pc-windows-msvc/release"
 cp "$out/echo_driver.dll" "$out/echo.sys"
 cp "$out/null_device_driver.dll" "$out/null_device.sys"
@@ -65,6 +69,11 @@ run_sample() { # run_sample <service> <sys> <client argument> <trace prefix>
   local client_out
   client_out=$(timeout 60 wine "$out/wine-client.exe" "$sample" 2>/dev/null | tr -d '\r')
   echo "$client_out" | sed 's/^/    /'
+  # The sample's own Windows client, which prints what run-sample prints.
+  local own
+  own=$(timeout 60 wine "$here/../clients/$sample/target/x86_64-pc-windows-msvc/release/$sample-client.exe" 2>/dev/null | tr -d '\r')
+  echo "$own" | sed 's/^/    | /'
+  check "$(echo "$own" | tail -1 | grep -qx PASS && echo 0 || echo 1)" "clients/$sample reports PASS"
   local summary
   summary=$(echo "$client_out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
   local c_passed c_failed

@@ -3,79 +3,23 @@
 //!
 //! `wine-client echo` or `wine-client null-device`. The exit code is the number of failures.
 //!
-//! It is `no_std` with its own entry point and talks to kernel32 directly, because a Rust std
-//! program does not start under Wine 8. This is test tooling, not driver code: it is the one
-//! place in the project, besides the seams, that calls the OS through `unsafe`.
+//! Like the clients in `clients/`, it is `no_std` with its own entry point (`client-support`),
+//! because a Rust std program does not start under Wine 8.
 #![no_std]
 #![no_main]
 
-use core::ffi::c_void;
-use core::fmt::Write;
+use client_support::println;
+use client_support::windows_sys::Win32::Foundation::{
+    CloseHandle, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE as Handle, INVALID_HANDLE_VALUE,
+};
+use client_support::windows_sys::Win32::Storage::FileSystem::{
+    CreateFileW, OPEN_EXISTING, ReadFile, WriteFile,
+};
+use client_support::windows_sys::Win32::System::IO::DeviceIoControl;
 
-type Handle = *mut c_void;
-
-const GENERIC_READ: u32 = 0x8000_0000;
-const GENERIC_WRITE: u32 = 0x4000_0000;
-const OPEN_EXISTING: u32 = 3;
-const INVALID_HANDLE_VALUE: Handle = usize::MAX as Handle;
-const STD_OUTPUT_HANDLE: u32 = -11i32 as u32;
 const ERROR_INSUFFICIENT_BUFFER: u32 = 122;
 const ERROR_INVALID_FUNCTION: u32 = 1;
 const IOCTL_ECHO: u32 = 0x8000_2000;
-
-#[link(name = "kernel32.dll", kind = "raw-dylib", modifiers = "+verbatim")]
-unsafe extern "system" {
-    fn CreateFileW(name: *const u16, access: u32, share: u32, security: *mut c_void, disposition: u32, flags: u32, template: Handle) -> Handle;
-    fn DeviceIoControl(device: Handle, code: u32, input: *const c_void, input_length: u32, output: *mut c_void, output_length: u32, returned: *mut u32, overlapped: *mut c_void) -> i32;
-    fn ReadFile(file: Handle, buffer: *mut c_void, length: u32, read: *mut u32, overlapped: *mut c_void) -> i32;
-    fn WriteFile(file: Handle, buffer: *const c_void, length: u32, written: *mut u32, overlapped: *mut c_void) -> i32;
-    fn CloseHandle(handle: Handle) -> i32;
-    fn GetStdHandle(which: u32) -> Handle;
-    fn GetLastError() -> u32;
-    fn GetCommandLineW() -> *const u16;
-    fn ExitProcess(code: u32) -> !;
-}
-
-// The C runtime routines the compiler emits calls to, from ntdll (no C runtime is linked).
-#[link(name = "ntdll.dll", kind = "raw-dylib", modifiers = "+verbatim")]
-#[allow(dead_code, reason = "declared for the linker, which resolves the compiler's calls")]
-unsafe extern "C" {
-    fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut u8;
-    fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8;
-    fn memset(dest: *mut u8, c: i32, n: usize) -> *mut u8;
-    fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32;
-}
-
-#[unsafe(no_mangle)]
-#[used]
-static _fltused: i32 = 0;
-
-/// The personality routine core's unwind tables name; nothing unwinds (`panic = "abort"`).
-#[unsafe(no_mangle)]
-extern "C" fn __CxxFrameHandler3() -> ! {
-    // SAFETY: ending the process is always allowed.
-    unsafe { ExitProcess(98) }
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    // SAFETY: ending the process is always allowed.
-    unsafe { ExitProcess(99) }
-}
-
-/// Console output through a fixed buffer.
-struct Out;
-
-impl Write for Out {
-    fn write_str(&mut self, text: &str) -> core::fmt::Result {
-        let mut written = 0;
-        // SAFETY: the buffer is valid for `text.len()` bytes during the call.
-        unsafe {
-            WriteFile(GetStdHandle(STD_OUTPUT_HANDLE), text.as_ptr().cast(), text.len() as u32, &mut written, core::ptr::null_mut());
-        }
-        Ok(())
-    }
-}
 
 struct Checks {
     passed: u32,
@@ -89,7 +33,7 @@ impl Checks {
         } else {
             self.failed += 1;
         }
-        let _ = writeln!(Out, "{} - {}", if ok { "PASS" } else { "FAIL" }, what);
+        println!("{} - {}", if ok { "PASS" } else { "FAIL" }, what);
     }
 }
 
@@ -100,7 +44,7 @@ fn open(path: &str) -> Option<Handle> {
     }
     // SAFETY: `wide` is NUL-terminated (the array is longer than the path).
     let handle = unsafe {
-        CreateFileW(wide.as_ptr(), GENERIC_READ | GENERIC_WRITE, 0, core::ptr::null_mut(), OPEN_EXISTING, 0, core::ptr::null_mut())
+        CreateFileW(wide.as_ptr(), GENERIC_READ | GENERIC_WRITE, 0, core::ptr::null(), OPEN_EXISTING, 0, core::ptr::null_mut())
     };
     (handle != INVALID_HANDLE_VALUE).then_some(handle)
 }
@@ -120,14 +64,14 @@ fn ioctl(device: Handle, code: u32, input: &[u8], output: &mut [u8]) -> (bool, u
 fn write(device: Handle, data: &[u8]) -> Option<u32> {
     let mut written = 0;
     // SAFETY: the buffer is valid during the call.
-    let ok = unsafe { WriteFile(device, data.as_ptr().cast(), data.len() as u32, &mut written, core::ptr::null_mut()) } != 0;
+    let ok = unsafe { WriteFile(device, data.as_ptr(), data.len() as u32, &mut written, core::ptr::null_mut()) } != 0;
     ok.then_some(written)
 }
 
 fn read(device: Handle, buffer: &mut [u8]) -> Option<u32> {
     let mut count = 0;
     // SAFETY: the buffer is valid during the call.
-    let ok = unsafe { ReadFile(device, buffer.as_mut_ptr().cast(), buffer.len() as u32, &mut count, core::ptr::null_mut()) } != 0;
+    let ok = unsafe { ReadFile(device, buffer.as_mut_ptr(), buffer.len() as u32, &mut count, core::ptr::null_mut()) } != 0;
     ok.then_some(count)
 }
 
@@ -175,40 +119,15 @@ fn null_device(checks: &mut Checks) {
     checks.check(closed, format_args!("close"));
 }
 
-/// The first argument after the program name, from the raw command line.
-fn argument(buffer: &mut [u8; 32]) -> &str {
-    // SAFETY: the command line is a NUL-terminated string owned by the process.
-    let mut p = unsafe { GetCommandLineW() };
-    let mut units = [0u16; 256];
-    let mut n = 0;
-    // SAFETY: reading up to the terminating NUL of the command line.
-    while n < units.len() && unsafe { *p } != 0 {
-        // SAFETY: as above.
-        units[n] = unsafe { *p };
-        // SAFETY: as above.
-        p = unsafe { p.add(1) };
-        n += 1;
-    }
-    let text = &units[..n];
-    let last = text.split(|&u| u == u16::from(b' ')).filter(|w| !w.is_empty()).last().unwrap_or(&[]);
-    let mut len = 0;
-    for (slot, &unit) in buffer.iter_mut().zip(last) {
-        *slot = unit as u8;
-        len += 1;
-    }
-    core::str::from_utf8(&buffer[..len]).unwrap_or("")
-}
-
 #[unsafe(no_mangle)]
 pub extern "C" fn mainCRTStartup() -> ! {
     let mut checks = Checks { passed: 0, failed: 0 };
-    let mut buffer = [0u8; 32];
-    match argument(&mut buffer) {
-        "echo" => echo(&mut checks),
-        "null-device" => null_device(&mut checks),
+    let mut buffer = [0u8; 64];
+    match client_support::first_argument(&mut buffer) {
+        Some("echo") => echo(&mut checks),
+        Some("null-device") => null_device(&mut checks),
         other => checks.check(false, format_args!("unknown sample {other:?}")),
     }
-    let _ = writeln!(Out, "{} passed, {} failed", checks.passed, checks.failed);
-    // SAFETY: ending the process is always allowed.
-    unsafe { ExitProcess(checks.failed) }
+    println!("{} passed, {} failed", checks.passed, checks.failed);
+    client_support::exit(checks.failed)
 }
