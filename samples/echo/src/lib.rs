@@ -12,7 +12,7 @@
 //!   `STATUS_INVALID_BUFFER_SIZE` and leaves the stored bytes as they were.
 //!
 //! The driver is written once against [`wdm_compat::io`]; `samples/echo/wdm` builds it as a WDM
-//! driver and `samples/echo/kmdf` as a KMDF driver. It contains no `unsafe`.
+//! driver and `samples/echo/kmdf` as a KMDF driver. It is safe Rust throughout (`forbid(unsafe_code)`).
 #![no_std]
 #![forbid(unsafe_code)]
 

@@ -13,7 +13,7 @@
 //! first, then the filter detaches and deletes its device, in that order.
 //!
 //! The driver is written once against [`wdm_compat::io`]; `samples/hid-filter/wdm` builds it
-//! as a WDM driver and `samples/hid-filter/kmdf` as a KMDF driver. It contains no `unsafe`.
+//! as a WDM driver and `samples/hid-filter/kmdf` as a KMDF driver. It is safe Rust throughout (`forbid(unsafe_code)`).
 #![no_std]
 #![forbid(unsafe_code)]
 

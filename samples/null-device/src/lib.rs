@@ -10,7 +10,7 @@
 //! Every step of its life leaves a trace line (load, open, write, close, unload).
 //!
 //! The driver is written once against [`wdm_compat::io`]; `samples/null-device/wdm` builds it
-//! as a WDM driver and `samples/null-device/kmdf` as a KMDF driver. It contains no `unsafe`.
+//! as a WDM driver and `samples/null-device/kmdf` as a KMDF driver. It is safe Rust throughout (`forbid(unsafe_code)`).
 #![no_std]
 #![forbid(unsafe_code)]
 
