@@ -14,6 +14,7 @@
 //!   in which it receives I/O and in which the driver works its queues (SDV
 //!   CtlDeviceFinishInitDrEntry / CtlDeviceFinishInitDeviceAdd).
 
+use core::fmt;
 use core::marker::PhantomData;
 use core::sync::atomic::Ordering;
 
@@ -402,6 +403,30 @@ impl<D: KmdfDriver> Device<D, Initializing> {
         }
     }
 
+    /// `WdfDeviceCreateDeviceInterface`: registers and enables a device interface of class
+    /// `class` for a PnP device; user mode opens it as `\\.\<physical device>#{class}` (the
+    /// simulation's stand-in for the interface path `SetupDiGetDeviceInterfaceDetail` returns).
+    /// The interface is disabled when the device is removed.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` for a control device (not a PnP device); the status of
+    /// the registration otherwise.
+    pub fn create_device_interface(&self, class: &Guid) -> NtResult {
+        crate::framework::check_passive("WdfDeviceCreateDeviceInterface");
+        let Some(physical) = *self.fx.physical.lock() else {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        };
+        let index = self.fx.interfaces.lock().len();
+        let link: &'static str =
+            leak(alloc::format!(r"\??\WdfSafeInterface{index}#{class}")).as_str();
+        let interface = physical.register_interface(link)?;
+        self.fx.interfaces.lock().push(interface);
+        Ok(())
+    }
+
     /// `WdfControlFinishInitializing`: the device starts receiving I/O; queues and
     /// dispatching can no longer be set up.
     ///
@@ -467,5 +492,29 @@ impl<D: KmdfDriver> Device<D, Ready> {
         if self.owns(queue) {
             queue.core().purge("queue purge");
         }
+    }
+}
+
+/// A GUID (a device interface class, for example).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Guid {
+    /// `Data1`.
+    pub data1: u32,
+    /// `Data2`.
+    pub data2: u16,
+    /// `Data3`.
+    pub data3: u16,
+    /// `Data4`.
+    pub data4: [u8; 8],
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g, h, i] = self.data4;
+        write!(
+            f,
+            "{{{:08X}-{:04X}-{:04X}-{a:02X}{b:02X}-{c:02X}{d:02X}{e:02X}{g:02X}{h:02X}{i:02X}}}",
+            self.data1, self.data2, self.data3
+        )
     }
 }

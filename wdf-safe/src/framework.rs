@@ -562,6 +562,10 @@ pub(crate) struct FxDevice<D: 'static> {
     pub(crate) guard: SpinLock<Option<DeviceGuard<D>>>,
     pub(crate) cleanup: SpinLock<Vec<fn(&D)>>,
     pub(crate) contexts: SpinLock<Vec<crate::context::Attached>>,
+    /// The physical device object under a PnP device (`None` for a control device).
+    pub(crate) physical: SpinLock<Option<wdm_compat::PhysicalDevice>>,
+    /// Enabled device interfaces; disabled when the device goes.
+    pub(crate) interfaces: SpinLock<Vec<wdm_compat::DeviceInterface>>,
 }
 
 impl<D> FxDevice<D> {
@@ -577,6 +581,8 @@ impl<D> FxDevice<D> {
             guard: SpinLock::new(None),
             cleanup: SpinLock::new(Vec::new()),
             contexts: SpinLock::new(Vec::new()),
+            physical: SpinLock::new(None),
+            interfaces: SpinLock::new(Vec::new()),
         }
     }
 
@@ -642,6 +648,10 @@ impl<D> FxDevice<D> {
         for cleanup in contexts {
             cleanup();
         }
+        // Interfaces are disabled first (the framework does it on removal), outside the lock.
+        let interfaces: Vec<wdm_compat::DeviceInterface> =
+            self.interfaces.lock().drain(..).collect();
+        drop(interfaces);
         // Taken out first: deleting the device object must not happen under the spin lock
         // (IoDeleteDevice needs IRQL <= APC_LEVEL).
         let guard = self.guard.lock().take();
@@ -817,9 +827,10 @@ impl<D: crate::KmdfDriver> wdm_compat::WdmDriver for Framework<D> {
 
     fn add_device(
         &self,
-        _physical_device: &wdm_compat::PhysicalDevice,
+        physical_device: &wdm_compat::PhysicalDevice,
     ) -> wdm_compat::NtResult<&'static FxDevice<D>> {
         let device = leak(FxDevice::new());
+        *device.physical.lock() = Some(*physical_device);
         let init = crate::device::FdoInit::new(device);
         self.driver.device_add(init)?;
         if !device.created.load(Ordering::Acquire) {

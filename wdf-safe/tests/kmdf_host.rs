@@ -16,8 +16,8 @@ use wdf_safe::kind::{
     DeviceControl, InternalDeviceControl, Manual, Read, RequestType, Sequential, Write,
 };
 use wdf_safe::{
-    AnyRequest, ControlDeviceInit, Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus,
-    Queue, QueueConfig, Request, RequestDone, SpinLock, WaitLock,
+    AnyRequest, ControlDeviceInit, Device, DriverContext, FdoInit, Guid, KmdfDriver, NtResult,
+    NtStatus, Queue, QueueConfig, Request, RequestDone, SpinLock, WaitLock,
 };
 use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
 use wdm_compat::kd_print;
@@ -26,6 +26,14 @@ const fn ioctl(function: u32) -> u32 {
     (0x8000 << 16) | (function << 2)
 }
 const IOCTL_ECHO: u32 = ioctl(0x900);
+/// A device interface class of the tests' own.
+const INTERFACE: Guid = Guid {
+    data1: 0x5f3c_1a2b,
+    data2: 0x7d4e,
+    data3: 0x4a9f,
+    data4: [0x8b, 0x16, 0x2c, 0x0d, 0xe1, 0x73, 0x9a, 0x44],
+};
+const INTERFACE_PATH: &str = r"\\.\WdfSafeInterface0#{5F3C1A2B-7D4E-4A9F-8B16-2C0DE1739A44}";
 const IOCTL_PARK: u32 = ioctl(0x901);
 const IOCTL_RELEASE: u32 = ioctl(0x902);
 const IOCTL_STOP_READS: u32 = ioctl(0x903);
@@ -227,6 +235,11 @@ impl KmdfDriver for Widget {
         )?;
         let again = device.allocate_context(|| panic!("not initialised twice"), None::<fn(&Stats)>);
         kd_print!("widget: second context: {}", again.err().unwrap());
+        let interface = device.create_device_interface(&INTERFACE);
+        kd_print!(
+            "widget: interface on a control device: {}",
+            interface.err().unwrap()
+        );
         let device = device.finish_initializing();
         Ok(Self {
             device,
@@ -278,6 +291,7 @@ fn control_device_driver_runs_open_ioctl_write_read_close_unload() {
         [
             "widget: DriverEntry",
             "widget: second context: STATUS_OBJECT_NAME_EXISTS",
+            "widget: interface on a control device: STATUS_INVALID_DEVICE_REQUEST",
             "widget: ioctl 0x80002400",
             "widget: write of 5",
             "widget: read of 16",
@@ -634,6 +648,7 @@ impl KmdfDriver for Function {
                 .unwrap()
                 .push("device cleanup".into())
         });
+        device.create_device_interface(&INTERFACE)?;
         Ok(())
     }
 }
@@ -693,7 +708,16 @@ fn pnp_function_driver_adds_serves_and_removes_its_device() {
         NtStatus::NOT_SUPPORTED
     );
     assert_eq!(handle.close(), NtStatus::SUCCESS);
+    // The device interface reaches the same device.
+    let through_interface = io.open(INTERFACE_PATH).unwrap();
+    let echo = through_interface.device_io_control(IOCTL_ECHO, &1u32.to_le_bytes(), 4);
+    assert_eq!(echo.data, 2u32.to_le_bytes());
+    assert_eq!(through_interface.close(), NtStatus::SUCCESS);
     assert_eq!(node.remove(), NtStatus::SUCCESS);
+    assert!(
+        io.open(INTERFACE_PATH).is_err(),
+        "removal disables the interface"
+    );
     let devices = io.devices_of(function);
     assert_eq!(devices.len(), 1);
     assert!(io.device(devices[0]).unwrap().deleted);

@@ -194,7 +194,9 @@ impl<X: Send + Sync + 'static> DriverSetup<'_, X> {
     }
 }
 
-/// The physical device object a PnP driver's `AddDevice` attaches over.
+/// The physical device object a PnP driver's `AddDevice` attaches over. The handle stays valid
+/// while the device node exists, that is until the remove IRP has passed down the stack.
+#[derive(Clone, Copy)]
 pub struct PhysicalDevice {
     pub(crate) raw: sys::DeviceRef,
 }
@@ -204,6 +206,45 @@ impl PhysicalDevice {
     #[must_use]
     pub fn device_type(&self) -> u32 {
         self.raw.device_type()
+    }
+
+    /// Registers and enables a device interface (`IoRegisterDeviceInterface` +
+    /// `IoSetDeviceInterfaceState`), in the simplified form of a symbolic link `link`
+    /// (`\??\...`) to the physical device object, which user mode opens as `\\.\...`.
+    /// Dropping the returned guard disables it (removes the link).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// The status of the link's creation (for example `STATUS_OBJECT_NAME_COLLISION`).
+    pub fn register_interface(&self, link: &'static str) -> NtResult<DeviceInterface> {
+        self.raw.create_symbolic_link(link)?;
+        Ok(DeviceInterface {
+            physical: self.raw,
+            link,
+        })
+    }
+}
+
+/// An enabled device interface of a physical device; dropping it disables it.
+#[must_use = "dropping the guard disables the interface at once"]
+pub struct DeviceInterface {
+    physical: sys::DeviceRef,
+    link: &'static str,
+}
+
+impl DeviceInterface {
+    /// The interface's symbolic link.
+    #[must_use]
+    pub const fn link(&self) -> &'static str {
+        self.link
+    }
+}
+
+impl Drop for DeviceInterface {
+    fn drop(&mut self) {
+        self.physical.delete_symbolic_link(self.link);
     }
 }
 

@@ -122,7 +122,7 @@ macro_rules! wdm_driver_entry {
 
 pub use device::{Device, DeviceConfig, IoType, LowerDevice, NamedDevice, OwnedDevice};
 pub use dispatch::DispatchStatus;
-pub use driver::{DriverSetup, PhysicalDevice, WdmDriver};
+pub use driver::{DeviceInterface, DriverSetup, PhysicalDevice, WdmDriver};
 pub use forward::{CompletionObserver, IrpOutcome};
 pub use ioctl::{IoBuffer, IoControlCode, Ioctl, RequiredAccess, TransferMethod};
 #[cfg(feature = "tracking")]
