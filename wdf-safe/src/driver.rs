@@ -73,6 +73,8 @@ pub struct DriverContext<'a, 'b, D: KmdfDriver> {
 
 /// The entry point of KMDF driver `D`, for loading it into the host simulation
 /// ([`IoManager::load_driver`](wdm_compat::host::IoManager::load_driver)).
+///
+/// IRQL: host simulation only; no IRQL applies.
 #[cfg(feature = "host")]
 #[must_use]
 pub fn entry_point<D: KmdfDriver>() -> wdm_compat::host::DriverEntry {

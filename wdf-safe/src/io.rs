@@ -30,6 +30,8 @@ pub struct KmdfBackend<D: IoDriver> {
 
 impl<D: IoDriver> KmdfBackend<D> {
     /// The driver inside.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     pub const fn driver(&self) -> &D {
         &self.driver
     }
@@ -221,6 +223,8 @@ impl<D: IoDriver, K: IoctlKind> DeviceControlRequest for KmdfRequest<D, K> {
 }
 
 /// The entry point of the neutral driver `D` built as a KMDF driver, for the host simulation.
+///
+/// IRQL: host simulation only; no IRQL applies.
 #[cfg(feature = "host")]
 #[must_use]
 pub fn entry_point<D: IoDriver>() -> wdm_compat::host::DriverEntry {

@@ -44,6 +44,8 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
 
     /// The queue's `EvtCleanupCallback`: runs when the queue is deleted with its device,
     /// before the device's own cleanup (children before parents).
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn on_cleanup(mut self, callback: fn(&D)) -> Self {
         self.callbacks.cleanup = Some(callback);
@@ -52,6 +54,8 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
 
     /// `AllowZeroLengthRequests = TRUE`: zero-length reads and writes reach the driver instead
     /// of being completed by the framework with success.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn allow_zero_length_requests(mut self) -> Self {
         self.allow_zero_length = true;
@@ -61,6 +65,8 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
 
 impl<D> QueueConfig<Sequential, D> {
     /// `WDF_IO_QUEUE_CONFIG_INIT(WdfIoQueueDispatchSequential)`.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn sequential() -> Self {
         Self::empty()
@@ -69,6 +75,8 @@ impl<D> QueueConfig<Sequential, D> {
 
 impl<D> QueueConfig<Parallel, D> {
     /// `WDF_IO_QUEUE_CONFIG_INIT(WdfIoQueueDispatchParallel)` (no limit on presented requests).
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn parallel() -> Self {
         Self::empty()
@@ -77,6 +85,8 @@ impl<D> QueueConfig<Parallel, D> {
 
 impl<D> QueueConfig<Manual, D> {
     /// `WDF_IO_QUEUE_CONFIG_INIT(WdfIoQueueDispatchManual)`: no callbacks.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn manual() -> Self {
         Self::empty()
@@ -85,6 +95,8 @@ impl<D> QueueConfig<Manual, D> {
 
 impl<K: Presenting, D> QueueConfig<K, D> {
     /// Create requests, for a queue dispatching `RequestType::Create`.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn on_create(mut self, callback: IoCallback<D, Create>) -> Self {
         self.callbacks.create = Some(callback);
@@ -92,6 +104,8 @@ impl<K: Presenting, D> QueueConfig<K, D> {
     }
 
     /// `EvtIoRead`.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn on_read(mut self, callback: IoCallback<D, Read>) -> Self {
         self.callbacks.read = Some(callback);
@@ -99,6 +113,8 @@ impl<K: Presenting, D> QueueConfig<K, D> {
     }
 
     /// `EvtIoWrite`.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn on_write(mut self, callback: IoCallback<D, Write>) -> Self {
         self.callbacks.write = Some(callback);
@@ -106,6 +122,8 @@ impl<K: Presenting, D> QueueConfig<K, D> {
     }
 
     /// `EvtIoDeviceControl`.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn on_device_control(mut self, callback: IoCallback<D, DeviceControl>) -> Self {
         self.callbacks.device_control = Some(callback);
@@ -113,6 +131,8 @@ impl<K: Presenting, D> QueueConfig<K, D> {
     }
 
     /// `EvtIoInternalDeviceControl`.
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub const fn on_internal_device_control(
         mut self,
@@ -159,6 +179,8 @@ impl<K: QueueKind> Queue<K> {
     }
 
     /// Requests waiting in the queue (not yet presented or retrieved).
+    ///
+    /// IRQL: any: it only fills in the configuration.
     #[must_use]
     pub fn queued(&self) -> usize {
         self.core.state.lock().pending.len()

@@ -79,6 +79,8 @@ impl<K: RequestKind> Request<K> {
     }
 
     /// The request type (`WdfRequestGetParameters`'s `Type`).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn request_type(&self) -> RequestType {
         self.fx().request_type
@@ -163,6 +165,8 @@ impl<K: RequestKind> Request<K> {
 
     /// The device's default I/O target (`WdfDeviceGetIoTarget`): the device below, for a PnP
     /// function or filter device; `None` for a control device.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn default_io_target(&self) -> Option<IoTarget> {
         self.fx().lower.map(IoTarget)
@@ -217,6 +221,8 @@ impl<K: RequestKind> Request<K> {
 
     /// Whether the request was cancelled (`WdfRequestIsCanceled`, for a request not marked
     /// cancelable).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn is_canceled(&self) -> bool {
         let irp_cancelled = self
@@ -256,6 +262,8 @@ fn at_least<T: ?Sized + AsRef<[u8]>>(buffer: &T, minimum: usize) -> NtResult<()>
 
 impl Request<Read> {
     /// The number of bytes to read.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn length(&self) -> usize {
         match self.parameters() {
@@ -283,6 +291,8 @@ impl Request<Read> {
 
 impl Request<Write> {
     /// The number of bytes written.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn length(&self) -> usize {
         match self.parameters() {
@@ -313,6 +323,8 @@ impl IoctlKind for InternalDeviceControl {}
 
 impl<K: IoctlKind> Request<K> {
     /// The control code.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn ioctl_code(&self) -> IoControlCode {
         match self.parameters() {
@@ -322,6 +334,8 @@ impl<K: IoctlKind> Request<K> {
     }
 
     /// `InputBufferLength`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn input_length(&self) -> usize {
         match self.parameters() {
@@ -331,6 +345,8 @@ impl<K: IoctlKind> Request<K> {
     }
 
     /// `OutputBufferLength`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn output_length(&self) -> usize {
         match self.parameters() {
@@ -384,6 +400,8 @@ impl<K: IoctlKind> Request<K> {
     /// # Errors
     ///
     /// As [`input_buffer`](Self::input_buffer) with `minimum` the size of `T`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn read_input<T: IoBuffer>(&mut self) -> NtResult<T> {
         let input = self.input_buffer(T::SIZE.max(1))?;
         T::read_from(input).ok_or(NtStatus::BUFFER_TOO_SMALL)
@@ -394,6 +412,8 @@ impl<K: IoctlKind> Request<K> {
     /// # Errors
     ///
     /// As [`output_buffer`](Self::output_buffer) with `minimum` the size of `T`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn write_output<T: IoBuffer>(&mut self, value: &T) -> NtResult<usize> {
         let output = self.output_buffer(T::SIZE.max(1))?;
         value.write_to(output).ok_or(NtStatus::BUFFER_TOO_SMALL)
@@ -474,6 +494,8 @@ pub struct Cancelled(RequestDone);
 
 impl Cancelled {
     /// The proof the I/O callback returns: the cancel routine finished the request.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn into_done(self) -> RequestDone {
         self.0
     }
@@ -504,6 +526,8 @@ impl<K: RequestKind> CancelableRequest<K> {
     /// Leaves the request to its cancel routine and returns from the I/O callback: the driver
     /// still owns the request, and a cancellation (a queue purge, removal or unload) completes
     /// it through the routine. This is KMDF's "mark cancelable and return" pattern.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn park(mut self) -> RequestDone {
         if let Some(slot) = self.slot.take() {
             framework::run_deferred_cancel(slot);
