@@ -49,6 +49,8 @@ pub struct DeviceConfig<'a> {
 
 impl<'a> DeviceConfig<'a> {
     /// A named device of type `FILE_DEVICE_UNKNOWN` (0x22) with buffered I/O and secure open.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn named(name: &'a str) -> Self {
         Self {
@@ -61,6 +63,8 @@ impl<'a> DeviceConfig<'a> {
     }
 
     /// An unnamed device (for PnP function and filter devices).
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn unnamed() -> Self {
         Self {
@@ -73,6 +77,8 @@ impl<'a> DeviceConfig<'a> {
     }
 
     /// Sets the device type.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn device_type(mut self, device_type: u16) -> Self {
         self.device_type = device_type;
@@ -80,6 +86,8 @@ impl<'a> DeviceConfig<'a> {
     }
 
     /// Sets how reads and writes carry their data.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn io_type(mut self, io_type: IoType) -> Self {
         self.io_type = io_type;
@@ -87,6 +95,8 @@ impl<'a> DeviceConfig<'a> {
     }
 
     /// Allows one open handle at a time.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn exclusive(mut self, exclusive: bool) -> Self {
         self.exclusive = exclusive;
@@ -125,6 +135,8 @@ impl<X> Device<X> {
     }
 
     /// The driver's data for this device.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn extension(&self) -> &X {
         &self.extension
@@ -132,18 +144,24 @@ impl<X> Device<X> {
 
     /// The device this one is attached over (PnP function and filter devices), where
     /// forwarded IRPs go. `None` for a control device created in DriverEntry.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn lower(&self) -> Option<&LowerDevice> {
         self.lower.as_ref()
     }
 
     /// `DeviceObject->DeviceType`.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub fn device_type(&self) -> u32 {
         self.raw.device_type()
     }
 
     /// Whether `other` is this same device object.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub fn is(&self, other: &Self) -> bool {
         self.raw == other.raw
@@ -191,6 +209,8 @@ impl<X> OwnedDevice<X> {
     }
 
     /// The device as callbacks see it.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub fn device(&self) -> &Device<X> {
         self.record.get()
@@ -235,12 +255,16 @@ pub struct NamedDevice<X> {
 
 impl<X> NamedDevice<X> {
     /// The device as callbacks see it.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub fn device(&self) -> &Device<X> {
         self.device.device()
     }
 
     /// The symbolic link's name.
+    ///
+    /// IRQL: any: reads the device record.
     #[must_use]
     pub const fn link(&self) -> &'static str {
         self.link

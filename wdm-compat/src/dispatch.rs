@@ -32,12 +32,16 @@ impl DispatchStatus {
     }
 
     /// The status itself (for tests and traces).
+    ///
+    /// IRQL: any.
     #[must_use]
     pub const fn status(&self) -> NtStatus {
         self.0
     }
 
     /// Whether the routine pended its IRP.
+    ///
+    /// IRQL: any.
     #[must_use]
     pub const fn is_pending(&self) -> bool {
         self.0.to_raw() == NtStatus::PENDING.to_raw()

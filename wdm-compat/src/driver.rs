@@ -188,6 +188,8 @@ impl<X: Send + Sync + 'static> DriverSetup<'_, X> {
 
     /// The driver's service key (`\Registry\Machine\System\CurrentControlSet\Services\<name>`),
     /// when the backend supplies it.
+    ///
+    /// IRQL: any.
     #[must_use]
     pub const fn registry_path(&self) -> &str {
         self.registry_path
@@ -203,6 +205,8 @@ pub struct PhysicalDevice {
 
 impl PhysicalDevice {
     /// The physical device's `DeviceType`.
+    ///
+    /// IRQL: any.
     #[must_use]
     pub fn device_type(&self) -> u32 {
         self.raw.device_type()
@@ -236,6 +240,8 @@ pub struct DeviceInterface {
 
 impl DeviceInterface {
     /// The interface's symbolic link.
+    ///
+    /// IRQL: any.
     #[must_use]
     pub const fn link(&self) -> &'static str {
         self.link
@@ -250,6 +256,8 @@ impl Drop for DeviceInterface {
 
 /// The entry point of driver type `D`, for loading it into the host simulation
 /// ([`IoManager::load_driver`](crate::host::IoManager::load_driver)).
+///
+/// IRQL: host simulation only; no IRQL applies.
 #[cfg(feature = "host")]
 #[must_use]
 pub fn entry_point<D: WdmDriver>() -> crate::host::DriverEntry {

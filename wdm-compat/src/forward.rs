@@ -109,24 +109,32 @@ impl<'irp> IrpOutcome<'irp> {
     }
 
     /// `IoStatus.Status` as the lower driver completed it.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (completion routines run there).
     #[must_use]
     pub fn status(&self) -> NtStatus {
         self.irp.status()
     }
 
     /// `IoStatus.Information` as the lower driver completed it.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (completion routines run there).
     #[must_use]
     pub fn information(&self) -> usize {
         self.irp.information()
     }
 
     /// The major function of this driver's stack location.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (completion routines run there).
     #[must_use]
     pub fn major_function(&self) -> MajorFunction {
         MajorFunction(self.irp.stack().major)
     }
 
     /// The IOCTL code, when this is a device-control request.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (completion routines run there).
     #[must_use]
     pub fn ioctl_code(&self) -> Option<crate::ioctl::IoControlCode> {
         match self.irp.stack().params {

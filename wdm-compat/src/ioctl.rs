@@ -33,6 +33,8 @@ pub enum TransferMethod {
 
 impl TransferMethod {
     /// The header's name (`"METHOD_BUFFERED"`).
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
@@ -59,6 +61,8 @@ pub enum RequiredAccess {
 
 impl RequiredAccess {
     /// The header's name (`"FILE_ANY_ACCESS"`).
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
@@ -122,6 +126,8 @@ impl IoControlCode {
     }
 
     /// `CTL_CODE`, or `None` when `function` exceeds [`MAX_FUNCTION`].
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn try_new(
         device_type: u16,
@@ -141,18 +147,24 @@ impl IoControlCode {
     }
 
     /// Wraps a raw code.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn from_raw(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw code.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn to_raw(self) -> u32 {
         self.0
     }
 
     /// `DEVICE_TYPE_FROM_CTL_CODE`.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     #[allow(clippy::cast_possible_truncation)]
     pub const fn device_type(self) -> u16 {
@@ -160,6 +172,8 @@ impl IoControlCode {
     }
 
     /// The function number (bits 13–2).
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     #[allow(clippy::cast_possible_truncation)]
     pub const fn function(self) -> u16 {
@@ -167,6 +181,8 @@ impl IoControlCode {
     }
 
     /// `METHOD_FROM_CTL_CODE`.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn method(self) -> TransferMethod {
         match self.0 & 3 {
@@ -178,6 +194,8 @@ impl IoControlCode {
     }
 
     /// The required access (bits 15–14).
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn access(self) -> RequiredAccess {
         match (self.0 >> 14) & 3 {
@@ -190,6 +208,8 @@ impl IoControlCode {
 
     /// Whether the code is in vendor space: device type ≥ 0x8000 (common bit) or function
     /// ≥ 0x800 (custom bit).
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn is_vendor_defined(self) -> bool {
         self.device_type() >= 0x8000 || self.function() >= 0x800
@@ -363,6 +383,8 @@ impl<In: IoBuffer, Out: IoBuffer> Ioctl<In, Out> {
 
 impl<In, Out> Ioctl<In, Out> {
     /// A typed IOCTL for `code`.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn new(code: IoControlCode) -> Self {
         Self {
@@ -372,6 +394,8 @@ impl<In, Out> Ioctl<In, Out> {
     }
 
     /// The control code.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn code(self) -> IoControlCode {
         self.code

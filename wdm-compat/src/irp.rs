@@ -45,12 +45,16 @@ pub struct IrpCompletion {
 
 impl IrpCompletion {
     /// The status the IRP is completed with (`IoStatus.Status`).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub const fn status(&self) -> NtStatus {
         self.status
     }
 
     /// The information the IRP is completed with (`IoStatus.Information`).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub const fn information(&self) -> usize {
         self.information
@@ -151,6 +155,8 @@ impl<C: IrpCompleter> Irp<C> {
     }
 
     /// The decoded parameters of the current stack location.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn parameters(&self) -> crate::request::Parameters {
         self.raw.as_ref().map_or(
@@ -160,6 +166,8 @@ impl<C: IrpCompleter> Irp<C> {
     }
 
     /// `IoStatus.Information` as it stands now.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn information(&self) -> usize {
         self.raw.as_ref().map_or(0, IrpRef::information)
@@ -263,6 +271,8 @@ impl<C: IrpCompleter> PendingIrp<C> {
     }
 
     /// Whether someone asked for this IRP to be cancelled (`Irp->Cancel`).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn is_cancel_requested(&self) -> bool {
         self.raw.as_ref().is_some_and(IrpRef::cancel_requested)

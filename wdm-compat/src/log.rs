@@ -35,6 +35,8 @@ impl Write for Line {
 }
 
 /// Formats `args` and prints the line. Used by [`kd_print!`](crate::kd_print).
+///
+/// IRQL: ≤ DISPATCH_LEVEL.
 #[doc(hidden)]
 pub fn print(args: fmt::Arguments<'_>) {
     let mut line = Line {

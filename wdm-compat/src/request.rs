@@ -132,18 +132,24 @@ impl<'irp> IoRequest<'irp> {
     }
 
     /// The major function (`IRP_MJ_*`).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn major_function(&self) -> MajorFunction {
         MajorFunction(self.irp.as_ref().map_or(0xff, |irp| irp.stack().major))
     }
 
     /// The minor function (`IRP_MN_*`).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn minor_function(&self) -> u8 {
         self.irp.as_ref().map_or(0, |irp| irp.stack().minor)
     }
 
     /// Who sent the request.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn requestor_mode(&self) -> RequestorMode {
         match self.irp.as_ref().map(|irp| irp.requestor_mode()) {
@@ -153,6 +159,8 @@ impl<'irp> IoRequest<'irp> {
     }
 
     /// The decoded parameters.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn parameters(&self) -> Parameters {
         self.irp
@@ -161,6 +169,8 @@ impl<'irp> IoRequest<'irp> {
     }
 
     /// The IOCTL code, for device-control requests.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn ioctl_code(&self) -> Option<IoControlCode> {
         match self.parameters() {
@@ -170,6 +180,8 @@ impl<'irp> IoRequest<'irp> {
     }
 
     /// `InputBufferLength` of an IOCTL, or the length of a write; 0 otherwise.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn input_length(&self) -> usize {
         match self.parameters() {
@@ -180,6 +192,8 @@ impl<'irp> IoRequest<'irp> {
     }
 
     /// `OutputBufferLength` of an IOCTL, or the length of a read; 0 otherwise.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn output_length(&self) -> usize {
         match self.parameters() {
@@ -190,6 +204,8 @@ impl<'irp> IoRequest<'irp> {
     }
 
     /// The byte offset of a read or write; 0 otherwise.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn byte_offset(&self) -> i64 {
         match self.parameters() {
@@ -207,6 +223,8 @@ impl<'irp> IoRequest<'irp> {
     /// * `STATUS_INVALID_DEVICE_REQUEST`: not a read, or the device uses neither buffered nor
     ///   direct I/O (the data is at a raw user address).
     /// * `STATUS_INSUFFICIENT_RESOURCES`: the MDL could not be mapped.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub fn read_buffer(self) -> NtResult<&'irp mut [u8]> {
         match self.parameters() {
             Parameters::Read { length: 0, .. } => Ok(&mut []),
@@ -222,6 +240,8 @@ impl<'irp> IoRequest<'irp> {
     /// # Errors
     ///
     /// As [`read_buffer`](Self::read_buffer), for writes.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub fn write_buffer(self) -> NtResult<&'irp [u8]> {
         match self.parameters() {
             Parameters::Write { length: 0, .. } => Ok(&[]),
@@ -245,6 +265,8 @@ impl<'irp> IoRequest<'irp> {
     ///
     /// * `STATUS_INVALID_DEVICE_REQUEST`: not a device-control request.
     /// * `STATUS_INSUFFICIENT_RESOURCES`: the output MDL could not be mapped.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub fn ioctl_buffers(self) -> NtResult<IoctlBuffers<'irp>> {
         let Parameters::DeviceControl {
             code,
@@ -344,12 +366,16 @@ pub struct BufferedIoctl<'irp> {
 
 impl<'irp> BufferedIoctl<'irp> {
     /// The caller's input: `InputBufferLength` bytes.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn input(&self) -> &[u8] {
         self.buffer.get(..self.input_length).unwrap_or_default()
     }
 
     /// The output area: `OutputBufferLength` bytes (holding the input until overwritten).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub fn output(&mut self) -> &mut [u8] {
         self.buffer
             .get_mut(..self.output_length)
@@ -357,6 +383,8 @@ impl<'irp> BufferedIoctl<'irp> {
     }
 
     /// The input view, for the rest of the IRP borrow.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn into_input(self) -> &'irp [u8] {
         let length = self.input_length;
@@ -365,6 +393,8 @@ impl<'irp> BufferedIoctl<'irp> {
     }
 
     /// The output view, for the rest of the IRP borrow.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub fn into_output(self) -> &'irp mut [u8] {
         let length = self.output_length;
@@ -376,6 +406,8 @@ impl<'irp> BufferedIoctl<'irp> {
     /// # Errors
     ///
     /// `STATUS_BUFFER_TOO_SMALL` when the input is shorter than `T`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub fn read_input<T: IoBuffer>(&self) -> NtResult<T> {
         T::read_from(self.input()).ok_or(NtStatus::BUFFER_TOO_SMALL)
     }
@@ -386,6 +418,8 @@ impl<'irp> BufferedIoctl<'irp> {
     /// # Errors
     ///
     /// `STATUS_BUFFER_TOO_SMALL` when the output is shorter than `T`; nothing is written then.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub fn write_output<T: IoBuffer>(&mut self, value: &T) -> NtResult<usize> {
         value
             .write_to(self.output())
@@ -401,29 +435,39 @@ pub struct DirectIoctl<'irp> {
 
 impl<'irp> DirectIoctl<'irp> {
     /// The caller's input (system buffer).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub const fn input(&self) -> &[u8] {
         self.input
     }
 
     /// The caller's output pages (mapped MDL); empty when the caller passed none.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub const fn output(&mut self) -> &mut [u8] {
         self.output
     }
 
     /// The input, for the rest of the IRP borrow.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub const fn into_input(self) -> &'irp [u8] {
         self.input
     }
 
     /// The output, for the rest of the IRP borrow.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     #[must_use]
     pub const fn into_output(self) -> &'irp mut [u8] {
         self.output
     }
 
     /// Both at once: they never overlap.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
     pub const fn split(&mut self) -> (&[u8], &mut [u8]) {
         (self.input, self.output)
     }

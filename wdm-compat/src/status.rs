@@ -150,12 +150,16 @@ statuses! {
 
 impl NtStatus {
     /// Wraps a raw `NTSTATUS`.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn from_raw(raw: i32) -> Self {
         Self(raw)
     }
 
     /// Wraps a raw `NTSTATUS` given as the unsigned value the headers print.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     #[allow(clippy::cast_possible_wrap)]
     pub const fn from_u32(raw: u32) -> Self {
@@ -163,12 +167,16 @@ impl NtStatus {
     }
 
     /// The raw `NTSTATUS`.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn to_raw(self) -> i32 {
         self.0
     }
 
     /// The raw value as the unsigned number the headers print (`0xC0000023`).
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     #[allow(clippy::cast_sign_loss)]
     pub const fn to_u32(self) -> u32 {
@@ -176,30 +184,40 @@ impl NtStatus {
     }
 
     /// `NT_SUCCESS`: success or informational.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn is_success(self) -> bool {
         self.0 >= 0
     }
 
     /// `NT_INFORMATION`: severity informational.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn is_information(self) -> bool {
         matches!(self.severity(), Severity::Informational)
     }
 
     /// `NT_WARNING`: severity warning.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn is_warning(self) -> bool {
         matches!(self.severity(), Severity::Warning)
     }
 
     /// `NT_ERROR`: severity error.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn is_error(self) -> bool {
         matches!(self.severity(), Severity::Error)
     }
 
     /// The severity in the top two bits.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn severity(self) -> Severity {
         match self.to_u32() >> 30 {
@@ -211,12 +229,16 @@ impl NtStatus {
     }
 
     /// Whether the customer bit (29) is set: a driver-defined status.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn is_customer(self) -> bool {
         self.to_u32() & (1 << 29) != 0
     }
 
     /// The facility (bits 27–16), for example 0x020 for KMDF's `FACILITY_DRIVER_FRAMEWORK`.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     #[allow(clippy::cast_possible_truncation)]
     pub const fn facility(self) -> u16 {
@@ -224,6 +246,8 @@ impl NtStatus {
     }
 
     /// The code (bits 15–0).
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     #[allow(clippy::cast_possible_truncation)]
     pub const fn code(self) -> u16 {
@@ -232,6 +256,8 @@ impl NtStatus {
 
     /// The header's name for this status (`"STATUS_BUFFER_TOO_SMALL"`), if it is one this crate
     /// knows.
+    ///
+    /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn name(self) -> Option<&'static str> {
         symbolic_name(self)
@@ -242,6 +268,8 @@ impl NtStatus {
     /// # Errors
     ///
     /// Returns the status itself when it is a warning or an error.
+    ///
+    /// IRQL: any: a pure computation.
     pub const fn ok(self) -> NtResult {
         if self.is_success() { Ok(()) } else { Err(self) }
     }
@@ -252,6 +280,8 @@ impl NtStatus {
 /// # Errors
 ///
 /// Returns `status` when it is a warning or an error.
+///
+/// IRQL: any: a pure computation.
 pub const fn to_result(status: NtStatus) -> NtResult {
     status.ok()
 }

@@ -263,6 +263,8 @@ pub trait IoDriver: Sized + Send + Sync + 'static {
 /// What happens to a request type the driver does not handle: completed with
 /// `STATUS_INVALID_DEVICE_REQUEST` on a control device, passed down on a filter (KMDF's rule,
 /// facts: "Filter drivers").
+///
+/// IRQL: ≤ DISPATCH_LEVEL.
 pub fn not_handled<D: IoDriver, R: Request>(request: R) -> R::Done {
     match D::DEVICE.role {
         DeviceRole::Control { .. } => request.complete(NtStatus::INVALID_DEVICE_REQUEST),

@@ -33,6 +33,8 @@ pub struct WdmBackend<D: IoDriver> {
 
 impl<D: IoDriver> WdmBackend<D> {
     /// The driver inside.
+    ///
+    /// IRQL: any.
     pub const fn driver(&self) -> &D {
         &self.driver
     }

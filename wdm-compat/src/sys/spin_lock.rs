@@ -25,6 +25,8 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
     /// A new, unlocked spin lock holding `value`.
+    ///
+    /// IRQL: any.
     pub const fn new(value: T) -> Self {
         Self {
             locked: AtomicBool::new(false),
@@ -53,11 +55,15 @@ impl<T> SpinLock<T> {
     }
 
     /// The data, through exclusive access to the lock itself (no locking needed).
+    ///
+    /// IRQL: any.
     pub const fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
     }
 
     /// Consumes the lock and returns the data.
+    ///
+    /// IRQL: any.
     pub fn into_inner(self) -> T {
         self.data.into_inner()
     }
