@@ -43,6 +43,10 @@ const IOCTL_TAKE_READ: u32 = ioctl(0x906);
 const IOCTL_DROP_READ: u32 = ioctl(0x907);
 const IOCTL_BAD_INFORMATION: u32 = ioctl(0x908);
 const IOCTL_COUNT: u32 = ioctl(0x909);
+/// IOCTL_ECHO's twin with METHOD_OUT_DIRECT.
+const IOCTL_ECHO_DIRECT: u32 = ioctl(0x90B) | 2;
+/// IOCTL_ECHO's twin with METHOD_NEITHER.
+const IOCTL_ECHO_NEITHER: u32 = ioctl(0x90C) | 3;
 const IOCTL_COUNT_UNDER_SPIN_LOCK: u32 = ioctl(0x90A);
 
 /// A control-device driver: a sequential default queue for reads and writes, a parallel queue
@@ -124,7 +128,7 @@ fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     match code {
-        IOCTL_ECHO => request.complete_with(|request| {
+        IOCTL_ECHO | IOCTL_ECHO_DIRECT | IOCTL_ECHO_NEITHER => request.complete_with(|request| {
             let value: u32 = request.read_input()?;
             request.write_output(&value)
         }),
@@ -792,4 +796,34 @@ fn unmarking_after_a_cancellation_reports_it_and_the_cancel_routine_completes() 
         cancelled.is_some() && unmarked.is_some() && cancelled < unmarked,
         "{trace:#?}"
     );
+}
+
+#[test]
+fn buffers_of_every_transfer_method_are_checked_against_their_length() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    for code in [IOCTL_ECHO, IOCTL_ECHO_DIRECT] {
+        // Zero-length, one byte short and absent buffers: STATUS_BUFFER_TOO_SMALL, nothing back.
+        for (input, output) in [(0, 4), (3, 4), (4, 3), (4, 0)] {
+            let result = handle.device_io_control(code, &vec![1; input], output);
+            assert_eq!(
+                result.status,
+                NtStatus::BUFFER_TOO_SMALL,
+                "{code:#x}: {input}/{output}"
+            );
+            assert_eq!(result.information, 0);
+        }
+        // Oversized: the value and 4 bytes.
+        let result = handle.device_io_control(code, &[5, 0, 0, 0, 9, 9], 16);
+        assert_eq!(
+            (result.status, result.information),
+            (NtStatus::SUCCESS, 4),
+            "{code:#x}"
+        );
+        assert_eq!(&result.output[..4], &[5, 0, 0, 0]);
+    }
+    // METHOD_NEITHER from user mode: no safe access to the caller's memory.
+    let neither = handle.device_io_control(IOCTL_ECHO_NEITHER, &[5, 0, 0, 0], 4);
+    assert_eq!(neither.status, NtStatus::INVALID_DEVICE_REQUEST);
+    assert_eq!(neither.output, [0; 4]);
 }
