@@ -827,3 +827,81 @@ fn buffers_of_every_transfer_method_are_checked_against_their_length() {
     assert_eq!(neither.status, NtStatus::INVALID_DEVICE_REQUEST);
     assert_eq!(neither.output, [0; 4]);
 }
+
+/// A driver whose DriverEntry tries the framework's refusals and prints each outcome.
+struct Refusals;
+
+fn refusals_read(_driver: &Refusals, request: Request<Read>) -> RequestDone {
+    request.complete(NtStatus::SUCCESS)
+}
+
+impl KmdfDriver for Refusals {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        // A device without a name cannot get a symbolic link.
+        let unnamed = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL).unwrap();
+        let unnamed = unnamed.create(driver).map_err(|(_, status)| status)?;
+        kd_print!(
+            "link without a name: {}",
+            unnamed.create_symbolic_link(r"\DosDevices\X").unwrap_err()
+        );
+        let _ = unnamed.finish_initializing();
+
+        let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL).unwrap();
+        kd_print!("bad name: {}", init.assign_name("Refusals").unwrap_err());
+        init.assign_name(r"\Device\Refusals")?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        device.create_symbolic_link(r"\DosDevices\Refusals")?;
+        kd_print!(
+            "second link: {}",
+            device
+                .create_symbolic_link(r"\DosDevices\Again")
+                .unwrap_err()
+        );
+        let empty = device.create_queue(QueueConfig::<Sequential, Self>::sequential());
+        kd_print!("presenting queue without callbacks: {}", empty.unwrap_err());
+        let default =
+            device.create_default_queue(QueueConfig::sequential().on_read(refusals_read))?;
+        let second = device.create_default_queue(QueueConfig::sequential().on_read(refusals_read));
+        kd_print!("second default queue: {}", second.unwrap_err());
+        let to_default = device.configure_request_dispatching(&default, RequestType::Read);
+        kd_print!(
+            "dispatching to the default queue: {}",
+            to_default.unwrap_err()
+        );
+        let reads = device.create_queue(QueueConfig::sequential().on_read(refusals_read))?;
+        let wrong_type = device.configure_request_dispatching(&reads, RequestType::Write);
+        kd_print!(
+            "dispatching a type without a callback: {}",
+            wrong_type.unwrap_err()
+        );
+        device.configure_request_dispatching(&reads, RequestType::Read)?;
+        let other = device.create_queue(QueueConfig::sequential().on_read(refusals_read))?;
+        let busy = device.configure_request_dispatching(&other, RequestType::Read);
+        kd_print!("type bound twice: {}", busy.unwrap_err());
+        let _ = device.finish_initializing();
+        Ok(Self)
+    }
+}
+
+#[test]
+fn the_framework_refuses_what_kmdf_refuses_with_its_statuses() {
+    let io = IoManager::new();
+    io.load_driver("refusals", wdf_safe::entry_point::<Refusals>())
+        .unwrap();
+    assert_eq!(
+        io.trace(),
+        [
+            "link without a name: STATUS_INVALID_DEVICE_STATE",
+            "bad name: STATUS_OBJECT_NAME_INVALID",
+            "second link: STATUS_INVALID_DEVICE_REQUEST",
+            "presenting queue without callbacks: STATUS_WDF_NO_CALLBACK",
+            "second default queue: STATUS_UNSUCCESSFUL",
+            "dispatching to the default queue: STATUS_INVALID_DEVICE_REQUEST",
+            "dispatching a type without a callback: STATUS_INVALID_DEVICE_REQUEST",
+            "type bound twice: STATUS_WDF_BUSY",
+        ]
+    );
+    // The device works: reads go to the dedicated queue and complete.
+    let handle = io.open(r"\\.\Refusals").unwrap();
+    assert_eq!(handle.read(4).status, NtStatus::SUCCESS);
+}
