@@ -80,3 +80,21 @@ pub struct DriverContext<'a, 'b, D: KmdfDriver> {
 pub fn entry_point<D: KmdfDriver>() -> wdm_compat::host::DriverEntry {
     wdm_compat::driver::entry_point::<crate::framework::Framework<D>>()
 }
+
+/// Makes a crate a KMDF driver image for driver type `$driver`: `DriverEntry`, `WdfDriverCreate`
+/// and the callbacks, on the real framework.
+///
+/// Not available yet: the wdk-sys backend that talks to the real KMDF is still to be written, so
+/// for now this stops the build with a message that says so. The same driver runs today on the
+/// host simulation ([`entry_point`](crate::entry_point) under the `host` feature), and a driver
+/// written against `wdm_compat::io` builds as a real WDM driver with
+/// `wdm_compat::wdm_driver_entry!`.
+#[macro_export]
+macro_rules! kmdf_driver_entry {
+    ($driver:ty) => {
+        ::core::compile_error!(
+            "wdf-safe has no real-KMDF (wdk-sys) backend yet: build the sample's `wdm` package \
+             instead, or run this driver on the host simulation (`run-sample --backend kmdf`)"
+        );
+    };
+}
