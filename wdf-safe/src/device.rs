@@ -119,7 +119,9 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
     ///
     /// # Errors
     ///
-    /// Hands the init back with the status, e.g. `STATUS_OBJECT_NAME_COLLISION`.
+    /// Hands the init back with the status, e.g. `STATUS_OBJECT_NAME_COLLISION`;
+    /// `STATUS_INVALID_SECURITY_DESCR` for an SDDL without a device name is not possible here
+    /// (a control init always has an SDDL, and an unnamed control device is legal).
     pub fn create(
         self,
         driver: &mut DriverContext<'_, '_, D>,
@@ -132,6 +134,12 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
             characteristics: self.characteristics,
             exclusive: self.exclusive,
             io_type: self.io_type,
+        };
+        *fx.settings.lock() = InitSettings {
+            io_type: self.io_type,
+            device_type: config.device_type,
+            characteristics: self.characteristics,
+            exclusive: self.exclusive,
         };
         match driver.setup.create_device(&config, fx) {
             Ok(owned) => {
@@ -161,11 +169,57 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
         }
     }
 
-    /// `WdfFdoInitSetFilter`: unhandled request types pass down instead of failing.
+    /// `WdfFdoInitSetFilter`: unhandled request types pass down instead of failing, and a
+    /// failing `EvtDriverDeviceAdd` leaves the stack without this device instead of failing it.
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn set_filter(&mut self) {
         self.fx.filter.store(true, Ordering::Release);
+    }
+
+    /// `WdfDeviceInitSetIoType`: how reads and writes carry their data (default: buffered).
+    ///
+    /// Simulation: recorded ([`Device::init_settings`]); the FDO takes its buffering from the
+    /// device below, as a filter does, because the I/O manager simulation creates PnP devices
+    /// that way.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_io_type(&mut self, io_type: IoType) {
+        self.fx.settings.lock().io_type = io_type;
+    }
+
+    /// `WdfDeviceInitSetDeviceType` (allowed on an FDO init, not on a control-device init).
+    ///
+    /// Simulation: recorded; the FDO takes the type of the device below (see
+    /// [`set_io_type`](Self::set_io_type)).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_device_type(&mut self, device_type: u16) {
+        self.fx.settings.lock().device_type = device_type;
+    }
+
+    /// `WdfDeviceInitSetCharacteristics`: `or` adds to the current ones, else replaces them
+    /// (`FILE_DEVICE_SECURE_OPEN` is set by default).
+    ///
+    /// Simulation: recorded only.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_characteristics(&mut self, characteristics: u32, or: bool) {
+        let mut settings = self.fx.settings.lock();
+        settings.characteristics = if or {
+            settings.characteristics | characteristics
+        } else {
+            characteristics
+        };
+    }
+
+    /// `WdfDeviceInitSetExclusive`.
+    ///
+    /// Simulation: recorded only.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_exclusive(&mut self, exclusive: bool) {
+        self.fx.settings.lock().exclusive = exclusive;
     }
 
     /// `WdfDeviceCreate`: consumes the init; the framework finishes initialization when
@@ -188,7 +242,18 @@ pub struct Device<D: KmdfDriver, S> {
     _state: PhantomData<S>,
 }
 
-static_assertions::assert_eq_size!(Device<crate::io::KmdfBackend<Nothing>, Ready>, usize);
+/// The driver type the assertions below use.
+type Any = crate::io::KmdfBackend<Nothing>;
+// Each handle is one pointer, like the `WDFDEVICE` / `PWDFDEVICE_INIT` it stands for.
+static_assertions::assert_eq_size!(Device<Any, Ready>, usize);
+static_assertions::assert_eq_size!(Device<Any, Initializing>, usize);
+static_assertions::assert_eq_size!(FdoInit<'static, Any>, usize);
+// A ready device is a shared handle; an initializing one is unique, so nothing can keep a copy
+// that configures the device after `finish_initializing`; inits are unique too.
+static_assertions::assert_impl_all!(Device<Any, Ready>: Send, Sync, Clone, Copy);
+static_assertions::assert_not_impl_any!(Device<Any, Initializing>: Clone, Copy);
+static_assertions::assert_not_impl_any!(FdoInit<'static, Any>: Clone, Copy);
+static_assertions::assert_not_impl_any!(ControlDeviceInit<Any>: Clone, Copy);
 
 /// A driver type for size assertions only.
 #[doc(hidden)]
@@ -244,6 +309,14 @@ impl<D: KmdfDriver, S> Device<D, S> {
             cleanup,
         });
         Ok(value)
+    }
+
+    /// What the init set up: I/O type, device type, characteristics, exclusivity.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn init_settings(&self) -> InitSettings {
+        *self.fx.settings.lock()
     }
 
     /// `WdfObjectGetTypedContext`: the context of type `T`, found by its type info's address.
@@ -493,6 +566,29 @@ impl<D: KmdfDriver> Device<D, Ready> {
             queue.core().purge("queue purge");
         }
     }
+}
+
+/// The settings a device init collected (`WdfDeviceInitSet*`), as the device keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InitSettings {
+    /// `WdfDeviceInitSetIoType` (default [`IoType::Buffered`]).
+    pub io_type: IoType,
+    /// `WdfDeviceInitSetDeviceType` (default `FILE_DEVICE_UNKNOWN`).
+    pub device_type: u16,
+    /// `WdfDeviceInitSetCharacteristics` (default [`FILE_DEVICE_SECURE_OPEN`]).
+    pub characteristics: u32,
+    /// `WdfDeviceInitSetExclusive` (default `false`).
+    pub exclusive: bool,
+}
+
+impl InitSettings {
+    /// The framework's defaults (facts §2.3).
+    pub(crate) const DEFAULT: Self = Self {
+        io_type: IoType::Buffered,
+        device_type: wdm_compat::ioctl::device_type::UNKNOWN,
+        characteristics: FILE_DEVICE_SECURE_OPEN,
+        exclusive: false,
+    };
 }
 
 /// A GUID (a device interface class, for example).

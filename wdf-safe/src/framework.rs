@@ -547,8 +547,15 @@ pub(crate) struct FxDevice<D: 'static> {
     pub(crate) filter: AtomicBool,
     /// `WdfDeviceCreate` succeeded for it.
     pub(crate) created: AtomicBool,
+    /// A filter whose `EvtDriverDeviceAdd` failed or created no device: the stand-in object
+    /// passes every IRP down.
+    pub(crate) transparent: AtomicBool,
+    /// Its queues were purged and its cleanup callbacks ran.
+    pub(crate) disposed: AtomicBool,
     pub(crate) ready: AtomicBool,
     pub(crate) name: SpinLock<Option<&'static str>>,
+    /// What the init set up.
+    pub(crate) settings: SpinLock<crate::device::InitSettings>,
     pub(crate) default_queue: SpinLock<Option<&'static FxQueue<D>>>,
     pub(crate) dispatching: SpinLock<[Option<&'static FxQueue<D>>; 5]>,
     pub(crate) queues: SpinLock<Vec<&'static FxQueue<D>>>,
@@ -566,8 +573,11 @@ impl<D> FxDevice<D> {
         Self {
             filter: AtomicBool::new(false),
             created: AtomicBool::new(false),
+            transparent: AtomicBool::new(false),
+            disposed: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             name: SpinLock::new(None),
+            settings: SpinLock::new(crate::device::InitSettings::DEFAULT),
             default_queue: SpinLock::new(None),
             dispatching: SpinLock::new([None; 5]),
             queues: SpinLock::new(Vec::new()),
@@ -617,6 +627,10 @@ impl<D> FxDevice<D> {
     /// Deletes the device's queues and runs cleanup callbacks, children (queues) before the
     /// parent (the device): purge every queue, then the device's own cleanup callbacks.
     pub(crate) fn dispose(&'static self, driver: &D, when: &str) {
+        if self.disposed.swap(true, Ordering::AcqRel) {
+            // Cleanup runs once (a failed EvtDriverDeviceAdd disposed of it already).
+            return;
+        }
         let queues: Vec<&'static FxQueue<D>> = self.queues.lock().clone();
         for queue in &queues {
             queue.core.purge(when);
@@ -685,6 +699,11 @@ impl<D: crate::KmdfDriver> Framework<D> {
     ) -> DispatchStatus {
         let fx = *device.extension();
         let filter = fx.is_filter();
+        if fx.transparent.load(Ordering::Acquire)
+            && let Some(lower) = device.lower()
+        {
+            return irp.forward(lower);
+        }
         if !fx.is_ready() {
             // A control device before WdfControlFinishInitializing gets no I/O.
             return irp.complete(NtStatus::INVALID_DEVICE_STATE);
@@ -825,10 +844,26 @@ impl<D: crate::KmdfDriver> wdm_compat::WdmDriver for Framework<D> {
         let device = leak(FxDevice::new());
         *device.physical.lock() = Some(*physical_device);
         let init = crate::device::FdoInit::new(device);
-        self.driver.device_add(init)?;
-        if !device.created.load(Ordering::Acquire) {
-            // EvtDriverDeviceAdd returned success without creating a device: legal (a filter
-            // that attaches selectively), and nothing is attached.
+        let result = self.driver.device_add(init);
+        let created = device.created.load(Ordering::Acquire);
+        if result.is_err() && created {
+            // Created, then failed: the framework deletes the device (its cleanup runs: the
+            // object was committed).
+            device.dispose(&self.driver, "a failed EvtDriverDeviceAdd");
+        }
+        if device.is_filter() && (result.is_err() || !created) {
+            // KMDF turns a filter's failure (or success without a device) into
+            // STATUS_SUCCESS and the stack carries on without it. wdm-compat's AddDevice always
+            // attaches a device, so the simulation attaches a transparent one that passes every
+            // IRP down: what the stack observes is the same.
+            device.transparent.store(true, Ordering::Release);
+            device.ready.store(true, Ordering::Release);
+            return Ok(device);
+        }
+        result?;
+        if !created {
+            // A function driver's EvtDriverDeviceAdd returned success without creating a
+            // device: the stack has no function device and cannot start.
             return Err(NtStatus::NO_SUCH_DEVICE);
         }
         // The framework finishes an FDO's initialization when EvtDriverDeviceAdd returns.

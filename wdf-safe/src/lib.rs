@@ -45,7 +45,7 @@ pub mod sync;
 #[allow(unsafe_code)]
 mod sys;
 
-pub use device::{ControlDeviceInit, Device, FdoInit, Guid};
+pub use device::{ControlDeviceInit, Device, FdoInit, Guid, InitSettings};
 #[cfg(feature = "host")]
 pub use driver::entry_point;
 pub use driver::{DriverContext, KmdfDriver};

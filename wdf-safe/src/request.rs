@@ -433,6 +433,11 @@ pub struct CancelableRequest<K: RequestKind> {
 }
 
 static_assertions::assert_eq_size!(CancelableRequest<Read>, usize);
+static_assertions::assert_not_impl_any!(CancelableRequest<Read>: Send, Sync, Clone);
+static_assertions::assert_eq_size!(RequestDone, ());
+static_assertions::assert_impl_all!(IoTarget: Send, Sync, Copy);
+static_assertions::assert_eq_size!(IoTarget, usize);
+static_assertions::assert_not_impl_any!(AnyRequest: Send, Sync);
 
 mod sealed {
     use super::{CancelRoutine, Request, RequestDone, RequestKind};

@@ -13,3 +13,6 @@ pub use crate::sys::wait_lock::{WaitLock, WaitLockGuard};
 pub use wdm_compat::{SpinLock, SpinLockGuard};
 
 static_assertions::assert_not_impl_any!(WaitLockGuard<'static, u32>: Send);
+static_assertions::assert_not_impl_any!(SpinLockGuard<'static, u32>: Send);
+static_assertions::assert_impl_all!(SpinLock<u32>: Send, Sync);
+static_assertions::assert_impl_all!(WaitLock<u32>: Send, Sync);

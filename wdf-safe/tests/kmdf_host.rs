@@ -81,6 +81,12 @@ fn widget_read(widget: &Widget, request: Request<Read>) -> RequestDone {
             }
         };
     }
+    if request.length() == 9 {
+        // Purging the queue while holding a request that is not cancelable: KMDF would wait for
+        // it forever, the simulated verifier reports it.
+        widget.device.purge_queue(&widget.reads);
+        return request.complete(NtStatus::SUCCESS);
+    }
     let stored = core::mem::take(&mut *widget.stored.lock());
     if stored.is_empty() {
         // Nothing to give yet: hold the request until a cancellation (purge, unload).
@@ -637,9 +643,14 @@ impl KmdfDriver for Function {
         })
     }
 
-    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+    fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
         self.events.lock().unwrap().push("device add".into());
+        init.set_io_type(wdm_compat::IoType::Direct);
+        init.set_device_type(0x22);
+        init.set_characteristics(0x1, true);
+        init.set_exclusive(true);
         let device = init.create().map_err(|(_, status)| status)?;
+        kd_print!("function: init settings {:?}", device.init_settings());
         device.create_default_queue(
             QueueConfig::<wdf_safe::kind::Parallel, _>::parallel()
                 .on_device_control(function_ioctl)
@@ -832,7 +843,14 @@ fn buffers_of_every_transfer_method_are_checked_against_their_length() {
 struct Refusals;
 
 fn refusals_read(_driver: &Refusals, request: Request<Read>) -> RequestDone {
+    kd_print!("refusals: read of {}", request.length());
     request.complete(NtStatus::SUCCESS)
+}
+
+fn refusals_write(_driver: &Refusals, request: Request<Write>) -> RequestDone {
+    kd_print!("refusals: write of {}", request.length());
+    let length = request.length();
+    request.complete_with_information(NtStatus::SUCCESS, length)
 }
 
 impl KmdfDriver for Refusals {
@@ -859,8 +877,12 @@ impl KmdfDriver for Refusals {
         );
         let empty = device.create_queue(QueueConfig::<Sequential, Self>::sequential());
         kd_print!("presenting queue without callbacks: {}", empty.unwrap_err());
-        let default =
-            device.create_default_queue(QueueConfig::sequential().on_read(refusals_read))?;
+        // No AllowZeroLengthRequests: the framework completes zero-length reads and writes.
+        let default = device.create_default_queue(
+            QueueConfig::sequential()
+                .on_read(refusals_read)
+                .on_write(refusals_write),
+        )?;
         let second = device.create_default_queue(QueueConfig::sequential().on_read(refusals_read));
         kd_print!("second default queue: {}", second.unwrap_err());
         let to_default = device.configure_request_dispatching(&default, RequestType::Read);
@@ -904,4 +926,259 @@ fn the_framework_refuses_what_kmdf_refuses_with_its_statuses() {
     // The device works: reads go to the dedicated queue and complete.
     let handle = io.open(r"\\.\Refusals").unwrap();
     assert_eq!(handle.read(4).status, NtStatus::SUCCESS);
+}
+
+#[test]
+fn zero_length_reads_and_writes_are_completed_by_the_framework_unless_allowed() {
+    let io = IoManager::new();
+    io.load_driver("refusals", wdf_safe::entry_point::<Refusals>())
+        .unwrap();
+    let handle = io.open(r"\\.\Refusals").unwrap();
+    let read = handle.read(0);
+    assert_eq!((read.status, read.information), (NtStatus::SUCCESS, 0));
+    let written = handle.write(&[]);
+    assert_eq!(
+        (written.status, written.information),
+        (NtStatus::SUCCESS, 0)
+    );
+    assert!(
+        !io.trace().iter().any(|l| l.starts_with("refusals: ")),
+        "the driver saw a zero-length request: {:#?}",
+        io.trace()
+    );
+    // Non-empty ones reach the callbacks.
+    assert_eq!(handle.write(b"ab").information, 2);
+    assert_eq!(handle.read(3).status, NtStatus::SUCCESS);
+    let trace = io.trace();
+    let seen: Vec<&str> = trace
+        .iter()
+        .filter(|l| l.starts_with("refusals: "))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(seen, ["refusals: write of 2", "refusals: read of 3"]);
+}
+
+#[test]
+fn verifier_reports_a_purge_that_would_wait_for_a_held_request() {
+    let (io, _driver) = widget();
+    io.set_strict(false);
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let read = handle.read(9);
+    assert_eq!(read.status, NtStatus::SUCCESS);
+    let reports = io.take_violations();
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].rule, Some("RequestCompleted"));
+    assert!(
+        reports[0].message.contains("at queue purge"),
+        "{reports:#?}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "rule RequestCompleted")]
+fn strict_mode_fails_the_test_at_the_user_side_call() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let _ = handle.read(9);
+}
+
+/// A PnP upper filter: it sends device controls down with a completion routine and leaves
+/// everything else to the framework, which passes it down.
+struct Filter;
+
+fn filter_ioctl(_filter: &Filter, request: Request<DeviceControl>) -> RequestDone {
+    kd_print!("filter: ioctl {:#x}", request.ioctl_code().to_raw());
+    let Some(target) = request.default_io_target() else {
+        return request.complete(NtStatus::INVALID_DEVICE_STATE);
+    };
+    match request.send_observed::<Filter>(&target) {
+        Ok(done) => done,
+        Err((request, status)) => request.complete(status),
+    }
+}
+
+impl KmdfDriver for Filter {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self)
+    }
+
+    fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
+        init.set_filter();
+        let device = init.create().map_err(|(_, status)| status)?;
+        device.create_default_queue(QueueConfig::parallel().on_device_control(filter_ioctl))?;
+        Ok(())
+    }
+
+    fn on_sent_request_completed(&self, completion: &wdm_compat::io::Completion) {
+        kd_print!(
+            "filter: lower completed with {} ({} bytes)",
+            completion.status,
+            completion.information
+        );
+    }
+}
+
+/// A filter whose `EvtDriverDeviceAdd` creates its device and then fails.
+struct FailingFilter;
+
+impl KmdfDriver for FailingFilter {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self)
+    }
+
+    fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
+        init.set_filter();
+        let device = init.create().map_err(|(_, status)| status)?;
+        device.on_cleanup(|_| kd_print!("failing filter: device cleanup"));
+        Err(NtStatus::INSUFFICIENT_RESOURCES)
+    }
+}
+
+/// The same failure in a function driver.
+struct FailingFunction;
+
+impl KmdfDriver for FailingFunction {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self)
+    }
+
+    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+        let device = init.create().map_err(|(_, status)| status)?;
+        device.on_cleanup(|_| kd_print!("failing function: device cleanup"));
+        Err(NtStatus::INSUFFICIENT_RESOURCES)
+    }
+}
+
+/// A bus driver that answers reads with 2 bytes and device controls with 0.
+fn reading_bus() -> ScriptedDriver {
+    bus()
+        .on(major::READ, |k, _d, irp| {
+            k.complete(irp, NtStatus::SUCCESS, 2);
+            NtStatus::SUCCESS
+        })
+        .on(major::INTERNAL_DEVICE_CONTROL, |k, _d, irp| {
+            k.complete(irp, NtStatus::NOT_SUPPORTED, 0);
+            NtStatus::NOT_SUPPORTED
+        })
+}
+
+fn node_with(
+    io: &IoManager,
+    name: &'static str,
+    driver: wdm_compat::host::DriverId,
+) -> wdm_compat::host::DeviceNode {
+    let bus = io.load_driver("bus", reading_bus()).unwrap();
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: name,
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[driver],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    node
+}
+
+#[test]
+fn a_filter_passes_unhandled_request_types_down_and_sends_what_it_handles() {
+    let io = IoManager::new();
+    let filter = io
+        .load_driver("filter", wdf_safe::entry_point::<Filter>())
+        .unwrap();
+    let node = node_with(&io, r"\Device\FilteredPdo", filter);
+    let handle = node.open().unwrap();
+    // No read callback: passed down, the bus answers.
+    let read = handle.read(4);
+    assert_eq!((read.status, read.information), (NtStatus::SUCCESS, 2));
+    // No internal-IOCTL callback: passed down too (a function driver would fail it).
+    let internal = handle.internal_device_control(IOCTL_ECHO, &[], 0);
+    assert_eq!(internal.status, NtStatus::NOT_SUPPORTED);
+    // Device controls go through the filter's queue and down with a completion routine.
+    let ioctl = handle.device_io_control(IOCTL_ECHO, &[1, 2, 3, 4], 4);
+    assert_eq!(ioctl.status, NtStatus::SUCCESS);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(
+        io.trace(),
+        [
+            "filter: ioctl 0x80002400",
+            "filter: lower completed with STATUS_SUCCESS (0 bytes)",
+        ]
+    );
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+}
+
+#[test]
+fn a_failing_filter_device_add_leaves_the_stack_working_and_cleans_up_its_device() {
+    let io = IoManager::new();
+    let filter = io
+        .load_driver("failing-filter", wdf_safe::entry_point::<FailingFilter>())
+        .unwrap();
+    let node = node_with(&io, r"\Device\FailingFilterPdo", filter);
+    assert_eq!(io.trace(), ["failing filter: device cleanup"]);
+    let handle = node.open().unwrap();
+    let read = handle.read(4);
+    assert_eq!((read.status, read.information), (NtStatus::SUCCESS, 2));
+    let ioctl = handle.device_io_control(IOCTL_ECHO, &[0; 4], 4);
+    assert_eq!(ioctl.status, NtStatus::SUCCESS);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+    // Cleanup ran once, at the failure.
+    assert_eq!(io.trace(), ["failing filter: device cleanup"]);
+}
+
+#[test]
+fn a_failing_function_device_add_fails_the_device_node() {
+    let io = IoManager::new();
+    let function = io
+        .load_driver(
+            "failing-function",
+            wdf_safe::entry_point::<FailingFunction>(),
+        )
+        .unwrap();
+    let bus = io.load_driver("bus", reading_bus()).unwrap();
+    let node = io.create_device_node(&DeviceNodeConfig {
+        pdo_name: r"\Device\FailingFunctionPdo",
+        bus,
+        device_type: 0x22,
+        pdo_flags: flags::DO_BUFFERED_IO,
+        drivers: &[function],
+        interface_link: None,
+    });
+    assert_eq!(node.err(), Some(NtStatus::INSUFFICIENT_RESOURCES));
+    assert_eq!(io.trace(), ["failing function: device cleanup"]);
+}
+
+#[test]
+fn fdo_init_settings_are_kept_by_the_device() {
+    let io = IoManager::new();
+    let bus = io.load_driver("bus", bus()).unwrap();
+    let function = io
+        .load_driver("function", wdf_safe::entry_point::<Function>())
+        .unwrap();
+    let _node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: r"\Device\FunctionPdo3",
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[function],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(
+        io.trace(),
+        [
+            "function: init settings InitSettings { io_type: Direct, device_type: 34, \
+          characteristics: 257, exclusive: true }"
+        ]
+    );
 }
