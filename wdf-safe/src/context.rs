@@ -49,6 +49,7 @@ macro_rules! declare_context_type {
 }
 
 /// A context attached to an object.
+#[cfg(feature = "host")]
 pub(crate) struct Attached {
     pub(crate) info: &'static ContextTypeInfo,
     pub(crate) value: &'static (dyn Any + Send + Sync),

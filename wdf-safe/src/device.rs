@@ -16,46 +16,53 @@
 
 use core::fmt;
 use core::marker::PhantomData;
-use core::sync::atomic::Ordering;
 
-use wdm_compat::{DeviceConfig, IoType, NtResult, NtStatus};
+use wdm_compat::{IoType, NtResult, NtStatus};
 
-use crate::context::{Attached, ContextType};
+use crate::context::ContextType;
 use crate::driver::{DriverContext, KmdfDriver};
-use crate::framework::{DeviceGuard, FxDevice, FxQueue, QueueCore, leak};
 use crate::kind::state::{Initializing, Ready};
 use crate::kind::{QueueKind, RequestType, Retrievable};
 use crate::queue::{Queue, QueueConfig};
 use crate::request::AnyRequest;
+use crate::sys::DeviceHandle;
 
 /// `FILE_DEVICE_SECURE_OPEN`.
 pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
 /// `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`: only the system and administrators may open the device.
 pub const SDDL_DEVOBJ_SYS_ALL_ADM_ALL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
 
+/// What a control-device init holds when it is handed to `WdfDeviceCreate`.
+pub(crate) struct ControlDeviceSettings {
+    pub(crate) name: Option<&'static str>,
+    #[allow(dead_code, reason = "the simulated I/O manager does not check access")]
+    pub(crate) sddl: &'static str,
+    pub(crate) settings: InitSettings,
+}
+
 /// A control-device init (`WdfControlDeviceInitAllocate`).
+///
+/// Simulation: the init is the driver's own builder until `create` hands it to the framework;
+/// on Windows it will hold the `PWDFDEVICE_INIT`.
 #[must_use = "dropping the init frees it (WdfDeviceInitFree)"]
 pub struct ControlDeviceInit<D: KmdfDriver> {
-    name: Option<&'static str>,
-    sddl: &'static str,
-    io_type: IoType,
-    exclusive: bool,
-    characteristics: u32,
+    init: ControlDeviceSettings,
     _driver: PhantomData<fn(&D)>,
 }
 
 impl<D: KmdfDriver> ControlDeviceInit<D> {
-    /// `WdfControlDeviceInitAllocate(driver, sddl)`.
+    /// `WdfControlDeviceInitAllocate(driver, sddl)`; `None` when the framework cannot allocate
+    /// it.
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn allocate(driver: &mut DriverContext<'_, '_, D>, sddl: &'static str) -> Option<Self> {
         let _ = driver;
         Some(Self {
-            name: None,
-            sddl,
-            io_type: IoType::Buffered,
-            exclusive: false,
-            characteristics: FILE_DEVICE_SECURE_OPEN,
+            init: ControlDeviceSettings {
+                name: None,
+                sddl,
+                settings: InitSettings::DEFAULT,
+            },
             _driver: PhantomData,
         })
     }
@@ -71,29 +78,32 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         if !name.starts_with(r"\Device\") {
             return Err(NtStatus::OBJECT_NAME_INVALID);
         }
-        self.name = Some(name);
+        self.init.name = Some(name);
         Ok(())
     }
 
-    /// `WdfDeviceInitAssignSDDLString`: replaces the SDDL given at allocation.
+    /// `WdfDeviceInitAssignSDDLString`: replaces the SDDL given at allocation (it cannot be
+    /// removed, so there is no `None`).
+    ///
+    /// Simulation: recorded; the simulated I/O manager does not check access.
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub const fn assign_sddl(&mut self, sddl: &'static str) {
-        self.sddl = sddl;
+        self.init.sddl = sddl;
     }
 
     /// `WdfDeviceInitSetIoType`.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub const fn set_io_type(&mut self, io_type: IoType) {
-        self.io_type = io_type;
+        self.init.settings.io_type = io_type;
     }
 
     /// `WdfDeviceInitSetExclusive`.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub const fn set_exclusive(&mut self, exclusive: bool) {
-        self.exclusive = exclusive;
+        self.init.settings.exclusive = exclusive;
     }
 
     /// `WdfDeviceInitSetCharacteristics`: `or` adds to the current ones, else replaces them
@@ -101,8 +111,8 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub const fn set_characteristics(&mut self, characteristics: u32, or: bool) {
-        self.characteristics = if or {
-            self.characteristics | characteristics
+        self.init.settings.characteristics = if or {
+            self.init.settings.characteristics | characteristics
         } else {
             characteristics
         };
@@ -119,36 +129,14 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
     ///
     /// # Errors
     ///
-    /// Hands the init back with the status, e.g. `STATUS_OBJECT_NAME_COLLISION`;
-    /// `STATUS_INVALID_SECURITY_DESCR` for an SDDL without a device name is not possible here
-    /// (a control init always has an SDDL, and an unnamed control device is legal).
+    /// Hands the init back with the status, e.g. `STATUS_OBJECT_NAME_COLLISION`, so the caller
+    /// can fix and retry, or drop it (which frees it).
     pub fn create(
         self,
         driver: &mut DriverContext<'_, '_, D>,
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
-        crate::framework::check_passive("WdfDeviceCreate");
-        let fx = leak(FxDevice::new());
-        let config = DeviceConfig {
-            name: self.name,
-            device_type: wdm_compat::ioctl::device_type::UNKNOWN,
-            characteristics: self.characteristics,
-            exclusive: self.exclusive,
-            io_type: self.io_type,
-        };
-        *fx.settings.lock() = InitSettings {
-            io_type: self.io_type,
-            device_type: config.device_type,
-            characteristics: self.characteristics,
-            exclusive: self.exclusive,
-        };
-        match driver.setup.create_device(&config, fx) {
-            Ok(owned) => {
-                *fx.guard.lock() = Some(DeviceGuard::Plain(owned));
-                *fx.name.lock() = self.name;
-                fx.created.store(true, Ordering::Release);
-                driver.control_devices.push(fx);
-                Ok(Device::new(fx))
-            }
+        match driver.raw_mut().create_control_device(&self.init) {
+            Ok(raw) => Ok(Device::new(raw)),
             Err(status) => Err((self, status)),
         }
     }
@@ -157,14 +145,18 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
 /// The framework's FDO init, lent to `EvtDriverDeviceAdd` for the duration of the call.
 #[must_use = "create the device, or return without one"]
 pub struct FdoInit<'add, D: KmdfDriver> {
-    fx: &'static FxDevice<D>,
+    raw: DeviceHandle<D>,
     _callback: PhantomData<&'add mut ()>,
 }
 
 impl<D: KmdfDriver> FdoInit<'_, D> {
-    pub(crate) const fn new(fx: &'static FxDevice<D>) -> Self {
+    #[cfg_attr(
+        not(feature = "host"),
+        allow(dead_code, reason = "only a backend makes FDO inits")
+    )]
+    pub(crate) const fn from_raw(raw: DeviceHandle<D>) -> Self {
         Self {
-            fx,
+            raw,
             _callback: PhantomData,
         }
     }
@@ -174,7 +166,7 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn set_filter(&mut self) {
-        self.fx.filter.store(true, Ordering::Release);
+        self.raw.fdo_init_set_filter();
     }
 
     /// `WdfDeviceInitSetIoType`: how reads and writes carry their data (default: buffered).
@@ -185,7 +177,7 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn set_io_type(&mut self, io_type: IoType) {
-        self.fx.settings.lock().io_type = io_type;
+        self.raw.fdo_init_update(|s| s.io_type = io_type);
     }
 
     /// `WdfDeviceInitSetDeviceType` (allowed on an FDO init, not on a control-device init).
@@ -195,7 +187,7 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn set_device_type(&mut self, device_type: u16) {
-        self.fx.settings.lock().device_type = device_type;
+        self.raw.fdo_init_update(|s| s.device_type = device_type);
     }
 
     /// `WdfDeviceInitSetCharacteristics`: `or` adds to the current ones, else replaces them
@@ -205,12 +197,13 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn set_characteristics(&mut self, characteristics: u32, or: bool) {
-        let mut settings = self.fx.settings.lock();
-        settings.characteristics = if or {
-            settings.characteristics | characteristics
-        } else {
-            characteristics
-        };
+        self.raw.fdo_init_update(|s| {
+            s.characteristics = if or {
+                s.characteristics | characteristics
+            } else {
+                characteristics
+            };
+        });
     }
 
     /// `WdfDeviceInitSetExclusive`.
@@ -219,7 +212,7 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn set_exclusive(&mut self, exclusive: bool) {
-        self.fx.settings.lock().exclusive = exclusive;
+        self.raw.fdo_init_update(|s| s.exclusive = exclusive);
     }
 
     /// `WdfDeviceCreate`: consumes the init; the framework finishes initialization when
@@ -229,16 +222,19 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
     ///
     /// # Errors
     ///
-    /// None in the simulation; the signature keeps the init for a retry, as on Windows.
+    /// Hands the init back with the status for a retry, as on Windows (the simulation does not
+    /// fail it).
     pub fn create(self) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
-        self.fx.created.store(true, Ordering::Release);
-        Ok(Device::new(self.fx))
+        match self.raw.fdo_create() {
+            Ok(()) => Ok(Device::new(self.raw)),
+            Err(status) => Err((self, status)),
+        }
     }
 }
 
 /// A device (`WDFDEVICE`) in state `S`.
 pub struct Device<D: KmdfDriver, S> {
-    fx: &'static FxDevice<D>,
+    raw: DeviceHandle<D>,
     _state: PhantomData<S>,
 }
 
@@ -250,10 +246,12 @@ static_assertions::assert_eq_size!(Device<Any, Initializing>, usize);
 static_assertions::assert_eq_size!(FdoInit<'static, Any>, usize);
 // A ready device is a shared handle; an initializing one is unique, so nothing can keep a copy
 // that configures the device after `finish_initializing`; inits are unique too.
-static_assertions::assert_impl_all!(Device<Any, Ready>: Send, Sync, Clone, Copy);
+static_assertions::assert_impl_all!(Device<Any, Ready>: Clone, Copy);
 static_assertions::assert_not_impl_any!(Device<Any, Initializing>: Clone, Copy);
 static_assertions::assert_not_impl_any!(FdoInit<'static, Any>: Clone, Copy);
 static_assertions::assert_not_impl_any!(ControlDeviceInit<Any>: Clone, Copy);
+#[cfg(feature = "host")]
+static_assertions::assert_impl_all!(Device<Any, Ready>: Send, Sync);
 
 /// A driver type for size assertions only.
 #[doc(hidden)]
@@ -273,15 +271,13 @@ impl wdm_compat::io::IoDriver for Nothing {
 }
 
 impl<D: KmdfDriver, S> Device<D, S> {
-    const fn new(fx: &'static FxDevice<D>) -> Self {
+    const fn new(raw: DeviceHandle<D>) -> Self {
         Self {
-            fx,
+            raw,
             _state: PhantomData,
         }
     }
-}
 
-impl<D: KmdfDriver, S> Device<D, S> {
     /// `WdfObjectAllocateContext`: attaches a context of type `T`, initialised in place by
     /// `init`, with an optional cleanup callback that runs when the device is deleted (after
     /// its queues' and its own cleanup callbacks).
@@ -297,26 +293,7 @@ impl<D: KmdfDriver, S> Device<D, S> {
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
     ) -> NtResult<&'static T> {
-        if self.context::<T>().is_some() {
-            return Err(NtStatus::OBJECT_NAME_EXISTS);
-        }
-        let value: &'static T = leak(init());
-        let cleanup: Option<&'static (dyn Fn() + Send + Sync)> =
-            cleanup.map(|f| -> &'static (dyn Fn() + Send + Sync) { leak(move || f(value)) });
-        self.fx.contexts.lock().push(Attached {
-            info: T::type_info(),
-            value,
-            cleanup,
-        });
-        Ok(value)
-    }
-
-    /// What the init set up: I/O type, device type, characteristics, exclusivity.
-    ///
-    /// IRQL: ≤ DISPATCH_LEVEL.
-    #[must_use]
-    pub fn init_settings(&self) -> InitSettings {
-        *self.fx.settings.lock()
+        self.raw.allocate_context(init, cleanup)
     }
 
     /// `WdfObjectGetTypedContext`: the context of type `T`, found by its type info's address.
@@ -324,12 +301,34 @@ impl<D: KmdfDriver, S> Device<D, S> {
     /// IRQL: ≤ DISPATCH_LEVEL + 1.
     #[must_use]
     pub fn context<T: ContextType>(&self) -> Option<&'static T> {
-        let contexts = self.fx.contexts.lock();
-        let attached = contexts
-            .iter()
-            .find(|c| core::ptr::eq(c.info, T::type_info()))?;
-        let value: &'static (dyn core::any::Any + Send + Sync) = attached.value;
-        value.downcast_ref::<T>()
+        self.raw.context::<T>()
+    }
+
+    /// What the init set up: I/O type, device type, characteristics, exclusivity.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn init_settings(&self) -> InitSettings {
+        self.raw.init_settings()
+    }
+
+    /// `WdfIoQueueCreate` for a queue that receives only what is dispatched or forwarded to it
+    /// (allowed before and after the device starts receiving I/O).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_WDF_NO_CALLBACK` for a presenting queue without callbacks.
+    pub fn create_queue<K: QueueKind>(&self, config: QueueConfig<K, D>) -> NtResult<Queue<K>> {
+        self.raw
+            .create_queue(
+                K::DISPATCH,
+                config.callbacks,
+                config.allow_zero_length,
+                false,
+            )
+            .map(Queue::new)
     }
 }
 
@@ -342,23 +341,6 @@ impl<D: KmdfDriver> Clone for Device<D, Ready> {
 impl<D: KmdfDriver> Copy for Device<D, Ready> {}
 
 impl<D: KmdfDriver> Device<D, Initializing> {
-    fn new_queue<K: QueueKind>(&self, config: QueueConfig<K, D>) -> NtResult<&'static FxQueue<D>> {
-        if K::DISPATCH != crate::kind::DispatchType::Manual && config.callbacks.is_empty() {
-            return Err(NtStatus::WDF_NO_CALLBACK);
-        }
-        let core = leak(QueueCore::new(
-            K::DISPATCH,
-            config.allow_zero_length,
-            self.fx.id(),
-        ));
-        let queue = leak(FxQueue {
-            core,
-            callbacks: config.callbacks,
-        });
-        self.fx.queues.lock().push(queue);
-        Ok(queue)
-    }
-
     /// `WdfIoQueueCreate` with `DefaultQueue = TRUE`: the queue of every request type without a
     /// dedicated queue.
     ///
@@ -367,28 +349,20 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     /// # Errors
     ///
     /// `STATUS_UNSUCCESSFUL` for a second default queue; `STATUS_WDF_NO_CALLBACK` for a
-    /// presenting queue without callbacks.
+    /// presenting queue without callbacks; `STATUS_INVALID_DEVICE_STATE` for a PnP device that
+    /// started already (a handle kept past `EvtDriverDeviceAdd`).
     pub fn create_default_queue<K: QueueKind>(
         &self,
         config: QueueConfig<K, D>,
     ) -> NtResult<Queue<K>> {
-        if self.fx.default_queue.lock().is_some() {
-            return Err(NtStatus::UNSUCCESSFUL);
-        }
-        let queue = self.new_queue(config)?;
-        *self.fx.default_queue.lock() = Some(queue);
-        Ok(Queue::new(queue.core))
-    }
-
-    /// `WdfIoQueueCreate` for a queue that receives only what is dispatched or forwarded to it.
-    ///
-    /// IRQL: ≤ DISPATCH_LEVEL.
-    ///
-    /// # Errors
-    ///
-    /// `STATUS_WDF_NO_CALLBACK` for a presenting queue without callbacks.
-    pub fn create_queue<K: QueueKind>(&self, config: QueueConfig<K, D>) -> NtResult<Queue<K>> {
-        self.new_queue(config).map(|queue| Queue::new(queue.core))
+        self.raw
+            .create_queue(
+                K::DISPATCH,
+                config.callbacks,
+                config.allow_zero_length,
+                true,
+            )
+            .map(Queue::new)
     }
 
     /// `WdfDeviceConfigureRequestDispatching`: requests of `request_type` go to `queue`.
@@ -399,41 +373,14 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     ///
     /// `STATUS_INVALID_DEVICE_REQUEST` for a queue of another device, the default queue, or a
     /// presenting queue without a callback for the type; `STATUS_WDF_BUSY` when the type is
-    /// bound already.
+    /// bound already; `STATUS_INVALID_DEVICE_STATE` for a PnP device that started already.
     pub fn configure_request_dispatching<K: QueueKind>(
         &self,
         queue: &Queue<K>,
         request_type: RequestType,
     ) -> NtResult {
-        let found = self
-            .fx
-            .queues
-            .lock()
-            .iter()
-            .copied()
-            .find(|q| core::ptr::eq(q.core, queue.core()));
-        let Some(fx_queue) = found else {
-            return Err(NtStatus::INVALID_DEVICE_REQUEST);
-        };
-        let is_default = self
-            .fx
-            .default_queue
-            .lock()
-            .is_some_and(|q| core::ptr::eq(q, fx_queue));
-        let handles = K::DISPATCH == crate::kind::DispatchType::Manual
-            || fx_queue.callbacks.handles(request_type);
-        if is_default || !handles {
-            return Err(NtStatus::INVALID_DEVICE_REQUEST);
-        }
-        let mut table = self.fx.dispatching.lock();
-        let slot = table
-            .get_mut(request_type.index())
-            .ok_or(NtStatus::INVALID_PARAMETER)?;
-        if slot.is_some() {
-            return Err(NtStatus::WDF_BUSY);
-        }
-        *slot = Some(fx_queue);
-        Ok(())
+        self.raw
+            .configure_request_dispatching(queue.raw(), request_type)
     }
 
     /// Registers an `EvtCleanupCallback` for the device: it runs when the device is deleted,
@@ -441,7 +388,7 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL; the callback runs at PASSIVE_LEVEL.
     pub fn on_cleanup(&self, callback: fn(&D)) {
-        self.fx.cleanup.lock().push(callback);
+        self.raw.on_cleanup(callback);
     }
 
     /// `WdfDeviceCreateSymbolicLink` (`\DosDevices\Name`, opened from user mode as `\\.\Name`).
@@ -453,27 +400,7 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     /// `STATUS_INVALID_DEVICE_STATE` for a device without a name; `STATUS_INVALID_DEVICE_REQUEST`
     /// for a second link or a PnP device; the status of the link's creation otherwise.
     pub fn create_symbolic_link(&self, link: &'static str) -> NtResult {
-        crate::framework::check_passive("WdfDeviceCreateSymbolicLink");
-        if self.fx.name.lock().is_none() {
-            return Err(NtStatus::INVALID_DEVICE_STATE);
-        }
-        let mut guard = self.fx.guard.lock();
-        match guard.take() {
-            Some(DeviceGuard::Plain(owned)) => {
-                // Link creation happens outside the lock: it calls into the I/O manager.
-                drop(guard);
-                let (restored, result) = match owned.create_symbolic_link(link) {
-                    Ok(named) => (DeviceGuard::Named(named), Ok(())),
-                    Err((owned, status)) => (DeviceGuard::Plain(owned), Err(status)),
-                };
-                *self.fx.guard.lock() = Some(restored);
-                result
-            }
-            other => {
-                *guard = other;
-                Err(NtStatus::INVALID_DEVICE_REQUEST)
-            }
-        }
+        self.raw.create_symbolic_link(link)
     }
 
     /// `WdfDeviceCreateDeviceInterface`: registers and enables a device interface of class
@@ -488,33 +415,20 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     /// `STATUS_INVALID_DEVICE_REQUEST` for a control device (not a PnP device); the status of
     /// the registration otherwise.
     pub fn create_device_interface(&self, class: &Guid) -> NtResult {
-        crate::framework::check_passive("WdfDeviceCreateDeviceInterface");
-        let Some(physical) = *self.fx.physical.lock() else {
-            return Err(NtStatus::INVALID_DEVICE_REQUEST);
-        };
-        let index = self.fx.interfaces.lock().len();
-        let link: &'static str =
-            leak(alloc::format!(r"\??\WdfSafeInterface{index}#{class}")).as_str();
-        let interface = physical.register_interface(link)?;
-        self.fx.interfaces.lock().push(interface);
-        Ok(())
+        self.raw.create_device_interface(class)
     }
 
-    /// `WdfControlFinishInitializing`: the device starts receiving I/O; queues and
+    /// `WdfControlFinishInitializing`: the device starts receiving I/O; the default queue and
     /// dispatching can no longer be set up.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn finish_initializing(self) -> Device<D, Ready> {
-        self.fx.ready.store(true, Ordering::Release);
-        Device::new(self.fx)
+        self.raw.finish_initializing();
+        Device::new(self.raw)
     }
 }
 
 impl<D: KmdfDriver> Device<D, Ready> {
-    fn owns<K: QueueKind>(&self, queue: &Queue<K>) -> bool {
-        queue.core().device == self.fx.id()
-    }
-
     /// `WdfIoQueueRetrieveNextRequest`: the next request of a manual or sequential queue; the
     /// driver owns it from now on.
     ///
@@ -525,19 +439,16 @@ impl<D: KmdfDriver> Device<D, Ready> {
     /// `STATUS_NO_MORE_ENTRIES` when the queue is empty, `STATUS_WDF_PAUSED` when it is
     /// stopped, `STATUS_INVALID_DEVICE_REQUEST` for a queue of another device.
     pub fn retrieve_next_request<K: Retrievable>(&self, queue: &Queue<K>) -> NtResult<AnyRequest> {
-        if !self.owns(queue) {
-            return Err(NtStatus::INVALID_DEVICE_REQUEST);
-        }
-        queue.core().retrieve()
+        self.raw
+            .retrieve_next_request(queue.raw())
+            .map(AnyRequest::from_raw)
     }
 
     /// `WdfIoQueueStop`: no more presentation or retrieval; arriving requests still queue.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn stop_queue<K: QueueKind>(&self, queue: &Queue<K>) {
-        if self.owns(queue) {
-            queue.core().state.lock().started = false;
-        }
+        self.raw.stop_queue(queue.raw());
     }
 
     /// `WdfIoQueueStart`: presentation resumes (the framework calls the queue's callbacks with
@@ -545,13 +456,7 @@ impl<D: KmdfDriver> Device<D, Ready> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn start_queue<K: QueueKind>(&self, queue: &Queue<K>, driver: &D) {
-        if self.owns(queue) {
-            let mut state = queue.core().state.lock();
-            state.started = true;
-            state.accepting = true;
-        }
-        // Requests that waited while the queue was stopped are presented now.
-        self.fx.pump_all(driver);
+        self.raw.start_queue(queue.raw(), driver);
     }
 
     /// `WdfIoQueuePurgeSynchronously`: stops accepting requests, completes queued ones with
@@ -561,10 +466,7 @@ impl<D: KmdfDriver> Device<D, Ready> {
     ///
     /// IRQL: PASSIVE_LEVEL.
     pub fn purge_queue<K: QueueKind>(&self, queue: &Queue<K>) {
-        crate::framework::check_passive("WdfIoQueuePurgeSynchronously");
-        if self.owns(queue) {
-            queue.core().purge("queue purge");
-        }
+        self.raw.purge_queue(queue.raw());
     }
 }
 

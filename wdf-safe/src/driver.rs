@@ -11,13 +11,11 @@
 //!   change any more (SDV DriverAttributeChanged); PnP devices arrive through
 //!   [`KmdfDriver::device_add`].
 
-use alloc::vec::Vec;
-
 use wdm_compat::io::Completion;
-use wdm_compat::{DriverSetup, NtResult, NtStatus};
+use wdm_compat::{NtResult, NtStatus};
 
 use crate::device::FdoInit;
-use crate::framework::FxDevice;
+use crate::sys::DriverHandle;
 
 /// A KMDF driver.
 pub trait KmdfDriver: Sized + Send + Sync + 'static {
@@ -67,8 +65,29 @@ pub trait KmdfDriver: Sized + Send + Sync + 'static {
 
 /// The created `WDFDRIVER`, during `DriverEntry`.
 pub struct DriverContext<'a, 'b, D: KmdfDriver> {
-    pub(crate) setup: &'a mut DriverSetup<'b, &'static FxDevice<D>>,
-    pub(crate) control_devices: Vec<&'static FxDevice<D>>,
+    raw: DriverHandle<'a, 'b, D>,
+}
+
+impl<'a, 'b, D: KmdfDriver> DriverContext<'a, 'b, D> {
+    #[cfg_attr(
+        not(feature = "host"),
+        allow(dead_code, reason = "only a backend runs DriverEntry")
+    )]
+    pub(crate) const fn from_raw(raw: DriverHandle<'a, 'b, D>) -> Self {
+        Self { raw }
+    }
+
+    #[cfg_attr(
+        not(feature = "host"),
+        allow(dead_code, reason = "only a backend runs DriverEntry")
+    )]
+    pub(crate) fn into_raw(self) -> DriverHandle<'a, 'b, D> {
+        self.raw
+    }
+
+    pub(crate) const fn raw_mut(&mut self) -> &mut DriverHandle<'a, 'b, D> {
+        &mut self.raw
+    }
 }
 
 /// The entry point of KMDF driver `D`, for loading it into the host simulation
@@ -78,7 +97,7 @@ pub struct DriverContext<'a, 'b, D: KmdfDriver> {
 #[cfg(feature = "host")]
 #[must_use]
 pub fn entry_point<D: KmdfDriver>() -> wdm_compat::host::DriverEntry {
-    wdm_compat::driver::entry_point::<crate::framework::Framework<D>>()
+    crate::host::entry_point::<D>()
 }
 
 /// Makes a crate a KMDF driver image for driver type `$driver`: `DriverEntry`, `WdfDriverCreate`
@@ -86,7 +105,7 @@ pub fn entry_point<D: KmdfDriver>() -> wdm_compat::host::DriverEntry {
 ///
 /// Not available yet: the wdk-sys backend that talks to the real KMDF is still to be written, so
 /// for now this stops the build with a message that says so. The same driver runs today on the
-/// host simulation ([`entry_point`](crate::entry_point) under the `host` feature), and a driver
+/// host simulation (`wdf_safe::entry_point` under the `host` feature), and a driver
 /// written against `wdm_compat::io` builds as a real WDM driver with
 /// `wdm_compat::wdm_driver_entry!`.
 #[macro_export]

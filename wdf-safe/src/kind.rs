@@ -22,6 +22,7 @@ pub enum RequestType {
 }
 
 impl RequestType {
+    #[cfg(feature = "host")]
     pub(crate) const fn index(self) -> usize {
         self as usize
     }

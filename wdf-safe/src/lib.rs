@@ -21,22 +21,31 @@
 //!
 //! ## The framework underneath
 //!
-//! This crate currently runs on a **simulated KMDF** (`framework.rs`): the framework's object
-//! model and queue engine written as a WDM driver on `wdm-compat` — KMDF is a layer over IRPs,
-//! and so is the simulation. Under the `host` feature it runs in the simulated I/O manager of
-//! `wdm-compat`, whose verifier also receives the framework's own reports (SDV rule names and
-//! `WDF_VIOLATION` bug checks). The module docs of each type state the KMDF behaviour it
-//! reproduces and where the simulation simplifies. The wdk-sys backend that calls the real
-//! framework on Windows plugs into the same seam (`src/sys/`, the only module with `unsafe`).
+//! Every public type holds one handle of the seam (`src/sys/`, the only module with `unsafe`)
+//! and adds the typestate; the handles' methods are shaped like the KMDF DDIs. Backends:
+//!
+//! * feature `host`: a **simulated KMDF** (`src/host/`), the framework's object model and queue
+//!   engine written as a WDM driver on `wdm-compat` and loaded into its simulated I/O manager
+//!   (KMDF is a layer over IRPs, and so is the simulation), whose verifier also receives the
+//!   framework's own reports (SDV rule names and `WDF_VIOLATION` bug checks). In strict mode (the
+//!   default) a report fails the test at its next user-side call; in recording mode the test
+//!   reads the reports. The module docs of each type state the KMDF behaviour it reproduces and
+//!   where the simulation simplifies; `src/host/mod.rs` lists the simplifications.
+//! * no feature: the handles are uninhabited, so the API builds and is type-checked for a bare
+//!   `no_std` target (`x86_64-unknown-none`).
+//! * the wdk-sys backend that calls the real framework on Windows plugs into the same seam; it
+//!   is not written yet ([`kmdf_driver_entry!`] says so).
 #![no_std]
 #![deny(unsafe_code)]
 
+#[cfg(feature = "host")]
 extern crate alloc;
 
 pub mod context;
 pub mod device;
 pub mod driver;
-mod framework;
+#[cfg(feature = "host")]
+mod host;
 pub mod io;
 pub mod kind;
 pub mod queue;

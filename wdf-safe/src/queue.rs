@@ -16,12 +16,12 @@
 
 use core::marker::PhantomData;
 
-use crate::framework::{Callbacks, QueueCore};
 use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, Manual, Parallel, Presenting, QueueKind, Read,
-    Sequential, Write,
+    RequestType, Sequential, Write,
 };
 use crate::request::{Request, RequestDone};
+use crate::sys::QueueHandle;
 
 /// An I/O callback for requests of kind `K`, with the driver `D`.
 pub type IoCallback<D, K> = fn(&D, Request<K>) -> RequestDone;
@@ -145,12 +145,14 @@ impl<K: Presenting, D> QueueConfig<K, D> {
 
 /// A queue of dispatch kind `K` (`WDFQUEUE`).
 pub struct Queue<K: QueueKind> {
-    core: &'static QueueCore,
+    raw: QueueHandle,
     _kind: PhantomData<K>,
 }
 
 static_assertions::assert_eq_size!(Queue<Manual>, usize);
-static_assertions::assert_impl_all!(Queue<Manual>: Send, Sync, Clone, Copy);
+static_assertions::assert_impl_all!(Queue<Manual>: Clone, Copy);
+#[cfg(feature = "host")]
+static_assertions::assert_impl_all!(Queue<Manual>: Send, Sync);
 
 impl<K: QueueKind> Clone for Queue<K> {
     fn clone(&self) -> Self {
@@ -167,22 +169,70 @@ impl<K: QueueKind> core::fmt::Debug for Queue<K> {
 }
 
 impl<K: QueueKind> Queue<K> {
-    pub(crate) const fn new(core: &'static QueueCore) -> Self {
+    pub(crate) const fn new(raw: QueueHandle) -> Self {
         Self {
-            core,
+            raw,
             _kind: PhantomData,
         }
     }
 
-    pub(crate) const fn core(&self) -> &'static QueueCore {
-        self.core
+    pub(crate) const fn raw(&self) -> QueueHandle {
+        self.raw
     }
 
     /// Requests waiting in the queue (not yet presented or retrieved).
     ///
-    /// IRQL: any: it only fills in the configuration.
+    /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn queued(&self) -> usize {
-        self.core.state.lock().pending.len()
+        self.raw.queued()
+    }
+}
+
+/// The callbacks of a queue (`EvtIo*` of `WDF_IO_QUEUE_CONFIG`; NULL when `None`).
+pub(crate) struct Callbacks<D> {
+    pub(crate) create: Option<IoCallback<D, Create>>,
+    pub(crate) read: Option<IoCallback<D, Read>>,
+    pub(crate) write: Option<IoCallback<D, Write>>,
+    pub(crate) device_control: Option<IoCallback<D, DeviceControl>>,
+    pub(crate) internal_device_control: Option<IoCallback<D, InternalDeviceControl>>,
+    /// The queue's `EvtCleanupCallback`.
+    pub(crate) cleanup: Option<fn(&D)>,
+}
+
+#[cfg_attr(
+    not(feature = "host"),
+    allow(dead_code, reason = "read by the framework backend")
+)]
+impl<D> Callbacks<D> {
+    pub(crate) const fn none() -> Self {
+        Self {
+            create: None,
+            read: None,
+            write: None,
+            device_control: None,
+            internal_device_control: None,
+            cleanup: None,
+        }
+    }
+
+    /// Whether the callback for `request_type` is set.
+    pub(crate) const fn handles(&self, request_type: RequestType) -> bool {
+        match request_type {
+            RequestType::Create => self.create.is_some(),
+            RequestType::Read => self.read.is_some(),
+            RequestType::Write => self.write.is_some(),
+            RequestType::DeviceControl => self.device_control.is_some(),
+            RequestType::InternalDeviceControl => self.internal_device_control.is_some(),
+        }
+    }
+
+    /// Whether no `EvtIo*` callback is set.
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.create.is_none()
+            && self.read.is_none()
+            && self.write.is_none()
+            && self.device_control.is_none()
+            && self.internal_device_control.is_none()
     }
 }

@@ -19,27 +19,25 @@
 
 use core::marker::PhantomData;
 
-use wdm_compat::{
-    IoBuffer, IoControlCode, IoctlBuffers, LowerDevice, NtResult, NtStatus, Parameters,
-};
+use wdm_compat::{IoBuffer, IoControlCode, NtResult, NtStatus, Parameters};
 
-use crate::framework::{self, CancelRoutine, FxRequest};
 use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, QueueKind, Read, RequestKind, RequestType, Write,
 };
 use crate::queue::Queue;
-use crate::sys::IrpSlot;
+use crate::sys::{IoTargetHandle, RequestHandle};
 
-/// Proof that a request was finished: completed, forwarded to a queue, or sent. I/O callbacks
-/// return it; nothing else creates one.
+/// Proof that a request was finished: completed, forwarded to a queue, sent, or left to its
+/// cancel routine. I/O callbacks return it; nothing else creates one.
 #[must_use = "return this from the I/O callback"]
 #[derive(Debug)]
 pub struct RequestDone(());
 
 static_assertions::assert_not_impl_any!(RequestDone: Clone, Copy, Default);
+static_assertions::assert_eq_size!(RequestDone, ());
 
 impl RequestDone {
-    pub(crate) const fn new() -> Self {
+    const fn new() -> Self {
         Self(())
     }
 }
@@ -48,7 +46,7 @@ impl RequestDone {
 #[must_use = "a request must be completed, forwarded or sent"]
 pub struct Request<K: RequestKind> {
     // `None` only once a consuming method took it; `Drop` then has nothing to check.
-    slot: Option<IrpSlot<FxRequest>>,
+    raw: Option<RequestHandle>,
     _kind: PhantomData<(K, *mut ())>,
 }
 
@@ -56,26 +54,23 @@ static_assertions::assert_eq_size!(Request<Read>, usize);
 static_assertions::assert_not_impl_any!(Request<Read>: Send, Sync, Clone);
 
 impl<K: RequestKind> Request<K> {
-    pub(crate) const fn from_slot(slot: IrpSlot<FxRequest>) -> Self {
+    #[cfg_attr(
+        not(feature = "host"),
+        allow(dead_code, reason = "only a backend makes requests")
+    )]
+    pub(crate) const fn from_raw(raw: RequestHandle) -> Self {
         Self {
-            slot: Some(slot),
+            raw: Some(raw),
             _kind: PhantomData,
         }
     }
 
-    fn fx(&self) -> &'static FxRequest {
-        match &self.slot {
-            Some(slot) => slot.owner(),
-            None => framework::detached_request(),
-        }
+    fn take_raw(mut self) -> Option<RequestHandle> {
+        self.raw.take()
     }
 
-    fn slot_mut(&mut self) -> NtResult<&mut IrpSlot<FxRequest>> {
-        self.slot.as_mut().ok_or(NtStatus::INTERNAL_ERROR)
-    }
-
-    fn take_slot(mut self) -> Option<IrpSlot<FxRequest>> {
-        self.slot.take()
+    fn raw_mut(&mut self) -> NtResult<&mut RequestHandle> {
+        self.raw.as_mut().ok_or(NtStatus::INTERNAL_ERROR)
     }
 
     /// The request type (`WdfRequestGetParameters`'s `Type`).
@@ -83,21 +78,25 @@ impl<K: RequestKind> Request<K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn request_type(&self) -> RequestType {
-        self.fx().request_type
+        self.raw
+            .as_ref()
+            .map_or(K::TYPE, RequestHandle::request_type)
     }
 
     /// `WdfRequestSetInformation`: the information `complete` reports.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn set_information(&mut self, information: usize) {
-        self.fx().state.lock().information = information;
+        if let Some(raw) = &self.raw {
+            raw.set_information(information);
+        }
     }
 
     /// `WdfRequestComplete`: completes with `status` and the information set before.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn complete(self, status: NtStatus) -> RequestDone {
-        let information = self.fx().state.lock().information;
+        let information = self.raw.as_ref().map_or(0, RequestHandle::information);
         self.complete_with_information(status, information)
     }
 
@@ -109,8 +108,8 @@ impl<K: RequestKind> Request<K> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone {
-        if let Some(slot) = self.take_slot() {
-            framework::complete(slot, status, information);
+        if let Some(raw) = self.take_raw() {
+            raw.complete(status, information);
         }
         RequestDone::new()
     }
@@ -129,7 +128,7 @@ impl<K: RequestKind> Request<K> {
         }
     }
 
-    /// `WdfRequestForwardToIoQueue` to a manual queue of the same device: the driver no longer
+    /// `WdfRequestForwardToIoQueue` to another queue of the same device: the driver no longer
     /// owns the request; a sequential source queue may present its next one.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -143,24 +142,13 @@ impl<K: RequestKind> Request<K> {
         self,
         queue: &Queue<Q>,
     ) -> Result<RequestDone, (Self, NtStatus)> {
-        let fx = self.fx();
-        let source = fx.state.lock().queue;
-        let same_device = source.is_none_or(|q| q.device == queue.core().device);
-        let same_queue = source.is_some_and(|q| core::ptr::eq(q, queue.core()));
-        if !same_device || same_queue {
-            return Err((self, NtStatus::INVALID_DEVICE_REQUEST));
+        let Some(raw) = self.take_raw() else {
+            return Ok(RequestDone::new());
+        };
+        match raw.forward_to_queue(queue.raw()) {
+            Ok(()) => Ok(RequestDone::new()),
+            Err((raw, status)) => Err((Self::from_raw(raw), status)),
         }
-        if let Err(status) = queue.core().enqueue(fx) {
-            fx.state.lock().owner = framework::Owner::Driver;
-            return Err((self, status));
-        }
-        // The source queue no longer counts it as driver-owned.
-        let source = fx.state.lock().queue.take();
-        if let Some(source) = source {
-            source.release_one();
-        }
-        drop(self.take_slot());
-        Ok(RequestDone::new())
     }
 
     /// The device's default I/O target (`WdfDeviceGetIoTarget`): the device below, for a PnP
@@ -169,7 +157,10 @@ impl<K: RequestKind> Request<K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn default_io_target(&self) -> Option<IoTarget> {
-        self.fx().lower.map(IoTarget)
+        self.raw
+            .as_ref()
+            .and_then(RequestHandle::default_io_target)
+            .map(IoTarget)
     }
 
     /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET` after
@@ -181,19 +172,20 @@ impl<K: RequestKind> Request<K> {
     ///
     /// # Errors
     ///
-    /// Hands the request back when it has no IRP to send (it was taken already).
-    pub fn send_and_forget(mut self, target: &IoTarget) -> Result<RequestDone, (Self, NtStatus)> {
-        check_send_allowed();
-        let Some(irp) = self.slot.as_mut().and_then(IrpSlot::take) else {
-            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+    /// Hands the request back when it cannot be sent (`STATUS_INVALID_DEVICE_STATE`).
+    pub fn send_and_forget(self, target: &IoTarget) -> Result<RequestDone, (Self, NtStatus)> {
+        let Some(raw) = self.take_raw() else {
+            return Ok(RequestDone::new());
         };
-        let _ = self.fx().finish();
-        irp.forward(&target.0);
-        drop(self.take_slot());
-        Ok(RequestDone::new())
+        match raw.send_and_forget(&target.0) {
+            Ok(()) => Ok(RequestDone::new()),
+            Err((raw, status)) => Err((Self::from_raw(raw), status)),
+        }
     }
 
-    /// Sends the request to `target` with a completion routine: when the target completes it,
+    /// Sends the request to `target` with a completion routine (`WdfRequestSend` after
+    /// `WdfRequestFormatRequestUsingCurrentType` and `WdfRequestSetCompletionRoutine`): when
+    /// the target completes it,
     /// [`KmdfDriver::on_sent_request_completed`](crate::KmdfDriver::on_sent_request_completed)
     /// sees the outcome, and the request completes to its sender with that outcome.
     ///
@@ -206,17 +198,16 @@ impl<K: RequestKind> Request<K> {
     ///
     /// As [`send_and_forget`](Self::send_and_forget).
     pub fn send_observed<D: crate::KmdfDriver>(
-        mut self,
+        self,
         target: &IoTarget,
     ) -> Result<RequestDone, (Self, NtStatus)> {
-        check_send_allowed();
-        let Some(irp) = self.slot.as_mut().and_then(IrpSlot::take) else {
-            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        let Some(raw) = self.take_raw() else {
+            return Ok(RequestDone::new());
         };
-        let _ = self.fx().finish();
-        irp.forward_observing::<framework::Framework<D>>(&target.0, framework::observe::<D>);
-        drop(self.take_slot());
-        Ok(RequestDone::new())
+        match raw.send_observed::<D>(&target.0) {
+            Ok(()) => Ok(RequestDone::new()),
+            Err((raw, status)) => Err((Self::from_raw(raw), status)),
+        }
     }
 
     /// Whether the request was cancelled (`WdfRequestIsCanceled`, for a request not marked
@@ -225,27 +216,13 @@ impl<K: RequestKind> Request<K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn is_canceled(&self) -> bool {
-        let irp_cancelled = self
-            .slot
-            .as_ref()
-            .and_then(IrpSlot::irp)
-            .is_some_and(wdm_compat::PendingIrp::is_cancel_requested);
-        irp_cancelled || self.fx().state.lock().cancelled
+        self.raw.as_ref().is_some_and(RequestHandle::is_canceled)
     }
 
     fn parameters(&self) -> Parameters {
-        self.fx().parameters
-    }
-}
-
-fn check_send_allowed() {
-    #[cfg(feature = "host")]
-    if wdm_compat::host::spin_lock_held() {
-        framework::report(
-            "ReqSendWhileSpinlock",
-            None,
-            "a request was sent while a spin lock was held",
-        );
+        self.raw
+            .as_ref()
+            .map_or(Parameters::Other, RequestHandle::parameters)
     }
 }
 
@@ -282,8 +259,7 @@ impl Request<Read> {
     /// `STATUS_INVALID_DEVICE_REQUEST` when the device gives no safe access (neither buffered
     /// nor direct I/O).
     pub fn output_buffer(&mut self, minimum: usize) -> NtResult<&mut [u8]> {
-        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
-        let buffer = irp.request().read_buffer()?;
+        let buffer = self.raw_mut()?.read_buffer()?;
         at_least(buffer, minimum)?;
         Ok(buffer)
     }
@@ -309,8 +285,7 @@ impl Request<Write> {
     ///
     /// As [`Request::<Read>::output_buffer`].
     pub fn input_buffer(&mut self, minimum: usize) -> NtResult<&[u8]> {
-        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
-        let buffer = irp.request().write_buffer()?;
+        let buffer = self.raw_mut()?.write_buffer()?;
         at_least(buffer, minimum)?;
         Ok(buffer)
     }
@@ -367,12 +342,7 @@ impl<K: IoctlKind> Request<K> {
     /// `STATUS_BUFFER_TOO_SMALL` when shorter than `minimum` or absent;
     /// `STATUS_INVALID_DEVICE_REQUEST` for METHOD_NEITHER.
     pub fn input_buffer(&mut self, minimum: usize) -> NtResult<&[u8]> {
-        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
-        let buffer: &[u8] = match irp.request().ioctl_buffers()? {
-            IoctlBuffers::Buffered(buffers) => buffers.into_input(),
-            IoctlBuffers::Direct(buffers) => buffers.into_input(),
-            IoctlBuffers::Neither { .. } => return Err(NtStatus::INVALID_DEVICE_REQUEST),
-        };
+        let buffer = self.raw_mut()?.ioctl_input()?;
         at_least(buffer, minimum)?;
         Ok(buffer)
     }
@@ -385,12 +355,7 @@ impl<K: IoctlKind> Request<K> {
     ///
     /// As [`input_buffer`](Self::input_buffer).
     pub fn output_buffer(&mut self, minimum: usize) -> NtResult<&mut [u8]> {
-        let irp = self.slot_mut()?.irp_mut().ok_or(NtStatus::INTERNAL_ERROR)?;
-        let buffer: &mut [u8] = match irp.request().ioctl_buffers()? {
-            IoctlBuffers::Buffered(buffers) => buffers.into_output(),
-            IoctlBuffers::Direct(buffers) => buffers.into_output(),
-            IoctlBuffers::Neither { .. } => return Err(NtStatus::INVALID_DEVICE_REQUEST),
-        };
+        let buffer = self.raw_mut()?.ioctl_output()?;
         at_least(buffer, minimum)?;
         Ok(buffer)
     }
@@ -420,24 +385,51 @@ impl<K: IoctlKind> Request<K> {
     }
 }
 
-/// The device below, where requests are sent (`WDFIOTARGET` of `WdfDeviceGetIoTarget`).
+/// An I/O target (`WDFIOTARGET`): the device below, where requests are sent
+/// (`WdfDeviceGetIoTarget`).
 #[derive(Clone, Copy, Debug)]
-pub struct IoTarget(LowerDevice);
+pub struct IoTarget(IoTargetHandle);
+
+static_assertions::assert_eq_size!(IoTarget, usize);
+static_assertions::assert_impl_all!(IoTarget: Clone, Copy);
+#[cfg(feature = "host")]
+static_assertions::assert_impl_all!(IoTarget: Send, Sync);
 
 /// A request marked cancelable (`WdfRequestMarkCancelableEx`): it cannot be completed,
 /// forwarded or sent until unmarked.
+///
+/// Dropping it is [`park`](Self::park): the request stays the driver's, left to its cancel
+/// routine.
 #[must_use = "a cancelable request must be unmarked (or left to its cancel routine)"]
 pub struct CancelableRequest<K: RequestKind> {
-    slot: Option<IrpSlot<FxRequest>>,
+    raw: Option<RequestHandle>,
     _kind: PhantomData<(K, *mut ())>,
 }
 
 static_assertions::assert_eq_size!(CancelableRequest<Read>, usize);
 static_assertions::assert_not_impl_any!(CancelableRequest<Read>: Send, Sync, Clone);
-static_assertions::assert_eq_size!(RequestDone, ());
-static_assertions::assert_impl_all!(IoTarget: Send, Sync, Copy);
-static_assertions::assert_eq_size!(IoTarget, usize);
 static_assertions::assert_not_impl_any!(AnyRequest: Send, Sync);
+
+/// A user's cancel routine, by request kind (`EvtRequestCancel`).
+///
+/// `pub` only because a sealed trait's method names it; it cannot be named outside the crate.
+#[derive(Clone, Copy)]
+#[allow(
+    unreachable_pub,
+    reason = "named by the sealed trait `request::sealed::StoreCancel`"
+)]
+pub enum CancelRoutine {
+    /// For reads.
+    Read(fn(Request<Read>) -> RequestDone),
+    /// For writes.
+    Write(fn(Request<Write>) -> RequestDone),
+    /// For device controls.
+    DeviceControl(fn(Request<DeviceControl>) -> RequestDone),
+    /// For internal device controls.
+    InternalDeviceControl(fn(Request<InternalDeviceControl>) -> RequestDone),
+    /// For creates.
+    Create(fn(Request<Create>) -> RequestDone),
+}
 
 mod sealed {
     use super::{CancelRoutine, Request, RequestDone, RequestKind};
@@ -480,15 +472,19 @@ impl<K: Cancelable> Request<K> {
         self,
         on_cancel: fn(Request<K>) -> RequestDone,
     ) -> Result<CancelableRequest<K>, (Self, NtStatus)> {
-        if self.is_canceled() {
-            return Err((self, NtStatus::CANCELLED));
+        let Some(raw) = self.take_raw() else {
+            return Ok(CancelableRequest {
+                raw: None,
+                _kind: PhantomData,
+            });
+        };
+        match raw.mark_cancelable(K::routine(on_cancel)) {
+            Ok(raw) => Ok(CancelableRequest {
+                raw: Some(raw),
+                _kind: PhantomData,
+            }),
+            Err((raw, status)) => Err((Self::from_raw(raw), status)),
         }
-        self.fx().state.lock().cancel = Some(K::routine(on_cancel));
-        let slot = self.take_slot();
-        Ok(CancelableRequest {
-            slot,
-            _kind: PhantomData,
-        })
     }
 }
 
@@ -516,15 +512,12 @@ impl<K: RequestKind> CancelableRequest<K> {
     /// [`Cancelled`] when the request was cancelled: its cancel routine completes it (it runs
     /// now, if it was waiting for this request to be let go); you must not touch it.
     pub fn unmark(mut self) -> Result<Request<K>, Cancelled> {
-        let Some(slot) = self.slot.take() else {
+        let Some(raw) = self.raw.take() else {
             return Err(Cancelled(RequestDone::new()));
         };
-        let still_cancelable = slot.owner().state.lock().cancel.take().is_some();
-        if still_cancelable {
-            Ok(Request::from_slot(slot))
-        } else {
-            framework::run_deferred_cancel(slot);
-            Err(Cancelled(RequestDone::new()))
+        match raw.unmark_cancelable() {
+            Ok(raw) => Ok(Request::from_raw(raw)),
+            Err(_cancelled) => Err(Cancelled(RequestDone::new())),
         }
     }
 
@@ -534,8 +527,8 @@ impl<K: RequestKind> CancelableRequest<K> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn park(mut self) -> RequestDone {
-        if let Some(slot) = self.slot.take() {
-            framework::run_deferred_cancel(slot);
+        if let Some(raw) = self.raw.take() {
+            raw.leave_to_cancel_routine();
         }
         RequestDone::new()
     }
@@ -543,16 +536,16 @@ impl<K: RequestKind> CancelableRequest<K> {
 
 impl<K: RequestKind> Drop for CancelableRequest<K> {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            framework::run_deferred_cancel(slot);
+        if let Some(raw) = self.raw.take() {
+            raw.leave_to_cancel_routine();
         }
     }
 }
 
 impl<K: RequestKind> Drop for Request<K> {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            framework::dropped(&slot);
+        if let Some(raw) = self.raw.take() {
+            raw.dropped();
         }
     }
 }
@@ -572,14 +565,14 @@ pub enum AnyRequest {
 }
 
 impl AnyRequest {
-    pub(crate) fn from_slot(slot: IrpSlot<FxRequest>) -> Self {
-        match slot.owner().request_type {
-            RequestType::Create => Self::Create(Request::from_slot(slot)),
-            RequestType::Read => Self::Read(Request::from_slot(slot)),
-            RequestType::Write => Self::Write(Request::from_slot(slot)),
-            RequestType::DeviceControl => Self::DeviceControl(Request::from_slot(slot)),
+    pub(crate) fn from_raw(raw: RequestHandle) -> Self {
+        match raw.request_type() {
+            RequestType::Create => Self::Create(Request::from_raw(raw)),
+            RequestType::Read => Self::Read(Request::from_raw(raw)),
+            RequestType::Write => Self::Write(Request::from_raw(raw)),
+            RequestType::DeviceControl => Self::DeviceControl(Request::from_raw(raw)),
             RequestType::InternalDeviceControl => {
-                Self::InternalDeviceControl(Request::from_slot(slot))
+                Self::InternalDeviceControl(Request::from_raw(raw))
             }
         }
     }

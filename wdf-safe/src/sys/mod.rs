@@ -1,99 +1,43 @@
-//! The seam: the only module of this crate allowed to contain `unsafe`.
+//! The seam: the only module of this crate allowed to contain `unsafe`, and the one place that
+//! knows which framework the crate runs on.
 //!
-//! The simulated framework keeps each request's IRP in an [`IrpCell`]. A request object
-//! handed to the driver ([`crate::Request`]) holds the one [`IrpSlot`] that may reach into the
-//! cell, so buffers borrowed from the IRP can be plain `&mut [u8]` tied to the request; the
-//! framework itself touches the cell only while no slot is out.
+//! The public types ([`crate::Device`], [`crate::Queue`], [`crate::Request`], …) each hold one
+//! handle of this module and add the typestate; the handles' methods are the framework calls,
+//! shaped like the KMDF DDIs they stand for, so a backend implements each with one DDI call:
 //!
-//! The wdk-sys backend (Windows) replaces this module with calls to the real framework.
+//! | handle | KMDF object | calls |
+//! |---|---|---|
+//! | `DriverHandle` | `WDFDRIVER` in `DriverEntry` | `create_control_device` (`WdfDeviceCreate` on a control init) |
+//! | `DeviceHandle<D>` | `WDFDEVICE` (and the FDO's `PWDFDEVICE_INIT` before create) | `fdo_init_set_filter`, `fdo_init_update` (`WdfDeviceInitSet*`), `fdo_create`, `init_settings`, `allocate_context`, `context`, `create_queue`, `configure_request_dispatching`, `on_cleanup`, `create_symbolic_link`, `create_device_interface`, `finish_initializing`, `retrieve_next_request`, `stop_queue`, `start_queue`, `purge_queue` |
+//! | `QueueHandle` | `WDFQUEUE` | `queued` |
+//! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
+//! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
+//!
+//! plus `check_passive(ddi)` for the PASSIVE_LEVEL checks the KMDF verifier makes.
+//!
+//! | backend | selected by | implements the calls with |
+//! |---|---|---|
+//! | `host` | feature `host` | the simulated KMDF in [`crate::host`], over wdm-compat's simulated I/O manager |
+//! | `none` | anything else | nothing: the handles are uninhabited, so the typestate API builds (and is checked) for a bare `no_std` target such as `x86_64-unknown-none` |
+//!
+//! The wdk-sys backend (Windows, through `call_unsafe_wdf_function_binding!`) is a third module
+//! with the same signatures; it is not written yet.
+
+#[cfg(feature = "host")]
+mod irp_cell;
+#[cfg(feature = "host")]
+pub(crate) use irp_cell::{HasIrpCell, IrpCell, IrpSlot, claim};
+
+#[cfg(feature = "host")]
+pub(crate) use crate::host::{
+    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
+};
+
+#[cfg(not(feature = "host"))]
+mod none;
+#[cfg(not(feature = "host"))]
+pub(crate) use none::{
+    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
+};
 
 pub(crate) mod wait_lock;
-
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
-
-use wdm_compat::PendingIrp;
-
-/// A request's IRP, reachable only through a claimed [`IrpSlot`].
-///
-/// # Invariants
-///
-/// `irp` is read or written only through the `IrpSlot` that successfully claimed the cell
-/// (`claimed` went from `false` to `true`), and that slot is unique until it is dropped.
-pub(crate) struct IrpCell {
-    irp: UnsafeCell<Option<PendingIrp>>,
-    claimed: AtomicBool,
-}
-
-// SAFETY: the `PendingIrp` inside is `Send`; only the one claiming slot touches it (type
-// invariant), so sharing the cell between threads never gives two threads access at once.
-unsafe impl Sync for IrpCell {}
-
-impl IrpCell {
-    pub(crate) const fn new(irp: PendingIrp) -> Self {
-        Self {
-            irp: UnsafeCell::new(Some(irp)),
-            claimed: AtomicBool::new(false),
-        }
-    }
-
-    /// A cell with no IRP.
-    pub(crate) const fn empty() -> Self {
-        Self {
-            irp: UnsafeCell::new(None),
-            claimed: AtomicBool::new(false),
-        }
-    }
-}
-
-/// An object that keeps its IRP in an [`IrpCell`] (the framework's request object).
-pub(crate) trait HasIrpCell: Sync + 'static {
-    /// The cell.
-    fn irp_cell(&self) -> &IrpCell;
-}
-
-/// Claims `owner`'s cell: the unique slot, unless one is out already.
-pub(crate) fn claim<T: HasIrpCell>(owner: &'static T) -> Option<IrpSlot<T>> {
-    let was = owner.irp_cell().claimed.swap(true, Ordering::AcqRel);
-    (!was).then_some(IrpSlot { owner })
-}
-
-/// The unique way into an [`IrpCell`]; gives the claim back when dropped. One pointer wide.
-pub(crate) struct IrpSlot<T: HasIrpCell> {
-    owner: &'static T,
-}
-
-impl<T: HasIrpCell> IrpSlot<T> {
-    /// The IRP, while it has not been taken.
-    pub(crate) fn irp_mut(&mut self) -> Option<&mut PendingIrp> {
-        // SAFETY: this slot claimed the cell (invariant of `IrpCell`), so no other reference to
-        // its contents exists; the borrow is tied to `&mut self`.
-        unsafe { &mut *self.owner.irp_cell().irp.get() }.as_mut()
-    }
-
-    /// The IRP, shared.
-    pub(crate) fn irp(&self) -> Option<&PendingIrp> {
-        // SAFETY: as in `irp_mut`; `&self` allows only shared access through this slot.
-        unsafe { &*self.owner.irp_cell().irp.get() }.as_ref()
-    }
-
-    /// Takes the IRP out (to complete or forward it); later slots find the cell empty.
-    pub(crate) fn take(&mut self) -> Option<PendingIrp> {
-        // SAFETY: as in `irp_mut`.
-        unsafe { &mut *self.owner.irp_cell().irp.get() }.take()
-    }
-
-    /// The object whose cell this slot claimed.
-    pub(crate) const fn owner(&self) -> &'static T {
-        self.owner
-    }
-}
-
-impl<T: HasIrpCell> Drop for IrpSlot<T> {
-    fn drop(&mut self) {
-        self.owner
-            .irp_cell()
-            .claimed
-            .store(false, Ordering::Release);
-    }
-}

@@ -32,7 +32,7 @@ impl<T> WaitLock<T> {
     ///
     /// IRQL: PASSIVE_LEVEL (the simulated verifier reports a call above it, SDV KmdfIrql).
     pub fn lock(&self) -> WaitLockGuard<'_, T> {
-        crate::framework::check_passive("WdfWaitLockAcquire");
+        crate::sys::check_passive("WdfWaitLockAcquire");
         while self
             .locked
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)

@@ -1,0 +1,267 @@
+//! The backend used when no framework is selected (for example `x86_64-unknown-none` without
+//! features). Every handle holds a reference to an uninhabited type: no handle can ever be
+//! made, so every call is statically unreachable (`match *self.0 {}`, no `unsafe` needed). It
+//! exists so the typestate API builds on a bare `no_std` target, and it is the written
+//! contract every other backend implements with the same signatures.
+
+use core::marker::PhantomData;
+
+use wdm_compat::{NtResult, NtStatus, Parameters};
+
+use crate::context::ContextType;
+use crate::device::{ControlDeviceSettings, Guid, InitSettings};
+use crate::kind::{DispatchType, RequestType};
+use crate::queue::Callbacks;
+use crate::request::CancelRoutine;
+
+/// No framework object exists on this backend.
+pub(crate) enum Never {}
+
+/// PASSIVE_LEVEL check of a DDI: nothing to check without a framework.
+pub(crate) fn check_passive(_ddi: &str) {}
+
+/// `WDFDRIVER` during `DriverEntry`.
+pub(crate) struct DriverHandle<'a, 'b, D>(&'a mut Never, Lifetimes<'b, D>);
+
+/// The driver type and setup lifetime a `DriverHandle` carries.
+type Lifetimes<'b, D> = PhantomData<(&'b (), fn(&D))>;
+
+impl<D: crate::KmdfDriver> DriverHandle<'_, '_, D> {
+    /// `WdfDeviceCreate` with a control-device init.
+    pub(crate) fn create_control_device(
+        &mut self,
+        _init: &ControlDeviceSettings,
+    ) -> NtResult<DeviceHandle<D>> {
+        match *self.0 {}
+    }
+}
+
+/// `WDFDEVICE`.
+pub(crate) struct DeviceHandle<D>(&'static Never, PhantomData<fn(&D)>);
+
+impl<D> Clone for DeviceHandle<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D> Copy for DeviceHandle<D> {}
+
+impl<D: crate::KmdfDriver> DeviceHandle<D> {
+    /// `WdfFdoInitSetFilter`.
+    pub(crate) fn fdo_init_set_filter(self) {
+        match *self.0 {}
+    }
+
+    /// `WdfDeviceInitSet*` on the FDO init.
+    pub(crate) fn fdo_init_update(self, _update: impl FnOnce(&mut InitSettings)) {
+        match *self.0 {}
+    }
+
+    /// `WdfDeviceCreate` with the FDO init.
+    pub(crate) fn fdo_create(self) -> NtResult {
+        match *self.0 {}
+    }
+
+    /// What the init set up.
+    pub(crate) fn init_settings(self) -> InitSettings {
+        match *self.0 {}
+    }
+
+    /// `WdfObjectAllocateContext` + in-place initialisation.
+    pub(crate) fn allocate_context<T: ContextType>(
+        self,
+        _init: impl FnOnce() -> T,
+        _cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        match *self.0 {}
+    }
+
+    /// `WdfObjectGetTypedContextWorker`.
+    pub(crate) fn context<T: ContextType>(self) -> Option<&'static T> {
+        match *self.0 {}
+    }
+
+    /// `WdfIoQueueCreate`.
+    pub(crate) fn create_queue(
+        self,
+        _dispatch: DispatchType,
+        _callbacks: Callbacks<D>,
+        _allow_zero_length: bool,
+        _default_queue: bool,
+    ) -> NtResult<QueueHandle> {
+        match *self.0 {}
+    }
+
+    /// `WdfDeviceConfigureRequestDispatching`.
+    pub(crate) fn configure_request_dispatching(
+        self,
+        _queue: QueueHandle,
+        _request_type: RequestType,
+    ) -> NtResult {
+        match *self.0 {}
+    }
+
+    /// The device's `EvtCleanupCallback`.
+    pub(crate) fn on_cleanup(self, _callback: fn(&D)) {
+        match *self.0 {}
+    }
+
+    /// `WdfDeviceCreateSymbolicLink`.
+    pub(crate) fn create_symbolic_link(self, _link: &'static str) -> NtResult {
+        match *self.0 {}
+    }
+
+    /// `WdfDeviceCreateDeviceInterface`.
+    pub(crate) fn create_device_interface(self, _class: &Guid) -> NtResult {
+        match *self.0 {}
+    }
+
+    /// `WdfControlFinishInitializing`.
+    pub(crate) fn finish_initializing(self) {
+        match *self.0 {}
+    }
+
+    /// `WdfIoQueueRetrieveNextRequest`.
+    pub(crate) fn retrieve_next_request(self, _queue: QueueHandle) -> NtResult<RequestHandle> {
+        match *self.0 {}
+    }
+
+    /// `WdfIoQueueStop`.
+    pub(crate) fn stop_queue(self, _queue: QueueHandle) {
+        match *self.0 {}
+    }
+
+    /// `WdfIoQueueStart`.
+    pub(crate) fn start_queue(self, _queue: QueueHandle, _driver: &D) {
+        match *self.0 {}
+    }
+
+    /// `WdfIoQueuePurgeSynchronously`.
+    pub(crate) fn purge_queue(self, _queue: QueueHandle) {
+        match *self.0 {}
+    }
+}
+
+/// `WDFQUEUE`.
+#[derive(Clone, Copy)]
+pub(crate) struct QueueHandle(&'static Never);
+
+impl QueueHandle {
+    /// Requests waiting in the queue.
+    pub(crate) fn queued(self) -> usize {
+        match *self.0 {}
+    }
+}
+
+/// `WDFREQUEST`.
+pub(crate) struct RequestHandle(&'static Never);
+
+impl RequestHandle {
+    /// `WdfRequestGetParameters`'s `Type`.
+    pub(crate) fn request_type(&self) -> RequestType {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestGetParameters`.
+    pub(crate) fn parameters(&self) -> Parameters {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestSetInformation`.
+    pub(crate) fn set_information(&self, _information: usize) {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestGetInformation`.
+    pub(crate) fn information(&self) -> usize {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestCompleteWithInformation`.
+    pub(crate) fn complete(self, _status: NtStatus, _information: usize) {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestForwardToIoQueue`.
+    pub(crate) fn forward_to_queue(self, _queue: QueueHandle) -> Result<(), (Self, NtStatus)> {
+        match *self.0 {}
+    }
+
+    /// `WdfDeviceGetIoTarget` of the request's device.
+    pub(crate) fn default_io_target(&self) -> Option<IoTargetHandle> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestSend(SEND_AND_FORGET)`.
+    pub(crate) fn send_and_forget(self, _target: &IoTargetHandle) -> Result<(), (Self, NtStatus)> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestSend` with a completion routine.
+    #[allow(
+        clippy::extra_unused_type_parameters,
+        reason = "the host backend's signature: the completion routine reaches driver `D`"
+    )]
+    pub(crate) fn send_observed<D: crate::KmdfDriver>(
+        self,
+        _target: &IoTargetHandle,
+    ) -> Result<(), (Self, NtStatus)> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestIsCanceled`.
+    pub(crate) fn is_canceled(&self) -> bool {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer` on a read.
+    pub(crate) fn read_buffer(&mut self) -> NtResult<&mut [u8]> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestRetrieveInputBuffer` on a write.
+    pub(crate) fn write_buffer(&mut self) -> NtResult<&[u8]> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestRetrieveInputBuffer` on a device control.
+    pub(crate) fn ioctl_input(&mut self) -> NtResult<&[u8]> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer` on a device control.
+    pub(crate) fn ioctl_output(&mut self) -> NtResult<&mut [u8]> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestMarkCancelableEx`.
+    pub(crate) fn mark_cancelable(self, _routine: CancelRoutine) -> Result<Self, (Self, NtStatus)> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestUnmarkCancelable`.
+    pub(crate) fn unmark_cancelable(self) -> Result<Self, NtStatus> {
+        match *self.0 {}
+    }
+
+    /// Returning from a callback with the request left to its cancel routine.
+    pub(crate) fn leave_to_cancel_routine(self) {
+        match *self.0 {}
+    }
+
+    /// The request handle was dropped while the driver owned it.
+    pub(crate) fn dropped(self) {
+        match *self.0 {}
+    }
+}
+
+/// `WDFIOTARGET`.
+#[derive(Clone, Copy)]
+pub(crate) struct IoTargetHandle(&'static Never);
+
+impl core::fmt::Debug for IoTargetHandle {
+    fn fmt(&self, _f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self.0 {}
+    }
+}
