@@ -45,6 +45,8 @@ const IOCTL_BAD_INFORMATION: u32 = ioctl(0x908);
 const IOCTL_COUNT: u32 = ioctl(0x909);
 /// IOCTL_ECHO's twin with METHOD_OUT_DIRECT.
 const IOCTL_ECHO_DIRECT: u32 = ioctl(0x90B) | 2;
+/// IOCTL_ECHO's twin with METHOD_IN_DIRECT.
+const IOCTL_ECHO_IN_DIRECT: u32 = ioctl(0x90D) | 1;
 /// IOCTL_ECHO's twin with METHOD_NEITHER.
 const IOCTL_ECHO_NEITHER: u32 = ioctl(0x90C) | 3;
 const IOCTL_COUNT_UNDER_SPIN_LOCK: u32 = ioctl(0x90A);
@@ -134,10 +136,11 @@ fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     match code {
-        IOCTL_ECHO | IOCTL_ECHO_DIRECT | IOCTL_ECHO_NEITHER => request.complete_with(|request| {
-            let value: u32 = request.read_input()?;
-            request.write_output(&value)
-        }),
+        IOCTL_ECHO | IOCTL_ECHO_DIRECT | IOCTL_ECHO_IN_DIRECT | IOCTL_ECHO_NEITHER => request
+            .complete_with(|request| {
+                let value: u32 = request.read_input()?;
+                request.write_output(&value)
+            }),
         IOCTL_PARK => match request.forward_to_queue(&widget.parked) {
             Ok(done) => done,
             Err((request, status)) => request.complete(status),
@@ -813,7 +816,7 @@ fn unmarking_after_a_cancellation_reports_it_and_the_cancel_routine_completes() 
 fn buffers_of_every_transfer_method_are_checked_against_their_length() {
     let (io, _driver) = widget();
     let handle = io.open(r"\\.\Widget").unwrap();
-    for code in [IOCTL_ECHO, IOCTL_ECHO_DIRECT] {
+    for code in [IOCTL_ECHO, IOCTL_ECHO_DIRECT, IOCTL_ECHO_IN_DIRECT] {
         // Zero-length, one byte short and absent buffers: STATUS_BUFFER_TOO_SMALL, nothing back.
         for (input, output) in [(0, 4), (3, 4), (4, 3), (4, 0)] {
             let result = handle.device_io_control(code, &vec![1; input], output);
@@ -900,7 +903,10 @@ impl KmdfDriver for Refusals {
         let other = device.create_queue(QueueConfig::sequential().on_read(refusals_read))?;
         let busy = device.configure_request_dispatching(&other, RequestType::Read);
         kd_print!("type bound twice: {}", busy.unwrap_err());
-        let _ = device.finish_initializing();
+        let ready = device.finish_initializing();
+        // A queue that only receives what the driver forwards can still be created.
+        let late = ready.create_queue(QueueConfig::<Manual, Self>::manual());
+        kd_print!("manual queue after finishing: {}", late.is_ok());
         Ok(Self)
     }
 }
@@ -921,6 +927,7 @@ fn the_framework_refuses_what_kmdf_refuses_with_its_statuses() {
             "dispatching to the default queue: STATUS_INVALID_DEVICE_REQUEST",
             "dispatching a type without a callback: STATUS_INVALID_DEVICE_REQUEST",
             "type bound twice: STATUS_WDF_BUSY",
+            "manual queue after finishing: true",
         ]
     );
     // The device works: reads go to the dedicated queue and complete.
@@ -1181,4 +1188,108 @@ fn fdo_init_settings_are_kept_by_the_device() {
           characteristics: 257, exclusive: true }"
         ]
     );
+}
+
+/// A control device whose reads and writes need at least 4 bytes, with buffered or direct I/O.
+struct Transfer<const DIRECT: bool>;
+
+fn transfer_read<const DIRECT: bool>(
+    _driver: &Transfer<DIRECT>,
+    request: Request<Read>,
+) -> RequestDone {
+    request.complete_with(|request| {
+        request.output_buffer(4)?[..4].copy_from_slice(b"DATA");
+        Ok(4)
+    })
+}
+
+fn transfer_write<const DIRECT: bool>(
+    _driver: &Transfer<DIRECT>,
+    request: Request<Write>,
+) -> RequestDone {
+    request.complete_with(|request| Ok(request.input_buffer(4)?.len()))
+}
+
+impl<const DIRECT: bool> KmdfDriver for Transfer<DIRECT> {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(if DIRECT {
+            r"\Device\Direct"
+        } else {
+            r"\Device\Buffered"
+        })?;
+        init.set_io_type(if DIRECT {
+            wdm_compat::IoType::Direct
+        } else {
+            wdm_compat::IoType::Buffered
+        });
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        device.create_symbolic_link(if DIRECT {
+            r"\DosDevices\Direct"
+        } else {
+            r"\DosDevices\Buffered"
+        })?;
+        device.create_default_queue(
+            QueueConfig::<Sequential, Self>::sequential()
+                .on_read(transfer_read::<DIRECT>)
+                .on_write(transfer_write::<DIRECT>),
+        )?;
+        let _ = device.finish_initializing();
+        Ok(Self)
+    }
+}
+
+fn check_transfers(io: &IoManager, path: &str) {
+    let handle = io.open(path).unwrap();
+    // Zero-length: completed by the framework (no AllowZeroLengthRequests).
+    assert_eq!(
+        (handle.read(0).status, handle.read(0).information),
+        (NtStatus::SUCCESS, 0)
+    );
+    assert_eq!(handle.write(&[]).status, NtStatus::SUCCESS);
+    // One byte short: STATUS_BUFFER_TOO_SMALL, nothing transferred.
+    let short = handle.read(3);
+    assert_eq!(
+        (short.status, short.information),
+        (NtStatus::BUFFER_TOO_SMALL, 0),
+        "{path}"
+    );
+    let short = handle.write(&[1, 2, 3]);
+    assert_eq!(
+        (short.status, short.information),
+        (NtStatus::BUFFER_TOO_SMALL, 0),
+        "{path}"
+    );
+    // Exact and oversized.
+    let exact = handle.read(4);
+    assert_eq!(
+        (exact.status, exact.data.as_slice()),
+        (NtStatus::SUCCESS, &b"DATA"[..]),
+        "{path}"
+    );
+    let large = handle.read(64);
+    assert_eq!(
+        (large.status, large.information),
+        (NtStatus::SUCCESS, 4),
+        "{path}"
+    );
+    assert_eq!(&large.data[..4], b"DATA");
+    let written = handle.write(&[7; 100]);
+    assert_eq!(
+        (written.status, written.information),
+        (NtStatus::SUCCESS, 100),
+        "{path}"
+    );
+}
+
+#[test]
+fn reads_and_writes_are_checked_against_their_length_with_buffered_and_direct_io() {
+    let io = IoManager::new();
+    io.load_driver("buffered", wdf_safe::entry_point::<Transfer<false>>())
+        .unwrap();
+    io.load_driver("direct", wdf_safe::entry_point::<Transfer<true>>())
+        .unwrap();
+    check_transfers(&io, r"\\.\Buffered");
+    check_transfers(&io, r"\\.\Direct");
 }
