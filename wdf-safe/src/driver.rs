@@ -100,20 +100,55 @@ pub fn entry_point<D: KmdfDriver>() -> wdm_compat::host::DriverEntry {
     crate::host::entry_point::<D>()
 }
 
-/// Makes a crate a KMDF driver image for driver type `$driver`: `DriverEntry`, `WdfDriverCreate`
-/// and the callbacks, on the real framework.
+/// Makes a crate a KMDF driver image for driver type `$driver`: exports `DriverEntry` (which
+/// KMDF's `FxDriverEntry` calls) and installs wdk-alloc's global allocator; the panic handler is
+/// wdk-panic's. `DriverEntry` calls `WdfDriverCreate` with `EvtDriverUnload` already set (so
+/// unload is wired before anything can fail), then [`KmdfDriver::driver_entry`].
 ///
-/// Not available yet: the wdk-sys backend that talks to the real KMDF is still to be written, so
-/// for now this stops the build with a message that says so. The same driver runs today on the
-/// host simulation (`wdf_safe::entry_point` under the `host` feature), and a driver
-/// written against `wdm_compat::io` builds as a real WDM driver with
-/// `wdm_compat::wdm_driver_entry!`.
+/// Use it once, in the driver package's `lib.rs` (the package depends on `wdf-safe` with
+/// feature `wdk`):
+///
+/// ```ignore
+/// #![no_std]
+/// wdf_safe::kmdf_driver_entry!(wdf_safe::io::KmdfBackend<echo::Echo>);
+/// ```
+///
+/// Available on Windows targets with feature `wdk` (and without `host`); anywhere else it stops
+/// the build with a message saying so.
+#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+#[macro_export]
+macro_rules! kmdf_driver_entry {
+    ($driver:ty) => {
+        /// `DriverEntry`, called by KMDF's `FxDriverEntry`.
+        ///
+        /// # Safety
+        ///
+        /// Called by the system only, once, as the driver's entry point.
+        #[unsafe(export_name = "DriverEntry")]
+        pub unsafe extern "system" fn __wdf_safe_driver_entry(
+            driver: *mut ::core::ffi::c_void,
+            registry_path: *const ::core::ffi::c_void,
+        ) -> i32 {
+            // SAFETY: the system calls DriverEntry once, with its driver object and registry
+            // path; `$driver` is this image's only driver type (one macro call per image).
+            unsafe { $crate::__private::driver_entry::<$driver>(driver, registry_path) }
+        }
+
+        #[global_allocator]
+        static __WDF_SAFE_ALLOCATOR: $crate::__private::Allocator = $crate::__private::Allocator;
+    };
+}
+
+/// Makes a crate a KMDF driver image: only on Windows targets with feature `wdk` (see the
+/// documentation built for Windows); elsewhere it stops the build with a message.
+#[cfg(not(all(not(feature = "host"), feature = "wdk", target_os = "windows")))]
 #[macro_export]
 macro_rules! kmdf_driver_entry {
     ($driver:ty) => {
         ::core::compile_error!(
-            "wdf-safe has no real-KMDF (wdk-sys) backend yet: build the sample's `wdm` package \
-             instead, or run this driver on the host simulation (`run-sample --backend kmdf`)"
+            "wdf_safe::kmdf_driver_entry! makes a real KMDF driver: build it for a Windows target \
+             with wdf-safe's `wdk` feature (and without `host`), as samples/<name>/kmdf does; on \
+             other hosts run the driver on the simulation (`run-sample --backend kmdf`)"
         );
     };
 }

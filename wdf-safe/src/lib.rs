@@ -33,12 +33,34 @@
 //!   where the simulation simplifies; `src/host/mod.rs` lists the simplifications.
 //! * no feature: the handles are uninhabited, so the API builds and is type-checked for a bare
 //!   `no_std` target (`x86_64-unknown-none`).
-//! * the wdk-sys backend that calls the real framework on Windows plugs into the same seam; it
-//!   is not written yet ([`kmdf_driver_entry!`] says so).
+//! * feature `wdk` on a Windows target: the **real KMDF**, called through wdk-sys's
+//!   `call_unsafe_wdf_function_binding!` (`src/sys/wdk.rs`, the only file that names wdk-sys);
+//!   a driver package makes its image with [`kmdf_driver_entry!`]. Built on Windows only (wdk-sys
+//!   needs the WDK). The framework functions it calls, with the IRQL each needs:
+//!
+//! | KMDF function | IRQL |
+//! |---|---|
+//! | `WdfDriverCreate` | PASSIVE_LEVEL |
+//! | `WdfControlDeviceInitAllocate`, `WdfDeviceInitAssignName` | PASSIVE_LEVEL |
+//! | `WdfDeviceInitSetIoType`, `WdfDeviceInitSetExclusive`, `WdfDeviceInitSetCharacteristics`, `WdfDeviceInitSetDeviceType`, `WdfDeviceInitSetFileObjectConfig`, `WdfDeviceInitFree`, `WdfFdoInitSetFilter` | ≤ DISPATCH_LEVEL |
+//! | `WdfDeviceCreate` | PASSIVE_LEVEL |
+//! | `WdfObjectGetTypedContextWorker`, `WdfObjectAllocateContext` | ≤ DISPATCH_LEVEL |
+//! | `WdfIoQueueCreate`, `WdfDeviceConfigureRequestDispatching` | ≤ DISPATCH_LEVEL |
+//! | `WdfDeviceCreateSymbolicLink`, `WdfDeviceCreateDeviceInterface` | PASSIVE_LEVEL |
+//! | `WdfControlFinishInitializing` | ≤ DISPATCH_LEVEL |
+//! | `WdfIoQueueRetrieveNextRequest`, `WdfIoQueueStop`, `WdfIoQueueStart`, `WdfIoQueueGetState`, `WdfIoQueueGetDevice` | ≤ DISPATCH_LEVEL |
+//! | `WdfIoQueuePurgeSynchronously` | PASSIVE_LEVEL |
+//! | `WdfRequestGetIoQueue`, `WdfDeviceGetIoTarget`, `WdfRequestGetParameters`, `WdfRequestSetInformation`, `WdfRequestGetInformation`, `WdfRequestGetStatus`, `WdfRequestIsCanceled` | ≤ DISPATCH_LEVEL |
+//! | `WdfRequestCompleteWithInformation`, `WdfRequestForwardToIoQueue` | ≤ DISPATCH_LEVEL |
+//! | `WdfRequestFormatRequestUsingCurrentType`, `WdfRequestSetCompletionRoutine`, `WdfRequestSend` | ≤ DISPATCH_LEVEL |
+//! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH_LEVEL |
+//! | `WdfRequestMarkCancelableEx`, `WdfRequestUnmarkCancelable` | ≤ DISPATCH_LEVEL |
+//!
+//!   The kernel routines underneath (spin locks, `DbgPrint`) come from `wdm-compat`'s own seam.
 #![no_std]
 #![deny(unsafe_code)]
 
-#[cfg(feature = "host")]
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 extern crate alloc;
 
 pub mod context;
@@ -53,6 +75,11 @@ pub mod request;
 pub mod sync;
 #[allow(unsafe_code)]
 mod sys;
+
+/// What [`kmdf_driver_entry!`] expands to call; not part of the API.
+#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+#[doc(hidden)]
+pub use sys::wdk::entry as __private;
 
 pub use device::{ControlDeviceInit, Device, FdoInit, Guid, InitSettings};
 #[cfg(feature = "host")]

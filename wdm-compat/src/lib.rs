@@ -27,6 +27,10 @@ extern crate std;
 #[allow(unused_extern_crates)]
 extern crate alloc;
 
+// A driver built with the WDK takes its panic handler (a bug check) from wdk-panic.
+#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+extern crate wdk_panic;
+
 // Without an operating-system backend (a bare `no_std` build) nothing can call the
 // trampolines, so much of the seam is unused there.
 #[allow(unsafe_code)]
@@ -64,8 +68,12 @@ pub use sys::nt::entry as __private;
 /// wdm_compat::wdm_driver_entry!(wdm_compat::io::WdmBackend<echo::Echo>);
 /// ```
 ///
-/// Available for Windows targets without the `host` feature (the portable backend).
-#[cfg(all(not(feature = "host"), target_os = "windows"))]
+/// Available for Windows targets without the `host` feature. Without feature `wdk` it is the
+/// portable backend (no WDK: the kernel routines are imported with `raw-dylib`, and the macro
+/// also provides the allocator, panic handler and C runtime imports a WDK build gets from
+/// wdk-alloc, wdk-panic and wdk-sys); with feature `wdk` the global allocator is wdk-alloc's
+/// and the panic handler wdk-panic's.
+#[cfg(all(not(feature = "host"), not(feature = "wdk"), target_os = "windows"))]
 #[macro_export]
 macro_rules! wdm_driver_entry {
     ($driver:ty) => {
@@ -84,8 +92,7 @@ macro_rules! wdm_driver_entry {
         }
 
         #[global_allocator]
-        static __WDM_COMPAT_ALLOCATOR: $crate::__private::PoolAllocator =
-            $crate::__private::PoolAllocator;
+        static __WDM_COMPAT_ALLOCATOR: $crate::__private::Allocator = $crate::__private::Allocator;
 
         #[panic_handler]
         fn __wdm_compat_panic(_info: &::core::panic::PanicInfo<'_>) -> ! {
@@ -117,6 +124,32 @@ macro_rules! wdm_driver_entry {
         extern "C" fn __CxxFrameHandler3() -> ! {
             $crate::__private::bug_check(0x1E)
         }
+    };
+}
+
+/// Makes this crate a WDM driver image built with the WDK (feature `wdk`): exports
+/// `DriverEntry` for the [`WdmDriver`] type given and installs wdk-alloc's allocator; the panic
+/// handler is wdk-panic's, linked by this crate.
+#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+#[macro_export]
+macro_rules! wdm_driver_entry {
+    ($driver:ty) => {
+        /// `DriverEntry`.
+        ///
+        /// # Safety
+        ///
+        /// Called by the system only, as the driver's entry point.
+        #[unsafe(export_name = "DriverEntry")]
+        pub unsafe extern "system" fn __wdm_compat_driver_entry(
+            driver: *mut ::core::ffi::c_void,
+            registry_path: *const ::core::ffi::c_void,
+        ) -> i32 {
+            // SAFETY: the system calls DriverEntry with its driver object and registry path.
+            unsafe { $crate::__private::driver_entry::<$driver>(driver, registry_path) }
+        }
+
+        #[global_allocator]
+        static __WDM_COMPAT_ALLOCATOR: $crate::__private::Allocator = $crate::__private::Allocator;
     };
 }
 

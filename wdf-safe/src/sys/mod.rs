@@ -18,10 +18,8 @@
 //! | backend | selected by | implements the calls with |
 //! |---|---|---|
 //! | `host` | feature `host` | the simulated KMDF in [`crate::host`], over wdm-compat's simulated I/O manager |
+//! | `wdk` | feature `wdk` on a Windows target (a KMDF driver package) | the real KMDF, through wdk-sys's `call_unsafe_wdf_function_binding!` (its module docs list every DDI with its IRQL) |
 //! | `none` | anything else | nothing: the handles are uninhabited, so the typestate API builds (and is checked) for a bare `no_std` target such as `x86_64-unknown-none` |
-//!
-//! The wdk-sys backend (Windows, through `call_unsafe_wdf_function_binding!`) is a third module
-//! with the same signatures; it is not written yet.
 
 #[cfg(feature = "host")]
 mod irp_cell;
@@ -33,9 +31,16 @@ pub(crate) use crate::host::{
     DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
 };
 
-#[cfg(not(feature = "host"))]
+#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+pub(crate) mod wdk;
+#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+pub(crate) use wdk::{
+    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
+};
+
+#[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
-#[cfg(not(feature = "host"))]
+#[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
     DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
 };

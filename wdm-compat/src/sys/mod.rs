@@ -8,7 +8,7 @@
 //! | backend | selected by | implements the calls with |
 //! |---|---|---|
 //! | `host` | feature `host` | the simulated I/O manager in [`crate::host`] |
-//! | `nt` | a Windows target without `host` | `ntoskrnl.exe` imports declared with `raw-dylib` and the x64 layouts of the few structures it reads (a real driver, built without the WDK; it runs under Wine) |
+//! | `nt` | a Windows target without `host` | `ntoskrnl.exe` routines, imported with `raw-dylib` (a real driver built without the WDK; it runs under Wine) or, with feature `wdk`, from wdk-sys's `ntddk` module; and the x64 layouts of the few structures it reads, checked against the WDK's |
 //! | `none` | anything else | nothing: the handle types are uninhabited, so the vocabulary and the IRP model still build for a bare `no_std` target |
 //!
 //! Every backend provides, as inherent methods on the handle types:
@@ -21,8 +21,9 @@
 //!   `skip_current_location`, `copy_current_location_to_next`, `set_completion_routine`,
 //!   `call_driver`, `set_cancel_routine`, `cancel_requested`, `release_cancel_lock`,
 //!   `driver_context`, `set_driver_context`, `leaked`.
-//! * free functions `dbg_print`, `raise_irql`, `lower_irql`, and (host only)
-//!   `IrpRef::tracked_complete`.
+//! * free functions `dbg_print`, and (host only) `IrpRef::tracked_complete`;
+//! * the spin lock: `acquire_spin_lock` / `release_spin_lock` (the kernel's, `nt`) or
+//!   `raise_irql` / `lower_irql` around the portable spin loop in [`spin_lock`] (`host`, `none`).
 
 use core::ffi::c_void;
 use core::ptr::NonNull;
@@ -41,7 +42,7 @@ pub(crate) mod nt;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) use nt as backend;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
-pub(crate) use nt::{dbg_print, lower_irql, raise_irql};
+pub(crate) use nt::{acquire_spin_lock, dbg_print, release_spin_lock};
 
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) mod none;

@@ -4,18 +4,44 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super as sys;
 
 /// `DISPATCH_LEVEL`.
-pub(crate) const DISPATCH_LEVEL: u8 = 2;
+#[cfg(not(all(not(feature = "host"), target_os = "windows")))]
+const DISPATCH_LEVEL: u8 = 2;
+
+// On Windows the kernel's spin lock does the work (it raises the IRQL for real).
+#[cfg(all(not(feature = "host"), target_os = "windows"))]
+use sys::{acquire_spin_lock as acquire, release_spin_lock as release};
+
+/// The portable spin lock: raise the IRQL (simulated on the host), then spin on the word.
+#[cfg(not(all(not(feature = "host"), target_os = "windows")))]
+fn acquire(locked: &AtomicUsize) -> u8 {
+    let previous_irql = sys::raise_irql(DISPATCH_LEVEL);
+    while locked
+        .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    previous_irql
+}
+
+/// Releases a lock taken with [`acquire`] and restores the IRQL.
+#[cfg(not(all(not(feature = "host"), target_os = "windows")))]
+fn release(locked: &AtomicUsize, previous_irql: u8) {
+    locked.store(0, Ordering::Release);
+    sys::lower_irql(previous_irql);
+}
 
 /// Data of type `T` guarded by a spin lock.
 ///
 /// Keep critical sections short and never complete, forward or send a request inside one.
 pub struct SpinLock<T> {
-    locked: AtomicBool,
+    /// A `KSPIN_LOCK`: zero when free.
+    locked: AtomicUsize,
     data: UnsafeCell<T>,
 }
 
@@ -29,7 +55,7 @@ impl<T> SpinLock<T> {
     /// IRQL: any.
     pub const fn new(value: T) -> Self {
         Self {
-            locked: AtomicBool::new(false),
+            locked: AtomicUsize::new(0),
             data: UnsafeCell::new(value),
         }
     }
@@ -39,14 +65,7 @@ impl<T> SpinLock<T> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL; the holder runs at DISPATCH_LEVEL.
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
-        let previous_irql = sys::raise_irql(DISPATCH_LEVEL);
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            core::hint::spin_loop();
-        }
+        let previous_irql = acquire(&self.locked);
         SpinLockGuard {
             lock: self,
             previous_irql,
@@ -78,7 +97,7 @@ impl<T: Default> Default for SpinLock<T> {
 impl<T> fmt::Debug for SpinLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SpinLock")
-            .field("locked", &self.locked.load(Ordering::Relaxed))
+            .field("locked", &(self.locked.load(Ordering::Relaxed) != 0))
             .finish()
     }
 }
@@ -112,7 +131,6 @@ impl<T> DerefMut for SpinLockGuard<'_, T> {
 
 impl<T> Drop for SpinLockGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.locked.store(false, Ordering::Release);
-        sys::lower_irql(self.previous_irql);
+        release(&self.lock.locked, self.previous_irql);
     }
 }

@@ -17,7 +17,7 @@
 use core::ffi::c_void;
 use core::mem::offset_of;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use super::{
     AddDeviceFn, CancelFn, CompletionFn, DeviceRef, DispatchFn, DriverRef, IrpRef, Mode, Params,
@@ -195,50 +195,25 @@ const MDL_MAPPED: i16 = 0x0001 | 0x0004;
 const MAP_PRIORITY: u32 = 16 | 0x4000_0000;
 /// `IO_NO_INCREMENT`.
 const IO_NO_INCREMENT: i8 = 0;
-/// `NonPagedPoolNx`.
-const NON_PAGED_POOL_NX: i32 = 512;
-/// The pool tag of the crate's allocations: 'Wdfs' read backwards, as the debugger shows it.
-const POOL_TAG: u32 = u32::from_le_bytes(*b"Wdfs");
 
-#[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
-unsafe extern "system" {
-    fn IoCreateDevice(
-        driver: *mut DriverObject,
-        extension_size: u32,
-        name: *const UnicodeString,
-        device_type: u32,
-        characteristics: u32,
-        exclusive: u8,
-        device: *mut *mut DeviceObject,
-    ) -> i32;
-    fn IoDeleteDevice(device: *mut DeviceObject);
-    fn IoCreateSymbolicLink(link: *const UnicodeString, target: *const UnicodeString) -> i32;
-    fn IoDeleteSymbolicLink(link: *const UnicodeString) -> i32;
-    fn IofCompleteRequest(irp: *mut Irp, boost: i8);
-    fn IofCallDriver(device: *mut DeviceObject, irp: *mut Irp) -> i32;
-    fn IoAttachDeviceToDeviceStack(
-        source: *mut DeviceObject,
-        target: *mut DeviceObject,
-    ) -> *mut DeviceObject;
-    fn IoDetachDevice(target: *mut DeviceObject);
-    fn IoReleaseCancelSpinLock(irql: u8);
-    fn MmMapLockedPagesSpecifyCache(
-        mdl: *mut Mdl,
-        access_mode: i8,
-        cache_type: i32,
-        requested_address: *mut c_void,
-        bug_check_on_failure: u32,
-        priority: u32,
-    ) -> *mut c_void;
-    fn ExAllocatePoolWithTag(pool_type: i32, size: usize, tag: u32) -> *mut c_void;
-    fn ExFreePoolWithTag(pointer: *mut c_void, tag: u32);
-    fn KeBugCheckEx(code: u32, p1: usize, p2: usize, p3: usize, p4: usize) -> !;
-}
+// The kernel routines this backend calls, declared with `raw-dylib` (no WDK needed), or taken
+// from wdk-sys's `ntddk` module in a build with the WDK (feature `wdk`). Both provide the same
+// signatures over this module's structure types.
+#[cfg(not(feature = "wdk"))]
+mod raw_dylib;
+#[cfg(not(feature = "wdk"))]
+use raw_dylib as imports;
+#[cfg(feature = "wdk")]
+mod wdk;
+#[cfg(feature = "wdk")]
+use wdk as imports;
 
-#[link(name = "ntoskrnl.exe", kind = "raw-dylib", modifiers = "+verbatim")]
-unsafe extern "C" {
-    fn DbgPrint(format: *const u8, ...) -> u32;
-}
+use imports::{
+    DbgPrint, IoAttachDeviceToDeviceStack, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice,
+    IoDeleteSymbolicLink, IoDetachDevice, IoReleaseCancelSpinLock, IofCallDriver,
+    IofCompleteRequest, KeAcquireSpinLockRaiseToDpc, KeBugCheckEx, KeReleaseSpinLock,
+    MmMapLockedPagesSpecifyCache,
+};
 
 /// The driver instance pointer (see the module docs).
 static DRIVER_CONTEXT: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
@@ -279,13 +254,19 @@ pub(crate) fn dbg_print(text: &str) {
     unsafe { DbgPrint(c"%s".as_ptr().cast(), line.as_ptr()) };
 }
 
-/// IRQL is not tracked by this backend (see the module docs).
-pub(crate) const fn raise_irql(_new: u8) -> u8 {
-    0
+/// `KeAcquireSpinLockRaiseToDpc`: the kernel's own spin lock, which raises the IRQL to
+/// DISPATCH_LEVEL on Windows; returns the IRQL to restore.
+pub(crate) fn acquire_spin_lock(lock: &AtomicUsize) -> u8 {
+    // SAFETY: `lock` is a `KSPIN_LOCK` (a `ULONG_PTR`, zero when free) that outlives the call and
+    // is changed only by the kernel's spin-lock routines.
+    unsafe { KeAcquireSpinLockRaiseToDpc(lock.as_ptr()) }
 }
 
-/// IRQL is not tracked by this backend (see the module docs).
-pub(crate) const fn lower_irql(_old: u8) {}
+/// `KeReleaseSpinLock`: releases a lock taken with [`acquire_spin_lock`] and restores `irql`.
+pub(crate) fn release_spin_lock(lock: &AtomicUsize, irql: u8) {
+    // SAFETY: the caller holds `lock`, acquired by `acquire_spin_lock`, which returned `irql`.
+    unsafe { KeReleaseSpinLock(lock.as_ptr(), irql) };
+}
 
 impl DriverRef {
     fn raw(self) -> *mut DriverObject {
@@ -752,28 +733,6 @@ impl IrpRef {
     }
 }
 
-/// The kernel pool (non-paged, no-execute) as the global allocator of a driver built on this
-/// backend.
-#[derive(Debug)]
-pub struct PoolAllocator;
-
-// SAFETY: ExAllocatePoolWithTag returns memory aligned to at least 16 bytes (pool blocks are
-// 16-byte aligned on x64); larger alignments are refused with null.
-unsafe impl core::alloc::GlobalAlloc for PoolAllocator {
-    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        if layout.align() > 16 {
-            return ptr::null_mut();
-        }
-        // SAFETY: any size may be asked for; failure returns null, which `alloc` may return.
-        unsafe { ExAllocatePoolWithTag(NON_PAGED_POOL_NX, layout.size(), POOL_TAG).cast() }
-    }
-
-    unsafe fn dealloc(&self, pointer: *mut u8, _layout: core::alloc::Layout) {
-        // SAFETY: `pointer` came from `alloc` above, with the same tag.
-        unsafe { ExFreePoolWithTag(pointer.cast(), POOL_TAG) };
-    }
-}
-
 /// Bug-checks with `code` (the panic handler of a driver built on this backend).
 pub fn bug_check(code: u32) -> ! {
     // SAFETY: bug-checking is always allowed.
@@ -782,7 +741,8 @@ pub fn bug_check(code: u32) -> ! {
 
 /// What [`wdm_driver_entry!`](crate::wdm_driver_entry) expands to call.
 pub mod entry {
-    pub use super::{PoolAllocator, bug_check};
+    pub use super::bug_check;
+    pub use super::imports::Allocator;
 
     /// `DriverEntry` of driver type `D`.
     ///
