@@ -35,17 +35,18 @@ use super::{
 /// The global allocator of a WDM driver image built with the WDK (wdk-alloc: non-paged pool).
 pub use wdk_alloc::WdkAllocator as Allocator;
 
-// This backend's structures against the WDK's: sizes and every field it reads or writes.
+// This backend's structures against the WDK's: every field it reads or writes, and the size of
+// the two it does arithmetic or copies with (the stack location, one below another in the IRP,
+// and UNICODE_STRING). Device objects, driver objects, IRPs and MDLs are only ever allocated by
+// the kernel, so only their field offsets matter.
 const _: () = {
     assert!(size_of::<UnicodeString>() == size_of::<wdk_sys::UNICODE_STRING>());
-    assert!(size_of::<DriverObject>() == size_of::<DRIVER_OBJECT>());
     assert!(
         offset_of!(DriverObject, driver_extension) == offset_of!(DRIVER_OBJECT, DriverExtension)
     );
     assert!(offset_of!(DriverObject, driver_unload) == offset_of!(DRIVER_OBJECT, DriverUnload));
     assert!(offset_of!(DriverObject, major_function) == offset_of!(DRIVER_OBJECT, MajorFunction));
     assert!(offset_of!(DriverExtension, add_device) == offset_of!(DRIVER_EXTENSION, AddDevice));
-    assert!(size_of::<DeviceObject>() == size_of::<DEVICE_OBJECT>());
     assert!(offset_of!(DeviceObject, driver_object) == offset_of!(DEVICE_OBJECT, DriverObject));
     assert!(offset_of!(DeviceObject, flags) == offset_of!(DEVICE_OBJECT, Flags));
     assert!(
@@ -53,11 +54,9 @@ const _: () = {
     );
     assert!(offset_of!(DeviceObject, device_type) == offset_of!(DEVICE_OBJECT, DeviceType));
     assert!(offset_of!(DeviceObject, stack_size) == offset_of!(DEVICE_OBJECT, StackSize));
-    assert!(size_of::<Mdl>() == size_of::<MDL>());
     assert!(offset_of!(Mdl, mdl_flags) == offset_of!(MDL, MdlFlags));
     assert!(offset_of!(Mdl, mapped_system_va) == offset_of!(MDL, MappedSystemVa));
     assert!(offset_of!(Mdl, byte_count) == offset_of!(MDL, ByteCount));
-    assert!(size_of::<Irp>() == size_of::<IRP>());
     assert!(offset_of!(Irp, mdl_address) == offset_of!(IRP, MdlAddress));
     assert!(offset_of!(Irp, system_buffer) == offset_of!(IRP, AssociatedIrp));
     assert!(offset_of!(Irp, status) == offset_of!(IRP, IoStatus));
