@@ -38,13 +38,15 @@
 //!   a driver package makes its image with [`kmdf_driver_entry!`]. Built on Windows only (wdk-sys
 //!   needs the WDK). The framework functions it calls, with the IRQL each needs:
 //!
-//! | KMDF function | IRQL |
+//! | KMDF function | IRQL (`_IRQL_requires_max_` in the KMDF 1.33 headers) |
 //! |---|---|
 //! | `WdfDriverCreate` | PASSIVE_LEVEL |
 //! | `WdfControlDeviceInitAllocate`, `WdfDeviceInitAssignName` | PASSIVE_LEVEL |
-//! | `WdfDeviceInitSetIoType`, `WdfDeviceInitSetExclusive`, `WdfDeviceInitSetCharacteristics`, `WdfDeviceInitSetDeviceType`, `WdfDeviceInitSetFileObjectConfig`, `WdfDeviceInitFree`, `WdfFdoInitSetFilter` | ≤ DISPATCH_LEVEL |
+//! | `WdfDeviceInitSetIoType`, `WdfDeviceInitSetExclusive`, `WdfDeviceInitSetCharacteristics`, `WdfDeviceInitSetDeviceType`, `WdfDeviceInitSetFileObjectConfig`, `WdfDeviceInitFree` | ≤ DISPATCH_LEVEL |
+//! | `WdfFdoInitSetFilter` | PASSIVE_LEVEL |
 //! | `WdfDeviceCreate` | PASSIVE_LEVEL |
-//! | `WdfObjectGetTypedContextWorker`, `WdfObjectAllocateContext` | ≤ DISPATCH_LEVEL |
+//! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH_LEVEL + 1 |
+//! | `WdfObjectAllocateContext` | ≤ DISPATCH_LEVEL |
 //! | `WdfIoQueueCreate`, `WdfDeviceConfigureRequestDispatching` | ≤ DISPATCH_LEVEL |
 //! | `WdfDeviceCreateSymbolicLink`, `WdfDeviceCreateDeviceInterface` | PASSIVE_LEVEL |
 //! | `WdfControlFinishInitializing` | ≤ DISPATCH_LEVEL |

@@ -18,6 +18,24 @@
 //! All `unsafe` code lives in one private module, the seam to the operating system; every other
 //! module is safe code (`#![deny(unsafe_code)]`). The safety contract is in `SAFETY.md` at the
 //! repository root.
+//!
+//! ## On Windows
+//!
+//! For a Windows target (without `host`) the seam is a real WDM driver's: `wdm_driver_entry!`
+//! makes the image. The kernel routines come from `ntoskrnl.exe` through `raw-dylib` imports (no
+//! WDK needed: this is how the Wine run builds drivers on Linux) or, with feature `wdk` (a driver
+//! package built with the WDK), from wdk-sys's `ntddk` module, with the structure layouts
+//! checked against wdk-sys's at compile time (`src/sys/nt/wdk.rs`, the only file naming
+//! wdk-sys). The routines, with the IRQL each needs:
+//!
+//! | routine | IRQL |
+//! |---|---|
+//! | `IoCreateDevice`, `IoDeleteDevice`, `IoCreateSymbolicLink`, `IoDeleteSymbolicLink`, `IoDetachDevice` | PASSIVE_LEVEL |
+//! | `IoAttachDeviceToDeviceStack`, `IofCallDriver`, `IofCompleteRequest`, `MmMapLockedPagesSpecifyCache` | ≤ DISPATCH_LEVEL |
+//! | `KeAcquireSpinLockRaiseToDpc` / `KeReleaseSpinLock` | ≤ DISPATCH_LEVEL / DISPATCH_LEVEL |
+//! | `IoReleaseCancelSpinLock` | DISPATCH_LEVEL (in a cancel routine) |
+//! | `ExAllocatePool2` (wdk-alloc) or `ExAllocatePoolWithTag`, non-paged | ≤ DISPATCH_LEVEL |
+//! | `KeBugCheckEx`, `DbgPrint` | any |
 #![no_std]
 #![deny(unsafe_code)]
 

@@ -34,9 +34,9 @@
 //! | `WdfDeviceInitSetIoType`, `…SetExclusive`, `…SetCharacteristics`, `…SetDeviceType` | ≤ DISPATCH | device creation |
 //! | `WdfDeviceInitSetFileObjectConfig` | ≤ DISPATCH | device creation (`EvtFileClose`) |
 //! | `WdfDeviceInitFree` | ≤ DISPATCH | a failed control-device creation |
-//! | `WdfFdoInitSetFilter` | ≤ DISPATCH | `DeviceHandle::fdo_create` |
+//! | `WdfFdoInitSetFilter` | PASSIVE | `DeviceHandle::fdo_create` |
 //! | `WdfDeviceCreate` | PASSIVE | device creation |
-//! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH | every callback trampoline |
+//! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH + 1 | every callback trampoline |
 //! | `WdfObjectAllocateContext` | ≤ DISPATCH | `RequestHandle::mark_cancelable` |
 //! | `WdfIoQueueCreate` | ≤ DISPATCH | `DeviceHandle::create_queue` |
 //! | `WdfDeviceConfigureRequestDispatching` | ≤ DISPATCH | `DeviceHandle::configure_request_dispatching` |
