@@ -125,6 +125,8 @@ macro_rules! kmdf_driver_entry {
         ///
         /// Called by the system only, once, as the driver's entry point.
         #[unsafe(export_name = "DriverEntry")]
+        // Like `#pragma alloc_text(INIT, DriverEntry)`: the kernel may discard it once run.
+        #[unsafe(link_section = "INIT")]
         pub unsafe extern "system" fn __wdf_safe_driver_entry(
             driver: *mut ::core::ffi::c_void,
             registry_path: *const ::core::ffi::c_void,

@@ -101,6 +101,8 @@ macro_rules! wdm_driver_entry {
         ///
         /// Called by the system only, as the driver's entry point.
         #[unsafe(export_name = "DriverEntry")]
+        // Like `#pragma alloc_text(INIT, DriverEntry)`: the kernel may discard it once run.
+        #[unsafe(link_section = "INIT")]
         pub unsafe extern "system" fn __wdm_compat_driver_entry(
             driver: *mut ::core::ffi::c_void,
             registry_path: *const ::core::ffi::c_void,
@@ -158,6 +160,8 @@ macro_rules! wdm_driver_entry {
         ///
         /// Called by the system only, as the driver's entry point.
         #[unsafe(export_name = "DriverEntry")]
+        // Like `#pragma alloc_text(INIT, DriverEntry)`: the kernel may discard it once run.
+        #[unsafe(link_section = "INIT")]
         pub unsafe extern "system" fn __wdm_compat_driver_entry(
             driver: *mut ::core::ffi::c_void,
             registry_path: *const ::core::ffi::c_void,

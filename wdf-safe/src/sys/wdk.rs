@@ -1358,8 +1358,15 @@ impl RequestHandle {
             )
         };
         let status = NtStatus::from_raw(status);
-        if !status.is_success() || context.is_null() {
+        if !status.is_success() {
             return Err((self, status));
+        }
+        if context.is_null() {
+            // A second mark finds the context allocated already (STATUS_OBJECT_NAME_EXISTS).
+            context = context_of(self.raw().cast(), &CANCEL);
+        }
+        if context.is_null() {
+            return Err((self, NtStatus::INSUFFICIENT_RESOURCES));
         }
         // SAFETY: a CANCEL context is `size_of::<CancelRoutine>()` bytes, aligned to 16, and
         // only this function writes it, before the cancel routine can run.
