@@ -13,18 +13,19 @@
 //!   ran) is completed with `STATUS_DEVICE_NOT_READY`.
 //! * Each `WDFDEVICE` and `WDFQUEUE` the crate creates carries one pointer-sized context of the
 //!   type [`RECORD`]: the address of the crate's record for it (`DeviceRecord<D>`, holding the
-//!   typed contexts and cleanup callbacks; `QueueRecord<D>`, holding the callbacks). The record
-//!   is freed in the object's `EvtDestroyCallback`.
+//!   typed contexts and cleanup callbacks; `QueueRecord<D>`, holding the callbacks). Records are
+//!   kept until the `WDFDRIVER` is destroyed ([`KEPT`]); when KMDF destroys an object, its
+//!   record's handle cell is cleared. So the crate's `Device`, `Queue` and `IoTarget` handles,
+//!   which point to records, stay valid for the driver's whole life: one kept past a removal
+//!   finds no object (calls fail with `STATUS_INVALID_DEVICE_STATE` or do nothing) instead of a
+//!   deleted one. The cost is a record of a few hundred bytes per device instance (and its typed
+//!   contexts) until the driver unloads.
 //! * A request that is marked cancelable gets a context of the type [`CANCEL`] holding the
 //!   driver's cancel routine, read back by the one `EvtRequestCancel` trampoline.
 //! * Typed contexts ([`Device::allocate_context`](crate::Device::allocate_context)) live in the
 //!   device record rather than in KMDF's own context memory: a Rust context type is identified
 //!   by its `static` [`ContextTypeInfo`], which cannot be a `WDF_OBJECT_CONTEXT_TYPE_INFO`
 //!   without putting a WDK type in the public API.
-//!
-//! Lifetime rule the types do not yet enforce (SAFETY.md, "Known gaps"): a `Device<D, Ready>`
-//! or a context reference must not be used after the device's cleanup callback ran; the record
-//! behind them is freed when KMDF destroys the device.
 //!
 //! | DDI | IRQL | used by |
 //! |---|---|---|
@@ -239,6 +240,26 @@ fn driver<D: KmdfDriver>() -> Option<&'static D> {
     unsafe { published.as_ref() }
 }
 
+/// Anything the crate keeps until the driver unloads.
+trait Kept: Send + Sync {}
+
+impl<T: Send + Sync> Kept for T {}
+
+/// Every device and queue record the crate made, kept (inert once its object is destroyed)
+/// until the `WDFDRIVER` is destroyed: a `Device`, `Queue` or `IoTarget` a driver kept past a
+/// removal then finds a record that says the object is gone, never freed memory.
+static KEPT: SpinLock<Vec<Box<dyn Kept>>> = SpinLock::new(Vec::new());
+
+/// Moves `record` into [`KEPT`].
+fn keep<T: Send + Sync + 'static>(record: Box<T>) -> &'static T {
+    let kept: *const T = &raw const *record;
+    KEPT.lock().push(record);
+    // SAFETY: the box now belongs to `KEPT`, which frees it only in `evt_driver_destroy`, after
+    // KMDF has destroyed every object of the driver, so no code of the driver runs afterwards;
+    // moving the box into the vector does not move its contents.
+    unsafe { &*kept }
+}
+
 /// `WDFDRIVER` during `DriverEntry`.
 pub(crate) struct DriverHandle<'a, 'b, D> {
     driver: WDFDRIVER,
@@ -359,8 +380,8 @@ fn apply_settings<D: KmdfDriver>(init: PWDFDEVICE_INIT, settings: &InitSettings,
     }
 }
 
-/// `WdfDeviceCreate` with a [`RECORD`] context holding `record`; on success the device owns the
-/// record (freed in `evt_device_destroy`), on failure it is freed here.
+/// `WdfDeviceCreate` with a [`RECORD`] context pointing to `record`, which is kept until the
+/// driver unloads once the device exists (and dropped here if it does not).
 fn create_device<D: KmdfDriver>(
     init: &mut PWDFDEVICE_INIT,
     record: Box<DeviceRecord<D>>,
@@ -378,11 +399,9 @@ fn create_device<D: KmdfDriver>(
     };
     NtStatus::from_raw(status).ok()?;
     record.device.store(device, Ordering::Release);
-    let record = Box::into_raw(record);
+    let record = keep(record);
     publish_record(device.cast(), record);
-    // SAFETY: `record` came from `Box::into_raw` just above and is freed only by the device's
-    // destroy callback.
-    Ok(DeviceHandle(unsafe { NonNull::new_unchecked(record) }))
+    Ok(DeviceHandle(record))
 }
 
 /// `EvtDriverUnload`.
@@ -392,7 +411,8 @@ unsafe extern "C" fn evt_driver_unload<D: KmdfDriver>(_driver: WDFDRIVER) {
     }
 }
 
-/// The `WDFDRIVER`'s `EvtDestroyCallback`: every device is gone, so the driver value goes too.
+/// The `WDFDRIVER`'s `EvtDestroyCallback`: every device is gone, so the driver value goes, then
+/// the records (and the typed contexts in them).
 unsafe extern "C" fn evt_driver_destroy<D: KmdfDriver>(_object: WDFOBJECT) {
     let published = DRIVER.swap(ptr::null_mut(), Ordering::AcqRel).cast::<D>();
     if !published.is_null() {
@@ -400,6 +420,8 @@ unsafe extern "C" fn evt_driver_destroy<D: KmdfDriver>(_object: WDFOBJECT) {
         // just above, so this is its only owner; no callback can run any more.
         drop(unsafe { Box::from_raw(published) });
     }
+    let kept = core::mem::take(&mut *KEPT.lock());
+    drop(kept);
 }
 
 /// `EvtDriverDeviceAdd`.
@@ -410,18 +432,12 @@ unsafe extern "C" fn evt_device_add<D: KmdfDriver>(
     let Some(driver) = driver::<D>() else {
         return NtStatus::DEVICE_NOT_READY.to_raw();
     };
-    let record = Box::into_raw(DeviceRecord::<D>::new(init, InitSettings::DEFAULT, true));
-    // SAFETY: just leaked above; freed below unless a device took it.
-    let handle = DeviceHandle(unsafe { NonNull::new_unchecked(record) });
-    let result = driver.device_add(crate::FdoInit::from_raw(handle));
-    // SAFETY: `record` is alive: only a created device frees it, in its destroy callback, and
-    // the framework destroys a device created here at the earliest after this callback returns.
-    let created = unsafe { !(*record).device.load(Ordering::Acquire).is_null() };
-    if !created {
-        // SAFETY: no device took the record and the FdoInit that pointed to it is gone with
-        // the call, so this is the only owner.
-        drop(unsafe { Box::from_raw(record) });
-    }
+    // Kept even if no device is created: a few hundred bytes per AddDevice until unload, and no
+    // question of who frees it.
+    let record = keep(DeviceRecord::<D>::new(init, InitSettings::DEFAULT, true));
+    let result = driver.device_add(crate::FdoInit::from_raw(DeviceHandle(record)));
+    // The init belongs to the framework again once the callback returns.
+    record.init.store(ptr::null_mut(), Ordering::Release);
     match result {
         Ok(()) => NtStatus::SUCCESS.to_raw(),
         Err(status) => status.to_raw(),
@@ -505,25 +521,30 @@ pub(crate) unsafe fn driver_entry<D: KmdfDriver>(
 // Devices.
 
 /// The crate's record of a device (the target of its [`RECORD`] context).
+///
+/// `repr(C)` with `device` first: code that does not know `D` (an I/O target) reads the device
+/// through a pointer to the record.
+#[repr(C)]
 pub(crate) struct DeviceRecord<D: 'static> {
-    /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate`.
-    init: AtomicPtr<wdk_sys::WDFDEVICE_INIT>,
-    /// The device, once created.
+    /// The device once created; null again once KMDF destroyed it.
     device: AtomicPtr<wdk_sys::WDFDEVICE__>,
+    /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate` or the callback's end.
+    init: AtomicPtr<wdk_sys::WDFDEVICE_INIT>,
     filter: AtomicBool,
     pnp: bool,
     ready: AtomicBool,
     settings: SpinLock<InitSettings>,
     cleanup: SpinLock<Vec<fn(&D)>>,
-    contexts: SpinLock<Vec<Box<dyn AttachedContext>>>,
+    /// The typed contexts, each kept until the driver unloads.
+    contexts: SpinLock<Vec<&'static dyn AttachedContext>>,
     default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
 }
 
 impl<D: KmdfDriver> DeviceRecord<D> {
     fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Box<Self> {
         Box::new(Self {
-            init: AtomicPtr::new(init),
             device: AtomicPtr::new(ptr::null_mut()),
+            init: AtomicPtr::new(init),
             filter: AtomicBool::new(false),
             pnp,
             ready: AtomicBool::new(false),
@@ -563,8 +584,9 @@ impl<T: ContextType> AttachedContext for Attached<T> {
     }
 }
 
-/// `WDFDEVICE` (and, before creation, the FDO's `PWDFDEVICE_INIT`): the device's record.
-pub(crate) struct DeviceHandle<D: 'static>(NonNull<DeviceRecord<D>>);
+/// `WDFDEVICE` (and, before creation, the FDO's `PWDFDEVICE_INIT`): the device's record, kept
+/// until the driver unloads.
+pub(crate) struct DeviceHandle<D: 'static>(&'static DeviceRecord<D>);
 
 impl<D> Clone for DeviceHandle<D> {
     fn clone(&self) -> Self {
@@ -574,22 +596,15 @@ impl<D> Clone for DeviceHandle<D> {
 
 impl<D> Copy for DeviceHandle<D> {}
 
-// SAFETY: KMDF lets any thread call the device DDIs the handle's methods make, and the record
-// it points to keeps its state in atomics and spin locks; `D` is `Send + Sync` (KmdfDriver).
-unsafe impl<D: KmdfDriver> Send for DeviceHandle<D> {}
-// SAFETY: as above: every method takes `&self` or a copy and synchronises through the record.
-unsafe impl<D: KmdfDriver> Sync for DeviceHandle<D> {}
-
 impl<D: KmdfDriver> DeviceHandle<D> {
-    const fn record(&self) -> &DeviceRecord<D> {
-        // SAFETY: the record lives until the device's destroy callback (or, for an FDO never
-        // created, until EvtDriverDeviceAdd returns, which ends the FdoInit borrow); handles
-        // used after that break the rule stated in the module docs.
-        unsafe { self.0.as_ref() }
+    const fn record(&self) -> &'static DeviceRecord<D> {
+        self.0
     }
 
-    fn device(self) -> WDFDEVICE {
-        self.record().device.load(Ordering::Acquire)
+    /// The live device; `None` before creation and after KMDF destroyed it.
+    fn device(self) -> Option<WDFDEVICE> {
+        let device = self.0.device.load(Ordering::Acquire);
+        (!device.is_null()).then_some(device)
     }
 
     /// `WdfFdoInitSetFilter` (applied at `fdo_create`).
@@ -633,7 +648,7 @@ impl<D: KmdfDriver> DeviceHandle<D> {
         NtStatus::from_raw(status).ok()?;
         record.init.store(ptr::null_mut(), Ordering::Release);
         record.device.store(device, Ordering::Release);
-        publish_record(device.cast(), self.0.as_ptr().cast_const());
+        publish_record(device.cast(), core::ptr::from_ref(record));
         Ok(())
     }
 
@@ -651,25 +666,24 @@ impl<D: KmdfDriver> DeviceHandle<D> {
         if self.context::<T>().is_some() {
             return Err(NtStatus::OBJECT_NAME_EXISTS);
         }
-        let attached = Box::new(Attached {
+        let attached = keep(Box::new(Attached {
             value: init(),
             cleanup,
-        });
-        let value: *const T = &raw const attached.value;
+        }));
         self.record().contexts.lock().push(attached);
-        // SAFETY: the box is kept in the record until the device is destroyed (module docs).
-        Ok(unsafe { &*value })
+        Ok(&attached.value)
     }
 
     /// The context of type `T`, found by its type info's address.
     pub(crate) fn context<T: ContextType>(self) -> Option<&'static T> {
-        let contexts = self.record().contexts.lock();
-        let attached = contexts
+        let attached: &'static dyn AttachedContext = self
+            .record()
+            .contexts
+            .lock()
             .iter()
+            .copied()
             .find(|c| core::ptr::eq(c.info(), T::type_info()))?;
-        let value: *const T = attached.value().downcast_ref::<T>()?;
-        // SAFETY: as in `allocate_context`.
-        Some(unsafe { &*value })
+        attached.value().downcast_ref::<T>()
     }
 
     /// `WdfIoQueueCreate`.
@@ -681,6 +695,7 @@ impl<D: KmdfDriver> DeviceHandle<D> {
         default_queue: bool,
     ) -> NtResult<QueueHandle> {
         let record = self.record();
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         if default_queue && record.ready.load(Ordering::Acquire) {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
@@ -711,8 +726,8 @@ impl<D: KmdfDriver> DeviceHandle<D> {
             config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
         }
         let queue_record = Box::new(QueueRecord {
+            queue: AtomicPtr::new(ptr::null_mut()),
             callbacks,
-            _driver: PhantomData,
         });
         let mut attributes = attributes(
             &RECORD,
@@ -720,23 +735,25 @@ impl<D: KmdfDriver> DeviceHandle<D> {
             Some(evt_queue_destroy::<D>),
         );
         let mut queue: WDFQUEUE = ptr::null_mut();
-        // SAFETY: the device is live (handle rule); configuration and attributes are read
-        // during the call.
+        // SAFETY: the device is live (checked above, and the caller is one of its callbacks or
+        // DriverEntry); configuration and attributes are read during the call.
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfIoQueueCreate,
-                self.device(),
+                device,
                 &mut config,
                 &mut attributes,
                 &mut queue
             )
         };
         NtStatus::from_raw(status).ok()?;
-        publish_record(queue.cast(), Box::into_raw(queue_record).cast_const());
+        queue_record.queue.store(queue, Ordering::Release);
+        let queue_record = keep(queue_record);
+        publish_record(queue.cast(), core::ptr::from_ref(queue_record));
         if default_queue {
             record.default_queue.store(queue, Ordering::Release);
         }
-        Ok(QueueHandle(queue))
+        Ok(QueueHandle(&queue_record.queue))
     }
 
     /// `WdfDeviceConfigureRequestDispatching`.
@@ -746,16 +763,16 @@ impl<D: KmdfDriver> DeviceHandle<D> {
         request_type: RequestType,
     ) -> NtResult {
         let record = self.record();
+        let (device, raw_queue) = self.live_pair(queue)?;
         if record.ready.load(Ordering::Acquire) {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
-        if !self.owns(queue) || record.default_queue.load(Ordering::Acquire) == queue.0 {
+        if record.default_queue.load(Ordering::Acquire) == raw_queue {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
-        let queue_record = record_of::<QueueRecord<D>>(queue.0.cast());
-        // SAFETY: a queue of this device created by the crate holds its record until the
-        // queue is destroyed, which happens with the device at the earliest.
-        let handles = unsafe { queue_record.as_ref() }
+        // SAFETY: a queue the crate created points to its kept record until it is destroyed.
+        let queue_record = unsafe { record_of::<QueueRecord<D>>(raw_queue.cast()).as_ref() };
+        let handles = queue_record
             .is_some_and(|q| q.callbacks.is_empty() || q.callbacks.handles(request_type));
         if !handles {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
@@ -764,8 +781,8 @@ impl<D: KmdfDriver> DeviceHandle<D> {
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfDeviceConfigureRequestDispatching,
-                self.device(),
-                queue.0,
+                device,
+                raw_queue,
                 wdf_request_type(request_type)
             )
         };
@@ -779,17 +796,19 @@ impl<D: KmdfDriver> DeviceHandle<D> {
 
     /// `WdfDeviceCreateSymbolicLink`.
     pub(crate) fn create_symbolic_link(self, link: &'static str) -> NtResult {
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         let units = utf16(link)?;
         let link = unicode(&units);
         // SAFETY: the device is live; the framework copies the name.
         let status = unsafe {
-            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, self.device(), &link)
+            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &link)
         };
         NtStatus::from_raw(status).ok()
     }
 
     /// `WdfDeviceCreateDeviceInterface`.
     pub(crate) fn create_device_interface(self, class: &Guid) -> NtResult {
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         let guid = GUID {
             Data1: class.data1,
             Data2: class.data2,
@@ -800,7 +819,7 @@ impl<D: KmdfDriver> DeviceHandle<D> {
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfDeviceCreateDeviceInterface,
-                self.device(),
+                device,
                 &guid,
                 ptr::null()
             )
@@ -813,30 +832,32 @@ impl<D: KmdfDriver> DeviceHandle<D> {
     pub(crate) fn finish_initializing(self) {
         let record = self.record();
         record.ready.store(true, Ordering::Release);
-        if !record.pnp {
+        if let (false, Some(device)) = (record.pnp, self.device()) {
             // SAFETY: a live control device.
-            unsafe {
-                call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, self.device())
-            };
+            unsafe { call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device) };
         }
     }
 
-    /// Whether `queue` belongs to this device.
-    fn owns(self, queue: QueueHandle) -> bool {
-        // SAFETY: a live queue handle the crate created.
-        let device = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, queue.0) };
-        device == self.device()
+    /// The live device and queue, when `queue` is a live queue of this live device.
+    fn live_pair(self, queue: QueueHandle) -> NtResult<(WDFDEVICE, WDFQUEUE)> {
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let raw_queue = queue.raw().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        // SAFETY: a live queue the crate created.
+        let owner = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, raw_queue) };
+        if owner == device {
+            Ok((device, raw_queue))
+        } else {
+            Err(NtStatus::INVALID_DEVICE_REQUEST)
+        }
     }
 
     /// `WdfIoQueueRetrieveNextRequest`.
     pub(crate) fn retrieve_next_request(self, queue: QueueHandle) -> NtResult<RequestHandle> {
-        if !self.owns(queue) {
-            return Err(NtStatus::INVALID_DEVICE_REQUEST);
-        }
+        let (_device, queue) = self.live_pair(queue)?;
         let mut request: WDFREQUEST = ptr::null_mut();
         // SAFETY: a live queue of this device; the out-pointer is a local.
         let status = unsafe {
-            call_unsafe_wdf_function_binding!(WdfIoQueueRetrieveNextRequest, queue.0, &mut request)
+            call_unsafe_wdf_function_binding!(WdfIoQueueRetrieveNextRequest, queue, &mut request)
         };
         NtStatus::from_raw(status).ok()?;
         RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
@@ -844,27 +865,27 @@ impl<D: KmdfDriver> DeviceHandle<D> {
 
     /// `WdfIoQueueStop` (asynchronous: no stop-complete callback).
     pub(crate) fn stop_queue(self, queue: QueueHandle) {
-        if self.owns(queue) {
+        if let Ok((_device, queue)) = self.live_pair(queue) {
             // SAFETY: a live queue of this device; no callback, so no context.
             unsafe {
-                call_unsafe_wdf_function_binding!(WdfIoQueueStop, queue.0, None, ptr::null_mut());
+                call_unsafe_wdf_function_binding!(WdfIoQueueStop, queue, None, ptr::null_mut());
             }
         }
     }
 
     /// `WdfIoQueueStart`.
     pub(crate) fn start_queue(self, queue: QueueHandle, _driver: &D) {
-        if self.owns(queue) {
+        if let Ok((_device, queue)) = self.live_pair(queue) {
             // SAFETY: a live queue of this device.
-            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStart, queue.0) };
+            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStart, queue) };
         }
     }
 
     /// `WdfIoQueuePurgeSynchronously`.
     pub(crate) fn purge_queue(self, queue: QueueHandle) {
-        if self.owns(queue) {
+        if let Ok((_device, queue)) = self.live_pair(queue) {
             // SAFETY: a live queue of this device; the public method requires PASSIVE_LEVEL.
-            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue.0) };
+            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue) };
         }
     }
 }
@@ -872,7 +893,7 @@ impl<D: KmdfDriver> DeviceHandle<D> {
 /// The device's `EvtCleanupCallback`: the driver's cleanup callbacks, then the contexts' (the
 /// queues, children of the device, were cleaned up before).
 unsafe extern "C" fn evt_device_cleanup<D: KmdfDriver>(object: WDFOBJECT) {
-    // SAFETY: the record lives until the destroy callback, which runs after this one.
+    // SAFETY: records are kept until the driver unloads.
     let Some(record) = (unsafe { record_of::<DeviceRecord<D>>(object).as_ref() }) else {
         return;
     };
@@ -883,53 +904,55 @@ unsafe extern "C" fn evt_device_cleanup<D: KmdfDriver>(object: WDFOBJECT) {
         }
     }
     // The callbacks run outside the lock: they may look contexts up.
-    let contexts = core::mem::take(&mut *record.contexts.lock());
-    for context in &contexts {
+    let contexts: Vec<&'static dyn AttachedContext> = record.contexts.lock().clone();
+    for context in contexts {
         context.cleanup();
     }
-    *record.contexts.lock() = contexts;
 }
 
-/// The device's `EvtDestroyCallback`: frees the record (and the contexts in it).
+/// The device's `EvtDestroyCallback`: the record (kept until unload) now says the device is
+/// gone.
 unsafe extern "C" fn evt_device_destroy<D: KmdfDriver>(object: WDFOBJECT) {
-    let record = record_of::<DeviceRecord<D>>(object);
-    publish_record::<DeviceRecord<D>>(object, ptr::null());
-    if !record.is_null() {
-        // SAFETY: the record came from `Box::into_raw` when the device was created and the
-        // framework destroys the device once, after every callback of it returned.
-        drop(unsafe { Box::from_raw(record.cast_mut()) });
+    // SAFETY: records are kept until the driver unloads.
+    if let Some(record) = unsafe { record_of::<DeviceRecord<D>>(object).as_ref() } {
+        record.device.store(ptr::null_mut(), Ordering::Release);
     }
+    publish_record::<DeviceRecord<D>>(object, ptr::null());
 }
 
 // ---------------------------------------------------------------------------------------------
 // Queues.
 
-/// The crate's record of a queue: the driver's callbacks.
+/// The crate's record of a queue (kept until the driver unloads): the queue while it lives, and
+/// the driver's callbacks.
 struct QueueRecord<D> {
+    queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
     callbacks: Callbacks<D>,
-    _driver: PhantomData<fn(&D)>,
 }
 
-/// `WDFQUEUE`.
+/// `WDFQUEUE`: the queue cell of its record, null once KMDF destroyed the queue.
 #[derive(Clone, Copy)]
-pub(crate) struct QueueHandle(WDFQUEUE);
-
-// SAFETY: a WDFQUEUE is a framework handle whose DDIs may be called from any thread (KMDF
-// synchronises the queue internally); the handle is its value.
-unsafe impl Send for QueueHandle {}
-// SAFETY: as above.
-unsafe impl Sync for QueueHandle {}
+pub(crate) struct QueueHandle(&'static AtomicPtr<wdk_sys::WDFQUEUE__>);
 
 impl QueueHandle {
-    /// `WdfIoQueueGetState`'s `QueueRequests`.
+    /// The live queue.
+    fn raw(self) -> Option<WDFQUEUE> {
+        let queue = self.0.load(Ordering::Acquire);
+        (!queue.is_null()).then_some(queue)
+    }
+
+    /// `WdfIoQueueGetState`'s `QueueRequests` (0 once the queue is gone).
     pub(crate) fn queued(self) -> usize {
+        let Some(queue) = self.raw() else {
+            return 0;
+        };
         let mut queued: u32 = 0;
         let mut driver_owned: u32 = 0;
         // SAFETY: a live queue the crate created; the out-pointers are locals.
         let _state = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfIoQueueGetState,
-                self.0,
+                queue,
                 &mut queued,
                 &mut driver_owned
             )
@@ -943,8 +966,7 @@ impl QueueHandle {
 fn presentation<D: KmdfDriver>(
     queue: WDFQUEUE,
 ) -> Result<(&'static QueueRecord<D>, &'static D), NtStatus> {
-    // SAFETY: the queue's record lives until the queue's destroy callback, which cannot run
-    // while the framework presents one of its requests.
+    // SAFETY: records are kept until the driver unloads.
     let record = unsafe { record_of::<QueueRecord<D>>(queue.cast()).as_ref() };
     let record = record.ok_or(NtStatus::INVALID_DEVICE_STATE)?;
     let driver = driver::<D>().ok_or(NtStatus::DEVICE_NOT_READY)?;
@@ -1034,7 +1056,7 @@ unsafe extern "C" fn evt_io_internal_device_control<D: KmdfDriver>(
 
 /// The queue's `EvtCleanupCallback`.
 unsafe extern "C" fn evt_queue_cleanup<D: KmdfDriver>(object: WDFOBJECT) {
-    // SAFETY: the record lives until the destroy callback, which runs after this one.
+    // SAFETY: records are kept until the driver unloads.
     let record = unsafe { record_of::<QueueRecord<D>>(object).as_ref() };
     if let (Some(record), Some(driver)) = (record, driver::<D>())
         && let Some(cleanup) = record.callbacks.cleanup
@@ -1043,14 +1065,13 @@ unsafe extern "C" fn evt_queue_cleanup<D: KmdfDriver>(object: WDFOBJECT) {
     }
 }
 
-/// The queue's `EvtDestroyCallback`: frees the record.
+/// The queue's `EvtDestroyCallback`: the record (kept until unload) now says the queue is gone.
 unsafe extern "C" fn evt_queue_destroy<D: KmdfDriver>(object: WDFOBJECT) {
-    let record = record_of::<QueueRecord<D>>(object);
-    publish_record::<QueueRecord<D>>(object, ptr::null());
-    if !record.is_null() {
-        // SAFETY: from `Box::into_raw` in `create_queue`; the queue is destroyed once.
-        drop(unsafe { Box::from_raw(record.cast_mut()) });
+    // SAFETY: records are kept until the driver unloads.
+    if let Some(record) = unsafe { record_of::<QueueRecord<D>>(object).as_ref() } {
+        record.queue.store(ptr::null_mut(), Ordering::Release);
     }
+    publish_record::<QueueRecord<D>>(object, ptr::null());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1180,9 +1201,13 @@ impl RequestHandle {
 
     /// `WdfRequestForwardToIoQueue`.
     pub(crate) fn forward_to_queue(self, queue: QueueHandle) -> Result<(), (Self, NtStatus)> {
-        // SAFETY: the driver owns the live request; on success the queue owns it.
+        let Some(queue) = queue.raw() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
+        // SAFETY: the driver owns the live request and the queue is live; on success the queue
+        // owns the request.
         let status = unsafe {
-            call_unsafe_wdf_function_binding!(WdfRequestForwardToIoQueue, self.raw(), queue.0)
+            call_unsafe_wdf_function_binding!(WdfRequestForwardToIoQueue, self.raw(), queue)
         };
         match NtStatus::from_raw(status).ok() {
             Ok(()) => Ok(()),
@@ -1190,7 +1215,8 @@ impl RequestHandle {
         }
     }
 
-    /// `WdfDeviceGetIoTarget` of the request's device (null for control devices).
+    /// The default I/O target of the request's device, when it has one (a PnP FDO; KMDF gives
+    /// none to control devices).
     pub(crate) fn default_io_target(&self) -> Option<IoTargetHandle> {
         // SAFETY: the driver owns the live request, which was presented by a queue.
         let queue = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, self.raw()) };
@@ -1199,14 +1225,20 @@ impl RequestHandle {
         }
         // SAFETY: a live queue (the request's).
         let device = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, queue) };
-        // SAFETY: a live device (the queue's).
-        let target = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device) };
-        (!target.is_null()).then_some(IoTargetHandle(target))
+        // The device record starts with its device cell (`repr(C)`), whatever the driver type.
+        let cell = record_of::<AtomicPtr<wdk_sys::WDFDEVICE__>>(device.cast());
+        // SAFETY: records are kept until the driver unloads.
+        let cell = unsafe { cell.as_ref() }?;
+        let target = IoTargetHandle(cell);
+        target.io_target().is_some().then_some(target)
     }
 
     /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET`, as kbfiltr passes
     /// requests down (no formatting: the framework skips the driver's stack location).
     pub(crate) fn send_and_forget(self, target: &IoTargetHandle) -> Result<(), (Self, NtStatus)> {
+        let Some(target) = target.io_target() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
         let mut options = WDF_REQUEST_SEND_OPTIONS {
             Size: size_of::<WDF_REQUEST_SEND_OPTIONS>() as u32,
             Flags: enum_flags(
@@ -1217,7 +1249,7 @@ impl RequestHandle {
         // SAFETY: the driver owns the live request and the target is its device's default
         // target; on TRUE the target owns the request.
         let sent = unsafe {
-            call_unsafe_wdf_function_binding!(WdfRequestSend, self.raw(), target.0, &mut options)
+            call_unsafe_wdf_function_binding!(WdfRequestSend, self.raw(), target, &mut options)
         };
         if sent != 0 {
             return Ok(());
@@ -1233,6 +1265,9 @@ impl RequestHandle {
         self,
         target: &IoTargetHandle,
     ) -> Result<(), (Self, NtStatus)> {
+        let Some(target) = target.io_target() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
         // SAFETY: the driver owns the live request.
         unsafe {
             call_unsafe_wdf_function_binding!(WdfRequestFormatRequestUsingCurrentType, self.raw());
@@ -1251,7 +1286,7 @@ impl RequestHandle {
             call_unsafe_wdf_function_binding!(
                 WdfRequestSend,
                 self.raw(),
-                target.0,
+                target,
                 wdk_sys::WDF_NO_SEND_OPTIONS.cast()
             )
         };
@@ -1467,18 +1502,30 @@ unsafe extern "C" fn evt_request_completion<D: KmdfDriver>(
     handle.complete(status, information);
 }
 
-/// `WDFIOTARGET`.
+/// `WDFIOTARGET`: the default I/O target of a device, reached through the device's record
+/// (its device cell), so a target kept past the device's removal finds no device instead of a
+/// deleted one.
 #[derive(Clone, Copy)]
-pub(crate) struct IoTargetHandle(WDFIOTARGET);
+pub(crate) struct IoTargetHandle(&'static AtomicPtr<wdk_sys::WDFDEVICE__>);
 
-// SAFETY: a WDFIOTARGET is a framework handle; sending to it is allowed from any thread.
-unsafe impl Send for IoTargetHandle {}
-// SAFETY: as above.
-unsafe impl Sync for IoTargetHandle {}
+impl IoTargetHandle {
+    /// `WdfDeviceGetIoTarget` of the live device.
+    fn io_target(&self) -> Option<WDFIOTARGET> {
+        let device = self.0.load(Ordering::Acquire);
+        if device.is_null() {
+            return None;
+        }
+        // SAFETY: a live device (its record's cell is cleared when KMDF destroys it).
+        let target = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device) };
+        (!target.is_null()).then_some(target)
+    }
+}
 
 impl core::fmt::Debug for IoTargetHandle {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("IoTarget").field(&self.0).finish()
+        f.debug_tuple("IoTarget")
+            .field(&self.0.load(Ordering::Relaxed))
+            .finish()
     }
 }
 
