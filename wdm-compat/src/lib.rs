@@ -47,6 +47,10 @@ extern crate alloc;
 
 // A driver built with the WDK takes its panic handler (a bug check) from wdk-panic.
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+#[allow(
+    unused_extern_crates,
+    reason = "linked for its #[panic_handler], which no path names"
+)]
 extern crate wdk_panic;
 
 // Without an operating-system backend (a bare `no_std` build) nothing can call the
