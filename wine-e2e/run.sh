@@ -4,7 +4,8 @@
 # Builds the echo and null-device drivers (.sys, x86_64-pc-windows-msvc, rust-lld, no WDK) and a
 # client, makes a throwaway Wine prefix, loads each driver as a kernel service, runs the client
 # against it, stops and deletes the service, and reads what the driver printed (DbgPrint).
-# Prints `N passed, M failed` and exits non-zero on any failure. Every Wine command runs under a
+# Then runs wdf-safe's real-KMDF seam, compiled for Windows, against a stand-in KMDF function table
+# (kmdf/). Prints `N passed, M failed` and exits non-zero on any failure. Every Wine command runs under a
 # timeout; only this run's own prefix (and its wineserver) is touched.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,6 +30,8 @@ for client in echo null-device; do
   (cd "$here/../clients/$client" && cargo build --release --locked --target x86_64-pc-windows-msvc -q) \
     || { echo "0 passed, 1 failed"; exit 1; }
 done
+(cd "$here/kmdf" && cargo build --release --locked --target x86_64-pc-windows-msvc -q) \
+  || { echo "0 passed, 1 failed"; exit 1; }
 out="$here/target/x86_64-pc-windows-msvc/release"
 cp "$out/echo_driver.dll" "$out/echo.sys"
 cp "$out/null_device_driver.dll" "$out/null_device.sys"
@@ -99,6 +102,17 @@ check "$(echo "$trace" | grep -qF "echoing value 0xDEADBEEF" && echo 0 || echo 1
 check "$(echo "$trace" | grep -qF "IRP_MJ_WRITE -- stored 11 bytes" && echo 0 || echo 1)" "echo trace shows the write dispatch"
 run_sample wdfsafe_null null_device.sys null-device null-device
 check "$(grep -aqF "[null-device] IRP_MJ_WRITE -- discarding 5 bytes" "$log" && echo 0 || echo 1)" "null-device trace shows the write dispatch"
+
+# wdf-safe's real-KMDF seam, compiled for Windows as a KMDF package compiles it, run against
+# a stand-in for KMDF's function table (kmdf/README.md says what that shows and what not).
+echo "==> the KMDF seam (kmdf/)"
+kmdf_out=$(timeout 60 wine "$here/kmdf/target/x86_64-pc-windows-msvc/release/kmdf-runner.exe" 2>/dev/null | tr -d '\r')
+echo "$kmdf_out" | sed 's/^/    /'
+summary=$(echo "$kmdf_out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+k_passed=$(echo "$summary" | awk '{print $1}')
+k_failed=$(echo "$summary" | awk '{print $3}')
+passed=$((passed + ${k_passed:-0}))
+failed=$((failed + ${k_failed:-1}))
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
