@@ -759,6 +759,8 @@ pub struct Outcome {
     pub data: Vec<u8>,
     /// How it went below a filter: "observed", "forget" or "framework".
     pub sent: Option<&'static str>,
+    /// The request, for one still pending.
+    pub request: *mut Obj,
 }
 
 /// Sends one request to `device` as KMDF's I/O package would route it: the queue dispatching its
@@ -824,7 +826,29 @@ pub fn send(
         information: information as usize,
         data,
         sent: r.sent,
+        request,
     }
+}
+
+/// How a request that was pending has ended since, if it has.
+pub fn outcome_of(request: *mut Obj) -> Option<(u32, usize, Vec<u8>)> {
+    let r = o(request);
+    r.completed.map(|(status, information)| {
+        let data = r.buffer[..(information as usize).min(r.buffer.len())].to_vec();
+        (status as u32, information as usize, data)
+    })
+}
+
+/// The sender cancels a pending request (`CancelIoEx`): a cancelable one goes to its cancel
+/// routine, with the cancelable state cleared first, as KMDF does; `false` if it was not
+/// cancelable.
+pub fn cancel(request: *mut Obj) -> bool {
+    let Some(routine) = o(request).cancel.take() else {
+        return false;
+    };
+    // SAFETY: calling the driver's cancel routine as KMDF would.
+    unsafe { routine(request.cast()) };
+    true
 }
 
 fn present(filter: bool, queue: *mut Obj, request: *mut Obj, in_len: usize, out_len: usize) {
@@ -876,9 +900,10 @@ fn present(filter: bool, queue: *mut Obj, request: *mut Obj, in_len: usize, out_
             _ => o(request).completed = Some((STATUS_INVALID_DEVICE_REQUEST, 0)),
         }
     }
-    if o(request).completed.is_none() && o(request).cancel.is_none() {
+    let forwarded = !ptr::eq(o(request).queue, queue);
+    if o(request).completed.is_none() && o(request).cancel.is_none() && !forwarded {
         violation(format!(
-            "a request of type {rtype} left neither completed nor cancelable"
+            "a request of type {rtype} left neither completed, forwarded nor cancelable"
         ));
     }
 }

@@ -18,12 +18,13 @@ extern crate alloc;
 
 mod framework;
 mod keeper;
+mod parker;
 
 use alloc::format;
 use core::sync::atomic::Ordering;
 
 use client_support::println;
-use framework::{add_device, close, delete, send, unload, world};
+use framework::{add_device, cancel, close, delete, outcome_of, send, unload, world};
 use wdk_sys::_WDF_REQUEST_TYPE as T;
 
 /// A bump allocator over a static arena: the run is short and frees nothing it needs back.
@@ -328,6 +329,65 @@ fn kept_handle(checks: &mut Checks) {
     checks.no_violations("the keeper");
 }
 
+fn parked_reads(checks: &mut Checks) {
+    println!("==> reads parked in a manual queue, retrieved, cancelable, cancelled");
+    let status = driver_entry::<parker::Parker>();
+    let Some(&device) = world().devices.first().filter(|_| status == 0) else {
+        checks.check("the driver loads", false);
+        return;
+    };
+    let waiting = |checks: &mut Checks, expected: u32| {
+        let r = send(device, T::WdfRequestTypeDeviceControl, 3, &[], 4);
+        checks.check(
+            &format!(
+                "{expected} read(s) wait in the manual queue ({:02x?})",
+                r.data
+            ),
+            r.status == 0 && r.data == expected.to_le_bytes(),
+        );
+    };
+    let first = send(device, T::WdfRequestTypeRead, 0, &[], 8);
+    let second = send(device, T::WdfRequestTypeRead, 0, &[], 8);
+    checks.check(
+        "reads forwarded to the manual queue stay pending",
+        first.status == 0x103 && second.status == 0x103,
+    );
+    waiting(checks, 2);
+    let r = send(device, T::WdfRequestTypeDeviceControl, 1, &[], 0);
+    checks.check(
+        &format!(
+            "the oldest read, retrieved, completes with 3 bytes: {:?}",
+            outcome_of(first.request)
+        ),
+        r.status == 0 && outcome_of(first.request) == Some((0, 3, b"abc".to_vec())),
+    );
+    waiting(checks, 1);
+    let r = send(device, T::WdfRequestTypeDeviceControl, 2, &[], 0);
+    checks.check(
+        "the next read is retrieved, marked cancelable and parked",
+        r.status == 0 && outcome_of(second.request).is_none(),
+    );
+    checks.check(
+        "the sender cancels it: the cancel routine runs",
+        cancel(second.request),
+    );
+    checks.check(
+        &format!(
+            "and completes it with STATUS_CANCELLED: {:?}",
+            outcome_of(second.request)
+        ),
+        outcome_of(second.request) == Some((0xC000_0120, 0, alloc::vec::Vec::new())),
+    );
+    waiting(checks, 0);
+    let r = send(device, T::WdfRequestTypeDeviceControl, 1, &[], 0);
+    checks.check(
+        &format!("nothing left to retrieve: {:#x}", r.status),
+        r.status == 0x8000_001A,
+    );
+    unload();
+    checks.no_violations("the parker");
+}
+
 /// The entry point.
 #[unsafe(no_mangle)]
 pub extern "C" fn mainCRTStartup() -> ! {
@@ -340,6 +400,7 @@ pub extern "C" fn mainCRTStartup() -> ! {
     null_device(&mut checks);
     hid_filter(&mut checks);
     kept_handle(&mut checks);
+    parked_reads(&mut checks);
     println!("{} passed, {} failed", checks.passed, checks.failed);
     client_support::exit(u32::from(checks.failed != 0))
 }
