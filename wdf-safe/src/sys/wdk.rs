@@ -1311,51 +1311,59 @@ impl RequestHandle {
         unsafe { call_unsafe_wdf_function_binding!(WdfRequestIsCanceled, self.raw()) != 0 }
     }
 
-    /// `WdfRequestRetrieveOutputBuffer` (no minimum: the safe layer checks it).
-    fn output(&mut self) -> NtResult<&mut [u8]> {
+    /// `WdfRequestRetrieveOutputBuffer` or `WdfRequestRetrieveInputBuffer`, with no minimum
+    /// (the safe layer checks lengths): the buffer's address and length.
+    fn retrieve(&self, output: bool) -> NtResult<(*mut u8, usize)> {
         let mut buffer: *mut c_void = ptr::null_mut();
         let mut length: usize = 0;
-        // SAFETY: the driver owns the live request; the out-pointers are locals.
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(
-                WdfRequestRetrieveOutputBuffer,
-                self.raw(),
-                0,
-                &mut buffer,
-                &mut length
-            )
+        let status = if output {
+            // SAFETY: the driver owns the live request; the out-pointers are locals.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfRequestRetrieveOutputBuffer,
+                    self.raw(),
+                    0,
+                    &mut buffer,
+                    &mut length
+                )
+            }
+        } else {
+            // SAFETY: as above.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfRequestRetrieveInputBuffer,
+                    self.raw(),
+                    0,
+                    &mut buffer,
+                    &mut length
+                )
+            }
         };
         NtStatus::from_raw(status).ok()?;
+        Ok((buffer.cast(), length))
+    }
+
+    /// The output buffer, borrowed from the handle.
+    fn output(&mut self) -> NtResult<&mut [u8]> {
+        let (buffer, length) = self.retrieve(true)?;
         if buffer.is_null() {
             return Ok(&mut []);
         }
+        // The slice borrows the handle mutably and completing consumes the handle, so it can
+        // neither outlive the buffer nor alias a buffered IOCTL's input view (same `&mut self`).
         // SAFETY: the framework returned a system-space buffer of `length` bytes that stays
-        // valid until the request is completed; the slice borrows the handle mutably, and
-        // completing consumes the handle, so the slice cannot outlive the buffer or alias the
-        // input view of a buffered IOCTL (which needs the same `&mut self`).
-        Ok(unsafe { core::slice::from_raw_parts_mut(buffer.cast::<u8>(), length) })
+        // valid until the request is completed; the borrow (above) keeps it unique.
+        Ok(unsafe { core::slice::from_raw_parts_mut(buffer, length) })
     }
 
-    /// `WdfRequestRetrieveInputBuffer` (no minimum: the safe layer checks it).
+    /// The input buffer, borrowed from the handle.
     fn input(&mut self) -> NtResult<&[u8]> {
-        let mut buffer: *mut c_void = ptr::null_mut();
-        let mut length: usize = 0;
-        // SAFETY: as in `output`.
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(
-                WdfRequestRetrieveInputBuffer,
-                self.raw(),
-                0,
-                &mut buffer,
-                &mut length
-            )
-        };
-        NtStatus::from_raw(status).ok()?;
+        let (buffer, length) = self.retrieve(false)?;
         if buffer.is_null() {
             return Ok(&[]);
         }
         // SAFETY: as in `output`.
-        Ok(unsafe { core::slice::from_raw_parts(buffer.cast::<u8>(), length) })
+        Ok(unsafe { core::slice::from_raw_parts(buffer, length) })
     }
 
     /// `WdfRequestRetrieveOutputBuffer` on a read.

@@ -919,23 +919,25 @@ pub fn close(device: *mut Obj) {
 /// Deletes a device: the queues' cleanup, then the device's, then the destroy callbacks.
 pub fn delete(device: *mut Obj) {
     let children = o(device).children.clone();
-    // SAFETY (all callback calls below): calling the driver's callbacks as KMDF would, each
-    // with its own object.
-    for &child in &children {
-        if let Some(cleanup) = o(child).cleanup {
-            unsafe { cleanup(child.cast()) };
+    let cleanups = children
+        .iter()
+        .chain([&device])
+        .map(|&object| (object, o(object).cleanup));
+    for (object, cleanup) in cleanups.collect::<Vec<_>>() {
+        if let Some(cleanup) = cleanup {
+            // SAFETY: calling the driver's cleanup callback as KMDF would, with its object.
+            unsafe { cleanup(object.cast()) };
         }
     }
-    if let Some(cleanup) = o(device).cleanup {
-        unsafe { cleanup(device.cast()) };
-    }
-    for &child in &children {
-        if let Some(destroy) = o(child).destroy {
-            unsafe { destroy(child.cast()) };
+    let destroys = children
+        .iter()
+        .chain([&device])
+        .map(|&object| (object, o(object).destroy));
+    for (object, destroy) in destroys.collect::<Vec<_>>() {
+        if let Some(destroy) = destroy {
+            // SAFETY: as above, for the destroy callback.
+            unsafe { destroy(object.cast()) };
         }
-    }
-    if let Some(destroy) = o(device).destroy {
-        unsafe { destroy(device.cast()) };
     }
     world().devices.retain(|&d| !ptr::eq(d, device));
 }

@@ -120,10 +120,10 @@ fn echo(checks: &mut Checks) {
     let d = unsafe { &*device };
     let driver = world().driver;
     // SAFETY: as above, for the driver object.
-    let flags = unsafe { (*driver).init_flags };
+    let (flags, device_add) = unsafe { ((*driver).init_flags, (*driver).device_add) };
     checks.check(
         "a non-PnP driver (WdfDriverInitNonPnpDriver, no EvtDriverDeviceAdd)",
-        flags == 1 && unsafe { (*driver).device_add.is_none() },
+        flags == 1 && device_add.is_none(),
     );
     checks.check(
         "\\Device\\WdkSafeEcho with link \\DosDevices\\WdkSafeEcho, ready",
