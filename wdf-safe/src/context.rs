@@ -9,17 +9,13 @@
 //! finds it again. A context's cleanup callback runs when its object is deleted, after the
 //! object's children.
 //!
-//! Simplification: the simulation never frees context memory (like every framework object
-//! whose address it gave out); the cleanup callback is where a context lets go of what it holds.
+//! A context lives until the driver unloads (it is kept with the device's record, so a
+//! `&'static` to it never dangles while driver code runs); its cleanup callback, when the
+//! device is deleted, is where it lets go of what it holds.
 
 use core::any::Any;
 
-/// `WDF_OBJECT_CONTEXT_TYPE_INFO`: one `static` per context type.
-#[derive(Debug)]
-pub struct ContextTypeInfo {
-    /// `ContextName`.
-    pub name: &'static str,
-}
+pub use crate::sys::ContextTypeInfo;
 
 /// A type usable as an object context; implement it with
 /// [`declare_context_type!`](crate::declare_context_type).
@@ -46,13 +42,4 @@ macro_rules! declare_context_type {
             }
         }
     };
-}
-
-/// A context attached to an object.
-#[cfg(feature = "host")]
-pub(crate) struct Attached {
-    pub(crate) info: &'static ContextTypeInfo,
-    pub(crate) value: &'static (dyn Any + Send + Sync),
-    /// Runs the typed cleanup callback, if one was given.
-    pub(crate) cleanup: Option<&'static (dyn Fn() + Send + Sync)>,
 }

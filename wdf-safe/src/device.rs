@@ -14,7 +14,6 @@
 //!   in which it receives I/O and in which the driver works its queues (SDV
 //!   CtlDeviceFinishInitDrEntry / CtlDeviceFinishInitDeviceAdd).
 
-use core::fmt;
 use core::marker::PhantomData;
 
 use wdm_compat::{IoType, NtResult, NtStatus};
@@ -27,18 +26,10 @@ use crate::queue::{Queue, QueueConfig};
 use crate::request::AnyRequest;
 use crate::sys::DeviceHandle;
 
-/// `FILE_DEVICE_SECURE_OPEN`.
-pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
+use crate::sys::ControlDeviceSettings;
+pub use crate::sys::{FILE_DEVICE_SECURE_OPEN, Guid, InitSettings};
 /// `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`: only the system and administrators may open the device.
 pub const SDDL_DEVOBJ_SYS_ALL_ADM_ALL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
-
-/// What a control-device init holds when it is handed to `WdfDeviceCreate`.
-pub(crate) struct ControlDeviceSettings {
-    pub(crate) name: Option<&'static str>,
-    #[allow(dead_code, reason = "the simulated I/O manager does not check access")]
-    pub(crate) sddl: &'static str,
-    pub(crate) settings: InitSettings,
-}
 
 /// A control-device init (`WdfControlDeviceInitAllocate`).
 ///
@@ -151,7 +142,7 @@ pub struct FdoInit<'add, D: KmdfDriver> {
 
 impl<D: KmdfDriver> FdoInit<'_, D> {
     #[cfg_attr(
-        not(feature = "host"),
+        not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
         allow(dead_code, reason = "only a backend makes FDO inits")
     )]
     pub(crate) const fn from_raw(raw: DeviceHandle<D>) -> Self {
@@ -293,7 +284,7 @@ impl<D: KmdfDriver, S> Device<D, S> {
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
     ) -> NtResult<&'static T> {
-        self.raw.allocate_context(init, cleanup)
+        self.raw.allocate_context(T::type_info(), init, cleanup)
     }
 
     /// `WdfObjectGetTypedContext`: the context of type `T`, found by its type info's address.
@@ -301,7 +292,7 @@ impl<D: KmdfDriver, S> Device<D, S> {
     /// IRQL: ≤ DISPATCH_LEVEL + 1.
     #[must_use]
     pub fn context<T: ContextType>(&self) -> Option<&'static T> {
-        self.raw.context::<T>()
+        self.raw.context::<T>(T::type_info())
     }
 
     /// What the init set up: I/O type, device type, characteristics, exclusivity.
@@ -467,52 +458,5 @@ impl<D: KmdfDriver> Device<D, Ready> {
     /// IRQL: PASSIVE_LEVEL.
     pub fn purge_queue<K: QueueKind>(&self, queue: &Queue<K>) {
         self.raw.purge_queue(queue.raw());
-    }
-}
-
-/// The settings a device init collected (`WdfDeviceInitSet*`), as the device keeps them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InitSettings {
-    /// `WdfDeviceInitSetIoType` (default [`IoType::Buffered`]).
-    pub io_type: IoType,
-    /// `WdfDeviceInitSetDeviceType` (default `FILE_DEVICE_UNKNOWN`).
-    pub device_type: u16,
-    /// `WdfDeviceInitSetCharacteristics` (default [`FILE_DEVICE_SECURE_OPEN`]).
-    pub characteristics: u32,
-    /// `WdfDeviceInitSetExclusive` (default `false`).
-    pub exclusive: bool,
-}
-
-impl InitSettings {
-    /// The framework's defaults (facts §2.3).
-    pub(crate) const DEFAULT: Self = Self {
-        io_type: IoType::Buffered,
-        device_type: wdm_compat::ioctl::device_type::UNKNOWN,
-        characteristics: FILE_DEVICE_SECURE_OPEN,
-        exclusive: false,
-    };
-}
-
-/// A GUID (a device interface class, for example).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct Guid {
-    /// `Data1`.
-    pub data1: u32,
-    /// `Data2`.
-    pub data2: u16,
-    /// `Data3`.
-    pub data3: u16,
-    /// `Data4`.
-    pub data4: [u8; 8],
-}
-
-impl fmt::Display for Guid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g, h, i] = self.data4;
-        write!(
-            f,
-            "{{{:08X}-{:04X}-{:04X}-{a:02X}{b:02X}-{c:02X}{d:02X}{e:02X}{g:02X}{h:02X}{i:02X}}}",
-            self.data1, self.data2, self.data3
-        )
     }
 }

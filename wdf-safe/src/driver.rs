@@ -15,7 +15,8 @@ use wdm_compat::io::Completion;
 use wdm_compat::{NtResult, NtStatus};
 
 use crate::device::FdoInit;
-use crate::sys::DriverHandle;
+use crate::queue::Callbacks;
+use crate::sys::{self, DeviceHandle, DriverHandle};
 
 /// A KMDF driver.
 pub trait KmdfDriver: Sized + Send + Sync + 'static {
@@ -70,19 +71,11 @@ pub struct DriverContext<'a, 'b, D: KmdfDriver> {
 
 impl<'a, 'b, D: KmdfDriver> DriverContext<'a, 'b, D> {
     #[cfg_attr(
-        not(feature = "host"),
+        not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
         allow(dead_code, reason = "only a backend runs DriverEntry")
     )]
     pub(crate) const fn from_raw(raw: DriverHandle<'a, 'b, D>) -> Self {
         Self { raw }
-    }
-
-    #[cfg_attr(
-        not(feature = "host"),
-        allow(dead_code, reason = "only a backend runs DriverEntry")
-    )]
-    pub(crate) fn into_raw(self) -> DriverHandle<'a, 'b, D> {
-        self.raw
     }
 
     pub(crate) const fn raw_mut(&mut self) -> &mut DriverHandle<'a, 'b, D> {
@@ -90,14 +83,43 @@ impl<'a, 'b, D: KmdfDriver> DriverContext<'a, 'b, D> {
     }
 }
 
+/// What the seam calls in a driver, in terms of the typed API.
+impl<D: KmdfDriver> sys::DriverCallbacks for D {
+    type Queue = Callbacks<D>;
+
+    const PNP: bool = D::PNP;
+
+    fn driver_entry(driver: DriverHandle<'_, '_, Self>) -> NtResult<Self> {
+        D::driver_entry(&mut DriverContext::from_raw(driver))
+    }
+
+    fn device_add(&self, init: DeviceHandle<Self>) -> NtResult {
+        KmdfDriver::device_add(self, FdoInit::from_raw(init))
+    }
+
+    fn unload(&self) {
+        KmdfDriver::unload(self);
+    }
+
+    fn file_close(&self) {
+        self.on_file_close();
+    }
+
+    fn sent_request_completed(&self, completion: &Completion) {
+        self.on_sent_request_completed(completion);
+    }
+}
+
 /// The entry point of KMDF driver `D`, for loading it into the host simulation
-/// ([`IoManager::load_driver`](wdm_compat::host::IoManager::load_driver)).
+/// ([`IoManager::load_driver`](wdm_compat::host::IoManager::load_driver)): the simulated
+/// KMDF's loader, binding the image whose `DriverEntry` is the seam's for `D` — the same
+/// `DriverEntry` [`kmdf_driver_entry!`](crate::kmdf_driver_entry) exports on Windows.
 ///
 /// IRQL: host simulation only; no IRQL applies.
 #[cfg(feature = "host")]
 #[must_use]
 pub fn entry_point<D: KmdfDriver>() -> wdm_compat::host::DriverEntry {
-    crate::host::entry_point::<D>()
+    kmdf_sim::entry_point(sys::wdk::image_entry::<D>)
 }
 
 /// Makes a crate a KMDF driver image for driver type `$driver`: exports `DriverEntry` (which

@@ -161,7 +161,14 @@ impl<D: IoDriver, K: RequestKind> io::Request for KmdfRequest<D, K> {
                 .request
                 .complete_with_information(NtStatus::INVALID_DEVICE_REQUEST, 0);
         };
-        match self.request.send_and_forget(&target) {
+        // A create carries the file object KMDF made for it, so it comes back through the
+        // framework; everything else goes down and is forgotten, as kbfiltr does.
+        let sent = if K::TYPE == RequestType::Create {
+            self.request.send_and_complete::<KmdfBackend<D>>(&target)
+        } else {
+            self.request.send_and_forget(&target)
+        };
+        match sent {
             Ok(done) => done,
             Err((request, status)) => request.complete_with_information(status, 0),
         }

@@ -5,28 +5,7 @@
 //! callbacks it takes ([`Manual`] takes none) and whether requests can be retrieved from it
 //! ([`Parallel`] cannot).
 
-/// `WDF_REQUEST_TYPE`: the request types a queue can be dedicated to
-/// (`WdfDeviceConfigureRequestDispatching`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RequestType {
-    /// `WdfRequestTypeCreate`.
-    Create,
-    /// `WdfRequestTypeRead`.
-    Read,
-    /// `WdfRequestTypeWrite`.
-    Write,
-    /// `WdfRequestTypeDeviceControl`.
-    DeviceControl,
-    /// `WdfRequestTypeDeviceControlInternal`.
-    InternalDeviceControl,
-}
-
-impl RequestType {
-    #[cfg(feature = "host")]
-    pub(crate) const fn index(self) -> usize {
-        self as usize
-    }
-}
+pub use crate::sys::{DispatchType, RequestType};
 
 mod sealed {
     pub trait Sealed {}
@@ -65,17 +44,6 @@ macro_rules! kinds {
 }
 
 kinds!(Create, Read, Write, DeviceControl, InternalDeviceControl);
-
-/// `WDF_IO_QUEUE_DISPATCH_TYPE`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DispatchType {
-    /// `WdfIoQueueDispatchSequential`.
-    Sequential,
-    /// `WdfIoQueueDispatchParallel`.
-    Parallel,
-    /// `WdfIoQueueDispatchManual`.
-    Manual,
-}
 
 mod sealed_queue {
     pub trait Sealed {}

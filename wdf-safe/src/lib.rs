@@ -22,21 +22,24 @@
 //! ## The framework underneath
 //!
 //! Every public type holds one handle of the seam (`src/sys/`, the only module with `unsafe`)
-//! and adds the typestate; the handles' methods are shaped like the KMDF DDIs. Backends:
+//! and adds the typestate; the handles' methods are shaped like the KMDF DDIs, and each calls
+//! the DDI through KMDF's function table (`src/sys/wdk.rs`, with
+//! `call_unsafe_wdf_function_binding!`). That one seam runs against two frameworks:
 //!
-//! * feature `host`: a **simulated KMDF** (`src/host/`), the framework's object model and queue
-//!   engine written as a WDM driver on `wdm-compat` and loaded into its simulated I/O manager
-//!   (KMDF is a layer over IRPs, and so is the simulation), whose verifier also receives the
-//!   framework's own reports (SDV rule names and `WDF_VIOLATION` bug checks). In strict mode (the
+//! * feature `wdk` on a Windows target: the **real KMDF**, through wdk-sys's binding; a driver
+//!   package makes its image with [`kmdf_driver_entry!`]. Built on Windows only (wdk-sys needs
+//!   the WDK).
+//! * feature `host`: the **simulated KMDF** of the `kmdf-sim` crate, which serves the same KMDF
+//!   1.33 function table over wdm-compat's simulated I/O manager (KMDF is a layer over IRPs, and
+//!   so is the simulation), with the verifier on: its reports (SDV rule names, `WDF_VIOLATION`
+//!   bug checks, verifier breaks) go to the I/O manager's verifier. In strict mode (the
 //!   default) a report fails the test at its next user-side call; in recording mode the test
-//!   reads the reports. The module docs of each type state the KMDF behaviour it reproduces and
-//!   where the simulation simplifies; `src/host/mod.rs` lists the simplifications.
+//!   reads the reports. [`entry_point`] loads a driver into it. The code that ships is the code
+//!   the host tests run.
 //! * no feature: the handles are uninhabited, so the API builds and is type-checked for a bare
 //!   `no_std` target (`x86_64-unknown-none`).
-//! * feature `wdk` on a Windows target: the **real KMDF**, called through wdk-sys's
-//!   `call_unsafe_wdf_function_binding!` (`src/sys/wdk.rs`, the only file that names wdk-sys);
-//!   a driver package makes its image with [`kmdf_driver_entry!`]. Built on Windows only (wdk-sys
-//!   needs the WDK). The framework functions it calls, with the IRQL each needs:
+//!
+//! The framework functions the seam calls, with the IRQL each needs:
 //!
 //! | KMDF function | IRQL (`_IRQL_requires_max_` in the KMDF 1.33 headers) |
 //! |---|---|
@@ -57,8 +60,10 @@
 //! | `WdfRequestFormatRequestUsingCurrentType`, `WdfRequestSetCompletionRoutine`, `WdfRequestSend` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestMarkCancelableEx`, `WdfRequestUnmarkCancelable` | ≤ DISPATCH_LEVEL |
+//! | `WdfObjectReferenceActual`, `WdfObjectDereferenceActual` | ≤ DISPATCH_LEVEL |
+//! | `WdfVerifierDbgBreakPoint` | ≤ DISPATCH_LEVEL (debug builds) |
 //!
-//!   The kernel routines underneath (spin locks, `DbgPrint`) come from `wdm-compat`'s own seam.
+//! The kernel routines underneath (spin locks, `DbgPrint`) come from `wdm-compat`'s own seam.
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -68,8 +73,6 @@ extern crate alloc;
 pub mod context;
 pub mod device;
 pub mod driver;
-#[cfg(feature = "host")]
-mod host;
 pub mod io;
 pub mod kind;
 pub mod queue;

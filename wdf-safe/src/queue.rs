@@ -21,7 +21,7 @@ use crate::kind::{
     RequestType, Sequential, Write,
 };
 use crate::request::{Request, RequestDone};
-use crate::sys::QueueHandle;
+use crate::sys::{self, QueueHandle, RequestHandle};
 
 /// An I/O callback for requests of kind `K`, with the driver `D`.
 pub type IoCallback<D, K> = fn(&D, Request<K>) -> RequestDone;
@@ -200,10 +200,6 @@ pub(crate) struct Callbacks<D> {
     pub(crate) cleanup: Option<fn(&D)>,
 }
 
-#[cfg_attr(
-    not(feature = "host"),
-    allow(dead_code, reason = "read by the framework backend")
-)]
 impl<D> Callbacks<D> {
     pub(crate) const fn none() -> Self {
         Self {
@@ -217,7 +213,11 @@ impl<D> Callbacks<D> {
     }
 
     /// Whether the callback for `request_type` is set.
-    pub(crate) const fn handles(&self, request_type: RequestType) -> bool {
+    #[cfg_attr(
+        not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+        allow(dead_code, reason = "only a framework backend asks")
+    )]
+    const fn has(&self, request_type: RequestType) -> bool {
         match request_type {
             RequestType::Create => self.create.is_some(),
             RequestType::Read => self.read.is_some(),
@@ -226,13 +226,46 @@ impl<D> Callbacks<D> {
             RequestType::InternalDeviceControl => self.internal_device_control.is_some(),
         }
     }
+}
 
-    /// Whether no `EvtIo*` callback is set.
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.create.is_none()
-            && self.read.is_none()
-            && self.write.is_none()
-            && self.device_control.is_none()
-            && self.internal_device_control.is_none()
+/// What the seam calls in a queue: the callback of the presented request's kind, with the
+/// request typed by that kind.
+impl<D: crate::KmdfDriver> sys::QueueCallbacks<D> for Callbacks<D> {
+    fn handles(&self, request_type: RequestType) -> bool {
+        self.has(request_type)
+    }
+
+    fn present(&self, driver: &D, request_type: RequestType, request: RequestHandle) {
+        // The seam registers the `EvtIo*` of a kind only when its callback is set, so a
+        // callback is found for every presented request; were it not, the request is
+        // completed as KMDF does for a type without a callback.
+        let _done: RequestDone = match request_type {
+            RequestType::Create => match self.create {
+                Some(f) => f(driver, Request::from_raw(request)),
+                None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
+            },
+            RequestType::Read => match self.read {
+                Some(f) => f(driver, Request::from_raw(request)),
+                None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
+            },
+            RequestType::Write => match self.write {
+                Some(f) => f(driver, Request::from_raw(request)),
+                None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
+            },
+            RequestType::DeviceControl => match self.device_control {
+                Some(f) => f(driver, Request::from_raw(request)),
+                None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
+            },
+            RequestType::InternalDeviceControl => match self.internal_device_control {
+                Some(f) => f(driver, Request::from_raw(request)),
+                None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
+            },
+        };
+    }
+
+    fn cleanup(&self, driver: &D) {
+        if let Some(cleanup) = self.cleanup {
+            cleanup(driver);
+        }
     }
 }

@@ -25,7 +25,7 @@ use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, QueueKind, Read, RequestKind, RequestType, Write,
 };
 use crate::queue::Queue;
-use crate::sys::{IoTargetHandle, RequestHandle};
+use crate::sys::{self, IoTargetHandle, RequestHandle};
 
 /// Proof that a request was finished: completed, forwarded to a queue, sent, or left to its
 /// cancel routine. I/O callbacks return it; nothing else creates one.
@@ -54,10 +54,6 @@ static_assertions::assert_eq_size!(Request<Read>, usize);
 static_assertions::assert_not_impl_any!(Request<Read>: Send, Sync, Clone);
 
 impl<K: RequestKind> Request<K> {
-    #[cfg_attr(
-        not(feature = "host"),
-        allow(dead_code, reason = "only a backend makes requests")
-    )]
     pub(crate) const fn from_raw(raw: RequestHandle) -> Self {
         Self {
             raw: Some(raw),
@@ -187,10 +183,9 @@ impl<K: RequestKind> Request<K> {
     /// `WdfRequestFormatRequestUsingCurrentType` and `WdfRequestSetCompletionRoutine`): when
     /// the target completes it,
     /// [`KmdfDriver::on_sent_request_completed`](crate::KmdfDriver::on_sent_request_completed)
-    /// sees the outcome, and the request completes to its sender with that outcome.
-    ///
-    /// (Real KMDF hands the request back in the completion routine for the driver to
-    /// complete; this simulation completes it for the driver right after the observation.)
+    /// sees the outcome, then the crate's completion routine completes the request to its
+    /// sender with that outcome (KMDF hands a sent request back to the driver's completion
+    /// routine, which must complete it).
     ///
     /// IRQL: ≤ DISPATCH_LEVEL, not while holding a spin lock.
     ///
@@ -201,10 +196,35 @@ impl<K: RequestKind> Request<K> {
         self,
         target: &IoTarget,
     ) -> Result<RequestDone, (Self, NtStatus)> {
+        self.send_with_completion::<D>(target, true)
+    }
+
+    /// Sends the request to `target` with a completion routine that completes it to its sender
+    /// with the target's outcome, unobserved. This is how a filter passes a create down: KMDF
+    /// made a file object for it, so the create must come back through the framework (a
+    /// send-and-forget create is a KMDF verifier error).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL, not while holding a spin lock.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_and_forget`](Self::send_and_forget).
+    pub fn send_and_complete<D: crate::KmdfDriver>(
+        self,
+        target: &IoTarget,
+    ) -> Result<RequestDone, (Self, NtStatus)> {
+        self.send_with_completion::<D>(target, false)
+    }
+
+    fn send_with_completion<D: crate::KmdfDriver>(
+        self,
+        target: &IoTarget,
+        observe: bool,
+    ) -> Result<RequestDone, (Self, NtStatus)> {
         let Some(raw) = self.take_raw() else {
             return Ok(RequestDone::new());
         };
-        match raw.send_observed::<D>(&target.0) {
+        match raw.send_with_completion::<D>(&target.0, observe) {
             Ok(()) => Ok(RequestDone::new()),
             Err((raw, status)) => Err((Self::from_raw(raw), status)),
         }
@@ -457,6 +477,20 @@ macro_rules! cancelable {
 }
 
 cancelable!(Create, Read, Write, DeviceControl, InternalDeviceControl);
+
+/// What the seam calls when a cancelable request is cancelled: the driver's routine, with the
+/// request typed by its kind.
+impl sys::CancelCallback for CancelRoutine {
+    fn cancel(self, request: RequestHandle) {
+        let _done: RequestDone = match self {
+            Self::Create(f) => f(Request::from_raw(request)),
+            Self::Read(f) => f(Request::from_raw(request)),
+            Self::Write(f) => f(Request::from_raw(request)),
+            Self::DeviceControl(f) => f(Request::from_raw(request)),
+            Self::InternalDeviceControl(f) => f(Request::from_raw(request)),
+        };
+    }
+}
 
 impl<K: Cancelable> Request<K> {
     /// `WdfRequestMarkCancelableEx`: from now on a cancellation (a queue purge, or the sender

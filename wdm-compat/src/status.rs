@@ -141,11 +141,27 @@ statuses! {
     /// KMDF: the object is busy.
     WDF_BUSY = 0xC020_0204;
     /// KMDF: a sequential or parallel queue was configured without any I/O callback.
-    WDF_NO_CALLBACK = 0xC020_020C;
+    WDF_NO_CALLBACK = 0xC020_020B;
     /// KMDF: the request was queued at a stopped I/O target.
-    WDF_QUEUED = 0x4020_0207;
+    WDF_QUEUED = 0x4020_0000;
     /// KMDF: a framework-internal error.
     WDF_INTERNAL_ERROR = 0xC020_0201;
+    /// KMDF: the request is fragmented beyond what the DMA enabler handles.
+    WDF_TOO_FRAGMENTED = 0xC020_020A;
+    /// KMDF: the object attributes are invalid (a context size without a name, bad enums…).
+    WDF_OBJECT_ATTRIBUTES_INVALID = 0xC020_0209;
+    /// KMDF: the attributes name a parent where none may be given.
+    WDF_PARENT_ASSIGNMENT_NOT_ALLOWED = 0xC020_020F;
+    /// KMDF: the attributes' synchronization scope is not allowed here.
+    WDF_SYNCHRONIZATION_SCOPE_INVALID = 0xC020_0210;
+    /// KMDF: the attributes' execution level is not allowed here.
+    WDF_EXECUTION_LEVEL_INVALID = 0xC020_0211;
+    /// KMDF: attributes were required and none were given.
+    WDF_PARENT_NOT_SPECIFIED = 0xC020_0212;
+    /// KMDF: more transfers than the DMA enabler allows.
+    WDF_TOO_MANY_TRANSFERS = 0xC020_0213;
+    /// KMDF: not enough map registers for the transfer.
+    WDF_NOT_ENOUGH_MAP_REGISTERS = 0xC020_0214;
 }
 
 impl NtStatus {

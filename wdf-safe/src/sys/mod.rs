@@ -1,9 +1,12 @@
 //! The seam: the only module of this crate allowed to contain `unsafe`, and the one place that
-//! knows which framework the crate runs on.
+//! knows which framework the crate runs on. It sits at the bottom of the crate: it knows
+//! handles, the framework's FFI, and the vocabulary below, and calls the typed layer above only
+//! through the traits it defines here ([`DriverCallbacks`], [`QueueCallbacks`],
+//! [`CancelCallback`]), which that layer implements — bindings below abstractions.
 //!
 //! The public types ([`crate::Device`], [`crate::Queue`], [`crate::Request`], …) each hold one
 //! handle of this module and add the typestate; the handles' methods are the framework calls,
-//! shaped like the KMDF DDIs they stand for, so a backend implements each with one DDI call:
+//! shaped like the KMDF DDIs they stand for:
 //!
 //! | handle | KMDF object | calls |
 //! |---|---|---|
@@ -13,36 +16,85 @@
 //! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
 //! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
 //!
-//! plus `check_passive(ddi)` for the PASSIVE_LEVEL checks the KMDF verifier makes.
-//!
 //! | backend | selected by | implements the calls with |
 //! |---|---|---|
-//! | `host` | feature `host` | the simulated KMDF in [`crate::host`], over wdm-compat's simulated I/O manager |
-//! | `wdk` | feature `wdk` on a Windows target (a KMDF driver package) | the real KMDF, through wdk-sys's `call_unsafe_wdf_function_binding!` (its module docs list every DDI with its IRQL) |
+//! | `wdk` | feature `host` (any OS), or feature `wdk` on a Windows target (a KMDF driver package) | KMDF's function table, through `call_unsafe_wdf_function_binding!`: on Windows wdk-sys's, into the real KMDF; on the host the project's own bindings (`kmdf_sim::bindings`), into the simulated KMDF that serves the same table over wdm-compat's simulated I/O manager. The same file either way: the code that ships is the code the host tests run |
 //! | `none` | anything else | nothing: the handles are uninhabited, so the typestate API builds (and is checked) for a bare `no_std` target such as `x86_64-unknown-none` |
 
-#[cfg(feature = "host")]
-mod irp_cell;
-#[cfg(feature = "host")]
-pub(crate) use irp_cell::{HasIrpCell, IrpCell, IrpSlot, claim};
+mod types;
 
-#[cfg(feature = "host")]
-pub(crate) use crate::host::{
-    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
+pub(crate) use types::ControlDeviceSettings;
+pub use types::{
+    ContextTypeInfo, DispatchType, FILE_DEVICE_SECURE_OPEN, Guid, InitSettings, RequestType,
 };
 
-#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) mod wdk;
-#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
-pub(crate) use wdk::{
-    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
-};
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
+pub(crate) use wdk::{DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle};
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
-pub(crate) use none::{
-    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, check_passive,
-};
+pub(crate) use none::{DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle};
 
 pub(crate) mod wait_lock;
+
+use wdm_compat::NtResult;
+use wdm_compat::io::Completion;
+
+/// What the seam calls in a driver: the typed layer implements it for every
+/// [`KmdfDriver`](crate::KmdfDriver).
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait DriverCallbacks: Sized + Send + Sync + 'static {
+    /// The callbacks stored with each of the driver's queues.
+    type Queue: QueueCallbacks<Self>;
+
+    /// `EvtDriverDeviceAdd` is registered (a PnP driver).
+    const PNP: bool;
+
+    /// `DriverEntry`, after `WdfDriverCreate`: the driver's value.
+    fn driver_entry(driver: DriverHandle<'_, '_, Self>) -> NtResult<Self>;
+
+    /// `EvtDriverDeviceAdd` with the framework's FDO init.
+    fn device_add(&self, init: DeviceHandle<Self>) -> NtResult;
+
+    /// `EvtDriverUnload`.
+    fn unload(&self);
+
+    /// `EvtFileClose`.
+    fn file_close(&self);
+
+    /// A request sent with [`RequestHandle::send_observed`] came back.
+    fn sent_request_completed(&self, completion: &Completion);
+}
+
+/// The `EvtIo*` callbacks of one queue.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
+    /// Whether requests of `request_type` have a callback (its `EvtIo*` goes into the queue's
+    /// configuration; the others stay NULL, and the framework's default applies to them).
+    fn handles(&self, request_type: RequestType) -> bool;
+
+    /// `EvtIoXxx`: the framework presents `request`, of `request_type`, to the driver.
+    fn present(&self, driver: &D, request_type: RequestType, request: RequestHandle);
+
+    /// The queue's `EvtCleanupCallback`.
+    fn cleanup(&self, driver: &D);
+}
+
+/// A driver's `EvtRequestCancel`, stored in the request while it is cancelable.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait CancelCallback: Copy + Send + Sync + 'static {
+    /// Runs the driver's routine on the cancelled request.
+    fn cancel(self, request: RequestHandle);
+}

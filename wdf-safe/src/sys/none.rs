@@ -6,19 +6,17 @@
 
 use core::marker::PhantomData;
 
+use core::any::Any;
+
 use wdm_compat::{NtResult, NtStatus, Parameters};
 
-use crate::context::ContextType;
-use crate::device::{ControlDeviceSettings, Guid, InitSettings};
-use crate::kind::{DispatchType, RequestType};
-use crate::queue::Callbacks;
-use crate::request::CancelRoutine;
+use super::{
+    CancelCallback, ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, Guid,
+    InitSettings, RequestType,
+};
 
 /// No framework object exists on this backend.
 pub(crate) enum Never {}
-
-/// PASSIVE_LEVEL check of a DDI: nothing to check without a framework.
-pub(crate) fn check_passive(_ddi: &str) {}
 
 /// `WDFDRIVER` during `DriverEntry`.
 pub(crate) struct DriverHandle<'a, 'b, D>(&'a mut Never, Lifetimes<'b, D>);
@@ -26,7 +24,7 @@ pub(crate) struct DriverHandle<'a, 'b, D>(&'a mut Never, Lifetimes<'b, D>);
 /// The driver type and setup lifetime a `DriverHandle` carries.
 type Lifetimes<'b, D> = PhantomData<(&'b (), fn(&D))>;
 
-impl<D: crate::KmdfDriver> DriverHandle<'_, '_, D> {
+impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
     /// `WdfDeviceCreate` with a control-device init.
     pub(crate) fn create_control_device(
         &mut self,
@@ -47,7 +45,7 @@ impl<D> Clone for DeviceHandle<D> {
 
 impl<D> Copy for DeviceHandle<D> {}
 
-impl<D: crate::KmdfDriver> DeviceHandle<D> {
+impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfFdoInitSetFilter`.
     pub(crate) fn fdo_init_set_filter(self) {
         match *self.0 {}
@@ -69,8 +67,9 @@ impl<D: crate::KmdfDriver> DeviceHandle<D> {
     }
 
     /// `WdfObjectAllocateContext` + in-place initialisation.
-    pub(crate) fn allocate_context<T: ContextType>(
+    pub(crate) fn allocate_context<T: Any + Send + Sync>(
         self,
+        _info: &'static ContextTypeInfo,
         _init: impl FnOnce() -> T,
         _cleanup: Option<fn(&T)>,
     ) -> NtResult<&'static T> {
@@ -78,7 +77,7 @@ impl<D: crate::KmdfDriver> DeviceHandle<D> {
     }
 
     /// `WdfObjectGetTypedContextWorker`.
-    pub(crate) fn context<T: ContextType>(self) -> Option<&'static T> {
+    pub(crate) fn context<T: Any>(self, _info: &'static ContextTypeInfo) -> Option<&'static T> {
         match *self.0 {}
     }
 
@@ -86,7 +85,7 @@ impl<D: crate::KmdfDriver> DeviceHandle<D> {
     pub(crate) fn create_queue(
         self,
         _dispatch: DispatchType,
-        _callbacks: Callbacks<D>,
+        _callbacks: D::Queue,
         _allow_zero_length: bool,
         _default_queue: bool,
     ) -> NtResult<QueueHandle> {
@@ -203,9 +202,10 @@ impl RequestHandle {
         clippy::extra_unused_type_parameters,
         reason = "the host backend's signature: the completion routine reaches driver `D`"
     )]
-    pub(crate) fn send_observed<D: crate::KmdfDriver>(
+    pub(crate) fn send_with_completion<D: DriverCallbacks>(
         self,
         _target: &IoTargetHandle,
+        _observe: bool,
     ) -> Result<(), (Self, NtStatus)> {
         match *self.0 {}
     }
@@ -236,7 +236,10 @@ impl RequestHandle {
     }
 
     /// `WdfRequestMarkCancelableEx`.
-    pub(crate) fn mark_cancelable(self, _routine: CancelRoutine) -> Result<Self, (Self, NtStatus)> {
+    pub(crate) fn mark_cancelable<C: CancelCallback>(
+        self,
+        _routine: C,
+    ) -> Result<Self, (Self, NtStatus)> {
         match *self.0 {}
     }
 

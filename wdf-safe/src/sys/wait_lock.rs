@@ -5,6 +5,25 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
+/// `WdfWaitLockAcquire` with no timeout needs PASSIVE_LEVEL; in the host simulation a call
+/// above it is reported as the KMDF verifier would (SDV KmdfIrql).
+fn check_passive() {
+    #[cfg(feature = "host")]
+    {
+        let irql = wdm_compat::host::simulated_irql();
+        if irql > 0 {
+            let _ = wdm_compat::host::report_framework_violation(
+                "KmdfIrql",
+                None,
+                true,
+                &alloc::format!(
+                    "WdfWaitLockAcquire called at IRQL {irql}; it requires PASSIVE_LEVEL"
+                ),
+            );
+        }
+    }
+}
+
 /// Data of type `T` guarded by a wait lock (`WDFWAITLOCK`).
 pub struct WaitLock<T> {
     locked: AtomicBool,
@@ -32,7 +51,7 @@ impl<T> WaitLock<T> {
     ///
     /// IRQL: PASSIVE_LEVEL (the simulated verifier reports a call above it, SDV KmdfIrql).
     pub fn lock(&self) -> WaitLockGuard<'_, T> {
-        crate::sys::check_passive("WdfWaitLockAcquire");
+        check_passive();
         while self
             .locked
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)

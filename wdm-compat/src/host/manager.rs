@@ -170,9 +170,6 @@ struct StackLoc {
     completion: Option<CompletionRoutine>,
     /// `SL_PENDING_RETURNED`.
     pending: bool,
-    /// `IoMarkIrpPending` was called on this location since it was last dispatched (not
-    /// cleared when completion zeroes the location; the verifier's memory).
-    marked: bool,
     /// Filled by `IoCopyCurrentIrpStackLocationToNext` and no completion routine set since.
     copied_without_routine: bool,
 }
@@ -186,7 +183,6 @@ impl StackLoc {
             device: None,
             completion: None,
             pending: false,
-            marked: false,
             copied_without_routine: false,
         }
     }
@@ -283,6 +279,10 @@ struct Frame {
     forwarded_with_routine: bool,
     /// The IRP was reported as dropped; the return checks are skipped.
     leaked: bool,
+    /// `IoMarkIrpPending` was called while this dispatch routine owned the IRP (the
+    /// verifier's memory: the location's own bit may be shared with the driver below when the
+    /// routine skipped its location to pass the IRP down, as KMDF's send-and-forget does).
+    marked: bool,
 }
 
 /// One completion recorded by `TrackingCompleter`.
@@ -332,6 +332,8 @@ struct World {
     strict: bool,
     sync_timeout: Duration,
     echo: bool,
+    /// Kernel-mode libraries shared by the drivers ([`IoManager::library`]).
+    libraries: Vec<Arc<dyn core::any::Any + Send + Sync>>,
 }
 
 pub(crate) struct Inner {
@@ -527,6 +529,7 @@ impl IoManager {
                     strict: true,
                     sync_timeout: Duration::from_secs(10),
                     echo,
+                    libraries: Vec::new(),
                 }),
                 completed: Condvar::new(),
             }),
@@ -965,6 +968,39 @@ impl IoManager {
                 d.add_device = Some(AddDevice::Native(f));
             }
         });
+    }
+
+    pub(super) fn clear_unload(&self, driver: DriverId) {
+        self.with_world(|w| {
+            if let Some(d) = w.drivers.get_mut(driver.0) {
+                d.unload = None;
+            }
+        });
+    }
+
+    pub(super) fn clear_add_device(&self, driver: DriverId) {
+        self.with_world(|w| {
+            if let Some(d) = w.drivers.get_mut(driver.0) {
+                d.add_device = None;
+            }
+        });
+    }
+
+    /// A kernel-mode library loaded once into this simulated system and shared by every driver
+    /// that links to it (KMDF's `Wdf01000.sys` is one), created on first use. It lives as long
+    /// as the simulation; it must not hold the `IoManager` itself.
+    pub fn library<T: core::any::Any + Default + Send + Sync>(&self) -> Arc<T> {
+        self.with_world(|w| {
+            let found = w
+                .libraries
+                .iter()
+                .find_map(|library| Arc::clone(library).downcast::<T>().ok());
+            found.unwrap_or_else(|| {
+                let library = Arc::new(T::default());
+                w.libraries.push(library.clone());
+                library
+            })
+        })
     }
 
     pub(crate) fn set_driver_context(&self, driver: DriverId, context: usize) {
@@ -1706,12 +1742,17 @@ impl IoManager {
     /// `IoMarkIrpPending`.
     pub(crate) fn mark_pending(&self, irp: IrpId) {
         self.with_world(|w| {
-            if let Some(state) = w.irp_mut(irp) {
-                let current = state.current;
-                if let Some(loc) = state.stack.get_mut(current) {
-                    loc.pending = true;
-                    loc.marked = true;
-                }
+            let Some(state) = w.irp_mut(irp) else {
+                return;
+            };
+            let current = state.current;
+            if let Some(loc) = state.stack.get_mut(current) {
+                loc.pending = true;
+            }
+            if let Holder::Frame(frame) = state.holder
+                && let Some(frame) = w.frames.get_mut(&frame)
+            {
+                frame.marked = true;
             }
         });
     }
@@ -1756,7 +1797,6 @@ impl IoManager {
                 device: None,
                 completion: None,
                 pending: false,
-                marked: false,
                 copied_without_routine: true,
             };
         });
@@ -2012,6 +2052,11 @@ impl IoManager {
         self.with_world(|w| w.drivers.get(driver.0).is_some_and(|d| d.scripted))
     }
 
+    /// Whether an IRP finished (completed, or gone).
+    pub(super) fn is_completed(&self, irp: IrpId) -> bool {
+        self.with_world(|w| w.irp(irp).is_none_or(|i| i.result.is_some()))
+    }
+
     /// The final result of an IRP, once it completed.
     pub(super) fn irp_result(&self, irp: IrpId) -> Option<IoResult> {
         self.with_world(|w| w.irp(irp).and_then(|i| i.result.clone()))
@@ -2212,7 +2257,6 @@ impl World {
             .is_some_and(|l| l.completion.is_some());
         if let Some(loc) = state.stack.get_mut(location) {
             loc.device = Some(target);
-            loc.marked = false;
             loc.copied_without_routine = false;
         }
         state.holder = Holder::Frame(frame);
@@ -2230,6 +2274,7 @@ impl World {
                 forwarded: None,
                 forwarded_with_routine: false,
                 leaked: false,
+                marked: false,
             },
         );
         Prepared::Call(Box::new(PreparedCall {
@@ -2252,7 +2297,7 @@ impl World {
         let Some(state) = self.irp(frame.irp) else {
             return;
         };
-        let marked = state.stack.get(frame.location).is_some_and(|l| l.marked);
+        let marked = frame.marked;
         let owned = state.holder == Holder::Frame(frame_id)
             || state.holder == Holder::Halted(frame.location);
         let done = match state.phase {
@@ -2477,6 +2522,11 @@ impl World {
             state.pending_returned = pending;
             state.current = index + 1;
             if let Some(routine) = routine {
+                // While its completion routine runs, the IRP is back in the hands of the
+                // driver that set it: the routine may complete it again (then returns
+                // STATUS_MORE_PROCESSING_REQUIRED, as KMDF's I/O target does) or send it on.
+                state.phase = Phase::InProgress;
+                state.holder = Holder::Halted(index + 1);
                 let device = state.stack.get(index + 1).and_then(|l| l.device);
                 let device_obj = device.and_then(|d| self.device(d)).map(|d| d.obj);
                 return Some(NextRoutine {
@@ -2505,11 +2555,32 @@ impl World {
         let Some(state) = self.irp_mut(irp) else {
             return true;
         };
-        if status == NtStatus::MORE_PROCESSING_REQUIRED {
-            state.phase = Phase::InProgress;
-            state.holder = Holder::Halted(index + 1);
+        let kept = state.phase == Phase::InProgress && state.holder == Holder::Halted(index + 1);
+        if !kept {
+            // The routine completed the IRP again (or sent it on) before returning: completion
+            // went on from there, so this one must stop, which only MORE_PROCESSING_REQUIRED
+            // says.
+            if status != NtStatus::MORE_PROCESSING_REQUIRED {
+                let code = state.stack.get(index + 1).map(|l| l.major);
+                self.push(Report {
+                    rule: Some("DoubleCompletion"),
+                    bug_check: Some((0x44, [irp.0, 0, 0, 0])),
+                    severity: ViolationSeverity::Fatal,
+                    driver,
+                    major: code,
+                    message: format!(
+                        "the completion routine of IRP #{} completed or passed on the IRP and returned {status} instead of STATUS_MORE_PROCESSING_REQUIRED",
+                        irp.0
+                    ),
+                });
+            }
             return true;
         }
+        if status == NtStatus::MORE_PROCESSING_REQUIRED {
+            return true;
+        }
+        state.phase = Phase::Completing;
+        state.holder = Holder::Originator;
         let pending_returned = state.pending_returned;
         let code = state.stack.get(index + 1).map(|l| l.major);
         let unmarked = state

@@ -532,6 +532,44 @@ impl KernelCalls {
         self.manager.delete_symbolic_link(link)
     }
 
+    // --- The driver object -----------------------------------------------------------------
+
+    /// `DriverObject->DriverUnload = NULL`: the calling driver can no longer be unloaded (a
+    /// framework does this for a driver that gave it no unload callback).
+    pub fn clear_unload(&self) {
+        if let Some(driver) = self.driver {
+            self.manager.clear_unload(driver);
+        }
+    }
+
+    /// `DriverObject->DriverExtension->AddDevice = NULL`: the calling driver is not a PnP
+    /// driver.
+    pub fn clear_add_device(&self) {
+        if let Some(driver) = self.driver {
+            self.manager.clear_add_device(driver);
+        }
+    }
+
+    /// Reports what a framework layered on the simulation found (a KMDF verifier break, a
+    /// `WDF_VIOLATION` bug check…), attributed to the calling driver: `rule` is the SDV rule
+    /// name when there is one, `bug_check` the bug check Windows would raise.
+    pub fn report(
+        &self,
+        rule: Option<&'static str>,
+        bug_check: Option<(u32, [usize; 4])>,
+        severity: ViolationSeverity,
+        message: &str,
+    ) {
+        self.manager.push_report(Report {
+            rule,
+            bug_check,
+            severity,
+            driver: self.driver,
+            major: None,
+            message: message.into(),
+        });
+    }
+
     // --- IRQL and trace ------------------------------------------------------------------
 
     /// `KeRaiseIrql`: returns the previous IRQL (raising to DISPATCH_LEVEL stands for acquiring

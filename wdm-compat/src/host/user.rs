@@ -46,6 +46,8 @@ pub struct FileHandle {
     manager: IoManager,
     opened: DeviceId,
     closed: bool,
+    /// The IRPs sent through the handle that may still be in flight (for `CancelIoEx`).
+    issued: std::sync::Mutex<Vec<IrpId>>,
 }
 
 /// A request sent asynchronously (overlapped I/O).
@@ -110,6 +112,7 @@ impl IoManager {
             manager: self.clone(),
             opened: device,
             closed: false,
+            issued: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -274,9 +277,30 @@ impl FileHandle {
         }
     }
 
+    /// Sends an IRP through the handle, remembering it until it completes (for
+    /// [`cancel_io`](Self::cancel_io)).
+    fn issue(&self, top: DeviceId, spec: IrpSpec) -> (IrpId, NtStatus) {
+        let irp = self
+            .manager
+            .allocate_irp(self.manager.stack_size_of(top), spec);
+        {
+            let mut issued = self
+                .issued
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            issued.retain(|irp| !self.manager.is_completed(*irp));
+            issued.push(irp);
+        }
+        let returned = self.manager.call_driver(irp, top);
+        (irp, returned)
+    }
+
     fn run_sync(&self, make: impl FnOnce(DeviceId) -> IrpSpec) -> IoResult {
         let result = match self.target() {
-            Some(top) => self.manager.send_sync(top, make(top)),
+            Some(top) => {
+                let (irp, returned) = self.issue(top, make(top));
+                self.manager.settle(irp, returned, true)
+            }
             None => self.no_device(),
         };
         self.manager.check_strict();
@@ -288,7 +312,7 @@ impl FileHandle {
             self.manager.check_strict();
             return Err(NtStatus::NO_SUCH_DEVICE);
         };
-        let (irp, returned) = self.manager.send(top, make(top));
+        let (irp, returned) = self.issue(top, make(top));
         self.manager.check_strict();
         Ok(IoOperation {
             manager: self.manager.clone(),
@@ -375,6 +399,25 @@ impl FileHandle {
         output_length: usize,
     ) -> Result<IoOperation, NtStatus> {
         self.run_async(|_| self.ioctl_spec(false, code, input, vec![0; output_length]))
+    }
+
+    /// `CancelIoEx(handle, NULL)`: `IoCancelIrp` on every request sent through this handle that
+    /// has not completed yet, from whatever thread sent it. Returns how many were cancelled
+    /// (their cancel flag set; whether a cancel routine ran is the driver's business).
+    pub fn cancel_io(&self) -> usize {
+        let pending: Vec<IrpId> = self
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .copied()
+            .filter(|irp| !self.manager.is_completed(*irp))
+            .collect();
+        for irp in &pending {
+            let _ = self.manager.cancel_irp(*irp);
+        }
+        self.manager.check_strict();
+        pending.len()
     }
 
     /// `CloseHandle`: `IRP_MJ_CLEANUP`, then `IRP_MJ_CLOSE`. Returns the close status (which

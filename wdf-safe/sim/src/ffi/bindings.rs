@@ -1,0 +1,745 @@
+//! The project's own bindings: the items of wdk-sys 0.5.2 that wdf-safe's KMDF seam
+//! (`wdf-safe/src/sys/wdk.rs`) names, with the names, types, enum values and function-table
+//! indices of the KMDF 1.33 headers (`wdfdriver.h`, `wdfdevice.h`, `wdfio.h`, `wdfrequest.h`,
+//! `wdfobject.h`, `wdffuncenum.h`, `wdfglobals.h`) and the x64 layouts, so the seam that ships
+//! is the seam the host tests compile and run.
+//!
+//! As in wdk-sys, C enums are modules of constants (bindgen's "module consts" style), structures
+//! are `repr(C)` with the headers' field names, and [`call_unsafe_wdf_function_binding!`]
+//! calls a framework function by name through the function table, passing the driver globals
+//! first. Two things differ, both because many driver images share one process here:
+//!
+//! * [`WdfDriverGlobals`] is a function, not a static: it returns the globals of the image whose
+//!   code the calling thread is running (the simulated framework sets it around every call
+//!   into a driver), where a real image has one static filled in by the KMDF loader.
+//! * [`WdfFunctions_01033`] points at the simulated framework's table, which is the same for
+//!   every image.
+//!
+//! Layouts are asserted at the end of the file against the offsets of the WDK's x64 headers.
+#![allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    missing_docs,
+    reason = "the WDK's names, documented in the KMDF headers"
+)]
+
+use core::ffi::c_void;
+
+pub type PVOID = *mut c_void;
+pub type NTSTATUS = i32;
+pub type ULONG = u32;
+pub type USHORT = u16;
+pub type UCHAR = u8;
+pub type CHAR = i8;
+pub type BOOLEAN = u8;
+pub type ULONG_PTR = u64;
+pub type LONGLONG = i64;
+pub type PULONG = *mut ULONG;
+pub type LONG = i32;
+pub type PCCH = *const CHAR;
+pub type PCSTR = *const CHAR;
+pub type PCHAR = *mut CHAR;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct UNICODE_STRING {
+    pub Length: USHORT,
+    pub MaximumLength: USHORT,
+    pub Buffer: *mut u16,
+}
+pub type PUNICODE_STRING = *mut UNICODE_STRING;
+pub type PCUNICODE_STRING = *const UNICODE_STRING;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GUID {
+    pub Data1: u32,
+    pub Data2: u16,
+    pub Data3: u16,
+    pub Data4: [u8; 8],
+}
+
+/// `DRIVER_OBJECT`: opaque to the seam, which only passes it to `WdfDriverCreate`.
+#[repr(C)]
+pub struct _DRIVER_OBJECT {
+    _opaque: [u8; 0],
+}
+pub type DRIVER_OBJECT = _DRIVER_OBJECT;
+pub type PDRIVER_OBJECT = *mut _DRIVER_OBJECT;
+
+/// `IO_STATUS_BLOCK`: the union of `Status` and `Pointer`, then `Information`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _IO_STATUS_BLOCK__bindgen_ty_1 {
+    pub Status: NTSTATUS,
+    pub Pointer: PVOID,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _IO_STATUS_BLOCK {
+    pub __bindgen_anon_1: _IO_STATUS_BLOCK__bindgen_ty_1,
+    pub Information: ULONG_PTR,
+}
+pub type IO_STATUS_BLOCK = _IO_STATUS_BLOCK;
+
+// ---- handles ------------------------------------------------------------------------------
+
+macro_rules! handles {
+    ($($name:ident / $opaque:ident),* $(,)?) => {$(
+        /// The framework object a handle names (`DECLARE_HANDLE`); never dereferenced.
+        #[repr(C)]
+        #[derive(Debug)]
+        pub struct $opaque {
+            pub unused: i32,
+        }
+        pub type $name = *mut $opaque;
+    )*};
+}
+
+handles!(
+    WDFDRIVER / WDFDRIVER__,
+    WDFDEVICE / WDFDEVICE__,
+    WDFQUEUE / WDFQUEUE__,
+    WDFREQUEST / WDFREQUEST__,
+    WDFIOTARGET / WDFIOTARGET__,
+    WDFFILEOBJECT / WDFFILEOBJECT__,
+    WDFMEMORY / WDFMEMORY__,
+);
+
+pub type WDFOBJECT = PVOID;
+pub type WDFCONTEXT = PVOID;
+
+/// `WDFDEVICE_INIT`: an opaque structure the framework allocates.
+#[repr(C)]
+pub struct WDFDEVICE_INIT {
+    _unused: [u8; 0],
+}
+pub type PWDFDEVICE_INIT = *mut WDFDEVICE_INIT;
+
+/// `WDF_DRIVER_GLOBALS_NAME_LEN`.
+pub const WDF_DRIVER_GLOBALS_NAME_LEN: usize = 32;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_DRIVER_GLOBALS {
+    pub Driver: WDFDRIVER,
+    pub DriverFlags: ULONG,
+    pub DriverTag: ULONG,
+    pub DriverName: [CHAR; WDF_DRIVER_GLOBALS_NAME_LEN],
+    pub DisplaceDriverUnload: BOOLEAN,
+}
+pub type WDF_DRIVER_GLOBALS = _WDF_DRIVER_GLOBALS;
+pub type PWDF_DRIVER_GLOBALS = *mut _WDF_DRIVER_GLOBALS;
+
+// ---- enums ---------------------------------------------------------------------------------
+
+/// A C enum in bindgen's module-consts style: `_NAME::Type` and its constants.
+macro_rules! c_enum {
+    ($module:ident as $alias:ident { $($name:ident = $value:expr),* $(,)? }) => {
+        pub mod $module {
+            pub type Type = i32;
+            $(pub const $name: Type = $value;)*
+        }
+        pub type $alias = $module::Type;
+    };
+}
+
+c_enum!(_WDF_EXECUTION_LEVEL as WDF_EXECUTION_LEVEL {
+    WdfExecutionLevelInvalid = 0,
+    WdfExecutionLevelInheritFromParent = 1,
+    WdfExecutionLevelPassive = 2,
+    WdfExecutionLevelDispatch = 3,
+});
+c_enum!(_WDF_SYNCHRONIZATION_SCOPE as WDF_SYNCHRONIZATION_SCOPE {
+    WdfSynchronizationScopeInvalid = 0,
+    WdfSynchronizationScopeInheritFromParent = 1,
+    WdfSynchronizationScopeDevice = 2,
+    WdfSynchronizationScopeQueue = 3,
+    WdfSynchronizationScopeNone = 4,
+});
+c_enum!(_WDF_DEVICE_IO_TYPE as WDF_DEVICE_IO_TYPE {
+    WdfDeviceIoUndefined = 0,
+    WdfDeviceIoNeither = 1,
+    WdfDeviceIoBuffered = 2,
+    WdfDeviceIoDirect = 3,
+    WdfDeviceIoBufferedOrDirect = 4,
+    WdfDeviceIoMaximum = 5,
+});
+c_enum!(_WDF_REQUEST_TYPE as WDF_REQUEST_TYPE {
+    WdfRequestTypeCreate = 0x0,
+    WdfRequestTypeCreateNamedPipe = 0x1,
+    WdfRequestTypeClose = 0x2,
+    WdfRequestTypeRead = 0x3,
+    WdfRequestTypeWrite = 0x4,
+    WdfRequestTypeQueryInformation = 0x5,
+    WdfRequestTypeSetInformation = 0x6,
+    WdfRequestTypeFlushBuffers = 0x9,
+    WdfRequestTypeDeviceControl = 0xe,
+    WdfRequestTypeDeviceControlInternal = 0xf,
+    WdfRequestTypeShutdown = 0x10,
+    WdfRequestTypeCleanup = 0x12,
+    WdfRequestTypePower = 0x16,
+    WdfRequestTypeSystemControl = 0x17,
+    WdfRequestTypePnp = 0x1b,
+    WdfRequestTypeOther = 0x1c,
+    WdfRequestTypeNoFormat = 0xff,
+});
+c_enum!(_WDF_IO_QUEUE_DISPATCH_TYPE as WDF_IO_QUEUE_DISPATCH_TYPE {
+    WdfIoQueueDispatchInvalid = 0,
+    WdfIoQueueDispatchSequential = 1,
+    WdfIoQueueDispatchParallel = 2,
+    WdfIoQueueDispatchManual = 3,
+    WdfIoQueueDispatchMax = 4,
+});
+c_enum!(_WDF_IO_QUEUE_STATE as WDF_IO_QUEUE_STATE {
+    WdfIoQueueAcceptRequests = 0x01,
+    WdfIoQueueDispatchRequests = 0x02,
+    WdfIoQueueNoRequests = 0x04,
+    WdfIoQueueDriverNoRequests = 0x08,
+    WdfIoQueuePnpHeld = 0x10,
+});
+c_enum!(_WDF_TRI_STATE as WDF_TRI_STATE {
+    WdfFalse = 0,
+    WdfTrue = 1,
+    WdfUseDefault = 2,
+});
+c_enum!(_WDF_FILEOBJECT_CLASS as WDF_FILEOBJECT_CLASS {
+    WdfFileObjectInvalid = 0,
+    WdfFileObjectNotRequired = 1,
+    WdfFileObjectWdfCanUseFsContext = 2,
+    WdfFileObjectWdfCanUseFsContext2 = 3,
+    WdfFileObjectWdfCannotUseFsContexts = 4,
+});
+c_enum!(_WDF_DRIVER_INIT_FLAGS as WDF_DRIVER_INIT_FLAGS {
+    WdfDriverInitNonPnpDriver = 0x1,
+    WdfDriverInitNoDispatchOverride = 0x2,
+    WdfVerifyOn = 0x4,
+    WdfVerifierOn = 0x8,
+    WdfDriverInitCompanion = 0x10,
+});
+c_enum!(_WDF_REQUEST_SEND_OPTIONS_FLAGS as WDF_REQUEST_SEND_OPTIONS_FLAGS {
+    WDF_REQUEST_SEND_OPTION_TIMEOUT = 0x1,
+    WDF_REQUEST_SEND_OPTION_SYNCHRONOUS = 0x2,
+    WDF_REQUEST_SEND_OPTION_IGNORE_TARGET_STATE = 0x4,
+    WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET = 0x8,
+    WDF_REQUEST_SEND_OPTION_IMPERSONATE_CLIENT = 0x10000,
+    WDF_REQUEST_SEND_OPTION_IMPERSONATION_IGNORE_FAILURE = 0x20000,
+});
+
+// ---- callback types --------------------------------------------------------------------------
+
+pub type PFN_WDF_OBJECT_CONTEXT_CLEANUP = Option<unsafe extern "C" fn(Object: WDFOBJECT)>;
+pub type PFN_WDF_OBJECT_CONTEXT_DESTROY = Option<unsafe extern "C" fn(Object: WDFOBJECT)>;
+pub type PFN_WDF_DRIVER_DEVICE_ADD =
+    Option<unsafe extern "C" fn(Driver: WDFDRIVER, DeviceInit: PWDFDEVICE_INIT) -> NTSTATUS>;
+pub type PFN_WDF_DRIVER_UNLOAD = Option<unsafe extern "C" fn(Driver: WDFDRIVER)>;
+pub type PFN_WDF_DEVICE_FILE_CREATE =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, Request: WDFREQUEST, FileObject: WDFFILEOBJECT)>;
+pub type PFN_WDF_FILE_CLOSE = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
+pub type PFN_WDF_FILE_CLEANUP = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
+pub type PFN_WDF_IO_QUEUE_IO_DEFAULT =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
+pub type PFN_WDF_IO_QUEUE_IO_READ =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>;
+pub type PFN_WDF_IO_QUEUE_IO_WRITE =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, Length: usize)>;
+pub type PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL = Option<
+    unsafe extern "C" fn(
+        Queue: WDFQUEUE,
+        Request: WDFREQUEST,
+        OutputBufferLength: usize,
+        InputBufferLength: usize,
+        IoControlCode: ULONG,
+    ),
+>;
+pub type PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL = PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL;
+pub type PFN_WDF_IO_QUEUE_IO_STOP =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST, ActionFlags: ULONG)>;
+pub type PFN_WDF_IO_QUEUE_IO_RESUME =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
+pub type PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
+pub type PFN_WDF_IO_QUEUE_STATE =
+    Option<unsafe extern "C" fn(Queue: WDFQUEUE, Context: WDFCONTEXT)>;
+pub type PFN_WDF_REQUEST_CANCEL = Option<unsafe extern "C" fn(Request: WDFREQUEST)>;
+pub type PFN_WDF_REQUEST_COMPLETION_ROUTINE = Option<
+    unsafe extern "C" fn(
+        Request: WDFREQUEST,
+        Target: WDFIOTARGET,
+        Params: PWDF_REQUEST_COMPLETION_PARAMS,
+        Context: WDFCONTEXT,
+    ),
+>;
+
+// ---- structures ------------------------------------------------------------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_OBJECT_CONTEXT_TYPE_INFO {
+    pub Size: ULONG,
+    pub ContextName: PCSTR,
+    pub ContextSize: usize,
+    pub UniqueType: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
+    pub EvtDriverGetUniqueContextType:
+        Option<unsafe extern "C" fn() -> PCWDF_OBJECT_CONTEXT_TYPE_INFO>,
+}
+pub type WDF_OBJECT_CONTEXT_TYPE_INFO = _WDF_OBJECT_CONTEXT_TYPE_INFO;
+pub type PCWDF_OBJECT_CONTEXT_TYPE_INFO = *const _WDF_OBJECT_CONTEXT_TYPE_INFO;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_OBJECT_ATTRIBUTES {
+    pub Size: ULONG,
+    pub EvtCleanupCallback: PFN_WDF_OBJECT_CONTEXT_CLEANUP,
+    pub EvtDestroyCallback: PFN_WDF_OBJECT_CONTEXT_DESTROY,
+    pub ExecutionLevel: WDF_EXECUTION_LEVEL,
+    pub SynchronizationScope: WDF_SYNCHRONIZATION_SCOPE,
+    pub ParentObject: WDFOBJECT,
+    pub ContextSizeOverride: usize,
+    pub ContextTypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO,
+}
+pub type WDF_OBJECT_ATTRIBUTES = _WDF_OBJECT_ATTRIBUTES;
+pub type PWDF_OBJECT_ATTRIBUTES = *mut _WDF_OBJECT_ATTRIBUTES;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_DRIVER_CONFIG {
+    pub Size: ULONG,
+    pub EvtDriverDeviceAdd: PFN_WDF_DRIVER_DEVICE_ADD,
+    pub EvtDriverUnload: PFN_WDF_DRIVER_UNLOAD,
+    pub DriverInitFlags: ULONG,
+    pub DriverPoolTag: ULONG,
+}
+pub type WDF_DRIVER_CONFIG = _WDF_DRIVER_CONFIG;
+pub type PWDF_DRIVER_CONFIG = *mut _WDF_DRIVER_CONFIG;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_FILEOBJECT_CONFIG {
+    pub Size: ULONG,
+    pub EvtDeviceFileCreate: PFN_WDF_DEVICE_FILE_CREATE,
+    pub EvtFileClose: PFN_WDF_FILE_CLOSE,
+    pub EvtFileCleanup: PFN_WDF_FILE_CLEANUP,
+    pub AutoForwardCleanupClose: WDF_TRI_STATE,
+    pub FileObjectClass: WDF_FILEOBJECT_CLASS,
+}
+pub type WDF_FILEOBJECT_CONFIG = _WDF_FILEOBJECT_CONFIG;
+pub type PWDF_FILEOBJECT_CONFIG = *mut _WDF_FILEOBJECT_CONFIG;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1 {
+    pub NumberOfPresentedRequests: ULONG,
+}
+
+/// `Settings` of `WDF_IO_QUEUE_CONFIG`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _WDF_IO_QUEUE_CONFIG__bindgen_ty_1 {
+    pub Parallel: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _WDF_IO_QUEUE_CONFIG {
+    pub Size: ULONG,
+    pub DispatchType: WDF_IO_QUEUE_DISPATCH_TYPE,
+    pub PowerManaged: WDF_TRI_STATE,
+    pub AllowZeroLengthRequests: BOOLEAN,
+    pub DefaultQueue: BOOLEAN,
+    pub EvtIoDefault: PFN_WDF_IO_QUEUE_IO_DEFAULT,
+    pub EvtIoRead: PFN_WDF_IO_QUEUE_IO_READ,
+    pub EvtIoWrite: PFN_WDF_IO_QUEUE_IO_WRITE,
+    pub EvtIoDeviceControl: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
+    pub EvtIoInternalDeviceControl: PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL,
+    pub EvtIoStop: PFN_WDF_IO_QUEUE_IO_STOP,
+    pub EvtIoResume: PFN_WDF_IO_QUEUE_IO_RESUME,
+    pub EvtIoCanceledOnQueue: PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE,
+    pub Settings: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1,
+    pub Driver: WDFDRIVER,
+}
+pub type WDF_IO_QUEUE_CONFIG = _WDF_IO_QUEUE_CONFIG;
+pub type PWDF_IO_QUEUE_CONFIG = *mut _WDF_IO_QUEUE_CONFIG;
+
+/// `Parameters.Create` of `WDF_REQUEST_PARAMETERS` (`POINTER_ALIGNMENT` fields padded).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_1 {
+    pub SecurityContext: PVOID,
+    pub Options: ULONG,
+    pub __bindgen_padding_0: u32,
+    pub FileAttributes: USHORT,
+    pub ShareAccess: USHORT,
+    pub __bindgen_padding_1: u32,
+    pub EaLength: ULONG,
+    pub __bindgen_padding_2: u32,
+}
+
+/// `Parameters.Read` and `Parameters.Write`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2 {
+    pub Length: usize,
+    pub Key: ULONG,
+    pub DeviceOffset: LONGLONG,
+}
+
+/// `Parameters.DeviceIoControl`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4 {
+    pub OutputBufferLength: usize,
+    pub InputBufferLength: usize,
+    pub IoControlCode: ULONG,
+    pub Type3InputBuffer: PVOID,
+}
+
+/// The `Parameters` union of `WDF_REQUEST_PARAMETERS`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _WDF_REQUEST_PARAMETERS__bindgen_ty_1 {
+    pub Create: _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_1,
+    pub Read: _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2,
+    pub Write: _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2,
+    pub DeviceIoControl: _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _WDF_REQUEST_PARAMETERS {
+    pub Size: USHORT,
+    pub MinorFunction: UCHAR,
+    pub Type: WDF_REQUEST_TYPE,
+    pub Parameters: _WDF_REQUEST_PARAMETERS__bindgen_ty_1,
+}
+pub type WDF_REQUEST_PARAMETERS = _WDF_REQUEST_PARAMETERS;
+pub type PWDF_REQUEST_PARAMETERS = *mut _WDF_REQUEST_PARAMETERS;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_REQUEST_SEND_OPTIONS {
+    pub Size: ULONG,
+    pub Flags: ULONG,
+    pub Timeout: LONGLONG,
+}
+pub type WDF_REQUEST_SEND_OPTIONS = _WDF_REQUEST_SEND_OPTIONS;
+pub type PWDF_REQUEST_SEND_OPTIONS = *mut _WDF_REQUEST_SEND_OPTIONS;
+
+/// `Parameters.Ioctl` of `WDF_REQUEST_COMPLETION_PARAMS` (input and output memory).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1__bindgen_ty_3 {
+    pub IoControlCode: ULONG,
+    pub InputBuffer: WDFMEMORY,
+    pub InputOffset: usize,
+    pub OutputBuffer: WDFMEMORY,
+    pub OutputOffset: usize,
+    pub OutputLength: usize,
+}
+
+/// `Parameters.Read` / `Parameters.Write` of `WDF_REQUEST_COMPLETION_PARAMS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1__bindgen_ty_1 {
+    pub Buffer: WDFMEMORY,
+    pub Length: usize,
+    pub Offset: usize,
+}
+
+/// The `Parameters` union of `WDF_REQUEST_COMPLETION_PARAMS`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1 {
+    pub Write: _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1__bindgen_ty_1,
+    pub Read: _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1__bindgen_ty_1,
+    pub Ioctl: _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1__bindgen_ty_3,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _WDF_REQUEST_COMPLETION_PARAMS {
+    pub Size: ULONG,
+    pub Type: WDF_REQUEST_TYPE,
+    pub IoStatus: IO_STATUS_BLOCK,
+    pub Parameters: _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1,
+}
+pub type WDF_REQUEST_COMPLETION_PARAMS = _WDF_REQUEST_COMPLETION_PARAMS;
+pub type PWDF_REQUEST_COMPLETION_PARAMS = *mut _WDF_REQUEST_COMPLETION_PARAMS;
+
+/// bindgen's `Default` for these structures is all-zero (`memset(0)`, as the `_INIT` macros
+/// start); written out field by field so no `unsafe` is needed.
+impl Default for _WDF_OBJECT_ATTRIBUTES {
+    fn default() -> Self {
+        Self {
+            Size: 0,
+            EvtCleanupCallback: None,
+            EvtDestroyCallback: None,
+            ExecutionLevel: 0,
+            SynchronizationScope: 0,
+            ParentObject: core::ptr::null_mut(),
+            ContextSizeOverride: 0,
+            ContextTypeInfo: core::ptr::null(),
+        }
+    }
+}
+
+impl Default for _WDF_IO_QUEUE_CONFIG {
+    fn default() -> Self {
+        Self {
+            Size: 0,
+            DispatchType: 0,
+            PowerManaged: 0,
+            AllowZeroLengthRequests: 0,
+            DefaultQueue: 0,
+            EvtIoDefault: None,
+            EvtIoRead: None,
+            EvtIoWrite: None,
+            EvtIoDeviceControl: None,
+            EvtIoInternalDeviceControl: None,
+            EvtIoStop: None,
+            EvtIoResume: None,
+            EvtIoCanceledOnQueue: None,
+            Settings: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1 {
+                Parallel: _WDF_IO_QUEUE_CONFIG__bindgen_ty_1__bindgen_ty_1 {
+                    NumberOfPresentedRequests: 0,
+                },
+            },
+            Driver: core::ptr::null_mut(),
+        }
+    }
+}
+
+impl Default for _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4 {
+    fn default() -> Self {
+        Self {
+            OutputBufferLength: 0,
+            InputBufferLength: 0,
+            IoControlCode: 0,
+            Type3InputBuffer: core::ptr::null_mut(),
+        }
+    }
+}
+
+impl Default for _WDF_REQUEST_PARAMETERS {
+    fn default() -> Self {
+        Self {
+            Size: 0,
+            MinorFunction: 0,
+            Type: 0,
+            Parameters: _WDF_REQUEST_PARAMETERS__bindgen_ty_1 {
+                DeviceIoControl: _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4::default(),
+            },
+        }
+    }
+}
+
+pub const WDF_NO_OBJECT_ATTRIBUTES: PWDF_OBJECT_ATTRIBUTES = core::ptr::null_mut();
+pub const WDF_NO_SEND_OPTIONS: PVOID = core::ptr::null_mut();
+pub const WDF_NO_HANDLE: PVOID = core::ptr::null_mut();
+pub const WDF_NO_CONTEXT: PVOID = core::ptr::null_mut();
+
+// ---- the function table ----------------------------------------------------------------------
+
+/// `WDFFUNC`: an entry of the function table, cast to its `PFN_*` type before the call.
+pub type WDFFUNC = Option<unsafe extern "C" fn()>;
+
+/// `WdfFunctions_01033`: the framework's function table of KMDF 1.33, as the loader binds it
+/// into an image. Never written: every image on the host shares the simulated framework's.
+#[unsafe(no_mangle)]
+pub static mut WdfFunctions_01033: *const WDFFUNC = super::table::TABLE.as_ptr();
+
+/// `WdfDriverGlobals` of the image whose code this thread is running (null outside any call
+/// the simulated framework made into a driver: the framework reports a call made then).
+#[must_use]
+pub fn WdfDriverGlobals() -> PWDF_DRIVER_GLOBALS {
+    crate::framework::current_globals()
+}
+
+/// Declares each WDF function: its `PFN_*` type (the driver globals first), its table index,
+/// and the typed call [`call_unsafe_wdf_function_binding!`] expands to.
+macro_rules! wdf_functions {
+    ($(
+        $name:ident / $index_name:ident / $pfn:ident = $index:literal
+            ($($arg:ident: $ty:ty),*) $(-> $ret:ty)?;
+    )*) => {
+        /// `_WDFFUNCENUM`: the table indices of KMDF 1.33 (`wdffuncenum.h`).
+        pub mod _WDFFUNCENUM {
+            pub type Type = i32;
+            $(pub const $index_name: Type = $index;)*
+            pub const WdfFunctionTableNumEntries: Type = 458;
+        }
+
+        $(
+            pub type $pfn = Option<
+                unsafe extern "C" fn(DriverGlobals: PWDF_DRIVER_GLOBALS, $($arg: $ty),*) $(-> $ret)?
+            >;
+        )*
+
+        /// The calls behind [`call_unsafe_wdf_function_binding!`], one per function.
+        #[doc(hidden)]
+        pub mod calls {
+            use super::*;
+
+            $(
+                /// Looks the function up in [`WdfFunctions_01033`] and calls it with the
+                /// image's driver globals first, as wdk-sys's expansion does.
+                ///
+                /// # Safety
+                ///
+                /// The function's own contract (its KMDF documentation).
+                #[inline(always)]
+                #[allow(clippy::too_many_arguments, reason = "the DDI's own parameters")]
+                pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: a plain read of the static, which is never written.
+                    let table = unsafe { WdfFunctions_01033 };
+                    // SAFETY: the table has `WdfFunctionTableNumEntries` entries (it is the
+                    // simulated framework's static table) and the index is a KMDF 1.33 table
+                    // index below that count.
+                    let entry = unsafe { *table.add(_WDFFUNCENUM::$index_name as usize) };
+                    // SAFETY: the entry at this index has this function's type: the table is
+                    // built from the same list (`crate::table`), casting each function to
+                    // `WDFFUNC` and nothing else.
+                    let function: $pfn = unsafe { core::mem::transmute::<WDFFUNC, $pfn>(entry) };
+                    match function {
+                        // SAFETY: the caller upholds the function's contract.
+                        Some(function) => unsafe { function(WdfDriverGlobals(), $($arg),*) },
+                        None => unreachable!(concat!(
+                            stringify!($name),
+                            " is declared but has no entry in the simulated framework's table"
+                        )),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// `call_unsafe_wdf_function_binding!(WdfXxx, args…)`: calls the framework function `WdfXxx`
+/// through the function table with the image's driver globals first. Use it inside `unsafe`,
+/// with the arguments the function's documentation requires.
+#[macro_export]
+macro_rules! call_unsafe_wdf_function_binding {
+    ($name:ident $(, $argument:expr)* $(,)?) => {
+        $crate::bindings::calls::$name($($argument),*)
+    };
+}
+
+pub use crate::call_unsafe_wdf_function_binding;
+
+wdf_functions! {
+    WdfControlDeviceInitAllocate / WdfControlDeviceInitAllocateTableIndex / PFN_WDFCONTROLDEVICEINITALLOCATE = 25
+        (Driver: WDFDRIVER, SDDLString: PCUNICODE_STRING) -> PWDFDEVICE_INIT;
+    WdfControlFinishInitializing / WdfControlFinishInitializingTableIndex / PFN_WDFCONTROLFINISHINITIALIZING = 27
+        (Device: WDFDEVICE);
+    WdfDeviceGetIoTarget / WdfDeviceGetIoTargetTableIndex / PFN_WDFDEVICEGETIOTARGET = 42
+        (Device: WDFDEVICE) -> WDFIOTARGET;
+    WdfDeviceInitFree / WdfDeviceInitFreeTableIndex / PFN_WDFDEVICEINITFREE = 54
+        (DeviceInit: PWDFDEVICE_INIT);
+    WdfDeviceInitSetIoType / WdfDeviceInitSetIoTypeTableIndex / PFN_WDFDEVICEINITSETIOTYPE = 61
+        (DeviceInit: PWDFDEVICE_INIT, IoType: WDF_DEVICE_IO_TYPE);
+    WdfDeviceInitSetExclusive / WdfDeviceInitSetExclusiveTableIndex / PFN_WDFDEVICEINITSETEXCLUSIVE = 62
+        (DeviceInit: PWDFDEVICE_INIT, IsExclusive: BOOLEAN);
+    WdfDeviceInitSetDeviceType / WdfDeviceInitSetDeviceTypeTableIndex / PFN_WDFDEVICEINITSETDEVICETYPE = 66
+        (DeviceInit: PWDFDEVICE_INIT, DeviceType: ULONG);
+    WdfDeviceInitAssignName / WdfDeviceInitAssignNameTableIndex / PFN_WDFDEVICEINITASSIGNNAME = 67
+        (DeviceInit: PWDFDEVICE_INIT, DeviceName: PCUNICODE_STRING) -> NTSTATUS;
+    WdfDeviceInitSetCharacteristics / WdfDeviceInitSetCharacteristicsTableIndex / PFN_WDFDEVICEINITSETCHARACTERISTICS = 70
+        (DeviceInit: PWDFDEVICE_INIT, DeviceCharacteristics: ULONG, OrInValues: BOOLEAN);
+    WdfDeviceInitSetFileObjectConfig / WdfDeviceInitSetFileObjectConfigTableIndex / PFN_WDFDEVICEINITSETFILEOBJECTCONFIG = 71
+        (DeviceInit: PWDFDEVICE_INIT, FileObjectConfig: PWDF_FILEOBJECT_CONFIG, FileObjectAttributes: PWDF_OBJECT_ATTRIBUTES);
+    WdfDeviceCreate / WdfDeviceCreateTableIndex / PFN_WDFDEVICECREATE = 75
+        (DeviceInit: *mut PWDFDEVICE_INIT, DeviceAttributes: PWDF_OBJECT_ATTRIBUTES, Device: *mut WDFDEVICE) -> NTSTATUS;
+    WdfDeviceCreateDeviceInterface / WdfDeviceCreateDeviceInterfaceTableIndex / PFN_WDFDEVICECREATEDEVICEINTERFACE = 77
+        (Device: WDFDEVICE, InterfaceClassGUID: *const GUID, ReferenceString: PCUNICODE_STRING) -> NTSTATUS;
+    WdfDeviceCreateSymbolicLink / WdfDeviceCreateSymbolicLinkTableIndex / PFN_WDFDEVICECREATESYMBOLICLINK = 80
+        (Device: WDFDEVICE, SymbolicLinkName: PCUNICODE_STRING) -> NTSTATUS;
+    WdfDeviceConfigureRequestDispatching / WdfDeviceConfigureRequestDispatchingTableIndex / PFN_WDFDEVICECONFIGUREREQUESTDISPATCHING = 93
+        (Device: WDFDEVICE, Queue: WDFQUEUE, RequestType: WDF_REQUEST_TYPE) -> NTSTATUS;
+    WdfDriverCreate / WdfDriverCreateTableIndex / PFN_WDFDRIVERCREATE = 116
+        (DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING, DriverAttributes: PWDF_OBJECT_ATTRIBUTES, DriverConfig: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER) -> NTSTATUS;
+    WdfFdoInitSetFilter / WdfFdoInitSetFilterTableIndex / PFN_WDFFDOINITSETFILTER = 129
+        (DeviceInit: PWDFDEVICE_INIT);
+    WdfIoQueueCreate / WdfIoQueueCreateTableIndex / PFN_WDFIOQUEUECREATE = 152
+        (Device: WDFDEVICE, Config: PWDF_IO_QUEUE_CONFIG, QueueAttributes: PWDF_OBJECT_ATTRIBUTES, Queue: *mut WDFQUEUE) -> NTSTATUS;
+    WdfIoQueueGetState / WdfIoQueueGetStateTableIndex / PFN_WDFIOQUEUEGETSTATE = 153
+        (Queue: WDFQUEUE, QueueRequests: PULONG, DriverRequests: PULONG) -> WDF_IO_QUEUE_STATE;
+    WdfIoQueueStart / WdfIoQueueStartTableIndex / PFN_WDFIOQUEUESTART = 154
+        (Queue: WDFQUEUE);
+    WdfIoQueueStop / WdfIoQueueStopTableIndex / PFN_WDFIOQUEUESTOP = 155
+        (Queue: WDFQUEUE, StopComplete: PFN_WDF_IO_QUEUE_STATE, Context: WDFCONTEXT);
+    WdfIoQueueGetDevice / WdfIoQueueGetDeviceTableIndex / PFN_WDFIOQUEUEGETDEVICE = 157
+        (Queue: WDFQUEUE) -> WDFDEVICE;
+    WdfIoQueueRetrieveNextRequest / WdfIoQueueRetrieveNextRequestTableIndex / PFN_WDFIOQUEUERETRIEVENEXTREQUEST = 158
+        (Queue: WDFQUEUE, OutRequest: *mut WDFREQUEST) -> NTSTATUS;
+    WdfIoQueuePurgeSynchronously / WdfIoQueuePurgeSynchronouslyTableIndex / PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = 164
+        (Queue: WDFQUEUE);
+    WdfObjectGetTypedContextWorker / WdfObjectGetTypedContextWorkerTableIndex / PFN_WDFOBJECTGETTYPEDCONTEXTWORKER = 202
+        (Handle: WDFOBJECT, TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> PVOID;
+    WdfObjectAllocateContext / WdfObjectAllocateContextTableIndex / PFN_WDFOBJECTALLOCATECONTEXT = 203
+        (Handle: WDFOBJECT, ContextAttributes: PWDF_OBJECT_ATTRIBUTES, Context: *mut PVOID) -> NTSTATUS;
+    WdfObjectReferenceActual / WdfObjectReferenceActualTableIndex / PFN_WDFOBJECTREFERENCEACTUAL = 205
+        (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
+    WdfObjectDereferenceActual / WdfObjectDereferenceActualTableIndex / PFN_WDFOBJECTDEREFERENCEACTUAL = 206
+        (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
+    WdfObjectDelete / WdfObjectDeleteTableIndex / PFN_WDFOBJECTDELETE = 208
+        (Object: WDFOBJECT);
+    WdfRequestFormatRequestUsingCurrentType / WdfRequestFormatRequestUsingCurrentTypeTableIndex / PFN_WDFREQUESTFORMATREQUESTUSINGCURRENTTYPE = 251
+        (Request: WDFREQUEST);
+    WdfRequestSend / WdfRequestSendTableIndex / PFN_WDFREQUESTSEND = 253
+        (Request: WDFREQUEST, Target: WDFIOTARGET, Options: PWDF_REQUEST_SEND_OPTIONS) -> BOOLEAN;
+    WdfRequestGetStatus / WdfRequestGetStatusTableIndex / PFN_WDFREQUESTGETSTATUS = 254
+        (Request: WDFREQUEST) -> NTSTATUS;
+    WdfRequestUnmarkCancelable / WdfRequestUnmarkCancelableTableIndex / PFN_WDFREQUESTUNMARKCANCELABLE = 256
+        (Request: WDFREQUEST) -> NTSTATUS;
+    WdfRequestIsCanceled / WdfRequestIsCanceledTableIndex / PFN_WDFREQUESTISCANCELED = 257
+        (Request: WDFREQUEST) -> BOOLEAN;
+    WdfRequestSetCompletionRoutine / WdfRequestSetCompletionRoutineTableIndex / PFN_WDFREQUESTSETCOMPLETIONROUTINE = 260
+        (Request: WDFREQUEST, CompletionRoutine: PFN_WDF_REQUEST_COMPLETION_ROUTINE, CompletionContext: WDFCONTEXT);
+    WdfRequestCompleteWithInformation / WdfRequestCompleteWithInformationTableIndex / PFN_WDFREQUESTCOMPLETEWITHINFORMATION = 265
+        (Request: WDFREQUEST, Status: NTSTATUS, Information: ULONG_PTR);
+    WdfRequestGetParameters / WdfRequestGetParametersTableIndex / PFN_WDFREQUESTGETPARAMETERS = 266
+        (Request: WDFREQUEST, Parameters: PWDF_REQUEST_PARAMETERS);
+    WdfRequestRetrieveInputBuffer / WdfRequestRetrieveInputBufferTableIndex / PFN_WDFREQUESTRETRIEVEINPUTBUFFER = 269
+        (Request: WDFREQUEST, MinimumRequiredLength: usize, Buffer: *mut PVOID, Length: *mut usize) -> NTSTATUS;
+    WdfRequestRetrieveOutputBuffer / WdfRequestRetrieveOutputBufferTableIndex / PFN_WDFREQUESTRETRIEVEOUTPUTBUFFER = 270
+        (Request: WDFREQUEST, MinimumRequiredSize: usize, Buffer: *mut PVOID, Length: *mut usize) -> NTSTATUS;
+    WdfRequestSetInformation / WdfRequestSetInformationTableIndex / PFN_WDFREQUESTSETINFORMATION = 275
+        (Request: WDFREQUEST, Information: ULONG_PTR);
+    WdfRequestGetInformation / WdfRequestGetInformationTableIndex / PFN_WDFREQUESTGETINFORMATION = 276
+        (Request: WDFREQUEST) -> ULONG_PTR;
+    WdfRequestForwardToIoQueue / WdfRequestForwardToIoQueueTableIndex / PFN_WDFREQUESTFORWARDTOIOQUEUE = 281
+        (Request: WDFREQUEST, DestinationQueue: WDFQUEUE) -> NTSTATUS;
+    WdfRequestGetIoQueue / WdfRequestGetIoQueueTableIndex / PFN_WDFREQUESTGETIOQUEUE = 282
+        (Request: WDFREQUEST) -> WDFQUEUE;
+    WdfVerifierDbgBreakPoint / WdfVerifierDbgBreakPointTableIndex / PFN_WDFVERIFIERDBGBREAKPOINT = 367
+        ();
+    WdfRequestMarkCancelableEx / WdfRequestMarkCancelableExTableIndex / PFN_WDFREQUESTMARKCANCELABLEEX = 393
+        (Request: WDFREQUEST, EvtRequestCancel: PFN_WDF_REQUEST_CANCEL) -> NTSTATUS;
+}
+
+// ---- layouts: offsets and sizes of the WDK's x64 headers -------------------------------------
+
+macro_rules! layout {
+    ($ty:ty, size $size:literal $(, $field:ident @ $offset:literal)*) => {
+        const _: () = assert!(size_of::<$ty>() == $size);
+        $(const _: () = assert!(core::mem::offset_of!($ty, $field) == $offset);)*
+    };
+}
+
+layout!(UNICODE_STRING, size 16, Buffer @ 8);
+layout!(GUID, size 16, Data4 @ 8);
+layout!(IO_STATUS_BLOCK, size 16, Information @ 8);
+layout!(WDF_DRIVER_GLOBALS, size 56, DriverFlags @ 8, DriverTag @ 12, DriverName @ 16, DisplaceDriverUnload @ 48);
+layout!(WDF_OBJECT_CONTEXT_TYPE_INFO, size 40, ContextName @ 8, ContextSize @ 16, UniqueType @ 24, EvtDriverGetUniqueContextType @ 32);
+layout!(WDF_OBJECT_ATTRIBUTES, size 56, EvtCleanupCallback @ 8, EvtDestroyCallback @ 16, ExecutionLevel @ 24, SynchronizationScope @ 28, ParentObject @ 32, ContextSizeOverride @ 40, ContextTypeInfo @ 48);
+layout!(WDF_DRIVER_CONFIG, size 32, EvtDriverDeviceAdd @ 8, EvtDriverUnload @ 16, DriverInitFlags @ 24, DriverPoolTag @ 28);
+layout!(WDF_FILEOBJECT_CONFIG, size 40, EvtDeviceFileCreate @ 8, EvtFileClose @ 16, EvtFileCleanup @ 24, AutoForwardCleanupClose @ 32, FileObjectClass @ 36);
+layout!(WDF_IO_QUEUE_CONFIG, size 96, DispatchType @ 4, PowerManaged @ 8, AllowZeroLengthRequests @ 12, DefaultQueue @ 13, EvtIoDefault @ 16, EvtIoRead @ 24, EvtIoWrite @ 32, EvtIoDeviceControl @ 40, EvtIoInternalDeviceControl @ 48, EvtIoStop @ 56, EvtIoResume @ 64, EvtIoCanceledOnQueue @ 72, Settings @ 80, Driver @ 88);
+layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_1, size 32, Options @ 8, FileAttributes @ 16, ShareAccess @ 18, EaLength @ 24);
+layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2, size 24, Key @ 8, DeviceOffset @ 16);
+layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4, size 32, InputBufferLength @ 8, IoControlCode @ 16, Type3InputBuffer @ 24);
+layout!(WDF_REQUEST_PARAMETERS, size 40, MinorFunction @ 2, Type @ 4, Parameters @ 8);
+layout!(WDF_REQUEST_SEND_OPTIONS, size 16, Flags @ 4, Timeout @ 8);
+layout!(WDF_REQUEST_COMPLETION_PARAMS, size 72, Type @ 4, IoStatus @ 8, Parameters @ 24);

@@ -1,0 +1,198 @@
+//! `FxDevice::DispatchWithLock`: where an IRP that reaches a framework device goes
+//! (`GetDispatchPackage`, shared/inc/private/common/fxdevice.hpp).
+//!
+//! * create, cleanup and close: `FxPkgGeneral` (shared/irphandlers/general/fxpkggeneral.cpp);
+//! * read, write, device controls: `FxPkgIo` (shared/irphandlers/io/fxpkgio.cpp) — to the queue
+//!   configured for the type, else the default queue; with none, a filter passes the IRP down
+//!   and any other device fails it with `STATUS_INVALID_DEVICE_REQUEST`;
+//! * PnP and power: `FxPkgPnp`, reduced to passing them down, enabling the device interfaces
+//!   when the device starts and tearing the device down when it is removed;
+//! * everything else: `FxDefaultIrpHandler` (passed down by a filter, else failed).
+
+use std::sync::Arc;
+
+use wdm_compat::NtStatus;
+use wdm_compat::host::{DeviceId, IrpId, major, pnp_minor};
+
+use super::device::{self, Routing};
+use super::objects::{Body, Handle};
+use super::{Cx, lifecycle, queue, request};
+use crate::ffi::bindings::_WDF_REQUEST_TYPE as RequestType;
+use crate::ffi::callbacks;
+
+/// `IRP_MJ_SHUTDOWN`.
+const SHUTDOWN: u8 = 0x10;
+
+/// Routes one IRP; returns what the dispatch routine returns.
+pub(crate) fn dispatch(cx: &Cx, wdm: DeviceId, irp: IrpId) -> NtStatus {
+    let major = cx.kernel.major(irp);
+    let Some((device, routing)) = device::routing(cx, wdm) else {
+        return complete(cx, irp, NtStatus::INVALID_DEVICE_REQUEST);
+    };
+    match major {
+        major::CREATE => create(cx, device, &routing, wdm, irp),
+        major::CLEANUP | major::CLOSE => cleanup_or_close(cx, device, &routing, irp, major),
+        major::READ | major::WRITE | major::DEVICE_CONTROL | major::INTERNAL_DEVICE_CONTROL => {
+            io(cx, device, &routing, wdm, irp, major)
+        }
+        major::PNP if !routing.control => pnp(cx, device, &routing, irp),
+        major::POWER if !routing.control => forward_or_fail(cx, &routing, irp, true),
+        SHUTDOWN if !routing.filter => complete(cx, irp, NtStatus::SUCCESS),
+        _ => forward_or_fail(cx, &routing, irp, routing.filter),
+    }
+}
+
+fn complete(cx: &Cx, irp: IrpId, status: NtStatus) -> NtStatus {
+    cx.kernel.complete(irp, status, 0);
+    status
+}
+
+/// `IoSkipCurrentIrpStackLocation` + `IoCallDriver` to the device below.
+fn forward(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
+    cx.kernel.skip_current_location(irp);
+    cx.kernel.call_driver(irp, lower)
+}
+
+/// Passes the IRP down when `pass` and there is a device below, else fails it.
+fn forward_or_fail(cx: &Cx, routing: &Routing, irp: IrpId, pass: bool) -> NtStatus {
+    match routing.lower {
+        Some(lower) if pass => forward(cx, irp, lower),
+        _ => complete(cx, irp, NtStatus::INVALID_DEVICE_REQUEST),
+    }
+}
+
+/// A request for the IRP, handed to `queue` (`STATUS_PENDING`: the framework pended the IRP).
+fn queue_irp(cx: &Cx, device: Handle, wdm: DeviceId, irp: IrpId, queue: Handle) -> NtStatus {
+    match request::new_request(cx, device, wdm, irp) {
+        Ok(request) => {
+            cx.kernel.mark_pending(irp);
+            queue::queue_request(cx, queue, request);
+            NtStatus::PENDING
+        }
+        Err(status) => complete(cx, irp, status),
+    }
+}
+
+/// `FxPkgGeneral::OnCreate`: the create queue wins; without one (and without
+/// `EvtDeviceFileCreate`) a filter passes the create down and any other device succeeds it.
+fn create(cx: &Cx, device: Handle, routing: &Routing, wdm: DeviceId, irp: IrpId) -> NtStatus {
+    let create_queue = queue_for(cx, device, RequestType::WdfRequestTypeCreate);
+    if let Some(queue) = create_queue {
+        return queue_irp(cx, device, wdm, irp, queue);
+    }
+    if routing.file.create.is_some() {
+        cx.verifier_break(
+            None,
+            "EvtDeviceFileCreate is not modelled by the simulated framework; the create succeeds",
+        );
+    }
+    match routing.lower {
+        Some(lower) if routing.auto_forward => forward(cx, irp, lower),
+        _ => complete(cx, irp, NtStatus::SUCCESS),
+    }
+}
+
+/// `FxPkgGeneral::OnCleanup` / `OnClose`: `EvtFileCleanup` / `EvtFileClose` with a file
+/// object, which is destroyed after close; then down the stack or completed.
+fn cleanup_or_close(cx: &Cx, device: Handle, routing: &Routing, irp: IrpId, major: u8) -> NtStatus {
+    let callback = if major == major::CLOSE {
+        routing.file.close
+    } else {
+        routing.file.cleanup
+    };
+    if callback.is_some()
+        && let Ok(file) = lifecycle::create_object(cx, Some(device), None, Body::FileObject)
+    {
+        callbacks::evt_file(callback, file);
+        lifecycle::delete_object(cx, file, "close");
+    }
+    match routing.lower {
+        Some(lower) if routing.auto_forward => forward(cx, irp, lower),
+        _ => complete(cx, irp, NtStatus::SUCCESS),
+    }
+}
+
+fn queue_for(cx: &Cx, device: Handle, request_type: i32) -> Option<Handle> {
+    cx.lock()
+        .objects
+        .get(device)
+        .and_then(|o| o.device())
+        .and_then(|d| d.queue_for(request_type))
+}
+
+/// `FxPkgIo::DispatchStep1`.
+fn io(
+    cx: &Cx,
+    device: Handle,
+    routing: &Routing,
+    wdm: DeviceId,
+    irp: IrpId,
+    major: u8,
+) -> NtStatus {
+    let request_type = request::request_type_of(major);
+    let Some(queue) = queue_for(cx, device, request_type) else {
+        return forward_or_fail(cx, routing, irp, routing.filter);
+    };
+    if routing.filter {
+        // A filter's default queue without a callback for the type passes the IRP down.
+        let state = cx.lock();
+        let unhandled = state
+            .objects
+            .get(device)
+            .and_then(|o| o.device())
+            .is_some_and(|d| d.default_queue == Some(queue))
+            && state
+                .objects
+                .get(queue)
+                .and_then(|o| o.queue())
+                .is_some_and(|q| !q.handles(request_type));
+        drop(state);
+        if unhandled {
+            return forward_or_fail(cx, routing, irp, true);
+        }
+    }
+    queue_irp(cx, device, wdm, irp, queue)
+}
+
+/// `FxPkgPnp`, reduced: start passes down and enables the interfaces once the stack started;
+/// surprise removal disables them and passes down; removal tears the device down (queues
+/// purged, cleanup callbacks), passes the IRP down, then detaches and deletes the device.
+fn pnp(cx: &Cx, device: Handle, routing: &Routing, irp: IrpId) -> NtStatus {
+    let Some(lower) = routing.lower else {
+        return complete(cx, irp, NtStatus::INVALID_DEVICE_REQUEST);
+    };
+    match cx.kernel.minor(irp) {
+        pnp_minor::START_DEVICE => {
+            cx.kernel.copy_current_location_to_next(irp);
+            let image = Arc::clone(&cx.image);
+            cx.kernel
+                .set_completion_routine(irp, move |k, _device, irp| {
+                    if k.status(irp).is_success() {
+                        let cx = Cx::new(Arc::clone(&image), k.clone());
+                        let _frame = cx.enter();
+                        device::set_interfaces(&cx, device, true);
+                    }
+                    if k.pending_returned(irp) {
+                        k.mark_pending(irp);
+                    }
+                    NtStatus::SUCCESS
+                });
+            cx.kernel.call_driver(irp, lower)
+        }
+        pnp_minor::SURPRISE_REMOVAL => {
+            device::set_interfaces(cx, device, false);
+            forward(cx, irp, lower)
+        }
+        pnp_minor::REMOVE_DEVICE => {
+            let wdm = device::begin_removal(cx, device);
+            lifecycle::delete_object(cx, device, "device removal");
+            let status = forward(cx, irp, lower);
+            cx.kernel.detach(lower);
+            if let Some(wdm) = wdm {
+                cx.kernel.delete_device(wdm);
+            }
+            status
+        }
+        _ => forward(cx, irp, lower),
+    }
+}

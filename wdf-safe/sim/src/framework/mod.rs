@@ -1,0 +1,173 @@
+//! The framework's safe half: its object model, the driver, devices, the I/O package, queues
+//! and requests, written against plain Rust values. The table's entries (`crate::ffi`) read the
+//! raw arguments of each DDI, validate them and call in here; callbacks into drivers go back out
+//! through `crate::ffi::callbacks`.
+
+pub(crate) mod device;
+pub(crate) mod driver;
+pub(crate) mod io;
+pub(crate) mod lifecycle;
+pub(crate) mod loader;
+pub(crate) mod objects;
+pub(crate) mod queue;
+pub(crate) mod request;
+pub(crate) mod verifier;
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::string::String;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::vec::Vec;
+
+use wdm_compat::host::{DeviceId, KernelCalls};
+
+pub(crate) use loader::ImageEntry;
+use objects::{Handle, Objects};
+
+use crate::ffi::bindings::{PWDF_DRIVER_GLOBALS, WDF_DRIVER_GLOBALS};
+use crate::ffi::memory::Globals;
+
+/// One framework library (`Wdf01000.sys`) of one simulated system, shared by the KMDF drivers
+/// loaded into it ([`wdm_compat::host::IoManager::library`]).
+#[derive(Default)]
+pub(crate) struct Framework {
+    state: Mutex<State>,
+    /// Signalled when a request leaves a driver's hands (synchronous purges wait on it).
+    pub(crate) released: Condvar,
+    next_image: AtomicUsize,
+}
+
+/// Everything behind the framework's lock.
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) objects: Objects,
+    /// The framework device of each WDM device object the framework created.
+    pub(crate) devices: BTreeMap<DeviceId, Handle>,
+}
+
+impl Framework {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A loaded KMDF driver image: what KMDF's loader binds for it (its driver globals, the
+/// framework it is bound to) and the image's own statics on the host.
+pub(crate) struct Image {
+    pub(crate) id: usize,
+    pub(crate) framework: Arc<Framework>,
+    pub(crate) name: String,
+    /// `WDF_DRIVER_GLOBALS`: only its address is used (it identifies the image); boxed so the
+    /// address is stable.
+    globals: Globals,
+    /// The `WDFDRIVER` once `WdfDriverCreate` made it.
+    pub(crate) driver: Mutex<Option<Handle>>,
+    /// The image's static data (see [`crate::image_static`]).
+    pub(crate) statics: AtomicPtr<c_void>,
+}
+
+impl Image {
+    pub(crate) fn new(framework: Arc<Framework>, name: &str) -> Self {
+        let id = framework.next_image.fetch_add(1, Ordering::Relaxed);
+        let mut driver_name = [0i8; crate::ffi::bindings::WDF_DRIVER_GLOBALS_NAME_LEN];
+        for (slot, byte) in driver_name.iter_mut().zip(name.bytes().take(31)) {
+            *slot = i8::try_from(byte).unwrap_or(b'?' as i8);
+        }
+        Self {
+            id,
+            framework,
+            name: name.into(),
+            globals: Globals::new(WDF_DRIVER_GLOBALS {
+                Driver: core::ptr::null_mut(),
+                DriverFlags: 0,
+                DriverTag: 0,
+                DriverName: driver_name,
+                DisplaceDriverUnload: 1,
+            }),
+            driver: Mutex::new(None),
+            statics: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// The image's `WdfDriverGlobals`.
+    pub(crate) fn globals(&self) -> PWDF_DRIVER_GLOBALS {
+        self.globals.as_ptr()
+    }
+
+    /// The `WDFDRIVER`, once created.
+    pub(crate) fn driver(&self) -> Option<Handle> {
+        *self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The context of a call into or out of a driver: which image's code runs, and the kernel
+/// calls of the WDM driver the framework is for that image.
+#[derive(Clone)]
+pub(crate) struct Cx {
+    pub(crate) image: Arc<Image>,
+    pub(crate) kernel: KernelCalls,
+}
+
+std::thread_local! {
+    /// The images whose code this thread is running, innermost last: the framework pushes one
+    /// around every call into a driver (what `WdfDriverGlobals` is on the host).
+    static FRAMES: RefCell<Vec<Cx>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The innermost call context of this thread.
+pub(crate) fn current() -> Option<Cx> {
+    FRAMES.with(|frames| frames.borrow().last().cloned())
+}
+
+/// `WdfDriverGlobals` of the image whose code this thread runs (null outside any).
+pub(crate) fn current_globals() -> PWDF_DRIVER_GLOBALS {
+    FRAMES.with(|frames| {
+        frames
+            .borrow()
+            .last()
+            .map_or(core::ptr::null_mut(), |cx| cx.image.globals())
+    })
+}
+
+/// Runs `f` on the statics slot of the image whose code this thread runs.
+pub(crate) fn with_statics<R>(f: impl FnOnce(&AtomicPtr<c_void>) -> R) -> Option<R> {
+    FRAMES.with(|frames| frames.borrow().last().map(|cx| f(&cx.image.statics)))
+}
+
+/// Pops the frame [`Cx::enter`] pushed.
+pub(crate) struct FrameGuard(());
+
+impl Drop for FrameGuard {
+    fn drop(&mut self) {
+        FRAMES.with(|frames| {
+            frames.borrow_mut().pop();
+        });
+    }
+}
+
+impl Cx {
+    pub(crate) const fn new(image: Arc<Image>, kernel: KernelCalls) -> Self {
+        Self { image, kernel }
+    }
+
+    /// Marks this thread as running the image's code until the guard is dropped.
+    pub(crate) fn enter(&self) -> FrameGuard {
+        FRAMES.with(|frames| frames.borrow_mut().push(self.clone()));
+        FrameGuard(())
+    }
+
+    pub(crate) fn fx(&self) -> &Framework {
+        &self.image.framework
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.fx().lock()
+    }
+
+    /// The simulated IRQL of this thread.
+    pub(crate) fn irql(&self) -> u8 {
+        self.kernel.current_irql()
+    }
+}

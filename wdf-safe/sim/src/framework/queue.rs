@@ -1,0 +1,541 @@
+//! `FxIoQueue`: queue creation, the dispatch loop that presents requests, stop, start, purge
+//! and retrieval (shared/irphandlers/io/fxioqueue.cpp, fxioqueueapi.cpp; the header
+//! shared/inc/private/common/fxioqueue.hpp).
+//!
+//! The dispatch loop (`DispatchEvents`) runs when a request arrives, when the queue starts and
+//! when it is purged; after a request leaves the driver's hands the queue only re-enters it if
+//! no loop is running on it (`DispatchInternalEvents`, guarded by `m_Dispatching`). So a
+//! request completed inside its own callback lets the next one be presented after that callback
+//! returns, by the same loop, while one completed later presents the next inside the
+//! completion call. Requests cancelled while queued are completed with `STATUS_CANCELLED`
+//! whatever the queue's state (`CancelForQueue`).
+
+use std::collections::VecDeque;
+use std::format;
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+use std::vec::Vec;
+
+use wdm_compat::NtStatus;
+
+use super::Cx;
+use super::lifecycle::{self, Attributes};
+use super::objects::{Body, Handle};
+use super::request::{self, Owner};
+use crate::ffi::bindings::{
+    _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, _WDF_IO_QUEUE_STATE as QueueState,
+    _WDF_REQUEST_TYPE as RequestType, PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE,
+    PFN_WDF_IO_QUEUE_IO_DEFAULT, PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL, PFN_WDF_IO_QUEUE_IO_READ,
+    PFN_WDF_IO_QUEUE_IO_WRITE, WDF_IO_QUEUE_DISPATCH_TYPE, WDF_REQUEST_TYPE,
+};
+use crate::ffi::callbacks;
+
+/// The `EvtIo*` callbacks of a queue.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct QueueCallbacks {
+    pub(crate) default: PFN_WDF_IO_QUEUE_IO_DEFAULT,
+    pub(crate) read: PFN_WDF_IO_QUEUE_IO_READ,
+    pub(crate) write: PFN_WDF_IO_QUEUE_IO_WRITE,
+    pub(crate) device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
+    pub(crate) internal_device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
+    pub(crate) canceled_on_queue: PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE,
+}
+
+impl QueueCallbacks {
+    /// Whether any of the five request callbacks is set.
+    const fn any_request_callback(&self) -> bool {
+        self.default.is_some()
+            || self.read.is_some()
+            || self.write.is_some()
+            || self.device_control.is_some()
+            || self.internal_device_control.is_some()
+    }
+}
+
+/// `WDF_IO_QUEUE_CONFIG`, read by the table's entry.
+pub(crate) struct QueueConfig {
+    pub(crate) dispatch: WDF_IO_QUEUE_DISPATCH_TYPE,
+    pub(crate) callbacks: QueueCallbacks,
+    pub(crate) allow_zero_length: bool,
+    pub(crate) default_queue: bool,
+    pub(crate) presented_limit: u32,
+}
+
+/// `FxIoQueue`.
+pub(crate) struct QueueBody {
+    pub(crate) device: Handle,
+    pub(crate) dispatch: WDF_IO_QUEUE_DISPATCH_TYPE,
+    pub(crate) callbacks: QueueCallbacks,
+    allow_zero_length: bool,
+    presented_limit: u32,
+    /// `WdfIoQueueAcceptRequests`.
+    accept: bool,
+    /// `WdfIoQueueDispatchRequests`.
+    dispatching: bool,
+    pending: VecDeque<Handle>,
+    /// `m_DriverIoCount`: presented or retrieved, not yet completed, forwarded or sent.
+    driver_io: usize,
+    /// `m_Dispatching`: dispatch loops running on the queue.
+    loops: usize,
+    /// `m_CancelDispatchedRequests`: set by a purge until the queue restarts or empties.
+    cancel_dispatched: bool,
+}
+
+impl QueueBody {
+    /// `IsIoEventHandlerRegistered`: whether a request of `request_type` has a callback.
+    pub(crate) const fn handles(&self, request_type: WDF_REQUEST_TYPE) -> bool {
+        let c = &self.callbacks;
+        c.default.is_some()
+            || match request_type {
+                RequestType::WdfRequestTypeRead => c.read.is_some(),
+                RequestType::WdfRequestTypeWrite => c.write.is_some(),
+                RequestType::WdfRequestTypeDeviceControl => c.device_control.is_some(),
+                RequestType::WdfRequestTypeDeviceControlInternal => {
+                    c.internal_device_control.is_some()
+                }
+                _ => false,
+            }
+    }
+
+    pub(crate) const fn is_manual(&self) -> bool {
+        self.dispatch == Dispatch::WdfIoQueueDispatchManual
+    }
+
+    pub(crate) const fn accepts(&self) -> bool {
+        self.accept
+    }
+
+    pub(crate) const fn cancel_dispatched(&self) -> bool {
+        self.cancel_dispatched
+    }
+
+    /// `RequestCompletedCallback` / the source side of a forward: one request fewer in the
+    /// driver's hands.
+    pub(crate) fn release_one(&mut self) {
+        self.driver_io = self.driver_io.saturating_sub(1);
+        if self.driver_io == 0 {
+            self.cancel_dispatched = false;
+        }
+    }
+
+    /// Adds a request at the tail of the waiting ones.
+    pub(crate) fn pending_push(&mut self, request: Handle) {
+        self.pending.push_back(request);
+    }
+
+    /// Takes `request` off the list of waiting requests; whether it was there.
+    pub(crate) fn unqueue(&mut self, request: Handle) -> bool {
+        let before = self.pending.len();
+        self.pending.retain(|r| *r != request);
+        self.pending.len() != before
+    }
+}
+
+/// `WdfIoQueueCreate` (checks in the order of `FxIoQueue::Initialize` and the DDI).
+pub(crate) fn create(
+    cx: &Cx,
+    device: Handle,
+    config: &QueueConfig,
+    attributes: Option<&Attributes>,
+) -> Result<Handle, NtStatus> {
+    {
+        let state = cx.lock();
+        let body = state
+            .objects
+            .get(device)
+            .and_then(|o| o.device())
+            .ok_or(NtStatus::INVALID_HANDLE)?;
+        if config.default_queue && body.initialized {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+    }
+    if config.dispatch <= Dispatch::WdfIoQueueDispatchInvalid
+        || config.dispatch >= Dispatch::WdfIoQueueDispatchMax
+    {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let manual = config.dispatch == Dispatch::WdfIoQueueDispatchManual;
+    if !manual && !config.callbacks.any_request_callback() {
+        return Err(NtStatus::WDF_NO_CALLBACK);
+    }
+    if manual && config.callbacks.any_request_callback() {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let parallel = config.dispatch == Dispatch::WdfIoQueueDispatchParallel;
+    if !parallel && config.presented_limit != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let parent = match attributes.and_then(|a| a.parent) {
+        Some(raw) => {
+            let parent = Handle::from_raw(raw).ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
+            if parent != device {
+                return Err(NtStatus::INVALID_DEVICE_REQUEST);
+            }
+            parent
+        }
+        None => device,
+    };
+    let body = Body::Queue(QueueBody {
+        device,
+        dispatch: config.dispatch,
+        callbacks: config.callbacks,
+        allow_zero_length: config.allow_zero_length,
+        presented_limit: if parallel { config.presented_limit } else { 1 },
+        accept: true,
+        dispatching: true,
+        pending: VecDeque::new(),
+        driver_io: 0,
+        loops: 0,
+        cancel_dispatched: false,
+    });
+    let queue = lifecycle::create_object(cx, Some(parent), attributes, body)?;
+    if config.default_queue {
+        let mut state = cx.lock();
+        let body = state.objects.get_mut(device).and_then(|o| o.device_mut());
+        match body {
+            Some(body) if body.default_queue.is_none() => body.default_queue = Some(queue),
+            _ => {
+                // "Default Queue Already Configured": the new queue is deleted
+                // (DeleteFromFailedCreate: no callbacks run).
+                drop(state.objects.remove(queue));
+                return Err(NtStatus::UNSUCCESSFUL);
+            }
+        }
+    }
+    Ok(queue)
+}
+
+/// `FxIoQueue::QueueRequest`: a new request arrives (after a purge the framework completes it
+/// with `STATUS_INVALID_DEVICE_STATE`).
+pub(crate) fn queue_request(cx: &Cx, queue: Handle, request: Handle) {
+    let queued = {
+        let mut state = cx.lock();
+        let accepting = state
+            .objects
+            .get(queue)
+            .and_then(|o| o.queue())
+            .is_some_and(QueueBody::accepts);
+        if accepting {
+            request::enqueue_locked(cx, &mut state, queue, request);
+        }
+        accepting
+    };
+    if !queued {
+        request::complete_unpresented(cx, request, NtStatus::INVALID_DEVICE_STATE);
+        return;
+    }
+    request::cancel_if_already_cancelled(cx, request);
+    dispatch_events(cx, queue);
+}
+
+/// What the dispatch loop found to do next.
+enum Next {
+    Present {
+        request: Handle,
+        request_type: WDF_REQUEST_TYPE,
+        callbacks: QueueCallbacks,
+    },
+    /// A zero-length read or write the queue does not present.
+    CompleteZeroLength(Handle),
+    Done,
+}
+
+/// `DispatchEvents`: presents requests while the queue's kind and state allow.
+pub(crate) fn dispatch_events(cx: &Cx, queue: Handle) {
+    {
+        let mut state = cx.lock();
+        let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) else {
+            return;
+        };
+        body.loops += 1;
+    }
+    loop {
+        match next(cx, queue) {
+            Next::Present {
+                request,
+                request_type,
+                callbacks,
+            } => present(cx, queue, request, request_type, &callbacks),
+            Next::CompleteZeroLength(request) => {
+                request::complete(cx, request, NtStatus::SUCCESS, 0, "the queue");
+            }
+            Next::Done => break,
+        }
+    }
+    let mut state = cx.lock();
+    if let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) {
+        body.loops = body.loops.saturating_sub(1);
+    }
+}
+
+/// `DispatchInternalEvents`: re-enters the loop only when none runs on the queue.
+pub(crate) fn dispatch_internal_events(cx: &Cx, queue: Handle) {
+    let idle = cx
+        .lock()
+        .objects
+        .get(queue)
+        .and_then(|o| o.queue())
+        .is_some_and(|q| q.loops == 0);
+    if idle {
+        dispatch_events(cx, queue);
+    }
+}
+
+/// One step of the loop, under the lock: the next request to present, if any.
+fn next(cx: &Cx, queue: Handle) -> Next {
+    let mut state = cx.lock();
+    loop {
+        let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) else {
+            return Next::Done;
+        };
+        let busy = match body.dispatch {
+            Dispatch::WdfIoQueueDispatchSequential => body.driver_io > 0,
+            Dispatch::WdfIoQueueDispatchParallel => body.driver_io >= body.presented_limit as usize,
+            _ => true,
+        };
+        if !body.dispatching || busy {
+            return Next::Done;
+        }
+        let Some(request) = body.pending.pop_front() else {
+            return Next::Done;
+        };
+        let allow_zero_length = body.allow_zero_length;
+        let callbacks = body.callbacks;
+        // The queue's IRP cancel routine goes before the driver sees the request; if a
+        // cancellation already took it, the cancel routine completes the request.
+        if !request::take_from_queue_locked(cx, &mut state, request) {
+            continue;
+        }
+        let Some(info) = state.objects.get(request).and_then(|o| o.request()) else {
+            continue;
+        };
+        let request_type = info.request_type;
+        if info.is_zero_length() && !allow_zero_length {
+            return Next::CompleteZeroLength(request);
+        }
+        hand_to_driver_locked(&mut state, queue, request);
+        return Next::Present {
+            request,
+            request_type,
+            callbacks,
+        };
+    }
+}
+
+/// The request becomes the driver's (`InsertInDriverOwnedList`, `SetPresented`).
+pub(crate) fn hand_to_driver_locked(state: &mut super::State, queue: Handle, request: Handle) {
+    if let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) {
+        body.driver_io += 1;
+    }
+    if let Some(info) = state.objects.get_mut(request).and_then(|o| o.request_mut()) {
+        info.owner = Owner::Driver(std::thread::current().id());
+        info.queue = Some(queue);
+        info.presented = true;
+    }
+}
+
+/// `DispatchRequestToDriver`: the callback for the request's type, else `EvtIoDefault`, else
+/// `STATUS_INVALID_DEVICE_REQUEST`.
+fn present(
+    cx: &Cx,
+    queue: Handle,
+    request: Handle,
+    request_type: WDF_REQUEST_TYPE,
+    c: &QueueCallbacks,
+) {
+    let parameters = request::parameters(cx, request);
+    match request_type {
+        RequestType::WdfRequestTypeRead if c.read.is_some() => {
+            callbacks::evt_io_read(c.read, queue, request, parameters.length);
+        }
+        RequestType::WdfRequestTypeWrite if c.write.is_some() => {
+            callbacks::evt_io_write(c.write, queue, request, parameters.length);
+        }
+        RequestType::WdfRequestTypeDeviceControl if c.device_control.is_some() => {
+            callbacks::evt_io_device_control(c.device_control, queue, request, &parameters);
+        }
+        RequestType::WdfRequestTypeDeviceControlInternal if c.internal_device_control.is_some() => {
+            callbacks::evt_io_device_control(
+                c.internal_device_control,
+                queue,
+                request,
+                &parameters,
+            );
+        }
+        _ if c.default.is_some() => callbacks::evt_io_default(c.default, queue, request),
+        _ => {
+            request::complete(
+                cx,
+                request,
+                NtStatus::INVALID_DEVICE_REQUEST,
+                0,
+                "the queue",
+            );
+        }
+    }
+}
+
+/// `WdfIoQueueRetrieveNextRequest`.
+pub(crate) fn retrieve_next(cx: &Cx, queue: Handle) -> Result<Handle, NtStatus> {
+    loop {
+        let mut state = cx.lock();
+        let body = state
+            .objects
+            .get_mut(queue)
+            .and_then(|o| o.queue_mut())
+            .ok_or(NtStatus::INVALID_HANDLE)?;
+        if body.dispatch == Dispatch::WdfIoQueueDispatchParallel {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        let racy = body.dispatch == Dispatch::WdfIoQueueDispatchSequential && body.driver_io == 0;
+        if !body.dispatching {
+            drop(state);
+            warn_racy_retrieval(cx, racy);
+            return Err(NtStatus::WDF_PAUSED);
+        }
+        let Some(request) = body.pending.pop_front() else {
+            drop(state);
+            warn_racy_retrieval(cx, racy);
+            return Err(NtStatus::NO_MORE_ENTRIES);
+        };
+        let allow_zero_length = body.allow_zero_length;
+        if !request::take_from_queue_locked(cx, &mut state, request) {
+            continue;
+        }
+        let zero = state
+            .objects
+            .get(request)
+            .and_then(|o| o.request())
+            .is_some_and(request::RequestBody::is_zero_length);
+        if zero && !allow_zero_length {
+            hand_to_driver_locked(&mut state, queue, request);
+            drop(state);
+            request::complete(cx, request, NtStatus::SUCCESS, 0, "the queue");
+            continue;
+        }
+        hand_to_driver_locked(&mut state, queue, request);
+        drop(state);
+        warn_racy_retrieval(cx, racy);
+        return Ok(request);
+    }
+}
+
+/// `VerifyGetRequestUpdateFlags`: retrieving from a sequential queue while the driver holds
+/// none of its requests races with the framework's own presentation.
+fn warn_racy_retrieval(cx: &Cx, racy: bool) {
+    if racy {
+        cx.verifier_break(
+            None,
+            "WdfIoQueueRetrieveNextRequest on a sequential queue while the driver holds none of \
+             its requests can cause a race with automatically dispatched requests",
+        );
+    }
+}
+
+/// `WdfIoQueueStop`: keeps accepting, stops presenting; driver-owned requests are untouched.
+pub(crate) fn stop(cx: &Cx, queue: Handle) -> bool {
+    let mut state = cx.lock();
+    let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) else {
+        return false;
+    };
+    body.accept = true;
+    body.dispatching = false;
+    true
+}
+
+/// `WdfIoQueueStart`: accepts and presents again; what waited is presented before it returns.
+pub(crate) fn start(cx: &Cx, queue: Handle) -> bool {
+    {
+        let mut state = cx.lock();
+        let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) else {
+            return false;
+        };
+        body.accept = true;
+        body.dispatching = true;
+        body.cancel_dispatched = false;
+    }
+    dispatch_events(cx, queue);
+    true
+}
+
+/// `WdfIoQueueGetState`: the state bits, the queued and the driver-owned counts.
+pub(crate) fn state(cx: &Cx, queue: Handle) -> Option<(i32, usize, usize)> {
+    let state = cx.lock();
+    let body = state.objects.get(queue)?.queue()?;
+    let mut bits = 0;
+    if body.accept {
+        bits |= QueueState::WdfIoQueueAcceptRequests;
+    }
+    if body.dispatching {
+        bits |= QueueState::WdfIoQueueDispatchRequests;
+    }
+    if body.pending.is_empty() {
+        bits |= QueueState::WdfIoQueueNoRequests;
+    }
+    if body.driver_io == 0 {
+        bits |= QueueState::WdfIoQueueDriverNoRequests;
+    }
+    Some((bits, body.pending.len(), body.driver_io))
+}
+
+/// `WdfIoQueuePurgeSynchronously` (also what deleting a queue does): accepts nothing more,
+/// completes the waiting requests with `STATUS_CANCELLED`, calls the cancel routines of the
+/// driver's cancelable requests, and waits for the driver to complete the rest. A request the
+/// calling thread itself holds could never be completed while it waits — KMDF would hang — so
+/// that is reported (SDV RequestCompleted) instead of waited for.
+pub(crate) fn purge_synchronously(cx: &Cx, queue: Handle, when: &str) {
+    let waiting = {
+        let mut state = cx.lock();
+        let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) else {
+            return;
+        };
+        body.accept = false;
+        body.cancel_dispatched = true;
+        body.pending.drain(..).collect::<Vec<Handle>>()
+    };
+    for request in waiting {
+        request::cancel_for_queue(cx, queue, request);
+    }
+    for request in request::driver_cancelable_of(cx, queue) {
+        request::cancel_for_driver(cx, request);
+    }
+    dispatch_events(cx, queue);
+    wait_for_driver(cx, queue, when);
+}
+
+/// Waits until the driver holds no request of `queue`.
+fn wait_for_driver(cx: &Cx, queue: Handle, when: &str) {
+    let me = std::thread::current().id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut state = cx.lock();
+    loop {
+        let held = request::driver_owned_of(&state, queue);
+        if held.is_empty() {
+            return;
+        }
+        let mine: Vec<&(Handle, ThreadId, WDF_REQUEST_TYPE)> =
+            held.iter().filter(|(_, holder, _)| *holder == me).collect();
+        let now = Instant::now();
+        if !mine.is_empty() || now >= deadline {
+            let kinds: Vec<&str> = held
+                .iter()
+                .map(|(_, _, t)| request::type_name(*t))
+                .collect();
+            drop(state);
+            cx.verifier_break(
+                Some("RequestCompleted"),
+                &format!(
+                    "the driver still owns {} request(s) of the queue ({}) at {when}; the \
+                     framework would wait for them forever",
+                    kinds.len(),
+                    kinds.join(", ")
+                ),
+            );
+            return;
+        }
+        state = match cx.fx().released.wait_timeout(state, deadline - now) {
+            Ok((state, _)) => state,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+    }
+}

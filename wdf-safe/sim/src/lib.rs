@@ -1,0 +1,64 @@
+//! # kmdf-sim
+//!
+//! A simulated KMDF 1.33 for host tests: the framework library (`Wdf01000.sys`) that serves
+//! the KMDF function table, so that wdf-safe's KMDF seam — the code that runs on Windows — is
+//! the code the host tests run.
+//!
+//! * [`bindings`]: the items of wdk-sys the seam names, from the KMDF 1.33 headers, and the
+//!   `call_unsafe_wdf_function_binding!` macro, which calls through the function table with the
+//!   image's driver globals first, as wdk-sys's does.
+//! * [`entry_point`]: loads a KMDF driver image (its `DriverEntry`) into wdm-compat's simulated
+//!   I/O manager. The framework is a layer over IRPs there as on Windows: each KMDF driver is a
+//!   WDM driver whose dispatch routines, `AddDevice` and `DriverUnload` are the framework's
+//!   (`FxDevice::DispatchWithLock`, `FxDriver::AddDevice`, `FxDriver::Unload`), and the
+//!   framework talks to the I/O manager with the same kernel calls a C driver makes.
+//! * One framework instance serves every KMDF driver loaded into one `IoManager` (a filter and
+//!   the function driver under it share it, as they share `Wdf01000.sys`); tests running in
+//!   parallel each have their own.
+//!
+//! ## What it models, and where it comes from
+//!
+//! Each behaviour follows KMDF's own source (microsoft/Windows-Driver-Frameworks,
+//! `src/framework/...`); the module docs and comments cite the file and function. The verifier
+//! is on: a handle of the wrong type or a NULL required parameter is bug check 0x10D
+//! (`WDF_VIOLATION`, `WDF_INVALID_HANDLE` / `WDF_REQUIRED_PARAMETER_IS_NULL`), a structure
+//! `Size` that is not the 1.33 size fails the call with `STATUS_INFO_LENGTH_MISMATCH`, a DDI
+//! called above its IRQL fails with `STATUS_INVALID_DEVICE_REQUEST` and a verifier break —
+//! each reported to the I/O manager's verifier (a test fails in strict mode) instead of
+//! crashing the test process.
+//!
+//! ## What it simplifies
+//!
+//! * One lock for the whole framework; callbacks run without it, on the thread that delivered
+//!   the IRP (no execution-level or synchronization-scope serialization, no DPCs or work
+//!   items).
+//! * No PnP or power state machines: a device starts when its stack does and stays in D0;
+//!   queues are never power-managed.
+//! * Request buffers are the framework's copies of the IRP's, written back when the request is
+//!   completed or sent (the bytes a caller sees are the same).
+//! * A `WDFFILEOBJECT` lives only for the `EvtFileClose` call (the I/O manager has no file
+//!   objects).
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+mod ffi;
+mod framework;
+
+pub use ffi::bindings;
+pub use framework::loader::{ImageEntry, entry_point, guarded};
+
+/// The static data of the driver image whose code this thread runs: on Windows an image keeps
+/// its statics in its own data section, once per load; on the host many images share one
+/// process, so the simulated loader keeps one pointer per loaded image for the image's code to
+/// hang its statics from. Null before the image stores one, and outside any driver code.
+#[must_use]
+pub fn image_static() -> *mut core::ffi::c_void {
+    framework::with_statics(|slot| slot.load(core::sync::atomic::Ordering::Acquire))
+        .unwrap_or(core::ptr::null_mut())
+}
+
+/// Replaces the current image's static pointer (see [`image_static`]) and returns the old one;
+/// `None` outside any driver code.
+pub fn set_image_static(value: *mut core::ffi::c_void) -> Option<*mut core::ffi::c_void> {
+    framework::with_statics(|slot| slot.swap(value, core::sync::atomic::Ordering::AcqRel))
+}

@@ -1,0 +1,114 @@
+//! The vocabulary the seam and the typed layer share: plain data the framework calls take and
+//! return. The typed layer re-exports the public ones where a driver author looks for them
+//! ([`crate::kind`], [`crate::device`], [`crate::context`]).
+
+use core::fmt;
+
+use wdm_compat::IoType;
+
+/// `FILE_DEVICE_SECURE_OPEN`.
+pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
+
+/// `WDF_REQUEST_TYPE`: the request types a queue can be dedicated to
+/// (`WdfDeviceConfigureRequestDispatching`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestType {
+    /// `WdfRequestTypeCreate`.
+    Create,
+    /// `WdfRequestTypeRead`.
+    Read,
+    /// `WdfRequestTypeWrite`.
+    Write,
+    /// `WdfRequestTypeDeviceControl`.
+    DeviceControl,
+    /// `WdfRequestTypeDeviceControlInternal`.
+    InternalDeviceControl,
+}
+
+impl RequestType {
+    /// Every request type a queue can present.
+    #[cfg_attr(
+        not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+        allow(dead_code, reason = "only a framework backend asks")
+    )]
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Create,
+        Self::Read,
+        Self::Write,
+        Self::DeviceControl,
+        Self::InternalDeviceControl,
+    ];
+}
+
+/// `WDF_IO_QUEUE_DISPATCH_TYPE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DispatchType {
+    /// `WdfIoQueueDispatchSequential`.
+    Sequential,
+    /// `WdfIoQueueDispatchParallel`.
+    Parallel,
+    /// `WdfIoQueueDispatchManual`.
+    Manual,
+}
+
+/// The settings a device init collected (`WdfDeviceInitSet*`), as the device keeps them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InitSettings {
+    /// `WdfDeviceInitSetIoType` (default [`IoType::Buffered`]).
+    pub io_type: IoType,
+    /// `WdfDeviceInitSetDeviceType` (default `FILE_DEVICE_UNKNOWN`).
+    pub device_type: u16,
+    /// `WdfDeviceInitSetCharacteristics` (default `FILE_DEVICE_SECURE_OPEN`).
+    pub characteristics: u32,
+    /// `WdfDeviceInitSetExclusive` (default `false`).
+    pub exclusive: bool,
+}
+
+impl InitSettings {
+    /// The framework's defaults (`WDFDEVICE_INIT::WDFDEVICE_INIT`).
+    pub(crate) const DEFAULT: Self = Self {
+        io_type: IoType::Buffered,
+        device_type: wdm_compat::ioctl::device_type::UNKNOWN,
+        characteristics: FILE_DEVICE_SECURE_OPEN,
+        exclusive: false,
+    };
+}
+
+/// What a control-device init holds when it is handed to `WdfDeviceCreate`.
+pub(crate) struct ControlDeviceSettings {
+    pub(crate) name: Option<&'static str>,
+    pub(crate) sddl: &'static str,
+    pub(crate) settings: InitSettings,
+}
+
+/// A GUID (a device interface class, for example).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Guid {
+    /// `Data1`.
+    pub data1: u32,
+    /// `Data2`.
+    pub data2: u16,
+    /// `Data3`.
+    pub data3: u16,
+    /// `Data4`.
+    pub data4: [u8; 8],
+}
+
+impl fmt::Display for Guid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g, h, i] = self.data4;
+        write!(
+            f,
+            "{{{:08X}-{:04X}-{:04X}-{a:02X}{b:02X}-{c:02X}{d:02X}{e:02X}{g:02X}{h:02X}{i:02X}}}",
+            self.data1, self.data2, self.data3
+        )
+    }
+}
+
+/// `WDF_OBJECT_CONTEXT_TYPE_INFO`: one `static` per context type; its address identifies the
+/// type.
+#[derive(Debug)]
+pub struct ContextTypeInfo {
+    /// `ContextName`.
+    pub name: &'static str,
+}

@@ -1,0 +1,561 @@
+//! `WDFDEVICE_INIT` and `WDFDEVICE`: device creation, typed contexts, queues and dispatching,
+//! symbolic links, device interfaces, and the device's cleanup.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::any::Any;
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+
+use super::driver::{driver, evt_file_close};
+use super::queue::{self, QueueHandle};
+use super::request::RequestHandle;
+use super::wdk_sys::{
+    self, GUID, PWDFDEVICE_INIT, WDF_FILEOBJECT_CONFIG, WDFDEVICE, WDFDRIVER, WDFOBJECT, WDFQUEUE,
+    call_unsafe_wdf_function_binding,
+};
+use super::{RECORD, attributes, guarded, keep, publish_record, record_of, unicode, utf16};
+use crate::sys::{
+    ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, Guid, InitSettings,
+    RequestType,
+};
+use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
+
+/// The crate's record of a device (the target of its [`RECORD`] context).
+///
+/// `repr(C)` with `device` first: code that does not know `D` (an I/O target) reads the device
+/// through a pointer to the record.
+#[repr(C)]
+pub(crate) struct DeviceRecord<D: 'static> {
+    /// The device once created; null again once KMDF destroyed it.
+    pub(super) device: AtomicPtr<wdk_sys::WDFDEVICE__>,
+    /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate` or the callback's end.
+    init: AtomicPtr<wdk_sys::WDFDEVICE_INIT>,
+    filter: AtomicBool,
+    pnp: bool,
+    ready: AtomicBool,
+    settings: SpinLock<InitSettings>,
+    cleanup: SpinLock<Vec<fn(&D)>>,
+    /// The typed contexts, each kept until the driver unloads.
+    contexts: SpinLock<Vec<&'static dyn AttachedContext>>,
+    default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
+    /// The request types dispatched to a queue already (one bit per [`RequestType::ALL`]).
+    dispatched: AtomicU8,
+}
+
+impl<D: DriverCallbacks> DeviceRecord<D> {
+    fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Box<Self> {
+        Box::new(Self {
+            device: AtomicPtr::new(ptr::null_mut()),
+            init: AtomicPtr::new(init),
+            filter: AtomicBool::new(false),
+            pnp,
+            ready: AtomicBool::new(false),
+            settings: SpinLock::new(settings),
+            cleanup: SpinLock::new(Vec::new()),
+            contexts: SpinLock::new(Vec::new()),
+            default_queue: AtomicPtr::new(ptr::null_mut()),
+            dispatched: AtomicU8::new(0),
+        })
+    }
+}
+
+/// A typed context attached to a device, with its cleanup callback.
+trait AttachedContext: Send + Sync {
+    fn info(&self) -> &'static ContextTypeInfo;
+    fn value(&self) -> &(dyn Any + Send + Sync);
+    fn cleanup(&self);
+}
+
+struct Attached<T> {
+    info: &'static ContextTypeInfo,
+    value: T,
+    cleanup: Option<fn(&T)>,
+}
+
+impl<T: Any + Send + Sync> AttachedContext for Attached<T> {
+    fn info(&self) -> &'static ContextTypeInfo {
+        self.info
+    }
+
+    fn value(&self) -> &(dyn Any + Send + Sync) {
+        &self.value
+    }
+
+    fn cleanup(&self) {
+        if let Some(cleanup) = self.cleanup {
+            cleanup(&self.value);
+        }
+    }
+}
+
+/// `WdfControlDeviceInitAllocate` + the init's setters + `WdfDeviceCreate`.
+pub(super) fn create_control_device<D: DriverCallbacks>(
+    driver: WDFDRIVER,
+    init: &ControlDeviceSettings,
+) -> NtResult<DeviceHandle<D>> {
+    let sddl = utf16(init.sddl)?;
+    let sddl = unicode(&sddl);
+    // SAFETY: `driver` is the WDFDRIVER created in this DriverEntry; the SDDL string outlives
+    // the call (the framework copies it).
+    let mut raw_init =
+        unsafe { call_unsafe_wdf_function_binding!(WdfControlDeviceInitAllocate, driver, &sddl) };
+    if raw_init.is_null() {
+        return Err(NtStatus::INSUFFICIENT_RESOURCES);
+    }
+    if let Some(name) = init.name {
+        let name = utf16(name)?;
+        let name = unicode(&name);
+        // SAFETY: `raw_init` is the live init allocated above; the framework copies the name.
+        let status =
+            unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitAssignName, raw_init, &name) };
+        if let Err(status) = NtStatus::from_raw(status).ok() {
+            // SAFETY: the init was not handed to WdfDeviceCreate, so the driver still owns it.
+            unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitFree, raw_init) };
+            return Err(status);
+        }
+    }
+    apply_settings::<D>(raw_init, &init.settings, false);
+    let record = DeviceRecord::<D>::new(ptr::null_mut(), init.settings, false);
+    match create_device::<D>(&mut raw_init, record) {
+        Ok(handle) => Ok(handle),
+        Err(status) => {
+            // SAFETY: WdfDeviceCreate failed, so the init is still the driver's to free.
+            unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitFree, raw_init) };
+            Err(status)
+        }
+    }
+}
+
+/// The `WdfDeviceInitSet*` calls for the settings that differ from the framework's defaults
+/// (a filter keeps what the framework takes from the device below), and the file-object
+/// callbacks.
+fn apply_settings<D: DriverCallbacks>(init: PWDFDEVICE_INIT, settings: &InitSettings, fdo: bool) {
+    let default = InitSettings::DEFAULT;
+    if settings.io_type != default.io_type {
+        // SAFETY: `init` is a live device init owned by the caller (a control init it
+        // allocated, or the FDO init lent to EvtDriverDeviceAdd), not yet given to
+        // WdfDeviceCreate; the same holds for every call below.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceInitSetIoType,
+                init,
+                wdf_io_type(settings.io_type)
+            );
+        }
+    }
+    if settings.exclusive != default.exclusive {
+        // SAFETY: as above.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceInitSetExclusive,
+                init,
+                u8::from(settings.exclusive)
+            );
+        }
+    }
+    if settings.characteristics != default.characteristics {
+        // SAFETY: as above. OR-ed in (TRUE), so the bits the framework set itself (such as
+        // FILE_AUTOGENERATED_DEVICE_NAME on a control init) stay.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceInitSetCharacteristics,
+                init,
+                settings.characteristics,
+                1
+            );
+        }
+    }
+    if fdo && settings.device_type != default.device_type {
+        // SAFETY: as above; control-device inits keep their default type (SDV
+        // ControlDeviceInitAPI), so only an FDO init gets it.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceInitSetDeviceType,
+                init,
+                u32::from(settings.device_type)
+            );
+        }
+    }
+    let mut file_config = WDF_FILEOBJECT_CONFIG {
+        Size: size_of::<WDF_FILEOBJECT_CONFIG>() as u32,
+        EvtDeviceFileCreate: None,
+        EvtFileClose: Some(evt_file_close::<D>),
+        EvtFileCleanup: None,
+        AutoForwardCleanupClose: wdk_sys::_WDF_TRI_STATE::WdfUseDefault,
+        FileObjectClass: wdk_sys::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts,
+    };
+    // SAFETY: as above; the configuration is read during the call.
+    unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfDeviceInitSetFileObjectConfig,
+            init,
+            &mut file_config,
+            wdk_sys::WDF_NO_OBJECT_ATTRIBUTES
+        );
+    }
+}
+
+/// `WDF_IO_TYPE` of an [`IoType`].
+const fn wdf_io_type(io_type: IoType) -> wdk_sys::WDF_DEVICE_IO_TYPE {
+    match io_type {
+        IoType::Buffered => wdk_sys::_WDF_DEVICE_IO_TYPE::WdfDeviceIoBuffered,
+        IoType::Direct => wdk_sys::_WDF_DEVICE_IO_TYPE::WdfDeviceIoDirect,
+        IoType::Neither => wdk_sys::_WDF_DEVICE_IO_TYPE::WdfDeviceIoNeither,
+    }
+}
+
+/// `WDF_REQUEST_TYPE` of a [`RequestType`].
+const fn wdf_request_type(request_type: RequestType) -> wdk_sys::WDF_REQUEST_TYPE {
+    use wdk_sys::_WDF_REQUEST_TYPE as T;
+    match request_type {
+        RequestType::Create => T::WdfRequestTypeCreate,
+        RequestType::Read => T::WdfRequestTypeRead,
+        RequestType::Write => T::WdfRequestTypeWrite,
+        RequestType::DeviceControl => T::WdfRequestTypeDeviceControl,
+        RequestType::InternalDeviceControl => T::WdfRequestTypeDeviceControlInternal,
+    }
+}
+
+/// The device's [`RECORD`] attributes.
+fn device_attributes<D: DriverCallbacks>() -> wdk_sys::WDF_OBJECT_ATTRIBUTES {
+    attributes(
+        &RECORD,
+        Some(evt_device_cleanup::<D>),
+        Some(evt_device_destroy::<D>),
+    )
+}
+
+/// `WdfDeviceCreate` with a [`RECORD`] context pointing to `record`, which is kept until the
+/// driver unloads once the device exists (and dropped here if it does not).
+fn create_device<D: DriverCallbacks>(
+    init: &mut PWDFDEVICE_INIT,
+    record: Box<DeviceRecord<D>>,
+) -> NtResult<DeviceHandle<D>> {
+    let mut attributes = device_attributes::<D>();
+    let mut device: WDFDEVICE = ptr::null_mut();
+    // SAFETY: `init` is a live init owned by the caller; on success the framework takes it and
+    // sets it to null, on failure the caller still owns it.
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(WdfDeviceCreate, init, &mut attributes, &mut device)
+    };
+    NtStatus::from_raw(status).ok()?;
+    record.device.store(device, Ordering::Release);
+    let record = keep(record).ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
+    publish_record(device.cast(), record);
+    Ok(DeviceHandle(record))
+}
+
+/// The handle of the FDO init lent to `EvtDriverDeviceAdd`: a record kept even if no device is
+/// created (a few hundred bytes per AddDevice until unload, and no question of who frees it).
+pub(super) fn fdo_handle<D: DriverCallbacks>(init: PWDFDEVICE_INIT) -> Option<DeviceHandle<D>> {
+    keep(DeviceRecord::<D>::new(init, InitSettings::DEFAULT, true)).map(DeviceHandle)
+}
+
+/// `EvtDriverDeviceAdd` returned: the init is the framework's again.
+pub(super) fn end_fdo_init<D: DriverCallbacks>(handle: DeviceHandle<D>) {
+    handle.0.init.store(ptr::null_mut(), Ordering::Release);
+}
+
+/// `WDFDEVICE` (and, before creation, the FDO's `PWDFDEVICE_INIT`): the device's record, kept
+/// until the driver unloads.
+pub(crate) struct DeviceHandle<D: 'static>(&'static DeviceRecord<D>);
+
+impl<D> Clone for DeviceHandle<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D> Copy for DeviceHandle<D> {}
+
+impl<D: DriverCallbacks> DeviceHandle<D> {
+    const fn record(&self) -> &'static DeviceRecord<D> {
+        self.0
+    }
+
+    /// The live device; `None` before creation and after KMDF destroyed it.
+    fn device(self) -> Option<WDFDEVICE> {
+        let device = self.0.device.load(Ordering::Acquire);
+        (!device.is_null()).then_some(device)
+    }
+
+    /// `WdfFdoInitSetFilter` (applied at `fdo_create`).
+    pub(crate) fn fdo_init_set_filter(self) {
+        self.record().filter.store(true, Ordering::Release);
+    }
+
+    /// `WdfDeviceInitSet*` on the FDO init (applied at `fdo_create`).
+    pub(crate) fn fdo_init_update(self, update: impl FnOnce(&mut InitSettings)) {
+        update(&mut self.record().settings.lock());
+    }
+
+    /// `WdfDeviceCreate` with the FDO init.
+    pub(crate) fn fdo_create(self) -> NtResult {
+        let record = self.record();
+        let mut init = record.init.load(Ordering::Acquire);
+        if init.is_null() {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        if record.filter.load(Ordering::Acquire) {
+            // SAFETY: the FDO init is lent to the running EvtDriverDeviceAdd.
+            unsafe { call_unsafe_wdf_function_binding!(WdfFdoInitSetFilter, init) };
+        }
+        let settings = *record.settings.lock();
+        apply_settings::<D>(init, &settings, true);
+        let mut attributes = device_attributes::<D>();
+        let mut device: WDFDEVICE = ptr::null_mut();
+        // SAFETY: as above; the framework consumes the init on success.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceCreate,
+                &mut init,
+                &mut attributes,
+                &mut device
+            )
+        };
+        NtStatus::from_raw(status).ok()?;
+        record.init.store(ptr::null_mut(), Ordering::Release);
+        record.device.store(device, Ordering::Release);
+        publish_record(device.cast(), ptr::from_ref(record));
+        Ok(())
+    }
+
+    /// What the init set up.
+    pub(crate) fn init_settings(self) -> InitSettings {
+        *self.record().settings.lock()
+    }
+
+    /// Attaches a context of type `T`, initialised in place.
+    pub(crate) fn allocate_context<T: Any + Send + Sync>(
+        self,
+        info: &'static ContextTypeInfo,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        if self.context::<T>(info).is_some() {
+            return Err(NtStatus::OBJECT_NAME_EXISTS);
+        }
+        let attached = keep(Box::new(Attached {
+            info,
+            value: init(),
+            cleanup,
+        }))
+        .ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
+        self.record().contexts.lock().push(attached);
+        Ok(&attached.value)
+    }
+
+    /// The context whose type info is `info`, found by the info's address.
+    pub(crate) fn context<T: Any>(self, info: &'static ContextTypeInfo) -> Option<&'static T> {
+        let attached: &'static dyn AttachedContext = self
+            .record()
+            .contexts
+            .lock()
+            .iter()
+            .copied()
+            .find(|c| ptr::eq(c.info(), info))?;
+        attached.value().downcast_ref::<T>()
+    }
+
+    /// `WdfIoQueueCreate`.
+    pub(crate) fn create_queue(
+        self,
+        dispatch: DispatchType,
+        callbacks: D::Queue,
+        allow_zero_length: bool,
+        default_queue: bool,
+    ) -> NtResult<QueueHandle> {
+        let record = self.record();
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        if default_queue && record.ready.load(Ordering::Acquire) {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        let queue = queue::create::<D>(
+            device,
+            dispatch,
+            callbacks,
+            allow_zero_length,
+            default_queue,
+        )?;
+        if default_queue && let Some(raw) = queue.raw() {
+            record.default_queue.store(raw, Ordering::Release);
+        }
+        Ok(queue)
+    }
+
+    /// `WdfDeviceConfigureRequestDispatching`.
+    pub(crate) fn configure_request_dispatching(
+        self,
+        queue: QueueHandle,
+        request_type: RequestType,
+    ) -> NtResult {
+        let record = self.record();
+        let (device, raw_queue) = self.live_pair(queue)?;
+        if record.ready.load(Ordering::Acquire) {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        }
+        if record.default_queue.load(Ordering::Acquire) == raw_queue {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        if !queue::accepts::<D>(raw_queue, request_type) {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        // KMDF refuses these three with a verifier break (FxPkgIo::ConfigureForwarding); the
+        // crate refuses them first, so a driver with the verifier on never stops on them.
+        let bit = 1u8
+            << RequestType::ALL
+                .iter()
+                .position(|t| *t == request_type)
+                .unwrap_or(0);
+        if record.dispatched.load(Ordering::Acquire) & bit != 0 {
+            return Err(NtStatus::WDF_BUSY);
+        }
+        // SAFETY: device and queue are live; the request type is one of the enum's values.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceConfigureRequestDispatching,
+                device,
+                raw_queue,
+                wdf_request_type(request_type)
+            )
+        };
+        NtStatus::from_raw(status).ok()?;
+        record.dispatched.fetch_or(bit, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Registers a callback for the device's `EvtCleanupCallback`.
+    pub(crate) fn on_cleanup(self, callback: fn(&D)) {
+        self.record().cleanup.lock().push(callback);
+    }
+
+    /// `WdfDeviceCreateSymbolicLink`.
+    pub(crate) fn create_symbolic_link(self, link: &'static str) -> NtResult {
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let units = utf16(link)?;
+        let link = unicode(&units);
+        // SAFETY: the device is live; the framework copies the name.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &link)
+        };
+        NtStatus::from_raw(status).ok()
+    }
+
+    /// `WdfDeviceCreateDeviceInterface`.
+    pub(crate) fn create_device_interface(self, class: &Guid) -> NtResult {
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let guid = GUID {
+            Data1: class.data1,
+            Data2: class.data2,
+            Data3: class.data3,
+            Data4: class.data4,
+        };
+        // SAFETY: the device is live; the GUID is read during the call; no reference string.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceCreateDeviceInterface,
+                device,
+                &guid,
+                ptr::null()
+            )
+        };
+        NtStatus::from_raw(status).ok()
+    }
+
+    /// `WdfControlFinishInitializing` (a PnP device needs nothing: the framework finishes
+    /// when `EvtDriverDeviceAdd` returns).
+    pub(crate) fn finish_initializing(self) {
+        let record = self.record();
+        record.ready.store(true, Ordering::Release);
+        if let (false, Some(device)) = (record.pnp, self.device()) {
+            // SAFETY: a live control device.
+            unsafe { call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device) };
+        }
+    }
+
+    /// The live device and queue, when `queue` is a live queue of this live device.
+    fn live_pair(self, queue: QueueHandle) -> NtResult<(WDFDEVICE, WDFQUEUE)> {
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let raw_queue = queue.raw().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        // SAFETY: a live queue the crate created.
+        let owner = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, raw_queue) };
+        if owner == device {
+            Ok((device, raw_queue))
+        } else {
+            Err(NtStatus::INVALID_DEVICE_REQUEST)
+        }
+    }
+
+    /// `WdfIoQueueRetrieveNextRequest`.
+    pub(crate) fn retrieve_next_request(self, queue: QueueHandle) -> NtResult<RequestHandle> {
+        let (_device, queue) = self.live_pair(queue)?;
+        let mut request: wdk_sys::WDFREQUEST = ptr::null_mut();
+        // SAFETY: a live queue of this device; the out-pointer is a local.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfIoQueueRetrieveNextRequest, queue, &mut request)
+        };
+        NtStatus::from_raw(status).ok()?;
+        RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
+    }
+
+    /// `WdfIoQueueStop` (asynchronous: no stop-complete callback).
+    pub(crate) fn stop_queue(self, queue: QueueHandle) {
+        if let Ok((_device, queue)) = self.live_pair(queue) {
+            // SAFETY: a live queue of this device; no callback, so no context.
+            unsafe {
+                call_unsafe_wdf_function_binding!(WdfIoQueueStop, queue, None, ptr::null_mut());
+            }
+        }
+    }
+
+    /// `WdfIoQueueStart`.
+    pub(crate) fn start_queue(self, queue: QueueHandle, _driver: &D) {
+        if let Ok((_device, queue)) = self.live_pair(queue) {
+            // SAFETY: a live queue of this device.
+            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStart, queue) };
+        }
+    }
+
+    /// `WdfIoQueuePurgeSynchronously` (PASSIVE_LEVEL only: the framework checks).
+    pub(crate) fn purge_queue(self, queue: QueueHandle) {
+        if let Ok((_device, queue)) = self.live_pair(queue) {
+            // SAFETY: a live queue of this device.
+            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue) };
+        }
+    }
+}
+
+/// The device's `EvtCleanupCallback`: the driver's cleanup callbacks, then the contexts' (the
+/// queues, children of the device, were cleaned up before).
+unsafe extern "C" fn evt_device_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
+    guarded((), || {
+        // SAFETY: records are kept until the driver unloads.
+        let Some(record) = (unsafe { record_of::<DeviceRecord<D>>(object).as_ref() }) else {
+            return;
+        };
+        if let Some(driver) = driver::<D>() {
+            let callbacks: Vec<fn(&D)> = record.cleanup.lock().clone();
+            for callback in callbacks {
+                callback(driver);
+            }
+        }
+        // The callbacks run outside the lock: they may look contexts up.
+        let contexts: Vec<&'static dyn AttachedContext> = record.contexts.lock().clone();
+        for context in contexts {
+            context.cleanup();
+        }
+    });
+}
+
+/// The device's `EvtDestroyCallback`: the record (kept until unload) now says the device is
+/// gone.
+unsafe extern "C" fn evt_device_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
+    guarded((), || {
+        // SAFETY: records are kept until the driver unloads.
+        if let Some(record) = unsafe { record_of::<DeviceRecord<D>>(object).as_ref() } {
+            record.device.store(ptr::null_mut(), Ordering::Release);
+        }
+        publish_record::<DeviceRecord<D>>(object, ptr::null());
+    });
+}

@@ -1,0 +1,217 @@
+//! `WDFDRIVER`: `DriverEntry`, `EvtDriverUnload`, `EvtDriverDeviceAdd`, `EvtFileClose` and the
+//! driver object's destruction.
+
+use alloc::boxed::Box;
+use core::ffi::c_void;
+use core::marker::PhantomData;
+use core::ptr;
+use core::sync::atomic::Ordering;
+
+use super::wdk_sys::{
+    self, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, PWDFDEVICE_INIT, WDF_DRIVER_CONFIG,
+    WDF_OBJECT_ATTRIBUTES, WDFDRIVER, WDFFILEOBJECT, WDFOBJECT, call_unsafe_wdf_function_binding,
+};
+use super::{DeviceHandle, device, enum_flags, guarded, image, install_image, uninstall_image};
+use crate::sys::{ControlDeviceSettings, DriverCallbacks};
+use wdm_compat::{NtResult, NtStatus};
+
+/// The published driver value of the running image.
+pub(super) fn driver<D: DriverCallbacks>() -> Option<&'static D> {
+    let published = image()?.driver.load(Ordering::Acquire).cast::<D>();
+    // SAFETY: the image's driver slot holds null or a `Box<D>` leaked by `driver_entry` with
+    // this image's one driver type; the box is freed only in `evt_driver_destroy`, after KMDF
+    // destroyed every object whose callbacks could run.
+    unsafe { published.as_ref() }
+}
+
+/// `WDFDRIVER` during `DriverEntry`.
+pub(crate) struct DriverHandle<'a, 'b, D> {
+    driver: WDFDRIVER,
+    _lifetimes: Lifetimes<'a, 'b, D>,
+}
+
+/// The borrows a `DriverHandle` stands for (DriverEntry's) and its driver type.
+type Lifetimes<'a, 'b, D> = PhantomData<(&'a mut (), &'b (), fn(&D))>;
+
+impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
+    /// `WdfControlDeviceInitAllocate` + the init's setters + `WdfDeviceCreate`.
+    pub(crate) fn create_control_device(
+        &mut self,
+        init: &ControlDeviceSettings,
+    ) -> NtResult<DeviceHandle<D>> {
+        device::create_control_device(self.driver, init)
+    }
+}
+
+/// `EvtDriverUnload`.
+unsafe extern "C" fn evt_driver_unload<D: DriverCallbacks>(_driver: WDFDRIVER) {
+    guarded((), || {
+        if let Some(driver) = driver::<D>() {
+            driver.unload();
+        }
+    });
+}
+
+/// The `WDFDRIVER`'s `EvtDestroyCallback`: every device is gone, so the driver value goes, then
+/// the records (and the typed contexts in them).
+unsafe extern "C" fn evt_driver_destroy<D: DriverCallbacks>(_object: WDFOBJECT) {
+    guarded((), || {
+        if let Some(image) = image() {
+            let published = image
+                .driver
+                .swap(ptr::null_mut(), Ordering::AcqRel)
+                .cast::<D>();
+            if !published.is_null() {
+                // SAFETY: the pointer came from `Box::into_raw` in `driver_entry` and was
+                // unpublished just above, so this is its only owner; no callback can run any more.
+                drop(unsafe { Box::from_raw(published) });
+            }
+        }
+        uninstall_image();
+    });
+}
+
+/// `EvtDriverDeviceAdd`.
+unsafe extern "C" fn evt_device_add<D: DriverCallbacks>(
+    _driver: WDFDRIVER,
+    init: PWDFDEVICE_INIT,
+) -> NTSTATUS {
+    guarded(NtStatus::DRIVER_INTERNAL_ERROR.to_raw(), || {
+        let Some(driver) = driver::<D>() else {
+            return NtStatus::DEVICE_NOT_READY.to_raw();
+        };
+        let Some(handle) = device::fdo_handle::<D>(init) else {
+            return NtStatus::INSUFFICIENT_RESOURCES.to_raw();
+        };
+        let result = driver.device_add(handle);
+        // The init belongs to the framework again once the callback returns.
+        device::end_fdo_init(handle);
+        match result {
+            Ok(()) => NtStatus::SUCCESS.to_raw(),
+            Err(status) => status.to_raw(),
+        }
+    })
+}
+
+/// `EvtFileClose`.
+pub(super) unsafe extern "C" fn evt_file_close<D: DriverCallbacks>(_file: WDFFILEOBJECT) {
+    guarded((), || {
+        if let Some(driver) = driver::<D>() {
+            driver.file_close();
+        }
+    });
+}
+
+/// What `DriverEntry` of driver `D` does: `WdfDriverCreate` (with the unload callback, so it is
+/// in place before anything can fail), then [`DriverCallbacks::driver_entry`].
+///
+/// # Safety
+///
+/// Only `DriverEntry` may call it, once per load of the image, with the driver object and
+/// registry path the system passed to it; `D` must be the only driver type of the image.
+pub(crate) unsafe fn driver_entry<D: DriverCallbacks>(
+    driver_object: PDRIVER_OBJECT,
+    registry_path: PCUNICODE_STRING,
+) -> NTSTATUS {
+    if !install_image() {
+        return NtStatus::DRIVER_INTERNAL_ERROR.to_raw();
+    }
+    let mut config = WDF_DRIVER_CONFIG {
+        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
+        EvtDriverDeviceAdd: if D::PNP {
+            Some(evt_device_add::<D>)
+        } else {
+            None
+        },
+        EvtDriverUnload: Some(evt_driver_unload::<D>),
+        DriverInitFlags: if D::PNP {
+            0
+        } else {
+            enum_flags(wdk_sys::_WDF_DRIVER_INIT_FLAGS::WdfDriverInitNonPnpDriver)
+        },
+        DriverPoolTag: u32::from_le_bytes(*b"Wdfs"),
+    };
+    let mut driver_attributes = WDF_OBJECT_ATTRIBUTES {
+        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
+        EvtDestroyCallback: Some(evt_driver_destroy::<D>),
+        ExecutionLevel: wdk_sys::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
+        SynchronizationScope:
+            wdk_sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+        ..WDF_OBJECT_ATTRIBUTES::default()
+    };
+    let mut driver: WDFDRIVER = ptr::null_mut();
+    // SAFETY: the caller passes DriverEntry's own arguments; the configuration and attributes
+    // are read during the call.
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfDriverCreate,
+            driver_object,
+            registry_path,
+            &mut driver_attributes,
+            &mut config,
+            &mut driver
+        )
+    };
+    if let Err(status) = NtStatus::from_raw(status).ok() {
+        // No WDFDRIVER, so no destroy callback will free the statics.
+        uninstall_image();
+        return status.to_raw();
+    }
+    let handle = DriverHandle::<D> {
+        driver,
+        _lifetimes: PhantomData,
+    };
+    match guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || {
+        D::driver_entry(handle)
+    }) {
+        Ok(value) => {
+            if let Some(image) = image() {
+                image.driver.store(
+                    Box::into_raw(Box::new(value)).cast::<c_void>(),
+                    Ordering::Release,
+                );
+            }
+            NtStatus::SUCCESS.to_raw()
+        }
+        // The framework deletes the WDFDRIVER and the devices created so far when DriverEntry
+        // fails; the driver's destroy callback then frees the statics.
+        Err(status) => status.to_raw(),
+    }
+}
+
+/// The image's `DriverEntry` for driver type `D`, for the simulated KMDF's loader
+/// ([`kmdf_sim::entry_point`]).
+///
+/// # Safety
+///
+/// Called by the simulated loader only, once per load, as the image's entry point.
+#[cfg(feature = "host")]
+pub(crate) unsafe extern "C" fn image_entry<D: DriverCallbacks>(
+    driver_object: PDRIVER_OBJECT,
+    registry_path: PCUNICODE_STRING,
+) -> NTSTATUS {
+    // SAFETY: forwarded from the loader's call of the image's entry point.
+    unsafe { driver_entry::<D>(driver_object, registry_path) }
+}
+
+/// What [`kmdf_driver_entry!`](crate::kmdf_driver_entry) expands to call; not part of the API.
+#[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+pub mod entry {
+    /// The global allocator of a KMDF driver image (wdk-alloc: non-paged pool).
+    pub use wdk_alloc::WdkAllocator as Allocator;
+
+    /// `DriverEntry` of driver type `D`.
+    ///
+    /// # Safety
+    ///
+    /// Only the system may call it, once, as the image's `DriverEntry` (KMDF's
+    /// `FxDriverEntry` calls it), with the arguments it was given; `D` must be the image's
+    /// only driver type.
+    pub unsafe fn driver_entry<D: crate::KmdfDriver>(
+        driver_object: *mut core::ffi::c_void,
+        registry_path: *const core::ffi::c_void,
+    ) -> i32 {
+        // SAFETY: forwarded from DriverEntry (the caller's contract).
+        unsafe { super::driver_entry::<D>(driver_object.cast(), registry_path.cast()) }
+    }
+}

@@ -1,0 +1,222 @@
+//! `WDFQUEUE`: queue creation, the `EvtIo*` trampolines that present requests to the driver,
+//! and the queue's cleanup.
+
+use alloc::boxed::Box;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use super::driver::driver;
+use super::request::{RequestHandle, refuse, request_type_of};
+use super::wdk_sys::{
+    self, WDF_IO_QUEUE_CONFIG, WDFDEVICE, WDFOBJECT, WDFQUEUE, WDFREQUEST,
+    call_unsafe_wdf_function_binding,
+};
+use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
+use crate::sys::{DispatchType, DriverCallbacks, QueueCallbacks, RequestType};
+use wdm_compat::{NtResult, NtStatus};
+
+/// The crate's record of a queue (kept until the driver unloads): the queue while it lives, and
+/// the driver's callbacks.
+struct QueueRecord<D: DriverCallbacks> {
+    queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
+    callbacks: D::Queue,
+}
+
+/// `WDFQUEUE`: the queue cell of its record, null once KMDF destroyed the queue.
+#[derive(Clone, Copy)]
+pub(crate) struct QueueHandle(&'static AtomicPtr<wdk_sys::WDFQUEUE__>);
+
+impl QueueHandle {
+    /// The live queue.
+    pub(super) fn raw(self) -> Option<WDFQUEUE> {
+        let queue = self.0.load(Ordering::Acquire);
+        (!queue.is_null()).then_some(queue)
+    }
+
+    /// `WdfIoQueueGetState`'s `QueueRequests` (0 once the queue is gone).
+    pub(crate) fn queued(self) -> usize {
+        let Some(queue) = self.raw() else {
+            return 0;
+        };
+        let mut queued: u32 = 0;
+        let mut driver_owned: u32 = 0;
+        // SAFETY: a live queue the crate created; the out-pointers are locals.
+        let _state = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfIoQueueGetState,
+                queue,
+                &mut queued,
+                &mut driver_owned
+            )
+        };
+        usize::try_from(queued).unwrap_or(usize::MAX)
+    }
+}
+
+/// `WdfIoQueueCreate` on `device`, with a [`RECORD`] context pointing to the queue's record.
+pub(super) fn create<D: DriverCallbacks>(
+    device: WDFDEVICE,
+    dispatch: DispatchType,
+    callbacks: D::Queue,
+    allow_zero_length: bool,
+    default_queue: bool,
+) -> NtResult<QueueHandle> {
+    use wdk_sys::_WDF_IO_QUEUE_DISPATCH_TYPE as Dt;
+    let mut config = WDF_IO_QUEUE_CONFIG {
+        Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
+        PowerManaged: wdk_sys::_WDF_TRI_STATE::WdfUseDefault,
+        DispatchType: match dispatch {
+            DispatchType::Sequential => Dt::WdfIoQueueDispatchSequential,
+            DispatchType::Parallel => Dt::WdfIoQueueDispatchParallel,
+            DispatchType::Manual => Dt::WdfIoQueueDispatchManual,
+        },
+        AllowZeroLengthRequests: u8::from(allow_zero_length),
+        DefaultQueue: u8::from(default_queue),
+        EvtIoDefault: callbacks
+            .handles(RequestType::Create)
+            .then_some(evt_io_default::<D> as _),
+        EvtIoRead: callbacks
+            .handles(RequestType::Read)
+            .then_some(evt_io_read::<D> as _),
+        EvtIoWrite: callbacks
+            .handles(RequestType::Write)
+            .then_some(evt_io_write::<D> as _),
+        EvtIoDeviceControl: callbacks
+            .handles(RequestType::DeviceControl)
+            .then_some(evt_io_device_control::<D> as _),
+        EvtIoInternalDeviceControl: callbacks
+            .handles(RequestType::InternalDeviceControl)
+            .then_some(evt_io_internal_device_control::<D> as _),
+        ..WDF_IO_QUEUE_CONFIG::default()
+    };
+    if dispatch == DispatchType::Parallel {
+        // WDF_IO_QUEUE_CONFIG_INIT: no limit on the requests presented at once.
+        config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
+    }
+    let queue_record = Box::new(QueueRecord::<D> {
+        queue: AtomicPtr::new(ptr::null_mut()),
+        callbacks,
+    });
+    let mut attributes = attributes(
+        &RECORD,
+        Some(evt_queue_cleanup::<D>),
+        Some(evt_queue_destroy::<D>),
+    );
+    let mut queue: WDFQUEUE = ptr::null_mut();
+    // SAFETY: the device is live (the caller checked, and is one of its callbacks or
+    // DriverEntry); configuration and attributes are read during the call.
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfIoQueueCreate,
+            device,
+            &mut config,
+            &mut attributes,
+            &mut queue
+        )
+    };
+    NtStatus::from_raw(status).ok()?;
+    queue_record.queue.store(queue, Ordering::Release);
+    let queue_record = keep(queue_record).ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
+    publish_record(queue.cast(), ptr::from_ref(queue_record));
+    Ok(QueueHandle(&queue_record.queue))
+}
+
+/// Whether the crate's queue `queue` takes requests of `request_type` (a manual queue takes
+/// any: it has no callbacks).
+pub(super) fn accepts<D: DriverCallbacks>(queue: WDFQUEUE, request_type: RequestType) -> bool {
+    // SAFETY: a queue the crate created points to its kept record until it is destroyed.
+    let record = unsafe { record_of::<QueueRecord<D>>(queue.cast()).as_ref() };
+    record.is_some_and(|q| {
+        q.callbacks.handles(request_type)
+            || !(RequestType::ALL.iter().any(|t| q.callbacks.handles(*t)))
+    })
+}
+
+/// Presents `request`, of `request_type`, to the queue's callbacks, or refuses it.
+fn present<D: DriverCallbacks>(queue: WDFQUEUE, request: WDFREQUEST, request_type: RequestType) {
+    guarded((), || {
+        // SAFETY: records are kept until the driver unloads.
+        let record = unsafe { record_of::<QueueRecord<D>>(queue.cast()).as_ref() };
+        let Some(record) = record else {
+            return refuse(request, NtStatus::INVALID_DEVICE_STATE);
+        };
+        let Some(driver) = driver::<D>() else {
+            return refuse(request, NtStatus::DEVICE_NOT_READY);
+        };
+        let Some(handle) = RequestHandle::presented(request, request_type) else {
+            return;
+        };
+        record.callbacks.present(driver, request_type, handle);
+    });
+}
+
+/// `EvtIoDefault`: registered only for create requests.
+unsafe extern "C" fn evt_io_default<D: DriverCallbacks>(queue: WDFQUEUE, request: WDFREQUEST) {
+    if request_type_of(request) == Some(RequestType::Create) {
+        present::<D>(queue, request, RequestType::Create);
+    } else {
+        refuse(request, NtStatus::INVALID_DEVICE_REQUEST);
+    }
+}
+
+/// `EvtIoRead`.
+unsafe extern "C" fn evt_io_read<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+    _length: usize,
+) {
+    present::<D>(queue, request, RequestType::Read);
+}
+
+/// `EvtIoWrite`.
+unsafe extern "C" fn evt_io_write<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+    _length: usize,
+) {
+    present::<D>(queue, request, RequestType::Write);
+}
+
+/// `EvtIoDeviceControl`.
+unsafe extern "C" fn evt_io_device_control<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+    _output_length: usize,
+    _input_length: usize,
+    _code: u32,
+) {
+    present::<D>(queue, request, RequestType::DeviceControl);
+}
+
+/// `EvtIoInternalDeviceControl`.
+unsafe extern "C" fn evt_io_internal_device_control<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+    _output_length: usize,
+    _input_length: usize,
+    _code: u32,
+) {
+    present::<D>(queue, request, RequestType::InternalDeviceControl);
+}
+
+/// The queue's `EvtCleanupCallback`.
+unsafe extern "C" fn evt_queue_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
+    guarded((), || {
+        // SAFETY: records are kept until the driver unloads.
+        let record = unsafe { record_of::<QueueRecord<D>>(object).as_ref() };
+        if let (Some(record), Some(driver)) = (record, driver::<D>()) {
+            record.callbacks.cleanup(driver);
+        }
+    });
+}
+
+/// The queue's `EvtDestroyCallback`: the record (kept until unload) now says the queue is gone.
+unsafe extern "C" fn evt_queue_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
+    guarded((), || {
+        // SAFETY: records are kept until the driver unloads.
+        if let Some(record) = unsafe { record_of::<QueueRecord<D>>(object).as_ref() } {
+            record.queue.store(ptr::null_mut(), Ordering::Release);
+        }
+        publish_record::<QueueRecord<D>>(object, ptr::null());
+    });
+}

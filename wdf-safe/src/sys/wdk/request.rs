@@ -1,0 +1,645 @@
+//! `WDFREQUEST` and `WDFIOTARGET`: parameters, buffers, completion, forwarding, sending, and
+//! cancelable requests.
+
+use core::ffi::c_void;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+
+use super::device::DeviceRecord;
+use super::driver::driver;
+use super::queue::QueueHandle;
+use super::wdk_sys::{
+    self, PWDF_REQUEST_COMPLETION_PARAMS, WDF_OBJECT_CONTEXT_TYPE_INFO, WDF_REQUEST_PARAMETERS,
+    WDF_REQUEST_SEND_OPTIONS, WDFCONTEXT, WDFIOTARGET, WDFREQUEST,
+    call_unsafe_wdf_function_binding,
+};
+use super::{TypeInfo, attributes, context_of, enum_flags, guarded, record_of};
+use crate::sys::{CancelCallback, DriverCallbacks, RequestType};
+use wdm_compat::{IoControlCode, NtResult, NtStatus, Parameters};
+
+/// Who owns a cancelable request: its cancel routine or the driver (`CancelContext::state`).
+const CANCELABLE: u8 = 1;
+/// The cancel routine claimed the request: it completes it.
+const CANCEL_CLAIMED: u8 = 2;
+/// The driver unmarked it first: the cancel routine, if KMDF still calls it, leaves it alone.
+const UNMARKED: u8 = 3;
+
+/// The context of a cancelable request: who owns it now, and the driver's cancel routine.
+#[repr(C)]
+struct CancelContext<C> {
+    state: AtomicU8,
+    routine: C,
+}
+
+/// The size of the [`CANCEL`] context: room for the state and a routine of two words.
+const CANCEL_CONTEXT_SIZE: usize = 32;
+
+/// The context type of a cancelable request ([`CancelContext`]).
+pub(super) static CANCEL: TypeInfo = TypeInfo(WDF_OBJECT_CONTEXT_TYPE_INFO {
+    Size: size_of::<WDF_OBJECT_CONTEXT_TYPE_INFO>() as u32,
+    ContextName: c"WdfSafeCancelRoutine".as_ptr(),
+    ContextSize: CANCEL_CONTEXT_SIZE,
+    UniqueType: &raw const CANCEL.0,
+    EvtDriverGetUniqueContextType: None,
+});
+
+/// `WdfRequestGetParameters`.
+fn parameters_of(request: WDFREQUEST) -> WDF_REQUEST_PARAMETERS {
+    // WDF_REQUEST_PARAMETERS_INIT: zeroed, with its size.
+    let mut parameters = WDF_REQUEST_PARAMETERS {
+        Size: size_of::<WDF_REQUEST_PARAMETERS>() as u16,
+        ..WDF_REQUEST_PARAMETERS::default()
+    };
+    // SAFETY: the caller owns the live request; the out-structure is a local.
+    unsafe {
+        call_unsafe_wdf_function_binding!(WdfRequestGetParameters, request, &mut parameters);
+    }
+    parameters
+}
+
+/// The crate's request type of `Type`, `None` for the types it does not present.
+fn request_type_from(wdf_type: wdk_sys::WDF_REQUEST_TYPE) -> Option<RequestType> {
+    use wdk_sys::_WDF_REQUEST_TYPE as T;
+    match wdf_type {
+        T::WdfRequestTypeCreate => Some(RequestType::Create),
+        T::WdfRequestTypeRead => Some(RequestType::Read),
+        T::WdfRequestTypeWrite => Some(RequestType::Write),
+        T::WdfRequestTypeDeviceControl => Some(RequestType::DeviceControl),
+        T::WdfRequestTypeDeviceControlInternal => Some(RequestType::InternalDeviceControl),
+        _ => None,
+    }
+}
+
+/// The crate's request type of a request, `None` for the types it does not present.
+pub(super) fn request_type_of(request: WDFREQUEST) -> Option<RequestType> {
+    request_type_from(parameters_of(request).Type)
+}
+
+/// Completes a request the crate will not present.
+pub(super) fn refuse(request: WDFREQUEST, status: NtStatus) {
+    // SAFETY: the framework just handed the request to the driver, which owns it.
+    unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfRequestCompleteWithInformation,
+            request,
+            status.to_raw(),
+            0
+        );
+    }
+}
+
+/// `WDFREQUEST`, owned by the driver: one pointer, like the handle it is.
+pub(crate) struct RequestHandle(NonNull<wdk_sys::WDFREQUEST__>);
+
+impl RequestHandle {
+    /// A request the framework presented to the callback of its type.
+    pub(super) fn presented(request: WDFREQUEST, _request_type: RequestType) -> Option<Self> {
+        NonNull::new(request).map(Self)
+    }
+
+    /// Takes ownership of a request the driver retrieved; one of a type the crate does not
+    /// present is completed with `STATUS_INVALID_DEVICE_REQUEST`.
+    pub(super) fn accept(request: WDFREQUEST) -> Option<Self> {
+        let handle = NonNull::new(request)?;
+        if request_type_of(request).is_none() {
+            refuse(request, NtStatus::INVALID_DEVICE_REQUEST);
+            return None;
+        }
+        Some(Self(handle))
+    }
+
+    /// The `WDFREQUEST`.
+    const fn raw(&self) -> WDFREQUEST {
+        self.0.as_ptr()
+    }
+
+    /// `WdfRequestGetParameters`'s `Type`.
+    pub(crate) fn request_type(&self) -> RequestType {
+        // Only the five presented types are ever given a handle, so the fallback is not taken.
+        request_type_of(self.raw()).unwrap_or(RequestType::Create)
+    }
+
+    /// `WdfRequestGetParameters`.
+    pub(crate) fn parameters(&self) -> Parameters {
+        let parameters = parameters_of(self.raw());
+        match request_type_from(parameters.Type) {
+            Some(RequestType::Read) => {
+                // SAFETY: for a read, `Type` says the framework filled in `Parameters.Read`.
+                let read = unsafe { parameters.Parameters.Read };
+                Parameters::Read {
+                    length: read.Length,
+                    offset: read.DeviceOffset,
+                }
+            }
+            Some(RequestType::Write) => {
+                // SAFETY: for a write, the framework filled in `Parameters.Write`.
+                let write = unsafe { parameters.Parameters.Write };
+                Parameters::Write {
+                    length: write.Length,
+                    offset: write.DeviceOffset,
+                }
+            }
+            Some(RequestType::DeviceControl | RequestType::InternalDeviceControl) => {
+                // SAFETY: for both device controls, the framework filled in
+                // `Parameters.DeviceIoControl`.
+                let ioctl = unsafe { parameters.Parameters.DeviceIoControl };
+                Parameters::DeviceControl {
+                    code: IoControlCode::from_raw(ioctl.IoControlCode),
+                    input_length: ioctl.InputBufferLength,
+                    output_length: ioctl.OutputBufferLength,
+                }
+            }
+            Some(RequestType::Create) | None => Parameters::Other,
+        }
+    }
+
+    /// `WdfRequestSetInformation`.
+    pub(crate) fn set_information(&self, information: usize) {
+        // SAFETY: the driver owns the live request.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRequestSetInformation,
+                self.raw(),
+                information as u64
+            );
+        }
+    }
+
+    /// `WdfRequestGetInformation`.
+    pub(crate) fn information(&self) -> usize {
+        // SAFETY: the driver owns the live request.
+        let information =
+            unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetInformation, self.raw()) };
+        usize::try_from(information).unwrap_or(usize::MAX)
+    }
+
+    /// `WdfRequestCompleteWithInformation`.
+    pub(crate) fn complete(self, status: NtStatus, information: usize) {
+        // SAFETY: the driver owns the live request and gives it up here (the handle is
+        // consumed).
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRequestCompleteWithInformation,
+                self.raw(),
+                status.to_raw(),
+                information as u64
+            );
+        }
+    }
+
+    /// `WdfRequestForwardToIoQueue`.
+    pub(crate) fn forward_to_queue(self, queue: QueueHandle) -> Result<(), (Self, NtStatus)> {
+        let Some(queue) = queue.raw() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
+        // SAFETY: the driver owns the live request and the queue is live; on success the queue
+        // owns the request.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfRequestForwardToIoQueue, self.raw(), queue)
+        };
+        match NtStatus::from_raw(status).ok() {
+            Ok(()) => Ok(()),
+            Err(status) => Err((self, status)),
+        }
+    }
+
+    /// The default I/O target of the request's device, when it has one (a PnP FDO; KMDF gives
+    /// none to control devices).
+    pub(crate) fn default_io_target(&self) -> Option<IoTargetHandle> {
+        // SAFETY: the driver owns the live request, which was presented by a queue.
+        let queue = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, self.raw()) };
+        if queue.is_null() {
+            return None;
+        }
+        // SAFETY: a live queue (the request's).
+        let device = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, queue) };
+        // The device record starts with its device cell (`repr(C)`), whatever the driver type.
+        let cell = record_of::<AtomicPtr<wdk_sys::WDFDEVICE__>>(device.cast());
+        // SAFETY: records are kept until the driver unloads.
+        let cell = unsafe { cell.as_ref() }?;
+        let target = IoTargetHandle(cell);
+        target.io_target().is_some().then_some(target)
+    }
+
+    /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET`, as kbfiltr passes
+    /// requests down (no formatting: the framework skips the driver's stack location).
+    pub(crate) fn send_and_forget(self, target: &IoTargetHandle) -> Result<(), (Self, NtStatus)> {
+        let Some(target) = target.io_target() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
+        let mut options = WDF_REQUEST_SEND_OPTIONS {
+            Size: size_of::<WDF_REQUEST_SEND_OPTIONS>() as u32,
+            Flags: enum_flags(
+                wdk_sys::_WDF_REQUEST_SEND_OPTIONS_FLAGS::WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET,
+            ),
+            Timeout: 0,
+        };
+        // SAFETY: the driver owns the live request and the target is its device's default
+        // target; on TRUE the target owns the request.
+        let sent = unsafe {
+            call_unsafe_wdf_function_binding!(WdfRequestSend, self.raw(), target, &mut options)
+        };
+        if sent != 0 {
+            return Ok(());
+        }
+        let status = self.status();
+        Err((self, status))
+    }
+
+    /// `WdfRequestFormatRequestUsingCurrentType` + `WdfRequestSetCompletionRoutine` +
+    /// `WdfRequestSend`: the completion routine shows the outcome to the driver (when
+    /// `observe`), then completes the request with it.
+    pub(crate) fn send_with_completion<D: DriverCallbacks>(
+        self,
+        target: &IoTargetHandle,
+        observe: bool,
+    ) -> Result<(), (Self, NtStatus)> {
+        let Some(target) = target.io_target() else {
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
+        };
+        // SAFETY: the driver owns the live request.
+        unsafe {
+            call_unsafe_wdf_function_binding!(WdfRequestFormatRequestUsingCurrentType, self.raw());
+        }
+        // SAFETY: as above; the routine needs no context.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRequestSetCompletionRoutine,
+                self.raw(),
+                Some(if observe {
+                    evt_request_completion::<D>
+                } else {
+                    evt_request_completion_unobserved
+                }),
+                ptr::null_mut()
+            );
+        }
+        // SAFETY: as in `send_and_forget`; without options the send is asynchronous.
+        let sent = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRequestSend,
+                self.raw(),
+                target,
+                wdk_sys::WDF_NO_SEND_OPTIONS.cast()
+            )
+        };
+        if sent != 0 {
+            return Ok(());
+        }
+        let status = self.status();
+        Err((self, status))
+    }
+
+    /// `WdfRequestGetStatus`.
+    fn status(&self) -> NtStatus {
+        // SAFETY: the driver owns the live request.
+        NtStatus::from_raw(unsafe {
+            call_unsafe_wdf_function_binding!(WdfRequestGetStatus, self.raw())
+        })
+    }
+
+    /// `WdfRequestIsCanceled`.
+    pub(crate) fn is_canceled(&self) -> bool {
+        // SAFETY: the driver owns the live request.
+        unsafe { call_unsafe_wdf_function_binding!(WdfRequestIsCanceled, self.raw()) != 0 }
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer` or `WdfRequestRetrieveInputBuffer`, with no minimum
+    /// (the safe layer checks lengths): the buffer's address and length.
+    fn retrieve(&self, output: bool) -> NtResult<(*mut u8, usize)> {
+        let mut buffer: *mut c_void = ptr::null_mut();
+        let mut length: usize = 0;
+        let status = if output {
+            // SAFETY: the driver owns the live request; the out-pointers are locals.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfRequestRetrieveOutputBuffer,
+                    self.raw(),
+                    0,
+                    &mut buffer,
+                    &mut length
+                )
+            }
+        } else {
+            // SAFETY: as above.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfRequestRetrieveInputBuffer,
+                    self.raw(),
+                    0,
+                    &mut buffer,
+                    &mut length
+                )
+            }
+        };
+        NtStatus::from_raw(status).ok()?;
+        Ok((buffer.cast(), length))
+    }
+
+    /// The output buffer, borrowed from the handle.
+    fn output(&mut self) -> NtResult<&mut [u8]> {
+        let (buffer, length) = self.retrieve(true)?;
+        if buffer.is_null() {
+            return Ok(&mut []);
+        }
+        // The slice borrows the handle mutably and completing consumes the handle, so it can
+        // neither outlive the buffer nor alias a buffered IOCTL's input view (same `&mut self`).
+        // SAFETY: the framework returned a system-space buffer of `length` bytes that stays
+        // valid until the request is completed; the borrow (above) keeps it unique.
+        Ok(unsafe { core::slice::from_raw_parts_mut(buffer, length) })
+    }
+
+    /// The input buffer, borrowed from the handle.
+    fn input(&mut self) -> NtResult<&[u8]> {
+        let (buffer, length) = self.retrieve(false)?;
+        if buffer.is_null() {
+            return Ok(&[]);
+        }
+        // SAFETY: as in `output`.
+        Ok(unsafe { core::slice::from_raw_parts(buffer, length) })
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer` on a read.
+    pub(crate) fn read_buffer(&mut self) -> NtResult<&mut [u8]> {
+        self.output()
+    }
+
+    /// `WdfRequestRetrieveInputBuffer` on a write.
+    pub(crate) fn write_buffer(&mut self) -> NtResult<&[u8]> {
+        self.input()
+    }
+
+    /// `WdfRequestRetrieveInputBuffer` on a device control.
+    pub(crate) fn ioctl_input(&mut self) -> NtResult<&[u8]> {
+        self.input()
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer` on a device control.
+    pub(crate) fn ioctl_output(&mut self) -> NtResult<&mut [u8]> {
+        self.output()
+    }
+
+    /// `WdfObjectReferenceActual` / `WdfObjectDereferenceActual` on the request.
+    fn reference(&self, add: bool) {
+        if add {
+            // SAFETY: the driver owns the live request; a reference keeps the object (not the
+            // I/O) alive until the matching dereference.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfObjectReferenceActual,
+                    self.raw().cast(),
+                    ptr::null_mut(),
+                    0,
+                    ptr::null()
+                );
+            }
+        } else {
+            // SAFETY: releases the reference `mark_cancelable` took, once.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfObjectDereferenceActual,
+                    self.raw().cast(),
+                    ptr::null_mut(),
+                    0,
+                    ptr::null()
+                );
+            }
+        }
+    }
+
+    /// The request's cancel context, if it was marked cancelable (its state is its first
+    /// field, whatever the routine's type).
+    fn cancel_context<C>(&self) -> Option<NonNull<CancelContext<C>>> {
+        NonNull::new(context_of(self.raw().cast(), &CANCEL).cast())
+    }
+
+    /// Stores `routine` and the ownership state in the request's [`CANCEL`] context, takes a
+    /// reference on the request, then `WdfRequestMarkCancelableEx`.
+    pub(crate) fn mark_cancelable<C: CancelCallback>(
+        self,
+        routine: C,
+    ) -> Result<Self, (Self, NtStatus)> {
+        const {
+            assert!(size_of::<CancelContext<C>>() <= CANCEL_CONTEXT_SIZE);
+            assert!(align_of::<CancelContext<C>>() <= 16);
+        };
+        let mut attributes = attributes(&CANCEL, None, None);
+        let mut context: *mut c_void = ptr::null_mut();
+        // SAFETY: the driver owns the live request; the out-pointer is a local. A second
+        // allocation returns STATUS_OBJECT_NAME_EXISTS with the existing context.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfObjectAllocateContext,
+                self.raw().cast(),
+                &mut attributes,
+                &mut context
+            )
+        };
+        let status = NtStatus::from_raw(status);
+        if !status.is_success() {
+            return Err((self, status));
+        }
+        let Some(context) = NonNull::new(context.cast::<CancelContext<C>>()) else {
+            return Err((self, NtStatus::INSUFFICIENT_RESOURCES));
+        };
+        // SAFETY: a CANCEL context is CANCEL_CONTEXT_SIZE bytes, aligned to 16 (both checked
+        // above against `CancelContext<C>`); the request is the driver's and not cancelable, so
+        // the cancel trampoline cannot be reading it while it is written.
+        unsafe {
+            context.write(CancelContext {
+                state: AtomicU8::new(CANCELABLE),
+                routine,
+            });
+        }
+        self.reference(true);
+        // SAFETY: the driver owns the live request.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRequestMarkCancelableEx,
+                self.raw(),
+                Some(evt_request_cancel::<C>)
+            )
+        };
+        match NtStatus::from_raw(status).ok() {
+            Ok(()) => Ok(self),
+            Err(status) => {
+                self.reference(false);
+                Err((self, status))
+            }
+        }
+    }
+
+    /// `WdfRequestUnmarkCancelable`, serialized with the cancel routine: `Err(STATUS_CANCELLED)`
+    /// without touching the request when the routine claimed it first (it completes it).
+    pub(crate) fn unmark_cancelable(self) -> Result<Self, NtStatus> {
+        let Some(context) = self.cancel_context::<()>() else {
+            return Err(NtStatus::INVALID_DEVICE_STATE);
+        };
+        // SAFETY: the context was written by `mark_cancelable` (as a `CancelContext<C>`, whose
+        // first field, `state`, is where a `CancelContext<()>`'s is: `repr(C)`) and lives as
+        // long as the request object, which the reference taken there keeps alive until
+        // `reference(false)` below.
+        let state = unsafe { &(*context.as_ptr()).state };
+        let unmarked = state
+            .compare_exchange(CANCELABLE, UNMARKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if unmarked {
+            // SAFETY: the driver owns the live request, and the cancel routine has not claimed
+            // it (the state says so), so it is not completed. STATUS_CANCELLED here means KMDF
+            // will still call the routine, which finds the request unmarked and leaves it to
+            // the driver: either way the driver has it back.
+            let _ = unsafe {
+                call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, self.raw())
+            };
+            self.reference(false);
+            Ok(self)
+        } else {
+            self.reference(false);
+            Err(NtStatus::CANCELLED)
+        }
+    }
+
+    /// The driver leaves a cancelable request to its cancel routine: its reference goes.
+    pub(crate) fn leave_to_cancel_routine(self) {
+        self.reference(false);
+    }
+
+    /// A request was dropped without being completed, forwarded or sent: KMDF would wait for
+    /// it forever (the mistake SDV's RequestCompleted describes), so the crate completes it
+    /// with `STATUS_CANCELLED` after saying so in the debugger; a debug build also breaks into
+    /// the debugger (`WdfVerifierDbgBreakPoint`), so tests fail on it.
+    pub(crate) fn dropped(self) {
+        wdm_compat::kd_print!(
+            "wdf-safe: a request was dropped without being completed, forwarded or sent (SDV \
+             RequestCompleted); completing it with STATUS_CANCELLED"
+        );
+        #[cfg(debug_assertions)]
+        // SAFETY: no arguments; a break into the debugger when the framework's verifier is on.
+        unsafe {
+            call_unsafe_wdf_function_binding!(WdfVerifierDbgBreakPoint);
+        }
+        self.complete(NtStatus::CANCELLED, 0);
+    }
+}
+
+/// `EvtRequestCancel`: runs the routine stored by `mark_cancelable`, unless the driver
+/// unmarked the request first.
+unsafe extern "C" fn evt_request_cancel<C: CancelCallback>(request: WDFREQUEST) {
+    guarded((), || {
+        let Some(handle) = NonNull::new(request).map(RequestHandle) else {
+            return;
+        };
+        let Some(context) = handle.cancel_context::<C>() else {
+            return handle.complete(NtStatus::CANCELLED, 0);
+        };
+        // SAFETY: written by `mark_cancelable` before the request became cancelable; the
+        // framework keeps the request alive while its cancel routine runs.
+        let context = unsafe { &*context.as_ptr() };
+        let claimed = context
+            .state
+            .compare_exchange(
+                CANCELABLE,
+                CANCEL_CLAIMED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        if claimed {
+            context.routine.cancel(handle);
+        }
+    });
+}
+
+/// `EvtRequestCompletionRoutine` of an observed send: the outcome, from the completion
+/// parameters KMDF passes, goes to the driver, then completes the request.
+unsafe extern "C" fn evt_request_completion<D: DriverCallbacks>(
+    request: WDFREQUEST,
+    _target: WDFIOTARGET,
+    params: PWDF_REQUEST_COMPLETION_PARAMS,
+    _context: WDFCONTEXT,
+) {
+    guarded((), || {
+        let Some(handle) = NonNull::new(request).map(RequestHandle) else {
+            return;
+        };
+        // SAFETY: KMDF passes the completion parameters of this request, valid for the call
+        // (checked for NULL).
+        let Some(params) = (unsafe { params.as_ref() }) else {
+            let (status, information) = (handle.status(), handle.information());
+            return handle.complete(status, information);
+        };
+        // SAFETY: `Status` is the member of `IoStatus`'s union a completed IRP carries.
+        let status = NtStatus::from_raw(unsafe { params.IoStatus.__bindgen_anon_1.Status });
+        let information = usize::try_from(params.IoStatus.Information).unwrap_or(usize::MAX);
+        if let Some(driver) = driver::<D>() {
+            use wdm_compat::io::RequestKind as Kind;
+            let ioctl = || {
+                // SAFETY: for a device control, `Type` says KMDF filled in `Parameters.Ioctl`.
+                IoControlCode::from_raw(unsafe { params.Parameters.Ioctl.IoControlCode })
+            };
+            let (kind, ioctl_code) = match request_type_from(params.Type) {
+                Some(RequestType::Read) => (Kind::Read, None),
+                Some(RequestType::Write) => (Kind::Write, None),
+                Some(RequestType::DeviceControl) => (Kind::DeviceControl, Some(ioctl())),
+                Some(RequestType::InternalDeviceControl) => {
+                    (Kind::InternalDeviceControl, Some(ioctl()))
+                }
+                Some(RequestType::Create) => (Kind::Create, None),
+                None => (Kind::Other, None),
+            };
+            driver.sent_request_completed(&wdm_compat::io::Completion {
+                kind,
+                status,
+                information,
+                ioctl_code,
+            });
+        }
+        handle.complete(status, information);
+    });
+}
+
+/// `EvtRequestCompletionRoutine` of an unobserved send: completes the request with the
+/// target's outcome.
+unsafe extern "C" fn evt_request_completion_unobserved(
+    request: WDFREQUEST,
+    _target: WDFIOTARGET,
+    _params: PWDF_REQUEST_COMPLETION_PARAMS,
+    _context: WDFCONTEXT,
+) {
+    guarded((), || {
+        if let Some(handle) = NonNull::new(request).map(RequestHandle) {
+            let (status, information) = (handle.status(), handle.information());
+            handle.complete(status, information);
+        }
+    });
+}
+
+/// `WDFIOTARGET`: the default I/O target of a device, reached through the device's record
+/// (its device cell), so a target kept past the device's removal finds no device instead of a
+/// deleted one.
+#[derive(Clone, Copy)]
+pub(crate) struct IoTargetHandle(&'static AtomicPtr<wdk_sys::WDFDEVICE__>);
+
+impl IoTargetHandle {
+    /// `WdfDeviceGetIoTarget` of the live device.
+    fn io_target(&self) -> Option<WDFIOTARGET> {
+        let device = self.0.load(Ordering::Acquire);
+        if device.is_null() {
+            return None;
+        }
+        // SAFETY: a live device (its record's cell is cleared when KMDF destroys it).
+        let target = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device) };
+        (!target.is_null()).then_some(target)
+    }
+}
+
+impl core::fmt::Debug for IoTargetHandle {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("IoTarget")
+            .field(&self.0.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+// The device record's first field is the cell an I/O target reads.
+const _: () = assert!(core::mem::offset_of!(DeviceRecord<()>, device) == 0);
