@@ -1373,3 +1373,79 @@ fn reads_and_writes_are_checked_against_their_length_with_buffered_and_direct_io
     check_transfers(&io, r"\\.\Buffered");
     check_transfers(&io, r"\\.\Direct");
 }
+
+#[test]
+fn a_kmdf_filter_over_a_kmdf_function_driver_shares_one_framework_with_it() {
+    let io = IoManager::new();
+    let bus = io.load_driver("bus", bus()).unwrap();
+    let function = io
+        .load_driver("function", wdf_safe::entry_point::<Function>())
+        .unwrap();
+    let filter = io
+        .load_driver("filter", wdf_safe::entry_point::<Filter>())
+        .unwrap();
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: r"\Device\StackedPdo",
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[function, filter],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let handle = node.open().unwrap();
+    // The filter's queue sends the IOCTL down with a completion routine; the function driver's
+    // queue (the same framework, another driver image) answers it.
+    let echo = handle.device_io_control(IOCTL_ECHO, &41u32.to_le_bytes(), 4);
+    assert_eq!(
+        (echo.status, echo.data.as_slice()),
+        (NtStatus::SUCCESS, &42u32.to_le_bytes()[..])
+    );
+    assert_eq!(
+        io.trace(),
+        [
+            "function: init settings InitSettings { io_type: Direct, device_type: 34, \
+          characteristics: 257, exclusive: true }",
+            "filter: ioctl 0x80002400",
+            "filter: lower completed with STATUS_SUCCESS (4 bytes)",
+        ]
+    );
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+    io.unload_driver(filter).unwrap();
+    io.unload_driver(function).unwrap();
+}
+
+#[test]
+fn simulations_on_parallel_threads_each_reach_their_own_driver() {
+    let threads: Vec<_> = (0..8u32)
+        .map(|n| {
+            std::thread::spawn(move || {
+                let (io, driver) = widget();
+                let handle = io.open(r"\\.\Widget").unwrap();
+                for round in 0..50u32 {
+                    let value = n * 1000 + round;
+                    let echo = handle.device_io_control(IOCTL_ECHO, &value.to_le_bytes(), 4);
+                    assert_eq!(echo.data, value.to_le_bytes());
+                }
+                let text = format!("thread {n}");
+                assert_eq!(handle.write(text.as_bytes()).status, NtStatus::SUCCESS);
+                assert_eq!(handle.read(16).data, text.as_bytes());
+                drop(handle);
+                io.unload_driver(driver).unwrap();
+                let ioctls = io
+                    .trace()
+                    .iter()
+                    .filter(|l| l.starts_with("widget: ioctl"))
+                    .count();
+                assert_eq!(ioctls, 50);
+                assert!(io.trace().iter().any(|l| l == "widget: context cleanup after 50 ioctls"));
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+}

@@ -1,0 +1,297 @@
+//! What the simulated framework does with arguments KMDF would refuse, driven by drivers written
+//! the C way (raw calls through the function table): it reports what KMDF's verifier reports and
+//! fails the call, instead of crashing the test process.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use core::ptr::null_mut;
+
+use kmdf_sim::bindings::{
+    _WDF_DRIVER_INIT_FLAGS as Flags, _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS,
+    PCUNICODE_STRING, PDRIVER_OBJECT, PWDFDEVICE_INIT, UNICODE_STRING, WDF_DRIVER_CONFIG,
+    WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFDEVICE, WDFDRIVER, WDFQUEUE, WDFREQUEST,
+    call_unsafe_wdf_function_binding,
+};
+use wdm_compat::host::{IoManager, Violation};
+use wdm_compat::{NtStatus, SpinLock, kd_print};
+
+/// `WdfDriverCreate` for a non-PnP driver with an unload callback.
+fn create_driver(driver_object: PDRIVER_OBJECT, registry_path: PCUNICODE_STRING) -> WDFDRIVER {
+    let mut config = WDF_DRIVER_CONFIG {
+        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
+        EvtDriverUnload: Some(unload),
+        DriverInitFlags: Flags::WdfDriverInitNonPnpDriver as u32,
+        ..WDF_DRIVER_CONFIG::default()
+    };
+    let mut driver: WDFDRIVER = null_mut();
+    // SAFETY: DriverEntry's own arguments; the configuration is read during the call.
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfDriverCreate,
+            driver_object,
+            registry_path,
+            WDF_NO_OBJECT_ATTRIBUTES,
+            &mut config,
+            &mut driver
+        )
+    };
+    assert_eq!(status, 0);
+    driver
+}
+
+unsafe extern "C" fn unload(_driver: WDFDRIVER) {}
+
+/// A control device named `\Device\<name>`, as C drivers make one (finished initializing
+/// when `finish`).
+fn control_device(driver: WDFDRIVER, name: &str, finish: bool) -> WDFDEVICE {
+    let sddl: Vec<u16> = "D:P(A;;GA;;;SY)(A;;GA;;;BA)".encode_utf16().collect();
+    let sddl = unicode(&sddl);
+    // SAFETY: a live WDFDRIVER of this DriverEntry; the SDDL outlives the call.
+    let mut init: PWDFDEVICE_INIT =
+        unsafe { call_unsafe_wdf_function_binding!(WdfControlDeviceInitAllocate, driver, &sddl) };
+    assert!(!init.is_null());
+    let name: Vec<u16> = format!(r"\Device\{name}").encode_utf16().collect();
+    let name = unicode(&name);
+    // SAFETY: a live init; the name outlives the call.
+    let status =
+        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitAssignName, init, &name) };
+    assert_eq!(status, 0);
+    let mut device: WDFDEVICE = null_mut();
+    // SAFETY: a live init, consumed on success.
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfDeviceCreate,
+            &mut init,
+            WDF_NO_OBJECT_ATTRIBUTES,
+            &mut device
+        )
+    };
+    assert_eq!(status, 0);
+    if finish {
+        finish_initializing(device);
+    }
+    device
+}
+
+fn finish_initializing(device: WDFDEVICE) {
+    // SAFETY: a live control device.
+    unsafe { call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device) };
+}
+
+fn unicode(units: &[u16]) -> UNICODE_STRING {
+    let bytes = u16::try_from(units.len() * 2).unwrap();
+    UNICODE_STRING {
+        Length: bytes,
+        MaximumLength: bytes,
+        Buffer: units.as_ptr().cast_mut(),
+    }
+}
+
+/// Loads a driver whose `DriverEntry` is `entry` into a fresh, recording simulation, and
+/// returns what the verifier reported and what the driver traced.
+fn run(entry: kmdf_sim::ImageEntry) -> (IoManager, Vec<Violation>) {
+    let io = IoManager::new();
+    io.set_strict(false);
+    io.load_driver("raw", kmdf_sim::entry_point(entry)).unwrap();
+    let reports = io.take_violations();
+    (io, reports)
+}
+
+fn bug_check(reports: &[Violation], p1: usize) -> &Violation {
+    reports
+        .iter()
+        .find(|v| v.is_bug_check(0x10D) && v.bug_check.unwrap().params[0] == p1)
+        .unwrap_or_else(|| panic!("no 0x10D/{p1:#x} in {reports:#?}"))
+}
+
+#[test]
+fn a_handle_of_the_wrong_kind_is_bug_check_0x10d_invalid_handle() {
+    unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
+        let driver = create_driver(object, path);
+        // SAFETY: deliberately wrong: a WDFDRIVER where a WDFREQUEST belongs. The framework
+        // looks the handle up before touching anything.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRequestCompleteWithInformation,
+                driver.cast::<kmdf_sim::bindings::WDFREQUEST__>(),
+                0,
+                0
+            );
+        }
+        0
+    }
+    let (_io, reports) = run(entry);
+    let check = bug_check(&reports, 0x5).bug_check.unwrap();
+    // P3: the type the DDI wanted, FX_TYPE_REQUEST.
+    assert_eq!(check.params[2], 0x1008);
+    assert!(reports[0].message.contains("WdfRequestCompleteWithInformation"));
+}
+
+#[test]
+fn a_null_required_parameter_is_bug_check_0x10d_required_parameter_is_null() {
+    unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
+        let _driver = create_driver(object, path);
+        let mut device: WDFDEVICE = null_mut();
+        // SAFETY: deliberately wrong: no DeviceInit at all.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceCreate,
+                null_mut(),
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut device
+            )
+        };
+        kd_print!("WdfDeviceCreate(NULL): {}", NtStatus::from_raw(status));
+        0
+    }
+    let (io, reports) = run(entry);
+    let report = bug_check(&reports, 0x4);
+    assert!(report.message.contains("DeviceInit"), "{report}");
+    assert_eq!(io.trace(), ["WdfDeviceCreate(NULL): STATUS_INVALID_PARAMETER"]);
+}
+
+#[test]
+fn a_structure_size_that_is_not_kmdf_1_33s_fails_with_info_length_mismatch() {
+    unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
+        let driver = create_driver(object, path);
+        let device = control_device(driver, "RawSize", true);
+        let mut config = WDF_IO_QUEUE_CONFIG {
+            // The size of an older WDF_IO_QUEUE_CONFIG, without the Settings and Driver fields.
+            Size: 80,
+            DispatchType: Dispatch::WdfIoQueueDispatchManual,
+            ..WDF_IO_QUEUE_CONFIG::default()
+        };
+        let mut queue: WDFQUEUE = null_mut();
+        // SAFETY: a live device; the configuration is read during the call.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfIoQueueCreate,
+                device,
+                &mut config,
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut queue
+            )
+        };
+        kd_print!(
+            "WdfIoQueueCreate(Size 80): {}, queue {:?}",
+            NtStatus::from_raw(status),
+            queue
+        );
+        0
+    }
+    let (io, reports) = run(entry);
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(
+        reports[0].message.contains("WDF_IO_QUEUE_CONFIG.Size is 80, not the 96"),
+        "{reports:#?}"
+    );
+    assert_eq!(
+        io.trace(),
+        ["WdfIoQueueCreate(Size 80): STATUS_INFO_LENGTH_MISMATCH, queue 0x0"]
+    );
+}
+
+#[test]
+fn a_passive_level_ddi_called_at_dispatch_level_fails_and_is_reported() {
+    unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
+        let driver = create_driver(object, path);
+        let device = control_device(driver, "RawIrql", true);
+        let link: Vec<u16> = r"\DosDevices\RawIrql".encode_utf16().collect();
+        let link = unicode(&link);
+        let lock = SpinLock::new(());
+        let guard = lock.lock();
+        // SAFETY: a live device; the name outlives the call. Deliberately at DISPATCH_LEVEL
+        // (the spin lock is held).
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &link)
+        };
+        drop(guard);
+        kd_print!("at DISPATCH_LEVEL: {}", NtStatus::from_raw(status));
+        0
+    }
+    let (io, reports) = run(entry);
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert_eq!(reports[0].rule, Some("KmdfIrql"));
+    assert!(reports[0].message.contains("at level 2, should be at level 0"));
+    assert_eq!(io.trace(), ["at DISPATCH_LEVEL: STATUS_INVALID_DEVICE_REQUEST"]);
+    // The call did not happen: there is no link.
+    assert!(io.open(r"\\.\RawIrql").is_err());
+}
+
+#[test]
+fn a_request_handle_used_after_completion_is_an_invalid_handle() {
+    unsafe extern "C" fn read(_queue: WDFQUEUE, request: WDFREQUEST, _length: usize) {
+        // SAFETY: the request the framework presented.
+        unsafe {
+            call_unsafe_wdf_function_binding!(WdfRequestCompleteWithInformation, request, 0, 0);
+        }
+        // SAFETY: deliberately wrong: the request is gone.
+        let information =
+            unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetInformation, request) };
+        kd_print!("after completion: {information}");
+    }
+    unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
+        let driver = create_driver(object, path);
+        let device = control_device(driver, "RawStale", false);
+        let link: Vec<u16> = r"\DosDevices\RawStale".encode_utf16().collect();
+        let link = unicode(&link);
+        // SAFETY: a live device; the name outlives the call.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &link)
+        };
+        assert_eq!(status, 0);
+        let mut config = WDF_IO_QUEUE_CONFIG {
+            Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
+            DispatchType: Dispatch::WdfIoQueueDispatchParallel,
+            DefaultQueue: 1,
+            EvtIoRead: Some(read),
+            ..WDF_IO_QUEUE_CONFIG::default()
+        };
+        config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
+        let mut queue: WDFQUEUE = null_mut();
+        // SAFETY: a live device; the configuration is read during the call. (A default queue
+        // after WdfControlFinishInitializing would be refused.)
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfIoQueueCreate,
+                device,
+                &mut config,
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut queue
+            )
+        };
+        assert_eq!(status, 0);
+        finish_initializing(device);
+        0
+    }
+    let (io, reports) = run(entry);
+    assert!(reports.is_empty(), "{reports:#?}");
+    let handle = io.open(r"\\.\RawStale").unwrap();
+    let read = handle.read(4);
+    assert_eq!(read.status, NtStatus::SUCCESS);
+    let reports = io.take_violations();
+    let check = bug_check(&reports, 0x5);
+    assert!(check.message.contains("WdfRequestGetInformation"), "{check}");
+    assert!(io.trace().iter().any(|l| l == "after completion: 0"));
+}
+
+#[test]
+fn a_ddi_called_outside_any_framework_callback_fails_without_a_crash() {
+    let mut request: WDFREQUEST = null_mut();
+    // SAFETY: deliberately wrong: no driver image runs on this thread, so there are no driver
+    // globals; the framework refuses the call before looking at anything.
+    let status = unsafe {
+        call_unsafe_wdf_function_binding!(
+            WdfIoQueueRetrieveNextRequest,
+            core::ptr::without_provenance_mut(0x1234_0000_0001),
+            &mut request
+        )
+    };
+    assert_eq!(NtStatus::from_raw(status), NtStatus::INVALID_DEVICE_STATE);
+    assert!(request.is_null());
+}
