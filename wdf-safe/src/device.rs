@@ -375,7 +375,9 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     }
 
     /// Registers an `EvtCleanupCallback` for the device: it runs when the device is deleted,
-    /// after the cleanup of the device's queues (children before parents).
+    /// after the cleanup of the device's queues (children before parents). It receives the
+    /// driver, so it does not run for a device deleted because `driver_entry` failed (there is
+    /// no driver then); a context's cleanup callback does.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL; the callback runs at PASSIVE_LEVEL.
     pub fn on_cleanup(&self, callback: fn(&D)) {

@@ -50,6 +50,10 @@ const IOCTL_ECHO_IN_DIRECT: u32 = ioctl(0x90D) | 1;
 /// IOCTL_ECHO's twin with METHOD_NEITHER.
 const IOCTL_ECHO_NEITHER: u32 = ioctl(0x90C) | 3;
 const IOCTL_COUNT_UNDER_SPIN_LOCK: u32 = ioctl(0x90A);
+const IOCTL_QUEUED: u32 = ioctl(0x90E);
+const IOCTL_INFORMATION: u32 = ioctl(0x90F);
+const IOCTL_TARGET: u32 = ioctl(0x910);
+const IOCTL_PURGE_PARKED: u32 = ioctl(0x911);
 
 /// A control-device driver: a sequential default queue for reads and writes, a parallel queue
 /// dedicated to device controls, and a manual queue for parked requests.
@@ -116,12 +120,26 @@ fn widget_read(widget: &Widget, request: Request<Read>) -> RequestDone {
         // Holds the request until the test cancelled it, then marks it cancelable.
         HOLD.set(Held::Holding);
         HOLD.wait_until(Held::Cancelled);
+        kd_print!("widget: is_canceled says {}", request.is_canceled());
         return match request.mark_cancelable(widget_cancel) {
             Ok(cancelable) => cancelable.park(),
             Err((request, status)) => {
                 kd_print!("widget: read was cancelled already");
                 request.complete(status)
             }
+        };
+    }
+    if request.length() == 6 {
+        // Cancelable for a moment, then taken back: the request is the driver's again.
+        let Ok(cancelable) = request.mark_cancelable(widget_cancel) else {
+            panic!("not cancelled yet");
+        };
+        return match cancelable.unmark() {
+            Ok(request) => {
+                kd_print!("widget: unmarked, completing");
+                request.complete(NtStatus::SUCCESS)
+            }
+            Err(cancelled) => cancelled.into_done(),
         };
     }
     if request.length() == 9 {
@@ -226,6 +244,23 @@ fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone
                 Err(status) => status,
             };
             request.complete(status)
+        }
+        IOCTL_QUEUED => {
+            let queued = u32::try_from(widget.parked.queued()).unwrap();
+            request.complete_with(|request| request.write_output(&queued))
+        }
+        IOCTL_INFORMATION => {
+            let mut request = request;
+            request.set_information(3);
+            request.complete(NtStatus::SUCCESS)
+        }
+        IOCTL_TARGET => match request.default_io_target() {
+            Some(_) => request.complete(NtStatus::SUCCESS),
+            None => request.complete(NtStatus::NOT_SUPPORTED),
+        },
+        IOCTL_PURGE_PARKED => {
+            widget.device.purge_queue(&widget.parked);
+            request.complete(NtStatus::SUCCESS)
         }
         IOCTL_COUNT => {
             let mut counted = widget.counted.lock();
@@ -566,6 +601,7 @@ fn marking_a_request_its_sender_cancelled_fails_and_the_driver_completes_it() {
         "{:#?}",
         io.trace()
     );
+    assert!(io.trace().iter().any(|l| l == "widget: is_canceled says true"));
     assert!(!io.trace().iter().any(|l| l == "widget: cancel routine"));
 }
 
@@ -1304,6 +1340,8 @@ impl<const DIRECT: bool> KmdfDriver for Transfer<DIRECT> {
         } else {
             wdm_compat::IoType::Buffered
         });
+        // One open at a time (IoCreateDevice's Exclusive).
+        init.set_exclusive(true);
         let device = init.create(driver).map_err(|(_, status)| status)?;
         device.create_symbolic_link(if DIRECT {
             r"\DosDevices\Direct"
@@ -1311,10 +1349,13 @@ impl<const DIRECT: bool> KmdfDriver for Transfer<DIRECT> {
             r"\DosDevices\Buffered"
         })?;
         device.create_default_queue(
-            QueueConfig::<Sequential, Self>::sequential()
-                .on_read(transfer_read::<DIRECT>)
-                .on_write(transfer_write::<DIRECT>),
+            QueueConfig::<Sequential, Self>::sequential().on_read(transfer_read::<DIRECT>),
         )?;
+        // Writes have a queue of their own.
+        let writes = device.create_queue(
+            QueueConfig::<Sequential, Self>::sequential().on_write(transfer_write::<DIRECT>),
+        )?;
+        device.configure_request_dispatching(&writes, RequestType::Write)?;
         let _ = device.finish_initializing();
         Ok(Self)
     }
@@ -1322,6 +1363,7 @@ impl<const DIRECT: bool> KmdfDriver for Transfer<DIRECT> {
 
 fn check_transfers(io: &IoManager, path: &str) {
     let handle = io.open(path).unwrap();
+    assert_eq!(io.open(path).err(), Some(NtStatus::ACCESS_DENIED), "exclusive");
     // Zero-length: completed by the framework (no AllowZeroLengthRequests).
     assert_eq!(
         (handle.read(0).status, handle.read(0).information),
@@ -1448,4 +1490,218 @@ fn simulations_on_parallel_threads_each_reach_their_own_driver() {
     for thread in threads {
         thread.join().unwrap();
     }
+}
+
+#[test]
+fn a_queue_counts_what_waits_and_a_purged_queue_refuses_forwarded_requests() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let queued = |handle: &wdm_compat::host::FileHandle| {
+        let result = handle.device_io_control(IOCTL_QUEUED, &[], 4);
+        u32::from_le_bytes(result.data.try_into().unwrap())
+    };
+    assert_eq!(queued(&handle), 0);
+    let first = handle.device_io_control_async(IOCTL_PARK, &[], 0).unwrap();
+    let second = handle.device_io_control_async(IOCTL_PARK, &[], 0).unwrap();
+    assert_eq!(queued(&handle), 2);
+    // Purging the manual queue cancels what waits in it; it accepts nothing afterwards, so a
+    // forward to it fails with STATUS_WDF_BUSY, which the framework completes as
+    // STATUS_DEVICE_BUSY.
+    assert_eq!(
+        handle.device_io_control(IOCTL_PURGE_PARKED, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(first.result().unwrap().status, NtStatus::CANCELLED);
+    assert_eq!(second.result().unwrap().status, NtStatus::CANCELLED);
+    assert_eq!(queued(&handle), 0);
+    let refused = handle.device_io_control(IOCTL_PARK, &[], 0);
+    assert_eq!(refused.status, NtStatus::DEVICE_BUSY);
+}
+
+#[test]
+fn set_information_is_what_complete_reports_and_a_control_device_has_no_io_target() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let result = handle.device_io_control(IOCTL_INFORMATION, &[], 4);
+    assert_eq!((result.status, result.information), (NtStatus::SUCCESS, 3));
+    let target = handle.device_io_control(IOCTL_TARGET, &[], 0);
+    assert_eq!(target.status, NtStatus::NOT_SUPPORTED);
+}
+
+#[test]
+fn a_request_marked_cancelable_and_unmarked_is_the_drivers_again() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let read = handle.read(6);
+    assert_eq!(read.status, NtStatus::SUCCESS);
+    assert!(io.trace().iter().any(|l| l == "widget: unmarked, completing"));
+    assert!(!io.trace().iter().any(|l| l == "widget: cancel routine"));
+}
+
+/// A PnP driver that keeps every device (and its manual queue and I/O target) in its state,
+/// past the device's removal, and uses them from another device's requests.
+#[derive(Default)]
+struct Keeper {
+    kept: Mutex<Vec<(Device<Keeper, Ready>, Queue<Manual>)>>,
+    targets: Mutex<Vec<wdf_safe::IoTarget>>,
+}
+
+const IOCTL_KEEP_TARGET: u32 = ioctl(0x920);
+const IOCTL_FORWARD_TO_FIRST: u32 = ioctl(0x921);
+const IOCTL_USE_FIRST: u32 = ioctl(0x922);
+
+fn keeper_ioctl(keeper: &Keeper, request: Request<DeviceControl>) -> RequestDone {
+    let first = keeper.kept.lock().unwrap().first().copied();
+    let Some((device, queue)) = first else {
+        return request.complete(NtStatus::INVALID_DEVICE_STATE);
+    };
+    match request.ioctl_code().to_raw() {
+        IOCTL_KEEP_TARGET => {
+            let target = request.default_io_target().unwrap();
+            kd_print!("keeper: kept {target:?}");
+            keeper.targets.lock().unwrap().push(target);
+            request.complete(NtStatus::SUCCESS)
+        }
+        IOCTL_FORWARD_TO_FIRST => match request.forward_to_queue(&queue) {
+            Ok(done) => done,
+            Err((request, status)) => {
+                kd_print!("keeper: forward to the first device: {status}");
+                request.complete(status)
+            }
+        },
+        IOCTL_USE_FIRST => {
+            kd_print!(
+                "keeper: retrieve from the removed device: {}",
+                device.retrieve_next_request(&queue).err().unwrap()
+            );
+            kd_print!(
+                "keeper: queue on the removed device: {}",
+                device
+                    .create_queue(QueueConfig::<Manual, Keeper>::manual())
+                    .err()
+                    .unwrap()
+            );
+            device.purge_queue(&queue);
+            let target = keeper.targets.lock().unwrap()[0];
+            match request.send_and_forget(&target) {
+                Ok(done) => done,
+                Err((request, status)) => {
+                    kd_print!("keeper: send to the removed device's target: {status}");
+                    request.complete(status)
+                }
+            }
+        }
+        _ => request.complete(NtStatus::INVALID_DEVICE_REQUEST),
+    }
+}
+
+impl KmdfDriver for Keeper {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self::default())
+    }
+
+    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+        let device = init.create().map_err(|(_, status)| status)?;
+        device.create_default_queue(QueueConfig::parallel().on_device_control(keeper_ioctl))?;
+        let queue = device.create_queue(QueueConfig::manual())?;
+        let device = device.finish_initializing();
+        self.kept.lock().unwrap().push((device, queue));
+        Ok(())
+    }
+}
+
+#[test]
+fn handles_kept_past_a_removal_fail_cleanly_and_forwards_stay_on_their_device() {
+    let io = IoManager::new();
+    let bus = io.load_driver("bus", bus()).unwrap();
+    let keeper = io
+        .load_driver("keeper", wdf_safe::entry_point::<Keeper>())
+        .unwrap();
+    let node = |name| {
+        let node = io
+            .create_device_node(&DeviceNodeConfig {
+                pdo_name: name,
+                bus,
+                device_type: 0x22,
+                pdo_flags: flags::DO_BUFFERED_IO,
+                drivers: &[keeper],
+                interface_link: None,
+            })
+            .unwrap();
+        assert_eq!(node.start(), NtStatus::SUCCESS);
+        node
+    };
+    let first = node(r"\Device\KeptPdo1");
+    let second = node(r"\Device\KeptPdo2");
+    let first_handle = first.open().unwrap();
+    assert_eq!(
+        first_handle
+            .device_io_control(IOCTL_KEEP_TARGET, &[], 0)
+            .status,
+        NtStatus::SUCCESS
+    );
+    drop(first_handle);
+    let handle = second.open().unwrap();
+    // A forward to another device's queue is refused (KMDF's verifier would break on it).
+    let forward = handle.device_io_control(IOCTL_FORWARD_TO_FIRST, &[], 0);
+    assert_eq!(forward.status, NtStatus::INVALID_DEVICE_REQUEST);
+    assert_eq!(first.remove(), NtStatus::SUCCESS);
+    // The first device is gone: what the driver kept of it says so, and nothing is reached.
+    let used = handle.device_io_control(IOCTL_USE_FIRST, &[], 0);
+    assert_eq!(used.status, NtStatus::INVALID_DEVICE_STATE);
+    let trace = io.trace();
+    for line in [
+        "keeper: forward to the first device: STATUS_INVALID_DEVICE_REQUEST",
+        "keeper: retrieve from the removed device: STATUS_INVALID_DEVICE_STATE",
+        "keeper: queue on the removed device: STATUS_INVALID_DEVICE_STATE",
+        "keeper: send to the removed device's target: STATUS_INVALID_DEVICE_STATE",
+    ] {
+        assert!(trace.iter().any(|l| l == line), "{line} not in {trace:#?}");
+    }
+    assert!(trace.iter().any(|l| l.starts_with("keeper: kept IoTarget(")));
+    drop(handle);
+    assert_eq!(second.remove(), NtStatus::SUCCESS);
+    io.unload_driver(keeper).unwrap();
+}
+
+/// A driver whose `DriverEntry` fails after creating a control device.
+struct FailingEntry;
+
+impl KmdfDriver for FailingEntry {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(r"\Device\Failing")?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        // Device cleanup callbacks take the driver, which never came to be: they do not run.
+        device.on_cleanup(|_| kd_print!("failing entry: device cleanup"));
+        device.allocate_context(
+            || Stats {
+                ioctls: std::sync::atomic::AtomicU32::new(0),
+            },
+            Some(|_: &Stats| kd_print!("failing entry: context cleanup")),
+        )?;
+        Err(NtStatus::INSUFFICIENT_RESOURCES)
+    }
+}
+
+#[test]
+fn a_failing_driver_entry_leaves_nothing_behind() {
+    let io = IoManager::new();
+    assert_eq!(
+        io.load_driver("failing", wdf_safe::entry_point::<FailingEntry>())
+            .err(),
+        Some(NtStatus::INSUFFICIENT_RESOURCES)
+    );
+    // KMDF's stub deletes the WDFDRIVER and its devices (cleanup runs, EvtDriverUnload does
+    // not), so the name is free again.
+    assert_eq!(io.trace(), ["failing entry: context cleanup"]);
+    assert!(io.device_by_name(r"\Device\Failing").is_none());
+    assert_eq!(
+        io.load_driver("again", wdf_safe::entry_point::<FailingEntry>())
+            .err(),
+        Some(NtStatus::INSUFFICIENT_RESOURCES)
+    );
 }

@@ -75,6 +75,12 @@ pub(super) fn request_type_of(request: WDFREQUEST) -> Option<RequestType> {
     request_type_from(parameters_of(request).Type)
 }
 
+/// `WdfIoQueueGetDevice` of a live queue.
+fn device_of(queue: wdk_sys::WDFQUEUE) -> wdk_sys::WDFDEVICE {
+    // SAFETY: the caller passes a live queue (a request's, or one the crate created).
+    unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, queue) }
+}
+
 /// Completes a request the crate will not present.
 pub(super) fn refuse(request: WDFREQUEST, status: NtStatus) {
     // SAFETY: the framework just handed the request to the driver, which owns it.
@@ -192,6 +198,13 @@ impl RequestHandle {
         let Some(queue) = queue.raw() else {
             return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
+        // KMDF's verifier breaks on a forward to the request's own queue or to a queue of
+        // another device (VerifyForwardRequest); the crate refuses them first.
+        // SAFETY: the driver owns the live request.
+        let source = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, self.raw()) };
+        if source == queue || (!source.is_null() && device_of(source) != device_of(queue)) {
+            return Err((self, NtStatus::INVALID_DEVICE_REQUEST));
+        }
         // SAFETY: the driver owns the live request and the queue is live; on success the queue
         // owns the request.
         let status = unsafe {
@@ -211,8 +224,7 @@ impl RequestHandle {
         if queue.is_null() {
             return None;
         }
-        // SAFETY: a live queue (the request's).
-        let device = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, queue) };
+        let device = device_of(queue);
         // The device record starts with its device cell (`repr(C)`), whatever the driver type.
         let cell = record_of::<AtomicPtr<wdk_sys::WDFDEVICE__>>(device.cast());
         // SAFETY: records are kept until the driver unloads.
