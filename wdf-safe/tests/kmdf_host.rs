@@ -601,7 +601,11 @@ fn marking_a_request_its_sender_cancelled_fails_and_the_driver_completes_it() {
         "{:#?}",
         io.trace()
     );
-    assert!(io.trace().iter().any(|l| l == "widget: is_canceled says true"));
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l == "widget: is_canceled says true")
+    );
     assert!(!io.trace().iter().any(|l| l == "widget: cancel routine"));
 }
 
@@ -1363,7 +1367,11 @@ impl<const DIRECT: bool> KmdfDriver for Transfer<DIRECT> {
 
 fn check_transfers(io: &IoManager, path: &str) {
     let handle = io.open(path).unwrap();
-    assert_eq!(io.open(path).err(), Some(NtStatus::ACCESS_DENIED), "exclusive");
+    assert_eq!(
+        io.open(path).err(),
+        Some(NtStatus::ACCESS_DENIED),
+        "exclusive"
+    );
     // Zero-length: completed by the framework (no AllowZeroLengthRequests).
     assert_eq!(
         (handle.read(0).status, handle.read(0).information),
@@ -1483,7 +1491,11 @@ fn simulations_on_parallel_threads_each_reach_their_own_driver() {
                     .filter(|l| l.starts_with("widget: ioctl"))
                     .count();
                 assert_eq!(ioctls, 50);
-                assert!(io.trace().iter().any(|l| l == "widget: context cleanup after 50 ioctls"));
+                assert!(
+                    io.trace()
+                        .iter()
+                        .any(|l| l == "widget: context cleanup after 50 ioctls")
+                );
             })
         })
         .collect();
@@ -1534,15 +1546,22 @@ fn a_request_marked_cancelable_and_unmarked_is_the_drivers_again() {
     let handle = io.open(r"\\.\Widget").unwrap();
     let read = handle.read(6);
     assert_eq!(read.status, NtStatus::SUCCESS);
-    assert!(io.trace().iter().any(|l| l == "widget: unmarked, completing"));
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l == "widget: unmarked, completing")
+    );
     assert!(!io.trace().iter().any(|l| l == "widget: cancel routine"));
 }
+
+/// A device the keeper keeps, with its manual queue.
+type Kept = (Device<Keeper, Ready>, Queue<Manual>);
 
 /// A PnP driver that keeps every device (and its manual queue and I/O target) in its state,
 /// past the device's removal, and uses them from another device's requests.
 #[derive(Default)]
 struct Keeper {
-    kept: Mutex<Vec<(Device<Keeper, Ready>, Queue<Manual>)>>,
+    kept: Mutex<Vec<Kept>>,
     targets: Mutex<Vec<wdf_safe::IoTarget>>,
 }
 
@@ -1660,7 +1679,11 @@ fn handles_kept_past_a_removal_fail_cleanly_and_forwards_stay_on_their_device() 
     ] {
         assert!(trace.iter().any(|l| l == line), "{line} not in {trace:#?}");
     }
-    assert!(trace.iter().any(|l| l.starts_with("keeper: kept IoTarget(")));
+    assert!(
+        trace
+            .iter()
+            .any(|l| l.starts_with("keeper: kept IoTarget("))
+    );
     drop(handle);
     assert_eq!(second.remove(), NtStatus::SUCCESS);
     io.unload_driver(keeper).unwrap();

@@ -20,17 +20,25 @@ struct Line {
 
 impl Write for Line {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        for ch in text.chars() {
-            let mut utf8 = [0; 4];
-            let encoded = ch.encode_utf8(&mut utf8).as_bytes();
-            let end = self.len + encoded.len();
-            let Some(slot) = self.bytes.get_mut(self.len..end) else {
-                return Err(fmt::Error);
-            };
-            slot.copy_from_slice(encoded);
-            self.len = end;
+        let room = LINE_CAPACITY.saturating_sub(self.len);
+        // Copy as much as fits, cut at a character boundary so the line stays UTF-8.
+        let mut take = text.len().min(room);
+        while !text.is_char_boundary(take) {
+            take -= 1;
         }
-        Ok(())
+        let (Some(head), Some(slot)) = (
+            text.as_bytes().get(..take),
+            self.bytes.get_mut(self.len..self.len + take),
+        ) else {
+            return Err(fmt::Error);
+        };
+        slot.copy_from_slice(head);
+        self.len += take;
+        if take == text.len() {
+            Ok(())
+        } else {
+            Err(fmt::Error)
+        }
     }
 }
 
@@ -66,4 +74,50 @@ macro_rules! kd_print {
     ($($arg:tt)*) => {
         $crate::log::print(::core::format_args!($($arg)*))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::indexing_slicing, reason = "test code")]
+
+    use core::fmt::Write;
+
+    use super::{LINE_CAPACITY, Line};
+
+    fn line() -> Line {
+        Line {
+            bytes: [0; LINE_CAPACITY],
+            len: 0,
+        }
+    }
+
+    #[test]
+    fn a_line_that_fits_is_kept_whole() {
+        let mut line = line();
+        assert!(write!(line, "[echo] echoing value {:#010X}", 0xDEAD_BEEFu32).is_ok());
+        assert_eq!(&line.bytes[..line.len], b"[echo] echoing value 0xDEADBEEF");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_at_a_character_boundary() {
+        let mut line = line();
+        // One byte, then two-byte characters: the capacity falls inside one of them.
+        let mut text = [0u8; 1 + 2 * 200];
+        text[0] = b'a';
+        for pair in text[1..].chunks_exact_mut(2) {
+            '\u{e9}'.encode_utf8(pair);
+        }
+        let text = core::str::from_utf8(&text).unwrap_or_default();
+        assert!(line.write_str(text).is_err());
+        assert_eq!(line.len, LINE_CAPACITY - 1);
+        let kept = core::str::from_utf8(&line.bytes[..line.len]).unwrap_or_default();
+        assert_eq!(kept.chars().count(), 1 + (LINE_CAPACITY - 2) / 2);
+        assert!(
+            line.write_str("\u{e9}").is_err(),
+            "a character that does not fit is left out"
+        );
+        assert_eq!(line.len, LINE_CAPACITY - 1);
+        assert!(line.write_str("ab").is_err());
+        assert_eq!(line.len, LINE_CAPACITY, "what fits of the rest is kept");
+    }
 }

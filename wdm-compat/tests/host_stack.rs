@@ -130,7 +130,9 @@ fn completion_routines_run_bottom_up_and_see_the_lower_status() {
     assert_eq!(manager.top_of_stack(func_device), top_device);
 
     let handle = manager.open(r"\\.\Func").unwrap();
-    let read = handle.read(8);
+    // Read through an operation, which keeps the IRP readable for the probe after completion.
+    let operation = handle.read_async(8).unwrap();
+    let read = operation.result().unwrap();
     assert_eq!(read.status, NtStatus::SUCCESS);
     assert_eq!(read.data, b"ok");
     assert_eq!(manager.probe(read.irp).stack_count(), 3);

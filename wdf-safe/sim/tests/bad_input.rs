@@ -58,8 +58,7 @@ fn control_device(driver: WDFDRIVER, name: &str, finish: bool) -> WDFDEVICE {
     let name: Vec<u16> = format!(r"\Device\{name}").encode_utf16().collect();
     let name = unicode(&name);
     // SAFETY: a live init; the name outlives the call.
-    let status =
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitAssignName, init, &name) };
+    let status = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitAssignName, init, &name) };
     assert_eq!(status, 0);
     let mut device: WDFDEVICE = null_mut();
     // SAFETY: a live init, consumed on success.
@@ -129,7 +128,11 @@ fn a_handle_of_the_wrong_kind_is_bug_check_0x10d_invalid_handle() {
     let check = bug_check(&reports, 0x5).bug_check.unwrap();
     // P3: the type the DDI wanted, FX_TYPE_REQUEST.
     assert_eq!(check.params[2], 0x1008);
-    assert!(reports[0].message.contains("WdfRequestCompleteWithInformation"));
+    assert!(
+        reports[0]
+            .message
+            .contains("WdfRequestCompleteWithInformation")
+    );
 }
 
 #[test]
@@ -152,7 +155,10 @@ fn a_null_required_parameter_is_bug_check_0x10d_required_parameter_is_null() {
     let (io, reports) = run(entry);
     let report = bug_check(&reports, 0x4);
     assert!(report.message.contains("DeviceInit"), "{report}");
-    assert_eq!(io.trace(), ["WdfDeviceCreate(NULL): STATUS_INVALID_PARAMETER"]);
+    assert_eq!(
+        io.trace(),
+        ["WdfDeviceCreate(NULL): STATUS_INVALID_PARAMETER"]
+    );
 }
 
 #[test]
@@ -187,7 +193,9 @@ fn a_structure_size_that_is_not_kmdf_1_33s_fails_with_info_length_mismatch() {
     let (io, reports) = run(entry);
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert!(
-        reports[0].message.contains("WDF_IO_QUEUE_CONFIG.Size is 80, not the 96"),
+        reports[0]
+            .message
+            .contains("WDF_IO_QUEUE_CONFIG.Size is 80, not the 96"),
         "{reports:#?}"
     );
     assert_eq!(
@@ -217,8 +225,15 @@ fn a_passive_level_ddi_called_at_dispatch_level_fails_and_is_reported() {
     let (io, reports) = run(entry);
     assert_eq!(reports.len(), 1, "{reports:#?}");
     assert_eq!(reports[0].rule, Some("KmdfIrql"));
-    assert!(reports[0].message.contains("at level 2, should be at level 0"));
-    assert_eq!(io.trace(), ["at DISPATCH_LEVEL: STATUS_INVALID_DEVICE_REQUEST"]);
+    assert!(
+        reports[0]
+            .message
+            .contains("at level 2, should be at level 0")
+    );
+    assert_eq!(
+        io.trace(),
+        ["at DISPATCH_LEVEL: STATUS_INVALID_DEVICE_REQUEST"]
+    );
     // The call did not happen: there is no link.
     assert!(io.open(r"\\.\RawIrql").is_err());
 }
@@ -276,7 +291,10 @@ fn a_request_handle_used_after_completion_is_an_invalid_handle() {
     assert_eq!(read.status, NtStatus::SUCCESS);
     let reports = io.take_violations();
     let check = bug_check(&reports, 0x5);
-    assert!(check.message.contains("WdfRequestGetInformation"), "{check}");
+    assert!(
+        check.message.contains("WdfRequestGetInformation"),
+        "{check}"
+    );
     assert!(io.trace().iter().any(|l| l == "after completion: 0"));
 }
 

@@ -38,10 +38,14 @@
 //!   use raw, C-like kernel calls, so a test can play a buggy C driver, a bus driver or the
 //!   function driver under a filter, without `unsafe`.
 //!
-//! Every object whose address is handed to driver code (driver and device objects, IRPs) is
-//! leaked on purpose and lives until the process ends: a stale handle is then a state error the
-//! verifier reports, never undefined behaviour. Each [`IoManager`] is independent: tests running
-//! in parallel each build their own.
+//! Driver and device objects are leaked on purpose (one per driver or device) so a stale pointer
+//! to one is a state error the verifier reports, never undefined behaviour. IRPs *retire*: once
+//! an IRP completed and neither its originator nor a [`probe`](IoManager::probe) holds it, the
+//! simulation forgets it ([`IoManager::live_irps`] counts those it holds), and a call with its
+//! id is a double completion; the memory behind an IRP pointer lives as long as any driver
+//! handle to it. The `DbgPrint` trace keeps the newest lines only
+//! ([`IoManager::set_trace_capacity`]). So a simulation stays flat under any number of
+//! requests. Each [`IoManager`] is independent: tests running in parallel each build their own.
 //!
 //! Simplifications relative to Windows are listed on the items they concern; the main ones:
 //! no file objects (every handle is its own open, `FsContext` is not modelled), no security
@@ -60,7 +64,7 @@ mod tracking_tests;
 
 pub use manager::{DeviceInfo, DriverEntry, IoManager, IrpProbe, TrackedCompletion};
 pub use pnp::{DeviceNode, DeviceNodeConfig};
-pub use scripted::{IrpParameters, KernelCalls, ScriptedDriver};
+pub use scripted::{IrpParameters, IrpView, KernelCalls, ScriptedDriver};
 pub use user::{FileHandle, IoOperation, IoResult};
 pub use verifier::{
     BugCheck, Violation, ViolationSeverity, current_irql as simulated_irql,
@@ -81,9 +85,13 @@ pub struct DriverId(pub(crate) usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DeviceId(pub(crate) usize);
 
-/// Identifies an IRP of an [`IoManager`] (also after it was completed).
+/// Identifies an IRP of an [`IoManager`], also after it completed and retired: the slot it
+/// occupies while alive and its serial number, which no other IRP of that manager shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IrpId(pub(crate) usize);
+pub struct IrpId {
+    pub(crate) serial: usize,
+    pub(crate) slot: usize,
+}
 
 impl DriverId {
     /// The driver's index in its manager (in load order, from 0).
@@ -102,12 +110,23 @@ impl DeviceId {
 }
 
 impl IrpId {
-    /// The IRP's index in its manager (in allocation order, from 0); bug check 0x44 reports it
-    /// as P1.
+    /// The IRP's serial number in its manager (in allocation order, from 0); verifier messages
+    /// call it `IRP #n` and bug check 0x44 reports it as P1.
     #[must_use]
     pub const fn index(self) -> usize {
-        self.0
+        self.serial
     }
+
+    /// As [`index`](Self::index), for the simulation's messages.
+    pub(crate) const fn number(self) -> usize {
+        self.serial
+    }
+
+    /// An id no IRP has (for a request that never reached a driver).
+    pub(crate) const NONE: Self = Self {
+        serial: usize::MAX,
+        slot: usize::MAX,
+    };
 }
 
 /// Major function codes (`IRP_MJ_*`) used by the simulation and handy for scripted drivers.

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::vec::Vec;
 
-use super::manager::{CancelRoutine, CompletionRoutine, IoManager, read_cells};
+use super::manager::{
+    CancelRoutine, CompletionRoutine, IoManager, IrpObj, ScriptedAccess, read_cells,
+};
 use super::verifier::{Report, ViolationSeverity};
 use super::{DeviceId, DriverId, IrpId, irql};
 use crate::status::NtStatus;
@@ -129,6 +131,40 @@ pub enum IrpParameters {
     Other,
 }
 
+/// What a dispatch routine reads first about an IRP, in one look ([`KernelCalls::view`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IrpView {
+    /// The current stack location's major function.
+    pub major: u8,
+    /// The current stack location's minor function.
+    pub minor: u8,
+    /// The current stack location's parameters.
+    pub parameters: IrpParameters,
+    /// Whether the IRP came from user mode (`Irp->RequestorMode == UserMode`).
+    pub from_user_mode: bool,
+    /// `IoStatus.Status`.
+    pub status: NtStatus,
+}
+
+impl From<Params> for IrpParameters {
+    fn from(params: Params) -> Self {
+        match params {
+            Params::Read { length, offset } => Self::Read { length, offset },
+            Params::Write { length, offset } => Self::Write { length, offset },
+            Params::DeviceControl {
+                output_length,
+                input_length,
+                code,
+            } => Self::DeviceControl {
+                output_length,
+                input_length,
+                code,
+            },
+            Params::Other => Self::Other,
+        }
+    }
+}
+
 /// Raw kernel calls, C-style: IRPs and devices are plain ids, nothing is checked by types, and
 /// everything goes through the same I/O manager paths (and the same verifier) as the calls of
 /// real drivers.
@@ -164,26 +200,39 @@ impl KernelCalls {
     }
 
     /// Whether the IRP may be touched from scripted code: refused (and reported) when a
-    /// safe-layer driver owns it.
+    /// safe-layer driver owns it. `Ok(None)`: the IRP is gone (the call itself reports that).
+    fn touch(&self, irp: IrpId, what: &str) -> Result<Option<(Arc<IrpObj>, usize)>, ()> {
+        self.access(irp, what, true)
+    }
+
     fn may_touch(&self, irp: IrpId, what: &str) -> bool {
-        let Some(owner) = self.manager.irp_owner(irp) else {
-            return true;
-        };
-        if self.manager.driver_is_scripted(owner) {
-            return true;
+        self.access(irp, what, false).is_ok()
+    }
+
+    fn access(
+        &self,
+        irp: IrpId,
+        what: &str,
+        buffers: bool,
+    ) -> Result<Option<(Arc<IrpObj>, usize)>, ()> {
+        match self.manager.scripted_access(irp, buffers) {
+            ScriptedAccess::Gone => Ok(None),
+            ScriptedAccess::Open { obj, system_len } => Ok(obj.map(|obj| (obj, system_len))),
+            ScriptedAccess::HeldByNativeDriver => {
+                self.manager.push_report(Report {
+                    rule: None,
+                    bug_check: None,
+                    severity: ViolationSeverity::Fatal,
+                    driver: self.driver,
+                    major: None,
+                    message: format!(
+                        "{what} on IRP #{} while another driver owns it (refused by the simulation)",
+                        irp.number()
+                    ),
+                });
+                Err(())
+            }
         }
-        self.manager.push_report(Report {
-            rule: None,
-            bug_check: None,
-            severity: ViolationSeverity::Fatal,
-            driver: self.driver,
-            major: None,
-            message: format!(
-                "{what} on IRP #{} while another driver owns it (refused by the simulation)",
-                irp.0
-            ),
-        });
-        false
     }
 
     // --- IRPs ----------------------------------------------------------------------------
@@ -304,19 +353,19 @@ impl KernelCalls {
     /// The current stack location's parameters.
     #[must_use]
     pub fn parameters(&self, irp: IrpId) -> IrpParameters {
-        match self.manager.stack_params(irp).params {
-            Params::Read { length, offset } => IrpParameters::Read { length, offset },
-            Params::Write { length, offset } => IrpParameters::Write { length, offset },
-            Params::DeviceControl {
-                output_length,
-                input_length,
-                code,
-            } => IrpParameters::DeviceControl {
-                output_length,
-                input_length,
-                code,
-            },
-            Params::Other => IrpParameters::Other,
+        self.manager.stack_params(irp).params.into()
+    }
+
+    /// The current stack location and the IRP's requestor mode and status, read at once.
+    #[must_use]
+    pub fn view(&self, irp: IrpId) -> IrpView {
+        let (stack, mode, status) = self.manager.irp_view(irp);
+        IrpView {
+            major: stack.major,
+            minor: stack.minor,
+            parameters: stack.params.into(),
+            from_user_mode: mode == Mode::User,
+            status,
         }
     }
 
@@ -351,14 +400,10 @@ impl KernelCalls {
     /// A copy of the system buffer the current stack location describes (empty: none).
     #[must_use]
     pub fn system_buffer(&self, irp: IrpId) -> Vec<u8> {
-        if !self.may_touch(irp, "reading the system buffer") {
-            return Vec::new();
+        match self.touch(irp, "reading the system buffer") {
+            Ok(Some((obj, len))) => obj.system.get(..len).map(read_cells).unwrap_or_default(),
+            Ok(None) | Err(()) => Vec::new(),
         }
-        let len = self.manager.system_buffer_len(irp);
-        self.manager
-            .irp_obj(irp)
-            .and_then(|obj| obj.system.get(..len).map(read_cells))
-            .unwrap_or_default()
     }
 
     /// Writes `bytes` into the system buffer at `offset`.
@@ -372,14 +417,9 @@ impl KernelCalls {
         offset: usize,
         bytes: &[u8],
     ) -> Result<(), NtStatus> {
-        if !self.may_touch(irp, "writing the system buffer") {
+        let Ok(Some((obj, len))) = self.touch(irp, "writing the system buffer") else {
             return Err(NtStatus::INVALID_PARAMETER);
-        }
-        let len = self.manager.system_buffer_len(irp);
-        let obj = self
-            .manager
-            .irp_obj(irp)
-            .ok_or(NtStatus::INVALID_PARAMETER)?;
+        };
         let end = offset
             .checked_add(bytes.len())
             .ok_or(NtStatus::BUFFER_TOO_SMALL)?;
@@ -399,13 +439,10 @@ impl KernelCalls {
     /// A copy of the buffer the MDL describes (empty: no MDL).
     #[must_use]
     pub fn mdl_buffer(&self, irp: IrpId) -> Vec<u8> {
-        if !self.may_touch(irp, "reading the MDL") {
-            return Vec::new();
+        match self.touch(irp, "reading the MDL") {
+            Ok(Some((obj, _))) => read_cells(&obj.mdl),
+            Ok(None) | Err(()) => Vec::new(),
         }
-        self.manager
-            .irp_obj(irp)
-            .map(|obj| read_cells(&obj.mdl))
-            .unwrap_or_default()
     }
 
     /// Writes `bytes` into the buffer the MDL describes, at `offset`.
@@ -419,13 +456,9 @@ impl KernelCalls {
         offset: usize,
         bytes: &[u8],
     ) -> Result<(), NtStatus> {
-        if !self.may_touch(irp, "writing the MDL") {
+        let Ok(Some((obj, _))) = self.touch(irp, "writing the MDL") else {
             return Err(NtStatus::INVALID_PARAMETER);
-        }
-        let obj = self
-            .manager
-            .irp_obj(irp)
-            .ok_or(NtStatus::INVALID_PARAMETER)?;
+        };
         let end = offset
             .checked_add(bytes.len())
             .ok_or(NtStatus::BUFFER_TOO_SMALL)?;

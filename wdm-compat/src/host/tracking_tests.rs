@@ -42,10 +42,13 @@ fn load() -> IoManager {
 fn tracking_completer_records_on_the_irp_without_running_completion() {
     let manager = load();
     let handle = manager.open(r"\\.\Tracked").unwrap();
-    let result = handle.read(8);
+    // An operation keeps its IRP readable after completion (a synchronous read's IRP retires
+    // as soon as the result is returned).
+    let operation = handle.read_async(8).unwrap();
+    let probe = manager.probe(operation.irp());
+    let result = operation.result().unwrap();
     assert_eq!(result.status, NtStatus::END_OF_FILE);
     assert_eq!(result.information, 3);
-    let probe = manager.probe(result.irp);
     let tracked = probe.tracked_completion().unwrap();
     assert_eq!(
         (tracked.status, tracked.information),

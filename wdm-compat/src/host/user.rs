@@ -2,6 +2,7 @@
 //! `WriteFile`, `DeviceIoControl`, `CancelIo` and `CloseHandle` would.
 
 use core::time::Duration;
+use std::sync::Arc;
 use std::vec;
 use std::vec::Vec;
 
@@ -50,12 +51,28 @@ pub struct FileHandle {
     issued: std::sync::Mutex<Vec<IrpId>>,
 }
 
-/// A request sent asynchronously (overlapped I/O).
+/// A request sent asynchronously (overlapped I/O). Its IRP stays readable (its result, a
+/// [`probe`](IoManager::probe)) until the operation and all its clones are dropped.
 #[derive(Debug, Clone)]
 pub struct IoOperation {
     manager: IoManager,
     irp: IrpId,
     returned: NtStatus,
+    _originator: Arc<Originator>,
+}
+
+/// The originator's hold on an IRP: released when the last clone of the operation goes, after
+/// which the IRP retires once it has completed.
+#[derive(Debug)]
+struct Originator {
+    manager: IoManager,
+    irp: IrpId,
+}
+
+impl Drop for Originator {
+    fn drop(&mut self) {
+        self.manager.release_irp(self.irp);
+    }
 }
 
 /// Fake user-mode addresses for METHOD_NEITHER requests: never dereferenceable.
@@ -123,10 +140,21 @@ impl IoManager {
         (irp, returned)
     }
 
-    /// Sends and waits for completion (at most the sync timeout).
+    /// Sends and waits for completion (at most the sync timeout); the IRP is released after.
     pub(super) fn send_sync(&self, top: DeviceId, spec: IrpSpec) -> IoResult {
         let (irp, returned) = self.send(top, spec);
-        self.settle(irp, returned, true)
+        self.settle_sync(irp, returned)
+    }
+
+    /// What a synchronous caller gets, after which it lets the IRP go.
+    fn settle_sync(&self, irp: IrpId, returned: NtStatus) -> IoResult {
+        // The common case, a request completed before `IoCallDriver` returned, in one look.
+        if let Some(result) = self.take_result(irp) {
+            return result;
+        }
+        let result = self.settle(irp, returned, true);
+        self.release_irp(irp);
+        result
     }
 
     fn settle(&self, irp: IrpId, returned: NtStatus, wait: bool) -> IoResult {
@@ -143,7 +171,7 @@ impl IoManager {
     }
 
     fn next_irp_hint(&self) -> usize {
-        self.irps_len()
+        self.next_irp_serial()
     }
 }
 
@@ -273,7 +301,7 @@ impl FileHandle {
             information: 0,
             data: Vec::new(),
             output: Vec::new(),
-            irp: IrpId(usize::MAX),
+            irp: IrpId::NONE,
         }
     }
 
@@ -295,11 +323,21 @@ impl FileHandle {
         (irp, returned)
     }
 
+    /// A synchronous request is over for this handle once its caller has the result.
+    fn forget_issued(&self, irp: IrpId) {
+        self.issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|issued| *issued != irp);
+    }
+
     fn run_sync(&self, make: impl FnOnce(DeviceId) -> IrpSpec) -> IoResult {
         let result = match self.target() {
             Some(top) => {
                 let (irp, returned) = self.issue(top, make(top));
-                self.manager.settle(irp, returned, true)
+                let result = self.manager.settle_sync(irp, returned);
+                self.forget_issued(irp);
+                result
             }
             None => self.no_device(),
         };
@@ -318,6 +356,10 @@ impl FileHandle {
             manager: self.manager.clone(),
             irp,
             returned,
+            _originator: Arc::new(Originator {
+                manager: self.manager.clone(),
+                irp,
+            }),
         })
     }
 

@@ -1,11 +1,15 @@
 //! The host backend: the seam's handles point at the objects of the simulated I/O manager in
 //! [`crate::host`].
 //!
-//! Every object whose address is handed to driver code (driver objects, device objects, IRPs)
-//! is leaked by the simulation when created, so the pointers stay valid for the rest of the
-//! process and are only ever read through shared references: the simulation keeps all mutable
-//! state behind its own locks. The one exception is an IRP's buffers, lent to the driver that
-//! owns the IRP as `&mut [u8]` (see [`IrpRef::system_buffer`]).
+//! Driver and device objects are leaked by the simulation when created, so their pointers stay
+//! valid for the rest of the process. An IRP's object is reference-counted: the simulation holds
+//! one count until the IRP retires and every [`IrpRef`] holds one while it lives, so an IRP
+//! pointer a driver holds is always valid memory. All of them are only read through shared
+//! references: the simulation keeps all mutable state behind its own locks. The one exception is
+//! an IRP's buffers, lent to the driver that owns the IRP as `&mut [u8]` (see
+//! [`IrpRef::system_buffer`]). Each object reaches its simulation through a weak handle; when the
+//! simulation is gone (a driver thread outliving its test), calls do nothing and report
+//! failure.
 
 // The seam contract: every backend provides every method of `none.rs`; the safe layer uses a
 // subset that grows over time.
@@ -17,12 +21,13 @@
 use core::ffi::c_void;
 use core::ptr::NonNull;
 use core::sync::atomic::AtomicU8;
+use std::sync::Arc;
 
 use super::{
     AddDeviceFn, CancelFn, CompletionFn, DeviceRef, DispatchFn, DriverEntryFn, DriverRef, IrpRef,
     Mode, StackParams, Status, UnloadFn,
 };
-use crate::host::{DeviceObj, DriverObj, IrpObj};
+use crate::host::{DeviceObj, DriverObj, IoManager, IrpObj};
 
 /// `DRIVER_OBJECT` on the host: the simulation's driver record.
 pub(crate) type DriverObject = DriverObj;
@@ -74,8 +79,8 @@ fn device_ptr(obj: &'static DeviceObj) -> *mut DeviceObject {
     core::ptr::from_ref(obj).cast_mut()
 }
 
-fn irp_ptr(obj: &'static IrpObj) -> *mut Irp {
-    core::ptr::from_ref(obj).cast_mut()
+fn irp_ptr(obj: &Arc<IrpObj>) -> *mut Irp {
+    Arc::as_ptr(obj).cast_mut()
 }
 
 fn word(pointer: *const c_void) -> usize {
@@ -118,14 +123,11 @@ unsafe fn lend(cells: &[AtomicU8]) -> &[u8] {
 // Calling driver code. The simulation calls these without holding any of its locks.
 
 /// Calls a dispatch routine.
-pub(crate) fn call_dispatch(
-    f: DispatchFn,
-    device: &'static DeviceObj,
-    irp: &'static IrpObj,
-) -> i32 {
+pub(crate) fn call_dispatch(f: DispatchFn, device: &'static DeviceObj, irp: &Arc<IrpObj>) -> i32 {
     // SAFETY: the I/O manager calls a driver's dispatch routine with one of the driver's
-    // device objects and an IRP whose current stack location was just set up for it; both
-    // objects are leaked, so the pointers are valid for the rest of the process.
+    // device objects and an IRP whose current stack location was just set up for it; the
+    // device object is leaked and the caller's `Arc` keeps the IRP alive for the call (and any
+    // `IrpRef` the routine makes keeps its own count).
     unsafe { f(device_ptr(device), irp_ptr(irp)) }
 }
 
@@ -133,7 +135,7 @@ pub(crate) fn call_dispatch(
 pub(crate) fn call_completion(
     f: CompletionFn,
     device: Option<&'static DeviceObj>,
-    irp: &'static IrpObj,
+    irp: &Arc<IrpObj>,
     context: usize,
 ) -> i32 {
     let device = device.map_or(core::ptr::null_mut(), device_ptr);
@@ -144,7 +146,7 @@ pub(crate) fn call_completion(
 }
 
 /// Calls a cancel routine (the simulation holds the cancel spin lock for it).
-pub(crate) fn call_cancel(f: CancelFn, device: &'static DeviceObj, irp: &'static IrpObj) {
+pub(crate) fn call_cancel(f: CancelFn, device: &'static DeviceObj, irp: &Arc<IrpObj>) {
     // SAFETY: cancel routines are called with the device at the IRP's current stack location
     // and the IRP, with the cancel spin lock held, as `IoCancelIrp` does.
     unsafe { f(device_ptr(device), irp_ptr(irp)) }
@@ -184,34 +186,46 @@ impl DriverRef {
         unsafe { self.0.as_ref() }
     }
 
+    /// The driver's simulation and id; `None` once the simulation is gone.
+    fn sim(self) -> Option<(IoManager, crate::host::DriverId)> {
+        let obj = self.obj();
+        Some((obj.manager()?, obj.id))
+    }
+
     /// `DriverObject->MajorFunction[major] = f`.
     pub(crate) fn set_dispatch(self, major: u8, f: DispatchFn) {
-        let obj = self.obj();
-        obj.manager.set_dispatch(obj.id, major, f);
+        if let Some((manager, id)) = self.sim() {
+            manager.set_dispatch(id, major, f);
+        }
     }
 
     /// `DriverObject->DriverUnload = f`.
     pub(crate) fn set_unload(self, f: UnloadFn) {
-        let obj = self.obj();
-        obj.manager.set_unload(obj.id, f);
+        if let Some((manager, id)) = self.sim() {
+            manager.set_unload(id, f);
+        }
     }
 
     /// `DriverObject->DriverExtension->AddDevice = f` (PnP drivers).
     pub(crate) fn set_add_device(self, f: AddDeviceFn) {
-        let obj = self.obj();
-        obj.manager.set_add_device(obj.id, f);
+        if let Some((manager, id)) = self.sim() {
+            manager.set_add_device(id, f);
+        }
     }
 
     /// Stores the driver instance pointer in driver-owned storage of the driver object.
     pub(crate) fn set_context(self, context: *const c_void) {
-        let obj = self.obj();
-        obj.manager.set_driver_context(obj.id, word(context));
+        if let Some((manager, id)) = self.sim() {
+            manager.set_driver_context(id, word(context));
+        }
     }
 
     /// The pointer last stored by `set_context` (null if none).
     pub(crate) fn context(self) -> *const c_void {
-        let obj = self.obj();
-        pointer(obj.manager.driver_context(obj.id)).cast_const()
+        let context = self
+            .sim()
+            .map_or(0, |(manager, id)| manager.driver_context(id));
+        pointer(context).cast_const()
     }
 
     /// `IoCreateDevice` with no device extension. `characteristics` is accepted and ignored
@@ -223,12 +237,9 @@ impl DriverRef {
         _characteristics: u32,
         exclusive: bool,
     ) -> Result<DeviceRef, Status> {
-        let obj = self.obj();
-        let id = obj
-            .manager
-            .create_device(obj.id, name, device_type, exclusive)?;
-        let device = obj
-            .manager
+        let (manager, driver) = self.sim().ok_or(Status::NO_SUCH_DEVICE)?;
+        let id = manager.create_device(driver, name, device_type, exclusive)?;
+        let device = manager
             .device_obj(id)
             .ok_or(Status::INSUFFICIENT_RESOURCES)?;
         Ok(DeviceRef(NonNull::from(device)))
@@ -242,130 +253,173 @@ impl DeviceRef {
         unsafe { self.0.as_ref() }
     }
 
+    /// The device's simulation and id; `None` once the simulation is gone.
+    fn sim(self) -> Option<(IoManager, crate::host::DeviceId)> {
+        let obj = self.obj();
+        Some((obj.manager()?, obj.id))
+    }
+
     /// `IoDeleteDevice`.
     pub(crate) fn delete(self) {
-        let obj = self.obj();
-        obj.manager.delete_device(obj.id);
+        if let Some((manager, id)) = self.sim() {
+            manager.delete_device(id);
+        }
     }
 
     /// `DeviceObject->Flags`.
     pub(crate) fn flags(self) -> u32 {
-        let obj = self.obj();
-        obj.manager.device_flags(obj.id)
+        self.sim()
+            .map_or(0, |(manager, id)| manager.device_flags(id))
     }
 
     /// `DeviceObject->Flags |= flags`.
     pub(crate) fn set_flags(self, flags: u32) {
-        let obj = self.obj();
-        obj.manager.update_device_flags(obj.id, flags, 0);
+        if let Some((manager, id)) = self.sim() {
+            manager.update_device_flags(id, flags, 0);
+        }
     }
 
     /// `DeviceObject->Flags &= !flags`.
     pub(crate) fn clear_flags(self, flags: u32) {
-        let obj = self.obj();
-        obj.manager.update_device_flags(obj.id, 0, flags);
+        if let Some((manager, id)) = self.sim() {
+            manager.update_device_flags(id, 0, flags);
+        }
     }
 
     /// Stores one pointer in the device's extension.
     pub(crate) fn set_context(self, context: *const c_void) {
-        let obj = self.obj();
-        obj.manager.set_device_context(obj.id, word(context));
+        if let Some((manager, id)) = self.sim() {
+            manager.set_device_context(id, word(context));
+        }
     }
 
     /// The pointer last stored by `set_context` (null if none).
     pub(crate) fn context(self) -> *const c_void {
-        let obj = self.obj();
-        pointer(obj.manager.device_context(obj.id)).cast_const()
+        let context = self
+            .sim()
+            .map_or(0, |(manager, id)| manager.device_context(id));
+        pointer(context).cast_const()
     }
 
     /// `DeviceObject->DeviceType = device_type`.
     pub(crate) fn set_device_type(self, device_type: u32) {
-        let obj = self.obj();
-        obj.manager.set_device_type(obj.id, device_type);
+        if let Some((manager, id)) = self.sim() {
+            manager.set_device_type(id, device_type);
+        }
     }
 
     /// `DeviceObject->DriverObject`.
     pub(crate) fn driver(self) -> DriverRef {
-        let obj = self.obj();
-        let driver = obj
-            .manager
-            .device_driver(obj.id)
-            .and_then(|d| obj.manager.driver_obj(d));
-        match driver {
-            Some(driver) => DriverRef(NonNull::from(driver)),
-            // Every device has a driver; unreachable, but a dangling answer is never made.
-            None => DriverRef(NonNull::from(leak_orphan_driver(obj))),
-        }
+        let driver = self.sim().and_then(|(manager, id)| {
+            let driver = manager.device_driver(id)?;
+            manager.driver_obj(driver)
+        });
+        // Every device has a driver while its simulation lives; a driver object that reaches no
+        // simulation stands in otherwise, so the answer is never dangling.
+        DriverRef(NonNull::from(driver.unwrap_or_else(DriverObj::orphan)))
     }
 
     /// `DeviceObject->DeviceType`.
     pub(crate) fn device_type(self) -> u32 {
-        let obj = self.obj();
-        obj.manager.device_type(obj.id)
+        self.sim()
+            .map_or(0, |(manager, id)| manager.device_type(id))
     }
 
     /// `IoAttachDeviceToDeviceStack(self, target)`.
     pub(crate) fn attach_to(self, target: DeviceRef) -> Option<DeviceRef> {
-        let obj = self.obj();
-        let lower = obj.manager.attach_device(obj.id, target.obj().id)?;
-        obj.manager
+        let (manager, id) = self.sim()?;
+        let lower = manager.attach_device(id, target.obj().id)?;
+        manager
             .device_obj(lower)
             .map(|device| DeviceRef(NonNull::from(device)))
     }
 
     /// `IoDetachDevice(lower)`, where `self` is the device attached over `lower`.
     pub(crate) fn detach(self, lower: DeviceRef) {
-        let obj = self.obj();
-        obj.manager.detach_device(Some(obj.id), lower.obj().id);
+        if let Some((manager, id)) = self.sim() {
+            manager.detach_device(Some(id), lower.obj().id);
+        }
     }
 
     /// `IoCreateSymbolicLink(link, name of self)`.
     pub(crate) fn create_symbolic_link(self, link: &str) -> Result<(), Status> {
-        let obj = self.obj();
-        obj.manager.create_symbolic_link(obj.id, link)
+        let (manager, id) = self.sim().ok_or(Status::NO_SUCH_DEVICE)?;
+        manager.create_symbolic_link(id, link)
     }
 
     /// `IoDeleteSymbolicLink(link)`.
     pub(crate) fn delete_symbolic_link(self, link: &str) {
-        let obj = self.obj();
-        let _status = obj.manager.delete_symbolic_link(link);
+        if let Some((manager, _)) = self.sim() {
+            let _status = manager.delete_symbolic_link(link);
+        }
     }
 }
 
-/// A driver object for a device whose driver record is missing (cannot happen: devices are
-/// created only by loaded drivers). Leaked like every object handed to driver code.
-fn leak_orphan_driver(device: &'static DeviceObj) -> &'static DriverObj {
-    std::boxed::Box::leak(std::boxed::Box::new(DriverObj {
-        manager: device.manager.clone(),
-        id: crate::host::DriverId(usize::MAX),
-    }))
+/// Takes a count on an IRP object for a new [`IrpRef`].
+///
+/// # Safety
+///
+/// `irp` must be a pointer the simulation handed to driver code (from `Arc::as_ptr` of an
+/// `IrpObj` whose count the simulation or another handle still holds).
+pub(crate) unsafe fn retain_irp(irp: NonNull<Irp>) {
+    // SAFETY: the pointer comes from `Arc::as_ptr` and the object is alive (the caller's
+    // guarantee), which is what `increment_strong_count` requires.
+    unsafe { Arc::increment_strong_count(irp.as_ptr().cast_const()) };
+}
+
+/// Gives back the count [`retain_irp`] took (when an [`IrpRef`] is dropped).
+///
+/// # Safety
+///
+/// Called once per [`retain_irp`], with the same pointer, after the last use of the handle.
+pub(crate) unsafe fn release_irp(irp: NonNull<Irp>) {
+    // SAFETY: this returns the count `retain_irp` took on this very object; when it was the
+    // last count the object is freed, and the handle that held it is being dropped.
+    unsafe { Arc::decrement_strong_count(irp.as_ptr().cast_const()) };
 }
 
 impl IrpRef {
-    fn obj(&self) -> &'static IrpObj {
-        // SAFETY: every IRP pointer the simulation hands out points to a leaked `IrpObj` that
-        // is only read through shared references (its buffers are atomics).
+    fn obj(&self) -> &IrpObj {
+        // SAFETY: this handle holds a count on the `IrpObj` (`retain_irp` in `from_raw`), so
+        // the object lives at least as long as `self`; it is only read through shared
+        // references (its buffers are atomics).
         unsafe { self.0.as_ref() }
+    }
+
+    /// The IRP's simulation and id; `None` once the simulation is gone.
+    fn sim(&self) -> Option<(IoManager, crate::host::IrpId)> {
+        let obj = self.obj();
+        Some((obj.manager()?, obj.id))
     }
 
     /// The current stack location's major, minor and decoded parameters.
     pub(crate) fn stack(&self) -> StackParams {
-        let obj = self.obj();
-        obj.manager.stack_params(obj.id)
+        match self.sim() {
+            Some((manager, id)) => manager.stack_params(id),
+            None => StackParams {
+                major: 0,
+                minor: 0,
+                params: super::Params::Other,
+            },
+        }
     }
 
     /// `Irp->RequestorMode`.
     pub(crate) fn requestor_mode(&self) -> Mode {
-        let obj = self.obj();
-        obj.manager.requestor_mode(obj.id)
+        self.sim()
+            .map_or(Mode::Kernel, |(manager, id)| manager.requestor_mode(id))
+    }
+
+    fn system_buffer_len(&self) -> usize {
+        self.sim()
+            .map_or(0, |(manager, id)| manager.system_buffer_len(id))
     }
 
     /// `Irp->AssociatedIrp.SystemBuffer` as a slice of the length the current stack location
     /// describes; `None` when there is none or its length is zero.
     pub(crate) fn system_buffer(&mut self) -> Option<&mut [u8]> {
-        let obj = self.obj();
-        let len = obj.manager.system_buffer_len(obj.id);
-        let cells = obj.system.get(..len).filter(|c| !c.is_empty())?;
+        let len = self.system_buffer_len();
+        let cells = self.obj().system.get(..len).filter(|c| !c.is_empty())?;
         // SAFETY: this handle is the IRP's only owner and is borrowed mutably for the slice's
         // lifetime; the simulation does not touch the buffers of an IRP a driver owns.
         Some(unsafe { lend_mut(cells) })
@@ -384,8 +438,8 @@ impl IrpRef {
     /// For METHOD_IN/OUT_DIRECT IOCTLs: the input (system buffer) and the output (MDL) at
     /// once; they are separate allocations and never overlap.
     pub(crate) fn split_direct(&mut self) -> Result<(&[u8], &mut [u8]), Status> {
+        let len = self.system_buffer_len();
         let obj = self.obj();
-        let len = obj.manager.system_buffer_len(obj.id);
         let input_cells = obj.system.get(..len).unwrap_or_default();
         // SAFETY: as in `system_buffer`; the input is only read while the handle is borrowed.
         let input = unsafe { lend(input_cells) };
@@ -396,111 +450,124 @@ impl IrpRef {
 
     /// (`Type3InputBuffer`, `Irp->UserBuffer`) as numbers only.
     pub(crate) fn user_addresses(&self) -> (usize, usize) {
-        let obj = self.obj();
-        obj.manager.user_addresses(obj.id)
+        self.sim()
+            .map_or((0, 0), |(manager, id)| manager.user_addresses(id))
     }
 
     /// `Irp->IoStatus.Information`.
     pub(crate) fn information(&self) -> usize {
-        let obj = self.obj();
-        obj.manager.information(obj.id)
+        self.sim()
+            .map_or(0, |(manager, id)| manager.information(id))
     }
 
     /// `Irp->IoStatus.Information = information`.
     pub(crate) fn set_information(&mut self, information: usize) {
-        let obj = self.obj();
-        obj.manager.set_information(obj.id, information);
+        if let Some((manager, id)) = self.sim() {
+            manager.set_information(id, information);
+        }
     }
 
     /// `Irp->IoStatus.Status`.
     pub(crate) fn status(&self) -> Status {
-        let obj = self.obj();
-        obj.manager.status(obj.id)
+        self.sim()
+            .map_or(Status::NO_SUCH_DEVICE, |(manager, id)| manager.status(id))
     }
 
     /// Sets `IoStatus` and calls `IoCompleteRequest(irp, IO_NO_INCREMENT)`.
     pub(crate) fn complete(self, status: Status, information: usize) {
-        let obj = self.obj();
-        obj.manager.complete_request(obj.id, status, information);
+        if let Some((manager, id)) = self.sim() {
+            manager.complete_request(id, status, information);
+        }
     }
 
     /// Records a completion for `TrackingCompleter` without running the completion path.
     pub(crate) fn tracked_complete(self, status: Status, information: usize) {
-        let obj = self.obj();
-        obj.manager.tracked_complete(obj.id, status, information);
+        if let Some((manager, id)) = self.sim() {
+            manager.tracked_complete(id, status, information);
+        }
     }
 
     /// `IoMarkIrpPending`.
     pub(crate) fn mark_pending(&mut self) {
-        let obj = self.obj();
-        obj.manager.mark_pending(obj.id);
+        if let Some((manager, id)) = self.sim() {
+            manager.mark_pending(id);
+        }
     }
 
     /// `Irp->PendingReturned`.
     pub(crate) fn pending_returned(&self) -> bool {
-        let obj = self.obj();
-        obj.manager.pending_returned(obj.id)
+        self.sim()
+            .is_some_and(|(manager, id)| manager.pending_returned(id))
     }
 
     /// `IoSkipCurrentIrpStackLocation`.
     pub(crate) fn skip_current_location(&mut self) {
-        let obj = self.obj();
-        obj.manager.skip_current_location(obj.id);
+        if let Some((manager, id)) = self.sim() {
+            manager.skip_current_location(id);
+        }
     }
 
     /// `IoCopyCurrentIrpStackLocationToNext`.
     pub(crate) fn copy_current_location_to_next(&mut self) {
-        let obj = self.obj();
-        obj.manager.copy_current_location_to_next(obj.id);
+        if let Some((manager, id)) = self.sim() {
+            manager.copy_current_location_to_next(id);
+        }
     }
 
     /// `IoSetCompletionRoutine(irp, f, context, TRUE, TRUE, TRUE)` on the next location.
     pub(crate) fn set_completion_routine(&mut self, f: CompletionFn, context: *mut c_void) {
-        let obj = self.obj();
-        obj.manager
-            .set_native_completion_routine(obj.id, f, word(context));
+        if let Some((manager, id)) = self.sim() {
+            manager.set_native_completion_routine(id, f, word(context));
+        }
     }
 
     /// `IoCallDriver(target, irp)`.
     pub(crate) fn call_driver(self, target: DeviceRef) -> Status {
-        let obj = self.obj();
-        obj.manager.call_driver(obj.id, target.obj().id)
+        match self.sim() {
+            Some((manager, id)) => manager.call_driver(id, target.obj().id),
+            None => Status::NO_SUCH_DEVICE,
+        }
     }
 
     /// `IoSetCancelRoutine(irp, f)`: returns whether a routine was set before.
     pub(crate) fn set_cancel_routine(&mut self, f: Option<CancelFn>) -> bool {
-        let obj = self.obj();
-        obj.manager.set_native_cancel_routine(obj.id, f)
+        self.sim()
+            .is_some_and(|(manager, id)| manager.set_native_cancel_routine(id, f))
     }
 
     /// `Irp->Cancel`.
     pub(crate) fn cancel_requested(&self) -> bool {
-        let obj = self.obj();
-        obj.manager.cancel_requested(obj.id)
+        self.sim()
+            .is_some_and(|(manager, id)| manager.cancel_requested(id))
     }
 
     /// The safe layer dropped the IRP without finishing it: reported, then completed with
     /// `STATUS_CANCELLED`.
     pub(crate) fn leaked(self) {
-        let obj = self.obj();
-        obj.manager.irp_leaked(obj.id);
+        if let Some((manager, id)) = self.sim() {
+            manager.irp_leaked(id);
+        }
     }
 
     /// `Irp->Tail.Overlay.DriverContext[0]`.
     pub(crate) fn driver_context(&self) -> *mut c_void {
-        let obj = self.obj();
-        pointer(obj.manager.irp_driver_context(obj.id))
+        pointer(
+            self.sim()
+                .map_or(0, |(manager, id)| manager.irp_driver_context(id)),
+        )
     }
 
     /// Sets `Irp->Tail.Overlay.DriverContext[0]`.
     pub(crate) fn set_driver_context(&mut self, context: *mut c_void) {
-        let obj = self.obj();
-        obj.manager.set_irp_driver_context(obj.id, word(context));
+        if let Some((manager, id)) = self.sim() {
+            manager.set_irp_driver_context(id, word(context));
+        }
     }
 
     /// `IoReleaseCancelSpinLock(Irp->CancelIrql)`.
     pub(crate) fn release_cancel_lock(&self) {
-        let obj = self.obj();
-        obj.manager.release_cancel_lock(obj.id);
+        if let Some((manager, id)) = self.sim() {
+            manager.release_cancel_lock(id);
+        }
     }
 }

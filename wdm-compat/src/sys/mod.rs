@@ -156,7 +156,23 @@ impl IrpRef {
     /// `raw` must point to a live IRP whose current stack location belongs to the caller, and no
     /// other handle to it may exist while this one is alive.
     pub(crate) unsafe fn from_raw(raw: *mut RawIrp) -> Option<Self> {
-        NonNull::new(raw).map(Self)
+        let raw = NonNull::new(raw)?;
+        // On the host the handle holds a count on the simulation's IRP object, so the memory
+        // outlives the handle even if the simulation retires the IRP meanwhile.
+        #[cfg(feature = "host")]
+        // SAFETY: the caller guarantees `raw` is a live IRP the system handed to this driver.
+        unsafe {
+            host::retain_irp(raw);
+        }
+        Some(Self(raw))
+    }
+}
+
+#[cfg(feature = "host")]
+impl Drop for IrpRef {
+    fn drop(&mut self) {
+        // SAFETY: `from_raw` took exactly one count for this handle, and this is its end.
+        unsafe { host::release_irp(self.0) };
     }
 }
 

@@ -17,6 +17,7 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::string::String;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::vec::Vec;
@@ -35,7 +36,10 @@ use crate::ffi::memory::Globals;
 pub(crate) struct Framework {
     state: Mutex<State>,
     /// Signalled when a request leaves a driver's hands (synchronous purges wait on it).
-    pub(crate) released: Condvar,
+    released: Condvar,
+    /// Threads waiting on `released` (counted under the lock, so no wake-up is lost): with
+    /// none, a release wakes nobody instead of making a system call per request.
+    release_waiters: AtomicUsize,
     next_image: AtomicUsize,
 }
 
@@ -48,6 +52,28 @@ pub(crate) struct State {
 }
 
 impl Framework {
+    /// Wakes the threads waiting for a request to leave a driver's hands, if any.
+    pub(crate) fn notify_released(&self) {
+        if self.release_waiters.load(Ordering::SeqCst) > 0 {
+            self.released.notify_all();
+        }
+    }
+
+    /// Waits (at most `timeout`) for a request to leave a driver's hands.
+    pub(crate) fn wait_released<'a>(
+        &self,
+        state: MutexGuard<'a, State>,
+        timeout: core::time::Duration,
+    ) -> MutexGuard<'a, State> {
+        self.release_waiters.fetch_add(1, Ordering::SeqCst);
+        let state = match self.released.wait_timeout(state, timeout) {
+            Ok((state, _)) => state,
+            Err(poisoned) => poisoned.into_inner().0,
+        };
+        self.release_waiters.fetch_sub(1, Ordering::SeqCst);
+        state
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -112,12 +138,13 @@ pub(crate) struct Cx {
 
 std::thread_local! {
     /// The images whose code this thread is running, innermost last: the framework pushes one
-    /// around every call into a driver (what `WdfDriverGlobals` is on the host).
-    static FRAMES: RefCell<Vec<Cx>> = const { RefCell::new(Vec::new()) };
+    /// around every call into a driver (what `WdfDriverGlobals` is on the host). Shared with
+    /// `Rc`, so each DDI's look at its context costs no atomic operation.
+    static FRAMES: RefCell<Vec<Rc<Cx>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The innermost call context of this thread.
-pub(crate) fn current() -> Option<Cx> {
+pub(crate) fn current() -> Option<Rc<Cx>> {
     FRAMES.with(|frames| frames.borrow().last().cloned())
 }
 
@@ -154,10 +181,24 @@ impl Cx {
 
     /// Marks this thread as running the image's code until the guard is dropped.
     pub(crate) fn enter(&self) -> FrameGuard {
-        FRAMES.with(|frames| frames.borrow_mut().push(self.clone()));
+        Rc::new(self.clone()).enter_shared()
+    }
+}
+
+/// Entering a context already shared (the I/O path makes one per IRP).
+pub(crate) trait EnterShared {
+    /// As [`Cx::enter`], without copying the context.
+    fn enter_shared(&self) -> FrameGuard;
+}
+
+impl EnterShared for Rc<Cx> {
+    fn enter_shared(&self) -> FrameGuard {
+        FRAMES.with(|frames| frames.borrow_mut().push(Rc::clone(self)));
         FrameGuard(())
     }
+}
 
+impl Cx {
     pub(crate) fn fx(&self) -> &Framework {
         &self.image.framework
     }

@@ -242,15 +242,11 @@ enum Next {
 
 /// `DispatchEvents`: presents requests while the queue's kind and state allow.
 pub(crate) fn dispatch_events(cx: &Cx, queue: Handle) {
-    {
-        let mut state = cx.lock();
-        let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) else {
-            return;
-        };
-        body.loops += 1;
-    }
+    // The loop counter goes up with the first look and down with the last, under the same
+    // locks as the looks themselves.
+    let mut step = Step::First;
     loop {
-        match next(cx, queue) {
+        match next(cx, queue, step) {
             Next::Present {
                 request,
                 request_type,
@@ -261,11 +257,15 @@ pub(crate) fn dispatch_events(cx: &Cx, queue: Handle) {
             }
             Next::Done => break,
         }
+        step = Step::Again;
     }
-    let mut state = cx.lock();
-    if let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) {
-        body.loops = body.loops.saturating_sub(1);
-    }
+}
+
+/// Which look of one run of the dispatch loop this is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    First,
+    Again,
 }
 
 /// `DispatchInternalEvents`: re-enters the loop only when none runs on the queue.
@@ -282,8 +282,13 @@ pub(crate) fn dispatch_internal_events(cx: &Cx, queue: Handle) {
 }
 
 /// One step of the loop, under the lock: the next request to present, if any.
-fn next(cx: &Cx, queue: Handle) -> Next {
+fn next(cx: &Cx, queue: Handle, step: Step) -> Next {
     let mut state = cx.lock();
+    if step == Step::First
+        && let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut())
+    {
+        body.loops += 1;
+    }
     loop {
         let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) else {
             return Next::Done;
@@ -294,9 +299,11 @@ fn next(cx: &Cx, queue: Handle) -> Next {
             _ => true,
         };
         if !body.dispatching || busy {
+            body.loops = body.loops.saturating_sub(1);
             return Next::Done;
         }
         let Some(request) = body.pending.pop_front() else {
+            body.loops = body.loops.saturating_sub(1);
             return Next::Done;
         };
         let allow_zero_length = body.allow_zero_length;
@@ -533,9 +540,6 @@ fn wait_for_driver(cx: &Cx, queue: Handle, when: &str) {
             );
             return;
         }
-        state = match cx.fx().released.wait_timeout(state, deadline - now) {
-            Ok((state, _)) => state,
-            Err(poisoned) => poisoned.into_inner().0,
-        };
+        state = cx.fx().wait_released(state, deadline - now);
     }
 }

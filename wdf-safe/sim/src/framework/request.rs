@@ -131,8 +131,8 @@ pub(crate) fn new_request(
     irp: IrpId,
 ) -> Result<Handle, NtStatus> {
     let k = &cx.kernel;
-    let major = k.major(irp);
-    let request_type = request_type_of(major);
+    let view = k.view(irp);
+    let request_type = request_type_of(view.major);
     let buffering = k.flags(wdm);
     let read_write_method = if buffering & wdm_compat::host::flags::DO_BUFFERED_IO != 0 {
         Method::Buffered
@@ -141,7 +141,7 @@ pub(crate) fn new_request(
     } else {
         Method::Neither
     };
-    let (parameters, method) = match k.parameters(irp) {
+    let (parameters, method) = match view.parameters {
         IrpParameters::Read { length, offset } | IrpParameters::Write { length, offset } => (
             Parameters {
                 length: length as usize,
@@ -176,14 +176,14 @@ pub(crate) fn new_request(
         irp,
         device,
         request_type,
-        minor: k.minor(irp),
+        minor: view.minor,
         parameters,
-        user_mode: k.from_user_mode(irp),
+        user_mode: view.from_user_mode,
         method,
         system,
         mdl,
         information: 0,
-        status: k.status(irp),
+        status: view.status,
         owner: Owner::Framework,
         queue: None,
         presented: false,
@@ -537,7 +537,7 @@ pub(crate) fn complete(cx: &Cx, request: Handle, status: NtStatus, information: 
     lifecycle::run_cleanup(cx, request);
     write_back(&cx.kernel, irp, &system, &mdl);
     cx.kernel.complete(irp, status, information);
-    cx.fx().released.notify_all();
+    cx.fx().notify_released();
     if let Some(queue) = queue {
         queue::dispatch_internal_events(cx, queue);
     }
@@ -665,7 +665,7 @@ pub(crate) fn forward_to_queue(cx: &Cx, request: Handle, destination: Handle) ->
         enqueue_locked(cx, &mut state, destination, request);
         source
     };
-    cx.fx().released.notify_all();
+    cx.fx().notify_released();
     cancel_if_already_cancelled(cx, request);
     queue::dispatch_events(cx, destination);
     if let Some(source) = source {
@@ -840,7 +840,7 @@ pub(crate) fn send(
             cx.kernel.skip_current_location(irp);
         }
         let _ = cx.kernel.call_driver(irp, lower);
-        cx.fx().released.notify_all();
+        cx.fx().notify_released();
         if let Some(queue) = queue {
             queue::dispatch_internal_events(cx, queue);
         }

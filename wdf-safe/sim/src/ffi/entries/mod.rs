@@ -22,6 +22,7 @@ pub(crate) use queue::*;
 pub(crate) use request::*;
 
 use std::format;
+use std::rc::Rc;
 use std::string::String;
 
 use wdm_compat::NtStatus;
@@ -43,7 +44,7 @@ const DISPATCH: u8 = 2;
 /// The context of a DDI call: the image whose code is running. The globals passed must be
 /// that image's; a DDI called outside any callback of the framework has no image, and fails
 /// (said on stderr, as there is no simulation to report to).
-fn enter(globals: PWDF_DRIVER_GLOBALS, ddi: &str) -> Option<Cx> {
+fn enter(globals: PWDF_DRIVER_GLOBALS, ddi: &str) -> Option<Rc<Cx>> {
     let Some(cx) = framework::current() else {
         std::eprintln!(
             "[kmdf-sim] {ddi} called outside any framework callback: no driver image is running \

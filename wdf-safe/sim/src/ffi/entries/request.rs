@@ -1,5 +1,7 @@
 //! Requests (shared/core/fxrequestapi.cpp).
 
+use std::rc::Rc;
+
 use wdm_compat::NtStatus;
 
 use super::{DISPATCH, enter, handle, not_null, read, sized, write};
@@ -26,7 +28,7 @@ fn enter_request(
     globals: PWDF_DRIVER_GLOBALS,
     ddi: &str,
     raw_request: WDFREQUEST,
-) -> Option<(Cx, Handle)> {
+) -> Option<(Rc<Cx>, Handle)> {
     let cx = enter(globals, ddi)?;
     let request = handle(&cx, ddi, raw_request, Kind::Request)?;
     if !cx.check_irql(ddi, DISPATCH) {

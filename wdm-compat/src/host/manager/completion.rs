@@ -1,0 +1,536 @@
+//! `IoCompleteRequest`: the completion routines bottom-up, pending propagation, the halt on
+//! `STATUS_MORE_PROCESSING_REQUIRED`, and the copy-back to the originator's buffer.
+
+use core::time::Duration;
+use std::format;
+use std::sync::Arc;
+use std::time::Instant;
+use std::vec::Vec;
+
+use super::irps::{Holder, Phase, Transfer};
+use super::objects::{CompletionRoutine, DeviceObj, IrpObj, read_cells};
+use super::{IoManager, World};
+use crate::host::irql::{self, current_irql};
+use crate::host::irql_level::DISPATCH_LEVEL;
+use crate::host::user::IoResult;
+use crate::host::verifier::{Report, ViolationSeverity};
+use crate::host::{DeviceId, DriverId, IrpId};
+use crate::status::NtStatus;
+use crate::sys;
+
+/// One completion recorded by `TrackingCompleter`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackedCompletion {
+    /// The status the driver completed with.
+    pub status: NtStatus,
+    /// The information the driver completed with.
+    pub information: usize,
+}
+
+/// The completion routine to run next, found under the lock.
+struct NextRoutine {
+    routine: CompletionRoutine,
+    device: Option<DeviceId>,
+    device_obj: Option<&'static DeviceObj>,
+    irp_obj: Arc<IrpObj>,
+    driver: Option<DriverId>,
+}
+
+pub(super) fn is_bad_status(status: NtStatus) -> bool {
+    status == NtStatus::PENDING || status.to_u32() == u32::MAX
+}
+
+impl IoManager {
+    /// `IoCompleteRequest` by a driver (with the verifier's completion checks).
+    pub(crate) fn complete_request(&self, irp: IrpId, status: NtStatus, information: usize) {
+        let irql = current_irql();
+        let spin = irql::spin_lock_held();
+        let start =
+            self.with_world(|w| w.begin_completion(irp, status, information, Some((irql, spin))));
+        if let Some(start) = start {
+            self.run_completion(irp, start);
+        }
+    }
+
+    /// The I/O manager completing an IRP itself (no driver checks).
+    pub(super) fn complete_internal(&self, irp: IrpId, status: NtStatus) {
+        let start = self.with_world(|w| {
+            let info = w.irp(irp).map_or(0, |i| i.information);
+            w.begin_completion(irp, status, info, None)
+        });
+        if let Some(start) = start {
+            self.run_completion(irp, start);
+        }
+    }
+
+    fn run_completion(&self, irp: IrpId, start: usize) {
+        let mut index = start;
+        loop {
+            let next = self.with_world(|w| w.next_completion(irp, index));
+            let Some(next) = next else {
+                break;
+            };
+            let (routine, device, device_obj, driver) =
+                (next.routine, next.device, next.device_obj, next.driver);
+            let status = match routine {
+                CompletionRoutine::Native(f, context) => {
+                    let _guard = irql::enter(self, driver);
+                    NtStatus::from_raw(sys::host::call_completion(
+                        f,
+                        device_obj,
+                        &next.irp_obj,
+                        context,
+                    ))
+                }
+                CompletionRoutine::Scripted(f) => self
+                    .run_script(driver, |k| f(k, device, irp))
+                    .unwrap_or(NtStatus::SUCCESS),
+            };
+            let halted = self.with_world(|w| w.after_routine(irp, index, status, driver));
+            if halted {
+                return;
+            }
+            index += 1;
+        }
+        let waiting = self.with_world(|w| {
+            w.finish_completion(irp);
+            w.waiters > 0
+        });
+        self.wake_waiters(waiting);
+    }
+
+    /// Wakes the originators waiting for a completion, if any: waking with nobody waiting is a
+    /// system call per request for nothing.
+    fn wake_waiters(&self, waiting: bool) {
+        if waiting {
+            self.inner.completed.notify_all();
+        }
+    }
+
+    /// `TrackingCompleter`: records the completion on the IRP without running the completion
+    /// path; the originator sees the recorded status and information.
+    pub(crate) fn tracked_complete(&self, irp: IrpId, status: NtStatus, information: usize) {
+        self.with_world(|w| {
+            let (driver, code) = w.irp_blame(irp);
+            if w.irps.retired(irp) {
+                w.report_retired(irp, "TrackingCompleter", driver, code);
+                return;
+            }
+            let Some(state) = w.irp_mut(irp) else {
+                return;
+            };
+            if matches!(
+                state.phase,
+                Phase::Completed | Phase::Tracked | Phase::Completing
+            ) {
+                w.push(Report {
+                    rule: Some("DoubleCompletion"),
+                    bug_check: Some((0x44, [irp.number(), 0, 0, 0])),
+                    severity: ViolationSeverity::Fatal,
+                    driver,
+                    major: code,
+                    message: format!("IRP #{} completed twice (TrackingCompleter)", irp.number()),
+                });
+                return;
+            }
+            state.tracked.push(TrackedCompletion {
+                status,
+                information,
+            });
+            state.status = status;
+            state.information = information;
+            state.phase = Phase::Tracked;
+            state.holder = Holder::Originator;
+            w.finish_completion(irp);
+        });
+        let waiting = self.with_world(|w| w.waiters > 0);
+        self.wake_waiters(waiting);
+    }
+
+    /// The safe layer dropped an IRP it owned without completing, forwarding or pending it.
+    /// Reported, then completed with `STATUS_CANCELLED` so the originator is not left hanging.
+    pub(crate) fn irp_leaked(&self, irp: IrpId) {
+        let live = self.with_world(|w| {
+            let (driver, code) = w.irp_blame(irp);
+            let Some(state) = w.irp(irp) else {
+                return false;
+            };
+            if state.phase != Phase::InProgress {
+                return false;
+            }
+            if let Holder::Frame(f) = state.holder
+                && let Some(frame) = w.frames.get_mut(&f)
+            {
+                frame.leaked = true;
+            }
+            w.push(
+                Report::io(
+                    0x226,
+                    Some("IrpProcessingComplete"),
+                    ViolationSeverity::Fatal,
+                    format!(
+                        "IRP #{} dropped without being completed, forwarded or pended; the simulation completes it with STATUS_CANCELLED",
+                        irp.number()
+                    ),
+                )
+                .at(driver, code),
+            );
+            true
+        });
+        if live {
+            self.with_world(|w| {
+                if let Some(state) = w.irp_mut(irp) {
+                    state.cancel_routine = None;
+                }
+            });
+            self.complete_internal(irp, NtStatus::CANCELLED);
+        }
+    }
+}
+
+impl IoManager {
+    /// Whether an IRP finished (completed, or gone).
+    pub(in crate::host) fn is_completed(&self, irp: IrpId) -> bool {
+        self.with_world(|w| w.irp(irp).is_none_or(|i| i.result.is_some()))
+    }
+
+    /// The final result of an IRP, once it completed.
+    pub(in crate::host) fn irp_result(&self, irp: IrpId) -> Option<IoResult> {
+        self.with_world(|w| w.irp(irp).and_then(|i| i.result.clone()))
+    }
+
+    /// The final result of an IRP its synchronous originator is done with: taken rather than
+    /// copied when no probe still reads it; the originator's hold ends here either way.
+    pub(in crate::host) fn take_result(&self, irp: IrpId) -> Option<IoResult> {
+        self.with_world(|w| {
+            let result = w.irp_mut(irp).and_then(|state| {
+                if state.keepers > 1 {
+                    state.result.clone()
+                } else {
+                    state.result.take()
+                }
+            });
+            if result.is_some() {
+                w.release_irp(irp);
+            }
+            result
+        })
+    }
+
+    /// Waits (at most `timeout`) for an IRP to complete.
+    pub(in crate::host) fn wait_for(&self, irp: IrpId, timeout: Duration) -> Option<IoResult> {
+        let deadline = Instant::now() + timeout;
+        let mut world = self.lock();
+        loop {
+            let state = world.irp(irp)?;
+            if let Some(result) = state.result.clone() {
+                return Some(result);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            // Counted under the lock, so a completion that runs after this check sees the waiter.
+            world.waiters += 1;
+            world = match self.inner.completed.wait_timeout(world, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+            world.waiters -= 1;
+        }
+    }
+
+    /// An IRP result for a request whose dispatch routine returned without completing or
+    /// pending it (already reported): what the originator sees is the returned status.
+    pub(in crate::host) fn unfinished_result(&self, irp: IrpId, returned: NtStatus) -> IoResult {
+        self.with_world(|w| IoResult {
+            status: returned,
+            information: w.irp(irp).map_or(0, |i| i.information),
+            data: Vec::new(),
+            output: w
+                .irp(irp)
+                .map(|i| i.user_output.clone())
+                .unwrap_or_default(),
+            irp,
+        })
+    }
+}
+
+impl World {
+    /// Checks and records a completion; returns the location completion starts from.
+    fn begin_completion(
+        &mut self,
+        irp: IrpId,
+        status: NtStatus,
+        information: usize,
+        checks: Option<(u8, bool)>,
+    ) -> Option<usize> {
+        let (driver, code) = self.irp_blame(irp);
+        if self.irps.retired(irp) {
+            self.report_retired(irp, "IoCompleteRequest", driver, code);
+            return None;
+        }
+        let state = self.irp(irp)?;
+        if state.phase != Phase::InProgress {
+            self.push(Report {
+                rule: Some("DoubleCompletion"),
+                bug_check: Some((0x44, [irp.number(), 0, 0, 0])),
+                severity: ViolationSeverity::Fatal,
+                driver,
+                major: code,
+                message: format!(
+                    "IoCompleteRequest on IRP #{} (completing with {status}), which was already completed (MULTIPLE_IRP_COMPLETE_REQUESTS)",
+                    irp.number()
+                ),
+            });
+            return None;
+        }
+        let has_cancel = state.cancel_routine.is_some();
+        let buffered_overflow = state.transfer == Transfer::Buffered
+            && !status.is_error()
+            && information > state.output_len;
+        let output_len = state.output_len;
+        if let Some((irql, spin)) = checks {
+            if irql > DISPATCH_LEVEL {
+                self.push(
+                    Report::io(
+                        0x0E,
+                        None,
+                        ViolationSeverity::Fatal,
+                        format!("IoCompleteRequest at IRQL {irql} (above DISPATCH_LEVEL)"),
+                    )
+                    .at(driver, code),
+                );
+            } else if spin {
+                self.push(Report {
+                    rule: Some("SpinLockSafe"),
+                    bug_check: None,
+                    severity: ViolationSeverity::NonFatal,
+                    driver,
+                    major: code,
+                    message: format!(
+                        "IoCompleteRequest on IRP #{} while holding a spin lock",
+                        irp.number()
+                    ),
+                });
+            }
+            if is_bad_status(status) {
+                self.push(
+                    Report::io(
+                        0x06,
+                        Some("CompleteRequestStatusCheck"),
+                        ViolationSeverity::Fatal,
+                        format!("IRP #{} completed with status {status}", irp.number()),
+                    )
+                    .at(driver, code),
+                );
+            }
+            if has_cancel {
+                self.push(
+                    Report::io(
+                        0x07,
+                        None,
+                        ViolationSeverity::Fatal,
+                        format!(
+                            "IRP #{} completed with its cancel routine still set (also Driver Verifier 0xC9/0x23C)",
+                            irp.number()
+                        ),
+                    )
+                    .at(driver, code),
+                );
+            }
+            if buffered_overflow {
+                self.push(
+                    Report::io(
+                        0x312,
+                        None,
+                        ViolationSeverity::NonFatal,
+                        format!(
+                            "IRP #{} completed with Information {information}, larger than the {output_len}-byte output buffer (buffered I/O)",
+                            irp.number()
+                        ),
+                    )
+                    .at(driver, code),
+                );
+            }
+        }
+        let state = self.irp_mut(irp)?;
+        state.status = status;
+        state.information = information;
+        state.cancel_routine = None;
+        state.phase = Phase::Completing;
+        state.holder = Holder::Originator;
+        Some(state.current)
+    }
+
+    /// Walks up from `index` to the next location with a completion routine, doing the I/O
+    /// manager's pending propagation for the locations without one. `None` when completion
+    /// reached the originator.
+    fn next_completion(&mut self, irp: IrpId, mut index: usize) -> Option<NextRoutine> {
+        loop {
+            let state = self.irp_mut(irp)?;
+            let size = state.stack.len();
+            if index >= size {
+                state.current = size;
+                return None;
+            }
+            let loc = state.stack.get_mut(index)?;
+            let pending = loc.pending;
+            let routine = loc.completion.take();
+            loc.pending = false;
+            state.pending_returned = pending;
+            state.current = index + 1;
+            if let Some(routine) = routine {
+                // While its completion routine runs, the IRP is back in the hands of the
+                // driver that set it: the routine may complete it again (then returns
+                // STATUS_MORE_PROCESSING_REQUIRED, as KMDF's I/O target does) or send it on.
+                state.phase = Phase::InProgress;
+                state.holder = Holder::Halted(index + 1);
+                let device = state.stack.get(index + 1).and_then(|l| l.device);
+                let irp_obj = Arc::clone(&state.obj);
+                let device_obj = device.and_then(|d| self.device(d)).map(|d| d.obj);
+                return Some(NextRoutine {
+                    routine,
+                    device,
+                    device_obj,
+                    irp_obj,
+                    driver: self.device_driver(device),
+                });
+            }
+            if pending && let Some(upper) = state.stack.get_mut(index + 1) {
+                upper.pending = true;
+            }
+            index += 1;
+        }
+    }
+
+    /// After a completion routine ran at `index`: halts on MORE_PROCESSING_REQUIRED, checks
+    /// pending propagation. Returns whether completion halted.
+    fn after_routine(
+        &mut self,
+        irp: IrpId,
+        index: usize,
+        status: NtStatus,
+        driver: Option<DriverId>,
+    ) -> bool {
+        let Some(state) = self.irp_mut(irp) else {
+            return true;
+        };
+        let kept = state.phase == Phase::InProgress && state.holder == Holder::Halted(index + 1);
+        if !kept {
+            // The routine completed the IRP again (or sent it on) before returning: completion
+            // went on from there, so this one must stop, which only MORE_PROCESSING_REQUIRED
+            // says.
+            if status != NtStatus::MORE_PROCESSING_REQUIRED {
+                let code = state.stack.get(index + 1).map(|l| l.major);
+                self.push(Report {
+                    rule: Some("DoubleCompletion"),
+                    bug_check: Some((0x44, [irp.number(), 0, 0, 0])),
+                    severity: ViolationSeverity::Fatal,
+                    driver,
+                    major: code,
+                    message: format!(
+                        "the completion routine of IRP #{} completed or passed on the IRP and returned {status} instead of STATUS_MORE_PROCESSING_REQUIRED",
+                        irp.number()
+                    ),
+                });
+            }
+            return true;
+        }
+        if status == NtStatus::MORE_PROCESSING_REQUIRED {
+            return true;
+        }
+        state.phase = Phase::Completing;
+        state.holder = Holder::Originator;
+        let pending_returned = state.pending_returned;
+        let code = state.stack.get(index + 1).map(|l| l.major);
+        let unmarked = state
+            .stack
+            .get(index + 1)
+            .is_some_and(|upper| !upper.pending);
+        if pending_returned && unmarked {
+            self.push(
+                Report::io(
+                    0x228,
+                    None,
+                    ViolationSeverity::NonFatal,
+                    format!(
+                        "the completion routine of IRP #{} saw PendingReturned but did not call IoMarkIrpPending",
+                        irp.number()
+                    ),
+                )
+                .at(driver, code),
+            );
+        }
+        false
+    }
+
+    /// The I/O manager's final processing: the copy-back to the user buffer.
+    fn finish_completion(&mut self, irp: IrpId) {
+        let Some(state) = self.irp_mut(irp) else {
+            return;
+        };
+        if state.phase == Phase::Completing {
+            state.phase = Phase::Completed;
+        }
+        state.holder = Holder::Originator;
+        let status = state.status;
+        let mut output = core::mem::take(&mut state.user_output);
+        let returned = state.information.min(state.output_len);
+        match state.transfer {
+            Transfer::Buffered if !status.is_error() => {
+                for (dst, src) in output
+                    .iter_mut()
+                    .zip(state.obj.system.iter())
+                    .take(returned)
+                {
+                    *dst = src.load(core::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            Transfer::Direct => {
+                output = read_cells(&state.obj.mdl);
+            }
+            Transfer::Buffered | Transfer::None => {}
+        }
+        let data = if status.is_error() {
+            Vec::new()
+        } else {
+            output
+                .get(..returned)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default()
+        };
+        state.result = Some(IoResult {
+            status,
+            information: state.information,
+            data,
+            output,
+            irp,
+        });
+        // An originator that stopped waiting (a timed-out synchronous request, a dropped
+        // operation) no longer keeps it: it retires now.
+        self.retire_if_done(irp);
+    }
+
+    /// A call on an IRP that completed and retired: its originator took the result, so this
+    /// completes (or touches) it a second time.
+    pub(super) fn report_retired(
+        &mut self,
+        irp: IrpId,
+        call: &str,
+        driver: Option<DriverId>,
+        code: Option<u8>,
+    ) {
+        self.push(Report {
+            rule: Some("DoubleCompletion"),
+            bug_check: Some((0x44, [irp.number(), 0, 0, 0])),
+            severity: ViolationSeverity::Fatal,
+            driver,
+            major: code,
+            message: format!(
+                "{call} on IRP #{}, which already completed and was returned to its originator (MULTIPLE_IRP_COMPLETE_REQUESTS)",
+                irp.number()
+            ),
+        });
+    }
+}
