@@ -15,12 +15,15 @@
 //! passes the IRP down, detaches and deletes the device, in that order (Learn: "Removing a
 //! Device in a Filter Driver").
 
-use crate::device::{Device, DeviceConfig, OwnedDevice};
+use crate::device::{Device, DeviceConfig, FILE_DEVICE_SECURE_OPEN, LowerDevice, OwnedDevice};
 use crate::dispatch::DispatchStatus;
 use crate::irp::{Irp, IrpCompleter, SystemCompleter};
 use crate::request::MajorFunction;
 use crate::status::{NtResult, NtStatus};
 use crate::sys;
+
+/// `FILE_DEVICE_UNKNOWN`: the type of a PnP driver's device until it takes the lower one's.
+const FILE_DEVICE_UNKNOWN: u32 = 0x22;
 
 /// A WDM driver.
 ///
@@ -159,6 +162,63 @@ pub(crate) fn dispatch<D: WdmDriver<C>, C: IrpCompleter>(
         MajorFunction::PNP => driver.on_pnp(device, irp),
         MajorFunction::POWER => driver.on_power(device, irp),
         _ => driver.on_other(device, irp),
+    }
+}
+
+/// What the seam's trampolines call: every WDM driver type, in the seam's terms.
+impl<D: WdmDriver<C>, C: IrpCompleter> sys::DriverCallbacks<C> for D {
+    type DeviceRecord = Device<D::DeviceExtension>;
+
+    const PNP: bool = <D as WdmDriver<C>>::PNP;
+
+    fn entry(driver: sys::DriverRef) -> NtResult<Self> {
+        let mut setup = DriverSetup {
+            driver,
+            registry_path: "",
+            _extension: core::marker::PhantomData,
+        };
+        D::driver_entry(&mut setup)
+    }
+
+    fn unload_driver(self) {
+        self.unload();
+    }
+
+    fn dispatch(&self, record: &Self::DeviceRecord, irp: sys::IrpRef) -> NtStatus {
+        let major = MajorFunction(irp.stack().major);
+        dispatch(self, record, major, Irp::<C>::from_ref(irp)).status()
+    }
+
+    fn device_below(record: &Self::DeviceRecord) -> Option<sys::DeviceRef> {
+        record.lower.as_ref().map(|lower| lower.0)
+    }
+
+    fn removing_device(&self, record: &Self::DeviceRecord) {
+        self.on_remove_device(record);
+    }
+
+    fn attach_device(
+        &self,
+        driver: sys::DriverRef,
+        physical: sys::DeviceRef,
+    ) -> NtResult<(sys::DeviceRef, Self::DeviceRecord)> {
+        let extension = self.add_device(&PhysicalDevice { raw: physical })?;
+        let device =
+            driver.create_device(None, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN, false)?;
+        let Some(lower) = device.attach_to(physical) else {
+            device.delete();
+            return Err(NtStatus::NO_SUCH_DEVICE);
+        };
+        // A device in a stack takes its type and buffering from the device below it (Driver
+        // Verifier 0xC9/0x244, 0x246, 0x23F).
+        device.set_device_type(lower.device_type());
+        device.set_flags(
+            lower.flags() & (sys::DO_BUFFERED_IO | sys::DO_DIRECT_IO | sys::DO_POWER_PAGABLE),
+        );
+        Ok((
+            device,
+            Device::new(device, Some(LowerDevice(lower)), extension),
+        ))
     }
 }
 

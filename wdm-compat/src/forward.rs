@@ -99,15 +99,9 @@ impl<C: IrpCompleter> PendingIrp<C> {
 }
 
 /// The outcome of an IRP as a completion routine sees it: read-only.
-pub struct IrpOutcome<'irp> {
-    irp: &'irp mut IrpRef,
-}
+pub use crate::sys::IrpOutcome;
 
-impl<'irp> IrpOutcome<'irp> {
-    pub(crate) const fn new(irp: &'irp mut IrpRef) -> Self {
-        Self { irp }
-    }
-
+impl IrpOutcome<'_> {
     /// `IoStatus.Status` as the lower driver completed it.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL (completion routines run there).

@@ -77,7 +77,17 @@ pub mod host;
 /// What the entry macro expands to; not part of the API.
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 #[doc(hidden)]
-pub use sys::nt::entry as __private;
+pub mod __private {
+    pub use crate::sys::nt::entry::{Allocator, bug_check};
+
+    /// The `DriverEntry` routine of driver type `D`, which the image's exported `DriverEntry`
+    /// calls.
+    #[must_use]
+    pub const fn driver_entry<D: crate::WdmDriver>()
+    -> unsafe extern "system" fn(*mut core::ffi::c_void, *const core::ffi::c_void) -> i32 {
+        crate::sys::thunk::image_driver_entry::<D, crate::SystemCompleter>
+    }
+}
 
 /// Makes this crate a WDM driver image: exports `DriverEntry` for the [`WdmDriver`] type given,
 /// and provides the global allocator (non-paged pool), the panic handler (a bug check: a panic
@@ -112,7 +122,7 @@ macro_rules! wdm_driver_entry {
             registry_path: *const ::core::ffi::c_void,
         ) -> i32 {
             // SAFETY: the system calls DriverEntry with its driver object and registry path.
-            unsafe { $crate::__private::driver_entry::<$driver>(driver, registry_path) }
+            unsafe { ($crate::__private::driver_entry::<$driver>())(driver, registry_path) }
         }
 
         #[global_allocator]
@@ -171,7 +181,7 @@ macro_rules! wdm_driver_entry {
             registry_path: *const ::core::ffi::c_void,
         ) -> i32 {
             // SAFETY: the system calls DriverEntry with its driver object and registry path.
-            unsafe { $crate::__private::driver_entry::<$driver>(driver, registry_path) }
+            unsafe { ($crate::__private::driver_entry::<$driver>())(driver, registry_path) }
         }
 
         #[global_allocator]

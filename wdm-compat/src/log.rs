@@ -10,7 +10,7 @@
 use core::fmt::{self, Write};
 
 /// The longest line [`kd_print!`](crate::kd_print) emits, in bytes.
-pub const LINE_CAPACITY: usize = 256;
+pub const LINE_CAPACITY: usize = crate::sys::DBG_PRINT_CAPACITY;
 
 /// A line being formatted on the stack.
 struct Line {

@@ -51,8 +51,12 @@ pub(crate) use none as backend;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) use none::{dbg_print, lower_irql, raise_irql};
 
+mod callbacks;
 pub(crate) mod spin_lock;
 pub(crate) mod thunk;
+
+pub(crate) use callbacks::DriverCallbacks;
+pub use callbacks::IrpOutcome;
 
 /// The backend's driver object (`DRIVER_OBJECT` on Windows).
 pub(crate) type RawDriver = backend::DriverObject;
@@ -74,6 +78,9 @@ pub(crate) type CancelFn = unsafe extern "system" fn(*mut RawDevice, *mut RawIrp
 pub(crate) type AddDeviceFn = unsafe extern "system" fn(*mut RawDriver, *mut RawDevice) -> i32;
 /// `DRIVER_INITIALIZE`: the driver's entry point (`DriverEntry`).
 pub(crate) type DriverEntryFn = unsafe extern "system" fn(*mut RawDriver, *const c_void) -> i32;
+
+/// The longest line `dbg_print` is given, in bytes (the formatting buffer of `kd_print!`).
+pub(crate) const DBG_PRINT_CAPACITY: usize = 256;
 
 /// `IRP_MJ_MAXIMUM_FUNCTION + 1`: the size of the major-function table.
 pub(crate) const MAJOR_FUNCTION_COUNT: usize = 0x1c;

@@ -1,27 +1,23 @@
 //! Trampolines: the `extern "system"` routines the system calls. Each turns raw pointers into
 //! the seam's handles, finds the driver instance and the device record through the context
-//! pointers the crate published, and calls the safe layer.
+//! pointers the seam published, and calls the driver type's [`DriverCallbacks`].
 //!
 //! Under the `host` feature a panic in driver code is caught here and reported to the
 //! simulation as a bug check (a panic in a real driver is one), instead of unwinding through an
 //! `extern "system"` frame, which would abort the test process.
 
 use core::ffi::c_void;
-use core::marker::PhantomData;
 
+use super::callbacks::{DriverCallbacks, IrpOutcome, Observer};
 use super::{
-    DeviceRef, DriverRef, IrpRef, MAJOR_FUNCTION_COUNT, RawDevice, RawDriver, RawIrp, SharedBox,
-    from_context,
+    DO_DEVICE_INITIALIZING, DeviceRef, DriverRef, IrpRef, MAJOR_FUNCTION_COUNT, RawDevice,
+    RawDriver, RawIrp, SharedBox, Status, from_context,
 };
-use crate::device::{Device, FILE_DEVICE_SECURE_OPEN, LowerDevice};
-use crate::driver::{self, DriverSetup, PhysicalDevice, WdmDriver};
-use crate::forward::{CompletionObserver, IrpOutcome};
-use crate::irp::{Irp, IrpCompleter};
-use crate::request::{MajorFunction, pnp_minor};
-use crate::status::NtStatus;
 
-/// `FILE_DEVICE_UNKNOWN`.
-const FILE_DEVICE_UNKNOWN: u32 = 0x22;
+/// `IRP_MJ_PNP`.
+const IRP_MJ_PNP: u8 = 0x1b;
+/// `IRP_MN_REMOVE_DEVICE`.
+const IRP_MN_REMOVE_DEVICE: u8 = 0x02;
 
 /// Runs driver code; on the host a panic becomes a reported bug check and `fallback`.
 #[cfg(feature = "host")]
@@ -52,39 +48,46 @@ fn guarded<R>(_fallback: R, f: impl FnOnce() -> R) -> R {
 ///
 /// Called only by the system (or the host simulation) as a driver entry point, with the driver
 /// object it created for this driver.
-pub(crate) unsafe extern "system" fn driver_entry<D: WdmDriver<C>, C: IrpCompleter>(
+pub(crate) unsafe extern "system" fn driver_entry<D: DriverCallbacks<M>, M>(
     driver: *mut RawDriver,
     _registry_path: *const c_void,
 ) -> i32 {
     // SAFETY: the system passes its driver object, alive until unload returns.
     let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else {
-        return NtStatus::INVALID_PARAMETER.to_raw();
+        return Status::INVALID_PARAMETER.to_raw();
     };
     // Wired before anything can fail, so a driver that gets loaded can always be unloaded.
-    driver.set_unload(unload::<D, C>);
-    let mut setup = DriverSetup {
-        driver,
-        registry_path: "",
-        _extension: PhantomData,
-    };
-    let entry = guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || {
-        D::driver_entry(&mut setup)
-    });
-    match entry {
+    driver.set_unload(unload::<D, M>);
+    match guarded(Err(Status::DRIVER_INTERNAL_ERROR), || D::entry(driver)) {
         Ok(instance) => {
             driver.set_context(SharedBox::new(instance).publish());
             for major in 0..MAJOR_FUNCTION_COUNT {
                 if let Ok(major) = u8::try_from(major) {
-                    driver.set_dispatch(major, dispatch::<D, C>);
+                    driver.set_dispatch(major, dispatch::<D, M>);
                 }
             }
             if D::PNP {
-                driver.set_add_device(add_device::<D, C>);
+                driver.set_add_device(add_device::<D, M>);
             }
-            NtStatus::SUCCESS.to_raw()
+            Status::SUCCESS.to_raw()
         }
         Err(status) => status.to_raw(),
     }
+}
+
+/// [`driver_entry`] with the driver object as an untyped pointer, for an image's exported
+/// `DriverEntry` (`wdm_driver_entry!`), whose signature cannot name the seam's types.
+///
+/// # Safety
+///
+/// As [`driver_entry`].
+#[cfg(all(not(feature = "host"), target_os = "windows"))]
+pub(crate) unsafe extern "system" fn image_driver_entry<D: DriverCallbacks<M>, M>(
+    driver: *mut c_void,
+    registry_path: *const c_void,
+) -> i32 {
+    // SAFETY: forwarded from the system's call of `DriverEntry` (the caller's contract).
+    unsafe { driver_entry::<D, M>(driver.cast(), registry_path) }
 }
 
 /// `DriverUnload` for driver type `D`.
@@ -92,7 +95,7 @@ pub(crate) unsafe extern "system" fn driver_entry<D: WdmDriver<C>, C: IrpComplet
 /// # Safety
 ///
 /// Called only by the system, once, after all of the driver's I/O has finished.
-unsafe extern "system" fn unload<D: WdmDriver<C>, C: IrpCompleter>(driver: *mut RawDriver) {
+unsafe extern "system" fn unload<D: DriverCallbacks<M>, M>(driver: *mut RawDriver) {
     // SAFETY: the system passes the driver object it loaded the driver with.
     let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else {
         return;
@@ -102,7 +105,7 @@ unsafe extern "system" fn unload<D: WdmDriver<C>, C: IrpCompleter>(driver: *mut 
     // SAFETY: `driver_entry` published the instance with `SharedBox<D>::publish`; the pointer
     // was cleared above, so it is taken back once, and no dispatch runs during unload.
     if let Some(instance) = unsafe { SharedBox::<D>::from_published(context) } {
-        guarded((), || instance.into_inner().unload());
+        guarded((), || instance.into_inner().unload_driver());
     }
 }
 
@@ -112,66 +115,61 @@ unsafe extern "system" fn unload<D: WdmDriver<C>, C: IrpCompleter>(driver: *mut 
 ///
 /// Called only by the I/O manager with one of this driver's devices and an IRP whose current
 /// stack location belongs to it.
-unsafe extern "system" fn dispatch<D: WdmDriver<C>, C: IrpCompleter>(
+unsafe extern "system" fn dispatch<D: DriverCallbacks<M>, M>(
     device: *mut RawDevice,
     irp: *mut RawIrp,
 ) -> i32 {
     // SAFETY: the I/O manager hands the IRP's current stack location to this driver; this is
     // the only handle made for it.
     let Some(irp) = (unsafe { IrpRef::from_raw(irp) }) else {
-        return NtStatus::INVALID_PARAMETER.to_raw();
+        return Status::INVALID_PARAMETER.to_raw();
     };
     // SAFETY: the device is one of this driver's and lives for the duration of the call.
     let Some(device) = (unsafe { DeviceRef::from_raw(device) }) else {
-        irp.complete(NtStatus::INVALID_PARAMETER, 0);
-        return NtStatus::INVALID_PARAMETER.to_raw();
+        irp.complete(Status::INVALID_PARAMETER, 0);
+        return Status::INVALID_PARAMETER.to_raw();
     };
     // SAFETY: `driver_entry` published a `SharedBox<D>` as the driver context; it lives until
     // unload, which does not run while IRPs are dispatched.
     let instance = unsafe { from_context::<D>(device.driver().context()) };
-    // SAFETY: every device this driver owns has a `SharedBox<Device<D::DeviceExtension>>`
-    // published as its context (`OwnedDevice::create`, `add_device`), alive until the device
-    // is deleted, which does not happen while an IRP is dispatched to it.
-    let record = unsafe { from_context::<Device<D::DeviceExtension>>(device.context()) };
+    // SAFETY: every device this driver owns has a `SharedBox<D::DeviceRecord>` published as its
+    // context (by the typed layer for devices it creates, by `add_device` for the others),
+    // alive until the device is deleted, which does not happen while an IRP is dispatched to it.
+    let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
     let (Some(instance), Some(record)) = (instance, record) else {
-        irp.complete(NtStatus::INVALID_DEVICE_STATE, 0);
-        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+        irp.complete(Status::INVALID_DEVICE_STATE, 0);
+        return Status::INVALID_DEVICE_STATE.to_raw();
     };
     let stack = irp.stack();
-    let major = MajorFunction(stack.major);
-    if major == MajorFunction::PNP
-        && stack.minor == pnp_minor::REMOVE_DEVICE
-        && let Some(lower) = record.lower
+    if stack.major == IRP_MJ_PNP
+        && stack.minor == IRP_MN_REMOVE_DEVICE
+        && let Some(lower) = D::device_below(record)
     {
-        return remove_device::<D, C>(instance, record, device, lower, irp);
+        return remove_device::<D, M>(instance, record, device, lower, irp);
     }
-    let irp = Irp::<C>::from_ref(irp);
-    let fallback = crate::dispatch::DispatchStatus::new(NtStatus::INTERNAL_ERROR);
-    guarded(fallback, || driver::dispatch(instance, record, major, irp))
-        .status()
-        .to_raw()
+    guarded(Status::INTERNAL_ERROR, || instance.dispatch(record, irp)).to_raw()
 }
 
-/// `IRP_MN_REMOVE_DEVICE` for a device the crate attached: tell the driver, pass the IRP down,
+/// `IRP_MN_REMOVE_DEVICE` for a device the seam attached: tell the driver, pass the IRP down,
 /// detach, delete, free the record — in that order (Learn: "Removing a Device in a Filter
 /// Driver").
-fn remove_device<D: WdmDriver<C>, C: IrpCompleter>(
+fn remove_device<D: DriverCallbacks<M>, M>(
     instance: &D,
-    record: &Device<D::DeviceExtension>,
+    record: &D::DeviceRecord,
     device: DeviceRef,
-    lower: LowerDevice,
+    lower: DeviceRef,
     mut irp: IrpRef,
 ) -> i32 {
-    guarded((), || instance.on_remove_device(record));
+    guarded((), || instance.removing_device(record));
     irp.skip_current_location();
-    let status = irp.call_driver(lower.0);
-    device.detach(lower.0);
+    let status = irp.call_driver(lower);
+    device.detach(lower);
     let context = device.context();
     device.set_context(core::ptr::null());
     device.delete();
     // SAFETY: `add_device` published this record with `SharedBox::publish`; the context was
     // cleared above so it is taken back once, and `record` is not used after this point.
-    drop(unsafe { SharedBox::<Device<D::DeviceExtension>>::from_published(context) });
+    drop(unsafe { SharedBox::<D::DeviceRecord>::from_published(context) });
     status.to_raw()
 }
 
@@ -180,88 +178,67 @@ fn remove_device<D: WdmDriver<C>, C: IrpCompleter>(
 /// # Safety
 ///
 /// Called only by the PnP manager with this driver's object and a physical device object.
-unsafe extern "system" fn add_device<D: WdmDriver<C>, C: IrpCompleter>(
+unsafe extern "system" fn add_device<D: DriverCallbacks<M>, M>(
     driver: *mut RawDriver,
     physical: *mut RawDevice,
 ) -> i32 {
     // SAFETY: the PnP manager passes this driver's object, alive while the driver is loaded.
     let Some(driver) = (unsafe { DriverRef::from_raw(driver) }) else {
-        return NtStatus::INVALID_PARAMETER.to_raw();
+        return Status::INVALID_PARAMETER.to_raw();
     };
     // SAFETY: the physical device object stays alive while its stack exists.
     let Some(physical) = (unsafe { DeviceRef::from_raw(physical) }) else {
-        return NtStatus::INVALID_PARAMETER.to_raw();
+        return Status::INVALID_PARAMETER.to_raw();
     };
     // SAFETY: as in `dispatch`: published by `driver_entry`, alive until unload.
     let Some(instance) = (unsafe { from_context::<D>(driver.context()) }) else {
-        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+        return Status::INVALID_DEVICE_STATE.to_raw();
     };
-    let pdo = PhysicalDevice { raw: physical };
-    let extension = match guarded(Err(NtStatus::DRIVER_INTERNAL_ERROR), || {
-        instance.add_device(&pdo)
+    match guarded(Err(Status::DRIVER_INTERNAL_ERROR), || {
+        instance.attach_device(driver, physical)
     }) {
-        Ok(extension) => extension,
-        Err(status) => return status.to_raw(),
-    };
-    let device =
-        match driver.create_device(None, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN, false) {
-            Ok(device) => device,
-            Err(status) => return status.to_raw(),
-        };
-    let Some(lower) = device.attach_to(physical) else {
-        device.delete();
-        return NtStatus::NO_SUCH_DEVICE.to_raw();
-    };
-    // A device in a stack takes its type and buffering from the device below it (Driver
-    // Verifier 0xC9/0x244, 0x246, 0x23F).
-    device.set_device_type(lower.device_type());
-    device.set_flags(
-        lower.flags() & (super::DO_BUFFERED_IO | super::DO_DIRECT_IO | super::DO_POWER_PAGABLE),
-    );
-    let record = SharedBox::new(Device::new(device, Some(LowerDevice(lower)), extension));
-    device.set_context(record.publish());
-    device.clear_flags(super::DO_DEVICE_INITIALIZING);
-    NtStatus::SUCCESS.to_raw()
+        Ok((device, record)) => {
+            device.set_context(SharedBox::new(record).publish());
+            device.clear_flags(DO_DEVICE_INITIALIZING);
+            Status::SUCCESS.to_raw()
+        }
+        Err(status) => status.to_raw(),
+    }
 }
 
 /// Sets [`observe`] as `irp`'s completion routine, carrying `observer` in the context pointer.
-pub(crate) fn set_observer<D: WdmDriver<C>, C: IrpCompleter>(
-    irp: &mut IrpRef,
-    observer: CompletionObserver<D, D::DeviceExtension>,
-) {
-    irp.set_completion_routine(observe::<D, C>, observer as *mut c_void);
+pub(crate) fn set_observer<D: DriverCallbacks<M>, M>(irp: &mut IrpRef, observer: Observer<D, M>) {
+    irp.set_completion_routine(observe::<D, M>, observer as *mut c_void);
 }
 
-/// The completion routine behind [`Irp::forward_observing`](crate::Irp::forward_observing).
+/// The completion routine behind an observed forward (`Irp::forward_observing`).
 ///
 /// # Safety
 ///
-/// Called only by the I/O manager for an IRP on which [`set_observer::<D, C>`] set it, with the
+/// Called only by the I/O manager for an IRP on which [`set_observer::<D, M>`] set it, with the
 /// device object of this driver that forwarded it.
-unsafe extern "system" fn observe<D: WdmDriver<C>, C: IrpCompleter>(
+unsafe extern "system" fn observe<D: DriverCallbacks<M>, M>(
     device: *mut RawDevice,
     irp: *mut RawIrp,
     context: *mut c_void,
 ) -> i32 {
-    // SAFETY: `set_observer::<D, C>` stored a `CompletionObserver<D, D::DeviceExtension>` in
+    // SAFETY: `set_observer::<D, M>` stored an `Observer<D, M>` (a function pointer) in
     // `context`; function pointers and data pointers have the same size on every target Windows
     // runs on.
-    let observer = unsafe {
-        core::mem::transmute::<*mut c_void, CompletionObserver<D, D::DeviceExtension>>(context)
-    };
+    let observer = unsafe { core::mem::transmute::<*mut c_void, Observer<D, M>>(context) };
     // SAFETY: during its completion routine the IRP is back in this driver's hands; the handle
     // is not used after the routine returns.
     let Some(mut irp) = (unsafe { IrpRef::from_raw(irp) }) else {
-        return NtStatus::SUCCESS.to_raw();
+        return Status::SUCCESS.to_raw();
     };
     // SAFETY: the device that set the routine is one of this driver's, alive during the call.
     if let Some(device) = unsafe { DeviceRef::from_raw(device) } {
         // SAFETY: as in `dispatch`.
         let instance = unsafe { from_context::<D>(device.driver().context()) };
         // SAFETY: as in `dispatch`.
-        let record = unsafe { from_context::<Device<D::DeviceExtension>>(device.context()) };
+        let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
         if let (Some(instance), Some(record)) = (instance, record) {
-            let outcome = IrpOutcome::new(&mut irp);
+            let outcome = IrpOutcome { irp: &mut irp };
             guarded((), || observer(instance, record, &outcome));
         }
     }
@@ -269,7 +246,7 @@ unsafe extern "system" fn observe<D: WdmDriver<C>, C: IrpCompleter>(
     if irp.pending_returned() {
         irp.mark_pending();
     }
-    NtStatus::SUCCESS.to_raw()
+    Status::SUCCESS.to_raw()
 }
 
 /// Sets [`pass_through`] as `irp`'s completion routine.
@@ -295,5 +272,5 @@ unsafe extern "system" fn pass_through(
     {
         irp.mark_pending();
     }
-    NtStatus::SUCCESS.to_raw()
+    Status::SUCCESS.to_raw()
 }

@@ -241,8 +241,8 @@ const fn unicode(buffer: &[u16; MAX_NAME], bytes: u16) -> UnicodeString {
 
 /// `DbgPrint("%s", text)`.
 pub(crate) fn dbg_print(text: &str) {
-    let mut line = [0u8; crate::log::LINE_CAPACITY + 2];
-    let length = text.len().min(crate::log::LINE_CAPACITY);
+    let mut line = [0u8; super::DBG_PRINT_CAPACITY + 2];
+    let length = text.len().min(super::DBG_PRINT_CAPACITY);
     if let (Some(slot), Some(source)) = (line.get_mut(..length), text.as_bytes().get(..length)) {
         slot.copy_from_slice(source);
     }
@@ -740,26 +740,7 @@ pub fn bug_check(code: u32) -> ! {
 }
 
 /// What [`wdm_driver_entry!`](crate::wdm_driver_entry) expands to call.
-pub mod entry {
+pub(crate) mod entry {
     pub use super::bug_check;
     pub use super::imports::Allocator;
-
-    /// `DriverEntry` of driver type `D`.
-    ///
-    /// # Safety
-    ///
-    /// Only the system may call it, as the driver image's entry point, with the driver object
-    /// and registry path it passes to `DriverEntry`.
-    pub unsafe fn driver_entry<D: crate::WdmDriver>(
-        driver: *mut core::ffi::c_void,
-        registry_path: *const core::ffi::c_void,
-    ) -> i32 {
-        // SAFETY: forwarded from the system's call of DriverEntry (the caller's contract).
-        unsafe {
-            super::super::thunk::driver_entry::<D, crate::SystemCompleter>(
-                driver.cast(),
-                registry_path,
-            )
-        }
-    }
 }
