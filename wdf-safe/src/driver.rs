@@ -155,7 +155,7 @@ macro_rules! kmdf_driver_entry {
         ) -> i32 {
             // SAFETY: the system calls DriverEntry once, with its driver object and registry
             // path; `$driver` is this image's only driver type (one macro call per image).
-            unsafe { $crate::__private::driver_entry::<$driver>(driver, registry_path) }
+            unsafe { ($crate::__private::driver_entry::<$driver>())(driver, registry_path) }
         }
 
         #[global_allocator]

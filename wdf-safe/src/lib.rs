@@ -84,7 +84,18 @@ mod sys;
 /// What [`kmdf_driver_entry!`] expands to call; not part of the API.
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
 #[doc(hidden)]
-pub use sys::wdk::entry as __private;
+pub mod __private {
+    /// The global allocator of a KMDF driver image (wdk-alloc: non-paged pool).
+    pub use wdk_alloc::WdkAllocator as Allocator;
+
+    /// The `DriverEntry` routine of driver type `D`, which the image's exported `DriverEntry`
+    /// calls.
+    #[must_use]
+    pub const fn driver_entry<D: crate::KmdfDriver>()
+    -> unsafe extern "system" fn(*mut core::ffi::c_void, *const core::ffi::c_void) -> i32 {
+        crate::sys::wdk::image_driver_entry::<D>
+    }
+}
 
 pub use device::{ControlDeviceInit, Device, FdoInit, Guid, InitSettings};
 #[cfg(feature = "host")]

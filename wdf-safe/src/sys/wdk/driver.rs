@@ -194,24 +194,19 @@ pub(crate) unsafe extern "C" fn image_entry<D: DriverCallbacks>(
     unsafe { driver_entry::<D>(driver_object, registry_path) }
 }
 
-/// What [`kmdf_driver_entry!`](crate::kmdf_driver_entry) expands to call; not part of the API.
+/// The image's `DriverEntry` for driver type `D`, with untyped pointers, for the `DriverEntry`
+/// an image exports ([`kmdf_driver_entry!`](crate::kmdf_driver_entry)), whose signature cannot
+/// name the bindings' types.
+///
+/// # Safety
+///
+/// Only the system may call it, once, as the image's `DriverEntry` (KMDF's `FxDriverEntry`
+/// calls it), with the arguments it was given; `D` must be the image's only driver type.
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
-pub mod entry {
-    /// The global allocator of a KMDF driver image (wdk-alloc: non-paged pool).
-    pub use wdk_alloc::WdkAllocator as Allocator;
-
-    /// `DriverEntry` of driver type `D`.
-    ///
-    /// # Safety
-    ///
-    /// Only the system may call it, once, as the image's `DriverEntry` (KMDF's
-    /// `FxDriverEntry` calls it), with the arguments it was given; `D` must be the image's
-    /// only driver type.
-    pub unsafe fn driver_entry<D: crate::KmdfDriver>(
-        driver_object: *mut core::ffi::c_void,
-        registry_path: *const core::ffi::c_void,
-    ) -> i32 {
-        // SAFETY: forwarded from DriverEntry (the caller's contract).
-        unsafe { super::driver_entry::<D>(driver_object.cast(), registry_path.cast()) }
-    }
+pub(crate) unsafe extern "system" fn image_driver_entry<D: DriverCallbacks>(
+    driver_object: *mut c_void,
+    registry_path: *const c_void,
+) -> i32 {
+    // SAFETY: forwarded from DriverEntry (the caller's contract).
+    unsafe { driver_entry::<D>(driver_object.cast(), registry_path.cast()) }
 }

@@ -1,21 +1,10 @@
-//! The project's own bindings: the items of wdk-sys 0.5.2 that wdf-safe's KMDF seam
-//! (`wdf-safe/src/sys/wdk.rs`) names, with the names, types, enum values and function-table
-//! indices of the KMDF 1.33 headers (`wdfdriver.h`, `wdfdevice.h`, `wdfio.h`, `wdfrequest.h`,
-//! `wdfobject.h`, `wdffuncenum.h`, `wdfglobals.h`) and the x64 layouts, so the seam that ships
-//! is the seam the host tests compile and run.
-//!
-//! As in wdk-sys, C enums are modules of constants (bindgen's "module consts" style), structures
-//! are `repr(C)` with the headers' field names, and [`call_unsafe_wdf_function_binding!`]
-//! calls a framework function by name through the function table, passing the driver globals
-//! first. Two things differ, both because many driver images share one process here:
-//!
-//! * [`WdfDriverGlobals`] is a function, not a static: it returns the globals of the image whose
-//!   code the calling thread is running (the simulated framework sets it around every call
-//!   into a driver), where a real image has one static filled in by the KMDF loader.
-//! * [`WdfFunctions_01033`] points at the simulated framework's table, which is the same for
-//!   every image.
-//!
-//! Layouts are asserted at the end of the file against the offsets of the WDK's x64 headers.
+//! The WDF items of the bindings (`wdfdriver.h`, `wdfdevice.h`, `wdfio.h`, `wdfrequest.h`,
+//! `wdfobject.h`, `wdffuncenum.h`, `wdfglobals.h`): handles, enums, structures, the function
+//! table and `call_unsafe_wdf_function_binding!`. It names its neighbours only through
+//! `super::` — the kernel's base types (`super::wdm`), the table it points at (`super::table`)
+//! and the current image's globals (`super::current_globals`) — so the same file also builds
+//! the Windows-target compile check of the seam (`host-tests/windows-check`), where those come
+//! from that check's stand-in of wdk-sys.
 #![allow(
     non_camel_case_types,
     non_snake_case,
@@ -24,65 +13,9 @@
     reason = "the WDK's names, documented in the KMDF headers"
 )]
 
-use core::ffi::c_void;
 
-pub type PVOID = *mut c_void;
-pub type NTSTATUS = i32;
-pub type ULONG = u32;
-pub type USHORT = u16;
-pub type UCHAR = u8;
-pub type CHAR = i8;
-pub type BOOLEAN = u8;
-pub type ULONG_PTR = u64;
-pub type LONGLONG = i64;
-pub type PULONG = *mut ULONG;
-pub type LONG = i32;
-pub type PCCH = *const CHAR;
-pub type PCSTR = *const CHAR;
-pub type PCHAR = *mut CHAR;
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct UNICODE_STRING {
-    pub Length: USHORT,
-    pub MaximumLength: USHORT,
-    pub Buffer: *mut u16,
-}
-pub type PUNICODE_STRING = *mut UNICODE_STRING;
-pub type PCUNICODE_STRING = *const UNICODE_STRING;
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct GUID {
-    pub Data1: u32,
-    pub Data2: u16,
-    pub Data3: u16,
-    pub Data4: [u8; 8],
-}
-
-/// `DRIVER_OBJECT`: opaque to the seam, which only passes it to `WdfDriverCreate`.
-#[repr(C)]
-pub struct _DRIVER_OBJECT {
-    _opaque: [u8; 0],
-}
-pub type DRIVER_OBJECT = _DRIVER_OBJECT;
-pub type PDRIVER_OBJECT = *mut _DRIVER_OBJECT;
-
-/// `IO_STATUS_BLOCK`: the union of `Status` and `Pointer`, then `Information`.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub union _IO_STATUS_BLOCK__bindgen_ty_1 {
-    pub Status: NTSTATUS,
-    pub Pointer: PVOID,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct _IO_STATUS_BLOCK {
-    pub __bindgen_anon_1: _IO_STATUS_BLOCK__bindgen_ty_1,
-    pub Information: ULONG_PTR,
-}
-pub type IO_STATUS_BLOCK = _IO_STATUS_BLOCK;
+#[allow(clippy::wildcard_imports, reason = "the kernel types, as wdk-sys has them at its root")]
+use super::wdm::*;
 
 // ---- handles ------------------------------------------------------------------------------
 
@@ -554,7 +487,7 @@ pub static mut WdfFunctions_01033: *const WDFFUNC = super::table::TABLE.as_ptr()
 /// the simulated framework made into a driver: the framework reports a call made then).
 #[must_use]
 pub fn WdfDriverGlobals() -> PWDF_DRIVER_GLOBALS {
-    crate::framework::current_globals()
+    super::current_globals()
 }
 
 /// Declares each WDF function: its `PFN_*` type (the driver globals first), its table index,
@@ -728,9 +661,6 @@ macro_rules! layout {
     };
 }
 
-layout!(UNICODE_STRING, size 16, Buffer @ 8);
-layout!(GUID, size 16, Data4 @ 8);
-layout!(IO_STATUS_BLOCK, size 16, Information @ 8);
 layout!(WDF_DRIVER_GLOBALS, size 56, DriverFlags @ 8, DriverTag @ 12, DriverName @ 16, DisplaceDriverUnload @ 48);
 layout!(WDF_OBJECT_CONTEXT_TYPE_INFO, size 40, ContextName @ 8, ContextSize @ 16, UniqueType @ 24, EvtDriverGetUniqueContextType @ 32);
 layout!(WDF_OBJECT_ATTRIBUTES, size 56, EvtCleanupCallback @ 8, EvtDestroyCallback @ 16, ExecutionLevel @ 24, SynchronizationScope @ 28, ParentObject @ 32, ContextSizeOverride @ 40, ContextTypeInfo @ 48);
