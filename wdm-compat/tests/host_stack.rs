@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use wdm_compat::NtStatus;
 use wdm_compat::host::{
-    DeviceId, IoManager, IrpId, KernelCalls, ScriptedDriver, flags, irql_level, major,
+    DeviceId, IoManager, IrpId, KernelCalls, ScriptedDriver, ViolationSeverity, flags, irql_level,
+    major,
 };
 
 const FILE_DEVICE_UNKNOWN: u32 = 0x22;
@@ -144,6 +145,42 @@ fn completion_routines_run_bottom_up_and_see_the_lower_status() {
         ]
     );
     assert!(manager.violations().is_empty());
+}
+
+#[test]
+fn a_routine_above_a_location_without_one_runs_once_with_its_own_device() {
+    // Stack: top (copies, sets a routine) → middle (copies, sets none) → func. Completion
+    // starts at func's location, which has no routine (the middle set none), and walks up to
+    // the top's.
+    let manager = IoManager::new();
+    let log: Log = Arc::default();
+    manager
+        .load_driver(
+            "func",
+            function_driver(|k, _d, irp| {
+                k.complete(irp, NtStatus::SUCCESS, 0);
+                NtStatus::SUCCESS
+            }),
+        )
+        .unwrap();
+    let (middle, _middle_device) = filter_driver(|k, _device, irp, lower| {
+        k.copy_current_location_to_next(irp);
+        k.call_driver(irp, lower)
+    });
+    let (top, _top_device) = logging_filter("top", log.clone());
+    manager.load_driver("middle", middle).unwrap();
+    manager.load_driver("top", top).unwrap();
+
+    let handle = manager.open(r"\\.\Func").unwrap();
+    assert_eq!(handle.read(4).status, NtStatus::SUCCESS);
+    assert_eq!(
+        *log.lock().unwrap(),
+        vec!["top: status STATUS_SUCCESS info 0 device set true".to_string()]
+    );
+    // Only the verifier's advice to skip rather than copy without a routine (0xC9/0x21C).
+    let violations = manager.violations();
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert_eq!(violations[0].severity, ViolationSeverity::Warning);
 }
 
 /// A function driver whose reads are marked pending and kept in `slot`.

@@ -94,10 +94,10 @@ use wdm_compat::{NtResult, NtStatus, SpinLock};
 
 pub(crate) use device::DeviceHandle;
 pub(crate) use driver::DriverHandle;
-#[cfg(feature = "host")]
-pub(crate) use driver::image_entry;
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
 pub(crate) use driver::image_driver_entry;
+#[cfg(feature = "host")]
+pub(crate) use driver::image_entry;
 pub(crate) use queue::QueueHandle;
 pub(crate) use request::{IoTargetHandle, RequestHandle};
 

@@ -185,29 +185,44 @@ pub(crate) fn delete_object(cx: &Cx, root: Handle, when: &str) {
 
 /// Runs the object's `EvtCleanupCallback`s, one per context header in order.
 pub(crate) fn run_cleanup(cx: &Cx, handle: Handle) {
-    let callbacks: Vec<_> = {
-        let state = cx.lock();
-        state
-            .objects
-            .get(handle)
-            .map(|o| o.contexts.iter().filter_map(|c| c.cleanup).collect())
-            .unwrap_or_default()
-    };
+    let callbacks = cleanup_callbacks(&cx.lock(), handle);
+    run_cleanup_callbacks(handle, callbacks);
+}
+
+/// A cleanup or destroy callback a driver registered.
+pub(crate) type ObjectCallback = unsafe extern "C" fn(*mut core::ffi::c_void);
+
+/// The object's `EvtCleanupCallback`s, in the order they run (read under the lock).
+pub(crate) fn cleanup_callbacks(state: &super::State, handle: Handle) -> Vec<ObjectCallback> {
+    state
+        .objects
+        .get(handle)
+        .map(|o| o.contexts.iter().filter_map(|c| c.cleanup).collect())
+        .unwrap_or_default()
+}
+
+/// Calls cleanup callbacks read with [`cleanup_callbacks`] (without the lock).
+pub(crate) fn run_cleanup_callbacks(handle: Handle, callbacks: Vec<ObjectCallback>) {
     for callback in callbacks {
         callbacks::evt_object_cleanup(callback, handle);
     }
 }
 
-/// Destroys a disposed object nobody references any more.
+/// Destroys a disposed object nobody references any more; one look under the lock when it has
+/// no destroy callback (a request's usual case).
 pub(crate) fn destroy_if_unreferenced(cx: &Cx, handle: Handle) {
-    let unreferenced = cx
-        .lock()
-        .objects
-        .get(handle)
-        .is_some_and(|o| o.references == 0);
-    if unreferenced {
-        destroy_object(cx, handle);
+    let mut state = cx.lock();
+    let Some(object) = state.objects.get(handle).filter(|o| o.references == 0) else {
+        return;
+    };
+    if object.contexts.iter().all(|c| c.destroy.is_none()) {
+        let removed = state.objects.remove(handle);
+        drop(state);
+        drop(removed);
+        return;
     }
+    drop(state);
+    destroy_object(cx, handle);
 }
 
 /// Runs the object's `EvtDestroyCallback`s (the object still exists for them), then frees it.

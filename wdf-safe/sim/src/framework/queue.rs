@@ -216,15 +216,16 @@ pub(crate) fn queue_request(cx: &Cx, queue: Handle, request: Handle) {
             .and_then(|o| o.queue())
             .is_some_and(QueueBody::accepts);
         if accepting {
-            request::enqueue_locked(cx, &mut state, queue, request);
+            request::enqueue_locked(cx, &mut state, queue, request)
+        } else {
+            None
         }
-        accepting
     };
-    if !queued {
+    let Some(irp) = queued else {
         request::complete_unpresented(cx, request, NtStatus::INVALID_DEVICE_STATE);
         return;
-    }
-    request::cancel_if_already_cancelled(cx, request);
+    };
+    request::cancel_if_already_cancelled(cx, request, irp);
     dispatch_events(cx, queue);
 }
 

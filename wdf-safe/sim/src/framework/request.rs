@@ -211,10 +211,16 @@ pub(crate) fn parameters(cx: &Cx, request: Handle) -> Parameters {
 /// Puts a request at the tail of `queue`, with the queue's IRP cancel routine
 /// (`FxIrpQueue::_WdmCancelRoutineInternal`), under the framework's lock so no dispatch loop
 /// sees it before the routine is set.
-pub(crate) fn enqueue_locked(cx: &Cx, state: &mut State, queue: Handle, request: Handle) {
-    let Some(info) = state.objects.get_mut(request).and_then(|o| o.request_mut()) else {
-        return;
-    };
+pub(crate) fn enqueue_locked(
+    cx: &Cx,
+    state: &mut State,
+    queue: Handle,
+    request: Handle,
+) -> Option<IrpId> {
+    let info = state
+        .objects
+        .get_mut(request)
+        .and_then(|o| o.request_mut())?;
     info.owner = Owner::Queued;
     info.queue = Some(queue);
     let irp = info.irp;
@@ -228,14 +234,12 @@ pub(crate) fn enqueue_locked(cx: &Cx, state: &mut State, queue: Handle, request:
         let _frame = cx.enter();
         cancelled_in_queue(&cx, request);
     });
+    Some(irp)
 }
 
 /// A request whose IRP was cancelled before its cancel routine was set is cancelled now
 /// (`InsertTailIrpQueue` returning `STATUS_CANCELLED`).
-pub(crate) fn cancel_if_already_cancelled(cx: &Cx, request: Handle) {
-    let Some(irp) = with_request(cx, request, |info| info.irp) else {
-        return;
-    };
+pub(crate) fn cancel_if_already_cancelled(cx: &Cx, request: Handle, irp: IrpId) {
     if cx.kernel.cancel_requested(irp) && cx.kernel.clear_cancel_routine(irp) {
         cancelled_in_queue(cx, request);
     }
@@ -531,10 +535,10 @@ pub(crate) fn complete(cx: &Cx, request: Handle, status: NtStatus, information: 
         {
             body.release_one();
         }
-        taken
+        (taken, lifecycle::cleanup_callbacks(&state, request))
     };
-    let (irp, system, mdl, queue) = taken;
-    lifecycle::run_cleanup(cx, request);
+    let ((irp, system, mdl, queue), cleanup) = taken;
+    lifecycle::run_cleanup_callbacks(request, cleanup);
     write_back(&cx.kernel, irp, &system, &mdl);
     cx.kernel.complete(irp, status, information);
     cx.fx().notify_released();
@@ -662,11 +666,14 @@ pub(crate) fn forward_to_queue(cx: &Cx, request: Handle, destination: Handle) ->
         {
             body.release_one();
         }
-        enqueue_locked(cx, &mut state, destination, request);
-        source
+        let irp = enqueue_locked(cx, &mut state, destination, request);
+        (source, irp)
     };
+    let (source, irp) = source;
     cx.fx().notify_released();
-    cancel_if_already_cancelled(cx, request);
+    if let Some(irp) = irp {
+        cancel_if_already_cancelled(cx, request, irp);
+    }
     queue::dispatch_events(cx, destination);
     if let Some(source) = source {
         queue::dispatch_internal_events(cx, source);

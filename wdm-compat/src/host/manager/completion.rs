@@ -29,6 +29,8 @@ pub struct TrackedCompletion {
 
 /// The completion routine to run next, found under the lock.
 struct NextRoutine {
+    /// The stack location whose routine it is.
+    index: usize,
     routine: CompletionRoutine,
     device: Option<DeviceId>,
     device_obj: Option<&'static DeviceObj>,
@@ -40,63 +42,79 @@ pub(super) fn is_bad_status(status: NtStatus) -> bool {
     status == NtStatus::PENDING || status.to_u32() == u32::MAX
 }
 
+/// Where completion stands after a look under the lock.
+enum Step {
+    /// A completion routine to run (without the lock).
+    Routine(NextRoutine),
+    /// Completion reached the originator; whether someone waits for it.
+    Finished { waiting: bool },
+    /// A routine took the IRP back (`STATUS_MORE_PROCESSING_REQUIRED`), or it is gone.
+    Stopped,
+}
+
 impl IoManager {
     /// `IoCompleteRequest` by a driver (with the verifier's completion checks).
     pub(crate) fn complete_request(&self, irp: IrpId, status: NtStatus, information: usize) {
         let irql = current_irql();
         let spin = irql::spin_lock_held();
-        let start =
-            self.with_world(|w| w.begin_completion(irp, status, information, Some((irql, spin))));
-        if let Some(start) = start {
-            self.run_completion(irp, start);
-        }
+        let step = self.with_world(|w| {
+            match w.begin_completion(irp, status, information, Some((irql, spin))) {
+                Some(start) => w.step_completion(irp, start),
+                None => Step::Stopped,
+            }
+        });
+        self.run_completion(irp, step);
     }
 
     /// The I/O manager completing an IRP itself (no driver checks).
     pub(super) fn complete_internal(&self, irp: IrpId, status: NtStatus) {
-        let start = self.with_world(|w| {
+        let step = self.with_world(|w| {
             let info = w.irp(irp).map_or(0, |i| i.information);
-            w.begin_completion(irp, status, info, None)
+            match w.begin_completion(irp, status, info, None) {
+                Some(start) => w.step_completion(irp, start),
+                None => Step::Stopped,
+            }
         });
-        if let Some(start) = start {
-            self.run_completion(irp, start);
-        }
+        self.run_completion(irp, step);
     }
 
-    fn run_completion(&self, irp: IrpId, start: usize) {
-        let mut index = start;
+    /// Runs the completion routines from `step` on, each without the lock; each look in
+    /// between (what the routine did, the next routine or the end) is one lock.
+    fn run_completion(&self, irp: IrpId, mut step: Step) {
         loop {
-            let next = self.with_world(|w| w.next_completion(irp, index));
-            let Some(next) = next else {
-                break;
+            let next = match step {
+                Step::Routine(next) => next,
+                Step::Finished { waiting } => {
+                    self.wake_waiters(waiting);
+                    return;
+                }
+                Step::Stopped => return,
             };
-            let (routine, device, device_obj, driver) =
-                (next.routine, next.device, next.device_obj, next.driver);
-            let status = match routine {
+            let (index, driver) = (next.index, next.driver);
+            let status = match next.routine {
                 CompletionRoutine::Native(f, context) => {
                     let _guard = irql::enter(self, driver);
                     NtStatus::from_raw(sys::host::call_completion(
                         f,
-                        device_obj,
+                        next.device_obj,
                         &next.irp_obj,
                         context,
                     ))
                 }
-                CompletionRoutine::Scripted(f) => self
-                    .run_script(driver, |k| f(k, device, irp))
-                    .unwrap_or(NtStatus::SUCCESS),
+                CompletionRoutine::Scripted(f) => {
+                    let device = next.device;
+                    self.run_script(driver, |k| f(k, device, irp))
+                        .unwrap_or(NtStatus::SUCCESS)
+                }
             };
-            let halted = self.with_world(|w| w.after_routine(irp, index, status, driver));
-            if halted {
-                return;
-            }
-            index += 1;
+            step = self.with_world(|w| {
+                if w.after_routine(irp, index, status, driver) {
+                    Step::Stopped
+                } else {
+                    w.step_completion(irp, index + 1)
+                }
+            });
         }
-        let waiting = self.with_world(|w| {
-            w.finish_completion(irp);
-            w.waiters > 0
-        });
-        self.wake_waiters(waiting);
     }
 
     /// Wakes the originators waiting for a completion, if any: waking with nobody waiting is a
@@ -110,14 +128,14 @@ impl IoManager {
     /// `TrackingCompleter`: records the completion on the IRP without running the completion
     /// path; the originator sees the recorded status and information.
     pub(crate) fn tracked_complete(&self, irp: IrpId, status: NtStatus, information: usize) {
-        self.with_world(|w| {
+        let waiting = self.with_world(|w| {
             let (driver, code) = w.irp_blame(irp);
             if w.irps.retired(irp) {
                 w.report_retired(irp, "TrackingCompleter", driver, code);
-                return;
+                return false;
             }
             let Some(state) = w.irp_mut(irp) else {
-                return;
+                return false;
             };
             if matches!(
                 state.phase,
@@ -131,7 +149,7 @@ impl IoManager {
                     major: code,
                     message: format!("IRP #{} completed twice (TrackingCompleter)", irp.number()),
                 });
-                return;
+                return false;
             }
             state.tracked.push(TrackedCompletion {
                 status,
@@ -142,8 +160,8 @@ impl IoManager {
             state.phase = Phase::Tracked;
             state.holder = Holder::Originator;
             w.finish_completion(irp);
+            w.waiters > 0
         });
-        let waiting = self.with_world(|w| w.waiters > 0);
         self.wake_waiters(waiting);
     }
 
@@ -257,6 +275,19 @@ impl IoManager {
 }
 
 impl World {
+    /// From location `index` up: the next routine to run, or the end of completion.
+    fn step_completion(&mut self, irp: IrpId, index: usize) -> Step {
+        match self.next_completion(irp, index) {
+            Some(next) => Step::Routine(next),
+            None => {
+                self.finish_completion(irp);
+                Step::Finished {
+                    waiting: self.waiters > 0,
+                }
+            }
+        }
+    }
+
     /// Checks and records a completion; returns the location completion starts from.
     fn begin_completion(
         &mut self,
@@ -390,6 +421,7 @@ impl World {
                 let irp_obj = Arc::clone(&state.obj);
                 let device_obj = device.and_then(|d| self.device(d)).map(|d| d.obj);
                 return Some(NextRoutine {
+                    index,
                     routine,
                     device,
                     device_obj,

@@ -13,8 +13,10 @@
     reason = "the WDK's names, documented in the KMDF headers"
 )]
 
-
-#[allow(clippy::wildcard_imports, reason = "the kernel types, as wdk-sys has them at its root")]
+#[allow(
+    clippy::wildcard_imports,
+    reason = "the kernel types, as wdk-sys has them at its root"
+)]
 use super::wdm::*;
 
 // ---- handles ------------------------------------------------------------------------------
