@@ -14,7 +14,7 @@ pub(crate) mod request;
 pub(crate) mod verifier;
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -32,9 +32,12 @@ use crate::ffi::memory::Globals;
 
 /// One framework library (`Wdf01000.sys`) of one simulated system, shared by the KMDF drivers
 /// loaded into it ([`wdm_compat::host::IoManager::library`]).
-#[derive(Default)]
 pub(crate) struct Framework {
+    /// Unique in the process (an address could be reused by a later framework).
+    pub(crate) id: usize,
     state: Mutex<State>,
+    /// `state.objects`'s removal counter, read without the lock.
+    pub(crate) removals: Arc<AtomicU64>,
     /// Signalled when a request leaves a driver's hands (synchronous purges wait on it).
     released: Condvar,
     /// Threads waiting on `released` (counted under the lock, so no wake-up is lost): with
@@ -49,6 +52,21 @@ pub(crate) struct State {
     pub(crate) objects: Objects,
     /// The framework device of each WDM device object the framework created.
     pub(crate) devices: BTreeMap<DeviceId, Handle>,
+}
+
+impl Default for Framework {
+    fn default() -> Self {
+        static FRAMEWORKS: AtomicUsize = AtomicUsize::new(0);
+        let state = State::default();
+        Self {
+            id: FRAMEWORKS.fetch_add(1, Ordering::Relaxed),
+            removals: state.objects.removals(),
+            state: Mutex::new(state),
+            released: Condvar::new(),
+            release_waiters: AtomicUsize::new(0),
+            next_image: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl Framework {

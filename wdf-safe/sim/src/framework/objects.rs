@@ -5,6 +5,8 @@
 //! made-up handle is found out (and reported as bug check 0x10D / `WDF_INVALID_HANDLE`, as
 //! `FxObjectHandleGetPtr` does) instead of being dereferenced.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::vec::Vec;
 
 use super::device::{DeviceBody, InitBody};
@@ -195,9 +197,17 @@ pub(crate) struct Objects {
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
+    /// How many objects were removed so far, readable without the framework's lock: while it
+    /// has not moved, a handle found live earlier is still live (see `ffi::entries::handle`).
+    removals: Arc<AtomicU64>,
 }
 
 impl Objects {
+    /// The removal counter, to read without the lock.
+    pub(crate) fn removals(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.removals)
+    }
+
     /// Inserts `object` under a fresh handle; `None` when the table is full.
     pub(crate) fn insert(&mut self, object: Object) -> Option<Handle> {
         let parent = object.parent;
@@ -251,6 +261,7 @@ impl Objects {
             return None;
         }
         let object = slot.object.take()?;
+        self.removals.fetch_add(1, Ordering::Release);
         self.free.push(handle.index);
         self.live = self.live.saturating_sub(1);
         if let Some(parent) = object.parent.and_then(|p| self.get_mut(p)) {

@@ -21,6 +21,8 @@ pub(crate) use object::*;
 pub(crate) use queue::*;
 pub(crate) use request::*;
 
+use core::cell::Cell;
+use core::sync::atomic::Ordering;
 use std::format;
 use std::rc::Rc;
 use std::string::String;
@@ -62,15 +64,33 @@ fn enter(globals: PWDF_DRIVER_GLOBALS, ddi: &str) -> Option<Rc<Cx>> {
     Some(cx)
 }
 
+std::thread_local! {
+    /// The last handle this thread found live, of which kind, in which framework, and the
+    /// framework's removal count then. A driver's callback usually makes several calls on one
+    /// request; while nothing was removed since, the handle is still live and the lock is not
+    /// taken again. Any removal (the counter moved) sends the next check back to the table.
+    static LAST_LIVE: Cell<Option<(usize, Handle, Kind, u64)>> = const { Cell::new(None) };
+}
+
 /// The handle `raw` names, when it is a live object of `kind`; a `WDF_INVALID_HANDLE` bug check
 /// otherwise (`FxObjectHandleGetPtr`).
 fn handle<T>(cx: &Cx, ddi: &str, raw: *mut T, kind: Kind) -> Option<Handle> {
     let value = raw.addr();
+    let framework = cx.fx().id;
+    let removals = cx.fx().removals.load(Ordering::Acquire);
     let found = Handle::from_raw(value).filter(|h| {
-        cx.lock()
+        if LAST_LIVE.get() == Some((framework, *h, kind, removals)) {
+            return true;
+        }
+        let live = cx
+            .lock()
             .objects
             .get(*h)
-            .is_some_and(|o| o.body.kind() == kind)
+            .is_some_and(|o| o.body.kind() == kind);
+        if live {
+            LAST_LIVE.set(Some((framework, *h, kind, removals)));
+        }
+        live
     });
     if found.is_none() {
         cx.invalid_handle(ddi, value, kind);
