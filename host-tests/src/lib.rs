@@ -4,6 +4,12 @@
 //! A sample is written once against [`wdm_compat::io`]; [`Backend::entry_point`] turns it into
 //! a WDM or a KMDF driver that the simulated I/O manager ([`wdm_compat::host::IoManager`]) can
 //! load. Tests are written once and run for every [`Backend`] in [`Backend::ALL`].
+//!
+//! Beside this crate, in their own workspaces (they build for `x86_64-pc-windows-msvc`):
+//! `wine/`, the WDM samples as real drivers under Wine (`wine/run.sh`), and `windows-check/`,
+//! the seams and the six driver images type-checked for Windows against the project's own
+//! bindings. The programs: `run-sample` (one sample end to end, as its client and DbgView would
+//! show it) and `bench` (round trips per second and peak memory of the simulation).
 
 pub mod hid;
 pub mod scenario;

@@ -242,3 +242,105 @@ fn forwarding_returns_what_the_lower_driver_returned_and_its_outcome_reaches_the
     assert_eq!(node.remove(), NtStatus::SUCCESS);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
+
+/// A PnP filter that pends every device control first and passes it down from another thread
+/// (`PendingIrp::forward`: copy the location, a routine that only propagates the pending flag).
+struct PendThenForward;
+
+impl WdmDriver for PendThenForward {
+    type DeviceExtension = ();
+
+    const PNP: bool = true;
+
+    fn driver_entry(_setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
+        Ok(Self)
+    }
+
+    fn add_device(&self, _physical_device: &PhysicalDevice) -> NtResult<()> {
+        Ok(())
+    }
+
+    fn on_device_control(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+        let Some(lower) = device.lower().copied() else {
+            return irp.complete(NtStatus::INVALID_DEVICE_REQUEST);
+        };
+        let (status, pending) = irp.mark_pending();
+        std::thread::spawn(move || pending.forward(&lower))
+            .join()
+            .unwrap_or(());
+        status
+    }
+
+    fn on_other(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+        match device.lower() {
+            Some(lower) => irp.forward(lower),
+            None => irp.complete(NtStatus::INVALID_DEVICE_REQUEST),
+        }
+    }
+
+    fn on_create(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    fn on_close(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+
+    fn on_cleanup(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+        self.on_other(device, irp)
+    }
+}
+
+#[test]
+fn a_pended_irp_passed_down_later_completes_with_the_lower_drivers_answer() {
+    let io = IoManager::new();
+    let succeed = |k: &wdm_compat::host::KernelCalls, _d, irp| {
+        k.complete(irp, NtStatus::SUCCESS, 0);
+        NtStatus::SUCCESS
+    };
+    let bus = io
+        .load_driver(
+            "bus",
+            ScriptedDriver::new()
+                .on(major::CREATE, succeed)
+                .on(major::CLEANUP, succeed)
+                .on(major::CLOSE, succeed)
+                .on(major::PNP, succeed)
+                .on(major::DEVICE_CONTROL, |k, _d, irp| {
+                    k.write_system_buffer(irp, 0, &[1, 2, 3]).unwrap();
+                    k.complete(irp, NtStatus::SUCCESS, 3);
+                    NtStatus::SUCCESS
+                }),
+        )
+        .unwrap();
+    let filter = io
+        .load_driver(
+            "filter",
+            wdm_compat::driver::entry_point::<PendThenForward>(),
+        )
+        .unwrap();
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: r"\Device\PendPdo",
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[filter],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let handle = node.open().unwrap();
+    let operation = handle
+        .device_io_control_async(ioctl(0x901, 0), &[], 3)
+        .unwrap();
+    assert!(operation.returned_pending(), "the filter pended it");
+    let result = operation.wait(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!((result.status, result.information), (NtStatus::SUCCESS, 3));
+    assert_eq!(result.data, [1, 2, 3]);
+    // The pending flag reached the originator through the filter's location.
+    assert!(io.probe(operation.irp()).pending_returned());
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}

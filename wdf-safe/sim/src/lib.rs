@@ -38,6 +38,24 @@
 //!   completed or sent (the bytes a caller sees are the same).
 //! * A `WDFFILEOBJECT` lives only for the `EvtFileClose` call (the I/O manager has no file
 //!   objects).
+//! * Only the DDIs wdf-safe's seam calls are in the table (the others' entries are empty):
+//!   no `WDFMEMORY`, timers, work items, wait locks, spin locks or collections yet.
+//! * The I/O target is a device's local one: a send is `IoCallDriver` to the device below,
+//!   with the completion routine or without (send-and-forget); no remote targets, no timeouts,
+//!   no synchronous sends.
+//! * A device interface is a symbolic link `\??\WdfSafeInterface<n>#{GUID}` enabled when the
+//!   stack starts and removed with the device: no interface class registry, no arrival
+//!   notifications.
+//! * `WdfDriverGlobals` is a function (the globals of the image whose code the thread runs),
+//!   not a per-image static; one table serves every image. A DDI called outside any framework
+//!   callback (a thread of the driver's own) therefore fails, said on stderr.
+//! * A verifier break (`WdfVerifierDbgBreakPoint`, or a check that breaks into the debugger)
+//!   is recorded as a non-fatal violation and the call goes on; on a machine without a kernel
+//!   debugger attached it would be a bug check.
+//! * `WdfIoQueuePurgeSynchronously` and the other synchronous waits give up after 10 s with a
+//!   verifier break naming the requests the driver still owns, where KMDF waits for ever.
+//! * Handles are slot-and-generation numbers, not addresses: a stale handle is recognised
+//!   (bug check 0x10D), where on Windows it may point at reused memory.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)]

@@ -3,8 +3,8 @@
 //!
 //! `wine-client echo` or `wine-client null-device`. The exit code is the number of failures.
 //!
-//! Like the clients in `clients/`, it is `no_std` with its own entry point (`client-support`),
-//! because a Rust std program does not start under Wine 8.
+//! Like the samples' clients (`samples/<name>/client/`), it is `no_std` with its own entry
+//! point (`client-support`), because a Rust std program does not start under Wine 8.
 #![no_std]
 #![no_main]
 
