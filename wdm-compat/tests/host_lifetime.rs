@@ -160,3 +160,92 @@ fn the_trace_keeps_the_newest_lines_up_to_its_capacity() {
     let _ = handle.read(2);
     assert!(manager.trace().is_empty());
 }
+
+#[test]
+fn an_irp_its_cancel_routine_completes_under_the_cancel_lock_retires_once_released() {
+    let manager = IoManager::new();
+    let driver = ScriptedDriver::new()
+        .on_entry(|k| {
+            let device = k
+                .create_device(Some(r"\Device\Life"), FILE_DEVICE_UNKNOWN, false)
+                .unwrap();
+            k.set_flags(device, flags::DO_BUFFERED_IO);
+            k.create_symbolic_link(r"\DosDevices\Life", device).unwrap();
+            NtStatus::SUCCESS
+        })
+        .on(major::CREATE, complete_success)
+        .on(major::CLEANUP, complete_success)
+        .on(major::CLOSE, complete_success)
+        .on(major::READ, |k, _device, irp| {
+            k.mark_pending(irp);
+            // Completes before releasing the cancel lock, as many C drivers do.
+            k.set_cancel_routine(irp, |k, _device, irp| {
+                k.complete(irp, NtStatus::CANCELLED, 0);
+                k.release_cancel_lock(irp);
+            });
+            NtStatus::PENDING
+        });
+    manager.load_driver("life", driver).unwrap();
+    let handle = manager.open(r"\\.\Life").unwrap();
+    let read = handle.read_async(4).unwrap();
+    drop(read);
+    assert_eq!(manager.live_irps(), 1, "pending, kept by the driver");
+    assert_eq!(handle.cancel_io(), 1);
+    assert_eq!(manager.live_irps(), 0);
+    assert!(
+        manager.violations().is_empty(),
+        "{:#?}",
+        manager.violations()
+    );
+}
+
+/// Passes an IRP to the device `device` is attached over.
+fn pass_down(k: &KernelCalls, device: DeviceId, irp: IrpId) -> NtStatus {
+    let below = k.manager().device(device).unwrap().attached_to.unwrap();
+    k.skip_current_location(irp);
+    k.call_driver(irp, below)
+}
+
+#[test]
+fn a_completion_routine_completing_again_is_reported_even_when_nobody_holds_the_irp() {
+    let (manager, kept) = load();
+    manager.set_strict(false);
+    manager.set_sync_timeout(Duration::from_millis(10));
+    // A filter over \Device\Life whose completion routine on writes completes the IRP a second
+    // time and lets completion go on.
+    let filter = ScriptedDriver::new()
+        .on_entry(|k| {
+            let target = k.manager().device_by_name(r"\Device\Life").unwrap();
+            let device = k.create_device(None, FILE_DEVICE_UNKNOWN, false).unwrap();
+            let below = k.attach(device, target).unwrap();
+            k.set_flags(device, k.flags(below) & flags::DO_BUFFERED_IO);
+            NtStatus::SUCCESS
+        })
+        .on(major::CREATE, pass_down)
+        .on(major::CLEANUP, pass_down)
+        .on(major::CLOSE, pass_down)
+        .on(major::WRITE, |k, device, irp| {
+            let below = k.manager().device(device).unwrap().attached_to.unwrap();
+            k.copy_current_location_to_next(irp);
+            k.set_completion_routine(irp, |k, _device, irp| {
+                k.complete(irp, NtStatus::SUCCESS, 0);
+                NtStatus::SUCCESS
+            });
+            k.call_driver(irp, below)
+        });
+    manager.load_driver("filter", filter).unwrap();
+    let handle = manager.open(r"\\.\Life").unwrap();
+    // The write pends in \Device\Life; the caller stops waiting, so nobody holds the IRP when
+    // it completes.
+    assert_eq!(handle.write(b"w").status, NtStatus::PENDING);
+    let irp = kept.lock().unwrap().pop().unwrap();
+    manager.kernel().complete(irp, NtStatus::SUCCESS, 1);
+    let violations = manager.take_violations();
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.is_bug_check(0x44) && v.driver == "filter"),
+        "{violations:#?}"
+    );
+    assert_eq!(manager.live_irps(), 0);
+}

@@ -41,9 +41,10 @@
 //! Driver and device objects are leaked on purpose (one per driver or device) so a stale pointer
 //! to one is a state error the verifier reports, never undefined behaviour. IRPs *retire*: once
 //! an IRP completed and neither its originator nor a [`probe`](IoManager::probe) holds it, the
-//! simulation forgets it ([`IoManager::live_irps`] counts those it holds), and a call with its
-//! id is a double completion; the memory behind an IRP pointer lives as long as any driver
-//! handle to it. The `DbgPrint` trace keeps the newest lines only
+//! simulation forgets it ([`IoManager::live_irps`] counts those it holds); completing it again
+//! by its id is a double completion (0x44), passing it down a reported error, and other calls
+//! on it read defaults. The memory behind an IRP pointer lives as long as any driver handle to
+//! it. The `DbgPrint` trace keeps the newest lines only
 //! ([`IoManager::set_trace_capacity`]). So a simulation stays flat under any number of
 //! requests. Each [`IoManager`] is independent: tests running in parallel each build their own.
 //!

@@ -37,6 +37,15 @@ pub(crate) type EntryClosure = dyn Fn(&KernelCalls) -> NtStatus + Send + Sync;
 /// I/O manager paths as real drivers' calls and are checked by the same verifier. Majors
 /// without a routine complete with `STATUS_INVALID_DEVICE_REQUEST`. Without
 /// [`on_unload`](Self::on_unload) the driver cannot be unloaded, as on Windows.
+///
+/// The simulation may drop a routine while it holds its own lock (a completion routine never
+/// reached, a cancel routine replaced): a closure must not own an [`IoOperation`], an
+/// [`IrpProbe`] or a [`FileHandle`], whose drops call back into the simulation and would wait
+/// for that lock for ever. Share them through an `Arc<Mutex<…>>` the test keeps instead.
+///
+/// [`IoOperation`]: super::IoOperation
+/// [`IrpProbe`]: super::IrpProbe
+/// [`FileHandle`]: super::FileHandle
 #[derive(Default, Clone)]
 pub struct ScriptedDriver {
     pub(super) entry: Option<Arc<EntryClosure>>,

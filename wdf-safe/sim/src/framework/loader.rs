@@ -4,7 +4,6 @@
 //! `FxDevice::DispatchWithLock`, `AddDevice` to `FxDriver::AddDevice`, `DriverUnload` to
 //! `FxDriver::Unload`).
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use std::string::String;
 use std::sync::{Arc, OnceLock};
@@ -71,32 +70,9 @@ fn context(k: &KernelCalls, image: &ImageCell) -> Option<Cx> {
         .map(|image| Cx::new(Arc::clone(image), k.clone()))
 }
 
-std::thread_local! {
-    /// The context of the last IRP this thread dispatched into a KMDF driver, reused while the
-    /// next IRP goes to the same image of the same simulation: building one per IRP (two
-    /// reference counts and an allocation) was a tenth of a simulated round trip.
-    static LAST_DISPATCH: RefCell<Option<Rc<Cx>>> = const { RefCell::new(None) };
-}
-
 fn dispatch(k: &KernelCalls, image: &ImageCell, device: DeviceId, irp: IrpId) -> Option<NtStatus> {
-    let image = image.get()?;
-    let cx = LAST_DISPATCH.with(|last| {
-        let mut last = last.borrow_mut();
-        match &*last {
-            Some(cx)
-                if Arc::ptr_eq(&cx.image, image)
-                    && cx.kernel.driver() == k.driver()
-                    && cx.kernel.manager().is_same_system(k.manager()) =>
-            {
-                Rc::clone(cx)
-            }
-            _ => {
-                let cx = Rc::new(Cx::new(Arc::clone(image), k.clone()));
-                *last = Some(Rc::clone(&cx));
-                cx
-            }
-        }
-    });
+    // Shared (`Rc`), so the DDIs the driver calls during this IRP read it without atomics.
+    let cx = Rc::new(context(k, image)?);
     let _frame = cx.enter_shared();
     Some(io::dispatch(&cx, device, irp))
 }

@@ -80,6 +80,8 @@ impl IoManager {
                     ),
                 });
             }
+            // The routine may have completed the IRP while holding the lock.
+            w.retire_if_done(irp);
         });
         irql::set_irql(irql);
         true
@@ -90,6 +92,8 @@ impl IoManager {
         let back = self.with_world(|w| {
             if let Some(position) = w.cancel_lock.iter().position(|(held, _)| *held == irp) {
                 let (_, irql) = w.cancel_lock.remove(position);
+                // Completed before the lock was released: nothing else holds it back now.
+                w.retire_if_done(irp);
                 return Some(irql);
             }
             let (driver, code) = w.irp_blame(irp);

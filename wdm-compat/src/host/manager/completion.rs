@@ -108,7 +108,12 @@ impl IoManager {
                 }
             };
             step = self.with_world(|w| {
+                if let Some(state) = w.irp_mut(irp) {
+                    state.routines_running = state.routines_running.saturating_sub(1);
+                }
                 if w.after_routine(irp, index, status, driver) {
+                    // Halted, or completed again by the routine: it may be finished now.
+                    w.retire_if_done(irp);
                     Step::Stopped
                 } else {
                     w.step_completion(irp, index + 1)
@@ -221,11 +226,13 @@ impl IoManager {
     /// copied when no probe still reads it; the originator's hold ends here either way.
     pub(in crate::host) fn take_result(&self, irp: IrpId) -> Option<IoResult> {
         self.with_world(|w| {
+            // Moved out only when this release retires the IRP: until then others may read it.
+            let retires = w.retires_on_release(irp);
             let result = w.irp_mut(irp).and_then(|state| {
-                if state.keepers > 1 {
-                    state.result.clone()
-                } else {
+                if retires {
                     state.result.take()
+                } else {
+                    state.result.clone()
                 }
             });
             if result.is_some() {
@@ -417,6 +424,7 @@ impl World {
                 // STATUS_MORE_PROCESSING_REQUIRED, as KMDF's I/O target does) or send it on.
                 state.phase = Phase::InProgress;
                 state.holder = Holder::Halted(index + 1);
+                state.routines_running += 1;
                 let device = state.stack.get(index + 1).and_then(|l| l.device);
                 let irp_obj = Arc::clone(&state.obj);
                 let device_obj = device.and_then(|d| self.device(d)).map(|d| d.obj);

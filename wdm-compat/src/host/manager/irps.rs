@@ -120,6 +120,8 @@ pub(super) struct IrpState {
     /// Who still wants to read the IRP after it completes: its originator until it took the
     /// result, and every live [`IrpProbe`](super::IrpProbe). At zero, a completed IRP retires.
     pub(super) keepers: usize,
+    /// Completion routines running on it now (one, or more when one completes it again).
+    pub(super) routines_running: usize,
 }
 
 impl IrpState {
@@ -274,18 +276,28 @@ impl World {
         (driver, Some(loc.map_or(irp.orig_major, |l| l.major)))
     }
 
-    /// Retires the IRP if it is finished and nobody needs it any more: completed, no keeper, back with its originator (no completion routine or dispatch routine
-    /// is running on it), and not the subject of a cancel routine holding the cancel lock.
+    /// Whether nothing but a keeper still needs the IRP: it completed, it is back with its
+    /// originator, and no dispatch routine, completion routine or cancel routine (holding the
+    /// cancel lock) is running on it.
+    fn finished(&self, id: IrpId) -> bool {
+        self.irp(id).is_some_and(|state| {
+            matches!(state.phase, Phase::Completed | Phase::Tracked)
+                && state.holder == Holder::Originator
+                && state.routines_running == 0
+                && !self.frames.values().any(|f| f.irp == id)
+                && !self.cancel_lock.iter().any(|(held, _)| *held == id)
+        })
+    }
+
+    /// Whether releasing one keeper would retire the IRP.
+    pub(super) fn retires_on_release(&self, id: IrpId) -> bool {
+        self.irp(id).is_some_and(|state| state.keepers <= 1) && self.finished(id)
+    }
+
+    /// Retires the IRP if it is [finished](Self::finished) and nobody keeps it. Called wherever
+    /// one of those conditions may have just become true.
     pub(super) fn retire_if_done(&mut self, id: IrpId) {
-        let Some(state) = self.irp(id) else {
-            return;
-        };
-        let done = matches!(state.phase, Phase::Completed | Phase::Tracked)
-            && state.keepers == 0
-            && state.holder == Holder::Originator
-            && !self.frames.values().any(|f| f.irp == id)
-            && !self.cancel_lock.iter().any(|(held, _)| *held == id);
-        if done {
+        if self.irp(id).is_some_and(|state| state.keepers == 0) && self.finished(id) {
             self.irps.remove(id);
         }
     }
@@ -342,6 +354,7 @@ impl IoManager {
                 result: None,
                 orig_major: spec.major,
                 keepers: 1,
+                routines_running: 0,
             })
         })
     }

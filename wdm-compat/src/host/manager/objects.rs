@@ -34,8 +34,9 @@ pub(crate) struct DeviceObj {
 ///
 /// Shared (`Arc`) between the simulation, which drops its share when the IRP is retired
 /// ([`super::irps`]), and each seam handle a driver holds (`sys::host`'s `IrpRef`), so the
-/// memory outlives every pointer a driver may still use; a handle kept past retirement reaches
-/// an IRP the simulation no longer knows, which the verifier reports.
+/// memory outlives every pointer a driver may still use. A handle kept past retirement reaches
+/// an IRP the simulation no longer knows: completing it or passing it down is reported (bug
+/// check 0x44, SDV CompleteRequest); its other calls read defaults and change nothing.
 ///
 /// The buffers are atomics so the simulation reads and writes them with safe code; the seam
 /// lends them to the owning driver as `&mut [u8]`, and the simulation touches them only while
@@ -62,13 +63,14 @@ impl DriverObj {
         upgrade(&self.manager)
     }
 
-    /// A driver object that belongs to no simulation (what a device whose simulation is gone
-    /// answers for its driver); leaked like the others.
+    /// The driver object that belongs to no simulation (what a device whose simulation is gone
+    /// answers for its driver): one for the process.
     pub(crate) fn orphan() -> &'static Self {
-        Box::leak(Box::new(Self {
+        static ORPHAN: std::sync::OnceLock<DriverObj> = std::sync::OnceLock::new();
+        ORPHAN.get_or_init(|| Self {
             manager: Weak::new(),
             id: DriverId(usize::MAX),
-        }))
+        })
     }
 }
 
