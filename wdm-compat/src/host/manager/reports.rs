@@ -106,13 +106,12 @@ impl IoManager {
     }
 
     pub(in crate::host) fn dbg_print(&self, text: &str) {
-        let line = text.trim_end_matches(['\n', '\r']).to_string();
-        let echoed = self.with_world(|w| {
-            let echoed = w.echo.then(|| line.clone());
+        let line = text.trim_end_matches(['\n', '\r']);
+        let echo = self.with_world(|w| {
             w.record_trace(line);
-            echoed
+            w.echo
         });
-        if let Some(line) = echoed {
+        if echo {
             std::eprintln!("{line}");
         }
     }
@@ -177,13 +176,19 @@ impl World {
     }
 
     /// Appends a line to the bounded trace, dropping the oldest when it is full.
-    fn record_trace(&mut self, line: String) {
+    /// Once the buffer is full, the oldest line's memory holds the new one: a long run prints
+    /// without allocating.
+    fn record_trace(&mut self, line: &str) {
         if self.trace_capacity == 0 {
             return;
         }
-        if self.trace.len() >= self.trace_capacity {
-            self.trace.pop_front();
-        }
-        self.trace.push_back(line);
+        let mut kept = if self.trace.len() >= self.trace_capacity {
+            self.trace.pop_front().unwrap_or_default()
+        } else {
+            String::new()
+        };
+        kept.clear();
+        kept.push_str(line);
+        self.trace.push_back(kept);
     }
 }
