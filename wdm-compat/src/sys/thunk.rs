@@ -145,32 +145,24 @@ unsafe extern "system" fn dispatch<D: DriverCallbacks<M>, M>(
         && stack.minor == IRP_MN_REMOVE_DEVICE
         && let Some(lower) = D::device_below(record)
     {
-        return remove_device::<D, M>(instance, record, device, lower, irp);
+        // `IRP_MN_REMOVE_DEVICE` for a device the seam attached: tell the driver, pass the IRP
+        // down, detach, delete, free the record — in that order (Learn: "Removing a Device in
+        // a Filter Driver"). Done here, not in a helper taking `record` as an argument: the
+        // record is freed below, and a reference argument must outlive its call.
+        guarded((), || instance.removing_device(record));
+        let mut irp = irp;
+        irp.skip_current_location();
+        let status = irp.call_driver(lower);
+        device.detach(lower);
+        let context = device.context();
+        device.set_context(core::ptr::null());
+        device.delete();
+        // SAFETY: `add_device` published this record with `SharedBox::publish`; the context was
+        // cleared above so it is taken back once, and `record` is not used after this point.
+        drop(unsafe { SharedBox::<D::DeviceRecord>::from_published(context) });
+        return status.to_raw();
     }
     guarded(Status::INTERNAL_ERROR, || instance.dispatch(record, irp)).to_raw()
-}
-
-/// `IRP_MN_REMOVE_DEVICE` for a device the seam attached: tell the driver, pass the IRP down,
-/// detach, delete, free the record — in that order (Learn: "Removing a Device in a Filter
-/// Driver").
-fn remove_device<D: DriverCallbacks<M>, M>(
-    instance: &D,
-    record: &D::DeviceRecord,
-    device: DeviceRef,
-    lower: DeviceRef,
-    mut irp: IrpRef,
-) -> i32 {
-    guarded((), || instance.removing_device(record));
-    irp.skip_current_location();
-    let status = irp.call_driver(lower);
-    device.detach(lower);
-    let context = device.context();
-    device.set_context(core::ptr::null());
-    device.delete();
-    // SAFETY: `add_device` published this record with `SharedBox::publish`; the context was
-    // cleared above so it is taken back once, and `record` is not used after this point.
-    drop(unsafe { SharedBox::<D::DeviceRecord>::from_published(context) });
-    status.to_raw()
 }
 
 /// `AddDevice` for a PnP driver of type `D`.
