@@ -291,6 +291,28 @@ for_each_backend!(
 );
 
 for_each_backend!(
+    /// A zero-length read is the lower driver's to answer: the filter passes it down like any
+    /// other (a control device's backend completes it itself; a filter's must not).
+    hid_filter_passes_zero_length_reads_down,
+    |backend| {
+        let (io, stack, _filter, handle) = keyboard(backend);
+        let read = handle.read_async(0).unwrap();
+        assert!(read.returned_pending(), "the read must pend below the filter");
+        assert_eq!(stack.waiting_reads(), 1);
+        assert!(stack.press(hid::key_report(0x04)));
+        let result = read.result().unwrap();
+        assert_eq!(result.status, NtStatus::SUCCESS);
+        assert!(
+            io.trace()
+                .iter()
+                .any(|l| l == "[hid-filter] read #1 of 0 bytes passed down"),
+            "{:#?}",
+            io.trace()
+        );
+    }
+);
+
+for_each_backend!(
     /// Internal IOCTLs pass down; answers and failures from below come back unchanged.
     hid_filter_passes_internal_ioctls_and_their_failures_through,
     |backend| {

@@ -5,8 +5,9 @@
 //!   dedicated to create requests, then finishes initializing it.
 //! * Filter role: `EvtDriverDeviceAdd` marks the init as a filter and creates the device with a
 //!   parallel default queue; request types the driver leaves unhandled pass down.
-//! * Zero-length reads and writes are completed by the framework; `EvtFileClose` calls the
-//!   driver's `on_close`.
+//! * Zero-length reads and writes are completed by the framework on a control device and reach
+//!   the driver on a filter (which passes them down); `EvtFileClose` calls the driver's
+//!   `on_close`.
 
 use core::marker::PhantomData;
 
@@ -75,13 +76,20 @@ fn on_internal_device_control<D: IoDriver>(
         .on_internal_device_control(KmdfRequest::<D, InternalDeviceControl>::new(request))
 }
 
-/// The default queue every device of the backend gets.
+/// The default queue every device of the backend gets. A filter's takes zero-length reads and
+/// writes too (`AllowZeroLengthRequests`): they are the lower driver's to answer, so the filter
+/// sees and passes them down like any other.
 fn default_queue<D: IoDriver>() -> QueueConfig<crate::kind::Parallel, KmdfBackend<D>> {
-    QueueConfig::parallel()
+    let config = QueueConfig::parallel()
         .on_read(on_read::<D>)
         .on_write(on_write::<D>)
         .on_device_control(on_device_control::<D>)
-        .on_internal_device_control(on_internal_device_control::<D>)
+        .on_internal_device_control(on_internal_device_control::<D>);
+    if is_filter(D::DEVICE.role) {
+        config.allow_zero_length_requests()
+    } else {
+        config
+    }
 }
 
 impl<D: IoDriver> KmdfDriver for KmdfBackend<D> {

@@ -12,7 +12,8 @@
 //! both:
 //!
 //! * a zero-length read or write is completed with `STATUS_SUCCESS` and 0 bytes without reaching
-//!   the driver (KMDF's default; the WDM backend does the same);
+//!   a control device's driver (KMDF's default; the WDM backend does the same), and reaches a
+//!   filter, whose lower driver is the one to answer it;
 //! * a request type the driver does not handle is completed with
 //!   `STATUS_INVALID_DEVICE_REQUEST` on a control device and passed down on a filter;
 //! * buffer retrieval fails with `STATUS_BUFFER_TOO_SMALL` when the buffer is shorter than asked

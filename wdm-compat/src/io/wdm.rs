@@ -5,7 +5,8 @@
 //! * Filter role: a PnP driver; `AddDevice` attaches over each new device, and removal passes
 //!   down, detaches and deletes (see [`WdmDriver`]).
 //! * Each request type goes to the matching handler with a request object over the [`Irp`];
-//!   zero-length reads and writes are completed here with success and 0 bytes, as KMDF does.
+//!   zero-length reads and writes are completed here with success and 0 bytes on a control
+//!   device, as KMDF's default queue does, and reach a filter, which passes them down.
 
 use core::marker::PhantomData;
 
@@ -102,7 +103,7 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
 
     fn on_read(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
         let request = WdmRequest::<D, Read>::new(irp, device.lower().copied());
-        if request.length() == 0 {
+        if request.length() == 0 && device.lower().is_none() {
             return request.complete(NtStatus::SUCCESS);
         }
         self.driver.on_read(request)
@@ -110,7 +111,7 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
 
     fn on_write(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
         let request = WdmRequest::<D, Write>::new(irp, device.lower().copied());
-        if request.length() == 0 {
+        if request.length() == 0 && device.lower().is_none() {
             return request.complete(NtStatus::SUCCESS);
         }
         self.driver.on_write(request)
