@@ -1165,6 +1165,23 @@ impl KmdfDriver for FailingFilter {
     }
 }
 
+/// A filter whose `EvtDriverDeviceAdd` fails before creating its device (it marked the init
+/// as a filter's first, as kbfiltr does).
+struct EarlyFailingFilter;
+
+impl KmdfDriver for EarlyFailingFilter {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self)
+    }
+
+    fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
+        init.set_filter();
+        Err(NtStatus::INSUFFICIENT_RESOURCES)
+    }
+}
+
 /// The same failure in a function driver.
 struct FailingFunction;
 
@@ -1260,6 +1277,26 @@ fn a_failing_filter_device_add_leaves_the_stack_working_and_cleans_up_its_device
     assert_eq!(node.remove(), NtStatus::SUCCESS);
     // Cleanup ran once, at the failure.
     assert_eq!(io.trace(), ["failing filter: device cleanup"]);
+}
+
+#[test]
+fn a_filter_failing_before_its_device_exists_still_leaves_the_stack_working() {
+    // KMDF turns a filter's failed AddDevice into success ("We do not let filters affect the
+    // building of the rest of the stack", shared/core/km/fxdriverkm.cpp), which it knows from
+    // WdfFdoInitSetFilter having been called on the init: so `set_filter` must call it at once.
+    let io = IoManager::new();
+    let filter = io
+        .load_driver(
+            "early-filter",
+            wdf_safe::entry_point::<EarlyFailingFilter>(),
+        )
+        .unwrap();
+    let node = node_with(&io, r"\Device\EarlyFailingFilterPdo", filter);
+    let handle = node.open().unwrap();
+    let read = handle.read(4);
+    assert_eq!((read.status, read.information), (NtStatus::SUCCESS, 2));
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
 }
 
 #[test]

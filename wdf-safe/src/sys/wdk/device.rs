@@ -31,7 +31,6 @@ pub(crate) struct DeviceRecord<D: 'static> {
     pub(super) device: AtomicPtr<wdk_sys::WDFDEVICE__>,
     /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate` or the callback's end.
     init: AtomicPtr<wdk_sys::WDFDEVICE_INIT>,
-    filter: AtomicBool,
     pnp: bool,
     ready: AtomicBool,
     settings: SpinLock<InitSettings>,
@@ -48,7 +47,6 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
         Box::new(Self {
             device: AtomicPtr::new(ptr::null_mut()),
             init: AtomicPtr::new(init),
-            filter: AtomicBool::new(false),
             pnp,
             ready: AtomicBool::new(false),
             settings: SpinLock::new(settings),
@@ -280,9 +278,15 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         (!device.is_null()).then_some(device)
     }
 
-    /// `WdfFdoInitSetFilter` (applied at `fdo_create`).
+    /// `WdfFdoInitSetFilter`, at once: KMDF also reads it when `EvtDriverDeviceAdd` fails
+    /// before `WdfDeviceCreate` (a filter's failure then leaves the stack working).
     pub(crate) fn fdo_init_set_filter(self) {
-        self.record().filter.store(true, Ordering::Release);
+        let init = self.record().init.load(Ordering::Acquire);
+        if !init.is_null() {
+            // SAFETY: the FDO init is lent to the running EvtDriverDeviceAdd (the cell is
+            // cleared when `WdfDeviceCreate` consumes it or the callback returns).
+            unsafe { call_unsafe_wdf_function_binding!(WdfFdoInitSetFilter, init) };
+        }
     }
 
     /// `WdfDeviceInitSet*` on the FDO init (applied at `fdo_create`).
@@ -296,10 +300,6 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         let mut init = record.init.load(Ordering::Acquire);
         if init.is_null() {
             return Err(NtStatus::INVALID_DEVICE_STATE);
-        }
-        if record.filter.load(Ordering::Acquire) {
-            // SAFETY: the FDO init is lent to the running EvtDriverDeviceAdd.
-            unsafe { call_unsafe_wdf_function_binding!(WdfFdoInitSetFilter, init) };
         }
         let settings = *record.settings.lock();
         apply_settings::<D>(init, &settings, true);
