@@ -159,7 +159,7 @@ macro_rules! kmdf_driver_entry {
         }
 
         #[global_allocator]
-        static __WDF_SAFE_ALLOCATOR: $crate::__private::Allocator = $crate::__private::Allocator;
+        static __WDF_SAFE_ALLOCATOR: $crate::__private::Allocator = $crate::__private::ALLOCATOR;
     };
 }
 

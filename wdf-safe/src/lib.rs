@@ -85,8 +85,9 @@ mod sys;
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
 #[doc(hidden)]
 pub mod __private {
-    /// The global allocator of a KMDF driver image (wdk-alloc: non-paged pool).
-    pub use wdk_alloc::WdkAllocator as Allocator;
+    /// The global allocator of a KMDF driver image: the kernel pool through wdk-alloc, for every
+    /// alignment (wdm-compat's, whose `wdk` feature this crate's turns on).
+    pub use wdm_compat::__private::{ALLOCATOR, Allocator};
 
     /// The `DriverEntry` routine of driver type `D`, which the image's exported `DriverEntry`
     /// calls.

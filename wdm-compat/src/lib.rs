@@ -78,7 +78,7 @@ pub mod host;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::sys::nt::entry::{Allocator, bug_check};
+    pub use crate::sys::nt::entry::{ALLOCATOR, Allocator, Pool, bug_check};
 
     /// The `DriverEntry` routine of driver type `D`, which the image's exported `DriverEntry`
     /// calls.
@@ -126,7 +126,7 @@ macro_rules! wdm_driver_entry {
         }
 
         #[global_allocator]
-        static __WDM_COMPAT_ALLOCATOR: $crate::__private::Allocator = $crate::__private::Allocator;
+        static __WDM_COMPAT_ALLOCATOR: $crate::__private::Allocator = $crate::__private::ALLOCATOR;
 
         #[panic_handler]
         fn __wdm_compat_panic(_info: &::core::panic::PanicInfo<'_>) -> ! {
@@ -185,7 +185,7 @@ macro_rules! wdm_driver_entry {
         }
 
         #[global_allocator]
-        static __WDM_COMPAT_ALLOCATOR: $crate::__private::Allocator = $crate::__private::Allocator;
+        static __WDM_COMPAT_ALLOCATOR: $crate::__private::Allocator = $crate::__private::ALLOCATOR;
     };
 }
 

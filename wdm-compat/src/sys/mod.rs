@@ -52,6 +52,7 @@ pub(crate) use none as backend;
 pub(crate) use none::{dbg_print, lower_irql, raise_irql};
 
 mod callbacks;
+pub(crate) mod pool;
 pub(crate) mod spin_lock;
 pub(crate) mod thunk;
 

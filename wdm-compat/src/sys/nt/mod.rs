@@ -742,5 +742,11 @@ pub fn bug_check(code: u32) -> ! {
 /// What [`wdm_driver_entry!`](crate::wdm_driver_entry) expands to call.
 pub(crate) mod entry {
     pub use super::bug_check;
-    pub use super::imports::Allocator;
+    pub use super::imports::Pool;
+
+    /// The global allocator of a WDM driver image: the kernel pool, for every alignment.
+    pub type Allocator = crate::sys::pool::PoolAligned<super::imports::Pool>;
+
+    /// The allocator's value.
+    pub const ALLOCATOR: Allocator = crate::sys::pool::PoolAligned(super::imports::Pool);
 }

@@ -56,18 +56,15 @@ const NON_PAGED_POOL_NX: i32 = 512;
 /// The pool tag of the crate's allocations: 'Wdfs' read backwards, as the debugger shows it.
 const POOL_TAG: u32 = u32::from_le_bytes(*b"Wdfs");
 
-/// The kernel pool (non-paged, no-execute) as the global allocator of a driver built on this
-/// backend.
+/// The kernel pool (non-paged, no-execute): blocks aligned to 16 bytes whatever the layout asks,
+/// which `super::super::pool::PoolAligned` makes a global allocator for every alignment.
 #[derive(Debug)]
-pub struct Allocator;
+pub struct Pool;
 
-// SAFETY: ExAllocatePoolWithTag returns memory aligned to at least 16 bytes (pool blocks are
-// 16-byte aligned on x64); larger alignments are refused with null.
-unsafe impl core::alloc::GlobalAlloc for Allocator {
+// SAFETY: `ExAllocatePoolWithTag` returns a block of at least the size asked for, or null; the
+// alignment is the pool's, which `PoolAligned` (the only user) accounts for.
+unsafe impl core::alloc::GlobalAlloc for Pool {
     unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
-        if layout.align() > 16 {
-            return ptr::null_mut();
-        }
         // SAFETY: any size may be asked for; failure returns null, which `alloc` may return.
         unsafe { ExAllocatePoolWithTag(NON_PAGED_POOL_NX, layout.size(), POOL_TAG).cast() }
     }

@@ -32,8 +32,10 @@ use super::{
     DeviceObject, DriverExtension, DriverObject, IoStackLocation, Irp, Mdl, UnicodeString,
 };
 
-/// The global allocator of a WDM driver image built with the WDK (wdk-alloc: non-paged pool).
-pub use wdk_alloc::WdkAllocator as Allocator;
+/// The kernel pool as wdk-alloc serves it (non-paged; the pool's 16-byte alignment whatever the
+/// layout asks), which `super::super::pool::PoolAligned` makes a global allocator for every
+/// alignment.
+pub use wdk_alloc::WdkAllocator as Pool;
 
 // This backend's structures against the WDK's: every field it reads or writes, and the size of
 // the two it does arithmetic or copies with (the stack location, one below another in the IRP,
