@@ -15,7 +15,7 @@ use crate::sys::{self, AddDeviceFn, CancelFn, CompletionFn, DispatchFn, UnloadFn
 
 /// The object behind a driver-object pointer: which simulation, which driver.
 ///
-/// Leaked on creation (there is one per loaded driver), so a driver-object pointer stays
+/// Immortal from its creation (there is one per loaded driver), so a driver-object pointer stays
 /// dereferenceable for the life of the process: a stale one reaches a driver the simulation
 /// knows is unloaded, or a simulation that is gone, never freed memory. It holds the simulation
 /// weakly, so a dropped `IoManager` is freed.
@@ -50,12 +50,28 @@ pub(crate) struct IrpObj {
     pub(crate) mdl: Box<[AtomicU8]>,
 }
 
+/// Objects that live for the rest of the process, on purpose: every driver and device object
+/// ever handed to driver code. Listed in a static so that they stay reachable (a leak checker
+/// such as Miri's sees them as the process's, not as lost).
+static IMMORTAL: std::sync::Mutex<Vec<&'static (dyn core::any::Any + Send + Sync)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Moves `value` to the heap for the rest of the process.
+fn immortal<T: core::any::Any + Send + Sync>(value: T) -> &'static T {
+    let value: &'static T = Box::leak(Box::new(value));
+    IMMORTAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(value);
+    value
+}
+
 impl DriverObj {
     pub(super) fn leak(manager: &IoManager, id: DriverId) -> &'static Self {
-        Box::leak(Box::new(Self {
+        immortal(Self {
             manager: manager.downgrade(),
             id,
-        }))
+        })
     }
 
     /// The simulation this driver object belongs to, while it exists.
@@ -76,10 +92,10 @@ impl DriverObj {
 
 impl DeviceObj {
     pub(super) fn leak(manager: &IoManager, id: DeviceId) -> &'static Self {
-        Box::leak(Box::new(Self {
+        immortal(Self {
             manager: manager.downgrade(),
             id,
-        }))
+        })
     }
 
     /// The simulation this device object belongs to, while it exists.
