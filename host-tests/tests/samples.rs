@@ -56,6 +56,29 @@ fn load_null(backend: Backend) -> (IoManager, DriverId, FileHandle) {
 // ---------------------------------------------------------------------------------------------
 // echo
 
+/// One IOCTL_ECHO costs the KMDF echo driver three framework calls, as a C `EvtIoDeviceControl`
+/// would make: `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` and
+/// `WdfRequestCompleteWithInformation`. The control code and the lengths come with the
+/// callback, and the queue's callbacks are found without asking the framework.
+#[test]
+fn an_echo_ioctl_costs_the_kmdf_driver_three_framework_calls() {
+    let (io, _driver, handle) = load_echo(Backend::Kmdf);
+    // Warm up, then count over many requests.
+    assert_eq!(
+        handle
+            .device_io_control(ECHO, &7u32.to_le_bytes(), 4)
+            .information,
+        4
+    );
+    let before = kmdf_sim::framework_calls(&io);
+    for value in 0u32..100 {
+        let result = handle.device_io_control(ECHO, &value.to_le_bytes(), 4);
+        assert_eq!(result.data, value.to_le_bytes());
+    }
+    let calls = kmdf_sim::framework_calls(&io) - before;
+    assert_eq!(calls, 300, "framework calls for 100 IOCTLs");
+}
+
 for_each_backend!(
     /// IOCTL_ECHO returns the value it was sent, with Information = 4.
     echo_returns_each_value_it_is_sent,

@@ -21,7 +21,7 @@ use crate::kind::{
     RequestType, Sequential, Write,
 };
 use crate::request::{Request, RequestDone};
-use crate::sys::{self, QueueHandle, RequestHandle};
+use crate::sys::{self, Given, QueueHandle, RequestHandle};
 
 /// An I/O callback for requests of kind `K`, with the driver `D`.
 pub type IoCallback<D, K> = fn(&D, Request<K>) -> RequestDone;
@@ -235,29 +235,29 @@ impl<D: crate::KmdfDriver> sys::QueueCallbacks<D> for Callbacks<D> {
         self.has(request_type)
     }
 
-    fn present(&self, driver: &D, request_type: RequestType, request: RequestHandle) {
+    fn present(&self, driver: &D, request_type: RequestType, request: RequestHandle, given: Given) {
         // The seam registers the `EvtIo*` of a kind only when its callback is set, so a
         // callback is found for every presented request; were it not, the request is
         // completed as KMDF does for a type without a callback.
         let _done: RequestDone = match request_type {
             RequestType::Create => match self.create {
-                Some(f) => f(driver, Request::from_raw(request)),
+                Some(f) => f(driver, Request::presented(request, given)),
                 None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
             },
             RequestType::Read => match self.read {
-                Some(f) => f(driver, Request::from_raw(request)),
+                Some(f) => f(driver, Request::presented(request, given)),
                 None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
             },
             RequestType::Write => match self.write {
-                Some(f) => f(driver, Request::from_raw(request)),
+                Some(f) => f(driver, Request::presented(request, given)),
                 None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
             },
             RequestType::DeviceControl => match self.device_control {
-                Some(f) => f(driver, Request::from_raw(request)),
+                Some(f) => f(driver, Request::presented(request, given)),
                 None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
             },
             RequestType::InternalDeviceControl => match self.internal_device_control {
-                Some(f) => f(driver, Request::from_raw(request)),
+                Some(f) => f(driver, Request::presented(request, given)),
                 None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),
             },
         };

@@ -25,7 +25,7 @@ use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, QueueKind, Read, RequestKind, RequestType, Write,
 };
 use crate::queue::Queue;
-use crate::sys::{self, IoTargetHandle, RequestHandle};
+use crate::sys::{self, Given, IoTargetHandle, RequestHandle};
 
 /// Proof that a request was finished: completed, forwarded to a queue, sent, or left to its
 /// cancel routine. I/O callbacks return it; nothing else creates one.
@@ -47,16 +47,27 @@ impl RequestDone {
 pub struct Request<K: RequestKind> {
     // `None` only once a consuming method took it; `Drop` then has nothing to check.
     raw: Option<RequestHandle>,
+    /// What the `EvtIo*` callback was given (lengths, control code), so reading them again
+    /// needs no framework call.
+    given: Given,
     _kind: PhantomData<(K, *mut ())>,
 }
 
-static_assertions::assert_eq_size!(Request<Read>, usize);
+// The handle and the callback's parameters: what a C callback has in its arguments.
+static_assertions::assert_eq_size!(Request<Read>, [usize; 3]);
 static_assertions::assert_not_impl_any!(Request<Read>: Send, Sync, Clone);
 
 impl<K: RequestKind> Request<K> {
+    /// A request the driver got other than from its `EvtIo*` callback.
     pub(crate) const fn from_raw(raw: RequestHandle) -> Self {
+        Self::presented(raw, Given::Unknown)
+    }
+
+    /// A request an `EvtIo*` callback presented, with what the callback was given.
+    pub(crate) const fn presented(raw: RequestHandle, given: Given) -> Self {
         Self {
             raw: Some(raw),
+            given,
             _kind: PhantomData,
         }
     }
@@ -138,12 +149,13 @@ impl<K: RequestKind> Request<K> {
         self,
         queue: &Queue<Q>,
     ) -> Result<RequestDone, (Self, NtStatus)> {
+        let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(RequestDone::new());
         };
         match raw.forward_to_queue(queue.raw()) {
             Ok(()) => Ok(RequestDone::new()),
-            Err((raw, status)) => Err((Self::from_raw(raw), status)),
+            Err((raw, status)) => Err((Self::presented(raw, given), status)),
         }
     }
 
@@ -170,12 +182,13 @@ impl<K: RequestKind> Request<K> {
     ///
     /// Hands the request back when it cannot be sent (`STATUS_INVALID_DEVICE_STATE`).
     pub fn send_and_forget(self, target: &IoTarget) -> Result<RequestDone, (Self, NtStatus)> {
+        let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(RequestDone::new());
         };
         match raw.send_and_forget(&target.0) {
             Ok(()) => Ok(RequestDone::new()),
-            Err((raw, status)) => Err((Self::from_raw(raw), status)),
+            Err((raw, status)) => Err((Self::presented(raw, given), status)),
         }
     }
 
@@ -221,12 +234,13 @@ impl<K: RequestKind> Request<K> {
         target: &IoTarget,
         observe: bool,
     ) -> Result<RequestDone, (Self, NtStatus)> {
+        let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(RequestDone::new());
         };
         match raw.send_with_completion::<D>(&target.0, observe) {
             Ok(()) => Ok(RequestDone::new()),
-            Err((raw, status)) => Err((Self::from_raw(raw), status)),
+            Err((raw, status)) => Err((Self::presented(raw, given), status)),
         }
     }
 
@@ -263,6 +277,9 @@ impl Request<Read> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn length(&self) -> usize {
+        if let Given::Length(length) = self.given {
+            return length as usize;
+        }
         match self.parameters() {
             Parameters::Read { length, .. } => length,
             _ => 0,
@@ -291,6 +308,9 @@ impl Request<Write> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn length(&self) -> usize {
+        if let Given::Length(length) = self.given {
+            return length as usize;
+        }
         match self.parameters() {
             Parameters::Write { length, .. } => length,
             _ => 0,
@@ -322,6 +342,9 @@ impl<K: IoctlKind> Request<K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn ioctl_code(&self) -> IoControlCode {
+        if let Given::Ioctl { code, .. } = self.given {
+            return IoControlCode::from_raw(code);
+        }
         match self.parameters() {
             Parameters::DeviceControl { code, .. } => code,
             _ => IoControlCode::from_raw(0),
@@ -333,6 +356,9 @@ impl<K: IoctlKind> Request<K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn input_length(&self) -> usize {
+        if let Given::Ioctl { input, .. } = self.given {
+            return input as usize;
+        }
         match self.parameters() {
             Parameters::DeviceControl { input_length, .. } => input_length,
             _ => 0,
@@ -344,6 +370,9 @@ impl<K: IoctlKind> Request<K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
     pub fn output_length(&self) -> usize {
+        if let Given::Ioctl { output, .. } = self.given {
+            return output as usize;
+        }
         match self.parameters() {
             Parameters::DeviceControl { output_length, .. } => output_length,
             _ => 0,
@@ -506,6 +535,7 @@ impl<K: Cancelable> Request<K> {
         self,
         on_cancel: fn(Request<K>) -> RequestDone,
     ) -> Result<CancelableRequest<K>, (Self, NtStatus)> {
+        let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(CancelableRequest {
                 raw: None,
@@ -517,7 +547,7 @@ impl<K: Cancelable> Request<K> {
                 raw: Some(raw),
                 _kind: PhantomData,
             }),
-            Err((raw, status)) => Err((Self::from_raw(raw), status)),
+            Err((raw, status)) => Err((Self::presented(raw, given), status)),
         }
     }
 }

@@ -65,6 +65,15 @@ mod framework;
 pub use ffi::bindings;
 pub use framework::loader::{ImageEntry, entry_point, guarded};
 
+/// How many times drivers loaded into `io` have called the framework's function table (every
+/// DDI, counted as a driver makes it): the measure of what a request costs in framework calls.
+#[must_use]
+pub fn framework_calls(io: &wdm_compat::host::IoManager) -> u64 {
+    io.library::<framework::Framework>()
+        .ddi_calls
+        .load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// The static data of the driver image whose code this thread runs: on Windows an image keeps
 /// its statics in its own data section, once per load; on the host many images share one
 /// process, so the simulated loader keeps one pointer per loaded image for the image's code to

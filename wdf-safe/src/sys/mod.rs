@@ -23,10 +23,10 @@
 
 mod types;
 
-pub(crate) use types::ControlDeviceSettings;
 pub use types::{
     ContextTypeInfo, DispatchType, FILE_DEVICE_SECURE_OPEN, Guid, InitSettings, RequestType,
 };
+pub(crate) use types::{ControlDeviceSettings, Given};
 
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) mod wdk;
@@ -82,8 +82,9 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
     /// configuration; the others stay NULL, and the framework's default applies to them).
     fn handles(&self, request_type: RequestType) -> bool;
 
-    /// `EvtIoXxx`: the framework presents `request`, of `request_type`, to the driver.
-    fn present(&self, driver: &D, request_type: RequestType, request: RequestHandle);
+    /// `EvtIoXxx`: the framework presents `request`, of `request_type`, to the driver, with
+    /// the parameters the callback was given.
+    fn present(&self, driver: &D, request_type: RequestType, request: RequestHandle, given: Given);
 
     /// The queue's `EvtCleanupCallback`.
     fn cleanup(&self, driver: &D);

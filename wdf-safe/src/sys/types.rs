@@ -112,3 +112,51 @@ pub struct ContextTypeInfo {
     /// `ContextName`.
     pub name: &'static str,
 }
+
+/// What KMDF passed to the `EvtIo*` callback that presented a request, kept with the request so
+/// that reading it again costs no framework call (a C driver keeps them in its callback's
+/// parameters). `Unknown` for a request the driver got otherwise (retrieved from a manual
+/// queue, given back by the framework), which asks `WdfRequestGetParameters`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend presents requests")
+)]
+pub(crate) enum Given {
+    /// Nothing kept.
+    Unknown,
+    /// `EvtIoRead` / `EvtIoWrite`: `Length`.
+    Length(u32),
+    /// `EvtIoDeviceControl` / `EvtIoInternalDeviceControl`.
+    Ioctl {
+        /// `IoControlCode`.
+        code: u32,
+        /// `InputBufferLength`.
+        input: u32,
+        /// `OutputBufferLength`.
+        output: u32,
+    },
+}
+
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend presents requests")
+)]
+impl Given {
+    /// A callback's `Length`, if it fits the 32 bits an IRP's lengths have.
+    pub(crate) fn length(length: usize) -> Self {
+        u32::try_from(length).map_or(Self::Unknown, Self::Length)
+    }
+
+    /// A device-control callback's arguments, if the lengths fit 32 bits.
+    pub(crate) fn ioctl(code: u32, input: usize, output: usize) -> Self {
+        match (u32::try_from(input), u32::try_from(output)) {
+            (Ok(input), Ok(output)) => Self::Ioctl {
+                code,
+                input,
+                output,
+            },
+            _ => Self::Unknown,
+        }
+    }
+}

@@ -80,7 +80,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr;
-use core::sync::atomic::AtomicPtr;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 #[cfg(not(feature = "host"))]
 use ::wdk_sys;
@@ -217,6 +217,33 @@ impl<T: Send + Sync> Kept for T {}
 struct Image {
     driver: AtomicPtr<c_void>,
     kept: SpinLock<Vec<Box<dyn Kept>>>,
+    /// The first queues' records by `WDFQUEUE`, read without a lock or a framework call when
+    /// a request is presented (what a C driver gets for free by naming its callbacks). More
+    /// queues than slots are found through their context, as before.
+    queues: [QueueSlot; QUEUE_SLOTS],
+}
+
+/// How many queues' records [`Image::queues`] holds.
+const QUEUE_SLOTS: usize = 8;
+
+/// One queue's record pointer, by its handle. `queue` is null when the slot is free and
+/// [`CLAIMED`] while a registration writes `record`; a reader compares it with a real handle,
+/// which is neither.
+struct QueueSlot {
+    queue: AtomicPtr<c_void>,
+    record: AtomicPtr<c_void>,
+}
+
+/// The placeholder a registration puts in a slot it is filling (never a handle's value).
+const CLAIMED: *mut c_void = ptr::without_provenance_mut(1);
+
+impl QueueSlot {
+    const fn new() -> Self {
+        Self {
+            queue: AtomicPtr::new(ptr::null_mut()),
+            record: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
 }
 
 impl Image {
@@ -224,6 +251,7 @@ impl Image {
         Self {
             driver: AtomicPtr::new(ptr::null_mut()),
             kept: SpinLock::new(Vec::new()),
+            queues: [const { QueueSlot::new() }; QUEUE_SLOTS],
         }
     }
 }
@@ -283,6 +311,53 @@ fn uninstall_image() {
         // SAFETY: leaked by `install_image` and unpublished just above; no code of the image
         // runs any more (its WDFDRIVER is being destroyed).
         drop(unsafe { Box::from_raw(old.cast::<Image>()) });
+    }
+}
+
+/// Lists a queue's record under its handle, when a slot is free.
+fn register_queue(queue: *mut c_void, record: *const c_void) {
+    let Some(image) = image() else {
+        return;
+    };
+    for slot in &image.queues {
+        if slot
+            .queue
+            .compare_exchange(
+                ptr::null_mut(),
+                CLAIMED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            slot.record.store(record.cast_mut(), Ordering::Relaxed);
+            // Publishes the record with the handle: a reader that sees the handle sees it.
+            slot.queue.store(queue, Ordering::Release);
+            return;
+        }
+    }
+}
+
+/// The record listed for `queue` by [`register_queue`], if any.
+fn registered_queue(queue: *mut c_void) -> Option<*const c_void> {
+    let image = image()?;
+    image
+        .queues
+        .iter()
+        .find(|slot| slot.queue.load(Ordering::Acquire) == queue)
+        .map(|slot| slot.record.load(Ordering::Relaxed).cast_const())
+}
+
+/// Takes a destroyed queue off the list (before KMDF may reuse its handle's value).
+fn unregister_queue(queue: *mut c_void) {
+    let Some(image) = image() else {
+        return;
+    };
+    for slot in &image.queues {
+        if slot.queue.load(Ordering::Acquire) == queue {
+            slot.record.store(ptr::null_mut(), Ordering::Relaxed);
+            slot.queue.store(ptr::null_mut(), Ordering::Release);
+        }
     }
 }
 

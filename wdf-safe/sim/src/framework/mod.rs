@@ -38,6 +38,8 @@ pub(crate) struct Framework {
     state: Mutex<State>,
     /// `state.objects`'s removal counter, read without the lock.
     pub(crate) removals: Arc<AtomicU64>,
+    /// How many times drivers called into the function table.
+    pub(crate) ddi_calls: AtomicU64,
     /// Signalled when a request leaves a driver's hands (synchronous purges wait on it).
     released: Condvar,
     /// Threads waiting on `released` (counted under the lock, so no wake-up is lost): with
@@ -61,6 +63,7 @@ impl Default for Framework {
         Self {
             id: FRAMEWORKS.fetch_add(1, Ordering::Relaxed),
             removals: state.objects.removals(),
+            ddi_calls: AtomicU64::new(0),
             state: Mutex::new(state),
             released: Condvar::new(),
             release_waiters: AtomicUsize::new(0),

@@ -11,8 +11,11 @@ use super::wdk_sys::{
     self, WDF_IO_QUEUE_CONFIG, WDFDEVICE, WDFOBJECT, WDFQUEUE, WDFREQUEST,
     call_unsafe_wdf_function_binding,
 };
-use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
-use crate::sys::{DispatchType, DriverCallbacks, QueueCallbacks, RequestType};
+use super::{
+    RECORD, attributes, guarded, keep, publish_record, record_of, register_queue, registered_queue,
+    unregister_queue,
+};
+use crate::sys::{DispatchType, DriverCallbacks, Given, QueueCallbacks, RequestType};
 use wdm_compat::{NtResult, NtStatus};
 
 /// The crate's record of a queue (kept until the driver unloads): the queue while it lives, and
@@ -118,6 +121,7 @@ pub(super) fn create<D: DriverCallbacks>(
     queue_record.queue.store(queue, Ordering::Release);
     let queue_record = keep(queue_record).ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
     publish_record(queue.cast(), ptr::from_ref(queue_record));
+    register_queue(queue.cast(), ptr::from_ref(queue_record).cast());
     Ok(QueueHandle(&queue_record.queue))
 }
 
@@ -133,11 +137,21 @@ pub(super) fn accepts<D: DriverCallbacks>(queue: WDFQUEUE, request_type: Request
 }
 
 /// Presents `request`, of `request_type`, to the queue's callbacks, or refuses it.
-fn present<D: DriverCallbacks>(queue: WDFQUEUE, request: WDFREQUEST, request_type: RequestType) {
+fn present<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+    request_type: RequestType,
+    given: Given,
+) {
     guarded((), || {
-        // SAFETY: records are kept until the driver unloads.
-        let record = unsafe { record_of::<QueueRecord<D>>(queue.cast()).as_ref() };
-        let Some(record) = record else {
+        // The record listed by handle, or (past the list's slots) the one in the context.
+        let record = registered_queue(queue.cast()).map_or_else(
+            || record_of::<QueueRecord<D>>(queue.cast()),
+            <*const _>::cast,
+        );
+        // SAFETY: records are kept until the driver unloads; every queue of this image has a
+        // `QueueRecord<D>` with this `D`, the image's only driver type.
+        let Some(record) = (unsafe { record.as_ref() }) else {
             return refuse(request, NtStatus::INVALID_DEVICE_STATE);
         };
         let Some(driver) = driver::<D>() else {
@@ -146,14 +160,16 @@ fn present<D: DriverCallbacks>(queue: WDFQUEUE, request: WDFREQUEST, request_typ
         let Some(handle) = RequestHandle::presented(request, request_type) else {
             return;
         };
-        record.callbacks.present(driver, request_type, handle);
+        record
+            .callbacks
+            .present(driver, request_type, handle, given);
     });
 }
 
 /// `EvtIoDefault`: registered only for create requests.
 unsafe extern "C" fn evt_io_default<D: DriverCallbacks>(queue: WDFQUEUE, request: WDFREQUEST) {
     if request_type_of(request) == Some(RequestType::Create) {
-        present::<D>(queue, request, RequestType::Create);
+        present::<D>(queue, request, RequestType::Create, Given::Unknown);
     } else {
         refuse(request, NtStatus::INVALID_DEVICE_REQUEST);
     }
@@ -163,40 +179,42 @@ unsafe extern "C" fn evt_io_default<D: DriverCallbacks>(queue: WDFQUEUE, request
 unsafe extern "C" fn evt_io_read<D: DriverCallbacks>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
-    _length: usize,
+    length: usize,
 ) {
-    present::<D>(queue, request, RequestType::Read);
+    present::<D>(queue, request, RequestType::Read, Given::length(length));
 }
 
 /// `EvtIoWrite`.
 unsafe extern "C" fn evt_io_write<D: DriverCallbacks>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
-    _length: usize,
+    length: usize,
 ) {
-    present::<D>(queue, request, RequestType::Write);
+    present::<D>(queue, request, RequestType::Write, Given::length(length));
 }
 
 /// `EvtIoDeviceControl`.
 unsafe extern "C" fn evt_io_device_control<D: DriverCallbacks>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
-    _output_length: usize,
-    _input_length: usize,
-    _code: u32,
+    output_length: usize,
+    input_length: usize,
+    code: u32,
 ) {
-    present::<D>(queue, request, RequestType::DeviceControl);
+    let given = Given::ioctl(code, input_length, output_length);
+    present::<D>(queue, request, RequestType::DeviceControl, given);
 }
 
 /// `EvtIoInternalDeviceControl`.
 unsafe extern "C" fn evt_io_internal_device_control<D: DriverCallbacks>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
-    _output_length: usize,
-    _input_length: usize,
-    _code: u32,
+    output_length: usize,
+    input_length: usize,
+    code: u32,
 ) {
-    present::<D>(queue, request, RequestType::InternalDeviceControl);
+    let given = Given::ioctl(code, input_length, output_length);
+    present::<D>(queue, request, RequestType::InternalDeviceControl, given);
 }
 
 /// The queue's `EvtCleanupCallback`.
@@ -217,6 +235,7 @@ unsafe extern "C" fn evt_queue_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
         if let Some(record) = unsafe { record_of::<QueueRecord<D>>(object).as_ref() } {
             record.queue.store(ptr::null_mut(), Ordering::Release);
         }
+        unregister_queue(object);
         publish_record::<QueueRecord<D>>(object, ptr::null());
     });
 }

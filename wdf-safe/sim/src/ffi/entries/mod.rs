@@ -54,6 +54,7 @@ fn enter(globals: PWDF_DRIVER_GLOBALS, ddi: &str) -> Option<Rc<Cx>> {
         );
         return None;
     };
+    cx.fx().ddi_calls.fetch_add(1, Ordering::Relaxed);
     if globals != cx.image.globals() {
         cx.bug_check(
             None,
