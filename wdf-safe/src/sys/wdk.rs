@@ -238,12 +238,15 @@ struct QueueSlot {
 const CLAIMED: *mut c_void = ptr::without_provenance_mut(1);
 
 impl QueueSlot {
-    const fn new() -> Self {
-        Self {
-            queue: AtomicPtr::new(ptr::null_mut()),
-            record: AtomicPtr::new(ptr::null_mut()),
-        }
-    }
+    /// A free slot.
+    #[allow(
+        clippy::declare_interior_mutable_const,
+        reason = "only the array initializer uses it, where each element is a value of its own"
+    )]
+    const FREE: Self = Self {
+        queue: AtomicPtr::new(ptr::null_mut()),
+        record: AtomicPtr::new(ptr::null_mut()),
+    };
 }
 
 impl Image {
@@ -251,7 +254,7 @@ impl Image {
         Self {
             driver: AtomicPtr::new(ptr::null_mut()),
             kept: SpinLock::new(Vec::new()),
-            queues: [const { QueueSlot::new() }; QUEUE_SLOTS],
+            queues: [QueueSlot::FREE; QUEUE_SLOTS],
         }
     }
 }
@@ -316,12 +319,9 @@ fn uninstall_image() {
 
 /// Lists a queue's record under its handle, when a slot is free.
 fn register_queue(queue: *mut c_void, record: *const c_void) {
-    let Some(image) = image() else {
-        return;
-    };
-    for slot in &image.queues {
-        if slot
-            .queue
+    let slots = image().map_or(&[][..], |image| &image.queues[..]);
+    let claimed = slots.iter().find(|slot| {
+        slot.queue
             .compare_exchange(
                 ptr::null_mut(),
                 CLAIMED,
@@ -329,12 +329,11 @@ fn register_queue(queue: *mut c_void, record: *const c_void) {
                 Ordering::Relaxed,
             )
             .is_ok()
-        {
-            slot.record.store(record.cast_mut(), Ordering::Relaxed);
-            // Publishes the record with the handle: a reader that sees the handle sees it.
-            slot.queue.store(queue, Ordering::Release);
-            return;
-        }
+    });
+    if let Some(slot) = claimed {
+        slot.record.store(record.cast_mut(), Ordering::Relaxed);
+        // Publishes the record with the handle: a reader that sees the handle sees it.
+        slot.queue.store(queue, Ordering::Release);
     }
 }
 
@@ -350,14 +349,13 @@ fn registered_queue(queue: *mut c_void) -> Option<*const c_void> {
 
 /// Takes a destroyed queue off the list (before KMDF may reuse its handle's value).
 fn unregister_queue(queue: *mut c_void) {
-    let Some(image) = image() else {
-        return;
-    };
-    for slot in &image.queues {
-        if slot.queue.load(Ordering::Acquire) == queue {
-            slot.record.store(ptr::null_mut(), Ordering::Relaxed);
-            slot.queue.store(ptr::null_mut(), Ordering::Release);
-        }
+    let slots = image().map_or(&[][..], |image| &image.queues[..]);
+    for slot in slots
+        .iter()
+        .filter(|slot| slot.queue.load(Ordering::Acquire) == queue)
+    {
+        slot.record.store(ptr::null_mut(), Ordering::Relaxed);
+        slot.queue.store(ptr::null_mut(), Ordering::Release);
     }
 }
 
