@@ -158,6 +158,54 @@ fn unhandled_major_functions_get_the_documented_defaults() {
     assert_eq!(handle.close(), NtStatus::SUCCESS);
 }
 
+/// Passes the IRP to the device below (a filter's answer to what it does not handle).
+fn pass_down(device: &Device<()>, irp: Irp) -> DispatchStatus {
+    match device.lower() {
+        Some(lower) => irp.forward(lower),
+        None => irp.complete(NtStatus::INVALID_DEVICE_REQUEST),
+    }
+}
+
+/// A bus driver whose PDO succeeds creates, cleanups, closes and PnP IRPs, and answers device
+/// controls with `bytes` in the system buffer and `status`.
+fn answering_bus(status: NtStatus, bytes: &'static [u8]) -> ScriptedDriver {
+    let succeed = |k: &wdm_compat::host::KernelCalls, _d, irp| {
+        k.complete(irp, NtStatus::SUCCESS, 0);
+        NtStatus::SUCCESS
+    };
+    ScriptedDriver::new()
+        .on(major::CREATE, succeed)
+        .on(major::CLEANUP, succeed)
+        .on(major::CLOSE, succeed)
+        .on(major::PNP, succeed)
+        .on(major::DEVICE_CONTROL, move |k, _d, irp| {
+            k.write_system_buffer(irp, 0, bytes).unwrap();
+            k.complete(irp, status, bytes.len());
+            status
+        })
+}
+
+/// A started device node `pdo_name` of `bus`, with `filter` over it.
+fn filtered_node(
+    io: &IoManager,
+    pdo_name: &'static str,
+    bus: wdm_compat::host::DriverId,
+    filter: wdm_compat::host::DriverId,
+) -> wdm_compat::host::DeviceNode {
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name,
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[filter],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    node
+}
+
 /// A PnP filter that forwards everything and answers nothing itself.
 struct PassThrough;
 
@@ -175,61 +223,32 @@ impl WdmDriver for PassThrough {
     }
 
     fn on_other(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        match device.lower() {
-            Some(lower) => irp.forward(lower),
-            None => irp.complete(NtStatus::INVALID_DEVICE_REQUEST),
-        }
+        pass_down(device, irp)
     }
 
     fn on_create(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.on_other(device, irp)
+        pass_down(device, irp)
     }
 
     fn on_close(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.on_other(device, irp)
+        pass_down(device, irp)
     }
 
     fn on_cleanup(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.on_other(device, irp)
+        pass_down(device, irp)
     }
 }
 
 #[test]
 fn forwarding_returns_what_the_lower_driver_returned_and_its_outcome_reaches_the_sender() {
     let io = IoManager::new();
-    let succeed = |k: &wdm_compat::host::KernelCalls, _d, irp| {
-        k.complete(irp, NtStatus::SUCCESS, 0);
-        NtStatus::SUCCESS
-    };
     let bus = io
-        .load_driver(
-            "bus",
-            ScriptedDriver::new()
-                .on(major::CREATE, succeed)
-                .on(major::CLEANUP, succeed)
-                .on(major::CLOSE, succeed)
-                .on(major::PNP, succeed)
-                .on(major::DEVICE_CONTROL, |k, _d, irp| {
-                    k.write_system_buffer(irp, 0, &[7, 7]).unwrap();
-                    k.complete(irp, NtStatus::BUFFER_OVERFLOW, 2);
-                    NtStatus::BUFFER_OVERFLOW
-                }),
-        )
+        .load_driver("bus", answering_bus(NtStatus::BUFFER_OVERFLOW, &[7, 7]))
         .unwrap();
     let filter = io
         .load_driver("filter", wdm_compat::driver::entry_point::<PassThrough>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\PassPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[filter],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = filtered_node(&io, r"\Device\PassPdo", bus, filter);
     let handle = node.open().unwrap();
     let result = handle.device_io_control(ioctl(0x900, 0), &[], 2);
     // A warning status passes through with its data (BUFFER_OVERFLOW copies back).
@@ -272,46 +291,27 @@ impl WdmDriver for PendThenForward {
     }
 
     fn on_other(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        match device.lower() {
-            Some(lower) => irp.forward(lower),
-            None => irp.complete(NtStatus::INVALID_DEVICE_REQUEST),
-        }
+        pass_down(device, irp)
     }
 
     fn on_create(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.on_other(device, irp)
+        pass_down(device, irp)
     }
 
     fn on_close(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.on_other(device, irp)
+        pass_down(device, irp)
     }
 
     fn on_cleanup(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
-        self.on_other(device, irp)
+        pass_down(device, irp)
     }
 }
 
 #[test]
 fn a_pended_irp_passed_down_later_completes_with_the_lower_drivers_answer() {
     let io = IoManager::new();
-    let succeed = |k: &wdm_compat::host::KernelCalls, _d, irp| {
-        k.complete(irp, NtStatus::SUCCESS, 0);
-        NtStatus::SUCCESS
-    };
     let bus = io
-        .load_driver(
-            "bus",
-            ScriptedDriver::new()
-                .on(major::CREATE, succeed)
-                .on(major::CLEANUP, succeed)
-                .on(major::CLOSE, succeed)
-                .on(major::PNP, succeed)
-                .on(major::DEVICE_CONTROL, |k, _d, irp| {
-                    k.write_system_buffer(irp, 0, &[1, 2, 3]).unwrap();
-                    k.complete(irp, NtStatus::SUCCESS, 3);
-                    NtStatus::SUCCESS
-                }),
-        )
+        .load_driver("bus", answering_bus(NtStatus::SUCCESS, &[1, 2, 3]))
         .unwrap();
     let filter = io
         .load_driver(
@@ -319,17 +319,7 @@ fn a_pended_irp_passed_down_later_completes_with_the_lower_drivers_answer() {
             wdm_compat::driver::entry_point::<PendThenForward>(),
         )
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\PendPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[filter],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = filtered_node(&io, r"\Device\PendPdo", bus, filter);
     let handle = node.open().unwrap();
     let operation = handle
         .device_io_control_async(ioctl(0x901, 0), &[], 3)

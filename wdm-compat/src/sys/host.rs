@@ -124,10 +124,9 @@ unsafe fn lend(cells: &[AtomicU8]) -> &[u8] {
 
 /// Calls a dispatch routine.
 pub(crate) fn call_dispatch(f: DispatchFn, device: &'static DeviceObj, irp: &Arc<IrpObj>) -> i32 {
-    // SAFETY: the I/O manager calls a driver's dispatch routine with one of the driver's
-    // device objects and an IRP whose current stack location was just set up for it; the
-    // device object is leaked and the caller's `Arc` keeps the IRP alive for the call (and any
-    // `IrpRef` the routine makes keeps its own count).
+    // Any `IrpRef` the routine makes keeps its own count on the IRP.
+    // SAFETY: one of the driver's device objects (immortal) and an IRP whose current stack
+    // location was just set up for it, kept alive for the call by the caller's `Arc`.
     unsafe { f(device_ptr(device), irp_ptr(irp)) }
 }
 

@@ -2,14 +2,9 @@
 //! prints what `run-sample null-device` prints for the client and exits with 0 on PASS, 1 on FAIL.
 #![no_std]
 #![no_main]
+#![forbid(unsafe_code)]
 
-use client_support::println;
-use client_support::windows_sys::Win32::Foundation::{
-    CloseHandle, GENERIC_READ, GENERIC_WRITE, GetLastError, INVALID_HANDLE_VALUE,
-};
-use client_support::windows_sys::Win32::Storage::FileSystem::{
-    CreateFileW, OPEN_EXISTING, ReadFile, WriteFile,
-};
+use client_support::{Device, println};
 
 /// `\\.\WdkSafeNull` (`null_device::USER_PATH`).
 const USER_PATH: &str = r"\\.\WdkSafeNull";
@@ -21,39 +16,29 @@ fn check(failures: &mut u32, ok: bool, what: &str) {
     }
 }
 
-#[unsafe(no_mangle)]
-extern "C" fn mainCRTStartup() -> ! {
+fn main() -> u32 {
     let mut failures = 0;
     println!("=== null-device (Windows client) ===");
     println!("Device        : {USER_PATH}");
-    let mut wide = [0u16; 32];
-    for (slot, unit) in wide.iter_mut().zip(USER_PATH.encode_utf16()) {
-        *slot = unit;
-    }
-    // SAFETY: `wide` is NUL-terminated and outlives the call.
-    let device = unsafe {
-        CreateFileW(wide.as_ptr(), GENERIC_READ | GENERIC_WRITE, 0, core::ptr::null(), OPEN_EXISTING, 0, core::ptr::null_mut())
+    let device = match Device::open(USER_PATH) {
+        Ok(device) => device,
+        Err(error) => {
+            println!("Open          : failed, error {error}");
+            println!("\r\nFAIL");
+            return 1;
+        }
     };
-    if device == INVALID_HANDLE_VALUE {
-        // SAFETY: no preconditions.
-        println!("Open          : failed, error {}", unsafe { GetLastError() });
-        println!("\r\nFAIL");
-        client_support::exit(1)
-    }
     println!("Open          : OK");
-    let mut written = 0u32;
-    // SAFETY: the buffer is valid during the call.
-    let wrote = unsafe { WriteFile(device, b"hello".as_ptr(), 5, &mut written, core::ptr::null_mut()) } != 0;
-    println!("Write         : {} , {written} bytes written", if wrote { "OK" } else { "failed" });
-    check(&mut failures, wrote && written == 5, "write discards and reports all bytes");
+    let written = device.write(b"hello");
+    println!("Write         : {} , {} bytes written", if written.is_ok() { "OK" } else { "failed" }, written.unwrap_or(0));
+    check(&mut failures, written == Ok(5), "write discards and reports all bytes");
     let mut buffer = [0u8; 16];
-    let mut read = 0u32;
-    // SAFETY: the buffer is valid during the call.
-    let got = unsafe { ReadFile(device, buffer.as_mut_ptr(), 16, &mut read, core::ptr::null_mut()) } != 0;
-    println!("Read          : {} , {read} bytes read", if got { "OK" } else { "failed" });
-    check(&mut failures, got && read == 0, "read returns zero bytes");
-    // SAFETY: `device` is open and closed once.
-    check(&mut failures, unsafe { CloseHandle(device) } != 0, "close");
+    let read = device.read(&mut buffer);
+    println!("Read          : {} , {} bytes read", if read.is_ok() { "OK" } else { "failed" }, read.unwrap_or(0));
+    check(&mut failures, read == Ok(0), "read returns zero bytes");
+    check(&mut failures, device.close(), "close");
     println!("\r\n{}", if failures == 0 { "PASS" } else { "FAIL" });
-    client_support::exit(u32::from(failures != 0))
+    u32::from(failures != 0)
 }
+
+client_support::main!(main);

@@ -674,15 +674,8 @@ pub(crate) fn check_control_devices_finished(cx: &Cx) {
         let state = cx.lock();
         state
             .objects
-            .owned_by(cx.image.id)
-            .into_iter()
-            .filter(|h| {
-                state
-                    .objects
-                    .get(*h)
-                    .and_then(|o| o.device())
-                    .is_some_and(|d| d.control && !d.initialized)
-            })
+            .of_image(cx.image.id)
+            .filter(|(_, o)| o.device().is_some_and(|d| d.control && !d.initialized))
             .count()
     };
     if unfinished > 0 {

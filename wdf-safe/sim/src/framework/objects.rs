@@ -293,16 +293,21 @@ impl Objects {
 
     /// The live objects of `image`.
     pub(crate) fn owned_by(&self, image: usize) -> Vec<Handle> {
+        self.of_image(image).map(|(handle, _)| handle).collect()
+    }
+
+    /// The live objects of one driver image, with their handles.
+    pub(crate) fn of_image(&self, image: usize) -> impl Iterator<Item = (Handle, &Object)> {
         self.slots
             .iter()
             .enumerate()
-            .filter_map(|(index, slot)| {
-                let object = slot.object.as_ref()?;
-                (object.image == image).then_some(Handle {
+            .filter_map(move |(index, slot)| {
+                let object = slot.object.as_ref().filter(|o| o.image == image)?;
+                let handle = Handle {
                     index: u32::try_from(index).ok()?,
                     generation: slot.generation,
-                })
+                };
+                Some((handle, object))
             })
-            .collect()
     }
 }

@@ -335,15 +335,12 @@ pub(crate) fn driver_cancelable_of(cx: &Cx, queue: Handle) -> Vec<Handle> {
     let state = cx.lock();
     state
         .objects
-        .owned_by(cx.image.id)
-        .into_iter()
-        .filter(|h| {
-            state
-                .objects
-                .get(*h)
-                .and_then(Object::request)
+        .of_image(cx.image.id)
+        .filter(|(_, o)| {
+            o.request()
                 .is_some_and(|r| r.queue == Some(queue) && r.driver_owned() && r.cancel.is_some())
         })
+        .map(|(h, _)| h)
         .collect()
 }
 
@@ -357,10 +354,9 @@ pub(crate) fn driver_owned_of(
     };
     state
         .objects
-        .owned_by(image)
-        .into_iter()
-        .filter_map(|h| {
-            let r = state.objects.get(h)?.request()?;
+        .of_image(image)
+        .filter_map(|(h, o)| {
+            let r = o.request()?;
             match r.owner {
                 Owner::Driver(holder) if r.queue == Some(queue) => {
                     Some((h, holder, r.request_type))

@@ -487,19 +487,19 @@ impl RequestHandle {
         let Some(context) = self.cancel_context::<()>() else {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         };
-        // SAFETY: the context was written by `mark_cancelable` (as a `CancelContext<C>`, whose
-        // first field, `state`, is where a `CancelContext<()>`'s is: `repr(C)`) and lives as
-        // long as the request object, which the reference taken there keeps alive until
-        // `reference(false)` below.
+        // `mark_cancelable` wrote a `CancelContext<C>`; `repr(C)` puts its `state` where a
+        // `CancelContext<()>`'s is.
+        // SAFETY: the context lives as long as the request object, which the reference taken
+        // by `mark_cancelable` keeps alive until `reference(false)` below.
         let state = unsafe { &(*context.as_ptr()).state };
         let unmarked = state
             .compare_exchange(CANCELABLE, UNMARKED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if unmarked {
-            // SAFETY: the driver owns the live request, and the cancel routine has not claimed
-            // it (the state says so), so it is not completed. STATUS_CANCELLED here means KMDF
-            // will still call the routine, which finds the request unmarked and leaves it to
-            // the driver: either way the driver has it back.
+            // STATUS_CANCELLED here means KMDF will still call the routine, which finds the
+            // request unmarked and leaves it to the driver: either way the driver has it back.
+            // SAFETY: the driver owns the live request, not completed: the cancel routine has
+            // not claimed it (the state says so).
             let _ = unsafe {
                 call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, self.raw())
             };
