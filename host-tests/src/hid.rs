@@ -188,7 +188,7 @@ fn function_driver(waiting: Waiting) -> ScriptedDriver {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push_back(irp);
-            NtStatus::PENDING
+            NtStatus::PENDING.status()
         })
         .on(major::INTERNAL_DEVICE_CONTROL, |k, _device, irp| {
             let code = match k.parameters(irp) {

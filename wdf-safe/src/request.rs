@@ -19,6 +19,7 @@
 
 use core::marker::PhantomData;
 
+use wdm_compat::ioctl::TransferMethod;
 use wdm_compat::{IoBuffer, IoControlCode, NtResult, NtStatus, Parameters};
 
 use crate::kind::{
@@ -402,9 +403,34 @@ impl<K: IoctlKind> Request<K> {
     ///
     /// # Errors
     ///
-    /// As [`input_buffer`](Self::input_buffer).
+    /// As [`input_buffer`](Self::input_buffer), and `STATUS_INVALID_DEVICE_REQUEST` for
+    /// METHOD_IN_DIRECT, whose "output" buffer is the caller's pages probed for *read* access:
+    /// read it with [`in_direct_buffer`](Self::in_direct_buffer).
     pub fn output_buffer(&mut self, minimum: usize) -> NtResult<&mut [u8]> {
+        if self.ioctl_code().method() == TransferMethod::InDirect {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
         let buffer = self.raw_mut()?.ioctl_output()?;
+        at_least(buffer, minimum)?;
+        Ok(buffer)
+    }
+
+    /// `WdfRequestRetrieveOutputBuffer` of a METHOD_IN_DIRECT request: at least `minimum` bytes
+    /// of the caller's pages, read-only. The I/O manager probed them for read access only (data
+    /// flowing to the device), so the caller may have passed memory it cannot write, and
+    /// writing would change what it sent.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`input_buffer`](Self::input_buffer), and `STATUS_INVALID_DEVICE_REQUEST` for any
+    /// other transfer method.
+    pub fn in_direct_buffer(&mut self, minimum: usize) -> NtResult<&[u8]> {
+        if self.ioctl_code().method() != TransferMethod::InDirect {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        let buffer: &[u8] = self.raw_mut()?.ioctl_output()?;
         at_least(buffer, minimum)?;
         Ok(buffer)
     }

@@ -4,6 +4,7 @@
 #![allow(missing_docs)]
 
 #[test]
+#[cfg_attr(miri, ignore = "runs the compiler, which Miri cannot")]
 fn misuse_does_not_compile() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");

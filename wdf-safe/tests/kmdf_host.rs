@@ -54,6 +54,8 @@ const IOCTL_QUEUED: u32 = ioctl(0x90E);
 const IOCTL_INFORMATION: u32 = ioctl(0x90F);
 const IOCTL_TARGET: u32 = ioctl(0x910);
 const IOCTL_PURGE_PARKED: u32 = ioctl(0x911);
+/// Completes with a status computed as `STATUS_PENDING`.
+const IOCTL_COMPUTED_PENDING: u32 = ioctl(0x912);
 
 /// A control-device driver: a sequential default queue for reads and writes, a parallel queue
 /// dedicated to device controls, and a manual queue for parked requests.
@@ -195,11 +197,21 @@ fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     match code {
-        IOCTL_ECHO | IOCTL_ECHO_DIRECT | IOCTL_ECHO_IN_DIRECT | IOCTL_ECHO_NEITHER => request
-            .complete_with(|request| {
-                let value: u32 = request.read_input()?;
-                request.write_output(&value)
-            }),
+        IOCTL_ECHO | IOCTL_ECHO_DIRECT | IOCTL_ECHO_NEITHER => request.complete_with(|request| {
+            let value: u32 = request.read_input()?;
+            request.write_output(&value)
+        }),
+        // METHOD_IN_DIRECT: the caller's pages are a second input; the writable view (and so
+        // `write_output`) is refused, the read-only one is not.
+        IOCTL_ECHO_IN_DIRECT => request.complete_with(|request| {
+            let refused = request.output_buffer(1).err();
+            if refused != Some(NtStatus::INVALID_DEVICE_REQUEST) {
+                return Err(NtStatus::INTERNAL_ERROR);
+            }
+            let _value: u32 = request.read_input()?;
+            let pages = request.in_direct_buffer(4)?;
+            Ok(pages.len().min(4))
+        }),
         IOCTL_PARK => match request.forward_to_queue(&widget.parked) {
             Ok(done) => done,
             Err((request, status)) => request.complete(status),
@@ -258,6 +270,7 @@ fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone
             Some(_) => request.complete(NtStatus::SUCCESS),
             None => request.complete(NtStatus::NOT_SUPPORTED),
         },
+        IOCTL_COMPUTED_PENDING => request.complete(NtStatus::from_raw(0x103)),
         IOCTL_PURGE_PARKED => {
             widget.device.purge_queue(&widget.parked);
             request.complete(NtStatus::SUCCESS)
@@ -354,6 +367,22 @@ fn widget() -> (IoManager, wdm_compat::host::DriverId) {
         .load_driver("widget", wdf_safe::entry_point::<Widget>())
         .unwrap();
     (io, driver)
+}
+
+#[test]
+fn a_request_completed_with_a_computed_pending_status_finishes_with_internal_error() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let result = handle.device_io_control(IOCTL_COMPUTED_PENDING, &[], 0);
+    assert_eq!(result.status, NtStatus::INTERNAL_ERROR);
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l.starts_with("completing with STATUS_PENDING refused")),
+        "{:#?}",
+        io.trace()
+    );
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
 
 #[test]
@@ -947,14 +976,19 @@ fn buffers_of_every_transfer_method_are_checked_against_their_length() {
             );
             assert_eq!(result.information, 0);
         }
-        // Oversized: the value and 4 bytes.
-        let result = handle.device_io_control(code, &[5, 0, 0, 0, 9, 9], 16);
+        // Oversized: the value and 4 bytes (METHOD_IN_DIRECT: 4 bytes read, none written).
+        let result = handle.device_io_control_with(code, &[5, 0, 0, 0, 9, 9], vec![7; 16]);
         assert_eq!(
             (result.status, result.information),
             (NtStatus::SUCCESS, 4),
             "{code:#x}"
         );
-        assert_eq!(&result.output[..4], &[5, 0, 0, 0]);
+        let echoed: &[u8] = if code == IOCTL_ECHO_IN_DIRECT {
+            &[7; 4]
+        } else {
+            &[5, 0, 0, 0]
+        };
+        assert_eq!(&result.output[..4], echoed, "{code:#x}");
     }
     // METHOD_NEITHER from user mode: no safe access to the caller's memory.
     let neither = handle.device_io_control(IOCTL_ECHO_NEITHER, &[5, 0, 0, 0], 4);

@@ -16,7 +16,7 @@
 use core::fmt;
 
 use crate::status::{NtResult, NtStatus};
-use crate::sys::{self, DeviceRef, SharedBox};
+use crate::sys::{self, DeviceRef, PublishedDevice};
 
 /// `FILE_DEVICE_SECURE_OPEN`: apply the device's security descriptor to opens of names below it.
 pub const FILE_DEVICE_SECURE_OPEN: u32 = 0x0000_0100;
@@ -178,10 +178,15 @@ impl<X: fmt::Debug> fmt::Debug for Device<X> {
 
 /// A device object this driver created; deleting it is the guard's drop.
 ///
+/// Dropping the guard while a routine of the device is running — even from inside one of its
+/// own dispatch routines — is allowed: new IRPs to the device fail at once with
+/// `STATUS_DELETE_PENDING`, and the device object is deleted, and the extension dropped, when
+/// the last running routine returns (as a C driver's remove lock arranges).
+///
 /// IRQL for creation and drop: PASSIVE_LEVEL.
 #[must_use = "dropping the guard deletes the device at once"]
 pub struct OwnedDevice<X> {
-    record: SharedBox<Device<X>>,
+    record: PublishedDevice<Device<X>>,
 }
 
 impl<X> OwnedDevice<X> {
@@ -196,8 +201,7 @@ impl<X> OwnedDevice<X> {
             config.characteristics,
             config.exclusive,
         )?;
-        let record = SharedBox::new(Device::new(raw, None, extension));
-        raw.set_context(record.as_ptr().cast());
+        let record = PublishedDevice::new(raw, Device::new(raw, None, extension));
         match config.io_type {
             IoType::Buffered => raw.set_flags(sys::DO_BUFFERED_IO),
             IoType::Direct => raw.set_flags(sys::DO_DIRECT_IO),
@@ -233,15 +237,6 @@ impl<X> OwnedDevice<X> {
             Ok(()) => Ok(NamedDevice { link, device: self }),
             Err(status) => Err((self, status)),
         }
-    }
-}
-
-impl<X> Drop for OwnedDevice<X> {
-    fn drop(&mut self) {
-        let raw = self.device().raw;
-        raw.set_context(core::ptr::null());
-        raw.delete();
-        // `record` is freed after the device is gone, so no callback can still see it.
     }
 }
 

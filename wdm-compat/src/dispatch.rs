@@ -28,7 +28,7 @@ impl DispatchStatus {
     }
 
     pub(crate) const fn pending() -> Self {
-        Self(NtStatus::PENDING)
+        Self(NtStatus::PENDING.status())
     }
 
     /// The status itself (for tests and traces).
@@ -44,6 +44,6 @@ impl DispatchStatus {
     /// IRQL: any.
     #[must_use]
     pub const fn is_pending(&self) -> bool {
-        self.0.to_raw() == NtStatus::PENDING.to_raw()
+        self.0.is_pending()
     }
 }

@@ -189,6 +189,7 @@ impl<C: IrpCompleter> Irp<C> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn complete_with_information(self, status: NtStatus, information: usize) -> DispatchStatus {
+        let status = status.for_completion();
         if let Some(irp) = self.take() {
             C::complete(IrpCompletion {
                 irp,
@@ -289,6 +290,7 @@ impl<C: IrpCompleter> PendingIrp<C> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn complete_with_information(self, status: NtStatus, information: usize) {
+        let status = status.for_completion();
         if let Some(irp) = self.take() {
             C::complete(IrpCompletion {
                 irp,

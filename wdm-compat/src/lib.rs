@@ -198,8 +198,8 @@ pub use ioctl::{IoBuffer, IoControlCode, Ioctl, RequiredAccess, TransferMethod};
 pub use irp::TrackingCompleter;
 pub use irp::{Irp, IrpCompleter, IrpCompletion, NoopCompleter, PendingIrp, SystemCompleter};
 pub use request::{
-    BufferedIoctl, DirectIoctl, IoRequest, IoctlBuffers, MajorFunction, Parameters, RequestorMode,
-    UserAddress,
+    BufferedIoctl, InDirectIoctl, IoRequest, IoctlBuffers, MajorFunction, OutDirectIoctl,
+    Parameters, RequestorMode, UserAddress,
 };
-pub use status::{NtResult, NtStatus, Severity, to_result};
+pub use status::{NtResult, NtStatus, Pending, Severity, to_result};
 pub use sync::{SpinLock, SpinLockGuard};

@@ -283,11 +283,20 @@ impl<'irp> IoRequest<'irp> {
                 input_length,
                 output_length,
             }),
-            TransferMethod::InDirect | TransferMethod::OutDirect => {
-                // Two different pieces of memory: the system buffer and the caller's pages
-                // behind the MDL; the seam hands out both at once.
+            // Two different pieces of memory: the system buffer and the caller's pages behind
+            // the MDL; the seam hands out both at once.
+            TransferMethod::InDirect => {
+                // The pages were probed for read access: data flowing to the device, never
+                // written (the caller may have passed read-only memory).
+                let (input, pages) = irp.split_direct()?;
+                IoctlBuffers::InDirect(InDirectIoctl {
+                    input,
+                    pages: &*pages,
+                })
+            }
+            TransferMethod::OutDirect => {
                 let (input, output) = irp.split_direct()?;
-                IoctlBuffers::Direct(DirectIoctl { input, output })
+                IoctlBuffers::OutDirect(OutDirectIoctl { input, output })
             }
             TransferMethod::Neither => {
                 let (input, output) = irp.user_addresses();
@@ -339,9 +348,11 @@ fn len(value: u32) -> usize {
 pub enum IoctlBuffers<'irp> {
     /// METHOD_BUFFERED: one system buffer holds the input and receives the output.
     Buffered(BufferedIoctl<'irp>),
-    /// METHOD_IN_DIRECT / METHOD_OUT_DIRECT: input in the system buffer, output in the
-    /// caller's locked pages.
-    Direct(DirectIoctl<'irp>),
+    /// METHOD_IN_DIRECT: input in the system buffer, and a second, read-only input in the
+    /// caller's locked pages (what `DeviceIoControl` calls the output buffer).
+    InDirect(InDirectIoctl<'irp>),
+    /// METHOD_OUT_DIRECT: input in the system buffer, output in the caller's locked pages.
+    OutDirect(OutDirectIoctl<'irp>),
     /// METHOD_NEITHER: raw user addresses only.
     Neither {
         /// `Parameters.DeviceIoControl.Type3InputBuffer`.
@@ -427,13 +438,41 @@ impl<'irp> BufferedIoctl<'irp> {
     }
 }
 
-/// The buffers of a METHOD_IN_DIRECT / METHOD_OUT_DIRECT IOCTL: two separate pieces of memory.
-pub struct DirectIoctl<'irp> {
+/// The buffers of a METHOD_IN_DIRECT IOCTL: two separate pieces of input.
+///
+/// The I/O manager probed the caller's pages (`lpOutBuffer` of `DeviceIoControl`) for *read*
+/// access only, so they are handed out read-only: the caller may have passed memory it cannot
+/// write, and writing would silently change the data it sent.
+pub struct InDirectIoctl<'irp> {
+    input: &'irp [u8],
+    pages: &'irp [u8],
+}
+
+impl<'irp> InDirectIoctl<'irp> {
+    /// The caller's input (system buffer).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
+    #[must_use]
+    pub const fn input(&self) -> &'irp [u8] {
+        self.input
+    }
+
+    /// The caller's pages (mapped MDL), read-only; empty when the caller passed none.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).
+    #[must_use]
+    pub const fn pages(&self) -> &'irp [u8] {
+        self.pages
+    }
+}
+
+/// The buffers of a METHOD_OUT_DIRECT IOCTL: two separate pieces of memory.
+pub struct OutDirectIoctl<'irp> {
     input: &'irp [u8],
     output: &'irp mut [u8],
 }
 
-impl<'irp> DirectIoctl<'irp> {
+impl<'irp> OutDirectIoctl<'irp> {
     /// The caller's input (system buffer).
     ///
     /// IRQL: ≤ DISPATCH_LEVEL (buffered and direct buffers are resident there).

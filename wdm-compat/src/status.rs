@@ -21,6 +21,37 @@ use core::fmt;
 #[repr(transparent)]
 pub struct NtStatus(i32);
 
+/// `STATUS_PENDING`'s value.
+const PENDING_VALUE: i32 = 0x0000_0103;
+
+/// The type of [`NtStatus::PENDING`]: `STATUS_PENDING`, which no completion may carry, so it is
+/// not an [`NtStatus`] until converted with [`Pending::status`] (what the simulation and scripted
+/// drivers, which model the kernel's side, use).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pending;
+
+impl Pending {
+    /// The status value, as an [`NtStatus`].
+    ///
+    /// IRQL: any: a pure computation.
+    #[must_use]
+    pub const fn status(self) -> NtStatus {
+        NtStatus(PENDING_VALUE)
+    }
+}
+
+impl PartialEq<Pending> for NtStatus {
+    fn eq(&self, _: &Pending) -> bool {
+        self.is_pending()
+    }
+}
+
+impl PartialEq<NtStatus> for Pending {
+    fn eq(&self, other: &NtStatus) -> bool {
+        other.is_pending()
+    }
+}
+
 /// The four severities an `NTSTATUS` can carry (its top two bits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
@@ -62,9 +93,6 @@ macro_rules! statuses {
 statuses! {
     /// The operation completed successfully.
     SUCCESS = 0x0000_0000;
-    /// The operation will complete later; only a dispatch routine that marked its IRP pending may
-    /// return it.
-    PENDING = 0x0000_0103;
     /// A completion routine wants the IRP back; completion stops at this routine.
     MORE_PROCESSING_REQUIRED = 0xC000_0016;
     /// The data was too large for the buffer; the buffer holds as much as fit.
@@ -276,7 +304,55 @@ impl NtStatus {
     /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn name(self) -> Option<&'static str> {
+        if self.is_pending() {
+            return Some("STATUS_PENDING");
+        }
         symbolic_name(self)
+    }
+
+    /// `STATUS_PENDING` (0x103): the operation completes later. Only a dispatch routine that
+    /// marked its IRP pending returns it, and nothing is ever completed with it (Driver
+    /// Verifier bug check 0xC9/0x06).
+    ///
+    /// It has a type of its own, [`Pending`], so that a completion with it does not compile:
+    ///
+    /// ```compile_fail
+    /// # use wdm_compat::{DispatchStatus, Irp, NtStatus};
+    /// fn on_read(irp: Irp) -> DispatchStatus {
+    ///     irp.complete(NtStatus::PENDING) // expected `NtStatus`, found `Pending`
+    /// }
+    /// ```
+    ///
+    /// A dispatch routine pends with [`Irp::mark_pending`](crate::Irp::mark_pending) instead;
+    /// compare with it (`status == NtStatus::PENDING`) or ask [`is_pending`](Self::is_pending).
+    pub const PENDING: Pending = Pending;
+
+    /// What a completion asked to carry `self` completes with: `self`, unless it is
+    /// `STATUS_PENDING` (a value computed at run time; the constant does not compile as a
+    /// completion status) or `0xFFFFFFFF`, which no IRP may be completed with (Driver Verifier
+    /// bug check 0xC9/0x06). Those are refused with a trace line and become
+    /// `STATUS_INTERNAL_ERROR`, so the request still finishes, and the dispatch routine returns
+    /// what it was completed with. Every completion of both crates goes through this.
+    ///
+    /// IRQL: any: a pure computation (the trace line is `kd_print!`, callable at any IRQL
+    /// ≤ DISPATCH_LEVEL).
+    #[must_use]
+    pub fn for_completion(self) -> Self {
+        if self.is_pending() || self.0 == -1 {
+            crate::kd_print!(
+                "completing with {self} refused: not a final status; completed with STATUS_INTERNAL_ERROR"
+            );
+            return Self::INTERNAL_ERROR;
+        }
+        self
+    }
+
+    /// Whether this is `STATUS_PENDING`.
+    ///
+    /// IRQL: any: a pure computation.
+    #[must_use]
+    pub const fn is_pending(self) -> bool {
+        self.0 == PENDING_VALUE
     }
 
     /// `Ok(())` for a success status ([`NtStatus::is_success`]), otherwise `Err(self)`.
@@ -351,7 +427,7 @@ mod tests {
     #[test]
     fn success_and_informational_count_as_success() {
         assert!(NtStatus::SUCCESS.is_success());
-        assert!(NtStatus::PENDING.is_success());
+        assert!(NtStatus::PENDING.status().is_success());
         assert!(NtStatus::OBJECT_NAME_EXISTS.is_success());
         assert!(NtStatus::OBJECT_NAME_EXISTS.is_information());
         assert!(!NtStatus::BUFFER_OVERFLOW.is_success());

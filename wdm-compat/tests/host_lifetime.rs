@@ -47,7 +47,7 @@ fn driver(kept: Arc<Mutex<Vec<IrpId>>>) -> ScriptedDriver {
         .on(major::WRITE, move |k, _device, irp| {
             k.mark_pending(irp);
             kept.lock().unwrap().push(irp);
-            NtStatus::PENDING
+            NtStatus::PENDING.status()
         })
 }
 
@@ -183,7 +183,7 @@ fn an_irp_its_cancel_routine_completes_under_the_cancel_lock_retires_once_releas
                 k.complete(irp, NtStatus::CANCELLED, 0);
                 k.release_cancel_lock(irp);
             });
-            NtStatus::PENDING
+            NtStatus::PENDING.status()
         });
     manager.load_driver("life", driver).unwrap();
     let handle = manager.open(r"\\.\Life").unwrap();

@@ -188,7 +188,7 @@ fn pending_function_driver(slot: Slot<IrpId>) -> ScriptedDriver {
     function_driver(move |k, _d, irp| {
         k.mark_pending(irp);
         *slot.lock().unwrap() = Some(irp);
-        NtStatus::PENDING
+        NtStatus::PENDING.status()
     })
 }
 
@@ -359,7 +359,7 @@ fn cancelable_function_driver(irqls: Log) -> ScriptedDriver {
                 .push(format!("after release {}", k.current_irql()));
             k.complete(irp, NtStatus::CANCELLED, 0);
         });
-        NtStatus::PENDING
+        NtStatus::PENDING.status()
     })
 }
 
@@ -430,7 +430,7 @@ fn cancel_routine_cleared_by_the_driver_is_not_called() {
                         k.complete(irp, NtStatus::CANCELLED, 0);
                     });
                     *kept_in_driver.lock().unwrap() = Some(irp);
-                    NtStatus::PENDING
+                    NtStatus::PENDING.status()
                 }
             }),
         )

@@ -97,7 +97,7 @@ fn returning_pending_without_marking_is_0x23d_mark_irp_pending2() {
             "bad",
             bad_driver(major::READ, move |_k, _d, irp| {
                 *kept_in_driver.lock().unwrap() = Some(irp);
-                NtStatus::PENDING
+                NtStatus::PENDING.status()
             }),
         )
         .unwrap();
@@ -141,8 +141,8 @@ fn returning_success_without_completing_or_forwarding_is_0x226() {
 fn completing_with_status_pending_is_0x06() {
     let (manager, _) = read_through(bad_driver(major::READ, |k, _d, irp| {
         k.mark_pending(irp);
-        k.complete(irp, NtStatus::PENDING, 0);
-        NtStatus::PENDING
+        k.complete(irp, NtStatus::PENDING.status(), 0);
+        NtStatus::PENDING.status()
     }));
     assert_io(&single(&manager), 0x06, Some("CompleteRequestStatusCheck"));
 }
@@ -178,7 +178,7 @@ fn unloading_with_a_pending_irp_reports_bug_check_0xce() {
     let driver = bad_driver(major::READ, move |k, _d, irp| {
         k.mark_pending(irp);
         *kept_in_driver.lock().unwrap() = Some(irp);
-        NtStatus::PENDING
+        NtStatus::PENDING.status()
     })
     .on_unload(|k| {
         k.delete_symbolic_link(r"\DosDevices\Bad");
@@ -238,7 +238,7 @@ fn completing_with_the_cancel_routine_still_set_is_0x07() {
             k.complete(irp, NtStatus::CANCELLED, 0);
         });
         k.complete(irp, NtStatus::SUCCESS, 0);
-        NtStatus::PENDING
+        NtStatus::PENDING.status()
     }));
     assert_io(&single(&manager), 0x07, None);
 }
@@ -312,7 +312,7 @@ fn cancel_routine_that_keeps_the_cancel_lock_is_reported() {
             bad_driver(major::READ, |k, _d, irp| {
                 k.mark_pending(irp);
                 k.set_cancel_routine(irp, |k, _d, irp| k.complete(irp, NtStatus::CANCELLED, 0));
-                NtStatus::PENDING
+                NtStatus::PENDING.status()
             }),
         )
         .unwrap();
@@ -527,7 +527,7 @@ fn completion_routine_ignoring_pending_returned_is_0x228() {
         move |k, _d, irp| {
             k.mark_pending(irp);
             *kept_in_driver.lock().unwrap() = Some(irp);
-            NtStatus::PENDING
+            NtStatus::PENDING.status()
         },
         |k, _d, irp, lower| {
             k.copy_current_location_to_next(irp);

@@ -10,6 +10,9 @@
     missing_docs
 )]
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
 use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
 use wdm_compat::{
     Device, DeviceConfig, DispatchStatus, DriverSetup, IoType, IoctlBuffers, Irp, NamedDevice,
@@ -22,6 +25,8 @@ const fn ioctl(function: u32, method: u32) -> u32 {
 const OUT_DIRECT: u32 = ioctl(0x810, 2);
 const IN_DIRECT: u32 = ioctl(0x811, 1);
 const NEITHER: u32 = ioctl(0x812, 3);
+/// Completed with a status computed as STATUS_PENDING.
+const COMPUTED_PENDING: u32 = ioctl(0x813, 0);
 
 /// DriverEntry creates a named device and its link, then fails on a second device whose name
 /// collides: everything before the failure must be undone.
@@ -74,10 +79,15 @@ impl WdmDriver for Methods {
         Ok(Self { _device: device })
     }
 
-    fn on_device_control(&self, _device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_device_control(&self, _device: &Device<()>, mut irp: Irp) -> DispatchStatus {
+        if irp.request().ioctl_code().map(|c| c.to_raw()) == Some(COMPUTED_PENDING) {
+            // The constant itself does not compile here; a computed value is refused at run
+            // time.
+            return irp.complete(NtStatus::from_raw(0x103));
+        }
         irp.complete_with(|request| match request.ioctl_buffers()? {
-            // Direct: input and output are separate memory, both at once.
-            IoctlBuffers::Direct(mut buffers) => {
+            // Out-direct: input and output are separate memory, both at once.
+            IoctlBuffers::OutDirect(mut buffers) => {
                 let (input, output) = buffers.split();
                 let count = input.len().min(output.len());
                 for (out, byte) in output.iter_mut().zip(input) {
@@ -90,6 +100,15 @@ impl WdmDriver for Methods {
                 assert_ne!(input.address, 0);
                 assert_eq!(output.length, 4);
                 Err(NtStatus::INVALID_DEVICE_REQUEST)
+            }
+            // In-direct: two inputs; the caller's pages are only read.
+            IoctlBuffers::InDirect(buffers) => {
+                let sum = buffers
+                    .input()
+                    .iter()
+                    .chain(buffers.pages())
+                    .map(|&b| usize::from(b));
+                Ok(sum.sum())
             }
             IoctlBuffers::Buffered(_) => Err(NtStatus::NOT_SUPPORTED),
         })
@@ -114,14 +133,33 @@ fn methods() -> (IoManager, wdm_compat::host::FileHandle) {
 }
 
 #[test]
-fn direct_ioctls_read_input_and_write_the_callers_pages() {
+fn out_direct_ioctls_write_the_callers_pages_and_in_direct_ones_only_read_them() {
     let (_io, handle) = methods();
-    for code in [OUT_DIRECT, IN_DIRECT] {
-        let result = handle.device_io_control(code, &[1, 2, 3], 3);
-        assert_eq!(result.status, NtStatus::SUCCESS);
-        assert_eq!(result.information, 3);
-        assert_eq!(result.output, [2, 3, 4]);
-    }
+    let result = handle.device_io_control(OUT_DIRECT, &[1, 2, 3], 3);
+    assert_eq!(result.status, NtStatus::SUCCESS);
+    assert_eq!(result.information, 3);
+    assert_eq!(result.output, [2, 3, 4]);
+    // METHOD_IN_DIRECT: the pages were probed for read access; the driver gets them
+    // read-only, so what the caller sent comes back as it was.
+    let result = handle.device_io_control_with(IN_DIRECT, &[1, 2, 3], vec![10, 20, 30]);
+    assert_eq!(result.status, NtStatus::SUCCESS);
+    assert_eq!(result.information, 66);
+    assert_eq!(result.output, [10, 20, 30]);
+}
+
+#[test]
+fn an_irp_completed_with_a_computed_pending_status_finishes_with_internal_error() {
+    let (io, handle) = methods();
+    let result = handle.device_io_control(COMPUTED_PENDING, &[], 0);
+    assert_eq!(result.status, NtStatus::INTERNAL_ERROR);
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l.starts_with("completing with STATUS_PENDING refused")),
+        "{:#?}",
+        io.trace()
+    );
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
 
 #[test]
@@ -332,5 +370,145 @@ fn a_pended_irp_passed_down_later_completes_with_the_lower_drivers_answer() {
     assert!(io.probe(operation.irp()).pending_returned());
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     assert_eq!(node.remove(), NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+/// The extension of [`SelfDeleting`]'s device: says when it is dropped.
+struct Watched {
+    dropped: Arc<AtomicBool>,
+    label: String,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Keeps its device in its state and deletes it from one of that device's own IOCTLs (a control
+/// device that "unplugs" itself); `HOLD` first waits until `release` is sent.
+struct SelfDeleting {
+    device: Mutex<Option<NamedDevice<Watched>>>,
+    dropped: Arc<AtomicBool>,
+    entered: Mutex<Option<mpsc::Sender<()>>>,
+    release: Mutex<Option<mpsc::Receiver<()>>>,
+}
+
+const DELETE: u32 = ioctl(0x820, 0);
+const DELETE_AND_HOLD: u32 = ioctl(0x821, 0);
+const PING: u32 = ioctl(0x822, 0);
+
+static SELF_DELETING_CHANNELS: Mutex<Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>> =
+    Mutex::new(None);
+
+impl WdmDriver for SelfDeleting {
+    type DeviceExtension = Watched;
+
+    fn driver_entry(setup: &mut DriverSetup<'_, Watched>) -> NtResult<Self> {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let extension = Watched {
+            dropped: Arc::clone(&dropped),
+            label: "self-deleting".into(),
+        };
+        let device = setup.create_device(&DeviceConfig::named(r"\Device\SelfDel"), extension)?;
+        let device = device
+            .create_symbolic_link(r"\DosDevices\SelfDel")
+            .map_err(|(_, s)| s)?;
+        let (entered, release) = SELF_DELETING_CHANNELS.lock().unwrap().take().unzip();
+        Ok(Self {
+            device: Mutex::new(Some(device)),
+            dropped,
+            entered: Mutex::new(entered),
+            release: Mutex::new(release),
+        })
+    }
+
+    fn on_device_control(&self, device: &Device<Watched>, mut irp: Irp) -> DispatchStatus {
+        let code = irp.request().ioctl_code().map(|c| c.to_raw());
+        if code == Some(PING) {
+            return irp.complete(NtStatus::SUCCESS);
+        }
+        // The guard goes while this routine still holds `device`.
+        drop(self.device.lock().unwrap().take());
+        if code == Some(DELETE_AND_HOLD) {
+            if let Some(entered) = self.entered.lock().unwrap().take() {
+                entered.send(()).unwrap();
+            }
+            if let Some(release) = self.release.lock().unwrap().take() {
+                release.recv().unwrap();
+            }
+        }
+        // Still the driver's data, read through the routine's `&Device`.
+        let label_length = device.extension().label.len();
+        let dropped_under_us = self.dropped.load(Ordering::SeqCst);
+        irp.complete_with(|request| {
+            let out = request.ioctl_buffers()?;
+            let IoctlBuffers::Buffered(mut buffers) = out else {
+                return Err(NtStatus::NOT_SUPPORTED);
+            };
+            let output = buffers.output();
+            let reply = [
+                u8::from(dropped_under_us),
+                u8::try_from(label_length).unwrap_or(0),
+            ];
+            let n = reply.len().min(output.len());
+            output[..n].copy_from_slice(&reply[..n]);
+            Ok(n)
+        })
+    }
+}
+
+#[test]
+fn a_driver_deleting_its_device_inside_that_devices_dispatch_keeps_the_extension_until_it_returns()
+{
+    let io = IoManager::new();
+    io.load_driver(
+        "self-deleting",
+        wdm_compat::driver::entry_point::<SelfDeleting>(),
+    )
+    .unwrap();
+    let handle = io.open(r"\\.\SelfDel").unwrap();
+    let device = io.device_by_name(r"\Device\SelfDel").unwrap();
+    let result = handle.device_io_control(DELETE, &[], 2);
+    assert_eq!(result.status, NtStatus::SUCCESS);
+    // Byte 0: the extension had not been dropped when the routine read it; byte 1: it read it.
+    assert_eq!(result.output, [0, 13]);
+    // The deletion finished when the routine returned: the link is gone, the device deleted.
+    assert!(io.device(device).unwrap().deleted);
+    assert_eq!(
+        io.open(r"\\.\SelfDel").err(),
+        Some(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+#[test]
+fn irps_reaching_a_device_whose_deletion_is_pending_fail_with_delete_pending() {
+    let (entered_tx, entered_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel();
+    *SELF_DELETING_CHANNELS.lock().unwrap() = Some((entered_tx, release_rx));
+    let io = IoManager::new();
+    io.load_driver(
+        "self-deleting",
+        wdm_compat::driver::entry_point::<SelfDeleting>(),
+    )
+    .unwrap();
+    let first = io.open(r"\\.\SelfDel").unwrap();
+    let second = io.open(r"\\.\SelfDel").unwrap();
+    let device = io.device_by_name(r"\Device\SelfDel").unwrap();
+    std::thread::scope(|s| {
+        let holder = s.spawn(|| first.device_io_control(DELETE_AND_HOLD, &[], 2));
+        entered_rx.recv().unwrap();
+        // The guard is gone but a routine is still inside the device: the device object is
+        // still there, and an IRP through another handle is refused, not dispatched.
+        assert!(!io.device(device).unwrap().deleted);
+        let refused = second.device_io_control(PING, &[], 0);
+        assert_eq!(refused.status, NtStatus::DELETE_PENDING);
+        release_tx.send(()).unwrap();
+        let held = holder.join().unwrap();
+        assert_eq!(held.status, NtStatus::SUCCESS);
+        assert_eq!(held.output, [0, 13]);
+    });
+    assert!(io.device(device).unwrap().deleted);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }

@@ -210,13 +210,32 @@ trait Kept: Send + Sync {}
 
 impl<T: Send + Sync> Kept for T {}
 
+/// A kept record: owned like a `Box`, but held as a raw pointer, because the driver reads the
+/// record through `&'static` references while it is kept, and a `Box` asserts that it is the
+/// only way to the value (moving one would invalidate those references under Rust's aliasing
+/// rules, which Miri checks).
+struct KeptRecord(core::ptr::NonNull<dyn Kept>);
+
+// SAFETY: it owns a `dyn Kept`, which is `Send + Sync`, and hands out only shared references.
+unsafe impl Send for KeptRecord {}
+// SAFETY: as above.
+unsafe impl Sync for KeptRecord {}
+
+impl Drop for KeptRecord {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from `Box::into_raw` in `keep` and is freed only here, once
+        // no code of the driver runs any more (the image's kept records go at unload).
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
 /// What a driver image keeps in its statics: the driver value, and every device and queue
 /// record made, kept (inert once its object is destroyed) until the `WDFDRIVER` is destroyed,
 /// so a `Device`, `Queue` or `IoTarget` a driver kept past a removal finds a record that says
 /// the object is gone, never freed memory.
 struct Image {
     driver: AtomicPtr<c_void>,
-    kept: SpinLock<Vec<Box<dyn Kept>>>,
+    kept: SpinLock<Vec<KeptRecord>>,
     /// The first queues' records by `WDFQUEUE`, read without a lock or a framework call when
     /// a request is presented (what a C driver gets for free by naming its callbacks). More
     /// queues than slots are found through their context, as before.
@@ -362,12 +381,12 @@ fn unregister_queue(queue: *mut c_void) {
 /// Moves `record` into the image's kept records; `None` outside a loaded image.
 fn keep<T: Send + Sync + 'static>(record: Box<T>) -> Option<&'static T> {
     let image = image()?;
-    let kept: *const T = &raw const *record;
-    image.kept.lock().push(record);
-    // SAFETY: the box now belongs to the image's kept records, which free it only when the
+    let kept: core::ptr::NonNull<T> = core::ptr::NonNull::from(Box::leak(record));
+    image.kept.lock().push(KeptRecord(kept));
+    // SAFETY: the record now belongs to the image's kept records, which free it only when the
     // WDFDRIVER is destroyed, after KMDF destroyed every object of the driver, so no code of
-    // the driver runs afterwards; moving the box into the vector does not move its contents.
-    Some(unsafe { &*kept })
+    // the driver runs afterwards; only shared references to it are made.
+    Some(unsafe { kept.as_ref() })
 }
 
 /// Runs driver code; on the host a panic in it becomes the bug check it would be, reported to

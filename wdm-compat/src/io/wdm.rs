@@ -276,7 +276,10 @@ impl<D: IoDriver> DeviceControlRequest for WdmRequest<D, Ioctl> {
     fn read_input<T: IoBuffer>(&mut self) -> NtResult<T> {
         match self.irp.request().ioctl_buffers()? {
             IoctlBuffers::Buffered(buffers) => buffers.read_input(),
-            IoctlBuffers::Direct(buffers) => {
+            IoctlBuffers::InDirect(buffers) => {
+                T::read_from(buffers.input()).ok_or(NtStatus::BUFFER_TOO_SMALL)
+            }
+            IoctlBuffers::OutDirect(buffers) => {
                 T::read_from(buffers.input()).ok_or(NtStatus::BUFFER_TOO_SMALL)
             }
             IoctlBuffers::Neither { .. } => Err(NtStatus::INVALID_DEVICE_REQUEST),
@@ -286,9 +289,11 @@ impl<D: IoDriver> DeviceControlRequest for WdmRequest<D, Ioctl> {
     fn write_output<T: IoBuffer>(&mut self, value: &T) -> NtResult<usize> {
         match self.irp.request().ioctl_buffers()? {
             IoctlBuffers::Buffered(mut buffers) => buffers.write_output(value),
-            IoctlBuffers::Direct(mut buffers) => value
+            IoctlBuffers::OutDirect(mut buffers) => value
                 .write_to(buffers.output())
                 .ok_or(NtStatus::BUFFER_TOO_SMALL),
+            // The caller's pages of METHOD_IN_DIRECT are input: nothing may be written there.
+            IoctlBuffers::InDirect(_) => Err(NtStatus::INVALID_DEVICE_REQUEST),
             IoctlBuffers::Neither { .. } => Err(NtStatus::INVALID_DEVICE_REQUEST),
         }
     }

@@ -258,6 +258,11 @@ impl DeviceRef {
         Some((obj.manager()?, obj.id))
     }
 
+    /// The count of routines running for the device, with the deletion bit (see `rundown.rs`).
+    pub(crate) fn io_count(&self) -> Option<&core::sync::atomic::AtomicUsize> {
+        Some(&self.obj().io_count)
+    }
+
     /// `IoDeleteDevice`.
     pub(crate) fn delete(self) {
         if let Some((manager, id)) = self.sim() {

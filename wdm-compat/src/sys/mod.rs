@@ -53,11 +53,13 @@ pub(crate) use none::{dbg_print, lower_irql, raise_irql};
 
 mod callbacks;
 pub(crate) mod pool;
+mod rundown;
 pub(crate) mod spin_lock;
 pub(crate) mod thunk;
 
 pub(crate) use callbacks::DriverCallbacks;
 pub use callbacks::IrpOutcome;
+pub(crate) use rundown::PublishedDevice;
 
 /// The backend's driver object (`DRIVER_OBJECT` on Windows).
 pub(crate) type RawDriver = backend::DriverObject;
@@ -241,16 +243,6 @@ impl<T> SharedBox<T> {
         )))
     }
 
-    pub(crate) const fn get(&self) -> &T {
-        // SAFETY: by the invariant the pointer is live until `self` is dropped, and only shared
-        // references exist.
-        unsafe { self.0.as_ref() }
-    }
-
-    pub(crate) const fn as_ptr(&self) -> *const T {
-        self.0.as_ptr()
-    }
-
     /// Gives up ownership to whoever holds the published pointer; take it back with
     /// [`SharedBox::from_published`].
     pub(crate) fn publish(self) -> *const c_void {
@@ -287,11 +279,11 @@ impl<T> Drop for SharedBox<T> {
     }
 }
 
-/// Reads back a value published with [`SharedBox::as_ptr`].
+/// Reads back a value published with [`SharedBox::publish`].
 ///
 /// # Safety
 ///
-/// `context` must be null or a pointer from `SharedBox<T>::as_ptr` (with this `T`) whose box
+/// `context` must be null or a pointer from `SharedBox<T>::publish` (with this `T`) whose value
 /// stays alive for `'a`.
 pub(crate) unsafe fn from_context<'a, T>(context: *const c_void) -> Option<&'a T> {
     // SAFETY: the caller guarantees `context` is null or points to a live `T` for `'a`.

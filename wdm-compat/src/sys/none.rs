@@ -86,6 +86,11 @@ impl DeviceRef {
         self.never()
     }
 
+    /// The count of routines running for the device, with the deletion bit (see `rundown.rs`).
+    pub(crate) fn io_count(&self) -> Option<&core::sync::atomic::AtomicUsize> {
+        self.never()
+    }
+
     /// `DeviceObject->Flags`.
     pub(crate) fn flags(self) -> u32 {
         self.never()

@@ -11,7 +11,7 @@ use core::ffi::c_void;
 use super::callbacks::{DriverCallbacks, IrpOutcome, Observer};
 use super::{
     DO_DEVICE_INITIALIZING, DeviceRef, DriverRef, IrpRef, MAJOR_FUNCTION_COUNT, RawDevice,
-    RawDriver, RawIrp, SharedBox, Status, from_context,
+    RawDriver, RawIrp, SharedBox, Status, from_context, rundown::finish_delete,
 };
 
 /// `IRP_MJ_PNP`.
@@ -129,16 +129,34 @@ unsafe extern "system" fn dispatch<D: DriverCallbacks<M>, M>(
         irp.complete(Status::INVALID_PARAMETER, 0);
         return Status::INVALID_PARAMETER.to_raw();
     };
+    // Counted in for the whole call, so the record stays alive even if the driver deletes the
+    // device meanwhile (`rundown.rs`); a device being deleted takes no new IRPs.
+    if !device.enter() {
+        irp.complete(Status::DELETE_PENDING, 0);
+        return Status::DELETE_PENDING.to_raw();
+    }
+    let status = dispatch_entered::<D, M>(device, irp);
+    if device.leave() {
+        // SAFETY: the count reached zero with deletion begun; the device's context is its
+        // `SharedBox<D::DeviceRecord>` (see `dispatch_entered`), no longer used by this call.
+        unsafe { finish_delete::<D::DeviceRecord>(device) };
+    }
+    status.to_raw()
+}
+
+/// [`dispatch`] once counted in for `device`.
+fn dispatch_entered<D: DriverCallbacks<M>, M>(device: DeviceRef, irp: IrpRef) -> Status {
     // SAFETY: `driver_entry` published a `SharedBox<D>` as the driver context; it lives until
     // unload, which does not run while IRPs are dispatched.
     let instance = unsafe { from_context::<D>(device.driver().context()) };
     // SAFETY: every device this driver owns has a `SharedBox<D::DeviceRecord>` published as its
-    // context (by the typed layer for devices it creates, by `add_device` for the others),
-    // alive until the device is deleted, which does not happen while an IRP is dispatched to it.
+    // context (by the typed layer's `PublishedDevice` for devices it creates, by `add_device`
+    // for the others); it is freed only when the device's count reaches zero, and the caller
+    // holds a count for as long as the reference is used.
     let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
     let (Some(instance), Some(record)) = (instance, record) else {
         irp.complete(Status::INVALID_DEVICE_STATE, 0);
-        return Status::INVALID_DEVICE_STATE.to_raw();
+        return Status::INVALID_DEVICE_STATE;
     };
     let stack = irp.stack();
     if stack.major == IRP_MJ_PNP
@@ -146,23 +164,18 @@ unsafe extern "system" fn dispatch<D: DriverCallbacks<M>, M>(
         && let Some(lower) = D::device_below(record)
     {
         // `IRP_MN_REMOVE_DEVICE` for a device the seam attached: tell the driver, pass the IRP
-        // down, detach, delete, free the record — in that order (Learn: "Removing a Device in
-        // a Filter Driver"). Done here, not in a helper taking `record` as an argument: the
-        // record is freed below, and a reference argument must outlive its call.
+        // down, detach; the device is deleted and its record freed when the last routine
+        // inside it (normally this one) leaves (Learn: "Removing a Device in a Filter Driver").
         guarded((), || instance.removing_device(record));
+        // `false`: this routine is inside, so the deletion finishes when it leaves.
+        let _ = device.begin_delete();
         let mut irp = irp;
         irp.skip_current_location();
         let status = irp.call_driver(lower);
         device.detach(lower);
-        let context = device.context();
-        device.set_context(core::ptr::null());
-        device.delete();
-        // SAFETY: `add_device` published this record with `SharedBox::publish`; the context was
-        // cleared above so it is taken back once, and `record` is not used after this point.
-        drop(unsafe { SharedBox::<D::DeviceRecord>::from_published(context) });
-        return status.to_raw();
+        return status;
     }
-    guarded(Status::INTERNAL_ERROR, || instance.dispatch(record, irp)).to_raw()
+    guarded(Status::INTERNAL_ERROR, || instance.dispatch(record, irp))
 }
 
 /// `AddDevice` for a PnP driver of type `D`.
@@ -224,14 +237,23 @@ unsafe extern "system" fn observe<D: DriverCallbacks<M>, M>(
         return Status::SUCCESS.to_raw();
     };
     // SAFETY: the device that set the routine is one of this driver's, alive during the call.
-    if let Some(device) = unsafe { DeviceRef::from_raw(device) } {
-        // SAFETY: as in `dispatch`.
+    // Counted in while the observer runs (`rundown.rs`); a device whose deletion has begun is
+    // not observed.
+    if let Some(device) = unsafe { DeviceRef::from_raw(device) }
+        && device.enter()
+    {
+        // SAFETY: as in `dispatch_entered`.
         let instance = unsafe { from_context::<D>(device.driver().context()) };
-        // SAFETY: as in `dispatch`.
+        // SAFETY: as in `dispatch_entered`: this routine holds a count.
         let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
         if let (Some(instance), Some(record)) = (instance, record) {
             let outcome = IrpOutcome { irp: &mut irp };
             guarded((), || observer(instance, record, &outcome));
+        }
+        if device.leave() {
+            // SAFETY: as in `dispatch`: the count reached zero with deletion begun, and
+            // `record` is not used after this.
+            unsafe { finish_delete::<D::DeviceRecord>(device) };
         }
     }
     // Every completion routine that lets completion continue must propagate the pending flag.

@@ -67,7 +67,7 @@ fn queue_irp(cx: &Cx, device: Handle, wdm: DeviceId, irp: IrpId, queue: Handle) 
         Ok(request) => {
             cx.kernel.mark_pending(irp);
             queue::queue_request(cx, queue, request);
-            NtStatus::PENDING
+            NtStatus::PENDING.status()
         }
         Err(status) => complete(cx, irp, status),
     }

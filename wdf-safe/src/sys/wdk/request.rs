@@ -179,8 +179,10 @@ impl RequestHandle {
         usize::try_from(information).unwrap_or(usize::MAX)
     }
 
-    /// `WdfRequestCompleteWithInformation`.
+    /// `WdfRequestCompleteWithInformation`, never with `STATUS_PENDING`
+    /// ([`NtStatus::for_completion`]).
     pub(crate) fn complete(self, status: NtStatus, information: usize) {
+        let status = status.for_completion();
         // SAFETY: the driver owns the live request and gives it up here (the handle is
         // consumed).
         unsafe {

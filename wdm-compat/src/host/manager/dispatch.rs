@@ -468,7 +468,7 @@ impl World {
                 .at(at.0, at.1),
             );
         } else if status == NtStatus::PENDING {
-            if !marked && frame.forwarded != Some(NtStatus::PENDING) {
+            if !marked && !frame.forwarded.is_some_and(NtStatus::is_pending) {
                 self.push(
                     Report::io(
                         0x23D,

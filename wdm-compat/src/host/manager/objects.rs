@@ -1,7 +1,7 @@
 //! The objects whose addresses driver code sees, and the routines drivers register.
 
 use std::boxed::Box;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::vec::Vec;
 
@@ -28,6 +28,9 @@ pub(crate) struct DriverObj {
 pub(crate) struct DeviceObj {
     manager: Weak<Inner>,
     pub(crate) id: DeviceId,
+    /// Driver-owned storage, as a device extension is: the seam's count of routines running
+    /// for the device (`sys/rundown.rs`).
+    pub(crate) io_count: AtomicUsize,
 }
 
 /// The object behind an IRP pointer, with the IRP's buffers.
@@ -95,6 +98,7 @@ impl DeviceObj {
         immortal(Self {
             manager: manager.downgrade(),
             id,
+            io_count: AtomicUsize::new(0),
         })
     }
 

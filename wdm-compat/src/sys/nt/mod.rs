@@ -84,6 +84,8 @@ pub(crate) struct DeviceObject {
 #[repr(C)]
 struct DeviceExtension {
     context: *const c_void,
+    /// The count of routines running for the device, with the deletion bit (`rundown.rs`).
+    io_count: AtomicUsize,
     name_length: usize,
     name: [u16; MAX_NAME],
 }
@@ -356,6 +358,15 @@ impl DeviceRef {
     fn extension(self) -> *mut DeviceExtension {
         // SAFETY: the device object is alive (type invariant).
         unsafe { (*self.raw()).device_extension }
+    }
+
+    /// The count of routines running for the device, with the deletion bit (see `rundown.rs`).
+    pub(crate) fn io_count(&self) -> Option<&AtomicUsize> {
+        let extension = self.extension();
+        // SAFETY: devices of other drivers never reach this call; ours all have the extension
+        // allocated (zeroed) in `create_device`, and it lives as long as the device object,
+        // which outlives the borrow of its handle (type invariant). Only the atomic is shared.
+        unsafe { extension.as_ref().map(|extension| &extension.io_count) }
     }
 
     pub(crate) fn delete(self) {
