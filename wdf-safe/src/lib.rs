@@ -80,6 +80,7 @@ pub mod request;
 pub mod sync;
 #[allow(unsafe_code)]
 mod sys;
+pub mod thread_rules;
 
 /// What [`kmdf_driver_entry!`] expands to call; not part of the API.
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]

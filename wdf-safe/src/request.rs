@@ -27,6 +27,8 @@ use crate::kind::{
 };
 use crate::queue::Queue;
 use crate::sys::{self, Given, IoTargetHandle, RequestHandle};
+use crate::thread_rules::ARequestIsFinishedInItsCallbackOrForwardedToAManualQueue;
+use wdm_compat::thread_rules::StaysOnItsThread;
 
 /// Proof that a request was finished: completed, forwarded to a queue, sent, or left to its
 /// cancel routine. I/O callbacks return it; nothing else creates one.
@@ -46,12 +48,14 @@ impl RequestDone {
 /// A request of kind `K` that the driver owns.
 #[must_use = "a request must be completed, forwarded or sent"]
 pub struct Request<K: RequestKind> {
+    // First, so that moving a request to another thread is refused in the rule's words.
+    _thread: StaysOnItsThread<dyn ARequestIsFinishedInItsCallbackOrForwardedToAManualQueue>,
     // `None` only once a consuming method took it; `Drop` then has nothing to check.
     raw: Option<RequestHandle>,
     /// What the `EvtIo*` callback was given (lengths, control code), so reading them again
     /// needs no framework call.
     given: Given,
-    _kind: PhantomData<(K, *mut ())>,
+    _kind: PhantomData<K>,
 }
 
 // The handle and the callback's parameters: what a C callback has in its arguments.
@@ -67,6 +71,7 @@ impl<K: RequestKind> Request<K> {
     /// A request an `EvtIo*` callback presented, with what the callback was given.
     pub(crate) const fn presented(raw: RequestHandle, given: Given) -> Self {
         Self {
+            _thread: PhantomData,
             raw: Some(raw),
             given,
             _kind: PhantomData,
@@ -477,8 +482,9 @@ static_assertions::assert_impl_all!(IoTarget: Send, Sync);
 /// routine.
 #[must_use = "a cancelable request must be unmarked (or left to its cancel routine)"]
 pub struct CancelableRequest<K: RequestKind> {
+    _thread: StaysOnItsThread<dyn ARequestIsFinishedInItsCallbackOrForwardedToAManualQueue>,
     raw: Option<RequestHandle>,
-    _kind: PhantomData<(K, *mut ())>,
+    _kind: PhantomData<K>,
 }
 
 static_assertions::assert_eq_size!(CancelableRequest<Read>, usize);
@@ -564,12 +570,14 @@ impl<K: Cancelable> Request<K> {
         let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(CancelableRequest {
+                _thread: PhantomData,
                 raw: None,
                 _kind: PhantomData,
             });
         };
         match raw.mark_cancelable(K::routine(on_cancel)) {
             Ok(raw) => Ok(CancelableRequest {
+                _thread: PhantomData,
                 raw: Some(raw),
                 _kind: PhantomData,
             }),

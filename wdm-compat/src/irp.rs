@@ -22,6 +22,7 @@ use crate::dispatch::DispatchStatus;
 use crate::request::IoRequest;
 use crate::status::NtStatus;
 use crate::sys::IrpRef;
+use crate::thread_rules::{AnIrpIsFinishedInItsDispatchRoutineOrMarkedPending, StaysOnItsThread};
 
 /// How an IRP is finished once its dispatch logic has decided the outcome.
 ///
@@ -120,7 +121,8 @@ impl IrpCompleter for TrackingCompleter {
 pub struct Irp<C: IrpCompleter = SystemCompleter> {
     // `None` only after a consuming method took the IRP out, so `Drop` knows it was finished.
     raw: Option<IrpRef>,
-    _not_send: PhantomData<(C, *mut ())>,
+    _completer: PhantomData<C>,
+    _thread: StaysOnItsThread<dyn AnIrpIsFinishedInItsDispatchRoutineOrMarkedPending>,
 }
 
 static_assertions::assert_eq_size!(Irp<SystemCompleter>, usize);
@@ -131,7 +133,8 @@ impl<C: IrpCompleter> Irp<C> {
     pub(crate) const fn from_ref(raw: IrpRef) -> Self {
         Self {
             raw: Some(raw),
-            _not_send: PhantomData,
+            _completer: PhantomData,
+            _thread: PhantomData,
         }
     }
 

@@ -70,6 +70,7 @@ pub mod log;
 pub mod request;
 pub mod status;
 pub mod sync;
+pub mod thread_rules;
 
 #[cfg(feature = "host")]
 pub mod host;

@@ -5,6 +5,10 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use wdm_compat::thread_rules::StaysOnItsThread;
+
+use crate::thread_rules::AWaitLockIsReleasedOnTheThreadThatAcquiredIt;
+
 /// `WdfWaitLockAcquire` with no timeout needs PASSIVE_LEVEL; in the host simulation a call
 /// above it is reported as the KMDF verifier would (SDV KmdfIrql).
 fn check_passive() {
@@ -61,7 +65,7 @@ impl<T> WaitLock<T> {
         }
         WaitLockGuard {
             lock: self,
-            _not_send: PhantomData,
+            _thread: PhantomData,
         }
     }
 
@@ -74,7 +78,7 @@ impl<T> WaitLock<T> {
             .ok()
             .map(|_| WaitLockGuard {
                 lock: self,
-                _not_send: PhantomData,
+                _thread: PhantomData,
             })
     }
 }
@@ -83,7 +87,7 @@ impl<T> WaitLock<T> {
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct WaitLockGuard<'a, T> {
     lock: &'a WaitLock<T>,
-    _not_send: PhantomData<*mut ()>,
+    _thread: StaysOnItsThread<dyn AWaitLockIsReleasedOnTheThreadThatAcquiredIt>,
 }
 
 impl<T> Deref for WaitLockGuard<'_, T> {

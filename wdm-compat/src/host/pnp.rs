@@ -107,6 +107,17 @@ impl IoManager {
         })
     }
 
+    /// Removes the device node over `pdo` (at shutdown, for nodes a test left in place).
+    pub(in crate::host) fn remove_node(&self, pdo: DeviceId) {
+        let node = DeviceNode {
+            manager: self.clone(),
+            pdo,
+            pdo_name: String::new(),
+            interface_link: None,
+        };
+        let _ = node.remove();
+    }
+
     /// The checks on a device `AddDevice` attached over `below`.
     fn check_attached(&self, driver: DriverId, device: DeviceId, below: DeviceId) {
         let (Some(dev), Some(low)) = (self.device_info(device), self.device_info(below)) else {

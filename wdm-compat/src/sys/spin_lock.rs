@@ -7,6 +7,7 @@ use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super as sys;
+use crate::thread_rules::{ASpinLockIsReleasedOnTheThreadThatAcquiredIt, StaysOnItsThread};
 
 /// `DISPATCH_LEVEL`.
 #[cfg(not(all(not(feature = "host"), target_os = "windows")))]
@@ -69,7 +70,7 @@ impl<T> SpinLock<T> {
         SpinLockGuard {
             lock: self,
             previous_irql,
-            _not_send: PhantomData,
+            _thread: PhantomData,
         }
     }
 
@@ -107,7 +108,7 @@ impl<T> fmt::Debug for SpinLock<T> {
 pub struct SpinLockGuard<'a, T> {
     lock: &'a SpinLock<T>,
     previous_irql: u8,
-    _not_send: PhantomData<*mut ()>,
+    _thread: StaysOnItsThread<dyn ASpinLockIsReleasedOnTheThreadThatAcquiredIt>,
 }
 
 static_assertions::assert_not_impl_any!(SpinLockGuard<'static, u32>: Send);

@@ -10,6 +10,7 @@
 //! | [`completion`] | `IoCompleteRequest`: completion routines, pending propagation, the copy-back |
 //! | [`cancel`] | `IoCancelIrp`, cancel routines, the cancel spin lock |
 //! | [`reports`] | the verifier's record, strict mode, the `DbgPrint` trace |
+//! | [`shutdown`] | the last handle's drop: device nodes removed, drivers unloaded |
 //!
 //! Driver code never runs with the lock held: each operation prepares under the lock, calls the
 //! driver without it, and records what the driver did under the lock again.
@@ -35,6 +36,7 @@ mod names;
 mod objects;
 mod probe;
 mod reports;
+mod shutdown;
 
 pub use completion::TrackedCompletion;
 pub use devices::DeviceInfo;
@@ -85,6 +87,8 @@ pub(crate) struct Inner {
     world: Mutex<World>,
     /// Signalled whenever an IRP completes, for originators waiting on one.
     completed: Condvar,
+    /// Set when the last handle went and the simulation shut down (`shutdown.rs`).
+    shut_down: std::sync::atomic::AtomicBool,
 }
 
 /// The simulated I/O manager. Cheap to clone: every clone is a handle to the same simulation.
@@ -137,6 +141,7 @@ impl IoManager {
                     libraries: Vec::new(),
                 }),
                 completed: Condvar::new(),
+                shut_down: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
