@@ -115,6 +115,8 @@ impl KeyboardStack {
             .pop_front();
         let Some(irp) = irp else { return false };
         let kernel = self.io.kernel_as(self.function_driver);
+        // Off the list, so a cancel routine already running leaves it alone; no new one runs.
+        let _ = kernel.clear_cancel_routine(irp);
         let length = match kernel.parameters(irp) {
             wdm_compat::host::IrpParameters::Read { length, .. } => {
                 usize::try_from(length).unwrap_or(0).min(REPORT_LENGTH)
@@ -188,6 +190,18 @@ fn function_driver(waiting: Waiting) -> ScriptedDriver {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .push_back(irp);
+            // Cancelable while it waits, as kbdhid's reads are: the routine takes it off the
+            // list and completes it (unless a key press took it first).
+            let queue = waiting.clone();
+            k.set_cancel_routine(irp, move |k, _device, irp| {
+                k.release_cancel_lock(irp);
+                let mut list = queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(position) = list.iter().position(|&waiting| waiting == irp) {
+                    list.remove(position);
+                    drop(list);
+                    k.complete(irp, NtStatus::CANCELLED, 0);
+                }
+            });
             NtStatus::PENDING.status()
         })
         .on(major::INTERNAL_DEVICE_CONTROL, |k, _device, irp| {

@@ -12,6 +12,7 @@
 //! show it) and `bench` (round trips per second and peak memory of the simulation).
 
 pub mod hid;
+pub mod ops;
 pub mod scenario;
 
 use wdm_compat::host::DriverEntry;
