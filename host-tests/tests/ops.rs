@@ -55,7 +55,9 @@ fn every_operation_on_every_sample_and_backend_leaves_the_verifier_silent() {
 #[test]
 fn any_prefix_of_the_script_leaves_the_verifier_silent() {
     let script = script();
-    for length in 0..=script.len() {
+    // Under Miri every prefix would take minutes; every fifth one still reaches each operation.
+    let stride = if cfg!(miri) { 5 } else { 1 };
+    for length in (0..=script.len()).step_by(stride) {
         let sample = Sample::ALL[length % Sample::ALL.len()];
         let backend = Backend::ALL[length % 2];
         let outcome = ops::run(sample, backend, &script[..length]);
