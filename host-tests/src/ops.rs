@@ -52,7 +52,8 @@ impl Sample {
     const fn known_ioctl(self) -> u32 {
         match self {
             Self::Echo => echo::IOCTL_ECHO.code().to_raw(),
-            Self::NullDevice => 0x0015_0000,
+            // It has none: function 0 of its device type.
+            Self::NullDevice => (null_device::DEVICE_TYPE as u32) << 16,
             Self::HidFilter => hid::IOCTL_GET_ATTRIBUTES,
         }
     }

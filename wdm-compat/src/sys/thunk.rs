@@ -149,10 +149,8 @@ fn dispatch_entered<D: DriverCallbacks<M>, M>(device: DeviceRef, irp: IrpRef) ->
     // SAFETY: `driver_entry` published a `SharedBox<D>` as the driver context; it lives until
     // unload, which does not run while IRPs are dispatched.
     let instance = unsafe { from_context::<D>(device.driver().context()) };
-    // SAFETY: every device this driver owns has a `SharedBox<D::DeviceRecord>` published as its
-    // context (by the typed layer's `PublishedDevice` for devices it creates, by `add_device`
-    // for the others); it is freed only when the device's count reaches zero, and the caller
-    // holds a count for as long as the reference is used.
+    // SAFETY: the context is the device's `SharedBox<D::DeviceRecord>` (`PublishedDevice`, or
+    // `add_device`), freed only at a zero count; the caller holds a count while it is used.
     let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
     let (Some(instance), Some(record)) = (instance, record) else {
         irp.complete(Status::INVALID_DEVICE_STATE, 0);
