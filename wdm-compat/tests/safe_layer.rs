@@ -512,3 +512,111 @@ fn irps_reaching_a_device_whose_deletion_is_pending_fail_with_delete_pending() {
     assert!(io.device(device).unwrap().deleted);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
+
+/// Pends every read and keeps it in its state, never to finish it.
+struct Hoarder {
+    _device: NamedDevice<()>,
+    reads: Mutex<Vec<wdm_compat::PendingIrp>>,
+}
+
+impl WdmDriver for Hoarder {
+    type DeviceExtension = ();
+
+    fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
+        let device = setup.create_device(&DeviceConfig::named(r"\Device\Hoarder"), ())?;
+        let device = device
+            .create_symbolic_link(r"\DosDevices\Hoarder")
+            .map_err(|(_, s)| s)?;
+        Ok(Self {
+            _device: device,
+            reads: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn on_read(&self, _device: &Device<()>, irp: Irp) -> DispatchStatus {
+        let (status, pending) = irp.mark_pending();
+        self.reads.lock().unwrap().push(pending);
+        status
+    }
+}
+
+#[test]
+fn a_pended_irp_dropped_at_unload_is_reported_as_pended_and_lost() {
+    let io = IoManager::new();
+    io.set_strict(false);
+    let driver = io
+        .load_driver("hoarder", wdm_compat::driver::entry_point::<Hoarder>())
+        .unwrap();
+    let handle = io.open(r"\\.\Hoarder").unwrap();
+    let read = handle.read_async(4).unwrap();
+    assert!(read.returned_pending());
+    drop(handle);
+    io.unload_driver(driver).unwrap();
+    // The simulation finished the lost read for its originator.
+    assert_eq!(read.result().map(|r| r.status), Some(NtStatus::CANCELLED));
+    let reports = io.take_violations();
+    assert_eq!(reports.len(), 1, "{reports:#?}");
+    assert!(
+        reports[0].message.contains("was pended, then dropped"),
+        "{reports:#?}"
+    );
+    assert!(!reports[0].message.contains("or pended"), "{reports:#?}");
+}
+
+/// Takes its spin lock twice on one thread in its IOCTL routine.
+struct Recursive {
+    _device: NamedDevice<()>,
+    count: wdm_compat::SpinLock<u32>,
+}
+
+impl WdmDriver for Recursive {
+    type DeviceExtension = ();
+
+    fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
+        let device = setup.create_device(&DeviceConfig::named(r"\Device\Recursive"), ())?;
+        let device = device
+            .create_symbolic_link(r"\DosDevices\Recursive")
+            .map_err(|(_, s)| s)?;
+        Ok(Self {
+            _device: device,
+            count: wdm_compat::SpinLock::new(0),
+        })
+    }
+
+    fn on_device_control(&self, _device: &Device<()>, irp: Irp) -> DispatchStatus {
+        let mut outer = self.count.lock();
+        *outer += 1;
+        // A helper that takes the lock again, as a driver might by accident.
+        let inner = self.count.lock();
+        let value = *inner;
+        drop(inner);
+        drop(outer);
+        irp.complete_with_information(NtStatus::SUCCESS, usize::try_from(value).unwrap_or(0))
+    }
+}
+
+#[test]
+fn a_spin_lock_acquired_again_by_its_holder_is_a_deadlock_bug_check_not_a_hang() {
+    let io = IoManager::new();
+    io.set_strict(false);
+    io.load_driver("recursive", wdm_compat::driver::entry_point::<Recursive>())
+        .unwrap();
+    let handle = io.open(r"\\.\Recursive").unwrap();
+    let result = handle.device_io_control(ioctl(0x830, 0), &[], 0);
+    // The driver code stopped at the second acquisition; the IRP did not succeed.
+    assert_ne!(result.status, NtStatus::SUCCESS);
+    let reports = io.take_violations();
+    assert!(reports[0].is_verifier(0xC4, 0x1001), "{reports:#?}");
+    assert!(
+        reports[0].message.contains("acquired again"),
+        "{reports:#?}"
+    );
+    assert!(
+        reports.iter().all(|r| !r.is_bug_check(0x1E)),
+        "a bug check is not reported again as a panic: {reports:#?}"
+    );
+    // The lock was released as the driver code unwound: the next IOCTL gets as far again.
+    let again = handle.device_io_control(ioctl(0x830, 0), &[], 0);
+    assert_ne!(again.status, NtStatus::SUCCESS);
+    assert!(io.take_violations()[0].is_verifier(0xC4, 0x1001));
+}

@@ -68,15 +68,13 @@ pub use pnp::{DeviceNode, DeviceNodeConfig};
 pub use scripted::{IrpParameters, IrpView, KernelCalls, ScriptedDriver};
 pub use user::{FileHandle, IoOperation, IoResult};
 pub use verifier::{
-    BugCheck, Violation, ViolationSeverity, current_irql as simulated_irql,
+    BugCheck, BugCheckRaised, Violation, ViolationSeverity, current_irql as simulated_irql,
     report_framework_violation, spin_lock_held,
 };
 
 pub(crate) use irql::{current_irql, lower_irql, raise_irql};
 pub(crate) use manager::{DeviceObj, DriverObj, IrpObj};
-pub(crate) use verifier::{
-    dbg_print_current, report_bug_check_current, report_driver_panic_current,
-};
+pub(crate) use verifier::{bug_check_current, dbg_print_current, report_driver_panic_current};
 
 /// Identifies a driver loaded into an [`IoManager`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

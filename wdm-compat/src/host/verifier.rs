@@ -155,6 +155,20 @@ pub(crate) fn report_bug_check_current(code: u32, params: [usize; 4], message: &
     });
 }
 
+/// The unwinding payload of a bug check the simulated kernel raised (and already reported)
+/// while driver code ran: on Windows the machine stops there; here the driver code is unwound
+/// to the panic guard of the routine the simulation called, which stops it without reporting
+/// it again as a panic.
+#[derive(Debug)]
+pub struct BugCheckRaised;
+
+/// Reports a bug check in the driver code this thread is running and stops that code: it
+/// does not return (see [`BugCheckRaised`]).
+pub(crate) fn bug_check_current(code: u32, params: [usize; 4], message: &str) -> ! {
+    report_bug_check_current(code, params, message);
+    std::panic::resume_unwind(std::boxed::Box::new(BugCheckRaised))
+}
+
 /// `DbgPrint` from driver code: appended to the trace of the manager this thread is running
 /// (echoed to stderr when `WDF_SAFE_TRACE=1`); outside driver code, only echoed.
 pub(crate) fn dbg_print_current(text: &str) {

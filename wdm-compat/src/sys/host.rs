@@ -63,9 +63,10 @@ pub(crate) fn report_driver_panic(message: &str) {
     crate::host::report_driver_panic_current(message);
 }
 
-/// Reports a bug check raised by driver-side code (for example a kernel-style assertion).
-pub(crate) fn report_bug_check(code: u32, params: [usize; 4], message: &str) {
-    crate::host::report_bug_check_current(code, params, message);
+/// `KeBugCheckEx` from the simulated kernel, in driver code: reported, and the driver code
+/// stops (it unwinds to the routine's panic guard).
+pub(crate) fn bug_check(code: u32, params: [usize; 4], message: &str) -> ! {
+    crate::host::bug_check_current(code, params, message)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ const DISPATCH_LEVEL: u8 = 2;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 use sys::{acquire_spin_lock as acquire, release_spin_lock as release};
 
-/// The portable spin lock: raise the IRQL (simulated on the host), then spin on the word.
-#[cfg(not(all(not(feature = "host"), target_os = "windows")))]
+/// The portable spin lock: raise the IRQL, then spin on the word.
+#[cfg(not(any(feature = "host", target_os = "windows")))]
 fn acquire(locked: &AtomicUsize) -> u8 {
     let previous_irql = sys::raise_irql(DISPATCH_LEVEL);
     while locked
@@ -28,6 +28,34 @@ fn acquire(locked: &AtomicUsize) -> u8 {
         core::hint::spin_loop();
     }
     previous_irql
+}
+
+/// The portable spin lock on the host: the word holds a token of the holding thread, so a
+/// thread acquiring a lock it already holds — which would spin forever — is caught, as Driver
+/// Verifier's deadlock detection catches it (bug check 0xC4, 0x1001: a resource acquired
+/// recursively).
+#[cfg(feature = "host")]
+fn acquire(locked: &AtomicUsize) -> u8 {
+    std::thread_local! {
+        static TOKEN: u8 = const { 0 };
+    }
+    // The address of a thread-local: non-zero, and unique among the live threads.
+    let me = TOKEN.with(|token| core::ptr::from_ref(token).addr());
+    let previous_irql = sys::raise_irql(DISPATCH_LEVEL);
+    loop {
+        match locked.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => return previous_irql,
+            Err(holder) if holder == me => {
+                sys::lower_irql(previous_irql);
+                sys::host::bug_check(
+                    0xC4,
+                    [0x1001, core::ptr::from_ref(locked).addr(), 0, 0],
+                    "SpinLock acquired again by the thread that holds it: it would spin forever (deadlock)",
+                );
+            }
+            Err(_) => core::hint::spin_loop(),
+        }
+    }
 }
 
 /// Releases a lock taken with [`acquire`] and restores the IRQL.

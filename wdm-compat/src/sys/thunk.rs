@@ -24,6 +24,8 @@ const IRP_MN_REMOVE_DEVICE: u8 = 0x02;
 fn guarded<R>(fallback: R, f: impl FnOnce() -> R) -> R {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(value) => value,
+        // A bug check of the simulated kernel: reported already, the driver code just stops.
+        Err(payload) if payload.is::<crate::host::BugCheckRaised>() => fallback,
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()

@@ -119,6 +119,8 @@ fn registry_path(service: &str) -> std::vec::Vec<u16> {
 pub fn guarded<R>(fallback: R, f: impl FnOnce() -> R) -> R {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(value) => value,
+        // A bug check of the simulated kernel: reported already, the driver code just stops.
+        Err(payload) if payload.is::<wdm_compat::host::BugCheckRaised>() => fallback,
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&str>()

@@ -181,12 +181,27 @@ impl IoManager {
             if state.phase != Phase::InProgress {
                 return false;
             }
+            // Marked pending: its dispatch routine returned STATUS_PENDING, and the driver then
+            // let go of it (a `PendingIrp` dropped, at unload for example) — lost, not unhandled.
+            let pended = state.stack.get(state.current).is_some_and(|l| l.pending);
             if let Holder::Frame(f) = state.holder
                 && let Some(frame) = w.frames.get_mut(&f)
             {
                 frame.leaked = true;
             }
-            w.push(
+            let report = if pended {
+                Report {
+                    rule: None,
+                    bug_check: None,
+                    severity: ViolationSeverity::Fatal,
+                    driver,
+                    major: code,
+                    message: format!(
+                        "IRP #{} was pended, then dropped without being completed or passed down (it would never complete); the simulation completes it with STATUS_CANCELLED",
+                        irp.number()
+                    ),
+                }
+            } else {
                 Report::io(
                     0x226,
                     Some("IrpProcessingComplete"),
@@ -196,8 +211,9 @@ impl IoManager {
                         irp.number()
                     ),
                 )
-                .at(driver, code),
-            );
+                .at(driver, code)
+            };
+            w.push(report);
             true
         });
         if live {
