@@ -56,6 +56,8 @@ const IOCTL_TARGET: u32 = ioctl(0x910);
 const IOCTL_PURGE_PARKED: u32 = ioctl(0x911);
 /// Completes with a status computed as `STATUS_PENDING`.
 const IOCTL_COMPUTED_PENDING: u32 = ioctl(0x912);
+/// Completes while holding the driver's spin lock.
+const IOCTL_COMPLETE_UNDER_SPIN_LOCK: u32 = ioctl(0x913);
 
 /// A control-device driver: a sequential default queue for reads and writes, a parallel queue
 /// dedicated to device controls, and a manual queue for parked requests.
@@ -271,6 +273,12 @@ fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone
             None => request.complete(NtStatus::NOT_SUPPORTED),
         },
         IOCTL_COMPUTED_PENDING => request.complete(NtStatus::from_raw(0x103)),
+        IOCTL_COMPLETE_UNDER_SPIN_LOCK => {
+            let stored = widget.stored.lock();
+            let done = request.complete(NtStatus::SUCCESS);
+            drop(stored);
+            done
+        }
         IOCTL_PURGE_PARKED => {
             widget.device.purge_queue(&widget.parked);
             request.complete(NtStatus::SUCCESS)
@@ -924,6 +932,17 @@ fn verifier_reports_a_send_while_a_spin_lock_is_held() {
             .any(|v| v.rule == Some("ReqSendWhileSpinlock")),
         "{reports:#?}"
     );
+}
+
+#[test]
+fn a_kmdf_driver_may_complete_a_request_while_holding_a_spin_lock() {
+    // SpinLockSafe is a WDM rule: KMDF lets WdfRequestComplete run at DISPATCH_LEVEL under a
+    // spin lock (the WDM side of the same check: host_verifier.rs).
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let result = handle.device_io_control(IOCTL_COMPLETE_UNDER_SPIN_LOCK, &[], 0);
+    assert_eq!(result.status, NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
 
 #[test]

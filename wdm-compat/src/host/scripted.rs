@@ -249,7 +249,19 @@ impl KernelCalls {
     /// Sets `IoStatus` and calls `IoCompleteRequest`.
     pub fn complete(&self, irp: IrpId, status: NtStatus, information: usize) {
         if self.may_touch(irp, "IoCompleteRequest") {
-            self.manager.complete_request(irp, status, information);
+            self.manager
+                .complete_request(irp, status, information, false);
+        }
+    }
+
+    /// `IoCompleteRequest` as a framework calls it for its client driver (`WdfRequestComplete`
+    /// of the simulated KMDF): every completion check applies except the WDM rule SpinLockSafe,
+    /// since KMDF lets a driver complete a request while it holds a spin lock (at
+    /// DISPATCH_LEVEL).
+    pub fn complete_for_client(&self, irp: IrpId, status: NtStatus, information: usize) {
+        if self.may_touch(irp, "IoCompleteRequest") {
+            self.manager
+                .complete_request(irp, status, information, true);
         }
     }
 

@@ -481,7 +481,7 @@ impl IrpRef {
     /// Sets `IoStatus` and calls `IoCompleteRequest(irp, IO_NO_INCREMENT)`.
     pub(crate) fn complete(self, status: Status, information: usize) {
         if let Some((manager, id)) = self.sim() {
-            manager.complete_request(id, status, information);
+            manager.complete_request(id, status, information, false);
         }
     }
 

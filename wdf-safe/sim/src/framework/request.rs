@@ -536,7 +536,7 @@ pub(crate) fn complete(cx: &Cx, request: Handle, status: NtStatus, information: 
     let ((irp, system, mdl, queue), cleanup) = taken;
     lifecycle::run_cleanup_callbacks(request, cleanup);
     write_back(&cx.kernel, irp, &system, &mdl);
-    cx.kernel.complete(irp, status, information);
+    cx.kernel.complete_for_client(irp, status, information);
     cx.fx().notify_released();
     if let Some(queue) = queue {
         queue::dispatch_internal_events(cx, queue);

@@ -53,10 +53,18 @@ enum Step {
 }
 
 impl IoManager {
-    /// `IoCompleteRequest` by a driver (with the verifier's completion checks).
-    pub(crate) fn complete_request(&self, irp: IrpId, status: NtStatus, information: usize) {
+    /// `IoCompleteRequest` by a driver (with the verifier's completion checks). `by_framework`:
+    /// a framework completing for its client driver (`WdfRequestComplete`), which KMDF allows
+    /// under a spin lock at DISPATCH_LEVEL, so the WDM rule SpinLockSafe does not apply.
+    pub(crate) fn complete_request(
+        &self,
+        irp: IrpId,
+        status: NtStatus,
+        information: usize,
+        by_framework: bool,
+    ) {
         let irql = current_irql();
-        let spin = irql::spin_lock_held();
+        let spin = !by_framework && irql::spin_lock_held();
         let step = self.with_world(|w| {
             match w.begin_completion(irp, status, information, Some((irql, spin))) {
                 Some(start) => w.step_completion(irp, start),
