@@ -618,6 +618,25 @@ fn a_request_cancelled_while_it_waits_in_a_stopped_queue_is_completed_by_the_fra
 }
 
 #[test]
+fn a_request_cancelled_in_a_manual_queue_is_completed_and_never_retrieved() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let parked = handle.device_io_control_async(IOCTL_PARK, &[], 0).unwrap();
+    assert!(!parked.is_complete());
+    let _ = parked.cancel();
+    assert_eq!(parked.result().unwrap().status, NtStatus::CANCELLED);
+    // The driver's retrieval finds nothing: the cancelled request left the queue.
+    let release = handle.device_io_control(IOCTL_RELEASE, &[], 0);
+    assert_eq!(release.status, NtStatus::SUCCESS);
+    assert!(
+        io.trace().iter().any(|l| l.starts_with("widget: nothing parked")),
+        "{:#?}",
+        io.trace()
+    );
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+#[test]
 fn marking_a_request_its_sender_cancelled_fails_and_the_driver_completes_it() {
     let (io, _driver) = widget();
     let handle = io.open(r"\\.\Widget").unwrap();
