@@ -629,7 +629,9 @@ fn a_request_cancelled_in_a_manual_queue_is_completed_and_never_retrieved() {
     let release = handle.device_io_control(IOCTL_RELEASE, &[], 0);
     assert_eq!(release.status, NtStatus::SUCCESS);
     assert!(
-        io.trace().iter().any(|l| l.starts_with("widget: nothing parked")),
+        io.trace()
+            .iter()
+            .any(|l| l.starts_with("widget: nothing parked")),
         "{:#?}",
         io.trace()
     );

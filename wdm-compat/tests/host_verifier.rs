@@ -638,3 +638,35 @@ fn strict_mode_fails_the_next_operation_with_the_full_report() {
     assert_eq!(handle.write(&[]).status, NtStatus::INVALID_DEVICE_REQUEST);
     assert_eq!(manager.violations().len(), 1);
 }
+
+#[test]
+fn completion_routines_run_at_dispatch_level_so_passive_only_calls_in_them_are_reported() {
+    let manager = stack(complete_success, |k, _d, irp, lower| {
+        k.copy_current_location_to_next(irp);
+        k.set_completion_routine(irp, |k, device, irp| {
+            // IoCreateSymbolicLink needs PASSIVE_LEVEL; a completion routine may run at
+            // DISPATCH_LEVEL (an IRP completed from a DPC).
+            let _ = k.create_symbolic_link(r"\DosDevices\FromCompletion", device.unwrap());
+            if k.pending_returned(irp) {
+                k.mark_pending(irp);
+            }
+            NtStatus::SUCCESS
+        });
+        k.call_driver(irp, lower)
+    });
+    let handle = manager.open(r"\\.\Func").unwrap();
+    // The dispatch routine itself runs at PASSIVE_LEVEL, as a read from user mode does.
+    let read = handle.read(4);
+    assert_eq!(read.status, NtStatus::SUCCESS);
+    let violations = manager.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert_eq!(
+        violations[0].rule,
+        Some("IrqlIoPassive3"),
+        "{violations:#?}"
+    );
+    assert!(
+        violations[0].message.contains("at IRQL 2"),
+        "{violations:#?}"
+    );
+}

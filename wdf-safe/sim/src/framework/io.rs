@@ -9,7 +9,6 @@
 //!   when the device starts and tearing the device down when it is removed;
 //! * everything else: `FxDefaultIrpHandler` (passed down by a filter, else failed).
 
-use std::sync::Arc;
 
 use wdm_compat::NtStatus;
 use wdm_compat::host::{DeviceId, IrpId, major, pnp_minor};
@@ -51,6 +50,23 @@ fn complete(cx: &Cx, irp: IrpId, status: NtStatus) -> NtStatus {
 fn forward(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
     cx.kernel.skip_current_location(irp);
     cx.kernel.call_driver(irp, lower)
+}
+
+/// Sends the IRP down and waits for the device below to complete it: a completion routine
+/// that signals and returns `STATUS_MORE_PROCESSING_REQUIRED`, so the IRP is this driver's
+/// again afterwards (`SendIrpSynchronously`). Returns the lower drivers' status.
+fn send_synchronously(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
+    let (signal, completed) = std::sync::mpsc::channel::<()>();
+    cx.kernel.copy_current_location_to_next(irp);
+    cx.kernel
+        .set_completion_routine(irp, move |_k, _device, _irp| {
+            let _ = signal.send(());
+            NtStatus::MORE_PROCESSING_REQUIRED
+        });
+    let _returned = cx.kernel.call_driver(irp, lower);
+    // The routine runs once, now or when a lower driver completes the IRP later.
+    let _ = completed.recv();
+    cx.kernel.status(irp)
 }
 
 /// Passes the IRP down when `pass` and there is a device below, else fails it.
@@ -163,21 +179,16 @@ fn pnp(cx: &Cx, device: Handle, routing: &Routing, irp: IrpId) -> NtStatus {
     };
     match cx.kernel.minor(irp) {
         pnp_minor::START_DEVICE => {
-            cx.kernel.copy_current_location_to_next(irp);
-            let image = Arc::clone(&cx.image);
-            cx.kernel
-                .set_completion_routine(irp, move |k, _device, irp| {
-                    if k.status(irp).is_success() {
-                        let cx = Cx::new(Arc::clone(&image), k.clone());
-                        let _frame = cx.enter();
-                        device::set_interfaces(&cx, device, true);
-                    }
-                    if k.pending_returned(irp) {
-                        k.mark_pending(irp);
-                    }
-                    NtStatus::SUCCESS
-                });
-            cx.kernel.call_driver(irp, lower)
+            // The FDO starts after the stack below did, in the dispatch thread at
+            // PASSIVE_LEVEL: the IRP goes down synchronously, then the interfaces are enabled
+            // and the IRP completed (FxPkgFdo::_PnpStartDevice, FxIrp::SendIrpSynchronously).
+            let status = send_synchronously(cx, irp, lower);
+            if status.is_success() {
+                device::set_interfaces(cx, device, true);
+            }
+            let information = cx.kernel.information(irp);
+            cx.kernel.complete(irp, status, information);
+            status
         }
         pnp_minor::SURPRISE_REMOVAL => {
             device::set_interfaces(cx, device, false);

@@ -99,6 +99,11 @@ impl IoManager {
                 Step::Stopped => return,
             };
             let (index, driver) = (next.index, next.driver);
+            // Windows runs completion routines at IRQL <= DISPATCH_LEVEL — at DISPATCH_LEVEL
+            // when the IRP is completed from a DPC, as hardware drivers do — so the simulation
+            // runs them there, and what may only be done at PASSIVE_LEVEL is reported.
+            let irql_before = current_irql();
+            irql::set_irql(irql_before.max(DISPATCH_LEVEL));
             let status = match next.routine {
                 CompletionRoutine::Native(f, context) => {
                     let _guard = irql::enter(self, driver);
@@ -115,6 +120,7 @@ impl IoManager {
                         .unwrap_or(NtStatus::SUCCESS)
                 }
             };
+            irql::set_irql(irql_before);
             step = self.with_world(|w| {
                 if let Some(state) = w.irp_mut(irp) {
                     state.routines_running = state.routines_running.saturating_sub(1);
