@@ -20,7 +20,7 @@ use wdm_compat::{IoType, NtResult, NtStatus};
 
 use crate::context::ContextType;
 use crate::driver::{DriverContext, KmdfDriver};
-use crate::kind::state::{Initializing, Ready};
+use crate::kind::state::{Adding, BeingSetUp, Initializing, Ready};
 use crate::kind::{QueueKind, RequestType, Retrievable};
 use crate::queue::{Queue, QueueConfig};
 use crate::request::AnyRequest;
@@ -140,7 +140,7 @@ pub struct FdoInit<'add, D: KmdfDriver> {
     _callback: PhantomData<&'add mut ()>,
 }
 
-impl<D: KmdfDriver> FdoInit<'_, D> {
+impl<'add, D: KmdfDriver> FdoInit<'add, D> {
     #[cfg_attr(
         not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
         allow(dead_code, reason = "only a backend makes FDO inits")
@@ -206,8 +206,10 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
         self.raw.fdo_init_update(|s| s.exclusive = exclusive);
     }
 
-    /// `WdfDeviceCreate`: consumes the init; the framework finishes initialization when
-    /// `EvtDriverDeviceAdd` returns.
+    /// `WdfDeviceCreate`: consumes the init. The device is set up during this
+    /// `EvtDriverDeviceAdd` only (its state borrows the callback); the framework finishes its
+    /// initialization when the callback returns — there is no `WdfControlFinishInitializing`
+    /// for a PnP device. Keep [`Device::ready`] to use it later.
     ///
     /// IRQL: PASSIVE_LEVEL.
     ///
@@ -215,7 +217,7 @@ impl<D: KmdfDriver> FdoInit<'_, D> {
     ///
     /// Hands the init back with the status for a retry, as on Windows (the simulation does not
     /// fail it).
-    pub fn create(self) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
+    pub fn create(self) -> Result<Device<D, Adding<'add>>, (Self, NtStatus)> {
         match self.raw.fdo_create() {
             Ok(()) => Ok(Device::new(self.raw)),
             Err(status) => Err((self, status)),
@@ -331,7 +333,7 @@ impl<D: KmdfDriver> Clone for Device<D, Ready> {
 
 impl<D: KmdfDriver> Copy for Device<D, Ready> {}
 
-impl<D: KmdfDriver> Device<D, Initializing> {
+impl<D: KmdfDriver, S: BeingSetUp> Device<D, S> {
     /// `WdfIoQueueCreate` with `DefaultQueue = TRUE`: the queue of every request type without a
     /// dedicated queue.
     ///
@@ -340,8 +342,7 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     /// # Errors
     ///
     /// `STATUS_UNSUCCESSFUL` for a second default queue; `STATUS_WDF_NO_CALLBACK` for a
-    /// presenting queue without callbacks; `STATUS_INVALID_DEVICE_STATE` for a PnP device that
-    /// started already (a handle kept past `EvtDriverDeviceAdd`).
+    /// presenting queue without callbacks.
     pub fn create_default_queue<K: QueueKind>(
         &self,
         config: QueueConfig<K, D>,
@@ -364,7 +365,7 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     ///
     /// `STATUS_INVALID_DEVICE_REQUEST` for a queue of another device, the default queue, or a
     /// presenting queue without a callback for the type; `STATUS_WDF_BUSY` when the type is
-    /// bound already; `STATUS_INVALID_DEVICE_STATE` for a PnP device that started already.
+    /// bound already.
     pub fn configure_request_dispatching<K: QueueKind>(
         &self,
         queue: &Queue<K>,
@@ -383,7 +384,10 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     pub fn on_cleanup(&self, callback: fn(&D)) {
         self.raw.on_cleanup(callback);
     }
+}
 
+/// A control device's own setup.
+impl<D: KmdfDriver> Device<D, Initializing> {
     /// `WdfDeviceCreateSymbolicLink` (`\DosDevices\Name`, opened from user mode as `\\.\Name`).
     ///
     /// IRQL: PASSIVE_LEVEL.
@@ -391,11 +395,23 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     /// # Errors
     ///
     /// `STATUS_INVALID_DEVICE_STATE` for a device without a name; `STATUS_INVALID_DEVICE_REQUEST`
-    /// for a second link or a PnP device; the status of the link's creation otherwise.
+    /// for a second link; the status of the link's creation otherwise.
     pub fn create_symbolic_link(&self, link: &'static str) -> NtResult {
         self.raw.create_symbolic_link(link)
     }
 
+    /// `WdfControlFinishInitializing`: the device starts receiving I/O; the default queue and
+    /// dispatching can no longer be set up.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn finish_initializing(self) -> Device<D, Ready> {
+        self.raw.finish_initializing();
+        Device::new(self.raw)
+    }
+}
+
+/// A PnP device's own setup.
+impl<D: KmdfDriver> Device<D, Adding<'_>> {
     /// `WdfDeviceCreateDeviceInterface`: registers and enables a device interface of class
     /// `class` for a PnP device; user mode opens it as `\\.\<physical device>#{class}` (the
     /// simulation's stand-in for the interface path `SetupDiGetDeviceInterfaceDetail` returns).
@@ -405,18 +421,18 @@ impl<D: KmdfDriver> Device<D, Initializing> {
     ///
     /// # Errors
     ///
-    /// `STATUS_INVALID_DEVICE_REQUEST` for a control device (not a PnP device); the status of
-    /// the registration otherwise.
+    /// The status of the registration.
     pub fn create_device_interface(&self, class: &Guid) -> NtResult {
         self.raw.create_device_interface(class)
     }
 
-    /// `WdfControlFinishInitializing`: the device starts receiving I/O; the default queue and
-    /// dispatching can no longer be set up.
+    /// The device as it is once `EvtDriverDeviceAdd` returns and the framework has finished
+    /// its initialization: the handle to keep (in the driver, a context) for retrieving
+    /// requests and managing queues later.
     ///
-    /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn finish_initializing(self) -> Device<D, Ready> {
-        self.raw.finish_initializing();
+    /// IRQL: any.
+    #[must_use]
+    pub const fn ready(&self) -> Device<D, Ready> {
         Device::new(self.raw)
     }
 }

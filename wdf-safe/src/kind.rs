@@ -92,11 +92,37 @@ impl Retrievable for Manual {}
 
 /// Device states.
 pub mod state {
+    use core::marker::PhantomData;
+
     /// A control device after `WdfDeviceCreate` and before `WdfControlFinishInitializing`:
     /// queues, dispatching and the symbolic link are set up now; it receives no I/O.
     #[derive(Debug)]
     pub enum Initializing {}
-    /// A control device after `WdfControlFinishInitializing`: it receives I/O.
+
+    /// A PnP device (FDO or filter) inside the `EvtDriverDeviceAdd` that created it: queues,
+    /// dispatching and device interfaces are set up now. The framework finishes its
+    /// initialization when the callback returns, so the state borrows the callback (`'add`)
+    /// and cannot outlive it; [`Device::ready`](crate::Device::ready) gives the handle to keep.
+    #[derive(Debug)]
+    pub struct Adding<'add>(core::convert::Infallible, PhantomData<&'add mut ()>);
+
+    /// A device that receives I/O: a control device after `WdfControlFinishInitializing`, a
+    /// PnP device once `EvtDriverDeviceAdd` returned.
     #[derive(Debug)]
     pub enum Ready {}
+
+    /// The states in which a device is still set up (queues, dispatching, cleanup).
+    #[diagnostic::on_unimplemented(
+        message = "a device in state `{Self}` is no longer being set up",
+        label = "queues, dispatching and cleanup are set up before `finish_initializing` (control device) or inside `EvtDriverDeviceAdd` (PnP device)"
+    )]
+    pub trait BeingSetUp: sealed::Sealed {}
+    impl BeingSetUp for Initializing {}
+    impl BeingSetUp for Adding<'_> {}
+
+    mod sealed {
+        pub trait Sealed {}
+        impl Sealed for super::Initializing {}
+        impl Sealed for super::Adding<'_> {}
+    }
 }

@@ -6,7 +6,8 @@
 //!   `DriverEntry`.
 //! * [`device`]: [`ControlDeviceInit`] and [`FdoInit`] → [`Device<D, S>`](Device), with control
 //!   devices moving from [`Initializing`](kind::state::Initializing) to
-//!   [`Ready`](kind::state::Ready) through `finish_initializing`.
+//!   [`Ready`](kind::state::Ready) through `finish_initializing`, and PnP devices set up in
+//!   [`Adding`](kind::state::Adding), a state that cannot outlive `EvtDriverDeviceAdd`.
 //! * [`queue`]: [`QueueConfig<K, D>`](QueueConfig) and [`Queue<K>`](Queue), the dispatch kind
 //!   in the type.
 //! * [`request`]: [`Request<K>`](Request), the request kind in the type, completed, forwarded

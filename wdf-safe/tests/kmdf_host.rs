@@ -345,11 +345,6 @@ impl KmdfDriver for Widget {
         )?;
         let again = device.allocate_context(|| panic!("not initialised twice"), None::<fn(&Stats)>);
         kd_print!("widget: second context: {}", again.err().unwrap());
-        let interface = device.create_device_interface(&INTERFACE);
-        kd_print!(
-            "widget: interface on a control device: {}",
-            interface.err().unwrap()
-        );
         let device = device.finish_initializing();
         Ok(Self {
             device,
@@ -417,7 +412,6 @@ fn control_device_driver_runs_open_ioctl_write_read_close_unload() {
         [
             "widget: DriverEntry",
             "widget: second context: STATUS_OBJECT_NAME_EXISTS",
-            "widget: interface on a control device: STATUS_INVALID_DEVICE_REQUEST",
             "widget: ioctl 0x80002400",
             "widget: write of 5",
             "widget: read of 16",
@@ -1736,7 +1730,7 @@ impl KmdfDriver for Keeper {
         let device = init.create().map_err(|(_, status)| status)?;
         device.create_default_queue(QueueConfig::parallel().on_device_control(keeper_ioctl))?;
         let queue = device.create_queue(QueueConfig::manual())?;
-        let device = device.finish_initializing();
+        let device = device.ready();
         self.kept.lock().unwrap().push((device, queue));
         Ok(())
     }

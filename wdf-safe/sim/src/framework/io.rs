@@ -9,7 +9,6 @@
 //!   when the device starts and tearing the device down when it is removed;
 //! * everything else: `FxDefaultIrpHandler` (passed down by a filter, else failed).
 
-
 use wdm_compat::NtStatus;
 use wdm_compat::host::{DeviceId, IrpId, major, pnp_minor};
 

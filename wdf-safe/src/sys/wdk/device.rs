@@ -253,6 +253,8 @@ pub(super) fn fdo_handle<D: DriverCallbacks>(init: PWDFDEVICE_INIT) -> Option<De
 /// `EvtDriverDeviceAdd` returned: the init is the framework's again.
 pub(super) fn end_fdo_init<D: DriverCallbacks>(handle: DeviceHandle<D>) {
     handle.0.init.store(ptr::null_mut(), Ordering::Release);
+    // The framework finishes a PnP device's initialization when `EvtDriverDeviceAdd` returns.
+    handle.0.ready.store(true, Ordering::Release);
 }
 
 /// `WDFDEVICE` (and, before creation, the FDO's `PWDFDEVICE_INIT`): the device's record, kept
@@ -463,8 +465,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         NtStatus::from_raw(status).ok()
     }
 
-    /// `WdfControlFinishInitializing` (a PnP device needs nothing: the framework finishes
-    /// when `EvtDriverDeviceAdd` returns).
+    /// `WdfControlFinishInitializing`, for a control device (a PnP device is finished by the
+    /// framework when `EvtDriverDeviceAdd` returns: `end_fdo_init`).
     pub(crate) fn finish_initializing(self) {
         let record = self.record();
         record.ready.store(true, Ordering::Release);
