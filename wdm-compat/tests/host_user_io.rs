@@ -614,3 +614,56 @@ fn parallel_managers_do_not_share_names() {
         );
     }
 }
+
+#[test]
+fn the_handle_access_gates_reads_writes_and_ioctl_access_bits_before_any_driver_call() {
+    use wdm_compat::host::{Access, OpenOptions};
+    let manager = IoManager::new();
+    let calls = Arc::new(Mutex::new(0));
+    let counted = calls.clone();
+    let count = move |k: &KernelCalls, device: DeviceId, irp: IrpId| {
+        *counted.lock().unwrap() += 1;
+        complete_success(k, device, irp)
+    };
+    load(
+        &manager,
+        "gated",
+        basic_driver(
+            r"\Device\Gated",
+            r"\DosDevices\Gated",
+            flags::DO_BUFFERED_IO,
+        )
+        .on(major::READ, count.clone())
+        .on(major::WRITE, count.clone())
+        .on(major::DEVICE_CONTROL, count),
+    );
+    let reader = manager
+        .open_with(r"\\.\Gated", OpenOptions::USER.access(Access::READ))
+        .unwrap();
+    let read_access = ctl_code(0x810, 0) | (1 << 14);
+    let write_access = ctl_code(0x811, 0) | (2 << 14);
+    let any_access = ctl_code(0x812, 0);
+    assert_eq!(reader.write(b"x").status, NtStatus::ACCESS_DENIED);
+    assert_eq!(
+        reader.device_io_control(write_access, &[], 0).status,
+        NtStatus::ACCESS_DENIED
+    );
+    assert_eq!(
+        reader
+            .device_io_control_async(write_access | (1 << 14), &[], 0)
+            .err(),
+        Some(NtStatus::ACCESS_DENIED)
+    );
+    assert_eq!(*calls.lock().unwrap(), 0, "refused before the driver");
+    assert!(reader.read(1).is_success());
+    assert!(reader.device_io_control(read_access, &[], 0).is_success());
+    assert!(reader.device_io_control(any_access, &[], 0).is_success());
+    assert_eq!(*calls.lock().unwrap(), 3);
+    let writer = manager
+        .open_with(r"\\.\Gated", OpenOptions::USER.access(Access::WRITE))
+        .unwrap();
+    assert_eq!(writer.read(1).status, NtStatus::ACCESS_DENIED);
+    assert_eq!(writer.read_async(1).err(), Some(NtStatus::ACCESS_DENIED));
+    assert!(writer.device_io_control(write_access, &[], 0).is_success());
+    assert_eq!(*calls.lock().unwrap(), 4);
+}

@@ -57,6 +57,7 @@ mod irql;
 mod manager;
 mod pnp;
 mod scripted;
+mod security;
 mod user;
 mod verifier;
 
@@ -66,6 +67,7 @@ mod tracking_tests;
 pub use manager::{DeviceInfo, DriverEntry, IoManager, IrpProbe, TrackedCompletion};
 pub use pnp::{DeviceNode, DeviceNodeConfig};
 pub use scripted::{IrpParameters, IrpView, KernelCalls, ScriptedDriver};
+pub use security::{Access, Caller, OpenOptions};
 pub use user::{FileHandle, IoOperation, IoResult};
 pub use verifier::{
     BugCheck, BugCheckRaised, Violation, ViolationSeverity, current_irql as simulated_irql,

@@ -529,6 +529,19 @@ impl KernelCalls {
         })
     }
 
+    /// The security part of `IoCreateDeviceSecure`: `device` (this driver's, still
+    /// initializing) gets the DACL of `sddl` instead of `IoCreateDevice`'s default (everyone
+    /// may read and write). `CreateFile` is then checked against it.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_PARAMETER` for SDDL the simulation cannot read: it reads `D:P` followed
+    /// by `(A;;rights;;;trustee)` entries with rights from `GA GR GW GX` (the
+    /// `SDDL_DEVOBJ_*` strings).
+    pub fn set_device_security(&self, device: DeviceId, sddl: &str) -> Result<(), NtStatus> {
+        self.manager.set_device_security(device, sddl)
+    }
+
     /// `IoDeleteDevice`.
     pub fn delete_device(&self, device: DeviceId) {
         self.as_driver(|| self.manager.delete_device(device));

@@ -7,6 +7,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::manager::{IoManager, IrpSpec, Transfer};
+use super::security::{Access, OpenOptions};
 use super::{DeviceId, IrpId, major};
 use crate::status::NtStatus;
 use crate::sys::{DO_BUFFERED_IO, DO_DIRECT_IO, Mode, Params};
@@ -40,12 +41,16 @@ impl IoResult {
 /// An open handle to a device (`CreateFile` on `\\.\X`).
 ///
 /// Simplified: there are no file objects; each handle is one open of the device it named, and
-/// its requests go to the top of that device's stack at the time they are sent. Dropping the
+/// its requests go to the top of that device's stack at the time they are sent. Reads, writes
+/// and IOCTLs beyond the access it was opened with are refused with `STATUS_ACCESS_DENIED`,
+/// without an IRP, as the I/O manager refuses them. Dropping the
 /// handle closes it (cleanup, then close) like process exit would, without strict-mode checks.
 #[derive(Debug)]
 pub struct FileHandle {
     manager: IoManager,
     opened: DeviceId,
+    /// What the handle was opened for: reads, writes and IOCTLs beyond it are refused.
+    access: Access,
     closed: bool,
     /// The IRPs sent through the handle that may still be in flight (for `CancelIoEx`).
     issued: std::sync::Mutex<Vec<IrpId>>,
@@ -97,15 +102,30 @@ impl IoManager {
     ///   `DO_DEVICE_INITIALIZING` set (Windows refuses to open such a device);
     /// * `STATUS_ACCESS_DENIED`: an exclusive device that is already open;
     /// * any failure status the drivers completed the create with.
+    /// * `STATUS_ACCESS_DENIED` also when the device's security does not grant the caller the
+    ///   access it asks for ([`open_with`](Self::open_with); `open` is an administrator asking
+    ///   for read and write access, as the samples' elevated clients do).
     pub fn open(&self, path: &str) -> Result<FileHandle, NtStatus> {
-        let result = self.open_inner(path);
+        self.open_with(path, OpenOptions::ADMINISTRATOR)
+    }
+
+    /// [`open`](Self::open) as `options.caller`, asking for `options.access`: the device's
+    /// security descriptor must grant it (`STATUS_ACCESS_DENIED` otherwise, before any driver
+    /// sees the create), and the handle may then only read, write or send IOCTLs as that
+    /// access allows.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_with(&self, path: &str, options: OpenOptions) -> Result<FileHandle, NtStatus> {
+        let result = self.open_inner(path, options);
         self.check_strict();
         result
     }
 
-    fn open_inner(&self, path: &str) -> Result<FileHandle, NtStatus> {
+    fn open_inner(&self, path: &str, options: OpenOptions) -> Result<FileHandle, NtStatus> {
         let device = self.resolve(path)?;
-        let top = self.begin_open(device)?;
+        let top = self.begin_open(device, options)?;
         let result = self.send_sync(
             top,
             IrpSpec {
@@ -128,6 +148,7 @@ impl IoManager {
         Ok(FileHandle {
             manager: self.clone(),
             opened: device,
+            access: options.access,
             closed: false,
             issued: std::sync::Mutex::new(Vec::new()),
         })
@@ -296,8 +317,13 @@ impl FileHandle {
     }
 
     fn no_device(&self) -> IoResult {
+        Self::refused(NtStatus::NO_SUCH_DEVICE)
+    }
+
+    /// What the caller gets for a request the I/O manager refused before sending an IRP.
+    fn refused(status: NtStatus) -> IoResult {
         IoResult {
-            status: NtStatus::NO_SUCH_DEVICE,
+            status,
             information: 0,
             data: Vec::new(),
             output: Vec::new(),
@@ -370,6 +396,9 @@ impl FileHandle {
     /// whose driver unloaded answers `STATUS_NO_SUCH_DEVICE` without a driver call.
     #[must_use]
     pub fn read(&self, length: usize) -> IoResult {
+        if !self.access.read {
+            return Self::refused(NtStatus::ACCESS_DENIED);
+        }
         self.run_sync(|top| self.read_spec(top, length))
     }
 
@@ -377,6 +406,9 @@ impl FileHandle {
     /// describes the caller's buffer; neither: the user address only).
     #[must_use]
     pub fn write(&self, data: &[u8]) -> IoResult {
+        if !self.access.write {
+            return Self::refused(NtStatus::ACCESS_DENIED);
+        }
         self.run_sync(|top| self.write_spec(top, data))
     }
 
@@ -395,6 +427,9 @@ impl FileHandle {
     /// contents given (for METHOD_IN_DIRECT, the data the driver reads through the MDL).
     #[must_use]
     pub fn device_io_control_with(&self, code: u32, input: &[u8], output: Vec<u8>) -> IoResult {
+        if !self.access.allows_ioctl(code) {
+            return Self::refused(NtStatus::ACCESS_DENIED);
+        }
         self.run_sync(|_| self.ioctl_spec(false, code, input, output))
     }
 
@@ -415,8 +450,12 @@ impl FileHandle {
     ///
     /// # Errors
     ///
-    /// `STATUS_NO_SUCH_DEVICE` when the device is gone (no IRP was sent).
+    /// `STATUS_NO_SUCH_DEVICE` when the device is gone, `STATUS_ACCESS_DENIED` beyond the
+    /// handle's access (no IRP was sent either way).
     pub fn read_async(&self, length: usize) -> Result<IoOperation, NtStatus> {
+        if !self.access.read {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
         self.run_async(|top| self.read_spec(top, length))
     }
 
@@ -424,8 +463,12 @@ impl FileHandle {
     ///
     /// # Errors
     ///
-    /// `STATUS_NO_SUCH_DEVICE` when the device is gone (no IRP was sent).
+    /// `STATUS_NO_SUCH_DEVICE` when the device is gone, `STATUS_ACCESS_DENIED` beyond the
+    /// handle's access (no IRP was sent either way).
     pub fn write_async(&self, data: &[u8]) -> Result<IoOperation, NtStatus> {
+        if !self.access.write {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
         self.run_async(|top| self.write_spec(top, data))
     }
 
@@ -433,13 +476,17 @@ impl FileHandle {
     ///
     /// # Errors
     ///
-    /// `STATUS_NO_SUCH_DEVICE` when the device is gone (no IRP was sent).
+    /// `STATUS_NO_SUCH_DEVICE` when the device is gone, `STATUS_ACCESS_DENIED` beyond the
+    /// handle's access (no IRP was sent either way).
     pub fn device_io_control_async(
         &self,
         code: u32,
         input: &[u8],
         output_length: usize,
     ) -> Result<IoOperation, NtStatus> {
+        if !self.access.allows_ioctl(code) {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
         self.run_async(|_| self.ioctl_spec(false, code, input, vec![0; output_length]))
     }
 

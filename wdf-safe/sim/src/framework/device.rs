@@ -63,6 +63,9 @@ pub(crate) struct InitBody {
     pub(crate) characteristics: u32,
     pub(crate) device_type: u32,
     pub(crate) file: FileConfig,
+    /// A control device's security (`WdfControlDeviceInitAllocate`'s SDDL), applied when the
+    /// device is created, as `IoCreateDeviceSecure` does.
+    pub(crate) sddl: Option<String>,
     /// The device `WdfDeviceCreate` made from it.
     pub(crate) created: Option<Handle>,
 }
@@ -90,6 +93,7 @@ impl InitBody {
                 auto_forward: Tri::WdfUseDefault,
                 class: crate::ffi::bindings::_WDF_FILEOBJECT_CLASS::WdfFileObjectNotRequired,
             },
+            sddl: None,
             created: None,
         }
     }
@@ -149,8 +153,10 @@ impl DeviceBody {
 // ---- inits ---------------------------------------------------------------------------------
 
 /// `WdfControlDeviceInitAllocate`.
-pub(crate) fn new_control_init(cx: &Cx) -> Option<Handle> {
-    let body = Body::DeviceInit(InitBody::new(InitKind::Control));
+pub(crate) fn new_control_init(cx: &Cx, sddl: Option<String>) -> Option<Handle> {
+    let mut init = InitBody::new(InitKind::Control);
+    init.sddl = sddl;
+    let body = Body::DeviceInit(init);
     lifecycle::create_object(cx, None, None, body).ok()
 }
 
@@ -256,9 +262,10 @@ pub(crate) fn create(
             body.exclusive,
             body.device_type,
             body.file,
+            body.sddl.clone(),
         )
     };
-    let (kind, filter, name, io_type, exclusive, device_type, file) = settings;
+    let (kind, filter, name, io_type, exclusive, device_type, file, sddl) = settings;
     if attributes.is_some_and(|a| a.parent.is_some()) {
         return Err(NtStatus::WDF_PARENT_ASSIGNMENT_NOT_ALLOWED);
     }
@@ -269,6 +276,14 @@ pub(crate) fn create(
     let mut pdo = None;
     match kind {
         InitKind::Control => {
+            // Created secure: the SDDL decides who may open it (FxDevice::CreateDevice calls
+            // IoCreateDeviceSecure when the init has a security descriptor).
+            if let Some(sddl) = sddl.as_deref()
+                && let Err(status) = cx.kernel.set_device_security(wdm, sddl)
+            {
+                cx.kernel.delete_device(wdm);
+                return Err(status);
+            }
             // A control device keeps DO_DEVICE_INITIALIZING until WdfControlFinishInitializing
             // (FxDevice::ControlDeviceInitialize).
             cx.kernel.set_flags(wdm, buffering(io_type));

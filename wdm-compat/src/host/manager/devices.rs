@@ -9,6 +9,7 @@ use super::objects::{DeviceObj, DriverObj};
 use super::{IoManager, World};
 use crate::host::irql::current_irql;
 use crate::host::irql_level::{APC_LEVEL, DISPATCH_LEVEL, PASSIVE_LEVEL};
+use crate::host::security::{Dacl, OpenOptions};
 use crate::host::verifier::{Report, ViolationSeverity};
 use crate::host::{DeviceId, DriverId, major};
 use crate::status::NtStatus;
@@ -34,6 +35,8 @@ pub(super) struct DeviceState {
     pub(super) created_in_entry: bool,
     /// `IRP_MN_SURPRISE_REMOVAL` is being handled (deleting or detaching then is a bug).
     pub(super) surprise_removing: bool,
+    /// Who may open it (checked at `CreateFile`).
+    pub(super) dacl: Dacl,
 }
 
 /// What a test can read about a device object ([`IoManager::device`]).
@@ -109,6 +112,7 @@ impl IoManager {
                 open_count: 0,
                 created_in_entry: in_entry,
                 surprise_removing: false,
+                dacl: Dacl::io_create_device_default(),
             });
             Ok(id)
         })
@@ -231,6 +235,22 @@ impl IoManager {
                 d.context = context;
             }
         });
+    }
+
+    /// Gives `device` the security descriptor `sddl` (what `IoCreateDeviceSecure` applies, and
+    /// KMDF for a control device's `WdfControlDeviceInitAllocate` SDDL).
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_PARAMETER` for SDDL the simulation cannot read (see
+    /// `host/security.rs`); `STATUS_NO_SUCH_DEVICE` for an unknown device.
+    pub(crate) fn set_device_security(&self, device: DeviceId, sddl: &str) -> Result<(), NtStatus> {
+        let dacl = Dacl::parse(sddl)?;
+        self.with_world(|w| {
+            let state = w.device_mut(device).ok_or(NtStatus::NO_SUCH_DEVICE)?;
+            state.dacl = dacl;
+            Ok(())
+        })
     }
 
     pub(crate) fn device_context(&self, device: DeviceId) -> usize {
@@ -380,11 +400,18 @@ impl IoManager {
 
     /// Checks the opened device like `IopCheckDeviceAndDriver` and returns the top of its stack,
     /// counting the open.
-    pub(in crate::host) fn begin_open(&self, device: DeviceId) -> Result<DeviceId, NtStatus> {
+    pub(in crate::host) fn begin_open(
+        &self,
+        device: DeviceId,
+        options: OpenOptions,
+    ) -> Result<DeviceId, NtStatus> {
         self.with_world(|w| {
             let state = w.device(device).ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
             if state.deleted || state.flags & DO_DEVICE_INITIALIZING != 0 {
                 return Err(NtStatus::NO_SUCH_DEVICE);
+            }
+            if !state.dacl.admits(options) {
+                return Err(NtStatus::ACCESS_DENIED);
             }
             if !w.drivers.get(state.driver.0).is_some_and(|d| d.loaded) {
                 return Err(NtStatus::NO_SUCH_DEVICE);

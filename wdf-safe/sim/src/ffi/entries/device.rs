@@ -60,11 +60,13 @@ pub(crate) unsafe extern "C" fn WdfControlDeviceInitAllocate(
     if handle(&cx, DDI, driver, Kind::Driver).is_none()
         || !not_null(&cx, DDI, "SDDLString", sddl)
         || !cx.check_irql(DDI, PASSIVE)
-        || unicode(&cx, DDI, sddl).is_err()
     {
         return core::ptr::null_mut();
     }
-    device::new_control_init(&cx).map_or(core::ptr::null_mut(), raw)
+    let Ok(sddl) = unicode(&cx, DDI, sddl) else {
+        return core::ptr::null_mut();
+    };
+    device::new_control_init(&cx, sddl).map_or(core::ptr::null_mut(), raw)
 }
 
 pub(crate) unsafe extern "C" fn WdfDeviceInitAssignName(
