@@ -422,3 +422,77 @@ for_each_backend!(
         assert!(io.violations().is_empty(), "{:#?}", io.violations());
     }
 );
+
+for_each_backend!(
+    /// Driver Verifier's low resources simulation over echo's DriverEntry: each allocation the
+    /// seams make fails in turn. Every failure unloads cleanly with
+    /// `STATUS_INSUFFICIENT_RESOURCES` — no bug check, no verifier report, no device or link
+    /// left — and once DriverEntry needs fewer allocations than the one failed, echo works.
+    echo_driver_entry_survives_each_allocation_failing,
+    |backend: Backend| {
+        let mut failures = 0;
+        for nth in 0..32 {
+            let io = IoManager::new();
+            io.fail_allocation(nth);
+            match io.load_driver("echo", backend.entry_point::<echo::Echo>()) {
+                Err(status) => {
+                    assert_eq!(status, NtStatus::INSUFFICIENT_RESOURCES, "allocation {nth}");
+                    assert_eq!(
+                        io.open(echo::USER_PATH).err(),
+                        Some(NtStatus::OBJECT_NAME_NOT_FOUND),
+                        "allocation {nth}"
+                    );
+                    failures += 1;
+                }
+                Ok(driver) => {
+                    let handle = io.open(echo::USER_PATH).unwrap();
+                    assert_eq!(handle.write(b"ok").status, NtStatus::SUCCESS);
+                    drop(handle);
+                    io.unload_driver(driver).unwrap();
+                    break;
+                }
+            }
+            assert!(io.violations().is_empty(), "allocation {nth}: {:#?}", io.violations());
+        }
+        // The seams allocate during DriverEntry (records, names), and each failure was handled.
+        assert!(failures >= 2, "{failures}");
+    }
+);
+
+for_each_backend!(
+    /// The low resources simulation over the filter's AddDevice (and DriverEntry): each
+    /// allocation the seams make fails in turn; the stack is built without the filter's device
+    /// or not at all, never with a half-made one, and the verifier reports nothing.
+    hid_filter_add_device_survives_each_allocation_failing,
+    |backend: Backend| {
+        let mut failures = 0;
+        for nth in 0..32 {
+            let io = IoManager::new();
+            io.fail_allocation(nth);
+            let built = KeyboardStack::build(&io, backend.entry_point::<hid_filter::HidFilter>());
+            match built {
+                Err(status) => {
+                    assert_eq!(status, NtStatus::INSUFFICIENT_RESOURCES, "allocation {nth}");
+                    failures += 1;
+                }
+                Ok((stack, filter)) => {
+                    let handle = stack.node().open().unwrap();
+                    let read = handle.read_async(hid::REPORT_LENGTH).unwrap();
+                    assert!(stack.press(hid::key_report(0x04)), "allocation {nth}");
+                    assert_eq!(read.result().unwrap().data, hid::key_report(0x04));
+                    drop(handle);
+                    assert_eq!(stack.node().remove(), NtStatus::SUCCESS);
+                    io.unload_driver(filter).unwrap();
+                    if io.devices_of(filter).is_empty() {
+                        // Built without the filter's device: its AddDevice ran out of memory.
+                        failures += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            assert!(io.violations().is_empty(), "allocation {nth}: {:#?}", io.violations());
+        }
+        assert!(failures >= 1, "{failures}");
+    }
+);

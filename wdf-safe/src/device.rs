@@ -381,8 +381,12 @@ impl<D: KmdfDriver, S: BeingSetUp> Device<D, S> {
     /// no driver then); a context's cleanup callback does.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL; the callback runs at PASSIVE_LEVEL.
-    pub fn on_cleanup(&self, callback: fn(&D)) {
-        self.raw.on_cleanup(callback);
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INSUFFICIENT_RESOURCES` when memory is short: the callback is not registered.
+    pub fn on_cleanup(&self, callback: fn(&D)) -> NtResult {
+        self.raw.on_cleanup(callback)
     }
 }
 

@@ -333,7 +333,7 @@ impl KmdfDriver for Widget {
             device.create_queue(QueueConfig::parallel().on_device_control(widget_ioctl))?;
         device.configure_request_dispatching(&ioctls, RequestType::DeviceControl)?;
         let parked = device.create_queue(QueueConfig::manual())?;
-        device.on_cleanup(|_| kd_print!("widget: device cleanup"));
+        device.on_cleanup(|_| kd_print!("widget: device cleanup"))?;
         device.allocate_context(
             || Stats {
                 ioctls: std::sync::atomic::AtomicU32::new(0),
@@ -837,7 +837,7 @@ impl KmdfDriver for Function {
                 .lock()
                 .unwrap()
                 .push("device cleanup".into())
-        });
+        })?;
         device.create_device_interface(&INTERFACE)?;
         Ok(())
     }
@@ -1228,7 +1228,7 @@ impl KmdfDriver for FailingFilter {
     fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
         init.set_filter();
         let device = init.create().map_err(|(_, status)| status)?;
-        device.on_cleanup(|_| kd_print!("failing filter: device cleanup"));
+        device.on_cleanup(|_| kd_print!("failing filter: device cleanup"))?;
         Err(NtStatus::INSUFFICIENT_RESOURCES)
     }
 }
@@ -1262,7 +1262,7 @@ impl KmdfDriver for FailingFunction {
 
     fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
         let device = init.create().map_err(|(_, status)| status)?;
-        device.on_cleanup(|_| kd_print!("failing function: device cleanup"));
+        device.on_cleanup(|_| kd_print!("failing function: device cleanup"))?;
         Err(NtStatus::INSUFFICIENT_RESOURCES)
     }
 }
@@ -1804,7 +1804,7 @@ impl KmdfDriver for FailingEntry {
         init.assign_name(r"\Device\Failing")?;
         let device = init.create(driver).map_err(|(_, status)| status)?;
         // Device cleanup callbacks take the driver, which never came to be: they do not run.
-        device.on_cleanup(|_| kd_print!("failing entry: device cleanup"));
+        device.on_cleanup(|_| kd_print!("failing entry: device cleanup"))?;
         device.allocate_context(
             || Stats {
                 ioctls: std::sync::atomic::AtomicU32::new(0),

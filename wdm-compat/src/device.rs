@@ -201,7 +201,10 @@ impl<X> OwnedDevice<X> {
             config.characteristics,
             config.exclusive,
         )?;
-        let record = PublishedDevice::new(raw, Device::new(raw, None, extension));
+        let Ok(record) = PublishedDevice::try_new(raw, Device::new(raw, None, extension)) else {
+            raw.delete();
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        };
         match config.io_type {
             IoType::Buffered => raw.set_flags(sys::DO_BUFFERED_IO),
             IoType::Direct => raw.set_flags(sys::DO_DIRECT_IO),

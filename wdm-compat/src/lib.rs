@@ -12,6 +12,8 @@
 //!   and its buffers.
 //! * [`device`] and [`driver`]: [`Device`], device and symbolic-link guards that undo themselves,
 //!   and the [`WdmDriver`] trait whose defaults fill the whole major-function table.
+//! * [`memory`]: allocations that fail with a value back instead of a bug check.
+//! * [`thread_rules`]: why IRPs and lock guards stay on their thread, named for the compiler.
 //! * [`host`] (feature `host`): a simulated NT I/O manager with a user-mode side and a verifier,
 //!   so driver logic runs in ordinary `cargo test` on any OS.
 //!
@@ -67,6 +69,7 @@ pub mod io;
 pub mod ioctl;
 pub mod irp;
 pub mod log;
+pub mod memory;
 pub mod request;
 pub mod status;
 pub mod sync;

@@ -102,7 +102,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     }
 
     /// The device's `EvtCleanupCallback`.
-    pub(crate) fn on_cleanup(self, _callback: fn(&D)) {
+    pub(crate) fn on_cleanup(self, _callback: fn(&D)) -> NtResult {
         match *self.0 {}
     }
 

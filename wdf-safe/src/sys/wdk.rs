@@ -90,6 +90,7 @@ use wdk_sys::{
     UNICODE_STRING, WDF_OBJECT_ATTRIBUTES, WDF_OBJECT_CONTEXT_TYPE_INFO, WDFOBJECT,
     call_unsafe_wdf_function_binding,
 };
+use wdm_compat::memory::{try_box, try_collect, try_push};
 use wdm_compat::{NtResult, NtStatus, SpinLock};
 
 pub(crate) use device::DeviceHandle;
@@ -174,7 +175,8 @@ fn publish_record<R>(object: WDFOBJECT, record: *const R) {
 
 /// `name` as UTF-16, for a `UNICODE_STRING` that lives as long as the vector.
 fn utf16(name: &str) -> NtResult<Vec<u16>> {
-    let units: Vec<u16> = name.encode_utf16().collect();
+    let units = try_collect(name.encode_utf16().count(), name.encode_utf16())
+        .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
     if units.len() * 2 > usize::from(u16::MAX) - 1 {
         return Err(NtStatus::NAME_TOO_LONG);
     }
@@ -378,15 +380,25 @@ fn unregister_queue(queue: *mut c_void) {
     }
 }
 
-/// Moves `record` into the image's kept records; `None` outside a loaded image.
-fn keep<T: Send + Sync + 'static>(record: Box<T>) -> Option<&'static T> {
-    let image = image()?;
+/// Moves `record` into the image's kept records, to live until the driver unloads.
+///
+/// # Errors
+///
+/// `STATUS_INSUFFICIENT_RESOURCES` when memory is short (nothing is kept then);
+/// `STATUS_DRIVER_INTERNAL_ERROR` outside a loaded image.
+fn keep<T: Send + Sync + 'static>(record: T) -> NtResult<&'static T> {
+    let image = image().ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
+    let record = try_box(record).map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
     let kept: core::ptr::NonNull<T> = core::ptr::NonNull::from(Box::leak(record));
-    image.kept.lock().push(KeptRecord(kept));
+    if let Err(unkept) = try_push(&mut image.kept.lock(), KeptRecord(kept)) {
+        // Dropping the `KeptRecord` frees the record again: nobody has seen it.
+        drop(unkept);
+        return Err(NtStatus::INSUFFICIENT_RESOURCES);
+    }
     // SAFETY: the record now belongs to the image's kept records, which free it only when the
     // WDFDRIVER is destroyed, after KMDF destroyed every object of the driver, so no code of
     // the driver runs afterwards; only shared references to it are made.
-    Some(unsafe { kept.as_ref() })
+    Ok(unsafe { kept.as_ref() })
 }
 
 /// Runs driver code; on the host a panic in it becomes the bug check it would be, reported to

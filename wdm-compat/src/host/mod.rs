@@ -76,7 +76,9 @@ pub use verifier::{
 
 pub(crate) use irql::{current_irql, lower_irql, raise_irql};
 pub(crate) use manager::{DeviceObj, DriverObj, IrpObj};
-pub(crate) use verifier::{bug_check_current, dbg_print_current, report_driver_panic_current};
+pub(crate) use verifier::{
+    allocation_refused_current, bug_check_current, dbg_print_current, report_driver_panic_current,
+};
 
 /// Identifies a driver loaded into an [`IoManager`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

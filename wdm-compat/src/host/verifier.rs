@@ -155,6 +155,12 @@ pub(crate) fn report_bug_check_current(code: u32, params: [usize; 4], message: &
     });
 }
 
+/// Whether the allocation driver code on this thread is making is refused
+/// ([`IoManager::fail_allocation`](crate::host::IoManager::fail_allocation)).
+pub(crate) fn allocation_refused_current() -> bool {
+    irql::with_current(super::IoManager::take_refused_allocation).unwrap_or(false)
+}
+
 /// The unwinding payload of a bug check the simulated kernel raised (and already reported)
 /// while driver code ran: on Windows the machine stops there; here the driver code is unwound
 /// to the panic guard of the routine the simulation called, which stops it without reporting

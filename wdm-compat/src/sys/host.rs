@@ -63,6 +63,11 @@ pub(crate) fn report_driver_panic(message: &str) {
     crate::host::report_driver_panic_current(message);
 }
 
+/// Whether the simulation refuses this allocation of driver code (low resources simulation).
+pub(crate) fn allocation_refused() -> bool {
+    crate::host::allocation_refused_current()
+}
+
 /// `KeBugCheckEx` from the simulated kernel, in driver code: reported, and the driver code
 /// stops (it unwinds to the routine's panic guard).
 pub(crate) fn bug_check(code: u32, params: [usize; 4], message: &str) -> ! {

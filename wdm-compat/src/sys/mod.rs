@@ -52,6 +52,7 @@ pub(crate) use none as backend;
 pub(crate) use none::{dbg_print, lower_irql, raise_irql};
 
 mod callbacks;
+pub(crate) mod fallible;
 pub(crate) mod pool;
 mod rundown;
 pub(crate) mod spin_lock;
@@ -237,10 +238,9 @@ unsafe impl<T: Send> Send for SharedBox<T> {}
 unsafe impl<T: Sync> Sync for SharedBox<T> {}
 
 impl<T> SharedBox<T> {
-    pub(crate) fn new(value: T) -> Self {
-        Self(NonNull::from(alloc::boxed::Box::leak(
-            alloc::boxed::Box::new(value),
-        )))
+    /// `value` on the heap, or `value` back when memory is short.
+    pub(crate) fn try_new(value: T) -> Result<Self, T> {
+        fallible::try_box(value).map(|boxed| Self(NonNull::from(alloc::boxed::Box::leak(boxed))))
     }
 
     /// Gives up ownership to whoever holds the published pointer; take it back with

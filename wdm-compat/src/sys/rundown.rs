@@ -102,16 +102,16 @@ unsafe impl<T: Send + Sync> Send for PublishedDevice<T> {}
 unsafe impl<T: Sync> Sync for PublishedDevice<T> {}
 
 impl<T> PublishedDevice<T> {
-    /// Publishes `record` as `device`'s context.
-    pub(crate) fn new(device: DeviceRef, record: T) -> Self {
-        let boxed = SharedBox::new(record);
+    /// Publishes `record` as `device`'s context; hands it back when memory is short.
+    pub(crate) fn try_new(device: DeviceRef, record: T) -> Result<Self, T> {
+        let boxed = SharedBox::try_new(record)?;
         let record = boxed.0;
         device.set_context(boxed.publish());
-        Self {
+        Ok(Self {
             device,
             record,
             _owns: PhantomData,
-        }
+        })
     }
 
     /// The record, for as long as the owner lives.

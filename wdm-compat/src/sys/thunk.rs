@@ -62,7 +62,15 @@ pub(crate) unsafe extern "system" fn driver_entry<D: DriverCallbacks<M>, M>(
     driver.set_unload(unload::<D, M>);
     match guarded(Err(Status::DRIVER_INTERNAL_ERROR), || D::entry(driver)) {
         Ok(instance) => {
-            driver.set_context(SharedBox::new(instance).publish());
+            let instance = match SharedBox::try_new(instance) {
+                Ok(instance) => instance,
+                Err(instance) => {
+                    // DriverEntry fails: the driver's guards undo what it set up.
+                    guarded((), || drop(instance));
+                    return Status::INSUFFICIENT_RESOURCES.to_raw();
+                }
+            };
+            driver.set_context(instance.publish());
             for major in 0..MAJOR_FUNCTION_COUNT {
                 if let Ok(major) = u8::try_from(major) {
                     driver.set_dispatch(major, dispatch::<D, M>);
@@ -202,11 +210,21 @@ unsafe extern "system" fn add_device<D: DriverCallbacks<M>, M>(
     match guarded(Err(Status::DRIVER_INTERNAL_ERROR), || {
         instance.attach_device(driver, physical)
     }) {
-        Ok((device, record)) => {
-            device.set_context(SharedBox::new(record).publish());
-            device.clear_flags(DO_DEVICE_INITIALIZING);
-            Status::SUCCESS.to_raw()
-        }
+        Ok((device, record)) => match SharedBox::try_new(record) {
+            Ok(record) => {
+                device.set_context(record.publish());
+                device.clear_flags(DO_DEVICE_INITIALIZING);
+                Status::SUCCESS.to_raw()
+            }
+            Err(record) => {
+                // No record, no device: undo the attachment and the creation.
+                if let Some(lower) = D::device_below(&record) {
+                    device.detach(lower);
+                }
+                device.delete();
+                Status::INSUFFICIENT_RESOURCES.to_raw()
+            }
+        },
         Err(status) => status.to_raw(),
     }
 }

@@ -1,11 +1,11 @@
 //! `WDFDEVICE_INIT` and `WDFDEVICE`: device creation, typed contexts, queues and dispatching,
 //! symbolic links, device interfaces, and the device's cleanup.
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::any::Any;
 use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use wdm_compat::memory::try_push;
 
 use super::driver::{driver, evt_file_close};
 use super::queue::{self, QueueHandle};
@@ -43,8 +43,8 @@ pub(crate) struct DeviceRecord<D: 'static> {
 }
 
 impl<D: DriverCallbacks> DeviceRecord<D> {
-    fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Box<Self> {
-        Box::new(Self {
+    fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Self {
+        Self {
             device: AtomicPtr::new(ptr::null_mut()),
             init: AtomicPtr::new(init),
             pnp,
@@ -54,7 +54,7 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
             contexts: SpinLock::new(Vec::new()),
             default_queue: AtomicPtr::new(ptr::null_mut()),
             dispatched: AtomicU8::new(0),
-        })
+        }
     }
 }
 
@@ -92,8 +92,10 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
     driver: WDFDRIVER,
     init: &ControlDeviceSettings,
 ) -> NtResult<DeviceHandle<D>> {
+    // Everything that can fail before the init exists, so a failure leaves nothing to free.
     let sddl = utf16(init.sddl)?;
     let sddl = unicode(&sddl);
+    let name = init.name.map(utf16).transpose()?;
     // SAFETY: `driver` is the WDFDRIVER created in this DriverEntry; the SDDL string outlives
     // the call (the framework copies it).
     let mut raw_init =
@@ -101,9 +103,8 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
     if raw_init.is_null() {
         return Err(NtStatus::INSUFFICIENT_RESOURCES);
     }
-    if let Some(name) = init.name {
-        let name = utf16(name)?;
-        let name = unicode(&name);
+    if let Some(name) = &name {
+        let name = unicode(name);
         // SAFETY: `raw_init` is the live init allocated above; the framework copies the name.
         let status =
             unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitAssignName, raw_init, &name) };
@@ -115,7 +116,7 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
     }
     apply_settings::<D>(raw_init, &init.settings, false);
     let record = DeviceRecord::<D>::new(ptr::null_mut(), init.settings, false);
-    match create_device::<D>(&mut raw_init, record) {
+    match keep(record).and_then(|record| create_device::<D>(&mut raw_init, record)) {
         Ok(handle) => Ok(handle),
         Err(status) => {
             // SAFETY: WdfDeviceCreate failed, so the init is still the driver's to free.
@@ -224,11 +225,12 @@ fn device_attributes<D: DriverCallbacks>() -> wdk_sys::WDF_OBJECT_ATTRIBUTES {
     )
 }
 
-/// `WdfDeviceCreate` with a [`RECORD`] context pointing to `record`, which is kept until the
-/// driver unloads once the device exists (and dropped here if it does not).
+/// `WdfDeviceCreate` with a [`RECORD`] context pointing to `record`, kept (before the
+/// framework call, so nothing can fail after it) until the driver unloads; inert if the
+/// creation fails.
 fn create_device<D: DriverCallbacks>(
     init: &mut PWDFDEVICE_INIT,
-    record: Box<DeviceRecord<D>>,
+    record: &'static DeviceRecord<D>,
 ) -> NtResult<DeviceHandle<D>> {
     let mut attributes = device_attributes::<D>();
     let mut device: WDFDEVICE = ptr::null_mut();
@@ -239,7 +241,6 @@ fn create_device<D: DriverCallbacks>(
     };
     NtStatus::from_raw(status).ok()?;
     record.device.store(device, Ordering::Release);
-    let record = keep(record).ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
     publish_record(device.cast(), record);
     Ok(DeviceHandle(record))
 }
@@ -247,7 +248,9 @@ fn create_device<D: DriverCallbacks>(
 /// The handle of the FDO init lent to `EvtDriverDeviceAdd`: a record kept even if no device is
 /// created (a few hundred bytes per AddDevice until unload, and no question of who frees it).
 pub(super) fn fdo_handle<D: DriverCallbacks>(init: PWDFDEVICE_INIT) -> Option<DeviceHandle<D>> {
-    keep(DeviceRecord::<D>::new(init, InitSettings::DEFAULT, true)).map(DeviceHandle)
+    keep(DeviceRecord::<D>::new(init, InitSettings::DEFAULT, true))
+        .ok()
+        .map(DeviceHandle)
 }
 
 /// `EvtDriverDeviceAdd` returned: the init is the framework's again.
@@ -338,13 +341,19 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         if self.context::<T>(info).is_some() {
             return Err(NtStatus::OBJECT_NAME_EXISTS);
         }
-        let attached = keep(Box::new(Attached {
+        // Initialised outside the lock: the initialiser is driver code and may look contexts up.
+        let value = init();
+        let mut contexts = self.record().contexts.lock();
+        // Room first, so the context is listed (and its cleanup runs) once it is kept.
+        contexts
+            .try_reserve(1)
+            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        let attached = keep(Attached {
             info,
-            value: init(),
+            value,
             cleanup,
-        }))
-        .ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
-        self.record().contexts.lock().push(attached);
+        })?;
+        contexts.push(attached);
         Ok(&attached.value)
     }
 
@@ -428,8 +437,9 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     }
 
     /// Registers a callback for the device's `EvtCleanupCallback`.
-    pub(crate) fn on_cleanup(self, callback: fn(&D)) {
-        self.record().cleanup.lock().push(callback);
+    pub(crate) fn on_cleanup(self, callback: fn(&D)) -> NtResult {
+        try_push(&mut self.record().cleanup.lock(), callback)
+            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)
     }
 
     /// `WdfDeviceCreateSymbolicLink`.

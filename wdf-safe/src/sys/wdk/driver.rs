@@ -7,6 +7,8 @@ use core::marker::PhantomData;
 use core::ptr;
 use core::sync::atomic::Ordering;
 
+use wdm_compat::memory::try_box;
+
 use super::wdk_sys::{
     self, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, PWDFDEVICE_INIT, WDF_DRIVER_CONFIG,
     WDF_OBJECT_ATTRIBUTES, WDFDRIVER, WDFFILEOBJECT, WDFOBJECT, call_unsafe_wdf_function_binding,
@@ -165,11 +167,18 @@ pub(crate) unsafe fn driver_entry<D: DriverCallbacks>(
         D::driver_entry(handle)
     }) {
         Ok(value) => {
+            let value = match try_box(value) {
+                Ok(value) => value,
+                Err(value) => {
+                    // DriverEntry fails: the framework deletes what the driver created.
+                    guarded((), || drop(value));
+                    return NtStatus::INSUFFICIENT_RESOURCES.to_raw();
+                }
+            };
             if let Some(image) = image() {
-                image.driver.store(
-                    Box::into_raw(Box::new(value)).cast::<c_void>(),
-                    Ordering::Release,
-                );
+                image
+                    .driver
+                    .store(Box::into_raw(value).cast::<c_void>(), Ordering::Release);
             }
             NtStatus::SUCCESS.to_raw()
         }

@@ -1,7 +1,6 @@
 //! `WDFQUEUE`: queue creation, the `EvtIo*` trampolines that present requests to the driver,
 //! and the queue's cleanup.
 
-use alloc::boxed::Box;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -96,10 +95,11 @@ pub(super) fn create<D: DriverCallbacks>(
         // WDF_IO_QUEUE_CONFIG_INIT: no limit on the requests presented at once.
         config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
     }
-    let queue_record = Box::new(QueueRecord::<D> {
+    // Kept before the framework call, so nothing can fail after it (inert if it fails).
+    let queue_record = keep(QueueRecord::<D> {
         queue: AtomicPtr::new(ptr::null_mut()),
         callbacks,
-    });
+    })?;
     let mut attributes = attributes(
         &RECORD,
         Some(evt_queue_cleanup::<D>),
@@ -119,7 +119,6 @@ pub(super) fn create<D: DriverCallbacks>(
     };
     NtStatus::from_raw(status).ok()?;
     queue_record.queue.store(queue, Ordering::Release);
-    let queue_record = keep(queue_record).ok_or(NtStatus::DRIVER_INTERNAL_ERROR)?;
     publish_record(queue.cast(), ptr::from_ref(queue_record));
     register_queue(queue.cast(), ptr::from_ref(queue_record).cast());
     Ok(QueueHandle(&queue_record.queue))

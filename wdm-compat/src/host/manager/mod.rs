@@ -73,6 +73,9 @@ struct World {
     trace: VecDeque<String>,
     trace_capacity: usize,
     strict: bool,
+    /// How many allocations of driver code through `wdm_compat::memory` succeed before one is
+    /// refused ([`IoManager::fail_allocation`]); `None`: none is.
+    allocation_countdown: Option<usize>,
     sync_timeout: Duration,
     /// Originators blocked in `wait_for` right now.
     waiters: usize,
@@ -135,6 +138,7 @@ impl IoManager {
                     trace: VecDeque::new(),
                     trace_capacity: DEFAULT_TRACE_CAPACITY,
                     strict: true,
+                    allocation_countdown: None,
                     sync_timeout: Duration::from_secs(10),
                     waiters: 0,
                     echo,

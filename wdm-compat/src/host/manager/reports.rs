@@ -29,6 +29,30 @@ impl IoManager {
         });
     }
 
+    /// Driver Verifier's low resources simulation, made deterministic: of the allocations that
+    /// driver code of this simulation makes from now on through [`crate::memory`] (as both
+    /// crates' seams do), the one numbered `nth` (from 0) fails, once. Sweeping `nth` over
+    /// 0, 1, 2… fails each allocation of a scenario in turn, so every path that answers
+    /// `STATUS_INSUFFICIENT_RESOURCES` can be tested.
+    pub fn fail_allocation(&self, nth: usize) {
+        self.with_world(|w| w.allocation_countdown = Some(nth));
+    }
+
+    /// Whether driver code's allocation now is the one to refuse (and counts it).
+    pub(crate) fn take_refused_allocation(&self) -> bool {
+        self.with_world(|w| match w.allocation_countdown {
+            Some(0) => {
+                w.allocation_countdown = None;
+                true
+            }
+            Some(n) => {
+                w.allocation_countdown = Some(n - 1);
+                false
+            }
+            None => false,
+        })
+    }
+
     /// Whether strict mode is on.
     #[must_use]
     pub fn is_strict(&self) -> bool {
