@@ -50,7 +50,8 @@ pub trait KmdfDriver: Sized + Send + Sync + 'static {
     /// IRQL: PASSIVE_LEVEL.
     fn unload(&self) {}
 
-    /// `EvtFileClose`: the last handle to the device was closed. Cannot fail.
+    /// `EvtFileClose`: a handle to the device was closed (its file object's close), once per
+    /// handle. Cannot fail.
     ///
     /// IRQL: PASSIVE_LEVEL.
     fn on_file_close(&self) {}

@@ -35,7 +35,7 @@
 //!   so is the simulation), with the verifier on: its reports (SDV rule names, `WDF_VIOLATION`
 //!   bug checks, verifier breaks) go to the I/O manager's verifier. In strict mode (the
 //!   default) a report fails the test at its next user-side call; in recording mode the test
-//!   reads the reports. [`entry_point`] loads a driver into it. The code that ships is the code
+//!   reads the reports. `entry_point` (feature `host`) loads a driver into it. The code that ships is the code
 //!   the host tests run.
 //! * no feature: the handles are uninhabited, so the API builds and is type-checked for a bare
 //!   `no_std` target (`x86_64-unknown-none`).

@@ -50,7 +50,7 @@ pub struct DeviceConfig<'a> {
 impl<'a> DeviceConfig<'a> {
     /// A named device of type `FILE_DEVICE_UNKNOWN` (0x22) with buffered I/O and secure open.
     ///
-    /// IRQL: any: reads the device record.
+    /// IRQL: any: builds the configuration, nothing else.
     #[must_use]
     pub const fn named(name: &'a str) -> Self {
         Self {
@@ -64,7 +64,7 @@ impl<'a> DeviceConfig<'a> {
 
     /// An unnamed device (for PnP function and filter devices).
     ///
-    /// IRQL: any: reads the device record.
+    /// IRQL: any: builds the configuration, nothing else.
     #[must_use]
     pub const fn unnamed() -> Self {
         Self {
@@ -78,7 +78,7 @@ impl<'a> DeviceConfig<'a> {
 
     /// Sets the device type.
     ///
-    /// IRQL: any: reads the device record.
+    /// IRQL: any: builds the configuration, nothing else.
     #[must_use]
     pub const fn device_type(mut self, device_type: u16) -> Self {
         self.device_type = device_type;
@@ -87,7 +87,7 @@ impl<'a> DeviceConfig<'a> {
 
     /// Sets how reads and writes carry their data.
     ///
-    /// IRQL: any: reads the device record.
+    /// IRQL: any: builds the configuration, nothing else.
     #[must_use]
     pub const fn io_type(mut self, io_type: IoType) -> Self {
         self.io_type = io_type;
@@ -96,7 +96,7 @@ impl<'a> DeviceConfig<'a> {
 
     /// Allows one open handle at a time.
     ///
-    /// IRQL: any: reads the device record.
+    /// IRQL: any: builds the configuration, nothing else.
     #[must_use]
     pub const fn exclusive(mut self, exclusive: bool) -> Self {
         self.exclusive = exclusive;

@@ -14,7 +14,7 @@
 //!
 //! The completer `C` is a zero-sized type chosen at compile time: [`SystemCompleter`] calls the
 //! I/O manager (the real one, or the host simulation); [`NoopCompleter`] and
-//! [`TrackingCompleter`] let unit tests run dispatch logic on its own.
+//! `TrackingCompleter` (feature `tracking`) let unit tests run dispatch logic on its own.
 
 use core::marker::PhantomData;
 
@@ -64,7 +64,7 @@ impl IrpCompletion {
 
 /// Completes IRPs through the I/O manager (`IoCompleteRequest` with `IO_NO_INCREMENT`).
 ///
-/// Under the `host` feature "the I/O manager" is the simulation in [`crate::host`].
+/// Under the `host` feature "the I/O manager" is the simulation in `crate::host`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemCompleter;
 

@@ -5,7 +5,7 @@
 //! * [`status`]: [`NtStatus`], severities, names, `Result` helpers.
 //! * [`ioctl`]: `CTL_CODE` as [`IoControlCode`], typed IOCTLs and [`define_ioctl!`](crate::define_ioctl).
 //! * [`irp`]: [`Irp<C>`](Irp), completed exactly once, with the completer `C` chosen at compile
-//!   time; [`NoopCompleter`], [`TrackingCompleter`] (feature `tracking`).
+//!   time; [`NoopCompleter`], `TrackingCompleter` (feature `tracking`).
 //! * [`dispatch`]: the values a dispatch routine can return, each of which only a legal way of
 //!   finishing the IRP can produce (complete, pend, forward).
 //! * [`request`]: [`IoRequest`], typed and bounds-checked access to the current stack location
@@ -14,7 +14,7 @@
 //!   and the [`WdmDriver`] trait whose defaults fill the whole major-function table.
 //! * [`memory`]: allocations that fail with a value back instead of a bug check.
 //! * [`thread_rules`]: why IRPs and lock guards stay on their thread, named for the compiler.
-//! * [`host`] (feature `host`): a simulated NT I/O manager with a user-mode side and a verifier,
+//! * `host` (feature `host`): a simulated NT I/O manager with a user-mode side and a verifier,
 //!   so driver logic runs in ordinary `cargo test` on any OS.
 //!
 //! All `unsafe` code lives in one private module, the seam to the operating system; every other

@@ -230,7 +230,8 @@ pub trait IoDriver: Sized + Send + Sync + 'static {
         }
     }
 
-    /// The last handle was closed (cleanup and close). Cannot fail.
+    /// A handle to the device was closed: its file object's `IRP_MJ_CLOSE` (WDM) or
+    /// `EvtFileClose` (KMDF), once per handle. Cannot fail.
     fn on_close(&self) {}
 
     /// `EvtIoRead`. Default: not handled.
