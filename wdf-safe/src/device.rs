@@ -451,7 +451,10 @@ impl<D: KmdfDriver> Device<D, Ready> {
     ///
     /// `STATUS_NO_MORE_ENTRIES` when the queue is empty, `STATUS_WDF_PAUSED` when it is
     /// stopped, `STATUS_INVALID_DEVICE_REQUEST` for a queue of another device.
-    pub fn retrieve_next_request<K: Retrievable>(&self, queue: &Queue<K>) -> NtResult<AnyRequest> {
+    pub fn retrieve_next_request<K: Retrievable>(
+        &self,
+        queue: &Queue<K>,
+    ) -> NtResult<AnyRequest<'static>> {
         self.raw
             .retrieve_next_request(queue.raw())
             .map(AnyRequest::from_raw)

@@ -42,35 +42,44 @@ const fn is_filter(role: DeviceRole) -> bool {
     matches!(role, DeviceRole::UpperFilter)
 }
 
-fn on_create<D: IoDriver>(backend: &KmdfBackend<D>, request: Request<Create>) -> RequestDone {
+fn on_create<'r, D: IoDriver>(
+    backend: &KmdfBackend<D>,
+    request: Request<'r, Create>,
+) -> RequestDone<'r> {
     backend
         .driver
         .on_create(KmdfRequest::<D, Create>::new(request))
 }
 
-fn on_read<D: IoDriver>(backend: &KmdfBackend<D>, request: Request<Read>) -> RequestDone {
+fn on_read<'r, D: IoDriver>(
+    backend: &KmdfBackend<D>,
+    request: Request<'r, Read>,
+) -> RequestDone<'r> {
     backend.driver.on_read(KmdfRequest::<D, Read>::new(request))
 }
 
-fn on_write<D: IoDriver>(backend: &KmdfBackend<D>, request: Request<Write>) -> RequestDone {
+fn on_write<'r, D: IoDriver>(
+    backend: &KmdfBackend<D>,
+    request: Request<'r, Write>,
+) -> RequestDone<'r> {
     backend
         .driver
         .on_write(KmdfRequest::<D, Write>::new(request))
 }
 
-fn on_device_control<D: IoDriver>(
+fn on_device_control<'r, D: IoDriver>(
     backend: &KmdfBackend<D>,
-    request: Request<DeviceControl>,
-) -> RequestDone {
+    request: Request<'r, DeviceControl>,
+) -> RequestDone<'r> {
     backend
         .driver
         .on_device_control(KmdfRequest::<D, DeviceControl>::new(request))
 }
 
-fn on_internal_device_control<D: IoDriver>(
+fn on_internal_device_control<'r, D: IoDriver>(
     backend: &KmdfBackend<D>,
-    request: Request<InternalDeviceControl>,
-) -> RequestDone {
+    request: Request<'r, InternalDeviceControl>,
+) -> RequestDone<'r> {
     backend
         .driver
         .on_internal_device_control(KmdfRequest::<D, InternalDeviceControl>::new(request))
@@ -138,13 +147,13 @@ impl<D: IoDriver> KmdfDriver for KmdfBackend<D> {
 }
 
 /// A KMDF request seen through the neutral interface.
-pub struct KmdfRequest<D, K: RequestKind> {
-    request: Request<K>,
+pub struct KmdfRequest<'r, D, K: RequestKind> {
+    request: Request<'r, K>,
     _driver: PhantomData<fn(&D)>,
 }
 
-impl<D: IoDriver, K: RequestKind> KmdfRequest<D, K> {
-    const fn new(request: Request<K>) -> Self {
+impl<'r, D: IoDriver, K: RequestKind> KmdfRequest<'r, D, K> {
+    const fn new(request: Request<'r, K>) -> Self {
         Self {
             request,
             _driver: PhantomData,
@@ -152,18 +161,18 @@ impl<D: IoDriver, K: RequestKind> KmdfRequest<D, K> {
     }
 }
 
-impl<D: IoDriver, K: RequestKind> io::Request for KmdfRequest<D, K> {
-    type Done = RequestDone;
+impl<'r, D: IoDriver, K: RequestKind> io::Request for KmdfRequest<'r, D, K> {
+    type Done = RequestDone<'r>;
 
-    fn complete(self, status: NtStatus) -> RequestDone {
+    fn complete(self, status: NtStatus) -> RequestDone<'r> {
         self.request.complete_with_information(status, 0)
     }
 
-    fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone {
+    fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone<'r> {
         self.request.complete_with_information(status, information)
     }
 
-    fn forward(self) -> RequestDone {
+    fn forward(self) -> RequestDone<'r> {
         let Some(target) = self.request.default_io_target() else {
             return self
                 .request
@@ -182,7 +191,7 @@ impl<D: IoDriver, K: RequestKind> io::Request for KmdfRequest<D, K> {
         }
     }
 
-    fn forward_observed(self) -> RequestDone {
+    fn forward_observed(self) -> RequestDone<'r> {
         let Some(target) = self.request.default_io_target() else {
             return self
                 .request
@@ -195,7 +204,7 @@ impl<D: IoDriver, K: RequestKind> io::Request for KmdfRequest<D, K> {
     }
 }
 
-impl<D: IoDriver> ReadRequest for KmdfRequest<D, Read> {
+impl<D: IoDriver> ReadRequest for KmdfRequest<'_, D, Read> {
     fn length(&self) -> usize {
         self.request.length()
     }
@@ -205,7 +214,7 @@ impl<D: IoDriver> ReadRequest for KmdfRequest<D, Read> {
     }
 }
 
-impl<D: IoDriver> WriteRequest for KmdfRequest<D, Write> {
+impl<D: IoDriver> WriteRequest for KmdfRequest<'_, D, Write> {
     fn length(&self) -> usize {
         self.request.length()
     }
@@ -215,7 +224,7 @@ impl<D: IoDriver> WriteRequest for KmdfRequest<D, Write> {
     }
 }
 
-impl<D: IoDriver, K: IoctlKind> DeviceControlRequest for KmdfRequest<D, K> {
+impl<D: IoDriver, K: IoctlKind> DeviceControlRequest for KmdfRequest<'_, D, K> {
     fn ioctl_code(&self) -> IoControlCode {
         self.request.ioctl_code()
     }

@@ -24,7 +24,7 @@ use crate::request::{Request, RequestDone};
 use crate::sys::{self, Given, QueueHandle, RequestHandle};
 
 /// An I/O callback for requests of kind `K`, with the driver `D`.
-pub type IoCallback<D, K> = fn(&D, Request<K>) -> RequestDone;
+pub type IoCallback<D, K> = for<'r> fn(&D, Request<'r, K>) -> RequestDone<'r>;
 
 /// `WDF_IO_QUEUE_CONFIG`, for a queue of dispatch kind `K` in driver `D`.
 pub struct QueueConfig<K: QueueKind, D> {
@@ -239,7 +239,7 @@ impl<D: crate::KmdfDriver> sys::QueueCallbacks<D> for Callbacks<D> {
         // The seam registers the `EvtIo*` of a kind only when its callback is set, so a
         // callback is found for every presented request; were it not, the request is
         // completed as KMDF does for a type without a callback.
-        let _done: RequestDone = match request_type {
+        let _done: RequestDone<'_> = match request_type {
             RequestType::Create => match self.create {
                 Some(f) => f(driver, Request::presented(request, given)),
                 None => return request.complete(wdm_compat::NtStatus::INVALID_DEVICE_REQUEST, 0),

@@ -30,24 +30,32 @@ use crate::sys::{self, Given, IoTargetHandle, RequestHandle};
 use crate::thread_rules::ARequestIsFinishedInItsCallbackOrForwardedToAManualQueue;
 use wdm_compat::thread_rules::StaysOnItsThread;
 
-/// Proof that a request was finished: completed, forwarded to a queue, sent, or left to its
-/// cancel routine. I/O callbacks return it; nothing else creates one.
+/// Which request a value belongs to: a lifetime `'r` the compiler never unifies with another
+/// (invariant), so a [`RequestDone<'r>`](RequestDone) proves that the request `'r` itself was
+/// finished, not some other one.
+type Brand<'r> = PhantomData<fn(&'r ()) -> &'r ()>;
+
+/// Proof that the request `'r` was finished: completed, forwarded to a queue, sent, or left to
+/// its cancel routine. I/O callbacks return the proof of the request they were given (their
+/// signature says so with one lifetime: `fn<'r>(&D, Request<'r, K>) -> RequestDone<'r>`), so
+/// returning another request's proof, or one kept from earlier, does not compile; nothing else
+/// creates one.
 #[must_use = "return this from the I/O callback"]
 #[derive(Debug)]
-pub struct RequestDone(());
+pub struct RequestDone<'r>(Brand<'r>);
 
-static_assertions::assert_not_impl_any!(RequestDone: Clone, Copy, Default);
-static_assertions::assert_eq_size!(RequestDone, ());
+static_assertions::assert_not_impl_any!(RequestDone<'static>: Clone, Copy, Default);
+static_assertions::assert_eq_size!(RequestDone<'static>, ());
 
-impl RequestDone {
+impl RequestDone<'_> {
     const fn new() -> Self {
-        Self(())
+        Self(PhantomData)
     }
 }
 
 /// A request of kind `K` that the driver owns.
 #[must_use = "a request must be completed, forwarded or sent"]
-pub struct Request<K: RequestKind> {
+pub struct Request<'r, K: RequestKind> {
     // First, so that moving a request to another thread is refused in the rule's words.
     _thread: StaysOnItsThread<dyn ARequestIsFinishedInItsCallbackOrForwardedToAManualQueue>,
     // `None` only once a consuming method took it; `Drop` then has nothing to check.
@@ -56,13 +64,14 @@ pub struct Request<K: RequestKind> {
     /// needs no framework call.
     given: Given,
     _kind: PhantomData<K>,
+    _brand: Brand<'r>,
 }
 
 // The handle and the callback's parameters: what a C callback has in its arguments.
-static_assertions::assert_eq_size!(Request<Read>, [usize; 3]);
-static_assertions::assert_not_impl_any!(Request<Read>: Send, Sync, Clone);
+static_assertions::assert_eq_size!(Request<'static, Read>, [usize; 3]);
+static_assertions::assert_not_impl_any!(Request<'static, Read>: Send, Sync, Clone);
 
-impl<K: RequestKind> Request<K> {
+impl<'r, K: RequestKind> Request<'r, K> {
     /// A request the driver got other than from its `EvtIo*` callback.
     pub(crate) const fn from_raw(raw: RequestHandle) -> Self {
         Self::presented(raw, Given::Unknown)
@@ -75,6 +84,7 @@ impl<K: RequestKind> Request<K> {
             raw: Some(raw),
             given,
             _kind: PhantomData,
+            _brand: PhantomData,
         }
     }
 
@@ -108,7 +118,7 @@ impl<K: RequestKind> Request<K> {
     /// `WdfRequestComplete`: completes with `status` and the information set before.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn complete(self, status: NtStatus) -> RequestDone {
+    pub fn complete(self, status: NtStatus) -> RequestDone<'r> {
         let information = self.raw.as_ref().map_or(0, RequestHandle::information);
         self.complete_with_information(status, information)
     }
@@ -120,7 +130,7 @@ impl<K: RequestKind> Request<K> {
     /// 0x10D (6, 4) otherwise.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone {
+    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone<'r> {
         if let Some(raw) = self.take_raw() {
             raw.complete(status, information);
         }
@@ -134,7 +144,7 @@ impl<K: RequestKind> Request<K> {
     pub fn complete_with(
         mut self,
         handler: impl FnOnce(&mut Self) -> NtResult<usize>,
-    ) -> RequestDone {
+    ) -> RequestDone<'r> {
         match handler(&mut self) {
             Ok(information) => self.complete_with_information(NtStatus::SUCCESS, information),
             Err(status) => self.complete_with_information(status, 0),
@@ -154,7 +164,7 @@ impl<K: RequestKind> Request<K> {
     pub fn forward_to_queue<Q: QueueKind>(
         self,
         queue: &Queue<Q>,
-    ) -> Result<RequestDone, (Self, NtStatus)> {
+    ) -> Result<RequestDone<'r>, (Self, NtStatus)> {
         let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(RequestDone::new());
@@ -187,7 +197,7 @@ impl<K: RequestKind> Request<K> {
     /// # Errors
     ///
     /// Hands the request back when it cannot be sent (`STATUS_INVALID_DEVICE_STATE`).
-    pub fn send_and_forget(self, target: &IoTarget) -> Result<RequestDone, (Self, NtStatus)> {
+    pub fn send_and_forget(self, target: &IoTarget) -> Result<RequestDone<'r>, (Self, NtStatus)> {
         let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(RequestDone::new());
@@ -214,7 +224,7 @@ impl<K: RequestKind> Request<K> {
     pub fn send_observed<D: crate::KmdfDriver>(
         self,
         target: &IoTarget,
-    ) -> Result<RequestDone, (Self, NtStatus)> {
+    ) -> Result<RequestDone<'r>, (Self, NtStatus)> {
         self.send_with_completion::<D>(target, true)
     }
 
@@ -231,7 +241,7 @@ impl<K: RequestKind> Request<K> {
     pub fn send_and_complete<D: crate::KmdfDriver>(
         self,
         target: &IoTarget,
-    ) -> Result<RequestDone, (Self, NtStatus)> {
+    ) -> Result<RequestDone<'r>, (Self, NtStatus)> {
         self.send_with_completion::<D>(target, false)
     }
 
@@ -239,7 +249,7 @@ impl<K: RequestKind> Request<K> {
         self,
         target: &IoTarget,
         observe: bool,
-    ) -> Result<RequestDone, (Self, NtStatus)> {
+    ) -> Result<RequestDone<'r>, (Self, NtStatus)> {
         let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(RequestDone::new());
@@ -277,7 +287,7 @@ fn at_least<T: ?Sized + AsRef<[u8]>>(buffer: &T, minimum: usize) -> NtResult<()>
     }
 }
 
-impl Request<Read> {
+impl Request<'_, Read> {
     /// The number of bytes to read.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -308,7 +318,7 @@ impl Request<Read> {
     }
 }
 
-impl Request<Write> {
+impl Request<'_, Write> {
     /// The number of bytes written.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -342,7 +352,7 @@ pub trait IoctlKind: RequestKind {}
 impl IoctlKind for DeviceControl {}
 impl IoctlKind for InternalDeviceControl {}
 
-impl<K: IoctlKind> Request<K> {
+impl<K: IoctlKind> Request<'_, K> {
     /// The control code.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -481,15 +491,20 @@ static_assertions::assert_impl_all!(IoTarget: Send, Sync);
 /// Dropping it is [`park`](Self::park): the request stays the driver's, left to its cancel
 /// routine.
 #[must_use = "a cancelable request must be unmarked (or left to its cancel routine)"]
-pub struct CancelableRequest<K: RequestKind> {
+pub struct CancelableRequest<'r, K: RequestKind> {
     _thread: StaysOnItsThread<dyn ARequestIsFinishedInItsCallbackOrForwardedToAManualQueue>,
     raw: Option<RequestHandle>,
     _kind: PhantomData<K>,
+    _brand: Brand<'r>,
 }
 
-static_assertions::assert_eq_size!(CancelableRequest<Read>, usize);
-static_assertions::assert_not_impl_any!(CancelableRequest<Read>: Send, Sync, Clone);
-static_assertions::assert_not_impl_any!(AnyRequest: Send, Sync);
+static_assertions::assert_eq_size!(CancelableRequest<'static, Read>, usize);
+static_assertions::assert_not_impl_any!(CancelableRequest<'static, Read>: Send, Sync, Clone);
+static_assertions::assert_not_impl_any!(AnyRequest<'static>: Send, Sync);
+
+/// A cancel routine for requests of kind `K` (`EvtRequestCancel`): it gets the request back
+/// and returns that request's proof.
+pub type CancelFn<K> = for<'r> fn(Request<'r, K>) -> RequestDone<'r>;
 
 /// A user's cancel routine, by request kind (`EvtRequestCancel`).
 ///
@@ -501,23 +516,23 @@ static_assertions::assert_not_impl_any!(AnyRequest: Send, Sync);
 )]
 pub enum CancelRoutine {
     /// For reads.
-    Read(fn(Request<Read>) -> RequestDone),
+    Read(CancelFn<Read>),
     /// For writes.
-    Write(fn(Request<Write>) -> RequestDone),
+    Write(CancelFn<Write>),
     /// For device controls.
-    DeviceControl(fn(Request<DeviceControl>) -> RequestDone),
+    DeviceControl(CancelFn<DeviceControl>),
     /// For internal device controls.
-    InternalDeviceControl(fn(Request<InternalDeviceControl>) -> RequestDone),
+    InternalDeviceControl(CancelFn<InternalDeviceControl>),
     /// For creates.
-    Create(fn(Request<Create>) -> RequestDone),
+    Create(CancelFn<Create>),
 }
 
 mod sealed {
-    use super::{CancelRoutine, Request, RequestDone, RequestKind};
+    use super::{CancelRoutine, RequestKind};
 
     /// Stores a kind's cancel routine in the request object.
     pub trait StoreCancel: RequestKind + Sized {
-        fn routine(f: fn(Request<Self>) -> RequestDone) -> CancelRoutine;
+        fn routine(f: super::CancelFn<Self>) -> CancelRoutine;
     }
 }
 
@@ -530,7 +545,7 @@ impl<K: sealed::StoreCancel> Cancelable for K {}
 macro_rules! cancelable {
     ($($kind:ident),*) => {$(
         impl sealed::StoreCancel for $kind {
-            fn routine(f: fn(Request<Self>) -> RequestDone) -> CancelRoutine {
+            fn routine(f: CancelFn<Self>) -> CancelRoutine {
                 CancelRoutine::$kind(f)
             }
         }
@@ -543,7 +558,7 @@ cancelable!(Create, Read, Write, DeviceControl, InternalDeviceControl);
 /// request typed by its kind.
 impl sys::CancelCallback for CancelRoutine {
     fn cancel(self, request: RequestHandle) {
-        let _done: RequestDone = match self {
+        let _done: RequestDone<'_> = match self {
             Self::Create(f) => f(Request::from_raw(request)),
             Self::Read(f) => f(Request::from_raw(request)),
             Self::Write(f) => f(Request::from_raw(request)),
@@ -553,7 +568,7 @@ impl sys::CancelCallback for CancelRoutine {
     }
 }
 
-impl<K: Cancelable> Request<K> {
+impl<'r, K: Cancelable> Request<'r, K> {
     /// `WdfRequestMarkCancelableEx`: from now on a cancellation (a queue purge, or the sender
     /// cancelling) calls `on_cancel` with the request instead of leaving it to the driver.
     ///
@@ -565,14 +580,15 @@ impl<K: Cancelable> Request<K> {
     /// cancel routine will not run, and the driver completes the request itself.
     pub fn mark_cancelable(
         self,
-        on_cancel: fn(Request<K>) -> RequestDone,
-    ) -> Result<CancelableRequest<K>, (Self, NtStatus)> {
+        on_cancel: CancelFn<K>,
+    ) -> Result<CancelableRequest<'r, K>, (Self, NtStatus)> {
         let given = self.given;
         let Some(raw) = self.take_raw() else {
             return Ok(CancelableRequest {
                 _thread: PhantomData,
                 raw: None,
                 _kind: PhantomData,
+                _brand: PhantomData,
             });
         };
         match raw.mark_cancelable(K::routine(on_cancel)) {
@@ -580,6 +596,7 @@ impl<K: Cancelable> Request<K> {
                 _thread: PhantomData,
                 raw: Some(raw),
                 _kind: PhantomData,
+                _brand: PhantomData,
             }),
             Err((raw, status)) => Err((Self::presented(raw, given), status)),
         }
@@ -589,18 +606,18 @@ impl<K: Cancelable> Request<K> {
 /// Why [`CancelableRequest::unmark`] did not give the request back: the cancel routine won the
 /// race and finishes the request; it is no longer yours.
 #[derive(Debug)]
-pub struct Cancelled(RequestDone);
+pub struct Cancelled<'r>(RequestDone<'r>);
 
-impl Cancelled {
+impl<'r> Cancelled<'r> {
     /// The proof the I/O callback returns: the cancel routine finished the request.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn into_done(self) -> RequestDone {
+    pub fn into_done(self) -> RequestDone<'r> {
         self.0
     }
 }
 
-impl<K: RequestKind> CancelableRequest<K> {
+impl<'r, K: RequestKind> CancelableRequest<'r, K> {
     /// `WdfRequestUnmarkCancelable`.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -609,7 +626,7 @@ impl<K: RequestKind> CancelableRequest<K> {
     ///
     /// [`Cancelled`] when the request was cancelled: its cancel routine completes it (it runs
     /// now, if it was waiting for this request to be let go); you must not touch it.
-    pub fn unmark(mut self) -> Result<Request<K>, Cancelled> {
+    pub fn unmark(mut self) -> Result<Request<'r, K>, Cancelled<'r>> {
         let Some(raw) = self.raw.take() else {
             return Err(Cancelled(RequestDone::new()));
         };
@@ -624,7 +641,7 @@ impl<K: RequestKind> CancelableRequest<K> {
     /// it through the routine. This is KMDF's "mark cancelable and return" pattern.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn park(mut self) -> RequestDone {
+    pub fn park(mut self) -> RequestDone<'r> {
         if let Some(raw) = self.raw.take() {
             raw.leave_to_cancel_routine();
         }
@@ -632,7 +649,7 @@ impl<K: RequestKind> CancelableRequest<K> {
     }
 }
 
-impl<K: RequestKind> Drop for CancelableRequest<K> {
+impl<K: RequestKind> Drop for CancelableRequest<'_, K> {
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {
             raw.leave_to_cancel_routine();
@@ -640,7 +657,7 @@ impl<K: RequestKind> Drop for CancelableRequest<K> {
     }
 }
 
-impl<K: RequestKind> Drop for Request<K> {
+impl<K: RequestKind> Drop for Request<'_, K> {
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {
             raw.dropped();
@@ -649,20 +666,20 @@ impl<K: RequestKind> Drop for Request<K> {
 }
 
 /// A request retrieved from a queue that holds requests of several kinds.
-pub enum AnyRequest {
+pub enum AnyRequest<'r> {
     /// A create request.
-    Create(Request<Create>),
+    Create(Request<'r, Create>),
     /// A read.
-    Read(Request<Read>),
+    Read(Request<'r, Read>),
     /// A write.
-    Write(Request<Write>),
+    Write(Request<'r, Write>),
     /// A device-control request.
-    DeviceControl(Request<DeviceControl>),
+    DeviceControl(Request<'r, DeviceControl>),
     /// An internal device-control request.
-    InternalDeviceControl(Request<InternalDeviceControl>),
+    InternalDeviceControl(Request<'r, InternalDeviceControl>),
 }
 
-impl AnyRequest {
+impl<'r> AnyRequest<'r> {
     pub(crate) fn from_raw(raw: RequestHandle) -> Self {
         match raw.request_type() {
             RequestType::Create => Self::Create(Request::from_raw(raw)),
@@ -678,7 +695,7 @@ impl AnyRequest {
     /// Completes the request whatever its kind.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone {
+    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone<'r> {
         match self {
             Self::Create(r) => r.complete_with_information(status, information),
             Self::Read(r) => r.complete_with_information(status, information),

@@ -104,7 +104,7 @@ struct Stats {
 }
 wdf_safe::declare_context_type!(Stats);
 
-fn widget_read(widget: &Widget, request: Request<Read>) -> RequestDone {
+fn widget_read<'r>(widget: &Widget, request: Request<'r, Read>) -> RequestDone<'r> {
     kd_print!("widget: read of {}", request.length());
     if request.length() == 7 {
         // A cancellation while the driver holds the request: unmarking then says it is gone.
@@ -173,12 +173,12 @@ fn widget_read(widget: &Widget, request: Request<Read>) -> RequestDone {
     })
 }
 
-fn widget_cancel(request: Request<Read>) -> RequestDone {
+fn widget_cancel<'r>(request: Request<'r, Read>) -> RequestDone<'r> {
     kd_print!("widget: cancel routine");
     request.complete(NtStatus::CANCELLED)
 }
 
-fn widget_write(widget: &Widget, request: Request<Write>) -> RequestDone {
+fn widget_write<'r>(widget: &Widget, request: Request<'r, Write>) -> RequestDone<'r> {
     kd_print!("widget: write of {}", request.length());
     request.complete_with(|request| {
         // Zero-length writes reach this queue (AllowZeroLengthRequests): the buffer
@@ -190,7 +190,7 @@ fn widget_write(widget: &Widget, request: Request<Write>) -> RequestDone {
     })
 }
 
-fn widget_ioctl(widget: &Widget, request: Request<DeviceControl>) -> RequestDone {
+fn widget_ioctl<'r>(widget: &Widget, request: Request<'r, DeviceControl>) -> RequestDone<'r> {
     let code = request.ioctl_code().to_raw();
     kd_print!("widget: ioctl {code:#x}");
     if let Some(stats) = widget.device.context::<Stats>() {
@@ -783,7 +783,7 @@ struct Function {
     events: Arc<Mutex<Vec<String>>>,
 }
 
-fn function_ioctl(function: &Function, request: Request<DeviceControl>) -> RequestDone {
+fn function_ioctl<'r>(function: &Function, request: Request<'r, DeviceControl>) -> RequestDone<'r> {
     function
         .events
         .lock()
@@ -805,7 +805,7 @@ fn function_ioctl(function: &Function, request: Request<DeviceControl>) -> Reque
     })
 }
 
-fn function_internal(_function: &Function, request: Request<InternalDeviceControl>) -> RequestDone {
+fn function_internal<'r>(_function: &Function, request: Request<'r, InternalDeviceControl>) -> RequestDone<'r> {
     request.complete(NtStatus::NOT_SUPPORTED)
 }
 
@@ -1033,12 +1033,12 @@ fn buffers_of_every_transfer_method_are_checked_against_their_length() {
 /// A driver whose DriverEntry tries the framework's refusals and prints each outcome.
 struct Refusals;
 
-fn refusals_read(_driver: &Refusals, request: Request<Read>) -> RequestDone {
+fn refusals_read<'r>(_driver: &Refusals, request: Request<'r, Read>) -> RequestDone<'r> {
     kd_print!("refusals: read of {}", request.length());
     request.complete(NtStatus::SUCCESS)
 }
 
-fn refusals_write(_driver: &Refusals, request: Request<Write>) -> RequestDone {
+fn refusals_write<'r>(_driver: &Refusals, request: Request<'r, Write>) -> RequestDone<'r> {
     kd_print!("refusals: write of {}", request.length());
     let length = request.length();
     request.complete_with_information(NtStatus::SUCCESS, length)
@@ -1181,7 +1181,7 @@ fn strict_mode_fails_the_test_at_the_user_side_call() {
 /// everything else to the framework, which passes it down.
 struct Filter;
 
-fn filter_ioctl(_filter: &Filter, request: Request<DeviceControl>) -> RequestDone {
+fn filter_ioctl<'r>(_filter: &Filter, request: Request<'r, DeviceControl>) -> RequestDone<'r> {
     kd_print!("filter: ioctl {:#x}", request.ioctl_code().to_raw());
     let Some(target) = request.default_io_target() else {
         return request.complete(NtStatus::INVALID_DEVICE_STATE);
@@ -1418,20 +1418,20 @@ fn fdo_init_settings_are_kept_by_the_device() {
 /// A control device whose reads and writes need at least 4 bytes, with buffered or direct I/O.
 struct Transfer<const DIRECT: bool>;
 
-fn transfer_read<const DIRECT: bool>(
+fn transfer_read<'r, const DIRECT: bool>(
     _driver: &Transfer<DIRECT>,
-    request: Request<Read>,
-) -> RequestDone {
+    request: Request<'r, Read>,
+) -> RequestDone<'r> {
     request.complete_with(|request| {
         request.output_buffer(4)?[..4].copy_from_slice(b"DATA");
         Ok(4)
     })
 }
 
-fn transfer_write<const DIRECT: bool>(
+fn transfer_write<'r, const DIRECT: bool>(
     _driver: &Transfer<DIRECT>,
-    request: Request<Write>,
-) -> RequestDone {
+    request: Request<'r, Write>,
+) -> RequestDone<'r> {
     request.complete_with(|request| Ok(request.input_buffer(4)?.len()))
 }
 
@@ -1674,7 +1674,7 @@ const IOCTL_KEEP_TARGET: u32 = ioctl(0x920);
 const IOCTL_FORWARD_TO_FIRST: u32 = ioctl(0x921);
 const IOCTL_USE_FIRST: u32 = ioctl(0x922);
 
-fn keeper_ioctl(keeper: &Keeper, request: Request<DeviceControl>) -> RequestDone {
+fn keeper_ioctl<'r>(keeper: &Keeper, request: Request<'r, DeviceControl>) -> RequestDone<'r> {
     let first = keeper.kept.lock().unwrap().first().copied();
     let Some((device, queue)) = first else {
         return request.complete(NtStatus::INVALID_DEVICE_STATE);
@@ -1847,22 +1847,22 @@ struct Stash {
     _fillers: Vec<Queue<Manual>>,
 }
 
-fn stash_it<K: wdf_safe::kind::RequestKind>(stash: &Stash, request: Request<K>) -> RequestDone {
+fn stash_it<'r, K: wdf_safe::kind::RequestKind>(stash: &Stash, request: Request<'r, K>) -> RequestDone<'r> {
     match request.forward_to_queue(&stash.stash) {
         Ok(done) => done,
         Err((request, status)) => request.complete(status),
     }
 }
 
-fn stash_read(stash: &Stash, request: Request<Read>) -> RequestDone {
+fn stash_read<'r>(stash: &Stash, request: Request<'r, Read>) -> RequestDone<'r> {
     stash_it(stash, request)
 }
 
-fn stash_write(stash: &Stash, request: Request<Write>) -> RequestDone {
+fn stash_write<'r>(stash: &Stash, request: Request<'r, Write>) -> RequestDone<'r> {
     stash_it(stash, request)
 }
 
-fn stash_ioctl(stash: &Stash, request: Request<DeviceControl>) -> RequestDone {
+fn stash_ioctl<'r>(stash: &Stash, request: Request<'r, DeviceControl>) -> RequestDone<'r> {
     if request.ioctl_code().to_raw() != IOCTL_REPORT {
         return stash_it(stash, request);
     }

@@ -2,7 +2,7 @@
 use wdf_safe::kind::Read;
 use wdf_safe::{NtStatus, Request, RequestDone};
 
-fn on_read(mut request: Request<Read>) -> RequestDone {
+fn on_read(mut request: Request<'_, Read>) -> RequestDone<'_> {
     let buffer = request.output_buffer(1).unwrap();
     let done = request.complete_with_information(NtStatus::SUCCESS, 1);
     buffer[0] = 0x42;

@@ -9,7 +9,7 @@ fn on_read(irp: Irp) -> DispatchStatus {
     irp.complete(NtStatus::PENDING)
 }
 
-fn evt_io_read(request: Request<Read>) -> RequestDone {
+fn evt_io_read(request: Request<'_, Read>) -> RequestDone<'_> {
     request.complete(NtStatus::PENDING)
 }
 

@@ -2,7 +2,7 @@
 use wdf_safe::kind::Read;
 use wdf_safe::{NtStatus, Request, RequestDone};
 
-fn on_read(request: Request<Read>) -> RequestDone {
+fn on_read(request: Request<'_, Read>) -> RequestDone<'_> {
     let _first = request.complete(NtStatus::SUCCESS);
     request.complete(NtStatus::SUCCESS)
 }

@@ -2,7 +2,7 @@
 use wdf_safe::kind::Read;
 use wdf_safe::{NtStatus, Request, RequestDone};
 
-fn on_read(mut request: Request<Read>) -> RequestDone {
+fn on_read(mut request: Request<'_, Read>) -> RequestDone<'_> {
     let _input = request.input_buffer(4);
     request.complete(NtStatus::SUCCESS)
 }

@@ -2,7 +2,7 @@
 use wdf_safe::kind::{Manual, Write};
 use wdf_safe::{NtStatus, Queue, Request, RequestDone};
 
-fn park(request: Request<Write>, queue: &Queue<Manual>) -> RequestDone {
+fn park<'r>(request: Request<'r, Write>, queue: &Queue<Manual>) -> RequestDone<'r> {
     match request.forward_to_queue(queue) {
         Ok(done) => {
             let _ = request.length();

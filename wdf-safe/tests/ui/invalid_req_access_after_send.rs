@@ -2,7 +2,7 @@
 use wdf_safe::kind::Read;
 use wdf_safe::{IoTarget, NtStatus, Request, RequestDone};
 
-fn pass_down(request: Request<Read>, target: &IoTarget) -> RequestDone {
+fn pass_down<'r>(request: Request<'r, Read>, target: &IoTarget) -> RequestDone<'r> {
     let done = match request.send_and_forget(target) {
         Ok(done) => done,
         Err((request, status)) => return request.complete(status),

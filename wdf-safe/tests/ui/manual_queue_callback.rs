@@ -4,7 +4,7 @@ use wdf_safe::{NtStatus, QueueConfig, Request, RequestDone};
 
 struct Driver;
 
-fn on_read(_driver: &Driver, request: Request<Read>) -> RequestDone {
+fn on_read<'r>(_driver: &Driver, request: Request<'r, Read>) -> RequestDone<'r> {
     request.complete(NtStatus::SUCCESS)
 }
 

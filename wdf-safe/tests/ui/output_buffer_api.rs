@@ -2,7 +2,7 @@
 use wdf_safe::kind::Write;
 use wdf_safe::{NtStatus, Request, RequestDone};
 
-fn on_write(mut request: Request<Write>) -> RequestDone {
+fn on_write(mut request: Request<'_, Write>) -> RequestDone<'_> {
     let _output = request.output_buffer(4);
     request.complete(NtStatus::SUCCESS)
 }

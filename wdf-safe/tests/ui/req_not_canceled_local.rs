@@ -3,11 +3,11 @@
 use wdf_safe::kind::Read;
 use wdf_safe::{NtStatus, Request, RequestDone};
 
-fn on_cancel(request: Request<Read>) -> RequestDone {
+fn on_cancel(request: Request<'_, Read>) -> RequestDone<'_> {
     request.complete(NtStatus::CANCELLED)
 }
 
-fn on_read(request: Request<Read>) -> RequestDone {
+fn on_read(request: Request<'_, Read>) -> RequestDone<'_> {
     match request.mark_cancelable(on_cancel) {
         Ok(cancelable) => cancelable.complete(NtStatus::SUCCESS),
         Err((request, status)) => request.complete(status),

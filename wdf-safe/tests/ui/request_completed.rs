@@ -6,7 +6,7 @@ use wdf_safe::Request;
 
 struct Driver;
 
-fn on_read(_driver: &Driver, request: Request<Read>) {
+fn on_read(_driver: &Driver, request: Request<'_, Read>) {
     let _ = request.length();
 }
 
