@@ -130,7 +130,11 @@ impl<'r, K: RequestKind> Request<'r, K> {
     /// 0x10D (6, 4) otherwise.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone<'r> {
+    pub fn complete_with_information(
+        self,
+        status: NtStatus,
+        information: usize,
+    ) -> RequestDone<'r> {
         if let Some(raw) = self.take_raw() {
             raw.complete(status, information);
         }
@@ -695,7 +699,11 @@ impl<'r> AnyRequest<'r> {
     /// Completes the request whatever its kind.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn complete_with_information(self, status: NtStatus, information: usize) -> RequestDone<'r> {
+    pub fn complete_with_information(
+        self,
+        status: NtStatus,
+        information: usize,
+    ) -> RequestDone<'r> {
         match self {
             Self::Create(r) => r.complete_with_information(status, information),
             Self::Read(r) => r.complete_with_information(status, information),

@@ -805,7 +805,10 @@ fn function_ioctl<'r>(function: &Function, request: Request<'r, DeviceControl>) 
     })
 }
 
-fn function_internal<'r>(_function: &Function, request: Request<'r, InternalDeviceControl>) -> RequestDone<'r> {
+fn function_internal<'r>(
+    _function: &Function,
+    request: Request<'r, InternalDeviceControl>,
+) -> RequestDone<'r> {
     request.complete(NtStatus::NOT_SUPPORTED)
 }
 
@@ -1847,7 +1850,10 @@ struct Stash {
     _fillers: Vec<Queue<Manual>>,
 }
 
-fn stash_it<'r, K: wdf_safe::kind::RequestKind>(stash: &Stash, request: Request<'r, K>) -> RequestDone<'r> {
+fn stash_it<'r, K: wdf_safe::kind::RequestKind>(
+    stash: &Stash,
+    request: Request<'r, K>,
+) -> RequestDone<'r> {
     match request.forward_to_queue(&stash.stash) {
         Ok(done) => done,
         Err((request, status)) => request.complete(status),

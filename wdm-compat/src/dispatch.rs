@@ -12,23 +12,31 @@
 //! carrying the one status that is right for what it did. A routine that forgets its IRP has
 //! nothing to return, so it does not compile.
 
+use core::marker::PhantomData;
+
 use crate::status::NtStatus;
 
-/// The status a dispatch routine returns, as produced by finishing its IRP.
+/// The status a dispatch routine returns, as produced by finishing its IRP — the IRP `'r` it
+/// was given: a dispatch routine's signature (`fn<'r>(.., Irp<'r, C>) -> DispatchStatus<'r>`)
+/// ties the two with one lifetime, which the compiler never unifies with another (invariant),
+/// so returning the status of another IRP does not compile.
 #[must_use = "return this from the dispatch routine"]
 #[derive(Debug, PartialEq, Eq)]
-pub struct DispatchStatus(NtStatus);
+pub struct DispatchStatus<'r>(NtStatus, Brand<'r>);
 
-static_assertions::assert_eq_size!(DispatchStatus, i32);
-static_assertions::assert_not_impl_any!(DispatchStatus: Clone, Copy, Default);
+/// The IRP a value belongs to (see [`DispatchStatus`]).
+pub(crate) type Brand<'r> = PhantomData<fn(&'r ()) -> &'r ()>;
 
-impl DispatchStatus {
+static_assertions::assert_eq_size!(DispatchStatus<'static>, i32);
+static_assertions::assert_not_impl_any!(DispatchStatus<'static>: Clone, Copy, Default);
+
+impl DispatchStatus<'_> {
     pub(crate) const fn new(status: NtStatus) -> Self {
-        Self(status)
+        Self(status, PhantomData)
     }
 
     pub(crate) const fn pending() -> Self {
-        Self(NtStatus::PENDING.status())
+        Self(NtStatus::PENDING.status(), PhantomData)
     }
 
     /// The status itself (for tests and traces).

@@ -80,77 +80,109 @@ pub trait WdmDriver<C: IrpCompleter = SystemCompleter>: Sized + Send + Sync + 's
     }
 
     /// `IRP_MJ_CREATE`. Default: `STATUS_SUCCESS`.
-    fn on_create(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_create<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         let _ = device;
         irp.complete(NtStatus::SUCCESS)
     }
 
     /// `IRP_MJ_CLOSE`. Default: `STATUS_SUCCESS`.
-    fn on_close(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_close<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         let _ = device;
         irp.complete(NtStatus::SUCCESS)
     }
 
     /// `IRP_MJ_CLEANUP`. Default: `STATUS_SUCCESS`.
-    fn on_cleanup(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_cleanup<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         let _ = device;
         irp.complete(NtStatus::SUCCESS)
     }
 
     /// `IRP_MJ_READ`. Default: [`on_other`](Self::on_other).
-    fn on_read(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_read<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         self.on_other(device, irp)
     }
 
     /// `IRP_MJ_WRITE`. Default: [`on_other`](Self::on_other).
-    fn on_write(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_write<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         self.on_other(device, irp)
     }
 
     /// `IRP_MJ_DEVICE_CONTROL`. Default: [`on_other`](Self::on_other).
-    fn on_device_control(
+    fn on_device_control<'r>(
         &self,
         device: &Device<Self::DeviceExtension>,
-        irp: Irp<C>,
-    ) -> DispatchStatus {
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         self.on_other(device, irp)
     }
 
     /// `IRP_MJ_INTERNAL_DEVICE_CONTROL`. Default: [`on_other`](Self::on_other).
-    fn on_internal_device_control(
+    fn on_internal_device_control<'r>(
         &self,
         device: &Device<Self::DeviceExtension>,
-        irp: Irp<C>,
-    ) -> DispatchStatus {
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         self.on_other(device, irp)
     }
 
     /// `IRP_MJ_PNP` other than the removal the crate handles. Default:
     /// [`on_other`](Self::on_other).
-    fn on_pnp(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_pnp<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         self.on_other(device, irp)
     }
 
     /// `IRP_MJ_POWER`. Default: [`on_other`](Self::on_other).
-    fn on_power(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_power<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         self.on_other(device, irp)
     }
 
     /// Every major function without a method of its own, and the default of those that have
     /// one. Default: `STATUS_NOT_SUPPORTED`. A filter overrides it to pass everything down.
-    fn on_other(&self, device: &Device<Self::DeviceExtension>, irp: Irp<C>) -> DispatchStatus {
+    fn on_other<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
         let _ = device;
         irp.complete(NtStatus::NOT_SUPPORTED)
     }
 }
 
 /// Routes one IRP to the trait method for its major function.
-pub(crate) fn dispatch<D: WdmDriver<C>, C: IrpCompleter>(
+pub(crate) fn dispatch<'r, D: WdmDriver<C>, C: IrpCompleter>(
     driver: &D,
     device: &Device<D::DeviceExtension>,
     major: MajorFunction,
-    irp: Irp<C>,
-) -> DispatchStatus {
+    irp: Irp<'r, C>,
+) -> DispatchStatus<'r> {
     match major {
         MajorFunction::CREATE => driver.on_create(device, irp),
         MajorFunction::CLOSE => driver.on_close(device, irp),

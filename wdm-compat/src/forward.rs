@@ -21,13 +21,13 @@ use crate::sys::{self, IrpRef};
 /// A completion observer: sees the driver, its device and the IRP's outcome.
 pub type CompletionObserver<D, X> = fn(&D, &Device<X>, &IrpOutcome<'_>);
 
-impl<C: IrpCompleter> Irp<C> {
+impl<'r, C: IrpCompleter> Irp<'r, C> {
     /// Passes the IRP to `lower` unchanged (`IoSkipCurrentIrpStackLocation` +
     /// `IoCallDriver`) and returns what the lower driver returned.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL for reads, writes, IOCTLs and power IRPs; PASSIVE_LEVEL for the
     /// others (SDV ForwardedAtBadIrql).
-    pub fn forward(mut self, lower: &LowerDevice) -> DispatchStatus {
+    pub fn forward(mut self, lower: &LowerDevice) -> DispatchStatus<'r> {
         let Some(mut irp) = self.take_for_forward() else {
             return DispatchStatus::new(NtStatus::INVALID_DEVICE_STATE);
         };
@@ -47,7 +47,7 @@ impl<C: IrpCompleter> Irp<C> {
         mut self,
         lower: &LowerDevice,
         observer: CompletionObserver<D, D::DeviceExtension>,
-    ) -> DispatchStatus
+    ) -> DispatchStatus<'r>
     where
         D: WdmDriver<C>,
     {

@@ -18,7 +18,7 @@
 
 use core::marker::PhantomData;
 
-use crate::dispatch::DispatchStatus;
+use crate::dispatch::{Brand, DispatchStatus};
 use crate::request::IoRequest;
 use crate::status::NtStatus;
 use crate::sys::IrpRef;
@@ -118,23 +118,26 @@ impl IrpCompleter for TrackingCompleter {
 /// Dropping an `Irp` without finishing it is a driver bug: the host simulation reports it, and a
 /// kernel debug build bug-checks (see `SAFETY.md`).
 #[must_use = "an IRP must be completed, forwarded or marked pending"]
-pub struct Irp<C: IrpCompleter = SystemCompleter> {
+pub struct Irp<'r, C: IrpCompleter = SystemCompleter> {
     // `None` only after a consuming method took the IRP out, so `Drop` knows it was finished.
     raw: Option<IrpRef>,
     _completer: PhantomData<C>,
     _thread: StaysOnItsThread<dyn AnIrpIsFinishedInItsDispatchRoutineOrMarkedPending>,
+    /// The IRP's identity for [`DispatchStatus<'r>`](DispatchStatus).
+    _brand: Brand<'r>,
 }
 
-static_assertions::assert_eq_size!(Irp<SystemCompleter>, usize);
-static_assertions::assert_eq_size!(Irp<NoopCompleter>, usize);
-static_assertions::assert_not_impl_any!(Irp<SystemCompleter>: Send, Sync, Clone);
+static_assertions::assert_eq_size!(Irp<'static, SystemCompleter>, usize);
+static_assertions::assert_eq_size!(Irp<'static, NoopCompleter>, usize);
+static_assertions::assert_not_impl_any!(Irp<'static, SystemCompleter>: Send, Sync, Clone);
 
-impl<C: IrpCompleter> Irp<C> {
+impl<'r, C: IrpCompleter> Irp<'r, C> {
     pub(crate) const fn from_ref(raw: IrpRef) -> Self {
         Self {
             raw: Some(raw),
             _completer: PhantomData,
             _thread: PhantomData,
+            _brand: PhantomData,
         }
     }
 
@@ -180,7 +183,7 @@ impl<C: IrpCompleter> Irp<C> {
     /// dispatch routine must return.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL. Never while holding a spin lock (SDV SpinLockSafe).
-    pub fn complete(self, status: NtStatus) -> DispatchStatus {
+    pub fn complete(self, status: NtStatus) -> DispatchStatus<'r> {
         self.complete_with_information(status, 0)
     }
 
@@ -191,7 +194,11 @@ impl<C: IrpCompleter> Irp<C> {
     /// it must not exceed the output length (the host verifier reports 0xC9/0x312).
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
-    pub fn complete_with_information(self, status: NtStatus, information: usize) -> DispatchStatus {
+    pub fn complete_with_information(
+        self,
+        status: NtStatus,
+        information: usize,
+    ) -> DispatchStatus<'r> {
         let status = status.for_completion();
         if let Some(irp) = self.take() {
             C::complete(IrpCompletion {
@@ -212,7 +219,7 @@ impl<C: IrpCompleter> Irp<C> {
     pub fn complete_with(
         mut self,
         handler: impl FnOnce(IoRequest<'_>) -> Result<usize, NtStatus>,
-    ) -> DispatchStatus {
+    ) -> DispatchStatus<'r> {
         let outcome = handler(self.request());
         match outcome {
             Ok(information) => self.complete_with_information(NtStatus::SUCCESS, information),
@@ -227,7 +234,7 @@ impl<C: IrpCompleter> Irp<C> {
     /// reach another thread unmarked (SDV MarkingQueuedIrps).
     ///
     /// IRQL: any.
-    pub fn mark_pending(self) -> (DispatchStatus, PendingIrp<C>) {
+    pub fn mark_pending(self) -> (DispatchStatus<'r>, PendingIrp<C>) {
         let mut raw = self.take();
         if let Some(irp) = raw.as_mut() {
             irp.mark_pending();
@@ -242,7 +249,7 @@ impl<C: IrpCompleter> Irp<C> {
     }
 }
 
-impl<C: IrpCompleter> Drop for Irp<C> {
+impl<C: IrpCompleter> Drop for Irp<'_, C> {
     fn drop(&mut self) {
         if let Some(irp) = self.raw.take() {
             irp.leaked();

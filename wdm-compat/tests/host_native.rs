@@ -44,7 +44,7 @@ impl WdmDriver for Native {
         })
     }
 
-    fn on_write(&self, _device: &Device<()>, mut irp: Irp) -> DispatchStatus {
+    fn on_write<'r>(&self, _device: &Device<()>, mut irp: Irp<'r>) -> DispatchStatus<'r> {
         let data = match irp.request().write_buffer() {
             Ok(data) => data.to_vec(),
             Err(status) => return irp.complete(status),
@@ -64,7 +64,7 @@ impl WdmDriver for Native {
         irp.complete_with_information(NtStatus::SUCCESS, count)
     }
 
-    fn on_read(&self, _device: &Device<()>, mut irp: Irp) -> DispatchStatus {
+    fn on_read<'r>(&self, _device: &Device<()>, mut irp: Irp<'r>) -> DispatchStatus<'r> {
         let stored = core::mem::take(&mut *self.stored.lock().unwrap());
         if stored.is_empty() {
             let (status, pending) = irp.mark_pending();
@@ -82,7 +82,7 @@ impl WdmDriver for Native {
         irp.complete_with_information(NtStatus::SUCCESS, count)
     }
 
-    fn on_device_control(&self, _device: &Device<()>, mut irp: Irp) -> DispatchStatus {
+    fn on_device_control<'r>(&self, _device: &Device<()>, mut irp: Irp<'r>) -> DispatchStatus<'r> {
         let Some(code) = irp.request().ioctl_code() else {
             return irp.complete(NtStatus::INVALID_DEVICE_REQUEST);
         };

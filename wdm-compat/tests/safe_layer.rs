@@ -79,7 +79,7 @@ impl WdmDriver for Methods {
         Ok(Self { _device: device })
     }
 
-    fn on_device_control(&self, _device: &Device<()>, mut irp: Irp) -> DispatchStatus {
+    fn on_device_control<'r>(&self, _device: &Device<()>, mut irp: Irp<'r>) -> DispatchStatus<'r> {
         if irp.request().ioctl_code().map(|c| c.to_raw()) == Some(COMPUTED_PENDING) {
             // The constant itself does not compile here; a computed value is refused at run
             // time.
@@ -114,7 +114,7 @@ impl WdmDriver for Methods {
         })
     }
 
-    fn on_read(&self, _device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_read<'r>(&self, _device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         // A direct-I/O read: the caller's pages through the MDL.
         irp.complete_with(|request| {
             let out = request.read_buffer()?;
@@ -197,7 +197,7 @@ fn unhandled_major_functions_get_the_documented_defaults() {
 }
 
 /// Passes the IRP to the device below (a filter's answer to what it does not handle).
-fn pass_down(device: &Device<()>, irp: Irp) -> DispatchStatus {
+fn pass_down<'r>(device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
     match device.lower() {
         Some(lower) => irp.forward(lower),
         None => irp.complete(NtStatus::INVALID_DEVICE_REQUEST),
@@ -260,19 +260,19 @@ impl WdmDriver for PassThrough {
         Ok(())
     }
 
-    fn on_other(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_other<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 
-    fn on_create(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_create<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 
-    fn on_close(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_close<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 
-    fn on_cleanup(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_cleanup<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 }
@@ -317,7 +317,7 @@ impl WdmDriver for PendThenForward {
         Ok(())
     }
 
-    fn on_device_control(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_device_control<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         let Some(lower) = device.lower().copied() else {
             return irp.complete(NtStatus::INVALID_DEVICE_REQUEST);
         };
@@ -328,19 +328,19 @@ impl WdmDriver for PendThenForward {
         status
     }
 
-    fn on_other(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_other<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 
-    fn on_create(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_create<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 
-    fn on_close(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_close<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 
-    fn on_cleanup(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_cleanup<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
     }
 }
@@ -423,7 +423,11 @@ impl WdmDriver for SelfDeleting {
         })
     }
 
-    fn on_device_control(&self, device: &Device<Watched>, mut irp: Irp) -> DispatchStatus {
+    fn on_device_control<'r>(
+        &self,
+        device: &Device<Watched>,
+        mut irp: Irp<'r>,
+    ) -> DispatchStatus<'r> {
         let code = irp.request().ioctl_code().map(|c| c.to_raw());
         if code == Some(PING) {
             return irp.complete(NtStatus::SUCCESS);
@@ -533,7 +537,7 @@ impl WdmDriver for Hoarder {
         })
     }
 
-    fn on_read(&self, _device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_read<'r>(&self, _device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         let (status, pending) = irp.mark_pending();
         self.reads.lock().unwrap().push(pending);
         status
@@ -583,7 +587,7 @@ impl WdmDriver for Recursive {
         })
     }
 
-    fn on_device_control(&self, _device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_device_control<'r>(&self, _device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         let mut outer = self.count.lock();
         *outer += 1;
         // A helper that takes the lock again, as a driver might by accident.

@@ -5,7 +5,7 @@ use wdf_safe::kind::Read;
 use wdf_safe::{Request, RequestDone};
 use wdm_compat::{DispatchStatus, Irp, NtStatus};
 
-fn on_read(irp: Irp) -> DispatchStatus {
+fn on_read(irp: Irp<'_>) -> DispatchStatus<'_> {
     irp.complete(NtStatus::PENDING)
 }
 

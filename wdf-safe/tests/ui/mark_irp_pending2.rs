@@ -2,9 +2,9 @@
 // dispatch routine cannot make one up.
 use wdm_compat::{DispatchStatus, Irp, NtStatus};
 
-fn dispatch(irp: Irp) -> DispatchStatus {
+fn dispatch(irp: Irp<'_>) -> DispatchStatus<'_> {
     core::mem::forget(irp);
-    DispatchStatus(NtStatus::PENDING)
+    DispatchStatus(NtStatus::PENDING.status())
 }
 
 fn main() {

@@ -1,9 +1,11 @@
 // SDV RequestCompleted: the proof an I/O callback returns is its own request's. A callback that
 // finishes another request (one retrieved from a manual queue) and forgets its own has no
-// proof to return: the other request's `RequestDone` carries another lifetime.
+// proof to return: the other request's `RequestDone` carries another lifetime. The same holds
+// for a WDM dispatch routine's `DispatchStatus` and its IRP.
 use wdf_safe::kind::state::Ready;
 use wdf_safe::kind::{Manual, Read};
 use wdf_safe::{Device, KmdfDriver, NtStatus, Queue, Request, RequestDone};
+use wdm_compat::{DispatchStatus, Irp};
 
 fn on_read<'r, D: KmdfDriver>(
     device: &Device<D, Ready>,
@@ -17,6 +19,12 @@ fn on_read<'r, D: KmdfDriver>(
     }
 }
 
+fn dispatch<'r, 'other>(irp: Irp<'r>, other: Irp<'other>) -> DispatchStatus<'r> {
+    core::mem::forget(irp);
+    other.complete(NtStatus::SUCCESS)
+}
+
 fn main() {
     let _ = on_read::<wdf_safe::io::KmdfBackend<wdf_safe::device::Nothing>>;
+    let _ = dispatch;
 }

@@ -26,7 +26,11 @@ impl WdmDriver<TrackingCompleter> for Tracked {
         Ok(Self { _device: device })
     }
 
-    fn on_read(&self, _device: &Device<()>, irp: Irp<TrackingCompleter>) -> DispatchStatus {
+    fn on_read<'r>(
+        &self,
+        _device: &Device<()>,
+        irp: Irp<'r, TrackingCompleter>,
+    ) -> DispatchStatus<'r> {
         irp.complete_with_information(NtStatus::END_OF_FILE, 3)
     }
 }

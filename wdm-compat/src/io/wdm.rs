@@ -81,19 +81,19 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
         Ok(())
     }
 
-    fn on_create(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_create<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         self.driver
             .on_create(WdmRequest::<D, Create>::new(irp, device.lower().copied()))
     }
 
-    fn on_cleanup(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_cleanup<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         match device.lower() {
             Some(lower) => irp.forward(lower),
             None => irp.complete(NtStatus::SUCCESS),
         }
     }
 
-    fn on_close(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_close<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         self.driver.on_close();
         match device.lower() {
             Some(lower) => irp.forward(lower),
@@ -101,7 +101,7 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
         }
     }
 
-    fn on_read(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_read<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         let request = WdmRequest::<D, Read>::new(irp, device.lower().copied());
         if request.length() == 0 && device.lower().is_none() {
             return request.complete(NtStatus::SUCCESS);
@@ -109,7 +109,7 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
         self.driver.on_read(request)
     }
 
-    fn on_write(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_write<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         let request = WdmRequest::<D, Write>::new(irp, device.lower().copied());
         if request.length() == 0 && device.lower().is_none() {
             return request.complete(NtStatus::SUCCESS);
@@ -117,17 +117,21 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
         self.driver.on_write(request)
     }
 
-    fn on_device_control(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_device_control<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         self.driver
             .on_device_control(WdmRequest::<D, Ioctl>::new(irp, device.lower().copied()))
     }
 
-    fn on_internal_device_control(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_internal_device_control<'r>(
+        &self,
+        device: &Device<()>,
+        irp: Irp<'r>,
+    ) -> DispatchStatus<'r> {
         self.driver
             .on_internal_device_control(WdmRequest::<D, Ioctl>::new(irp, device.lower().copied()))
     }
 
-    fn on_other(&self, device: &Device<()>, irp: Irp) -> DispatchStatus {
+    fn on_other<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         // PnP, power and everything else: a filter passes it down; a control device has
         // nothing below and supports none of it.
         match device.lower() {
@@ -141,14 +145,14 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
 type KindOf<D, K> = PhantomData<(fn(&D), K)>;
 
 /// A WDM IRP seen through the neutral request interface; `K` is one of the [`kind`](super::kind) markers.
-pub struct WdmRequest<D, K> {
-    irp: Irp,
+pub struct WdmRequest<'r, D, K> {
+    irp: Irp<'r>,
     lower: Option<LowerDevice>,
     _kind: KindOf<D, K>,
 }
 
-impl<D: IoDriver, K> WdmRequest<D, K> {
-    const fn new(irp: Irp, lower: Option<LowerDevice>) -> Self {
+impl<'r, D: IoDriver, K> WdmRequest<'r, D, K> {
+    const fn new(irp: Irp<'r>, lower: Option<LowerDevice>) -> Self {
         Self {
             irp,
             lower,
@@ -175,25 +179,25 @@ fn observe<D: IoDriver>(backend: &WdmBackend<D>, _device: &Device<()>, outcome: 
     });
 }
 
-impl<D: IoDriver, K> Request for WdmRequest<D, K> {
-    type Done = DispatchStatus;
+impl<'r, D: IoDriver, K> Request for WdmRequest<'r, D, K> {
+    type Done = DispatchStatus<'r>;
 
-    fn complete(self, status: NtStatus) -> DispatchStatus {
+    fn complete(self, status: NtStatus) -> DispatchStatus<'r> {
         self.irp.complete(status)
     }
 
-    fn complete_with_information(self, status: NtStatus, information: usize) -> DispatchStatus {
+    fn complete_with_information(self, status: NtStatus, information: usize) -> DispatchStatus<'r> {
         self.irp.complete_with_information(status, information)
     }
 
-    fn forward(self) -> DispatchStatus {
+    fn forward(self) -> DispatchStatus<'r> {
         match self.lower {
             Some(lower) => self.irp.forward(&lower),
             None => self.irp.complete(NtStatus::INVALID_DEVICE_REQUEST),
         }
     }
 
-    fn forward_observed(self) -> DispatchStatus {
+    fn forward_observed(self) -> DispatchStatus<'r> {
         match self.lower {
             Some(lower) => self
                 .irp
@@ -214,7 +218,7 @@ fn at_least<T: ?Sized + AsRef<[u8]>>(buffer: &T, minimum: usize) -> NtResult<()>
     }
 }
 
-impl<D: IoDriver> ReadRequest for WdmRequest<D, Read> {
+impl<D: IoDriver> ReadRequest for WdmRequest<'_, D, Read> {
     fn length(&self) -> usize {
         self.irp_length()
     }
@@ -226,7 +230,7 @@ impl<D: IoDriver> ReadRequest for WdmRequest<D, Read> {
     }
 }
 
-impl<D: IoDriver> WriteRequest for WdmRequest<D, Write> {
+impl<D: IoDriver> WriteRequest for WdmRequest<'_, D, Write> {
     fn length(&self) -> usize {
         self.irp_length()
     }
@@ -238,7 +242,7 @@ impl<D: IoDriver> WriteRequest for WdmRequest<D, Write> {
     }
 }
 
-impl<D, K> WdmRequest<D, K> {
+impl<D, K> WdmRequest<'_, D, K> {
     /// The read or write length.
     fn irp_length(&self) -> usize {
         match self.irp.parameters() {
@@ -260,7 +264,7 @@ impl<D, K> WdmRequest<D, K> {
     }
 }
 
-impl<D: IoDriver> DeviceControlRequest for WdmRequest<D, Ioctl> {
+impl<D: IoDriver> DeviceControlRequest for WdmRequest<'_, D, Ioctl> {
     fn ioctl_code(&self) -> IoControlCode {
         self.ioctl().0
     }
