@@ -667,3 +667,57 @@ fn the_handle_access_gates_reads_writes_and_ioctl_access_bits_before_any_driver_
     assert!(writer.device_io_control(write_access, &[], 0).is_success());
     assert_eq!(*calls.lock().unwrap(), 4);
 }
+
+#[test]
+fn closing_a_handle_sends_cleanup_at_once_and_close_once_its_irps_completed() {
+    let manager = IoManager::new();
+    let seen: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let kept: Arc<Mutex<Vec<IrpId>>> = Arc::default();
+    let record = |seen: &Arc<Mutex<Vec<u8>>>| {
+        let seen = seen.clone();
+        move |k: &KernelCalls, device: DeviceId, irp: IrpId| {
+            seen.lock().unwrap().push(k.major(irp));
+            complete_success(k, device, irp)
+        }
+    };
+    let keep = kept.clone();
+    load(
+        &manager,
+        "filed",
+        basic_driver(
+            r"\Device\Filed",
+            r"\DosDevices\Filed",
+            flags::DO_BUFFERED_IO,
+        )
+        .on(major::CLEANUP, record(&seen))
+        .on(major::CLOSE, record(&seen))
+        .on(major::READ, move |k, _d, irp| {
+            k.mark_pending(irp);
+            keep.lock().unwrap().push(irp);
+            NtStatus::PENDING.status()
+        }),
+    );
+    let handle = manager.open(r"\\.\Filed").unwrap();
+    let read = handle.read_async(4).unwrap();
+    assert!(read.returned_pending());
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    // The handle is gone, its file object is not: the read still references it.
+    assert_eq!(*seen.lock().unwrap(), [major::CLEANUP]);
+    let irp = kept.lock().unwrap().pop().unwrap();
+    manager.kernel().complete(irp, NtStatus::SUCCESS, 0);
+    assert_eq!(read.result().unwrap().status, NtStatus::SUCCESS);
+    // The last reference went with the read: now the close.
+    assert_eq!(*seen.lock().unwrap(), [major::CLEANUP, major::CLOSE]);
+    // A handle without outstanding IRPs closes at once.
+    let quiet = manager.open(r"\\.\Filed").unwrap();
+    assert_eq!(quiet.close(), NtStatus::SUCCESS);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [major::CLEANUP, major::CLOSE, major::CLEANUP, major::CLOSE]
+    );
+    assert!(
+        manager.violations().is_empty(),
+        "{:#?}",
+        manager.violations()
+    );
+}

@@ -40,8 +40,10 @@ impl IoResult {
 
 /// An open handle to a device (`CreateFile` on `\\.\X`).
 ///
-/// Simplified: there are no file objects; each handle is one open of the device it named, and
-/// its requests go to the top of that device's stack at the time they are sent. Reads, writes
+/// Each handle is its own file object (there is no `DuplicateHandle`): closing it sends
+/// `IRP_MJ_CLEANUP` at once and `IRP_MJ_CLOSE` once the IRPs sent through it have completed, as
+/// the file object's last reference goes with them. Its requests go to the top of the opened
+/// device's stack at the time they are sent. Reads, writes
 /// and IOCTLs beyond the access it was opened with are refused with `STATUS_ACCESS_DENIED`,
 /// without an IRP, as the I/O manager refuses them. Dropping the
 /// handle closes it (cleanup, then close) like process exit would, without strict-mode checks.
@@ -509,37 +511,45 @@ impl FileHandle {
         pending.len()
     }
 
-    /// `CloseHandle`: `IRP_MJ_CLEANUP`, then `IRP_MJ_CLOSE`. Returns the close status (which
-    /// Windows does not report to the caller; here for tests).
+    /// `CloseHandle`: `IRP_MJ_CLEANUP`, then `IRP_MJ_CLOSE` — at once, or, while IRPs sent
+    /// through the handle are outstanding, when the last of them has completed (sent as the
+    /// next user-side call ends). Returns the close status (which Windows does not report to
+    /// the caller; here for tests), or success for a deferred close.
     pub fn close(mut self) -> NtStatus {
         let status = self.close_inner();
         self.manager.check_strict();
         status
     }
 
+    /// `IRP_MJ_CLEANUP` now (the last handle to the file object is gone), `IRP_MJ_CLOSE` once
+    /// no IRP of the file object is outstanding: each holds a reference to it, and the close
+    /// comes with the last reference (`IopCloseFile`, `IopDeleteFile`). Returns the close's
+    /// status, or success when it is deferred.
     fn close_inner(&mut self) -> NtStatus {
         if self.closed {
             return NtStatus::INVALID_HANDLE;
         }
         self.closed = true;
-        self.manager.count_open(self.opened, -1);
         let Some(top) = self.target() else {
+            self.manager.count_open(self.opened, -1);
             return NtStatus::SUCCESS;
         };
-        let spec = |code| IrpSpec {
-            major: code,
-            minor: 0,
-            params: Params::Other,
-            mode: Mode::User,
-            system: Vec::new(),
-            mdl: Vec::new(),
-            transfer: Transfer::None,
-            user_output: Vec::new(),
-            user_addresses: (0, 0),
-            initial_status: NtStatus::SUCCESS,
-        };
-        let _cleanup = self.manager.send_sync(top, spec(major::CLEANUP));
-        self.manager.send_sync(top, spec(major::CLOSE)).status
+        let _cleanup = self
+            .manager
+            .send_sync(top, IoManager::file_irp(major::CLEANUP));
+        let outstanding: Vec<IrpId> = self
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .copied()
+            .filter(|irp| !self.manager.is_completed(*irp))
+            .collect();
+        if outstanding.is_empty() {
+            return self.manager.send_close(self.opened);
+        }
+        self.manager.defer_close(self.opened, outstanding);
+        NtStatus::SUCCESS
     }
 }
 

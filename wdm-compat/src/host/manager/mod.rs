@@ -8,6 +8,7 @@
 //! | [`irps`] | IRPs: allocation, retirement, their fields, probes |
 //! | [`dispatch`] | `IoCallDriver`, stack locations, the checks when a dispatch routine returns |
 //! | [`completion`] | `IoCompleteRequest`: completion routines, pending propagation, the copy-back |
+//! | [`files`] | file objects: cleanup at close, close once their IRPs completed |
 //! | [`cancel`] | `IoCancelIrp`, cancel routines, the cancel spin lock |
 //! | [`reports`] | the verifier's record, strict mode, the `DbgPrint` trace |
 //! | [`shutdown`] | the last handle's drop: device nodes removed, drivers unloaded |
@@ -31,6 +32,7 @@ mod completion;
 mod devices;
 mod dispatch;
 mod drivers;
+mod files;
 mod irps;
 mod names;
 mod objects;
@@ -83,6 +85,9 @@ struct World {
     echo: bool,
     /// Kernel-mode libraries shared by the drivers ([`IoManager::library`]).
     libraries: Vec<Arc<dyn core::any::Any + Send + Sync>>,
+    /// Closed handles whose `IRP_MJ_CLOSE` waits for their outstanding IRPs: the device they
+    /// opened and those IRPs (`user.rs`).
+    deferred_closes: Vec<(crate::host::DeviceId, Vec<crate::host::IrpId>)>,
 }
 
 /// What every handle to one simulation shares.
@@ -143,6 +148,7 @@ impl IoManager {
                     waiters: 0,
                     echo,
                     libraries: Vec::new(),
+                    deferred_closes: Vec::new(),
                 }),
                 completed: Condvar::new(),
                 shut_down: std::sync::atomic::AtomicBool::new(false),

@@ -146,6 +146,9 @@ impl IoManager {
         if irql::in_driver_code() || std::thread::panicking() {
             return;
         }
+        // A user-side call is ending, at PASSIVE_LEVEL outside driver code: the moment the
+        // I/O manager's deferred work (a file object's close) can run.
+        self.send_due_closes();
         let report = self.with_world(|w| {
             let start = w.reported;
             w.reported = w.violations.len();

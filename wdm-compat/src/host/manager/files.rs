@@ -1,0 +1,60 @@
+//! File objects: a handle's `IRP_MJ_CLEANUP` when it is closed, and its `IRP_MJ_CLOSE` when the
+//! file object's last reference goes — after the IRPs sent through it have completed.
+
+use std::vec::Vec;
+
+use super::{IoManager, IrpSpec, Transfer};
+use crate::host::{DeviceId, IrpId, major};
+use crate::status::NtStatus;
+use crate::sys::{Mode, Params};
+
+impl IoManager {
+    /// An IRP about a file object only (create's companions: cleanup and close).
+    pub(in crate::host) fn file_irp(major: u8) -> IrpSpec {
+        IrpSpec {
+            major,
+            minor: 0,
+            params: Params::Other,
+            mode: Mode::User,
+            system: Vec::new(),
+            mdl: Vec::new(),
+            transfer: Transfer::None,
+            user_output: Vec::new(),
+            user_addresses: (0, 0),
+            initial_status: NtStatus::SUCCESS,
+        }
+    }
+
+    /// `IRP_MJ_CLOSE` for a file object of `opened`: the device's open count drops with it.
+    pub(in crate::host) fn send_close(&self, opened: DeviceId) -> NtStatus {
+        let top = self.top_of_stack(opened);
+        let status = if self.device_usable(top) {
+            self.send_sync(top, Self::file_irp(major::CLOSE)).status
+        } else {
+            NtStatus::SUCCESS
+        };
+        self.count_open(opened, -1);
+        status
+    }
+
+    /// Remembers a closed handle whose close waits for `outstanding`.
+    pub(in crate::host) fn defer_close(&self, opened: DeviceId, outstanding: Vec<IrpId>) {
+        self.with_world(|w| w.deferred_closes.push((opened, outstanding)));
+    }
+
+    /// Sends the deferred closes whose IRPs have all completed (called as a user-side call
+    /// ends, never inside driver code).
+    pub(in crate::host) fn send_due_closes(&self) {
+        let pending = self.with_world(|w| core::mem::take(&mut w.deferred_closes));
+        if pending.is_empty() {
+            return;
+        }
+        let (due, waiting): (Vec<_>, Vec<_>) = pending
+            .into_iter()
+            .partition(|(_, irps)| irps.iter().all(|irp| self.is_completed(*irp)));
+        self.with_world(|w| w.deferred_closes.extend(waiting));
+        for (opened, _) in due {
+            let _ = self.send_close(opened);
+        }
+    }
+}
