@@ -58,6 +58,8 @@ const IOCTL_PURGE_PARKED: u32 = ioctl(0x911);
 const IOCTL_COMPUTED_PENDING: u32 = ioctl(0x912);
 /// Completes while holding the driver's spin lock.
 const IOCTL_COMPLETE_UNDER_SPIN_LOCK: u32 = ioctl(0x913);
+/// Purges the read queue while holding the driver's spin lock (at DISPATCH_LEVEL).
+const IOCTL_PURGE_UNDER_SPIN_LOCK: u32 = ioctl(0x914);
 
 /// A control-device driver: a sequential default queue for reads and writes, a parallel queue
 /// dedicated to device controls, and a manual queue for parked requests.
@@ -273,6 +275,12 @@ fn widget_ioctl<'r>(widget: &Widget, request: Request<'r, DeviceControl>) -> Req
             None => request.complete(NtStatus::NOT_SUPPORTED),
         },
         IOCTL_COMPUTED_PENDING => request.complete(NtStatus::from_raw(0x103)),
+        IOCTL_PURGE_UNDER_SPIN_LOCK => {
+            let stored = widget.stored.lock();
+            widget.device.purge_queue(&widget.reads);
+            drop(stored);
+            request.complete(NtStatus::SUCCESS)
+        }
         IOCTL_COMPLETE_UNDER_SPIN_LOCK => {
             let stored = widget.stored.lock();
             let done = request.complete(NtStatus::SUCCESS);
@@ -950,6 +958,25 @@ fn verifier_reports_a_send_while_a_spin_lock_is_held() {
             .any(|v| v.rule == Some("ReqSendWhileSpinlock")),
         "{reports:#?}"
     );
+}
+
+#[test]
+fn a_purge_at_dispatch_level_is_refused_by_the_seam_before_the_framework_sees_it() {
+    let (io, _driver) = widget();
+    let handle = io.open(r"\\.\Widget").unwrap();
+    let result = handle.device_io_control(IOCTL_PURGE_UNDER_SPIN_LOCK, &[], 0);
+    assert_eq!(result.status, NtStatus::SUCCESS);
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l.starts_with("WdfIoQueuePurgeSynchronously refused at IRQL 2")),
+        "{:#?}",
+        io.trace()
+    );
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+    // The read queue was not purged: it still takes requests.
+    assert_eq!(handle.write(b"abc").status, NtStatus::SUCCESS);
+    assert_eq!(handle.read(3).data, b"abc");
 }
 
 #[test]

@@ -40,6 +40,23 @@ pub(crate) use none::{DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, R
 
 pub(crate) mod wait_lock;
 
+/// `KeGetCurrentIrql`: the simulated IRQL on the host, the processor's on Windows, and
+/// PASSIVE_LEVEL without a backend (nothing runs there).
+pub(crate) fn current_irql() -> u8 {
+    #[cfg(feature = "host")]
+    {
+        wdm_compat::host::simulated_irql()
+    }
+    #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
+    {
+        wdk::current_irql()
+    }
+    #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
+    {
+        0
+    }
+}
+
 use wdm_compat::NtResult;
 use wdm_compat::io::Completion;
 

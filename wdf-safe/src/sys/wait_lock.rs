@@ -9,23 +9,24 @@ use wdm_compat::thread_rules::StaysOnItsThread;
 
 use crate::thread_rules::AWaitLockIsReleasedOnTheThreadThatAcquiredIt;
 
-/// `WdfWaitLockAcquire` with no timeout needs PASSIVE_LEVEL; in the host simulation a call
-/// above it is reported as the KMDF verifier would (SDV KmdfIrql).
+/// `WdfWaitLockAcquire` with no timeout needs PASSIVE_LEVEL. In the host simulation a call
+/// above it is reported as the KMDF verifier would (SDV KmdfIrql); on Windows it is traced.
 fn check_passive() {
+    let irql = super::current_irql();
+    if irql == 0 {
+        return;
+    }
     #[cfg(feature = "host")]
     {
-        let irql = wdm_compat::host::simulated_irql();
-        if irql > 0 {
-            let _ = wdm_compat::host::report_framework_violation(
-                "KmdfIrql",
-                None,
-                true,
-                &alloc::format!(
-                    "WdfWaitLockAcquire called at IRQL {irql}; it requires PASSIVE_LEVEL"
-                ),
-            );
-        }
+        let _ = wdm_compat::host::report_framework_violation(
+            "KmdfIrql",
+            None,
+            true,
+            &alloc::format!("WdfWaitLockAcquire called at IRQL {irql}; it requires PASSIVE_LEVEL"),
+        );
     }
+    #[cfg(not(feature = "host"))]
+    wdm_compat::kd_print!("WdfWaitLockAcquire called at IRQL {irql}; it requires PASSIVE_LEVEL");
 }
 
 /// Data of type `T` guarded by a wait lock (`WDFWAITLOCK`).

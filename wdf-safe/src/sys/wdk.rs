@@ -380,6 +380,13 @@ fn unregister_queue(queue: *mut c_void) {
     }
 }
 
+/// `KeGetCurrentIrql` (Windows; the host asks the simulation instead).
+#[cfg(not(feature = "host"))]
+pub(crate) fn current_irql() -> u8 {
+    // SAFETY: reads the processor's IRQL; callable at any IRQL, no arguments.
+    unsafe { wdk_sys::ntddk::KeGetCurrentIrql() }
+}
+
 /// Moves `record` into the image's kept records, to live until the driver unloads.
 ///
 /// # Errors

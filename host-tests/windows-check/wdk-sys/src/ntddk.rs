@@ -37,6 +37,7 @@ unsafe extern "C" {
     ) -> PVOID;
     pub fn KeAcquireSpinLockRaiseToDpc(SpinLock: PKSPIN_LOCK) -> KIRQL;
     pub fn KeReleaseSpinLock(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL);
+    pub fn KeGetCurrentIrql() -> KIRQL;
     pub fn KeBugCheckEx(
         BugCheckCode: ULONG,
         BugCheckParameter1: ULONG_PTR,

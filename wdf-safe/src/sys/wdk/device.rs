@@ -529,8 +529,17 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         }
     }
 
-    /// `WdfIoQueuePurgeSynchronously` (PASSIVE_LEVEL only: the framework checks).
+    /// `WdfIoQueuePurgeSynchronously`, which waits, so PASSIVE_LEVEL only: above it the call
+    /// is refused with a trace line (KMDF's verifier would break; without it the wait could
+    /// deadlock the processor).
     pub(crate) fn purge_queue(self, queue: QueueHandle) {
+        let irql = crate::sys::current_irql();
+        if irql > 0 {
+            wdm_compat::kd_print!(
+                "WdfIoQueuePurgeSynchronously refused at IRQL {irql}: it waits, so it needs PASSIVE_LEVEL"
+            );
+            return;
+        }
         if let Ok((_device, queue)) = self.live_pair(queue) {
             // SAFETY: a live queue of this device.
             unsafe { call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue) };
