@@ -641,6 +641,27 @@ fn a_request_cancelled_in_a_manual_queue_is_completed_and_never_retrieved() {
 }
 
 #[test]
+fn closing_a_handle_cancels_its_requests_waiting_in_queues_and_only_its_own() {
+    let (io, _driver) = widget();
+    let first = io.open(r"\\.\Widget").unwrap();
+    let second = io.open(r"\\.\Widget").unwrap();
+    let mine = first.device_io_control_async(IOCTL_PARK, &[], 0).unwrap();
+    let theirs = second.device_io_control_async(IOCTL_PARK, &[], 0).unwrap();
+    assert!(!mine.is_complete() && !theirs.is_complete());
+    // IRP_MJ_CLEANUP of the first handle: KMDF flushes the queues by its file object.
+    assert_eq!(first.close(), NtStatus::SUCCESS);
+    assert_eq!(mine.result().unwrap().status, NtStatus::CANCELLED);
+    assert!(!theirs.is_complete());
+    // The other handle's parked request is still there for the driver.
+    assert_eq!(
+        second.device_io_control(IOCTL_RELEASE, &[], 0).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(theirs.result().unwrap().status, NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+#[test]
 fn marking_a_request_its_sender_cancelled_fails_and_the_driver_completes_it() {
     let (io, _driver) = widget();
     let handle = io.open(r"\\.\Widget").unwrap();

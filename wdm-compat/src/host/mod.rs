@@ -88,6 +88,11 @@ pub struct DriverId(pub(crate) usize);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DeviceId(pub(crate) usize);
 
+/// A file object of an [`IoManager`]: one per handle the user-mode side opened
+/// (`IrpSp->FileObject` of the IRPs sent through it), as a driver tells one open from another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileObject(pub(crate) usize);
+
 /// Identifies an IRP of an [`IoManager`], also after it completed and retired: the slot it
 /// occupies while alive and its serial number, which no other IRP of that manager shares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

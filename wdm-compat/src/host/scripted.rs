@@ -10,7 +10,7 @@ use super::manager::{
     CancelRoutine, CompletionRoutine, IoManager, IrpObj, ScriptedAccess, read_cells,
 };
 use super::verifier::{Report, ViolationSeverity};
-use super::{DeviceId, DriverId, IrpId, irql};
+use super::{DeviceId, DriverId, FileObject, IrpId, irql};
 use crate::status::NtStatus;
 use crate::sys::{Mode, Params};
 
@@ -351,6 +351,13 @@ impl KernelCalls {
     #[must_use]
     pub fn cancel_requested(&self, irp: IrpId) -> bool {
         self.manager.cancel_requested(irp)
+    }
+
+    /// `IoGetCurrentIrpStackLocation(irp)->FileObject`: the handle's file object the IRP was
+    /// sent through (`None` for IRPs of the kernel: PnP, IOCTLs a driver built).
+    #[must_use]
+    pub fn file_object(&self, irp: IrpId) -> Option<FileObject> {
+        self.manager.irp_file(irp)
     }
 
     /// `Irp->PendingReturned`.

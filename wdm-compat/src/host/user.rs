@@ -8,7 +8,7 @@ use std::vec::Vec;
 
 use super::manager::{IoManager, IrpSpec, Transfer};
 use super::security::{Access, OpenOptions};
-use super::{DeviceId, IrpId, major};
+use super::{DeviceId, FileObject, IrpId, major};
 use crate::status::NtStatus;
 use crate::sys::{DO_BUFFERED_IO, DO_DIRECT_IO, Mode, Params};
 
@@ -51,6 +51,8 @@ impl IoResult {
 pub struct FileHandle {
     manager: IoManager,
     opened: DeviceId,
+    /// The handle's file object.
+    file: FileObject,
     /// What the handle was opened for: reads, writes and IOCTLs beyond it are refused.
     access: Access,
     closed: bool,
@@ -128,7 +130,8 @@ impl IoManager {
     fn open_inner(&self, path: &str, options: OpenOptions) -> Result<FileHandle, NtStatus> {
         let device = self.resolve(path)?;
         let top = self.begin_open(device, options)?;
-        let result = self.send_sync(
+        let file = self.new_file_object();
+        let result = self.send_sync_for(
             top,
             IrpSpec {
                 major: major::CREATE,
@@ -142,6 +145,7 @@ impl IoManager {
                 user_addresses: (0, 0),
                 initial_status: NtStatus::SUCCESS,
             },
+            Some(file),
         );
         if !result.is_success() {
             return Err(result.status);
@@ -150,22 +154,30 @@ impl IoManager {
         Ok(FileHandle {
             manager: self.clone(),
             opened: device,
+            file,
             access: options.access,
             closed: false,
             issued: std::sync::Mutex::new(Vec::new()),
         })
     }
 
-    /// Sends an IRP built from `spec` to `top`; returns it and what `IoCallDriver` returned.
-    pub(super) fn send(&self, top: DeviceId, spec: IrpSpec) -> (IrpId, NtStatus) {
-        let irp = self.allocate_irp(self.stack_size_of(top), spec);
-        let returned = self.call_driver(irp, top);
-        (irp, returned)
-    }
-
     /// Sends and waits for completion (at most the sync timeout); the IRP is released after.
     pub(super) fn send_sync(&self, top: DeviceId, spec: IrpSpec) -> IoResult {
-        let (irp, returned) = self.send(top, spec);
+        self.send_sync_for(top, spec, None)
+    }
+
+    /// [`send_sync`](Self::send_sync) through `file`.
+    pub(super) fn send_sync_for(
+        &self,
+        top: DeviceId,
+        spec: IrpSpec,
+        file: Option<FileObject>,
+    ) -> IoResult {
+        let irp = self.allocate_irp(self.stack_size_of(top), spec);
+        if let Some(file) = file {
+            self.set_irp_file(irp, file);
+        }
+        let returned = self.call_driver(irp, top);
         self.settle_sync(irp, returned)
     }
 
@@ -339,6 +351,7 @@ impl FileHandle {
         let irp = self
             .manager
             .allocate_irp(self.manager.stack_size_of(top), spec);
+        self.manager.set_irp_file(irp, self.file);
         {
             let mut issued = self
                 .issued
@@ -534,9 +547,9 @@ impl FileHandle {
             self.manager.count_open(self.opened, -1);
             return NtStatus::SUCCESS;
         };
-        let _cleanup = self
-            .manager
-            .send_sync(top, IoManager::file_irp(major::CLEANUP));
+        let _cleanup =
+            self.manager
+                .send_sync_for(top, IoManager::file_irp(major::CLEANUP), Some(self.file));
         let outstanding: Vec<IrpId> = self
             .issued
             .lock()
@@ -546,9 +559,10 @@ impl FileHandle {
             .filter(|irp| !self.manager.is_completed(*irp))
             .collect();
         if outstanding.is_empty() {
-            return self.manager.send_close(self.opened);
+            return self.manager.send_close(self.opened, self.file);
         }
-        self.manager.defer_close(self.opened, outstanding);
+        self.manager
+            .defer_close(self.opened, self.file, outstanding);
         NtStatus::SUCCESS
     }
 }

@@ -121,6 +121,11 @@ fn cleanup_or_close(cx: &Cx, device: Handle, routing: &Routing, irp: IrpId, majo
         callbacks::evt_file(callback, file);
         lifecycle::delete_object(cx, file, "close");
     }
+    if major == major::CLEANUP
+        && let Some(file) = cx.kernel.file_object(irp)
+    {
+        queue::flush_by_file_object(cx, device, file);
+    }
     match routing.lower {
         Some(lower) if routing.auto_forward => forward(cx, irp, lower),
         _ => complete(cx, irp, NtStatus::SUCCESS),

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use std::vec::Vec;
 
 use wdm_compat::NtStatus;
+use wdm_compat::host::{FileObject, IrpId};
 
 use super::Cx;
 use super::lifecycle::{self, Attributes};
@@ -509,6 +510,41 @@ pub(crate) fn purge_synchronously(cx: &Cx, queue: Handle, when: &str) {
     }
     dispatch_events(cx, queue);
     wait_for_driver(cx, queue, when);
+}
+
+/// `FxPkgIo::FlushAllQueuesByFileObject` on `IRP_MJ_CLEANUP` (fxpkgio.cpp, called from
+/// `FxPkgGeneral::OnCleanup` after the driver's `EvtFileCleanup`): each queue of `device`
+/// cancels the requests waiting in it that came through the closing handle's file object.
+/// Requests already presented to the driver are the driver's to finish.
+pub(crate) fn flush_by_file_object(cx: &Cx, device: Handle, file: FileObject) {
+    let waiting: Vec<(Handle, Handle, IrpId)> = {
+        let state = cx.lock();
+        state
+            .objects
+            .of_image(cx.image.id)
+            .filter(|(_, object)| object.parent == Some(device))
+            .filter_map(|(queue, object)| Some((queue, object.queue()?)))
+            .flat_map(|(queue, body)| body.pending.iter().map(move |r| (queue, *r)))
+            .filter_map(|(queue, request)| {
+                let irp = state.objects.get(request)?.request()?.irp;
+                Some((queue, request, irp))
+            })
+            .collect()
+    };
+    for (queue, request, irp) in waiting {
+        if cx.kernel.file_object(irp) != Some(file) {
+            continue;
+        }
+        let unqueued = cx
+            .lock()
+            .objects
+            .get_mut(queue)
+            .and_then(|o| o.queue_mut())
+            .is_some_and(|body| body.unqueue(request));
+        if unqueued {
+            request::cancel_for_queue(cx, queue, request);
+        }
+    }
 }
 
 /// Waits until the driver holds no request of `queue`.

@@ -4,11 +4,19 @@
 use std::vec::Vec;
 
 use super::{IoManager, IrpSpec, Transfer};
-use crate::host::{DeviceId, IrpId, major};
+use crate::host::{DeviceId, FileObject, IrpId, major};
 use crate::status::NtStatus;
 use crate::sys::{Mode, Params};
 
 impl IoManager {
+    /// A new file object, for a handle being opened.
+    pub(in crate::host) fn new_file_object(&self) -> FileObject {
+        self.with_world(|w| {
+            w.next_file += 1;
+            FileObject(w.next_file)
+        })
+    }
+
     /// An IRP about a file object only (create's companions: cleanup and close).
     pub(in crate::host) fn file_irp(major: u8) -> IrpSpec {
         IrpSpec {
@@ -25,11 +33,12 @@ impl IoManager {
         }
     }
 
-    /// `IRP_MJ_CLOSE` for a file object of `opened`: the device's open count drops with it.
-    pub(in crate::host) fn send_close(&self, opened: DeviceId) -> NtStatus {
+    /// `IRP_MJ_CLOSE` for `file`, an open of `opened`: the device's open count drops with it.
+    pub(in crate::host) fn send_close(&self, opened: DeviceId, file: FileObject) -> NtStatus {
         let top = self.top_of_stack(opened);
         let status = if self.device_usable(top) {
-            self.send_sync(top, Self::file_irp(major::CLOSE)).status
+            self.send_sync_for(top, Self::file_irp(major::CLOSE), Some(file))
+                .status
         } else {
             NtStatus::SUCCESS
         };
@@ -38,8 +47,13 @@ impl IoManager {
     }
 
     /// Remembers a closed handle whose close waits for `outstanding`.
-    pub(in crate::host) fn defer_close(&self, opened: DeviceId, outstanding: Vec<IrpId>) {
-        self.with_world(|w| w.deferred_closes.push((opened, outstanding)));
+    pub(in crate::host) fn defer_close(
+        &self,
+        opened: DeviceId,
+        file: FileObject,
+        outstanding: Vec<IrpId>,
+    ) {
+        self.with_world(|w| w.deferred_closes.push((opened, file, outstanding)));
     }
 
     /// Sends the deferred closes whose IRPs have all completed (called as a user-side call
@@ -51,10 +65,10 @@ impl IoManager {
         }
         let (due, waiting): (Vec<_>, Vec<_>) = pending
             .into_iter()
-            .partition(|(_, irps)| irps.iter().all(|irp| self.is_completed(*irp)));
+            .partition(|(_, _, irps)| irps.iter().all(|irp| self.is_completed(*irp)));
         self.with_world(|w| w.deferred_closes.extend(waiting));
-        for (opened, _) in due {
-            let _ = self.send_close(opened);
+        for (opened, file, _) in due {
+            let _ = self.send_close(opened, file);
         }
     }
 }

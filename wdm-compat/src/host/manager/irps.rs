@@ -107,6 +107,8 @@ pub(super) struct IrpState {
     pub(super) cancel: bool,
     pub(super) cancel_routine: Option<CancelRoutine>,
     pub(super) driver_context: usize,
+    /// The file object it was sent through (`IrpSp->FileObject`), if any.
+    pub(super) file: Option<crate::host::FileObject>,
     pub(super) mode: Mode,
     pub(super) phase: Phase,
     pub(super) holder: Holder,
@@ -343,6 +345,7 @@ impl IoManager {
                 cancel: false,
                 cancel_routine: None,
                 driver_context: 0,
+                file: None,
                 mode: spec.mode,
                 phase: Phase::InProgress,
                 holder: Holder::Originator,
@@ -452,6 +455,20 @@ impl IoManager {
 
     pub(crate) fn cancel_requested(&self, irp: IrpId) -> bool {
         self.with_world(|w| w.irp(irp).is_some_and(|i| i.cancel))
+    }
+
+    /// The file object `irp` was sent through.
+    pub(crate) fn irp_file(&self, irp: IrpId) -> Option<crate::host::FileObject> {
+        self.with_world(|w| w.irp(irp).and_then(|i| i.file))
+    }
+
+    /// Records the file object `irp` is sent through.
+    pub(in crate::host) fn set_irp_file(&self, irp: IrpId, file: crate::host::FileObject) {
+        self.with_world(|w| {
+            if let Some(state) = w.irp_mut(irp) {
+                state.file = Some(file);
+            }
+        });
     }
 
     pub(crate) fn irp_driver_context(&self, irp: IrpId) -> usize {

@@ -87,7 +87,13 @@ struct World {
     libraries: Vec<Arc<dyn core::any::Any + Send + Sync>>,
     /// Closed handles whose `IRP_MJ_CLOSE` waits for their outstanding IRPs: the device they
     /// opened and those IRPs (`user.rs`).
-    deferred_closes: Vec<(crate::host::DeviceId, Vec<crate::host::IrpId>)>,
+    deferred_closes: Vec<(
+        crate::host::DeviceId,
+        crate::host::FileObject,
+        Vec<crate::host::IrpId>,
+    )>,
+    /// The number of the next file object.
+    next_file: usize,
 }
 
 /// What every handle to one simulation shares.
@@ -149,6 +155,7 @@ impl IoManager {
                     echo,
                     libraries: Vec::new(),
                     deferred_closes: Vec::new(),
+                    next_file: 0,
                 }),
                 completed: Condvar::new(),
                 shut_down: std::sync::atomic::AtomicBool::new(false),
