@@ -131,22 +131,7 @@ impl IoManager {
         let device = self.resolve(path)?;
         let top = self.begin_open(device, options)?;
         let file = self.new_file_object();
-        let result = self.send_sync_for(
-            top,
-            IrpSpec {
-                major: major::CREATE,
-                minor: 0,
-                params: Params::Other,
-                mode: Mode::User,
-                system: Vec::new(),
-                mdl: Vec::new(),
-                transfer: Transfer::None,
-                user_output: Vec::new(),
-                user_addresses: (0, 0),
-                initial_status: NtStatus::SUCCESS,
-            },
-            Some(file),
-        );
+        let result = self.send_sync_for(top, Self::file_irp(major::CREATE), Some(file));
         if !result.is_success() {
             return Err(result.status);
         }

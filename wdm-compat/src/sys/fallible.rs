@@ -65,7 +65,7 @@ pub fn try_push<T>(list: &mut Vec<T>, value: T) -> Result<(), T> {
     Ok(())
 }
 
-/// A list of `count` items made by `item`, or `None` when no memory could be had for it.
+/// The first `count` of `items` in a new list, or `None` when no memory could be had for it.
 pub fn try_collect<T>(count: usize, items: impl IntoIterator<Item = T>) -> Option<Vec<T>> {
     let mut list = Vec::new();
     if refused() || list.try_reserve_exact(count).is_err() {

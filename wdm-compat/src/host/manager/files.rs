@@ -17,7 +17,7 @@ impl IoManager {
         })
     }
 
-    /// An IRP about a file object only (create's companions: cleanup and close).
+    /// An IRP about a file object only: create, cleanup, close.
     pub(in crate::host) fn file_irp(major: u8) -> IrpSpec {
         IrpSpec {
             major,
