@@ -353,5 +353,58 @@ impl Drop for DeviceInterface {
 #[cfg(feature = "host")]
 #[must_use]
 pub fn entry_point<D: WdmDriver>() -> crate::host::DriverEntry {
-    crate::host::DriverEntry::from_fn(sys::thunk::driver_entry::<D, SystemCompleter>)
+    entry_point_with::<D, SystemCompleter>()
+}
+
+/// The entry point of driver type `D` whose IRPs finish through completer `C`, for loading it
+/// into the host simulation: a driver written generically (`impl<C: IrpCompleter>
+/// WdmDriver<C> for MyDriver`) loads with `TrackingCompleter` in a test, or with a completer
+/// of the driver author's own.
+///
+/// ```
+/// use wdm_compat::driver::entry_point_with;
+/// use wdm_compat::host::IoManager;
+/// use wdm_compat::{
+///     Device, DeviceConfig, DispatchStatus, DriverSetup, IoType, Irp, IrpCompleter, NamedDevice,
+///     NtResult, NtStatus, TrackingCompleter, WdmDriver,
+/// };
+///
+/// struct Zeros {
+///     _device: NamedDevice<()>,
+/// }
+///
+/// impl<C: IrpCompleter> WdmDriver<C> for Zeros {
+///     type DeviceExtension = ();
+///
+///     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
+///         let device = setup
+///             .create_device(&DeviceConfig::named(r"\Device\Zeros").io_type(IoType::Buffered), ())?
+///             .create_symbolic_link(r"\DosDevices\Zeros")
+///             .map_err(|(_, status)| status)?;
+///         Ok(Self { _device: device })
+///     }
+///
+///     fn on_read<'r>(&self, _: &Device<()>, irp: Irp<'r, C>) -> DispatchStatus<'r> {
+///         irp.complete_with(|request| Ok(request.read_buffer()?.len()))
+///     }
+/// }
+///
+/// let manager = IoManager::new();
+/// manager.load_driver("zeros", entry_point_with::<Zeros, TrackingCompleter>())?;
+/// let handle = manager.open(r"\\.\Zeros")?;
+/// let read = handle.read_async(16)?;
+/// let probe = manager.probe(read.irp());
+/// assert_eq!(read.result().map(|r| r.information), Some(16));
+/// // What the tracking completer recorded on the IRP:
+/// let tracked = probe.tracked_completions();
+/// assert_eq!(tracked.len(), 1);
+/// assert_eq!((tracked[0].status, tracked[0].information), (NtStatus::SUCCESS, 16));
+/// # Ok::<(), NtStatus>(())
+/// ```
+///
+/// IRQL: host simulation only; no IRQL applies.
+#[cfg(feature = "host")]
+#[must_use]
+pub fn entry_point_with<D: WdmDriver<C>, C: IrpCompleter>() -> crate::host::DriverEntry {
+    crate::host::DriverEntry::from_fn(sys::thunk::driver_entry::<D, C>)
 }

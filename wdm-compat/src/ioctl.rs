@@ -206,13 +206,31 @@ impl IoControlCode {
         }
     }
 
-    /// Whether the code is in vendor space: device type ≥ 0x8000 (common bit) or function
-    /// ≥ 0x800 (custom bit).
+    /// Whether the code is in vendor space: a vendor device type or a vendor function code
+    /// (either is enough for the code not to collide with Microsoft's).
     ///
     /// IRQL: any: a pure computation.
     #[must_use]
     pub const fn is_vendor_defined(self) -> bool {
-        self.device_type() >= 0x8000 || self.function() >= 0x800
+        self.has_vendor_device_type() || self.has_vendor_function()
+    }
+
+    /// Whether the device type is in the vendor range, 0x8000–0xFFFF (the "common" bit;
+    /// 0x0000–0x7FFF are Microsoft's `FILE_DEVICE_*` types).
+    ///
+    /// IRQL: any: a pure computation.
+    #[must_use]
+    pub const fn has_vendor_device_type(self) -> bool {
+        self.device_type() >= 0x8000
+    }
+
+    /// Whether the function code is in the vendor range, 0x800–0xFFF (the "custom" bit;
+    /// 0x000–0x7FF are Microsoft's).
+    ///
+    /// IRQL: any: a pure computation.
+    #[must_use]
+    pub const fn has_vendor_function(self) -> bool {
+        self.function() >= 0x800
     }
 }
 
@@ -424,8 +442,41 @@ impl<In, Out> Ioctl<In, Out> {
 /// ```compile_fail
 /// wdm_compat::define_ioctl!(IOCTL_BAD, 0x8000, 0x1000, u32 => u32);
 /// ```
+///
+/// `types = (In, Out)` also names the buffer types, as aliases a client and a driver can
+/// share. The names are the author's: deriving `IoctlEchoInput` from `IOCTL_ECHO` would need a
+/// procedural macro (or the `paste` crate), a dependency the crate does without. Without the
+/// clause the types are still reachable as `IOCTL_ECHO`'s [`Ioctl`] parameters.
+///
+/// ```
+/// # #[derive(Clone, Copy)] #[repr(C)] pub struct EchoRequest { value: u32 }
+/// # wdm_compat::io_buffer_struct!(EchoRequest { value: u32 });
+/// wdm_compat::define_ioctl!(
+///     pub IOCTL_ECHO, 0x8000, 0x800, EchoRequest => u32,
+///     types = (EchoInput, EchoOutput),
+/// );
+/// let input: EchoInput = EchoRequest { value: 7 };
+/// let output: EchoOutput = input.value;
+/// assert_eq!(output, 7);
+/// assert_eq!(<EchoInput as wdm_compat::ioctl::IoBuffer>::SIZE, 4);
+/// ```
 #[macro_export]
 macro_rules! define_ioctl {
+    (
+        $(#[$meta:meta])* $vis:vis $name:ident, $device:expr, $function:expr,
+        $input:ty => $output:ty
+        $(, method = $method:ident)? $(, access = $access:ident)?
+        , types = ($in_alias:ident, $out_alias:ident) $(,)?
+    ) => {
+        $crate::define_ioctl!(
+            $(#[$meta])* $vis $name, $device, $function, $input => $output
+            $(, method = $method)? $(, access = $access)?
+        );
+        #[doc = concat!("The input buffer of `", stringify!($name), "`.")]
+        $vis type $in_alias = $input;
+        #[doc = concat!("The output buffer of `", stringify!($name), "`.")]
+        $vis type $out_alias = $output;
+    };
     (
         $(#[$meta:meta])* $vis:vis $name:ident, $device:expr, $function:expr,
         $input:ty => $output:ty
@@ -499,6 +550,25 @@ mod tests {
             IoControlCode::try_new(0x8000, 0xFFF, TransferMethod::Buffered, RequiredAccess::Any)
                 .is_some()
         );
+    }
+
+    #[test]
+    fn vendor_ranges_are_checked_apart() {
+        let both = IoControlCode::new(0x8000, 0x800, TransferMethod::Buffered, RequiredAccess::Any);
+        assert!(both.has_vendor_device_type() && both.has_vendor_function());
+        // A vendor function on a Microsoft device type (FILE_DEVICE_UNKNOWN),
+        // and the other way round: each is vendor space on its own.
+        let function_only =
+            IoControlCode::new(0x22, 0x800, TransferMethod::Buffered, RequiredAccess::Any);
+        assert!(!function_only.has_vendor_device_type() && function_only.has_vendor_function());
+        assert!(function_only.is_vendor_defined());
+        let type_only =
+            IoControlCode::new(0x8000, 0x7FF, TransferMethod::Buffered, RequiredAccess::Any);
+        assert!(type_only.has_vendor_device_type() && !type_only.has_vendor_function());
+        assert!(type_only.is_vendor_defined());
+        let neither =
+            IoControlCode::new(0x7FFF, 0x7FF, TransferMethod::Buffered, RequiredAccess::Any);
+        assert!(!neither.is_vendor_defined());
     }
 
     #[test]

@@ -28,6 +28,37 @@ use crate::thread_rules::{AnIrpIsFinishedInItsDispatchRoutineOrMarkedPending, St
 ///
 /// The completer is a type parameter of [`Irp`], so the choice costs nothing at run time: every
 /// completer is a zero-sized type and `Irp<C>` is one pointer wide whatever `C` is.
+///
+/// A driver author may write one: it sees each completion's status and information, and then
+/// hands the completion to a completer of this crate (only [`Irp`] can make an
+/// [`IrpCompletion`], so a completer cannot finish an IRP it was not given). Load a driver with
+/// it in the host simulation through
+/// [`driver::entry_point_with`](crate::driver::entry_point_with).
+///
+/// ```
+/// use core::sync::atomic::{AtomicUsize, Ordering};
+/// use wdm_compat::host::DispatchHarness;
+/// use wdm_compat::{IrpCompleter, IrpCompletion, NtStatus, SystemCompleter};
+///
+/// static FAILURES: AtomicUsize = AtomicUsize::new(0);
+///
+/// /// Counts failed completions, then completes through the I/O manager.
+/// struct CountingCompleter;
+///
+/// impl IrpCompleter for CountingCompleter {
+///     fn complete(completion: IrpCompletion) {
+///         if completion.status().is_error() {
+///             FAILURES.fetch_add(1, Ordering::Relaxed);
+///         }
+///         SystemCompleter::complete(completion);
+///     }
+/// }
+///
+/// let harness = DispatchHarness::<CountingCompleter>::new();
+/// let outcome = harness.write(b"abc", |irp| irp.complete(NtStatus::ACCESS_DENIED));
+/// assert_eq!(outcome.result.unwrap().status, NtStatus::ACCESS_DENIED);
+/// assert_eq!(FAILURES.load(Ordering::Relaxed), 1);
+/// ```
 pub trait IrpCompleter: 'static {
     /// Finishes `completion`'s IRP with its status and information.
     fn complete(completion: IrpCompletion);
@@ -62,9 +93,21 @@ impl IrpCompletion {
     }
 }
 
-/// Completes IRPs through the I/O manager (`IoCompleteRequest` with `IO_NO_INCREMENT`).
+/// Completes IRPs through the I/O manager (`IoCompleteRequest` with `IO_NO_INCREMENT`): the
+/// completer of every driver, and the default of [`Irp`] and [`WdmDriver`](crate::WdmDriver).
 ///
-/// Under the `host` feature "the I/O manager" is the simulation in `crate::host`.
+/// Under the `host` feature "the I/O manager" is the simulation in `crate::host`, which runs the
+/// completion routines of the devices above and hands the caller its result:
+///
+/// ```
+/// use wdm_compat::host::DispatchHarness;
+/// use wdm_compat::{NtStatus, SystemCompleter};
+///
+/// let harness = DispatchHarness::<SystemCompleter>::new();
+/// let outcome = harness.read(8, |irp| irp.complete_with_information(NtStatus::SUCCESS, 8));
+/// let result = outcome.result.unwrap();
+/// assert_eq!((result.status, result.information), (NtStatus::SUCCESS, 8));
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemCompleter;
 
@@ -79,7 +122,21 @@ impl IrpCompleter for SystemCompleter {
 /// Completes nothing: the IRP is simply let go.
 ///
 /// For unit tests of dispatch logic that only look at the [`DispatchStatus`] a routine returns.
-/// Never use it in a driver: the IRP would never finish.
+/// Never use it in a driver: the IRP would never finish, which the host verifier reports when
+/// the routine claims success:
+///
+/// ```
+/// use wdm_compat::host::DispatchHarness;
+/// use wdm_compat::{NoopCompleter, NtStatus};
+///
+/// let harness = DispatchHarness::<NoopCompleter>::new();
+/// let outcome = harness.read(8, |irp| irp.complete(NtStatus::END_OF_FILE));
+/// assert_eq!(outcome.returned, NtStatus::END_OF_FILE);
+/// assert!(outcome.result.is_none(), "nothing completed the IRP");
+///
+/// let outcome = harness.read(8, |irp| irp.complete(NtStatus::SUCCESS));
+/// assert!(outcome.violations.iter().any(|v| v.rule == Some("IrpProcessingComplete")));
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoopCompleter;
 
@@ -95,7 +152,24 @@ impl IrpCompleter for NoopCompleter {
 ///
 /// Because the record lives on the IRP, tests running in parallel never see each other's
 /// completions. Read it back with
-/// [`IrpProbe::tracked_completion`](crate::host::IrpProbe::tracked_completion).
+/// [`IrpProbe::tracked_completions`](crate::host::IrpProbe::tracked_completions), or from a
+/// [`DispatchHarness`](crate::host::DispatchHarness) outcome:
+///
+/// ```
+/// use wdm_compat::host::DispatchHarness;
+/// use wdm_compat::{NtStatus, TrackingCompleter};
+///
+/// let harness = DispatchHarness::<TrackingCompleter>::new();
+/// let outcome = harness.device_control(0x0022_2000, &[1, 2], 0, |irp| {
+///     irp.complete(NtStatus::INVALID_DEVICE_REQUEST)
+/// });
+/// assert_eq!(outcome.tracked.len(), 1);
+/// assert_eq!(outcome.tracked[0].status, NtStatus::INVALID_DEVICE_REQUEST);
+/// assert!(outcome.violations.is_empty());
+/// ```
+///
+/// A whole driver loads with it through
+/// [`driver::entry_point_with`](crate::driver::entry_point_with).
 #[cfg(feature = "tracking")]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TrackingCompleter;

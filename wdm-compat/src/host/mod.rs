@@ -58,16 +58,15 @@ mod manager;
 mod pnp;
 mod scripted;
 mod security;
+mod unit;
 mod user;
 mod verifier;
-
-#[cfg(all(test, feature = "tracking"))]
-mod tracking_tests;
 
 pub use manager::{DeviceInfo, DriverEntry, IoManager, IrpProbe, TrackedCompletion};
 pub use pnp::{DeviceNode, DeviceNodeConfig};
 pub use scripted::{IrpParameters, IrpView, KernelCalls, ScriptedDriver};
 pub use security::{Access, Caller, OpenOptions};
+pub use unit::{DispatchHarness, DispatchOutcome};
 pub use user::{FileHandle, IoOperation, IoResult};
 pub use verifier::{
     BugCheck, BugCheckRaised, Violation, ViolationSeverity, current_irql as simulated_irql,
