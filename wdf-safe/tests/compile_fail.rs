@@ -1,6 +1,8 @@
 //! The compile-fail suite: each file in `tests/ui/` is a misuse of the framework that must not
-//! compile, named after the rule it breaks (SDV rule names where one exists); the expected
-//! compiler output is checked in next to it. Run on the pinned toolchain only.
+//! compile; the expected compiler output is checked in next to it. `tests/ui/rules/` holds one
+//! case per SDV rule enforced at compile time, named `kmdf_<rule>` or `wdm_<rule>` (the rule's
+//! name in snake case), as `host-tests/RULES.md` lists them; the other cases are guarantees
+//! without an SDV rule of their own. Run on the pinned toolchain only.
 #![allow(missing_docs)]
 
 #[test]
@@ -8,4 +10,5 @@
 fn misuse_does_not_compile() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*.rs");
+    cases.compile_fail("tests/ui/rules/*.rs");
 }
