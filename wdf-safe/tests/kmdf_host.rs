@@ -1205,7 +1205,9 @@ fn zero_length_reads_and_writes_are_completed_by_the_framework_unless_allowed() 
 }
 
 #[test]
-fn verifier_reports_a_purge_that_would_wait_for_a_held_request() {
+fn verifier_reports_no_io_queue_purge_synchronously_from_the_queues_own_callback() {
+    // The read callback purges its own queue while holding the request: KMDF would wait for
+    // that request forever.
     let (io, _driver) = widget();
     io.set_strict(false);
     let handle = io.open(r"\\.\Widget").unwrap();
@@ -1213,7 +1215,7 @@ fn verifier_reports_a_purge_that_would_wait_for_a_held_request() {
     assert_eq!(read.status, NtStatus::SUCCESS);
     let reports = io.take_violations();
     assert_eq!(reports.len(), 1, "{reports:#?}");
-    assert_eq!(reports[0].rule, Some("RequestCompleted"));
+    assert_eq!(reports[0].rule, Some("NoIoQueuePurgeSynchronously"));
     assert!(
         reports[0].message.contains("at queue purge"),
         "{reports:#?}"
@@ -1221,7 +1223,7 @@ fn verifier_reports_a_purge_that_would_wait_for_a_held_request() {
 }
 
 #[test]
-#[should_panic(expected = "rule RequestCompleted")]
+#[should_panic(expected = "rule NoIoQueuePurgeSynchronously")]
 fn strict_mode_fails_the_test_at_the_user_side_call() {
     let (io, _driver) = widget();
     let handle = io.open(r"\\.\Widget").unwrap();

@@ -120,6 +120,11 @@ fn pnp_driver(tag: &'static str, behaviour: Behaviour, log: Log) -> ScriptedDriv
 /// The bus driver: its PDO answers PnP IRPs with `pnp_status` (remove: deletes the PDO) and
 /// completes device controls with a 2-byte report.
 fn bus_driver(remove_status: NtStatus) -> ScriptedDriver {
+    bus_driver_answering(remove_status, NtStatus::SUCCESS)
+}
+
+/// The bus driver, answering the surprise removal with `surprise_status` too.
+fn bus_driver_answering(remove_status: NtStatus, surprise_status: NtStatus) -> ScriptedDriver {
     ScriptedDriver::new()
         .on(major::CREATE, |k, _d, irp| {
             k.complete(irp, NtStatus::SUCCESS, 0);
@@ -144,7 +149,8 @@ fn bus_driver(remove_status: NtStatus) -> ScriptedDriver {
                     k.delete_device(device);
                     remove_status
                 }
-                pnp_minor::START_DEVICE | pnp_minor::SURPRISE_REMOVAL => NtStatus::SUCCESS,
+                pnp_minor::START_DEVICE => NtStatus::SUCCESS,
+                pnp_minor::SURPRISE_REMOVAL => surprise_status,
                 _ => k.status(irp),
             };
             k.complete(irp, status, 0);
@@ -159,12 +165,14 @@ struct Node {
 }
 
 fn build(function: Behaviour, filter: Behaviour, remove_status: NtStatus) -> Node {
+    build_over(function, filter, bus_driver(remove_status))
+}
+
+fn build_over(function: Behaviour, filter: Behaviour, bus: ScriptedDriver) -> Node {
     let manager = IoManager::new();
     manager.set_strict(false);
     let log: Log = Arc::default();
-    let bus = manager
-        .load_driver("bus", bus_driver(remove_status))
-        .unwrap();
+    let bus = manager.load_driver("bus", bus).unwrap();
     let hid = manager
         .load_driver("hid", pnp_driver("hid", function, log.clone()))
         .unwrap();
@@ -315,6 +323,34 @@ fn failing_the_remove_irp_is_0x306() {
 }
 
 #[test]
+fn answering_the_remove_irp_not_supported_breaks_ns_remove_lock_mn_remove() {
+    let Node { manager, node, .. } = build(GOOD, GOOD, NtStatus::NOT_SUPPORTED);
+    assert_eq!(node.remove(), NtStatus::NOT_SUPPORTED);
+    let violations = manager.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert!(violations[0].is_verifier(0xC9, 0x306));
+    assert_eq!(violations[0].rule, Some("NsRemoveLockMnRemove"));
+}
+
+#[test]
+fn failing_the_surprise_removal_is_reported() {
+    let bus = bus_driver_answering(NtStatus::SUCCESS, NtStatus::NOT_SUPPORTED);
+    let Node { manager, node, .. } = build_over(GOOD, GOOD, bus);
+    assert_eq!(node.surprise_remove(), NtStatus::NOT_SUPPORTED);
+    let violations = manager.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert_eq!(violations[0].rule, Some("NsRemoveLockMnSurpriseRemove"));
+    assert_eq!(violations[0].driver, "bus");
+
+    let bus = bus_driver_answering(NtStatus::SUCCESS, NtStatus::UNSUCCESSFUL);
+    let Node { manager, node, .. } = build_over(GOOD, GOOD, bus);
+    assert_eq!(node.surprise_remove(), NtStatus::UNSUCCESSFUL);
+    let violations = manager.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert_eq!(violations[0].rule, Some("PnpRemove"));
+}
+
+#[test]
 fn deleting_during_surprise_removal_is_0x242() {
     let filter = Behaviour {
         delete_on_surprise: true,
@@ -340,6 +376,7 @@ fn add_device_leaving_initializing_set_is_0x243() {
     let violations = manager.take_violations();
     assert_eq!(violations.len(), 1, "{violations:#?}");
     assert!(violations[0].is_verifier(0xC9, 0x243));
+    assert_eq!(violations[0].rule, Some("AddDevice"));
     assert_eq!(violations[0].driver, "filter");
 }
 

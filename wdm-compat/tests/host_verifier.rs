@@ -670,3 +670,132 @@ fn completion_routines_run_at_dispatch_level_so_passive_only_calls_in_them_are_r
         "{violations:#?}"
     );
 }
+
+// --- Spin locks, the pool and device objects at the wrong IRQL ------------------------------
+
+#[test]
+fn acquiring_a_spin_lock_the_thread_holds_breaks_spin_lock() {
+    let (manager, result) = read_through(bad_driver(major::READ, |k, _d, irp| {
+        let lock = wdm_compat::SpinLock::new(0u32);
+        let _held = lock.lock();
+        // Would spin for ever on Windows; the verifier's deadlock detection stops it.
+        let _again = lock.lock();
+        k.complete(irp, NtStatus::SUCCESS, 0);
+        NtStatus::SUCCESS
+    }));
+    let violations = manager.take_violations();
+    let violation = violations
+        .iter()
+        .find(|v| v.rule == Some("SpinLock"))
+        .unwrap_or_else(|| panic!("{violations:#?}"));
+    assert!(violation.is_verifier(0xC4, 0x1001), "{violation}");
+    // The driver code stopped there: the read never completed successfully.
+    assert_ne!(result.status, NtStatus::SUCCESS);
+}
+
+#[test]
+fn acquiring_a_spin_lock_above_dispatch_level_breaks_irql_ke_dispatch_lte() {
+    let (manager, _) = read_through(bad_driver(major::READ, |k, _d, irp| {
+        let old = k.raise_irql(irql_level::DISPATCH_LEVEL + 1);
+        let lock = wdm_compat::SpinLock::new(0u32);
+        let _held = lock.lock();
+        k.lower_irql(old);
+        k.complete(irp, NtStatus::SUCCESS, 0);
+        NtStatus::SUCCESS
+    }));
+    let violations = manager.take_violations();
+    let violation = violations
+        .iter()
+        .find(|v| v.rule == Some("IrqlKeDispatchLte"))
+        .unwrap_or_else(|| panic!("{violations:#?}"));
+    assert!(violation.is_verifier(0xC4, 0x0002_0011), "{violation}");
+}
+
+#[test]
+fn releasing_a_spin_lock_below_dispatch_level_breaks_irql_ke_release_spin_lock() {
+    let (manager, result) = read_through(bad_driver(major::READ, |k, _d, irp| {
+        let lock = wdm_compat::SpinLock::new(0u32);
+        let held = lock.lock();
+        // Lowering the IRQL while holding a spin lock, then releasing it there.
+        k.lower_irql(irql_level::PASSIVE_LEVEL);
+        drop(held);
+        k.complete(irp, NtStatus::SUCCESS, 0);
+        NtStatus::SUCCESS
+    }));
+    assert_eq!(result.status, NtStatus::SUCCESS);
+    let violation = single(&manager);
+    assert_eq!(violation.rule, Some("IrqlKeReleaseSpinLock"));
+    assert!(violation.is_verifier(0xC4, 0x0002_0015), "{violation}");
+}
+
+#[test]
+fn allocating_above_dispatch_level_breaks_irql_ex_allocate_pool_and_fails() {
+    let (manager, result) = read_through(bad_driver(major::READ, |k, _d, irp| {
+        let old = k.raise_irql(irql_level::DISPATCH_LEVEL + 1);
+        let allocated = wdm_compat::memory::try_box([0u8; 16]);
+        k.lower_irql(old);
+        // `try_box` hands the value back when the pool refuses it.
+        let status = if allocated.is_ok() {
+            NtStatus::SUCCESS
+        } else {
+            NtStatus::INSUFFICIENT_RESOURCES
+        };
+        k.complete(irp, status, 0);
+        status
+    }));
+    // Refused, not granted: the driver sees a failed allocation.
+    assert_eq!(result.status, NtStatus::INSUFFICIENT_RESOURCES);
+    let violation = single(&manager);
+    assert_eq!(violation.rule, Some("IrqlExAllocatePool"));
+    assert!(violation.is_verifier(0xC4, 0x0002_0004), "{violation}");
+}
+
+#[test]
+fn deleting_a_device_at_dispatch_level_breaks_irql_io_apc_lte() {
+    let manager = IoManager::new();
+    manager.set_strict(false);
+    let driver = manager.load_driver("bad", ScriptedDriver::new()).unwrap();
+    let kernel = manager.kernel_as(driver);
+    let device = kernel
+        .create_device(None, FILE_DEVICE_UNKNOWN, false)
+        .unwrap();
+    let old = kernel.raise_irql(irql_level::DISPATCH_LEVEL);
+    kernel.delete_device(device);
+    kernel.lower_irql(old);
+    let violation = single(&manager);
+    assert_eq!(violation.rule, Some("IrqlIoApcLte"));
+    assert!(violation.is_verifier(0xC4, 0x0002_0009), "{violation}");
+}
+
+#[test]
+fn attaching_to_a_deleted_device_breaks_pnp_same_device_object() {
+    let manager = IoManager::new();
+    manager.set_strict(false);
+    let driver = manager.load_driver("bad", ScriptedDriver::new()).unwrap();
+    let kernel = manager.kernel_as(driver);
+    let lower = kernel
+        .create_device(None, FILE_DEVICE_UNKNOWN, false)
+        .unwrap();
+    let upper = kernel
+        .create_device(None, FILE_DEVICE_UNKNOWN, false)
+        .unwrap();
+    kernel.delete_device(lower);
+    assert_eq!(kernel.attach(upper, lower), None);
+    let violation = single(&manager);
+    assert_eq!(violation.rule, Some("PnpSameDeviceObject"));
+}
+
+#[test]
+fn passing_down_an_irp_after_completing_it_breaks_complete_request() {
+    let (manager, _) = read_through(bad_driver(major::READ, |k, device, irp| {
+        k.complete(irp, NtStatus::SUCCESS, 0);
+        // The IRP is not this driver's any more; sending it anywhere is a use after completion.
+        let _ = k.call_driver(irp, device);
+        NtStatus::SUCCESS
+    }));
+    let violations = manager.take_violations();
+    assert!(
+        violations.iter().any(|v| v.rule == Some("CompleteRequest")),
+        "{violations:#?}"
+    );
+}

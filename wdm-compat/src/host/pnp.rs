@@ -231,8 +231,32 @@ impl DeviceNode {
     pub fn surprise_remove(&self) -> NtStatus {
         let chain = self.manager.stack_chain(self.pdo);
         self.manager.set_surprise_removing(&chain, true);
+        let bus = self.manager.device_driver(self.pdo);
         let status = self.send_pnp(pnp_minor::SURPRISE_REMOVAL).status;
         self.manager.set_surprise_removing(&chain, false);
+        if status.is_error() {
+            // The device is gone whatever the drivers answer: a surprise removal cannot fail
+            // (SDV PnpRemove), and "not supported" says a driver did not handle it at all
+            // (NsRemoveLockMnSurpriseRemove).
+            let rule = if status == NtStatus::NOT_SUPPORTED {
+                "NsRemoveLockMnSurpriseRemove"
+            } else {
+                "PnpRemove"
+            };
+            self.manager.push_report(
+                Report {
+                    rule: Some(rule),
+                    bug_check: None,
+                    severity: ViolationSeverity::NonFatal,
+                    driver: None,
+                    major: None,
+                    message: format!(
+                        "IRP_MN_SURPRISE_REMOVAL completed with the failure status {status}"
+                    ),
+                }
+                .at(bus, Some(major::PNP)),
+            );
+        }
         self.manager.check_strict();
         status
     }
@@ -276,10 +300,17 @@ impl DeviceNode {
             }
         }
         if status.is_error() {
+            // "Not supported" is what a driver that does not handle the IRP at all answers
+            // (SDV NsRemoveLockMnRemove); any other failure is SDV PnpRemove.
+            let rule = if status == NtStatus::NOT_SUPPORTED {
+                "NsRemoveLockMnRemove"
+            } else {
+                "PnpRemove"
+            };
             self.manager.push_report(
                 Report::io(
                     0x306,
-                    Some("PnpRemove"),
+                    Some(rule),
                     ViolationSeverity::NonFatal,
                     format!("IRP_MN_REMOVE_DEVICE completed with the failure status {status}"),
                 )

@@ -155,9 +155,47 @@ pub(crate) fn report_bug_check_current(code: u32, params: [usize; 4], message: &
     });
 }
 
-/// Whether the allocation driver code on this thread is making is refused
-/// ([`IoManager::fail_allocation`](crate::host::IoManager::fail_allocation)).
+/// Records a bug check raised by driver-side code, naming the SDV rule broken, without
+/// stopping that code (for checks made where unwinding is not allowed, such as in a `Drop`).
+pub(crate) fn report_rule_bug_check_current(
+    rule: &'static str,
+    code: u32,
+    params: [usize; 4],
+    message: &str,
+) {
+    irql::with_current(|manager| {
+        manager.report_rule_bug_check(Some(rule), code, params, message);
+    });
+}
+
+/// Reports a bug check naming the SDV rule broken, and stops the driver code (see
+/// [`BugCheckRaised`]).
+pub(crate) fn rule_bug_check_current(
+    rule: &'static str,
+    code: u32,
+    params: [usize; 4],
+    message: &str,
+) -> ! {
+    report_rule_bug_check_current(rule, code, params, message);
+    std::panic::resume_unwind(std::boxed::Box::new(BugCheckRaised))
+}
+
+/// Whether the allocation driver code on this thread is making is refused: the simulation's
+/// low-resources countdown ([`IoManager::fail_allocation`](crate::host::IoManager::fail_allocation)),
+/// or an allocation above DISPATCH_LEVEL, where the pool cannot be used (SDV
+/// IrqlExAllocatePool; Driver Verifier's DDI compliance check 0xC4/0x20004). That one is
+/// reported and refused, so the driver sees a failed allocation rather than a corrupted pool.
 pub(crate) fn allocation_refused_current() -> bool {
+    let irql = irql::current_irql();
+    if irql > 2 {
+        report_rule_bug_check_current(
+            "IrqlExAllocatePool",
+            0xC4,
+            [0x0002_0004, usize::from(irql), 0, 0],
+            &std::format!("a pool allocation at IRQL {irql}, above DISPATCH_LEVEL"),
+        );
+        return true;
+    }
     irql::with_current(super::IoManager::take_refused_allocation).unwrap_or(false)
 }
 

@@ -74,6 +74,28 @@ pub(crate) fn bug_check(code: u32, params: [usize; 4], message: &str) -> ! {
     crate::host::bug_check_current(code, params, message)
 }
 
+/// [`bug_check`], naming the SDV rule whose run-time check (Driver Verifier's DDI compliance
+/// checking) raised it.
+pub(crate) fn rule_bug_check(
+    rule: &'static str,
+    code: u32,
+    params: [usize; 4],
+    message: &str,
+) -> ! {
+    crate::host::rule_bug_check_current(rule, code, params, message)
+}
+
+/// Reports such a bug check without stopping the driver code: for checks in a `Drop`, where
+/// unwinding could abort the process.
+pub(crate) fn report_rule_bug_check(
+    rule: &'static str,
+    code: u32,
+    params: [usize; 4],
+    message: &str,
+) {
+    crate::host::report_rule_bug_check_current(rule, code, params, message);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pointers to and from the simulation's objects.
 

@@ -35,7 +35,7 @@ pub(crate) mod host;
 #[cfg(feature = "host")]
 pub(crate) use host as backend;
 #[cfg(feature = "host")]
-pub(crate) use host::{dbg_print, lower_irql, raise_irql};
+pub(crate) use host::{current_irql, dbg_print, lower_irql, raise_irql};
 
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) mod nt;

@@ -33,11 +33,21 @@ fn acquire(locked: &AtomicUsize) -> u8 {
 /// The portable spin lock on the host: the word holds a token of the holding thread, so a
 /// thread acquiring a lock it already holds — which would spin forever — is caught, as Driver
 /// Verifier's deadlock detection catches it (bug check 0xC4, 0x1001: a resource acquired
-/// recursively).
+/// recursively; SDV SpinLock). Acquiring above DISPATCH_LEVEL is Driver Verifier's
+/// IrqlKeDispatchLte check (0xC4, 0x20011).
 #[cfg(feature = "host")]
 fn acquire(locked: &AtomicUsize) -> u8 {
     std::thread_local! {
         static TOKEN: u8 = const { 0 };
+    }
+    let irql = sys::current_irql();
+    if irql > DISPATCH_LEVEL {
+        sys::host::rule_bug_check(
+            "IrqlKeDispatchLte",
+            0xC4,
+            [0x0002_0011, usize::from(irql), 0, 0],
+            "KeAcquireSpinLock above DISPATCH_LEVEL",
+        );
     }
     // The address of a thread-local: non-zero, and unique among the live threads.
     let me = TOKEN.with(|token| core::ptr::from_ref(token).addr());
@@ -47,7 +57,8 @@ fn acquire(locked: &AtomicUsize) -> u8 {
             Ok(_) => return previous_irql,
             Err(holder) if holder == me => {
                 sys::lower_irql(previous_irql);
-                sys::host::bug_check(
+                sys::host::rule_bug_check(
+                    "SpinLock",
                     0xC4,
                     [0x1001, core::ptr::from_ref(locked).addr(), 0, 0],
                     "SpinLock acquired again by the thread that holds it: it would spin forever (deadlock)",
@@ -59,8 +70,27 @@ fn acquire(locked: &AtomicUsize) -> u8 {
 }
 
 /// Releases a lock taken with [`acquire`] and restores the IRQL.
-#[cfg(not(all(not(feature = "host"), target_os = "windows")))]
+#[cfg(not(any(feature = "host", target_os = "windows")))]
 fn release(locked: &AtomicUsize, previous_irql: u8) {
+    locked.store(0, Ordering::Release);
+    sys::lower_irql(previous_irql);
+}
+
+/// Releases a lock taken with [`acquire`] and restores the IRQL. The lock must be released at
+/// DISPATCH_LEVEL, where acquiring it left the processor (SDV IrqlKeReleaseSpinLock; Driver
+/// Verifier 0xC4, 0x20015): code that lowered the IRQL while holding it is reported (not
+/// stopped: this runs in the guard's `Drop`).
+#[cfg(feature = "host")]
+fn release(locked: &AtomicUsize, previous_irql: u8) {
+    let irql = sys::current_irql();
+    if irql != DISPATCH_LEVEL {
+        sys::host::report_rule_bug_check(
+            "IrqlKeReleaseSpinLock",
+            0xC4,
+            [0x0002_0015, usize::from(irql), 0, 0],
+            "KeReleaseSpinLock at an IRQL other than DISPATCH_LEVEL",
+        );
+    }
     locked.store(0, Ordering::Release);
     sys::lower_irql(previous_irql);
 }

@@ -343,6 +343,32 @@ pub(crate) fn hand_to_driver_locked(state: &mut super::State, queue: Handle, req
     }
 }
 
+std::thread_local! {
+    /// The queues whose `EvtIo*` callbacks this thread is inside, innermost last.
+    static PRESENTING: core::cell::RefCell<Vec<Handle>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// This thread is inside an `EvtIo*` callback of the queue while it lives.
+struct Presenting;
+
+impl Presenting {
+    fn enter(queue: Handle) -> Self {
+        PRESENTING.with(|p| p.borrow_mut().push(queue));
+        Self
+    }
+}
+
+impl Drop for Presenting {
+    fn drop(&mut self) {
+        PRESENTING.with(|p| p.borrow_mut().pop());
+    }
+}
+
+/// Whether this thread is inside an `EvtIo*` callback of `queue`.
+fn in_callback_of(queue: Handle) -> bool {
+    PRESENTING.with(|p| p.borrow().contains(&queue))
+}
+
 /// `DispatchRequestToDriver`: the callback for the request's type, else `EvtIoDefault`, else
 /// `STATUS_INVALID_DEVICE_REQUEST`.
 fn present(
@@ -353,6 +379,7 @@ fn present(
     c: &QueueCallbacks,
 ) {
     let parameters = request::parameters(cx, request);
+    let _presenting = Presenting::enter(queue);
     match request_type {
         RequestType::WdfRequestTypeRead if c.read.is_some() => {
             callbacks::evt_io_read(c.read, queue, request, parameters.length);
@@ -487,6 +514,9 @@ pub(crate) fn state(cx: &Cx, queue: Handle) -> Option<(i32, usize, usize)> {
     Some((bits, body.pending.len(), body.driver_io))
 }
 
+/// What [`purge_synchronously`] is told when the driver called `WdfIoQueuePurgeSynchronously`.
+pub(crate) const PURGE_DDI: &str = "queue purge";
+
 /// `WdfIoQueuePurgeSynchronously` (also what deleting a queue does): accepts nothing more,
 /// completes the waiting requests with `STATUS_CANCELLED`, calls the cancel routines of the
 /// driver's cancelable requests, and waits for the driver to complete the rest. A request the
@@ -548,6 +578,12 @@ pub(crate) fn flush_by_file_object(cx: &Cx, device: Handle, file: FileObject) {
 }
 
 /// Waits until the driver holds no request of `queue`.
+///
+/// A wait that could never end is reported instead: KMDF would wait forever
+/// (`FxIoQueue::QueuePurgeSynchronously` → `WaitForSignal`, which only prints a message and
+/// breaks every 60 s). A purge from inside the queue's own `EvtIo*` callback, whose request the
+/// thread holds, is SDV NoIoQueuePurgeSynchronously; otherwise it is a request the driver never
+/// finishes, RequestCompleted.
 fn wait_for_driver(cx: &Cx, queue: Handle, when: &str) {
     let me = std::thread::current().id();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -566,8 +602,13 @@ fn wait_for_driver(cx: &Cx, queue: Handle, when: &str) {
                 .map(|(_, _, t)| request::type_name(*t))
                 .collect();
             drop(state);
+            let rule = if !mine.is_empty() && when == PURGE_DDI && in_callback_of(queue) {
+                "NoIoQueuePurgeSynchronously"
+            } else {
+                "RequestCompleted"
+            };
             cx.verifier_break(
-                Some("RequestCompleted"),
+                Some(rule),
                 &format!(
                     "the driver still owns {} request(s) of the queue ({}) at {when}; the \
                      framework would wait for them forever",

@@ -401,19 +401,32 @@ fn cancelled_by_sender(cx: &Cx, request: Handle) {
 /// Checks that the driver owns `request` (`VerifyRequestIsDriverOwned`); a verifier break
 /// otherwise.
 pub(crate) fn verify_driver_owned(cx: &Cx, ddi: &str, request: Handle) -> bool {
-    let owned = cx
+    let (owned, done) = cx
         .lock()
         .objects
         .get(request)
         .and_then(Object::request)
-        .is_some_and(RequestBody::driver_owned);
+        .map_or((false, false), |info| {
+            (info.driver_owned(), matches!(info.owner, Owner::Done))
+        });
     if !owned {
         cx.verifier_break(
-            None,
+            after_completion_rule(ddi, done),
             &format!("{ddi}: the request is not owned by the driver (completed, queued or sent)"),
         );
     }
     owned
+}
+
+/// The SDV rule a call on a request the driver no longer owns breaks, when it is because the
+/// request was completed (a driver holding a reference keeps the object, so KMDF's ownership
+/// check, not the handle check, sees it): completing again, or any other use.
+fn after_completion_rule(ddi: &str, done: bool) -> Option<&'static str> {
+    match (done, ddi.starts_with("WdfRequestComplete")) {
+        (false, _) => None,
+        (true, true) => Some("DoubleCompletion"),
+        (true, false) => Some("InvalidReqAccess"),
+    }
 }
 
 /// `WdfRequestCompleteWithInformation` by the driver (`VerifyRequestComplete`,
@@ -442,8 +455,9 @@ pub(crate) fn complete_by_driver(cx: &Cx, request: Handle, status: NtStatus, inf
         (info.cancel.is_some(), limit)
     };
     if cancelable {
+        // FxRequest::Vf_VerifyCompleteInternal: a break, and the completion goes ahead.
         cx.verifier_break(
-            None,
+            Some("ReqNotCanceledLocal"),
             "WdfRequestComplete on a cancelable request: call WdfRequestUnmarkCancelable first",
         );
     }
@@ -632,21 +646,28 @@ pub(crate) fn forward_to_queue(cx: &Cx, request: Handle, destination: Handle) ->
             return NtStatus::INVALID_HANDLE;
         };
         if !info.driver_owned() {
-            Some("the request is not owned by the driver")
+            Some((
+                after_completion_rule(
+                    "WdfRequestForwardToIoQueue",
+                    matches!(info.owner, Owner::Done),
+                ),
+                "the request is not owned by the driver",
+            ))
         } else if info.cancel.is_some() {
-            Some("the request is cancelable")
+            // Vf_VerifyForwardRequest → VerifyRequestIsNotCancelable (fxioqueue.cpp).
+            Some((Some("ReqMarkCancelableSend"), "the request is cancelable"))
         } else if info.queue == Some(destination) {
-            Some("cannot forward a request to the same WDFQUEUE")
+            Some((None, "cannot forward a request to the same WDFQUEUE"))
         } else if target.device != info.device {
-            Some("the destination queue belongs to another device")
+            Some((None, "the destination queue belongs to another device"))
         } else if !target.accepts() {
             return NtStatus::WDF_BUSY;
         } else {
             None
         }
     };
-    if let Some(why) = refusal {
-        cx.verifier_break(None, &format!("WdfRequestForwardToIoQueue: {why}"));
+    if let Some((rule, why)) = refusal {
+        cx.verifier_break(rule, &format!("WdfRequestForwardToIoQueue: {why}"));
         return NtStatus::INVALID_DEVICE_REQUEST;
     }
     let source = {
@@ -690,17 +711,27 @@ pub(crate) fn mark_cancelable(
             return NtStatus::INVALID_HANDLE;
         };
         let refusal = if !info.driver_owned() {
-            Some("the request is not owned by the driver")
+            Some((
+                after_completion_rule(
+                    "WdfRequestMarkCancelableEx",
+                    matches!(info.owner, Owner::Done),
+                ),
+                "the request is not owned by the driver",
+            ))
         } else if info.cancel.is_some() {
-            Some("the request is cancelable already")
+            // VerifyRequestIsNotCancelable (fxrequest.cpp), from Vf_VerifyRequestCancelable.
+            Some((
+                Some("MarkCancOnCancReqLocal"),
+                "the request is cancelable already",
+            ))
         } else if info.queue.is_none() {
-            Some("the request did not come from a queue")
+            Some((None, "the request did not come from a queue"))
         } else {
             None
         };
-        if let Some(why) = refusal {
+        if let Some((rule, why)) = refusal {
             drop(state);
-            cx.verifier_break(None, &format!("WdfRequestMarkCancelableEx: {why}"));
+            cx.verifier_break(rule, &format!("WdfRequestMarkCancelableEx: {why}"));
             return NtStatus::INVALID_DEVICE_REQUEST;
         }
         let purging = info

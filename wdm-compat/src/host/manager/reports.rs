@@ -119,8 +119,19 @@ impl IoManager {
 
     /// Records a bug check raised by driver-side code.
     pub(crate) fn report_bug_check(&self, code: u32, params: [usize; 4], message: &str) {
+        self.report_rule_bug_check(None, code, params, message);
+    }
+
+    /// [`report_bug_check`](Self::report_bug_check) naming the SDV rule the driver broke.
+    pub(crate) fn report_rule_bug_check(
+        &self,
+        rule: Option<&'static str>,
+        code: u32,
+        params: [usize; 4],
+        message: &str,
+    ) {
         self.report(Report {
-            rule: None,
+            rule,
             bug_check: Some((code, params)),
             severity: ViolationSeverity::Fatal,
             driver: None,

@@ -192,6 +192,6 @@ pub(crate) unsafe extern "C" fn WdfIoQueuePurgeSynchronously(
     if let Some(handle) = handle(&cx, DDI, raw_queue, Kind::Queue)
         && cx.check_irql(DDI, PASSIVE)
     {
-        queue::purge_synchronously(&cx, handle, "queue purge");
+        queue::purge_synchronously(&cx, handle, queue::PURGE_DDI);
     }
 }
