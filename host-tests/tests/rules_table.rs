@@ -15,7 +15,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 #[derive(Debug)]
@@ -113,7 +116,11 @@ fn every_sdv_rule_has_one_row_and_every_row_holds() {
         let verifier = row.status == "verifier" || row.status == "compile-time + verifier";
         let places = quoted(&row.place);
         if compile_time {
-            let prefix = if row.framework == "KMDF" { "kmdf" } else { "wdm" };
+            let prefix = if row.framework == "KMDF" {
+                "kmdf"
+            } else {
+                "wdm"
+            };
             let expected = format!("wdf-safe/tests/ui/rules/{prefix}_{}.rs", snake(&row.rule));
             assert!(
                 places.contains(&expected.as_str()),
@@ -125,7 +132,11 @@ fn every_sdv_rule_has_one_row_and_every_row_holds() {
             cases_named.insert(expected);
         }
         if verifier {
-            let tests: Vec<&str> = places.iter().copied().filter(|p| p.contains("::")).collect();
+            let tests: Vec<&str> = places
+                .iter()
+                .copied()
+                .filter(|p| p.contains("::"))
+                .collect();
             assert!(!tests.is_empty(), "{row:?}: no test named");
             for test in tests {
                 let (file, function) = test.split_once("::").unwrap();
@@ -134,7 +145,8 @@ fn every_sdv_rule_has_one_row_and_every_row_holds() {
                 let body = function_body(&source, function)
                     .unwrap_or_else(|| panic!("{row:?}: no fn {function} in {file}"));
                 assert!(
-                    body.contains("#[test]") || source.contains(&format!("#[test]\nfn {function}(")),
+                    body.contains("#[test]")
+                        || source.contains(&format!("#[test]\nfn {function}(")),
                     "{file}::{function} is not a test"
                 );
                 assert!(
@@ -151,7 +163,9 @@ fn every_sdv_rule_has_one_row_and_every_row_holds() {
             );
             assert!(row.place.len() >= 20, "{row:?}: say why");
         }
-        *counts.entry((row.framework, row.status.as_str())).or_default() += 1;
+        *counts
+            .entry((row.framework, row.status.as_str()))
+            .or_default() += 1;
     }
     let in_framework = |f: &str| rows.iter().filter(|r| r.framework == f).count();
     assert_eq!(in_framework("KMDF"), 127, "KMDF rows");
@@ -167,7 +181,8 @@ fn every_sdv_rule_has_one_row_and_every_row_holds() {
     }
 
     // The counts the document states are the table's, and meet the targets.
-    let count = |framework: &str, status: &str| counts.get(&(framework, status)).copied().unwrap_or(0);
+    let count =
+        |framework: &str, status: &str| counts.get(&(framework, status)).copied().unwrap_or(0);
     for status in [
         "compile-time",
         "compile-time + verifier",
@@ -187,9 +202,18 @@ fn every_sdv_rule_has_one_row_and_every_row_holds() {
 
 #[test]
 fn rule_names_become_the_case_names() {
-    assert_eq!(snake("BufAfterReqCompletedIntIoctlA"), "buf_after_req_completed_int_ioctl_a");
+    assert_eq!(
+        snake("BufAfterReqCompletedIntIoctlA"),
+        "buf_after_req_completed_int_ioctl_a"
+    );
     assert_eq!(snake("InputBufferAPI"), "input_buffer_api");
-    assert_eq!(snake("PendedCompletedRequest3"), "pended_completed_request3");
-    assert_eq!(snake("CtlDeviceFinishInitDrEntry"), "ctl_device_finish_init_dr_entry");
+    assert_eq!(
+        snake("PendedCompletedRequest3"),
+        "pended_completed_request3"
+    );
+    assert_eq!(
+        snake("CtlDeviceFinishInitDrEntry"),
+        "ctl_device_finish_init_dr_entry"
+    );
     assert_eq!(snake("SpinLockDpc"), "spin_lock_dpc");
 }

@@ -398,9 +398,18 @@ impl<C: IrpCompleter> PendingIrp<C> {
 }
 
 impl<C: IrpCompleter> PendingIrp<C> {
-    /// Takes the IRP out for forwarding; the empty `PendingIrp` then drops silently.
+    /// Takes the IRP out for forwarding or queueing; the empty `PendingIrp` then drops
+    /// silently.
     pub(crate) fn into_raw(mut self) -> Option<IrpRef> {
         self.raw.take()
+    }
+
+    /// A pending IRP the crate took back (out of a cancel-safe queue).
+    pub(crate) const fn from_ref(raw: IrpRef) -> Self {
+        Self {
+            raw: Some(raw),
+            _completer: PhantomData,
+        }
     }
 }
 

@@ -12,6 +12,8 @@
 //!   and its buffers.
 //! * [`device`] and [`driver`]: [`Device`], device and symbolic-link guards that undo themselves,
 //!   and the [`WdmDriver`] trait whose defaults fill the whole major-function table.
+//! * [`csq`]: [`CancelSafeQueue`](csq::CancelSafeQueue), pending IRPs that `CancelIo` can take
+//!   back without a race (IoCsq).
 //! * [`memory`]: allocations that fail with a value back instead of a bug check.
 //! * [`thread_rules`]: why IRPs and lock guards stay on their thread, named for the compiler.
 //! * `host` (feature `host`): a simulated NT I/O manager with a user-mode side and a verifier,
@@ -61,6 +63,7 @@ extern crate wdk_panic;
 #[cfg_attr(not(feature = "host"), allow(dead_code, unused_imports))]
 mod sys;
 
+pub mod csq;
 pub mod device;
 pub mod dispatch;
 pub mod driver;
@@ -202,8 +205,8 @@ pub use ioctl::{IoBuffer, IoControlCode, Ioctl, RequiredAccess, TransferMethod};
 pub use irp::TrackingCompleter;
 pub use irp::{Irp, IrpCompleter, IrpCompletion, NoopCompleter, PendingIrp, SystemCompleter};
 pub use request::{
-    BufferedIoctl, InDirectIoctl, IoRequest, IoctlBuffers, MajorFunction, OutDirectIoctl,
-    Parameters, RequestorMode, UserAddress,
+    BufferedIoctl, FileObjectId, InDirectIoctl, IoRequest, IoctlBuffers, MajorFunction,
+    OutDirectIoctl, Parameters, RequestorMode, UserAddress,
 };
 pub use status::{NtResult, NtStatus, Pending, Severity, to_result};
 pub use sync::{SpinLock, SpinLockGuard};

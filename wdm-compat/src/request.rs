@@ -117,6 +117,18 @@ pub struct UserAddress {
     pub length: usize,
 }
 
+/// Which open handle a request came through: the identity of its file object, to compare
+/// (for instance to cancel a closing handle's queued requests at `IRP_MJ_CLEANUP`), never to
+/// dereference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileObjectId(core::num::NonZeroUsize);
+
+impl FileObjectId {
+    pub(crate) const fn as_usize(self) -> usize {
+        self.0.get()
+    }
+}
+
 /// Typed, bounds-checked access to an IRP's current stack location.
 ///
 /// Borrowed from an [`Irp`](crate::Irp) (or [`PendingIrp`](crate::PendingIrp)) with `request()`,
@@ -156,6 +168,18 @@ impl<'irp> IoRequest<'irp> {
             Some(Mode::Kernel) => RequestorMode::Kernel,
             _ => RequestorMode::User,
         }
+    }
+
+    /// The file object the request came through (`IrpSp->FileObject`): which open handle
+    /// sent it. `None` for requests without one (some sent by other drivers).
+    ///
+    /// IRQL: any.
+    #[must_use]
+    pub fn file_object(&self) -> Option<FileObjectId> {
+        self.irp
+            .as_ref()
+            .and_then(|irp| core::num::NonZeroUsize::new(irp.file_object()))
+            .map(FileObjectId)
     }
 
     /// The decoded parameters.

@@ -14,7 +14,7 @@ use core::marker::PhantomData;
 use std::boxed::Box;
 use std::vec::Vec;
 
-use super::{IoManager, IoResult, IrpId, TrackedCompletion, Violation};
+use super::{IoManager, IoOperation, IoResult, IrpId, TrackedCompletion, Violation};
 use crate::device::{Device, DeviceConfig, IoType, NamedDevice};
 use crate::dispatch::DispatchStatus;
 use crate::driver::{DriverSetup, WdmDriver, entry_point_with};
@@ -86,7 +86,9 @@ impl<C: IrpCompleter> WdmDriver<C> for HarnessDriver<C> {
     }
 }
 
-/// What became of one IRP a [`DispatchHarness`] handed to a routine.
+/// What became of one IRP a [`DispatchHarness`] handed to a routine, when the routine
+/// returned. A routine that pended the IRP leaves it to later: [`cancel`](Self::cancel),
+/// [`result_now`](Self::result_now) and [`tracked_now`](Self::tracked_now) look at it then.
 #[derive(Debug, Clone)]
 pub struct DispatchOutcome {
     /// The IRP; `None` when the request never reached the driver.
@@ -102,6 +104,32 @@ pub struct DispatchOutcome {
     /// What the verifier reported during the request (a `NoopCompleter` routine that returns
     /// success without completing is reported, as it would be in a driver).
     pub violations: Vec<Violation>,
+    /// The request, kept so its IRP stays readable while the outcome lives.
+    operation: Option<IoOperation>,
+}
+
+impl DispatchOutcome {
+    /// `CancelIo` on the request: whether a cancel routine was called.
+    pub fn cancel(&self) -> bool {
+        self.operation.as_ref().is_some_and(IoOperation::cancel)
+    }
+
+    /// The request's result as it stands now (`None` while it is still pending).
+    #[must_use]
+    pub fn result_now(&self) -> Option<IoResult> {
+        self.operation.as_ref().and_then(IoOperation::result)
+    }
+
+    /// The completions `TrackingCompleter` recorded on the IRP so far.
+    #[must_use]
+    pub fn tracked_now(&self) -> Vec<TrackedCompletion> {
+        self.operation.as_ref().map_or_else(Vec::new, |operation| {
+            operation
+                .manager()
+                .probe(operation.irp())
+                .tracked_completions()
+        })
+    }
 }
 
 /// Runs dispatch routines on real IRPs with the completer `C`, without a driver of the test's
@@ -228,6 +256,7 @@ impl<C: IrpCompleter> DispatchHarness<C> {
                     result,
                     tracked: probe.tracked_completions(),
                     violations: self.manager.take_violations(),
+                    operation: Some(operation),
                 }
             }
             Err(status) => DispatchOutcome {
@@ -236,6 +265,7 @@ impl<C: IrpCompleter> DispatchHarness<C> {
                 result: None,
                 tracked: Vec::new(),
                 violations: self.manager.take_violations(),
+                operation: None,
             },
         }
     }

@@ -567,6 +567,11 @@ impl IoOperation {
         self.irp
     }
 
+    /// The simulation the request runs in.
+    pub(in crate::host) const fn manager(&self) -> &IoManager {
+        &self.manager
+    }
+
     /// What the dispatch routine (`IoCallDriver`) returned.
     #[must_use]
     pub const fn returned(&self) -> NtStatus {

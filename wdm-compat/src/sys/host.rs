@@ -596,6 +596,13 @@ impl IrpRef {
         }
     }
 
+    /// `IoGetCurrentIrpStackLocation(irp)->FileObject`, as a number (0 for none).
+    pub(crate) fn file_object(&self) -> usize {
+        self.sim()
+            .and_then(|(manager, id)| manager.irp_file(id))
+            .map_or(0, |file| file.0)
+    }
+
     /// `IoReleaseCancelSpinLock(Irp->CancelIrql)`.
     pub(crate) fn release_cancel_lock(&self) {
         if let Some((manager, id)) = self.sim() {

@@ -52,6 +52,7 @@ pub(crate) use none as backend;
 pub(crate) use none::{dbg_print, lower_irql, raise_irql};
 
 mod callbacks;
+pub(crate) mod csq;
 pub(crate) mod fallible;
 pub(crate) mod pool;
 mod rundown;
@@ -176,6 +177,13 @@ impl IrpRef {
             host::retain_irp(raw);
         }
         Some(Self(raw))
+    }
+}
+
+impl IrpRef {
+    /// The IRP's address, to recognise it (a cancel routine is handed only the raw pointer).
+    pub(crate) const fn as_ptr(&self) -> *mut RawIrp {
+        self.0.as_ptr()
     }
 }
 

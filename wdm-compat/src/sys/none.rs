@@ -281,4 +281,10 @@ impl IrpRef {
     pub(crate) fn release_cancel_lock(&self) {
         self.never()
     }
+
+    /// The address of the current stack location's `FileObject` (0 for none): identifies the
+    /// handle the IRP came through.
+    pub(crate) fn file_object(&self) -> usize {
+        self.never()
+    }
 }

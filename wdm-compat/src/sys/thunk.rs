@@ -21,7 +21,7 @@ const IRP_MN_REMOVE_DEVICE: u8 = 0x02;
 
 /// Runs driver code; on the host a panic becomes a reported bug check and `fallback`.
 #[cfg(feature = "host")]
-fn guarded<R>(fallback: R, f: impl FnOnce() -> R) -> R {
+pub(super) fn guarded<R>(fallback: R, f: impl FnOnce() -> R) -> R {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(value) => value,
         // A bug check of the simulated kernel: reported already, the driver code just stops.
@@ -40,7 +40,7 @@ fn guarded<R>(fallback: R, f: impl FnOnce() -> R) -> R {
 
 /// Runs driver code (a kernel panic handler turns a panic into a bug check).
 #[cfg(not(feature = "host"))]
-fn guarded<R>(_fallback: R, f: impl FnOnce() -> R) -> R {
+pub(super) fn guarded<R>(_fallback: R, f: impl FnOnce() -> R) -> R {
     f()
 }
 

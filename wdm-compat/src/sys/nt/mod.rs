@@ -725,6 +725,11 @@ impl IrpRef {
         unsafe { (*self.raw()).driver_context[0] = context };
     }
 
+    pub(crate) fn file_object(&self) -> usize {
+        // SAFETY: the current stack location of an IRP we own is valid.
+        unsafe { (*self.location()).file_object }.addr()
+    }
+
     pub(crate) fn release_cancel_lock(&self) {
         // SAFETY: the IRP is alive and ours.
         let irql = unsafe { (*self.raw()).cancel_irql };
