@@ -7,7 +7,12 @@
 //! | major function | default |
 //! |---|---|
 //! | `IRP_MJ_CREATE`, `IRP_MJ_CLOSE`, `IRP_MJ_CLEANUP` | complete with `STATUS_SUCCESS` |
-//! | read, write, IOCTLs, PnP, power, everything else | [`WdmDriver::on_other`]: complete with `STATUS_NOT_SUPPORTED` |
+//! | `IRP_MJ_PNP`, `IRP_MJ_POWER` | a device attached over another passes it down; a control device completes it with the status it carries |
+//! | read, write, IOCTLs, query and set information, everything else | [`WdmDriver::on_other`]: complete with `STATUS_NOT_SUPPORTED` |
+//!
+//! Power IRPs are passed down with `IoCallDriver`: since Windows Vista `PoCallDriver` is not
+//! needed for them and `PoStartNextPowerIrp` does nothing (Learn: "Calling IoCallDriver vs.
+//! Calling PoCallDriver"), and every target this crate builds for is later than that.
 //!
 //! A PnP driver (`const PNP: bool = true`) gets [`WdmDriver::add_device`] called for each device
 //! the PnP manager finds; the crate creates the device object, attaches it to the top of the
@@ -145,9 +150,35 @@ pub trait WdmDriver<C: IrpCompleter = SystemCompleter>: Sized + Send + Sync + 's
         self.on_other(device, irp)
     }
 
-    /// `IRP_MJ_PNP` other than the removal the crate handles. Default:
-    /// [`on_other`](Self::on_other).
+    /// `IRP_MJ_PNP` other than the removal the crate handles. Default: a device attached over
+    /// another passes it down, as a function or filter driver must for the PnP requests it
+    /// does not handle (SDV PnpIrpCompletion); a control device completes it with the status
+    /// it carries.
     fn on_pnp<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
+        pass_down_or_leave(device, irp)
+    }
+
+    /// `IRP_MJ_POWER`. Default: a device attached over another passes it down (with
+    /// `IoCallDriver`, see the module docs), so the stack can change power state; a control
+    /// device completes it with the status it carries (a driver that does not handle a power
+    /// IRP must not change it).
+    fn on_power<'r>(
+        &self,
+        device: &Device<Self::DeviceExtension>,
+        irp: Irp<'r, C>,
+    ) -> DispatchStatus<'r> {
+        pass_down_or_leave(device, irp)
+    }
+
+    /// `IRP_MJ_QUERY_INFORMATION` (`NtQueryInformationFile` on a handle to the device).
+    /// Default: [`on_other`](Self::on_other). Fill
+    /// [`IoRequest::query_information_buffer`](crate::IoRequest::query_information_buffer) and
+    /// complete with the bytes written.
+    fn on_query_information<'r>(
         &self,
         device: &Device<Self::DeviceExtension>,
         irp: Irp<'r, C>,
@@ -155,8 +186,9 @@ pub trait WdmDriver<C: IrpCompleter = SystemCompleter>: Sized + Send + Sync + 's
         self.on_other(device, irp)
     }
 
-    /// `IRP_MJ_POWER`. Default: [`on_other`](Self::on_other).
-    fn on_power<'r>(
+    /// `IRP_MJ_SET_INFORMATION` (`NtSetInformationFile`). Default:
+    /// [`on_other`](Self::on_other).
+    fn on_set_information<'r>(
         &self,
         device: &Device<Self::DeviceExtension>,
         irp: Irp<'r, C>,
@@ -173,6 +205,21 @@ pub trait WdmDriver<C: IrpCompleter = SystemCompleter>: Sized + Send + Sync + 's
     ) -> DispatchStatus<'r> {
         let _ = device;
         irp.complete(NtStatus::NOT_SUPPORTED)
+    }
+}
+
+/// The default of PnP and power requests: down the stack when there is one below, else
+/// completed with the status the IRP carries.
+fn pass_down_or_leave<'r, X, C: IrpCompleter>(
+    device: &Device<X>,
+    irp: Irp<'r, C>,
+) -> DispatchStatus<'r> {
+    match device.lower() {
+        Some(lower) => irp.forward(lower),
+        None => {
+            let status = irp.status();
+            irp.complete(status)
+        }
     }
 }
 
@@ -193,6 +240,8 @@ pub(crate) fn dispatch<'r, D: WdmDriver<C>, C: IrpCompleter>(
         MajorFunction::INTERNAL_DEVICE_CONTROL => driver.on_internal_device_control(device, irp),
         MajorFunction::PNP => driver.on_pnp(device, irp),
         MajorFunction::POWER => driver.on_power(device, irp),
+        MajorFunction::QUERY_INFORMATION => driver.on_query_information(device, irp),
+        MajorFunction::SET_INFORMATION => driver.on_set_information(device, irp),
         _ => driver.on_other(device, irp),
     }
 }

@@ -253,6 +253,16 @@ impl<'r, C: IrpCompleter> Irp<'r, C> {
         self.raw.as_ref().map_or(0, IrpRef::information)
     }
 
+    /// `IoStatus.Status` as it stands now: what the sender set (the PnP manager sends PnP IRPs
+    /// with `STATUS_NOT_SUPPORTED`) or a driver above left. A driver that does not handle a
+    /// PnP or power request completes it with this, unchanged.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn status(&self) -> NtStatus {
+        self.raw.as_ref().map_or(NtStatus::SUCCESS, IrpRef::status)
+    }
+
     /// Completes the IRP with `status` and `Information = 0`, and returns the status the
     /// dispatch routine must return.
     ///

@@ -34,6 +34,10 @@ impl MajorFunction {
     pub const READ: Self = Self(0x03);
     /// `IRP_MJ_WRITE`.
     pub const WRITE: Self = Self(0x04);
+    /// `IRP_MJ_QUERY_INFORMATION`: `NtQueryInformationFile` on a handle.
+    pub const QUERY_INFORMATION: Self = Self(0x05);
+    /// `IRP_MJ_SET_INFORMATION`: `NtSetInformationFile` on a handle.
+    pub const SET_INFORMATION: Self = Self(0x06);
     /// `IRP_MJ_FLUSH_BUFFERS`.
     pub const FLUSH_BUFFERS: Self = Self(0x09);
     /// `IRP_MJ_DEVICE_CONTROL`: `DeviceIoControl` from user or kernel mode.
@@ -100,8 +104,41 @@ pub enum Parameters {
         /// `OutputBufferLength`.
         output_length: usize,
     },
+    /// `IRP_MJ_QUERY_INFORMATION` (`NtQueryInformationFile`): `Parameters.QueryFile`.
+    QueryInformation {
+        /// `FileInformationClass` (`FileBasicInformation` = 4, `FileStandardInformation` = 5,
+        /// `FilePositionInformation` = 14, …).
+        class: u32,
+        /// Bytes the caller's buffer holds.
+        length: usize,
+    },
+    /// `IRP_MJ_SET_INFORMATION` (`NtSetInformationFile`): `Parameters.SetFile`.
+    SetInformation {
+        /// `FileInformationClass`.
+        class: u32,
+        /// Bytes the caller supplies.
+        length: usize,
+    },
+    /// `IRP_MJ_POWER`: `Parameters.Power` (the minor function says which request:
+    /// `IRP_MN_SET_POWER` = 2, `IRP_MN_QUERY_POWER` = 3).
+    Power {
+        /// Whether `state` is a system or a device power state (`Type`).
+        kind: PowerStateKind,
+        /// `State`: `PowerSystemWorking` (1) … for a system state, `PowerDeviceD0` (1) …
+        /// `PowerDeviceD3` (4) for a device state.
+        state: u32,
+    },
     /// Any other major function.
     Other,
+}
+
+/// `POWER_STATE_TYPE`: what an `IRP_MJ_POWER` request's state describes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PowerStateKind {
+    /// `SystemPowerState`: the machine's S-state.
+    System,
+    /// `DevicePowerState`: the device's D-state.
+    Device,
 }
 
 /// A user-mode address from a METHOD_NEITHER request, kept as a number.
@@ -257,6 +294,44 @@ impl<'irp> IoRequest<'irp> {
         }
     }
 
+    /// The buffer an `IRP_MJ_QUERY_INFORMATION` request fills (the system buffer the I/O
+    /// manager copies back to the caller, `Information` bytes of it).
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` for other requests; `STATUS_BUFFER_TOO_SMALL` for a
+    /// zero-length buffer.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn query_information_buffer(self) -> NtResult<&'irp mut [u8]> {
+        match self.parameters() {
+            Parameters::QueryInformation { .. } => self
+                .irp
+                .and_then(IrpRef::system_buffer)
+                .ok_or(NtStatus::BUFFER_TOO_SMALL),
+            _ => Err(NtStatus::INVALID_DEVICE_REQUEST),
+        }
+    }
+
+    /// The data an `IRP_MJ_SET_INFORMATION` request supplies.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` for other requests; `STATUS_INFO_LENGTH_MISMATCH` for
+    /// no data.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_information_buffer(self) -> NtResult<&'irp [u8]> {
+        match self.parameters() {
+            Parameters::SetInformation { .. } => self
+                .irp
+                .and_then(IrpRef::system_buffer)
+                .map(|data| &*data)
+                .ok_or(NtStatus::INFO_LENGTH_MISMATCH),
+            _ => Err(NtStatus::INVALID_DEVICE_REQUEST),
+        }
+    }
+
     /// The data a write supplies: `length` bytes of system memory (buffered or direct I/O).
     ///
     /// A zero-length write gets an empty slice.
@@ -358,6 +433,22 @@ pub(crate) fn decode_parameters(irp: &IrpRef) -> Parameters {
             code: IoControlCode::from_raw(code),
             input_length: len(input_length),
             output_length: len(output_length),
+        },
+        Params::QueryInformation { length, class } => Parameters::QueryInformation {
+            class,
+            length: len(length),
+        },
+        Params::SetInformation { length, class } => Parameters::SetInformation {
+            class,
+            length: len(length),
+        },
+        Params::Power { kind, state } => Parameters::Power {
+            kind: if kind == 0 {
+                PowerStateKind::System
+            } else {
+                PowerStateKind::Device
+            },
+            state,
         },
         Params::Other => Parameters::Other,
     }

@@ -243,11 +243,11 @@ fn unloading_cancels_what_still_waits() {
         .unwrap();
     let handle = manager.open(r"\\.\Mailbox").unwrap();
     let read = handle.read_async(4).unwrap();
-    // Leave the handle open: the reads are still waiting when the driver goes.
-    std::mem::forget(handle);
+    // The handle stays open: the read still waits when the driver goes.
     manager.set_strict(false);
     let _ = manager.unload_driver(driver);
     assert_eq!(read.result().unwrap().status, NtStatus::CANCELLED);
+    drop(handle);
     assert!(
         !manager.violations().iter().any(|v| v.is_bug_check(0x44)),
         "{:#?}",

@@ -147,6 +147,10 @@ pub mod major {
     pub const READ: u8 = 0x03;
     /// `IRP_MJ_WRITE`.
     pub const WRITE: u8 = 0x04;
+    /// `IRP_MJ_QUERY_INFORMATION`.
+    pub const QUERY_INFORMATION: u8 = 0x05;
+    /// `IRP_MJ_SET_INFORMATION`.
+    pub const SET_INFORMATION: u8 = 0x06;
     /// `IRP_MJ_DEVICE_CONTROL`.
     pub const DEVICE_CONTROL: u8 = 0x0e;
     /// `IRP_MJ_INTERNAL_DEVICE_CONTROL`.
@@ -190,6 +194,14 @@ pub mod pnp_minor {
     pub const REMOVE_DEVICE: u8 = 0x02;
     /// `IRP_MN_SURPRISE_REMOVAL`.
     pub const SURPRISE_REMOVAL: u8 = 0x17;
+}
+
+/// Power minor function codes (`IRP_MN_*` of `IRP_MJ_POWER`) the simulation sends.
+pub mod power_minor {
+    /// `IRP_MN_SET_POWER`.
+    pub const SET_POWER: u8 = 0x02;
+    /// `IRP_MN_QUERY_POWER`.
+    pub const QUERY_POWER: u8 = 0x03;
 }
 
 /// Device object flags (`DO_*`) a test may set on devices it creates through [`KernelCalls`].

@@ -219,6 +219,38 @@ impl DeviceNode {
         )
     }
 
+    /// Sends a device set-power request (`IRP_MJ_POWER` / `IRP_MN_SET_POWER`, `DevicePowerState`)
+    /// for D-state `d` (0 for D0 … 3 for D3) down the stack, as the power manager does; returns
+    /// its final status. Power IRPs arrive with `STATUS_NOT_SUPPORTED` and each driver passes
+    /// them down; the bus driver completes them.
+    pub fn set_device_power(&self, d: u8) -> NtStatus {
+        let top = self.manager.top_of_stack(self.pdo);
+        let status = self
+            .manager
+            .send_sync(
+                top,
+                IrpSpec {
+                    major: major::POWER,
+                    minor: super::power_minor::SET_POWER,
+                    // `DevicePowerState` is 1; `PowerDeviceD0` is 1.
+                    params: Params::Power {
+                        kind: 1,
+                        state: u32::from(d) + 1,
+                    },
+                    mode: Mode::Kernel,
+                    system: Vec::new(),
+                    mdl: Vec::new(),
+                    transfer: Transfer::None,
+                    user_output: Vec::new(),
+                    user_addresses: (0, 0),
+                    initial_status: NtStatus::NOT_SUPPORTED,
+                },
+            )
+            .status;
+        self.manager.check_strict();
+        status
+    }
+
     /// Sends `IRP_MN_START_DEVICE` down the stack; returns its final status.
     pub fn start(&self) -> NtStatus {
         let status = self.send_pnp(pnp_minor::START_DEVICE).status;

@@ -169,7 +169,11 @@ impl From<Params> for IrpParameters {
                 input_length,
                 code,
             },
-            Params::Other => Self::Other,
+            // Scripted drivers read these through `KernelCalls::system_buffer` when they need to.
+            Params::QueryInformation { .. }
+            | Params::SetInformation { .. }
+            | Params::Power { .. }
+            | Params::Other => Self::Other,
         }
     }
 }

@@ -315,6 +315,45 @@ impl FileHandle {
         }
     }
 
+    /// `NtQueryInformationFile`'s IRP: `Parameters.QueryFile`, the caller's buffer as the
+    /// system buffer (the I/O manager buffers these requests whatever the device's flags).
+    fn query_information_spec(class: u32, length: usize) -> IrpSpec {
+        IrpSpec {
+            major: major::QUERY_INFORMATION,
+            minor: 0,
+            params: Params::QueryInformation {
+                length: u32::try_from(length).unwrap_or(u32::MAX),
+                class,
+            },
+            mode: Mode::User,
+            system: vec![0; length],
+            mdl: Vec::new(),
+            transfer: Transfer::Buffered,
+            user_output: vec![0; length],
+            user_addresses: (0, 0),
+            initial_status: NtStatus::SUCCESS,
+        }
+    }
+
+    /// `NtSetInformationFile`'s IRP: the data captured in the system buffer.
+    fn set_information_spec(class: u32, data: &[u8]) -> IrpSpec {
+        IrpSpec {
+            major: major::SET_INFORMATION,
+            minor: 0,
+            params: Params::SetInformation {
+                length: u32::try_from(data.len()).unwrap_or(u32::MAX),
+                class,
+            },
+            mode: Mode::User,
+            system: data.to_vec(),
+            mdl: Vec::new(),
+            transfer: Transfer::None,
+            user_output: Vec::new(),
+            user_addresses: (0, 0),
+            initial_status: NtStatus::SUCCESS,
+        }
+    }
+
     fn no_device(&self) -> IoResult {
         Self::refused(NtStatus::NO_SUCH_DEVICE)
     }
@@ -431,6 +470,23 @@ impl FileHandle {
             return Self::refused(NtStatus::ACCESS_DENIED);
         }
         self.run_sync(|_| self.ioctl_spec(false, code, input, output))
+    }
+
+    /// `NtQueryInformationFile(class)` with room for `length` bytes: the driver's
+    /// `IRP_MJ_QUERY_INFORMATION`. The data that comes back is the first `Information` bytes
+    /// of the buffer.
+    #[must_use]
+    pub fn query_information(&self, class: u32, length: usize) -> IoResult {
+        self.run_sync(|_| Self::query_information_spec(class, length))
+    }
+
+    /// `NtSetInformationFile(class)` with `data`: the driver's `IRP_MJ_SET_INFORMATION`.
+    #[must_use]
+    pub fn set_information(&self, class: u32, data: &[u8]) -> IoResult {
+        if !self.access.write {
+            return Self::refused(NtStatus::ACCESS_DENIED);
+        }
+        self.run_sync(|_| Self::set_information_spec(class, data))
     }
 
     /// An `IRP_MJ_INTERNAL_DEVICE_CONTROL` request, as a kernel-mode sender

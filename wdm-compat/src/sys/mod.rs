@@ -223,6 +223,12 @@ pub(crate) enum Params {
         input_length: u32,
         code: u32,
     },
+    /// `Parameters.QueryFile` (`IRP_MJ_QUERY_INFORMATION`).
+    QueryInformation { length: u32, class: u32 },
+    /// `Parameters.SetFile` (`IRP_MJ_SET_INFORMATION`).
+    SetInformation { length: u32, class: u32 },
+    /// `Parameters.Power` (`IRP_MJ_POWER`): `Type` and `State`.
+    Power { kind: u32, state: u32 },
     /// Any other major function: nothing decoded.
     Other,
 }

@@ -255,6 +255,9 @@ impl World {
                     _ => 0,
                 }
             }
+            Params::QueryInformation { length, .. } | Params::SetInformation { length, .. } => {
+                usize::try_from(length).unwrap_or(0)
+            }
             _ => 0,
         };
         len.min(state.obj.system.len())

@@ -502,6 +502,20 @@ impl IrpRef {
                 input_length: low(p1),
                 code: low(p2),
             },
+            // `Length`, then `FileInformationClass` at the next pointer-aligned slot.
+            0x05 => Params::QueryInformation {
+                length: low(p0),
+                class: low(p1),
+            },
+            0x06 => Params::SetInformation {
+                length: low(p0),
+                class: low(p1),
+            },
+            // `SystemContext`, then `Type` and `State`, each pointer-aligned.
+            0x16 => Params::Power {
+                kind: low(p1),
+                state: low(p2),
+            },
             _ => Params::Other,
         };
         StackParams {
@@ -545,6 +559,9 @@ impl IrpRef {
                 1 | 2 => length(input_length),
                 _ => 0,
             },
+            // The I/O manager always buffers file-information requests.
+            Params::QueryInformation { length: l, .. }
+            | Params::SetInformation { length: l, .. } => length(l),
             _ => 0,
         }
     }
