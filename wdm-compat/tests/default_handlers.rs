@@ -87,7 +87,7 @@ impl WdmDriver for Positioned {
         })
     }
 
-    fn on_query_information<'r>(&self, _: &Device<()>, mut irp: Irp<'r>) -> DispatchStatus<'r> {
+    fn on_query_information<'r>(&self, _: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
         let Parameters::QueryInformation { class, .. } = irp.parameters() else {
             return irp.complete(NtStatus::INVALID_DEVICE_REQUEST);
         };
