@@ -15,6 +15,7 @@
 //! types of its input and output buffers, so dispatch code checks lengths against the types the
 //! definition declared.
 
+pub use crate::typed_ioctl::{Bounded, IoctlInput, IoctlOutput, TypedIoctl};
 use core::fmt;
 use core::marker::PhantomData;
 

@@ -3,7 +3,9 @@
 //! The WDM I/O vocabulary and the IRP model of `wdf-safe`, usable without the WDK:
 //!
 //! * [`status`]: [`NtStatus`], severities, names, `Result` helpers.
-//! * [`ioctl`]: `CTL_CODE` as [`IoControlCode`], typed IOCTLs and [`define_ioctl!`](crate::define_ioctl).
+//! * [`ioctl`]: `CTL_CODE` as [`IoControlCode`], typed IOCTLs and [`define_ioctl!`](crate::define_ioctl),
+//!   matched and decoded on the dispatch side too ([`IoRequest::ioctl`], [`ioctl::Bounded`]
+//!   for variable-length data).
 //! * [`irp`]: [`Irp<C>`](Irp), completed exactly once, with the completer `C` chosen at compile
 //!   time; [`NoopCompleter`], `TrackingCompleter` (feature `tracking`).
 //! * [`dispatch`]: the values a dispatch routine can return, each of which only a legal way of
@@ -77,6 +79,7 @@ pub mod request;
 pub mod status;
 pub mod sync;
 pub mod thread_rules;
+mod typed_ioctl;
 
 #[cfg(feature = "host")]
 pub mod host;

@@ -9,6 +9,7 @@ use std::vec::Vec;
 use super::manager::{IoManager, IrpSpec, Transfer};
 use super::security::{Access, OpenOptions};
 use super::{DeviceId, FileObject, IrpId, major};
+use crate::ioctl::{Ioctl, IoctlInput, IoctlOutput};
 use crate::status::NtStatus;
 use crate::sys::{DO_BUFFERED_IO, DO_DIRECT_IO, Mode, Params};
 
@@ -470,6 +471,27 @@ impl FileHandle {
             return Self::refused(NtStatus::ACCESS_DENIED);
         }
         self.run_sync(|_| self.ioctl_spec(false, code, input, output))
+    }
+
+    /// `DeviceIoControl` with a typed IOCTL, as a client written against the same
+    /// [`define_ioctl!`](crate::define_ioctl) constant sends it: the input encoded as `In`,
+    /// room for `Out`, the reply decoded as `Out`.
+    ///
+    /// # Errors
+    ///
+    /// The request's failure status; `STATUS_INFO_LENGTH_MISMATCH` when it succeeded but what
+    /// came back does not decode as `Out`.
+    pub fn call<In: IoctlInput, Out: IoctlOutput>(
+        &self,
+        ioctl: Ioctl<In, Out>,
+        input: &In::Arg,
+    ) -> Result<Out::Value, NtStatus> {
+        let result =
+            self.device_io_control(ioctl.code().to_raw(), &In::encode(input), Out::CAPACITY);
+        if !result.is_success() {
+            return Err(result.status);
+        }
+        Out::decode(&result.data).ok_or(NtStatus::INFO_LENGTH_MISMATCH)
     }
 
     /// `NtQueryInformationFile(class)` with room for `length` bytes: the driver's
