@@ -226,6 +226,11 @@ impl<'r, C: IrpCompleter> Irp<'r, C> {
         self.raw.take()
     }
 
+    /// The handle, for the escape hatches (`sys/escape.rs`).
+    pub(crate) const fn raw_ref(&self) -> Option<&IrpRef> {
+        self.raw.as_ref()
+    }
+
     /// Typed, bounds-checked access to the current stack location and its buffers.
     ///
     /// IRQL: any level at which the IRP's buffers are resident (≤ DISPATCH_LEVEL for
@@ -412,6 +417,11 @@ impl<C: IrpCompleter> PendingIrp<C> {
     /// silently.
     pub(crate) fn into_raw(mut self) -> Option<IrpRef> {
         self.raw.take()
+    }
+
+    /// The handle, for the escape hatches (`sys/escape.rs`).
+    pub(crate) const fn raw_ref(&self) -> Option<&IrpRef> {
+        self.raw.as_ref()
     }
 
     /// A pending IRP the crate took back (out of a cancel-safe queue).

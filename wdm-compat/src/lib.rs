@@ -23,7 +23,10 @@
 //!
 //! All `unsafe` code lives in one private module, the seam to the operating system; every other
 //! module is safe code (`#![deny(unsafe_code)]`). The safety contract is in `SAFETY.md` at the
-//! repository root.
+//! repository root. For a kernel routine the crate does not wrap, the escape hatches
+//! [`Irp::as_raw`], [`PendingIrp::as_raw`], [`PendingIrp::into_raw_irp`], `unsafe`
+//! [`PendingIrp::from_raw`] and [`Device::as_raw`] reach the raw objects under the contracts
+//! listed there.
 //!
 //! ## On Windows
 //!

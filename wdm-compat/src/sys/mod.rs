@@ -53,6 +53,7 @@ pub(crate) use none::{dbg_print, lower_irql, raise_irql};
 
 mod callbacks;
 pub(crate) mod csq;
+mod escape;
 pub(crate) mod fallible;
 pub(crate) mod pool;
 mod rundown;
@@ -183,6 +184,21 @@ impl IrpRef {
 impl IrpRef {
     /// The IRP's address, to recognise it (a cancel routine is handed only the raw pointer).
     pub(crate) const fn as_ptr(&self) -> *mut RawIrp {
+        self.0.as_ptr()
+    }
+
+    /// Gives up the handle without its end (on the host: keeps its count on the IRP, which
+    /// [`IrpRef::from_raw`] of the same pointer later takes over).
+    pub(crate) fn into_ptr(self) -> *mut RawIrp {
+        let raw = self.0.as_ptr();
+        core::mem::forget(self);
+        raw
+    }
+}
+
+impl DeviceRef {
+    /// The device object's address.
+    pub(crate) const fn as_ptr(self) -> *mut RawDevice {
         self.0.as_ptr()
     }
 }
