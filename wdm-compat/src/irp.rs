@@ -33,7 +33,7 @@ use crate::thread_rules::{AnIrpIsFinishedInItsDispatchRoutineOrMarkedPending, St
 /// hands the completion to a completer of this crate (only [`Irp`] can make an
 /// [`IrpCompletion`], so a completer cannot finish an IRP it was not given). Load a driver with
 /// it in the host simulation through
-/// [`driver::entry_point_with`](crate::driver::entry_point_with).
+/// `driver::entry_point_with` (feature `host`).
 ///
 /// ```
 /// use core::sync::atomic::{AtomicUsize, Ordering};
