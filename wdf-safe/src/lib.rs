@@ -20,6 +20,86 @@
 //!   `wdm_compat::io` as a KMDF driver.
 //! * [`sync`]: [`SpinLock`] and [`WaitLock`], data reached only through RAII guards.
 //!
+//! ## A driver, start to finish
+//!
+//! A control device's life in types: `ControlDeviceInit` is configured, then `create` makes a
+//! `Device<_, Initializing>` that takes queues and a symbolic link, and `finish_initializing`
+//! gives the `Device<_, Ready>` the driver keeps (and that can no longer take a default queue).
+//! Each I/O callback gets a `Request` of its kind and must return the `RequestDone` that only
+//! finishing that request gives. The same code loads into the simulated KMDF here:
+//!
+//! ```
+//! # #[cfg(feature = "host")] fn main() -> Result<(), wdf_safe::NtStatus> {
+//! use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
+//! use wdf_safe::kind::state::Ready;
+//! use wdf_safe::kind::{Read, Sequential};
+//! use wdf_safe::{
+//!     ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, Queue,
+//!     QueueConfig, Request, RequestDone,
+//! };
+//!
+//! /// Reads get "tick" (as much of it as fits).
+//! struct Ticker {
+//!     _device: Device<Ticker, Ready>,
+//!     _reads: Queue<Sequential>,
+//! }
+//!
+//! fn on_read<'r>(_: &Ticker, request: Request<'r, Read>) -> RequestDone<'r> {
+//!     request.complete_with(|request| {
+//!         let out = request.output_buffer(1)?;
+//!         let n = out.len().min(4);
+//!         out[..n].copy_from_slice(&b"tick"[..n]);
+//!         Ok(n)
+//!     })
+//! }
+//!
+//! impl KmdfDriver for Ticker {
+//!     fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+//!         let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+//!             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+//!         init.assign_name(r"\Device\Ticker")?;
+//!         let device = init.create(driver).map_err(|(_, status)| status)?; // Initializing
+//!         device.create_symbolic_link(r"\DosDevices\Ticker")?;
+//!         let reads = device.create_default_queue(QueueConfig::sequential().on_read(on_read))?;
+//!         let device = device.finish_initializing(); // Ready
+//!         Ok(Self { _device: device, _reads: reads })
+//!     }
+//! }
+//!
+//! let io = wdm_compat::host::IoManager::new();
+//! io.load_driver("ticker", wdf_safe::entry_point::<Ticker>())?;
+//! let handle = io.open(r"\\.\Ticker")?;
+//! assert_eq!(handle.read(8).data, b"tick");
+//! assert_eq!(handle.read(2).data, b"ti");
+//! // A zero-length read never reaches the callback: KMDF completes it itself.
+//! assert_eq!(handle.read(0).status, NtStatus::SUCCESS);
+//! # Ok(()) }
+//! # #[cfg(not(feature = "host"))] fn main() {}
+//! ```
+//!
+//! A ready device takes no default queue: that is set up while it initializes.
+//!
+//! ```compile_fail,E0599
+//! # use wdf_safe::kind::{state::Initializing, Parallel};
+//! # use wdf_safe::{Device, KmdfDriver, NtResult, QueueConfig};
+//! fn late<D: KmdfDriver>(device: Device<D, Initializing>) -> NtResult {
+//!     let ready = device.finish_initializing();
+//!     ready.create_default_queue(QueueConfig::<Parallel, D>::parallel())?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! And a callback cannot return without finishing its request:
+//!
+//! ```compile_fail,E0308
+//! # use wdf_safe::kind::Read;
+//! # use wdf_safe::{Request, RequestDone};
+//! fn on_read<'r>(_: &(), request: Request<'r, Read>) -> RequestDone<'r> {
+//!     let _ = request.length();
+//!     ()
+//! }
+//! ```
+//!
 //! ## The framework underneath
 //!
 //! Every public type holds one handle of the seam (`src/sys/`, the only module with `unsafe`)
@@ -65,6 +145,13 @@
 //! | `WdfVerifierDbgBreakPoint` | ≤ DISPATCH_LEVEL (debug builds) |
 //!
 //! The kernel routines underneath (spin locks, `DbgPrint`) come from `wdm-compat`'s own seam.
+//!
+//! What the simulated KMDF leaves out is listed in the `kmdf-sim` crate's documentation ("What
+//! it simplifies"); the ones a driver author meets first: callbacks run on the thread that
+//! delivered the request (no execution levels, DPCs or work items), devices stay in D0 with no
+//! PnP or power state machine, and synchronous waits that could never end are reported after
+//! 10 s instead of hanging. The I/O manager underneath is `wdm_compat::host`, whose own
+//! simplifications are in its module documentation.
 #![no_std]
 #![deny(unsafe_code)]
 

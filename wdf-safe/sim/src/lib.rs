@@ -36,8 +36,8 @@
 //!   queues are never power-managed.
 //! * Request buffers are the framework's copies of the IRP's, written back when the request is
 //!   completed or sent (the bytes a caller sees are the same).
-//! * A `WDFFILEOBJECT` lives only for the `EvtFileClose` call (the I/O manager has no file
-//!   objects).
+//! * A `WDFFILEOBJECT` lives only for the `EvtFileClose` call: the framework keeps no object
+//!   per open handle (the I/O manager's file objects are used to flush queues at cleanup).
 //! * Only the DDIs wdf-safe's seam calls are in the table (the others' entries are empty):
 //!   no `WDFMEMORY`, timers, work items, wait locks, spin locks or collections yet.
 //! * The I/O target is a device's local one: a send is `IoCallDriver` to the device below,

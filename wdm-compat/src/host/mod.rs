@@ -49,9 +49,19 @@
 //! requests. Each [`IoManager`] is independent: tests running in parallel each build their own.
 //!
 //! Simplifications relative to Windows are listed on the items they concern; the main ones:
-//! no file objects (every handle is its own open, `FsContext` is not modelled), no security
-//! checks beyond `exclusive` devices, no power IRPs, no DPCs or timers, and the cancel spin lock
-//! is a record of who holds it rather than a lock that makes other processors wait.
+//!
+//! * a file object per handle, but no `FsContext` and no file-system semantics (no byte
+//!   offsets kept, no share access);
+//! * security is the device's SDDL DACL against a caller who is an administrator, the system, or
+//!   neither ([`OpenOptions`]); no tokens, privileges or auditing;
+//! * power: the set-power requests a test sends ([`DeviceNode::set_device_power`]), with no
+//!   power manager deciding them, no query-power and no idle detection;
+//! * no DPCs, timers or work items: code runs on the thread that sent the request, at the
+//!   simulated IRQL;
+//! * the cancel spin lock is a record of who holds it rather than a lock that makes other
+//!   processors wait;
+//! * one IoManager per test, fully independent; no kernel objects other than drivers, devices,
+//!   file objects and IRPs.
 
 mod irql;
 mod manager;
