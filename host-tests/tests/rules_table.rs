@@ -97,7 +97,10 @@ fn function_body<'s>(source: &'s str, name: &str) -> Option<&'s str> {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "reads the repository's files, which Miri's isolation forbids")]
+#[cfg_attr(
+    miri,
+    ignore = "reads the repository's files, which Miri's isolation forbids"
+)]
 fn every_sdv_rule_has_one_row_and_every_row_holds() {
     let root = repository();
     let text = fs::read_to_string(root.join("host-tests/RULES.md")).unwrap();

@@ -41,7 +41,9 @@ use crate::sys::csq::{Csq, NotQueued};
 /// chosen at compile time, like the completer.
 ///
 /// `cancelled` runs in the IRP's cancel routine (at DISPATCH_LEVEL, the cancel spin lock already
-/// released) or when the queue is dropped with IRPs still in it; it must finish the IRP.
+/// released), when an IRP was cancelled before it could be queued, or when the queue is dropped
+/// with IRPs still in it; it must finish the IRP. It must not queue the IRP again: a cancelled
+/// IRP inserted into a queue comes straight back to the handler, for ever.
 pub trait CancelHandler<C: IrpCompleter>: 'static {
     /// Finishes `irp`, which was cancelled.
     ///

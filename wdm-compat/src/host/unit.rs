@@ -120,6 +120,16 @@ impl DispatchOutcome {
         self.operation.as_ref().and_then(IoOperation::result)
     }
 
+    /// What the verifier reported since the outcome was made (or the last call of this) in
+    /// the harness's simulation: reports about a pended IRP, made when it was cancelled or
+    /// completed later.
+    #[must_use]
+    pub fn violations_now(&self) -> Vec<Violation> {
+        self.operation
+            .as_ref()
+            .map_or_else(Vec::new, |operation| operation.manager().take_violations())
+    }
+
     /// The completions `TrackingCompleter` recorded on the IRP so far.
     #[must_use]
     pub fn tracked_now(&self) -> Vec<TrackedCompletion> {
@@ -238,11 +248,21 @@ impl<C: IrpCompleter> DispatchHarness<C> {
         routine: impl for<'r> FnOnce(Irp<'r, C>) -> DispatchStatus<'r> + 'static,
         send: impl FnOnce(&super::FileHandle) -> Result<super::IoOperation, NtStatus>,
     ) -> DispatchOutcome {
+        /// Empties the slot when the request is over, even if sending it panicked, so a
+        /// routine never waits there for another request.
+        struct ClearSlot;
+        impl Drop for ClearSlot {
+            fn drop(&mut self) {
+                let left = NEXT_ROUTINE.with(|slot| slot.replace(None));
+                drop(left);
+            }
+        }
         let boxed: Routine<C> = Box::new(routine);
-        NEXT_ROUTINE.with(|slot| *slot.borrow_mut() = Some(Box::new(boxed)));
+        let previous = NEXT_ROUTINE.with(|slot| slot.replace(Some(Box::new(boxed))));
+        drop(previous);
+        let clear = ClearSlot;
         let sent = send(&self.handle);
-        // Not taken only if the request never reached the driver.
-        NEXT_ROUTINE.with(|slot| slot.borrow_mut().take());
+        drop(clear);
         match sent {
             Ok(operation) => {
                 let probe = self.manager.probe(operation.irp());

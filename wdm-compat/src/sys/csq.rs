@@ -179,16 +179,19 @@ unsafe extern "system" fn cancel_routine(_device: *mut RawDevice, raw: *mut RawI
     };
     // SAFETY: `insert` stored the state with a reference that this routine now owns.
     let state = unsafe { shared.as_ref() };
-    let taken = {
-        let mut irps = state.irps.lock();
-        irps.iter()
-            .position(|queued| queued.as_ptr() == raw)
-            .map(|index| irps.remove(index))
-    };
-    if let Some(mut irp) = taken {
-        irp.set_driver_context(core::ptr::null_mut());
-        let on_cancel = state.on_cancel;
-        super::thunk::guarded((), || on_cancel(irp));
-    }
+    // Guarded as a whole: on the host a bug check raised in here (or a panic in the handler)
+    // must stop at this `extern "system"` frame, not unwind through it.
+    super::thunk::guarded((), || {
+        let taken = {
+            let mut irps = state.irps.lock();
+            irps.iter()
+                .position(|queued| queued.as_ptr() == raw)
+                .map(|index| irps.remove(index))
+        };
+        if let Some(mut irp) = taken {
+            irp.set_driver_context(core::ptr::null_mut());
+            (state.on_cancel)(irp);
+        }
+    });
     release(shared);
 }

@@ -61,13 +61,17 @@ impl<C: IrpCompleter> PendingIrp<C> {
     /// `irp` must be a live IRP that this driver owns and marked pending (its dispatch routine
     /// returned `STATUS_PENDING`): for example one given up with
     /// [`into_raw_irp`](Self::into_raw_irp), or one a kernel routine handed back. Its current
-    /// stack location must be this driver's, and no other [`Irp`] or `PendingIrp` for it may
-    /// exist while this one lives: the crate completes it through `C` and lends its buffers as
-    /// unique slices.
+    /// stack location must be this driver's; no other [`Irp`] or `PendingIrp` for it may exist
+    /// while this one lives, and no object of this crate may hold it (a
+    /// [`CancelSafeQueue`](crate::csq::CancelSafeQueue)); and its cancel routine must be NULL
+    /// (whoever set one has cleared it with `IoSetCancelRoutine(irp, NULL)` returning it), or
+    /// a cancellation could complete it a second time. The crate completes it through `C` and
+    /// lends its buffers as unique slices.
     #[must_use = "a pending IRP must be completed"]
     pub unsafe fn from_raw(irp: *mut c_void) -> Option<Self> {
         // SAFETY: the caller's contract is `IrpRef::from_raw`'s (a live IRP this driver owns,
-        // with no other handle), plus its having been marked pending.
+        // with no other handle), plus its having been marked pending and having no cancel
+        // routine.
         unsafe { IrpRef::from_raw(irp.cast::<RawIrp>()) }.map(Self::from_ref)
     }
 }

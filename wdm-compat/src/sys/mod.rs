@@ -187,12 +187,11 @@ impl IrpRef {
         self.0.as_ptr()
     }
 
-    /// Gives up the handle without its end (on the host: keeps its count on the IRP, which
-    /// [`IrpRef::from_raw`] of the same pointer later takes over).
+    /// Gives up the handle, keeping only the address. The IRP stays alive without it: it is
+    /// pending, so the system keeps it until it completes (on the host the simulation holds its
+    /// own count until then), and [`IrpRef::from_raw`] of the same address makes a new handle.
     pub(crate) fn into_ptr(self) -> *mut RawIrp {
-        let raw = self.0.as_ptr();
-        core::mem::forget(self);
-        raw
+        self.0.as_ptr()
     }
 }
 
