@@ -10,14 +10,16 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::Mutex;
 
 use wdm_compat::csq::CancelSafeQueue;
 use wdm_compat::driver::entry_point;
 use wdm_compat::host::{IoManager, ScriptedDriver, major};
 use wdm_compat::{
-    Device, DeviceConfig, DispatchStatus, DriverSetup, IoType, Irp, IrpCompleter, NamedDevice,
-    NtResult, NtStatus, PendingIrp, WdmDriver,
+    Device, DispatchStatus, DriverSetup, Irp, IrpCompleter, NamedDevice, NtResult, NtStatus,
+    PendingIrp, WdmDriver,
 };
 
 /// `IOCTL_TAKE`: take the oldest waiting read out of the queue and hold it.
@@ -36,13 +38,8 @@ impl WdmDriver for Mailbox {
     type DeviceExtension = ();
 
     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
-        let device = setup
-            .create_device(
-                &DeviceConfig::named(r"\Device\Mailbox").io_type(IoType::Buffered),
-                (),
-            )?
-            .create_symbolic_link(r"\DosDevices\Mailbox")
-            .map_err(|(_, status)| status)?;
+        let device =
+            common::buffered_device(setup, r"\Device\Mailbox", r"\DosDevices\Mailbox", ())?;
         Ok(Self {
             waiting: CancelSafeQueue::new()?,
             held: Mutex::new(None),

@@ -4,13 +4,15 @@
 #![cfg(feature = "tracking")]
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wdm_compat::driver::entry_point_with;
 use wdm_compat::host::{DispatchHarness, IoManager};
 use wdm_compat::{
-    Device, DeviceConfig, DispatchStatus, DriverSetup, IoType, Irp, IrpCompleter, IrpCompletion,
-    NamedDevice, NoopCompleter, NtResult, NtStatus, SystemCompleter, TrackingCompleter, WdmDriver,
+    Device, DispatchStatus, DriverSetup, Irp, IrpCompleter, IrpCompletion, NamedDevice,
+    NoopCompleter, NtResult, NtStatus, SystemCompleter, TrackingCompleter, WdmDriver,
 };
 
 struct Tracked {
@@ -22,13 +24,8 @@ impl<C: IrpCompleter> WdmDriver<C> for Tracked {
     type DeviceExtension = ();
 
     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
-        let device = setup.create_device(
-            &DeviceConfig::named(r"\Device\Tracked").io_type(IoType::Buffered),
-            (),
-        )?;
-        let device = device
-            .create_symbolic_link(r"\DosDevices\Tracked")
-            .map_err(|(_, status)| status)?;
+        let device =
+            common::buffered_device(setup, r"\Device\Tracked", r"\DosDevices\Tracked", ())?;
         Ok(Self { _device: device })
     }
 

@@ -10,6 +10,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -19,8 +21,8 @@ use wdm_compat::host::{
     power_minor,
 };
 use wdm_compat::{
-    Device, DeviceConfig, DispatchStatus, DriverSetup, IoType, Irp, NamedDevice, NtResult,
-    NtStatus, Parameters, PhysicalDevice, WdmDriver,
+    Device, DispatchStatus, DriverSetup, Irp, NamedDevice, NtResult, NtStatus, Parameters,
+    PhysicalDevice, WdmDriver,
 };
 
 /// `FilePositionInformation`.
@@ -37,13 +39,7 @@ impl WdmDriver for Plain {
     type DeviceExtension = ();
 
     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
-        let device = setup
-            .create_device(
-                &DeviceConfig::named(r"\Device\Plain").io_type(IoType::Buffered),
-                (),
-            )?
-            .create_symbolic_link(r"\DosDevices\Plain")
-            .map_err(|(_, status)| status)?;
+        let device = common::buffered_device(setup, r"\Device\Plain", r"\DosDevices\Plain", ())?;
         Ok(Self { _device: device })
     }
 }
@@ -74,13 +70,8 @@ impl WdmDriver for Positioned {
     type DeviceExtension = ();
 
     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
-        let device = setup
-            .create_device(
-                &DeviceConfig::named(r"\Device\Positioned").io_type(IoType::Buffered),
-                (),
-            )?
-            .create_symbolic_link(r"\DosDevices\Positioned")
-            .map_err(|(_, status)| status)?;
+        let device =
+            common::buffered_device(setup, r"\Device\Positioned", r"\DosDevices\Positioned", ())?;
         Ok(Self {
             position: AtomicU64::new(0),
             _device: device,

@@ -9,13 +9,15 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::Mutex;
 
 use wdm_compat::driver::entry_point;
 use wdm_compat::host::IoManager;
 use wdm_compat::{
-    Device, DeviceConfig, DispatchStatus, DriverSetup, IoType, Irp, NamedDevice, NtResult,
-    NtStatus, PendingIrp, WdmDriver,
+    Device, DispatchStatus, DriverSetup, Irp, NamedDevice, NtResult, NtStatus, PendingIrp,
+    WdmDriver,
 };
 
 /// A read parked outside the crate's types, as a raw `PIRP` (its address).
@@ -29,13 +31,8 @@ impl WdmDriver for Parking {
     type DeviceExtension = ();
 
     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
-        let device = setup
-            .create_device(
-                &DeviceConfig::named(r"\Device\Parking").io_type(IoType::Buffered),
-                (),
-            )?
-            .create_symbolic_link(r"\DosDevices\Parking")
-            .map_err(|(_, status)| status)?;
+        let device =
+            common::buffered_device(setup, r"\Device\Parking", r"\DosDevices\Parking", ())?;
         Ok(Self {
             parked: Mutex::new(None),
             device_seen: Mutex::new(Vec::new()),

@@ -10,14 +10,16 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::Mutex;
 
 use wdm_compat::driver::entry_point;
 use wdm_compat::host::IoManager;
 use wdm_compat::ioctl::Bounded;
 use wdm_compat::{
-    Device, DeviceConfig, DispatchStatus, DriverSetup, IoType, Irp, NamedDevice, NtResult,
-    NtStatus, WdmDriver, define_ioctl, io_buffer_struct,
+    Device, DispatchStatus, DriverSetup, Irp, NamedDevice, NtResult, NtStatus, WdmDriver,
+    define_ioctl, io_buffer_struct,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,13 +45,7 @@ impl WdmDriver for Board {
     type DeviceExtension = ();
 
     fn driver_entry(setup: &mut DriverSetup<'_, ()>) -> NtResult<Self> {
-        let device = setup
-            .create_device(
-                &DeviceConfig::named(r"\Device\Board").io_type(IoType::Buffered),
-                (),
-            )?
-            .create_symbolic_link(r"\DosDevices\Board")
-            .map_err(|(_, status)| status)?;
+        let device = common::buffered_device(setup, r"\Device\Board", r"\DosDevices\Board", ())?;
         Ok(Self {
             message: Mutex::new(Vec::new()),
             _device: device,

@@ -9,87 +9,22 @@
     missing_docs
 )]
 
+#[allow(dead_code, reason = "each test binary uses a part of it")]
+mod common;
+
 use core::ptr::null_mut;
 
+use common::{
+    control_device, create_driver, finish_initializing, parallel_default_queue, symbolic_link,
+    unicode,
+};
 use kmdf_sim::bindings::{
-    _WDF_DRIVER_INIT_FLAGS as Flags, _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS,
-    PCUNICODE_STRING, PDRIVER_OBJECT, PWDFDEVICE_INIT, UNICODE_STRING, WDF_DRIVER_CONFIG,
-    WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFDEVICE, WDFDRIVER, WDFQUEUE, WDFREQUEST,
+    _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT,
+    WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFDEVICE, WDFQUEUE, WDFREQUEST,
     call_unsafe_wdf_function_binding,
 };
 use wdm_compat::host::{IoManager, Violation};
 use wdm_compat::{NtStatus, SpinLock, kd_print};
-
-/// `WdfDriverCreate` for a non-PnP driver with an unload callback.
-fn create_driver(driver_object: PDRIVER_OBJECT, registry_path: PCUNICODE_STRING) -> WDFDRIVER {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverUnload: Some(unload),
-        DriverInitFlags: Flags::WdfDriverInitNonPnpDriver as u32,
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    let mut driver: WDFDRIVER = null_mut();
-    // SAFETY: DriverEntry's own arguments; the configuration is read during the call.
-    let status = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            driver_object,
-            registry_path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            &mut driver
-        )
-    };
-    assert_eq!(status, 0);
-    driver
-}
-
-unsafe extern "C" fn unload(_driver: WDFDRIVER) {}
-
-/// A control device named `\Device\<name>`, as C drivers make one (finished initializing
-/// when `finish`).
-fn control_device(driver: WDFDRIVER, name: &str, finish: bool) -> WDFDEVICE {
-    let sddl: Vec<u16> = "D:P(A;;GA;;;SY)(A;;GA;;;BA)".encode_utf16().collect();
-    let sddl = unicode(&sddl);
-    // SAFETY: a live WDFDRIVER of this DriverEntry; the SDDL outlives the call.
-    let mut init: PWDFDEVICE_INIT =
-        unsafe { call_unsafe_wdf_function_binding!(WdfControlDeviceInitAllocate, driver, &sddl) };
-    assert!(!init.is_null());
-    let name: Vec<u16> = format!(r"\Device\{name}").encode_utf16().collect();
-    let name = unicode(&name);
-    // SAFETY: a live init; the name outlives the call.
-    let status = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitAssignName, init, &name) };
-    assert_eq!(status, 0);
-    let mut device: WDFDEVICE = null_mut();
-    // SAFETY: a live init, consumed on success.
-    let status = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDeviceCreate,
-            &mut init,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut device
-        )
-    };
-    assert_eq!(status, 0);
-    if finish {
-        finish_initializing(device);
-    }
-    device
-}
-
-fn finish_initializing(device: WDFDEVICE) {
-    // SAFETY: a live control device.
-    unsafe { call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device) };
-}
-
-fn unicode(units: &[u16]) -> UNICODE_STRING {
-    let bytes = u16::try_from(units.len() * 2).unwrap();
-    UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: units.as_ptr().cast_mut(),
-    }
-}
 
 /// Loads a driver whose `DriverEntry` is `entry` into a fresh, recording simulation, and
 /// returns what the verifier reported and what the driver traced.
@@ -253,34 +188,9 @@ fn a_request_handle_used_after_completion_is_an_invalid_handle() {
     unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
         let driver = create_driver(object, path);
         let device = control_device(driver, "RawStale", false);
-        let link: Vec<u16> = r"\DosDevices\RawStale".encode_utf16().collect();
-        let link = unicode(&link);
-        // SAFETY: a live device; the name outlives the call.
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &link)
-        };
-        assert_eq!(status, 0);
-        let mut config = WDF_IO_QUEUE_CONFIG {
-            Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
-            DispatchType: Dispatch::WdfIoQueueDispatchParallel,
-            DefaultQueue: 1,
-            EvtIoRead: Some(read),
-            ..WDF_IO_QUEUE_CONFIG::default()
-        };
-        config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
-        let mut queue: WDFQUEUE = null_mut();
-        // SAFETY: a live device; the configuration is read during the call. (A default queue
-        // after WdfControlFinishInitializing would be refused.)
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(
-                WdfIoQueueCreate,
-                device,
-                &mut config,
-                WDF_NO_OBJECT_ATTRIBUTES,
-                &mut queue
-            )
-        };
-        assert_eq!(status, 0);
+        symbolic_link(device, "RawStale");
+        // A default queue after WdfControlFinishInitializing would be refused.
+        let _queue = parallel_default_queue(device, Some(read));
         finish_initializing(device);
         0
     }

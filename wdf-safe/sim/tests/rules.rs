@@ -11,28 +11,22 @@
     missing_docs
 )]
 
+#[allow(dead_code, reason = "each test binary uses a part of it")]
+mod common;
+
 use core::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
+use common::{
+    control_device, create_driver, finish_initializing, parallel_default_queue, symbolic_link,
+};
 use kmdf_sim::bindings::{
-    _WDF_DRIVER_INIT_FLAGS as Flags, _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS,
-    PCUNICODE_STRING, PDRIVER_OBJECT, PFN_WDF_IO_QUEUE_IO_READ, PWDFDEVICE_INIT, UNICODE_STRING,
-    WDF_DRIVER_CONFIG, WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFDEVICE, WDFDRIVER,
-    WDFQUEUE, WDFREQUEST, call_unsafe_wdf_function_binding,
+    _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT,
+    PFN_WDF_IO_QUEUE_IO_READ, WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFQUEUE, WDFREQUEST,
+    call_unsafe_wdf_function_binding,
 };
 use wdm_compat::host::{IoManager, Violation};
 use wdm_compat::{NtStatus, kd_print};
-
-unsafe extern "C" fn unload(_driver: WDFDRIVER) {}
-
-fn unicode(units: &[u16]) -> UNICODE_STRING {
-    let bytes = u16::try_from(units.len() * 2).unwrap();
-    UNICODE_STRING {
-        Length: bytes,
-        MaximumLength: bytes,
-        Buffer: units.as_ptr().cast_mut(),
-    }
-}
 
 /// The manual queue the forwarding test's read callback forwards to; only that test's driver
 /// creates it.
@@ -48,76 +42,10 @@ fn raw_driver(
     read: PFN_WDF_IO_QUEUE_IO_READ,
     parking: Option<&AtomicPtr<kmdf_sim::bindings::WDFQUEUE__>>,
 ) -> NTSTATUS {
-    let mut config = WDF_DRIVER_CONFIG {
-        Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
-        EvtDriverUnload: Some(unload),
-        DriverInitFlags: Flags::WdfDriverInitNonPnpDriver as u32,
-        ..WDF_DRIVER_CONFIG::default()
-    };
-    let mut driver: WDFDRIVER = null_mut();
-    // SAFETY: DriverEntry's own arguments; the configuration is read during the call.
-    let status = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDriverCreate,
-            object,
-            path,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut config,
-            &mut driver
-        )
-    };
-    assert_eq!(status, 0);
-    let sddl: Vec<u16> = "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;WD)"
-        .encode_utf16()
-        .collect();
-    let sddl = unicode(&sddl);
-    // SAFETY: a live WDFDRIVER of this DriverEntry; the SDDL outlives the call.
-    let mut init: PWDFDEVICE_INIT =
-        unsafe { call_unsafe_wdf_function_binding!(WdfControlDeviceInitAllocate, driver, &sddl) };
-    assert!(!init.is_null());
-    let device_name: Vec<u16> = format!(r"\Device\{name}").encode_utf16().collect();
-    let device_name = unicode(&device_name);
-    // SAFETY: a live init; the name outlives the call.
-    let status =
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitAssignName, init, &device_name) };
-    assert_eq!(status, 0);
-    let mut device: WDFDEVICE = null_mut();
-    // SAFETY: a live init, consumed on success.
-    let status = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfDeviceCreate,
-            &mut init,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut device
-        )
-    };
-    assert_eq!(status, 0);
-    let link: Vec<u16> = format!(r"\DosDevices\{name}").encode_utf16().collect();
-    let link = unicode(&link);
-    // SAFETY: a live device; the name outlives the call.
-    let status =
-        unsafe { call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &link) };
-    assert_eq!(status, 0);
-    let mut config = WDF_IO_QUEUE_CONFIG {
-        Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
-        DispatchType: Dispatch::WdfIoQueueDispatchParallel,
-        DefaultQueue: 1,
-        EvtIoRead: read,
-        ..WDF_IO_QUEUE_CONFIG::default()
-    };
-    config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
-    let mut queue: WDFQUEUE = null_mut();
-    // SAFETY: a live device; the configuration is read during the call.
-    let status = unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfIoQueueCreate,
-            device,
-            &mut config,
-            WDF_NO_OBJECT_ATTRIBUTES,
-            &mut queue
-        )
-    };
-    assert_eq!(status, 0);
+    let driver = create_driver(object, path);
+    let device = control_device(driver, name, false);
+    symbolic_link(device, name);
+    let _reads = parallel_default_queue(device, read);
     if let Some(slot) = parking {
         let mut config = WDF_IO_QUEUE_CONFIG {
             Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
@@ -125,7 +53,8 @@ fn raw_driver(
             ..WDF_IO_QUEUE_CONFIG::default()
         };
         let mut manual: WDFQUEUE = null_mut();
-        // SAFETY: as above.
+        // SAFETY: a live device, not finished initializing yet; the configuration is read
+        // during the call.
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfIoQueueCreate,
@@ -138,8 +67,7 @@ fn raw_driver(
         assert_eq!(status, 0);
         slot.store(manual, Ordering::SeqCst);
     }
-    // SAFETY: a live control device.
-    unsafe { call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device) };
+    finish_initializing(device);
     0
 }
 

@@ -200,20 +200,26 @@ impl DeviceNode {
     }
 
     fn send_pnp(&self, minor: u8) -> IoResult {
+        self.send_system_irp(major::PNP, minor, Params::Other)
+    }
+
+    /// Sends a PnP or power IRP to the top of the stack, as the PnP and power managers do:
+    /// from kernel mode, with no buffers, and with `STATUS_NOT_SUPPORTED` as its status until a
+    /// driver handles it.
+    fn send_system_irp(&self, major: u8, minor: u8, params: Params) -> IoResult {
         let top = self.manager.top_of_stack(self.pdo);
         self.manager.send_sync(
             top,
             IrpSpec {
-                major: major::PNP,
+                major,
                 minor,
-                params: Params::Other,
+                params,
                 mode: Mode::Kernel,
                 system: Vec::new(),
                 mdl: Vec::new(),
                 transfer: Transfer::None,
                 user_output: Vec::new(),
                 user_addresses: (0, 0),
-                // The PnP manager sends PnP IRPs with STATUS_NOT_SUPPORTED.
                 initial_status: NtStatus::NOT_SUPPORTED,
             },
         )
@@ -224,28 +230,13 @@ impl DeviceNode {
     /// its final status. Power IRPs arrive with `STATUS_NOT_SUPPORTED` and each driver passes
     /// them down; the bus driver completes them.
     pub fn set_device_power(&self, d: u8) -> NtStatus {
-        let top = self.manager.top_of_stack(self.pdo);
+        // `DevicePowerState` is 1; `PowerDeviceD0` is 1.
+        let params = Params::Power {
+            kind: 1,
+            state: u32::from(d) + 1,
+        };
         let status = self
-            .manager
-            .send_sync(
-                top,
-                IrpSpec {
-                    major: major::POWER,
-                    minor: super::power_minor::SET_POWER,
-                    // `DevicePowerState` is 1; `PowerDeviceD0` is 1.
-                    params: Params::Power {
-                        kind: 1,
-                        state: u32::from(d) + 1,
-                    },
-                    mode: Mode::Kernel,
-                    system: Vec::new(),
-                    mdl: Vec::new(),
-                    transfer: Transfer::None,
-                    user_output: Vec::new(),
-                    user_addresses: (0, 0),
-                    initial_status: NtStatus::NOT_SUPPORTED,
-                },
-            )
+            .send_system_irp(major::POWER, super::power_minor::SET_POWER, params)
             .status;
         self.manager.check_strict();
         status
@@ -267,14 +258,8 @@ impl DeviceNode {
         let status = self.send_pnp(pnp_minor::SURPRISE_REMOVAL).status;
         self.manager.set_surprise_removing(&chain, false);
         if status.is_error() {
-            // The device is gone whatever the drivers answer: a surprise removal cannot fail
-            // (SDV PnpRemove), and "not supported" says a driver did not handle it at all
-            // (NsRemoveLockMnSurpriseRemove).
-            let rule = if status == NtStatus::NOT_SUPPORTED {
-                "NsRemoveLockMnSurpriseRemove"
-            } else {
-                "PnpRemove"
-            };
+            // The device is gone whatever the drivers answer: a surprise removal cannot fail.
+            let rule = removal_failure_rule(status, "NsRemoveLockMnSurpriseRemove");
             self.manager.push_report(
                 Report {
                     rule: Some(rule),
@@ -332,13 +317,7 @@ impl DeviceNode {
             }
         }
         if status.is_error() {
-            // "Not supported" is what a driver that does not handle the IRP at all answers
-            // (SDV NsRemoveLockMnRemove); any other failure is SDV PnpRemove.
-            let rule = if status == NtStatus::NOT_SUPPORTED {
-                "NsRemoveLockMnRemove"
-            } else {
-                "PnpRemove"
-            };
+            let rule = removal_failure_rule(status, "NsRemoveLockMnRemove");
             self.manager.push_report(
                 Report::io(
                     0x306,
@@ -354,5 +333,16 @@ impl DeviceNode {
         }
         self.manager.check_strict();
         status
+    }
+}
+
+/// The SDV rule a failed removal IRP breaks: "not supported" is what a driver that does not
+/// handle the IRP at all answers (`not_handled`, an SDV NsRemoveLock… rule); any other failure
+/// is SDV PnpRemove.
+fn removal_failure_rule(status: NtStatus, not_handled: &'static str) -> &'static str {
+    if status == NtStatus::NOT_SUPPORTED {
+        not_handled
+    } else {
+        "PnpRemove"
     }
 }
