@@ -411,6 +411,7 @@ pub fn entry_point<D: WdmDriver>() -> crate::host::DriverEntry {
 /// of the driver author's own.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] fn main() -> Result<(), wdm_compat::NtStatus> {
 /// use wdm_compat::driver::entry_point_with;
 /// use wdm_compat::host::IoManager;
 /// use wdm_compat::{
@@ -448,7 +449,9 @@ pub fn entry_point<D: WdmDriver>() -> crate::host::DriverEntry {
 /// let tracked = probe.tracked_completions();
 /// assert_eq!(tracked.len(), 1);
 /// assert_eq!((tracked[0].status, tracked[0].information), (NtStatus::SUCCESS, 16));
-/// # Ok::<(), NtStatus>(())
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "tracking"))] fn main() {}
 /// ```
 ///
 /// IRQL: host simulation only; no IRQL applies.

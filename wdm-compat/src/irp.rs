@@ -36,6 +36,7 @@ use crate::thread_rules::{AnIrpIsFinishedInItsDispatchRoutineOrMarkedPending, St
 /// `driver::entry_point_with` (feature `host`).
 ///
 /// ```
+/// # #[cfg(feature = "host")] fn main() {
 /// use core::sync::atomic::{AtomicUsize, Ordering};
 /// use wdm_compat::host::DispatchHarness;
 /// use wdm_compat::{IrpCompleter, IrpCompletion, NtStatus, SystemCompleter};
@@ -58,6 +59,8 @@ use crate::thread_rules::{AnIrpIsFinishedInItsDispatchRoutineOrMarkedPending, St
 /// let outcome = harness.write(b"abc", |irp| irp.complete(NtStatus::ACCESS_DENIED));
 /// assert_eq!(outcome.result.unwrap().status, NtStatus::ACCESS_DENIED);
 /// assert_eq!(FAILURES.load(Ordering::Relaxed), 1);
+/// # }
+/// # #[cfg(not(feature = "host"))] fn main() {}
 /// ```
 pub trait IrpCompleter: 'static {
     /// Finishes `completion`'s IRP with its status and information.
@@ -100,6 +103,7 @@ impl IrpCompletion {
 /// completion routines of the devices above and hands the caller its result:
 ///
 /// ```
+/// # #[cfg(feature = "host")] fn main() {
 /// use wdm_compat::host::DispatchHarness;
 /// use wdm_compat::{NtStatus, SystemCompleter};
 ///
@@ -107,6 +111,8 @@ impl IrpCompletion {
 /// let outcome = harness.read(8, |irp| irp.complete_with_information(NtStatus::SUCCESS, 8));
 /// let result = outcome.result.unwrap();
 /// assert_eq!((result.status, result.information), (NtStatus::SUCCESS, 8));
+/// # }
+/// # #[cfg(not(feature = "host"))] fn main() {}
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemCompleter;
@@ -126,6 +132,7 @@ impl IrpCompleter for SystemCompleter {
 /// the routine claims success:
 ///
 /// ```
+/// # #[cfg(feature = "host")] fn main() {
 /// use wdm_compat::host::DispatchHarness;
 /// use wdm_compat::{NoopCompleter, NtStatus};
 ///
@@ -136,6 +143,8 @@ impl IrpCompleter for SystemCompleter {
 ///
 /// let outcome = harness.read(8, |irp| irp.complete(NtStatus::SUCCESS));
 /// assert!(outcome.violations.iter().any(|v| v.rule == Some("IrpProcessingComplete")));
+/// # }
+/// # #[cfg(not(feature = "host"))] fn main() {}
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoopCompleter;

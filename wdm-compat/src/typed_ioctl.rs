@@ -137,6 +137,7 @@ impl<const MIN: usize, const MAX: usize> IoctlOutput for Bounded<MIN, MAX> {
 /// [`Bounded<MIN, MAX>`] bytes, for variable-length data such as a 1–64 byte message:
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] fn main() {
 /// use wdm_compat::define_ioctl;
 /// use wdm_compat::ioctl::Bounded;
 /// use wdm_compat::host::DispatchHarness;
@@ -163,6 +164,8 @@ impl<const MIN: usize, const MAX: usize> IoctlOutput for Bounded<MIN, MAX> {
 /// assert_eq!(empty.result.unwrap().status, NtStatus::BUFFER_TOO_SMALL);
 /// let long = harness.device_control(IOCTL_POST.code().to_raw(), &[0; 65], 4, on_device_control);
 /// assert_eq!(long.result.unwrap().status, NtStatus::INVALID_PARAMETER);
+/// # }
+/// # #[cfg(not(feature = "tracking"))] fn main() {}
 /// ```
 pub struct TypedIoctl<'irp, In, Out> {
     /// The buffers, or why they cannot be reached (an MDL that could not be mapped).

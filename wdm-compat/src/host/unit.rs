@@ -149,6 +149,7 @@ impl DispatchOutcome {
 /// [`DispatchOutcome`] instead of failing the next call.
 ///
 /// ```
+/// # #[cfg(feature = "tracking")] fn main() {
 /// use wdm_compat::host::DispatchHarness;
 /// use wdm_compat::{DispatchStatus, Irp, IrpCompleter, NtStatus, TrackingCompleter};
 ///
@@ -168,6 +169,8 @@ impl DispatchOutcome {
 /// assert_eq!(outcome.tracked[0].information, 4);
 /// assert_eq!(outcome.result.unwrap().data, [0x5A; 4]);
 /// assert!(outcome.violations.is_empty());
+/// # }
+/// # #[cfg(not(feature = "tracking"))] fn main() {}
 /// ```
 pub struct DispatchHarness<C: IrpCompleter> {
     manager: IoManager,
