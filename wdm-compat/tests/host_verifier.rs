@@ -393,9 +393,14 @@ fn driver_entry_failure_reports_and_removes_devices_left_behind() {
 
 // --- Device objects --------------------------------------------------------------------------
 
-fn device_pair(manager: &IoManager) -> (KernelCalls, DeviceId, DeviceId) {
+/// The kernel calls of a driver "bad" that registers nothing, for tests that play its code.
+fn bare_driver(manager: &IoManager) -> KernelCalls {
     let driver = manager.load_driver("bad", ScriptedDriver::new()).unwrap();
-    let kernel = manager.kernel_as(driver);
+    manager.kernel_as(driver)
+}
+
+fn device_pair(manager: &IoManager) -> (KernelCalls, DeviceId, DeviceId) {
+    let kernel = bare_driver(manager);
     let lower = kernel
         .create_device(None, FILE_DEVICE_UNKNOWN, false)
         .unwrap();
@@ -754,8 +759,7 @@ fn allocating_above_dispatch_level_breaks_irql_ex_allocate_pool_and_fails() {
 fn deleting_a_device_at_dispatch_level_breaks_irql_io_apc_lte() {
     let manager = IoManager::new();
     manager.set_strict(false);
-    let driver = manager.load_driver("bad", ScriptedDriver::new()).unwrap();
-    let kernel = manager.kernel_as(driver);
+    let kernel = bare_driver(&manager);
     let device = kernel
         .create_device(None, FILE_DEVICE_UNKNOWN, false)
         .unwrap();
@@ -771,8 +775,7 @@ fn deleting_a_device_at_dispatch_level_breaks_irql_io_apc_lte() {
 fn attaching_to_a_deleted_device_breaks_pnp_same_device_object() {
     let manager = IoManager::new();
     manager.set_strict(false);
-    let driver = manager.load_driver("bad", ScriptedDriver::new()).unwrap();
-    let kernel = manager.kernel_as(driver);
+    let kernel = bare_driver(&manager);
     let lower = kernel
         .create_device(None, FILE_DEVICE_UNKNOWN, false)
         .unwrap();

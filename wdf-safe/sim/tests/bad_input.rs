@@ -15,8 +15,8 @@ mod common;
 use core::ptr::null_mut;
 
 use common::{
-    control_device, create_driver, finish_initializing, parallel_default_queue, symbolic_link,
-    unicode,
+    control_device, create_driver, create_queue, finish_initializing, parallel_default_queue,
+    symbolic_link, unicode,
 };
 use kmdf_sim::bindings::{
     _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT,
@@ -107,17 +107,7 @@ fn a_structure_size_that_is_not_kmdf_1_33s_fails_with_info_length_mismatch() {
             DispatchType: Dispatch::WdfIoQueueDispatchManual,
             ..WDF_IO_QUEUE_CONFIG::default()
         };
-        let mut queue: WDFQUEUE = null_mut();
-        // SAFETY: a live device; the configuration is read during the call.
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(
-                WdfIoQueueCreate,
-                device,
-                &mut config,
-                WDF_NO_OBJECT_ATTRIBUTES,
-                &mut queue
-            )
-        };
+        let (status, queue) = create_queue(device, &mut config);
         kd_print!(
             "WdfIoQueueCreate(Size 80): {}, queue {:?}",
             NtStatus::from_raw(status),

@@ -18,11 +18,12 @@ use core::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 use common::{
-    control_device, create_driver, finish_initializing, parallel_default_queue, symbolic_link,
+    control_device, create_driver, create_queue, finish_initializing, parallel_default_queue,
+    symbolic_link,
 };
 use kmdf_sim::bindings::{
     _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT,
-    PFN_WDF_IO_QUEUE_IO_READ, WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFQUEUE, WDFREQUEST,
+    PFN_WDF_IO_QUEUE_IO_READ, WDF_IO_QUEUE_CONFIG, WDFQUEUE, WDFREQUEST,
     call_unsafe_wdf_function_binding,
 };
 use wdm_compat::host::{IoManager, Violation};
@@ -52,18 +53,7 @@ fn raw_driver(
             DispatchType: Dispatch::WdfIoQueueDispatchManual,
             ..WDF_IO_QUEUE_CONFIG::default()
         };
-        let mut manual: WDFQUEUE = null_mut();
-        // SAFETY: a live device, not finished initializing yet; the configuration is read
-        // during the call.
-        let status = unsafe {
-            call_unsafe_wdf_function_binding!(
-                WdfIoQueueCreate,
-                device,
-                &mut config,
-                WDF_NO_OBJECT_ATTRIBUTES,
-                &mut manual
-            )
-        };
+        let (status, manual) = create_queue(device, &mut config);
         assert_eq!(status, 0);
         slot.store(manual, Ordering::SeqCst);
     }

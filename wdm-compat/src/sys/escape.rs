@@ -49,7 +49,10 @@ impl<C: IrpCompleter> PendingIrp<C> {
     #[must_use = "an IRP given up must still be finished"]
     pub fn into_raw_irp(self) -> *mut c_void {
         self.into_raw()
-            .map_or(core::ptr::null_mut(), |raw| raw.into_ptr().cast())
+            // The handle goes, the address stays: a pending IRP lives until it completes (on
+            // the host the simulation holds its own count until then), and `from_raw` of the
+            // same address makes a new handle.
+            .map_or(core::ptr::null_mut(), |raw| raw.as_ptr().cast())
     }
 
     /// Takes a pending IRP back from a `PIRP`.

@@ -186,13 +186,6 @@ impl IrpRef {
     pub(crate) const fn as_ptr(&self) -> *mut RawIrp {
         self.0.as_ptr()
     }
-
-    /// Gives up the handle, keeping only the address. The IRP stays alive without it: it is
-    /// pending, so the system keeps it until it completes (on the host the simulation holds its
-    /// own count until then), and [`IrpRef::from_raw`] of the same address makes a new handle.
-    pub(crate) fn into_ptr(self) -> *mut RawIrp {
-        self.0.as_ptr()
-    }
 }
 
 impl DeviceRef {

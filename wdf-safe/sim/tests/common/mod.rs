@@ -3,10 +3,10 @@
 use core::ptr::null_mut;
 
 use kmdf_sim::bindings::{
-    _WDF_DRIVER_INIT_FLAGS as Flags, _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, PCUNICODE_STRING,
-    PDRIVER_OBJECT, PFN_WDF_IO_QUEUE_IO_READ, PWDFDEVICE_INIT, UNICODE_STRING, WDF_DRIVER_CONFIG,
-    WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFDEVICE, WDFDRIVER, WDFQUEUE,
-    call_unsafe_wdf_function_binding,
+    _WDF_DRIVER_INIT_FLAGS as Flags, _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, NTSTATUS,
+    PCUNICODE_STRING, PDRIVER_OBJECT, PFN_WDF_IO_QUEUE_IO_READ, PWDFDEVICE_INIT, UNICODE_STRING,
+    WDF_DRIVER_CONFIG, WDF_IO_QUEUE_CONFIG, WDF_NO_OBJECT_ATTRIBUTES, WDFDEVICE, WDFDRIVER,
+    WDFQUEUE, call_unsafe_wdf_function_binding,
 };
 
 /// `WdfDriverCreate` for a non-PnP driver with an unload callback.
@@ -107,17 +107,26 @@ pub(crate) fn parallel_default_queue(
         ..WDF_IO_QUEUE_CONFIG::default()
     };
     config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
+    let (status, queue) = create_queue(device, &mut config);
+    assert_eq!(status, 0);
+    queue
+}
+
+/// `WdfIoQueueCreate(device, config)`: its status and the queue (NULL when it failed).
+pub(crate) fn create_queue(
+    device: WDFDEVICE,
+    config: &mut WDF_IO_QUEUE_CONFIG,
+) -> (NTSTATUS, WDFQUEUE) {
     let mut queue: WDFQUEUE = null_mut();
     // SAFETY: a live device; the configuration is read during the call.
     let status = unsafe {
         call_unsafe_wdf_function_binding!(
             WdfIoQueueCreate,
             device,
-            &mut config,
+            config,
             WDF_NO_OBJECT_ATTRIBUTES,
             &mut queue
         )
     };
-    assert_eq!(status, 0);
-    queue
+    (status, queue)
 }
