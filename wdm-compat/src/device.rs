@@ -105,8 +105,20 @@ impl<'a> DeviceConfig<'a> {
 }
 
 /// The device below this one in its stack: where forwarded IRPs go.
-#[derive(Clone, Copy, PartialEq, Eq)]
+///
+/// Only ever borrowed from its [`Device`] (neither `Clone` nor `Copy`): the device below may
+/// be deleted once this one is removed, so a copy kept past the removal would send IRPs to a
+/// freed device object.
+#[derive(PartialEq, Eq)]
 pub struct LowerDevice(pub(crate) DeviceRef);
+
+impl LowerDevice {
+    /// A second handle, for a value confined to the routine the original is borrowed in (a
+    /// `WdmRequest<'r, …>`), which therefore cannot outlive the device either.
+    pub(crate) const fn duplicate(&self) -> Self {
+        Self(self.0)
+    }
+}
 
 impl fmt::Debug for LowerDevice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -51,11 +51,16 @@ impl<'r, C: IrpCompleter> Irp<'r, C> {
     where
         D: WdmDriver<C>,
     {
+        // An `Irp` lives only inside the dispatch routine of the device it was sent to, which
+        // holds a count on it; so the observer's count can be taken here.
+        let Some(device) = self.raw_ref().and_then(IrpRef::current_device) else {
+            return self.complete(NtStatus::INVALID_DEVICE_STATE);
+        };
         let Some(mut irp) = self.take_for_forward() else {
             return DispatchStatus::new(NtStatus::INVALID_DEVICE_STATE);
         };
         irp.copy_current_location_to_next();
-        sys::thunk::set_observer::<D, C>(&mut irp, observer);
+        sys::thunk::set_observer::<D, C>(&mut irp, device, observer);
         DispatchStatus::new(irp.call_driver(lower.0))
     }
 
@@ -79,20 +84,35 @@ impl<C: IrpCompleter> PendingIrp<C> {
         }
     }
 
-    /// As [`forward`](Self::forward), with a completion routine that calls `observer` with the
-    /// outcome first (see [`Irp::forward_observing`]).
+    /// Passes a pended IRP to the device below `device`, with a completion routine that calls
+    /// `observer` with the outcome first (see [`Irp::forward_observing`]).
+    ///
+    /// `device` must be the device this IRP was sent to: the observer runs for it, and the
+    /// device (with its extension) is kept until the observer has run, however long the IRP
+    /// stays below. For another device, or one attached over nothing, the IRP is completed
+    /// with `STATUS_INVALID_DEVICE_REQUEST` instead.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn forward_observing<D>(
         self,
-        lower: &LowerDevice,
+        device: &Device<D::DeviceExtension>,
         observer: CompletionObserver<D, D::DeviceExtension>,
     ) where
         D: WdmDriver<C>,
     {
+        let Some(lower) = device.lower() else {
+            self.complete(NtStatus::INVALID_DEVICE_REQUEST);
+            return;
+        };
+        if self.raw_ref().and_then(IrpRef::current_device) != Some(device.raw) {
+            self.complete(NtStatus::INVALID_DEVICE_REQUEST);
+            return;
+        }
         if let Some(mut irp) = self.into_raw() {
             irp.copy_current_location_to_next();
-            sys::thunk::set_observer::<D, C>(&mut irp, observer);
+            // `device` is alive for this borrow (its owner, or a routine inside it, holds it),
+            // so the observer's count can be taken here.
+            sys::thunk::set_observer::<D, C>(&mut irp, device.raw, observer);
             let _returned = irp.call_driver(lower.0);
         }
     }

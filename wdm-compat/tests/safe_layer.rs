@@ -318,13 +318,15 @@ impl WdmDriver for PendThenForward {
     }
 
     fn on_device_control<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
-        let Some(lower) = device.lower().copied() else {
+        let Some(lower) = device.lower() else {
             return irp.complete(NtStatus::INVALID_DEVICE_REQUEST);
         };
         let (status, pending) = irp.mark_pending();
-        std::thread::spawn(move || pending.forward(&lower))
-            .join()
-            .unwrap_or(());
+        // The device below is borrowed from this routine's device, so the other thread is
+        // joined before the routine returns.
+        std::thread::scope(|scope| {
+            scope.spawn(|| pending.forward(lower));
+        });
         status
     }
 

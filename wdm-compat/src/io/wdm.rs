@@ -82,8 +82,10 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     }
 
     fn on_create<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
-        self.driver
-            .on_create(WdmRequest::<D, Create>::new(irp, device.lower().copied()))
+        self.driver.on_create(WdmRequest::<D, Create>::new(
+            irp,
+            device.lower().map(LowerDevice::duplicate),
+        ))
     }
 
     fn on_cleanup<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
@@ -102,7 +104,7 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     }
 
     fn on_read<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
-        let request = WdmRequest::<D, Read>::new(irp, device.lower().copied());
+        let request = WdmRequest::<D, Read>::new(irp, device.lower().map(LowerDevice::duplicate));
         if request.length() == 0 && device.lower().is_none() {
             return request.complete(NtStatus::SUCCESS);
         }
@@ -110,7 +112,7 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     }
 
     fn on_write<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
-        let request = WdmRequest::<D, Write>::new(irp, device.lower().copied());
+        let request = WdmRequest::<D, Write>::new(irp, device.lower().map(LowerDevice::duplicate));
         if request.length() == 0 && device.lower().is_none() {
             return request.complete(NtStatus::SUCCESS);
         }
@@ -118,8 +120,10 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     }
 
     fn on_device_control<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
-        self.driver
-            .on_device_control(WdmRequest::<D, Ioctl>::new(irp, device.lower().copied()))
+        self.driver.on_device_control(WdmRequest::<D, Ioctl>::new(
+            irp,
+            device.lower().map(LowerDevice::duplicate),
+        ))
     }
 
     fn on_internal_device_control<'r>(
@@ -128,7 +132,10 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
         irp: Irp<'r>,
     ) -> DispatchStatus<'r> {
         self.driver
-            .on_internal_device_control(WdmRequest::<D, Ioctl>::new(irp, device.lower().copied()))
+            .on_internal_device_control(WdmRequest::<D, Ioctl>::new(
+                irp,
+                device.lower().map(LowerDevice::duplicate),
+            ))
     }
 
     fn on_other<'r>(&self, device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {

@@ -57,6 +57,38 @@ pub(crate) fn lower_irql(old: u8) {
     crate::host::lower_irql(old);
 }
 
+/// One pause of a routine waiting for the others of its device to finish
+/// (`DeviceRef::wait_until_alone`); `false` to stop waiting.
+///
+/// Windows waits as long as it takes. A test usually runs the simulation on one thread, where
+/// an IRP this driver holds, or one pending below it, cannot finish while the waiter waits: so
+/// after a few hundred milliseconds of other threads not finishing either, the simulation
+/// reports what Windows would end with (bug check 0x1D5, DRIVER_PNP_WATCHDOG: a PnP IRP not
+/// completed in time) and lets the removal go on, the deletion still deferred to the last
+/// count.
+pub(crate) fn wait_a_moment(round: u32, inside: usize) -> bool {
+    /// Rounds of `yield_now`, then of 1 ms sleeps, before the wait counts as a hang.
+    const YIELDS: u32 = 100;
+    const SLEEPS: u32 = 400;
+    if round < YIELDS {
+        std::thread::yield_now();
+        true
+    } else if round < YIELDS + SLEEPS {
+        std::thread::sleep(core::time::Duration::from_millis(1));
+        true
+    } else {
+        crate::host::report_bug_check_current(
+            0x1D5,
+            [inside.saturating_sub(1), 0, 0, 0],
+            &std::format!(
+                "IRP_MN_REMOVE_DEVICE waits for {} routine(s) or observed forward(s) of this driver that do not finish: the removal would hang",
+                inside.saturating_sub(1)
+            ),
+        );
+        false
+    }
+}
+
 /// Reports a panic in driver code as bug check 0x1E (KMODE_EXCEPTION_NOT_HANDLED) to the
 /// simulation whose driver code this thread is running.
 pub(crate) fn report_driver_panic(message: &str) {
@@ -551,6 +583,14 @@ impl IrpRef {
         if let Some((manager, id)) = self.sim() {
             manager.set_native_completion_routine(id, f, word(context));
         }
+    }
+
+    /// The device of the current stack location (`DeviceObject` of
+    /// `IoGetCurrentIrpStackLocation`).
+    pub(crate) fn current_device(&self) -> Option<DeviceRef> {
+        let (manager, id) = self.sim()?;
+        let device = manager.device_obj(manager.irp_current_device(id)?)?;
+        Some(DeviceRef(NonNull::from(device)))
     }
 
     /// `IoCallDriver(target, irp)`.

@@ -35,21 +35,21 @@ pub(crate) mod host;
 #[cfg(feature = "host")]
 pub(crate) use host as backend;
 #[cfg(feature = "host")]
-pub(crate) use host::{current_irql, dbg_print, lower_irql, raise_irql};
+pub(crate) use host::{current_irql, dbg_print, lower_irql, raise_irql, wait_a_moment};
 
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) mod nt;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) use nt as backend;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
-pub(crate) use nt::{acquire_spin_lock, dbg_print, release_spin_lock};
+pub(crate) use nt::{acquire_spin_lock, dbg_print, release_spin_lock, wait_a_moment};
 
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) mod none;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) use none as backend;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
-pub(crate) use none::{dbg_print, lower_irql, raise_irql};
+pub(crate) use none::{dbg_print, lower_irql, raise_irql, wait_a_moment};
 
 mod callbacks;
 pub(crate) mod csq;

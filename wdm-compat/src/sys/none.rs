@@ -21,6 +21,12 @@ pub(crate) enum Irp {}
 /// `DbgPrint("%s", text)`: one line of driver trace output.
 pub(crate) fn dbg_print(_text: &str) {}
 
+/// One pause of a routine waiting for the others of its device (never reached: no device
+/// exists).
+pub(crate) fn wait_a_moment(_round: u32, _inside: usize) -> bool {
+    false
+}
+
 /// `KeRaiseIrql(new)`: returns the previous IRQL.
 pub(crate) fn raise_irql(_new: u8) -> u8 {
     0
@@ -162,6 +168,11 @@ impl IrpRef {
 
     /// The current stack location's major, minor and decoded parameters.
     pub(crate) fn stack(&self) -> StackParams {
+        self.never()
+    }
+
+    /// The device of the current stack location.
+    pub(crate) fn current_device(&self) -> Option<DeviceRef> {
         self.never()
     }
 

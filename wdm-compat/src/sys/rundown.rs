@@ -15,6 +15,11 @@
 //! * [`DeviceRef::enter`] counts a routine in, unless deletion has begun (the dispatch routine
 //!   then fails the IRP with `STATUS_DELETE_PENDING`, as `IoAcquireRemoveLock` tells a C driver
 //!   to).
+//! * [`DeviceRef::enter_on_behalf`] counts in the completion routine of an observed forward
+//!   when the forward is made (by a routine inside, or the owner), and that routine counts
+//!   out: so the device object, and the record the routine reads, outlive the IRP below.
+//! * The seam's `IRP_MN_REMOVE_DEVICE` sets the bit and then [waits](DeviceRef::wait_until_alone)
+//!   for every other count before it passes the IRP down.
 //! * [`DeviceRef::begin_delete`] sets the bit; whoever sees the count reach zero with the bit
 //!   set — the deleter if nobody is inside, else the last routine to [`DeviceRef::leave`] —
 //!   calls [`finish_delete`], exactly once: it unpublishes the record, deletes the device
@@ -53,6 +58,36 @@ impl DeviceRef {
     pub(crate) fn leave(self) -> bool {
         self.io_count()
             .is_some_and(|count| count.fetch_sub(1, Ordering::AcqRel) == DELETING | 1)
+    }
+
+    /// Counts in a routine that will run later on behalf of a caller who is inside the device
+    /// or owns it (the completion routine of an observed forward), whether or not deletion has
+    /// begun: the caller's own count, or its ownership, keeps the count from reaching zero
+    /// before this one is added, so the device cannot be gone.
+    pub(crate) fn enter_on_behalf(self) {
+        if let Some(count) = self.io_count() {
+            count.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Waits until the calling routine is the only one counted in (what
+    /// `IoReleaseRemoveLockAndWait` does before a C driver passes `IRP_MN_REMOVE_DEVICE` down):
+    /// dispatch routines on other processors, and IRPs forwarded with an observer and not yet
+    /// back, finish first, so nothing of this driver sends an IRP to the device below once it
+    /// has been told to go. Deletion must have begun, so no new routine enters meanwhile.
+    ///
+    /// IRQL: PASSIVE_LEVEL (the PnP manager sends the removal there).
+    pub(crate) fn wait_until_alone(self) {
+        let Some(count) = self.io_count() else {
+            return;
+        };
+        let mut round = 0_u32;
+        while count.load(Ordering::Acquire) & !DELETING > 1 {
+            if !super::wait_a_moment(round, count.load(Ordering::Acquire) & !DELETING) {
+                return;
+            }
+            round = round.saturating_add(1);
+        }
     }
 
     /// Begins the deletion of the device (once; later calls change nothing). `true` when no

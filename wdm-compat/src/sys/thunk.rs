@@ -177,6 +177,10 @@ fn dispatch_entered<D: DriverCallbacks<M>, M>(device: DeviceRef, irp: IrpRef) ->
         guarded((), || instance.removing_device(record));
         // `false`: this routine is inside, so the deletion finishes when it leaves.
         let _ = device.begin_delete();
+        // No new routine enters now; the ones inside (dispatch on other processors, IRPs
+        // forwarded with an observer) finish before the device below is told to go, as
+        // `IoReleaseRemoveLockAndWait` makes a C driver wait (SDV RemoveLockMnRemove).
+        device.wait_until_alone();
         let mut irp = irp;
         irp.skip_current_location();
         let status = irp.call_driver(lower);
@@ -229,8 +233,17 @@ unsafe extern "system" fn add_device<D: DriverCallbacks<M>, M>(
     }
 }
 
-/// Sets [`observe`] as `irp`'s completion routine, carrying `observer` in the context pointer.
-pub(crate) fn set_observer<D: DriverCallbacks<M>, M>(irp: &mut IrpRef, observer: Observer<D, M>) {
+/// Sets [`observe`] as `irp`'s completion routine, carrying `observer` in the context pointer,
+/// and counts the routine in for `device` (the device of the IRP's current stack location),
+/// so the device and its record outlive the IRP below (`rundown.rs`).
+///
+/// The caller must be inside `device` (a routine holding a count) or own it.
+pub(crate) fn set_observer<D: DriverCallbacks<M>, M>(
+    irp: &mut IrpRef,
+    device: DeviceRef,
+    observer: Observer<D, M>,
+) {
+    device.enter_on_behalf();
     irp.set_completion_routine(observe::<D, M>, observer as *mut c_void);
 }
 
@@ -254,15 +267,12 @@ unsafe extern "system" fn observe<D: DriverCallbacks<M>, M>(
     let Some(mut irp) = (unsafe { IrpRef::from_raw(irp) }) else {
         return Status::SUCCESS.to_raw();
     };
-    // SAFETY: the device that set the routine is one of this driver's, alive during the call.
-    // Counted in while the observer runs (`rundown.rs`); a device whose deletion has begun is
-    // not observed.
-    if let Some(device) = unsafe { DeviceRef::from_raw(device) }
-        && device.enter()
-    {
+    // SAFETY: the device that set the routine is one of this driver's; `set_observer` counted
+    // this routine in for it, so neither the device object nor its record is gone.
+    if let Some(device) = unsafe { DeviceRef::from_raw(device) } {
         // SAFETY: as in `dispatch_entered`.
         let instance = unsafe { from_context::<D>(device.driver().context()) };
-        // SAFETY: as in `dispatch_entered`: this routine holds a count.
+        // SAFETY: as in `dispatch_entered`: this routine holds the count `set_observer` took.
         let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
         if let (Some(instance), Some(record)) = (instance, record) {
             let outcome = IrpOutcome { irp: &mut irp };

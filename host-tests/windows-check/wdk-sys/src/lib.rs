@@ -29,6 +29,15 @@ pub mod bindings;
 pub use bindings::*;
 pub use wdm::*;
 
+/// `LARGE_INTEGER`, as bindgen makes the union (the seams name only `QuadPart`'s layout).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _LARGE_INTEGER {
+    pub QuadPart: i64,
+}
+pub type LARGE_INTEGER = _LARGE_INTEGER;
+pub type PLARGE_INTEGER = *mut _LARGE_INTEGER;
+
 /// The function table `WdfFunctions_01033` points at: the KMDF loader fills the real one.
 mod table {
     pub(crate) static TABLE: [super::WDFFUNC; 458] = [None; 458];

@@ -2,6 +2,7 @@
 
 #[allow(clippy::wildcard_imports, reason = "the kernel types, as wdk-sys has them at its root")]
 use super::wdm::*;
+use super::PLARGE_INTEGER;
 
 unsafe extern "C" {
     pub fn IoCreateDevice(
@@ -38,6 +39,11 @@ unsafe extern "C" {
     pub fn KeAcquireSpinLockRaiseToDpc(SpinLock: PKSPIN_LOCK) -> KIRQL;
     pub fn KeReleaseSpinLock(SpinLock: PKSPIN_LOCK, NewIrql: KIRQL);
     pub fn KeGetCurrentIrql() -> KIRQL;
+    pub fn KeDelayExecutionThread(
+        WaitMode: KPROCESSOR_MODE,
+        Alertable: BOOLEAN,
+        Interval: PLARGE_INTEGER,
+    ) -> NTSTATUS;
     pub fn KeBugCheckEx(
         BugCheckCode: ULONG,
         BugCheckParameter1: ULONG_PTR,

@@ -460,6 +460,15 @@ impl IoManager {
         self.with_world(|w| w.irp(irp).is_some_and(|i| i.cancel))
     }
 
+    /// The device of `irp`'s current stack location (`IoGetCurrentIrpStackLocation(irp)->DeviceObject`).
+    pub(crate) fn irp_current_device(&self, irp: IrpId) -> Option<DeviceId> {
+        self.with_world(|w| {
+            w.irp(irp)
+                .and_then(IrpState::current_loc)
+                .and_then(|l| l.device)
+        })
+    }
+
     /// The file object `irp` was sent through.
     pub(crate) fn irp_file(&self, irp: IrpId) -> Option<crate::host::FileObject> {
         self.with_world(|w| w.irp(irp).and_then(|i| i.file))

@@ -213,8 +213,8 @@ use wdk as imports;
 use imports::{
     DbgPrint, IoAttachDeviceToDeviceStack, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice,
     IoDeleteSymbolicLink, IoDetachDevice, IoReleaseCancelSpinLock, IofCallDriver,
-    IofCompleteRequest, KeAcquireSpinLockRaiseToDpc, KeBugCheckEx, KeReleaseSpinLock,
-    MmMapLockedPagesSpecifyCache,
+    IofCompleteRequest, KeAcquireSpinLockRaiseToDpc, KeBugCheckEx, KeDelayExecutionThread,
+    KeReleaseSpinLock, MmMapLockedPagesSpecifyCache,
 };
 
 /// The driver instance pointer (see the module docs).
@@ -254,6 +254,19 @@ pub(crate) fn dbg_print(text: &str) {
     // SAFETY: both arguments are NUL-terminated byte strings that outlive the call; "%s" makes
     // DbgPrint read exactly one `char*` argument.
     unsafe { DbgPrint(c"%s".as_ptr().cast(), line.as_ptr()) };
+}
+
+/// One pause of a routine waiting for the others of its device to finish
+/// (`DeviceRef::wait_until_alone`): `KeDelayExecutionThread` for a millisecond, at
+/// PASSIVE_LEVEL. Windows waits as long as it takes, as `IoReleaseRemoveLockAndWait` does.
+pub(crate) fn wait_a_moment(_round: u32, _inside: usize) -> bool {
+    // One millisecond, relative (negative), in 100 ns units.
+    let mut interval: i64 = -10_000;
+    // SAFETY: `interval` is a `LARGE_INTEGER` (8 bytes, 8-aligned) that outlives the call;
+    // KernelMode (0), not alertable: the thread cannot be woken by an APC with a status to
+    // handle. The caller is at PASSIVE_LEVEL (the PnP manager's removal).
+    unsafe { KeDelayExecutionThread(0, 0, &raw mut interval) };
+    true
 }
 
 /// `KeAcquireSpinLockRaiseToDpc`: the kernel's own spin lock, which raises the IRQL to
@@ -523,6 +536,15 @@ impl IrpRef {
             minor: location.minor_function,
             params,
         }
+    }
+
+    /// The device of the current stack location (`IoGetCurrentIrpStackLocation(irp)->DeviceObject`).
+    pub(crate) fn current_device(&self) -> Option<DeviceRef> {
+        // SAFETY: as in `stack`.
+        let device = unsafe { (*self.location()).device_object };
+        // SAFETY: the stack location's device is the one the IRP was sent to; the caller keeps
+        // it alive while it uses the handle (it is inside the device, or owns it).
+        unsafe { DeviceRef::from_raw(device) }
     }
 
     fn device_flags(&self) -> u32 {

@@ -43,6 +43,7 @@ unsafe extern "system" {
     pub(super) fn KeReleaseSpinLock(lock: *mut usize, irql: u8);
     pub(super) fn ExAllocatePoolWithTag(pool_type: i32, size: usize, tag: u32) -> *mut c_void;
     pub(super) fn ExFreePoolWithTag(pointer: *mut c_void, tag: u32);
+    pub(super) fn KeDelayExecutionThread(mode: i8, alertable: u8, interval: *mut i64) -> i32;
     pub(super) fn KeBugCheckEx(code: u32, p1: usize, p2: usize, p3: usize, p4: usize) -> !;
 }
 

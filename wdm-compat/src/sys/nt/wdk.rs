@@ -16,6 +16,7 @@
 //! | `IoReleaseCancelSpinLock` | DISPATCH (inside a cancel routine) |
 //! | `MmMapLockedPagesSpecifyCache` | ≤ DISPATCH |
 //! | `KeAcquireSpinLockRaiseToDpc`, `KeReleaseSpinLock` | ≤ DISPATCH, DISPATCH |
+//! | `KeDelayExecutionThread` | ≤ APC (the seam: PASSIVE) |
 //! | `KeBugCheckEx` | any |
 //! | `DbgPrint` | any (≤ DIRQL) |
 #![allow(non_snake_case, reason = "the kernel routines keep their names")]
@@ -245,6 +246,17 @@ pub(super) unsafe fn KeAcquireSpinLockRaiseToDpc(lock: *mut usize) -> u8 {
 pub(super) unsafe fn KeReleaseSpinLock(lock: *mut usize, irql: u8) {
     // SAFETY: as for `KeAcquireSpinLockRaiseToDpc`.
     unsafe { ntddk::KeReleaseSpinLock(lock.cast(), irql) }
+}
+
+/// `KeDelayExecutionThread`.
+///
+/// # Safety
+///
+/// As for `KeDelayExecutionThread`: `interval` points to a live `LARGE_INTEGER`; the caller
+/// runs at ≤ APC_LEVEL.
+pub(super) unsafe fn KeDelayExecutionThread(mode: i8, alertable: u8, interval: *mut i64) -> i32 {
+    // SAFETY: the caller's contract; `LARGE_INTEGER` is an 8-byte, 8-aligned union of `i64`.
+    unsafe { ntddk::KeDelayExecutionThread(mode, alertable, interval.cast()) }
 }
 
 /// `KeBugCheckEx`.
