@@ -20,10 +20,12 @@
 //! * Each `WDFDEVICE` and `WDFQUEUE` the crate creates carries one pointer-sized context of the
 //!   type [`RECORD`]: the address of the crate's record for it (`DeviceRecord<D>`, holding the
 //!   typed contexts and cleanup callbacks; `QueueRecord<D>`, holding the callbacks). Records are
-//!   kept until the `WDFDRIVER` is destroyed; when KMDF destroys an object, its record's handle
-//!   cell is cleared. So the crate's `Device`, `Queue` and `IoTarget` handles, which point to
-//!   records, stay valid for the driver's whole life: one kept past a removal finds no object
-//!   (calls fail with `STATUS_INVALID_DEVICE_STATE` or do nothing) instead of a deleted one.
+//!   kept until the `WDFDRIVER` is destroyed; when KMDF disposes an object (its
+//!   `EvtCleanupCallback`), its record's handle cell is cleared ([`live`]). So the crate's
+//!   `Device`, `Queue` and `IoTarget` handles, which point to records, stay valid for the
+//!   driver's whole life: one kept past a removal finds no object (calls fail with
+//!   `STATUS_INVALID_DEVICE_STATE` or do nothing) instead of a disposed or deleted one, and a
+//!   call that began before holds a framework reference on the object until it returns.
 //! * A request that is marked cancelable gets a context of the type [`request::CANCEL`] holding
 //!   the driver's cancel routine and who owns the request now (the routine or the driver), read
 //!   by the one `EvtRequestCancel` trampoline, and the crate holds a reference on the request
@@ -45,7 +47,7 @@
 //! | `WdfDeviceCreate` | PASSIVE | device creation |
 //! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH + 1 | the trampolines of devices and queues |
 //! | `WdfObjectAllocateContext` | ≤ DISPATCH | `RequestHandle::mark_cancelable` |
-//! | `WdfObjectReferenceActual`, `WdfObjectDereferenceActual` | ≤ DISPATCH | cancelable requests |
+//! | `WdfObjectReferenceActual`, `WdfObjectDereferenceActual` | ≤ DISPATCH | cancelable requests; calls through a kept `Device`, `Queue` or `IoTarget` |
 //! | `WdfIoQueueCreate` | ≤ DISPATCH | `DeviceHandle::create_queue` |
 //! | `WdfDeviceConfigureRequestDispatching` | ≤ DISPATCH | `DeviceHandle::configure_request_dispatching` |
 //! | `WdfDeviceCreateSymbolicLink` | PASSIVE | `DeviceHandle::create_symbolic_link` |
@@ -73,6 +75,7 @@
 
 mod device;
 mod driver;
+mod live;
 mod queue;
 mod request;
 

@@ -8,10 +8,11 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use wdm_compat::memory::try_push;
 
 use super::driver::{driver, evt_file_close};
+use super::live::{Held, LiveCell};
 use super::queue::{self, QueueHandle};
 use super::request::RequestHandle;
 use super::wdk_sys::{
-    self, GUID, PWDFDEVICE_INIT, WDF_FILEOBJECT_CONFIG, WDFDEVICE, WDFDRIVER, WDFOBJECT, WDFQUEUE,
+    self, GUID, PWDFDEVICE_INIT, WDF_FILEOBJECT_CONFIG, WDFDEVICE, WDFDRIVER, WDFOBJECT,
     call_unsafe_wdf_function_binding,
 };
 use super::{RECORD, attributes, guarded, keep, publish_record, record_of, unicode, utf16};
@@ -27,8 +28,8 @@ use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 /// through a pointer to the record.
 #[repr(C)]
 pub(crate) struct DeviceRecord<D: 'static> {
-    /// The device once created; null again once KMDF destroyed it.
-    pub(super) device: AtomicPtr<wdk_sys::WDFDEVICE__>,
+    /// The device once created; cleared when KMDF disposes it (its `EvtCleanupCallback`).
+    pub(super) device: LiveCell<wdk_sys::WDFDEVICE__>,
     /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate` or the callback's end.
     init: AtomicPtr<wdk_sys::WDFDEVICE_INIT>,
     pnp: bool,
@@ -45,7 +46,7 @@ pub(crate) struct DeviceRecord<D: 'static> {
 impl<D: DriverCallbacks> DeviceRecord<D> {
     fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Self {
         Self {
-            device: AtomicPtr::new(ptr::null_mut()),
+            device: LiveCell::new(),
             init: AtomicPtr::new(init),
             pnp,
             ready: AtomicBool::new(false),
@@ -240,7 +241,7 @@ fn create_device<D: DriverCallbacks>(
         call_unsafe_wdf_function_binding!(WdfDeviceCreate, init, &mut attributes, &mut device)
     };
     NtStatus::from_raw(status).ok()?;
-    record.device.store(device, Ordering::Release);
+    record.device.set(device);
     publish_record(device.cast(), record);
     Ok(DeviceHandle(record))
 }
@@ -277,10 +278,10 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         self.0
     }
 
-    /// The live device; `None` before creation and after KMDF destroyed it.
-    fn device(self) -> Option<WDFDEVICE> {
-        let device = self.0.device.load(Ordering::Acquire);
-        (!device.is_null()).then_some(device)
+    /// The device, held by a reference for the call; `None` before creation and once KMDF
+    /// disposed it.
+    fn device(self) -> Option<Held<wdk_sys::WDFDEVICE__>> {
+        self.0.device.hold()
     }
 
     /// `WdfFdoInitSetFilter`, at once: KMDF also reads it when `EvtDriverDeviceAdd` fails
@@ -321,7 +322,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         };
         NtStatus::from_raw(status).ok()?;
         record.init.store(ptr::null_mut(), Ordering::Release);
-        record.device.store(device, Ordering::Release);
+        record.device.set(device);
         publish_record(device.cast(), ptr::from_ref(record));
         Ok(())
     }
@@ -383,13 +384,13 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
         let queue = queue::create::<D>(
-            device,
+            device.raw(),
             dispatch,
             callbacks,
             allow_zero_length,
             default_queue,
         )?;
-        if default_queue && let Some(raw) = queue.raw() {
+        if default_queue && let Some(raw) = queue.peek() {
             record.default_queue.store(raw, Ordering::Release);
         }
         Ok(queue)
@@ -406,6 +407,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         if record.ready.load(Ordering::Acquire) {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
+        let raw_queue = raw_queue.raw();
         if record.default_queue.load(Ordering::Acquire) == raw_queue {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
@@ -426,7 +428,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfDeviceConfigureRequestDispatching,
-                device,
+                device.raw(),
                 raw_queue,
                 wdf_request_type(request_type)
             )
@@ -449,7 +451,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         let link = unicode(&units);
         // SAFETY: the device is live; the framework copies the name.
         let status = unsafe {
-            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device, &link)
+            call_unsafe_wdf_function_binding!(WdfDeviceCreateSymbolicLink, device.raw(), &link)
         };
         NtStatus::from_raw(status).ok()
     }
@@ -467,7 +469,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfDeviceCreateDeviceInterface,
-                device,
+                device.raw(),
                 &guid,
                 ptr::null()
             )
@@ -482,18 +484,25 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         record.ready.store(true, Ordering::Release);
         if let (false, Some(device)) = (record.pnp, self.device()) {
             // SAFETY: a live control device.
-            unsafe { call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device) };
+            unsafe {
+                call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device.raw());
+            }
         }
     }
 
-    /// The live device and queue, when `queue` is a live queue of this live device.
-    fn live_pair(self, queue: QueueHandle) -> NtResult<(WDFDEVICE, WDFQUEUE)> {
+    /// The device and queue, each held by a reference for the call, when `queue` is a queue of
+    /// this device and neither has been disposed.
+    fn live_pair(
+        self,
+        queue: QueueHandle,
+    ) -> NtResult<(Held<wdk_sys::WDFDEVICE__>, Held<wdk_sys::WDFQUEUE__>)> {
         let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
-        let raw_queue = queue.raw().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
-        // SAFETY: a live queue the crate created.
-        let owner = unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, raw_queue) };
-        if owner == device {
-            Ok((device, raw_queue))
+        let held_queue = queue.hold().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        // SAFETY: a queue the crate created, held.
+        let owner =
+            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, held_queue.raw()) };
+        if owner == device.raw() {
+            Ok((device, held_queue))
         } else {
             Err(NtStatus::INVALID_DEVICE_REQUEST)
         }
@@ -502,6 +511,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfIoQueueRetrieveNextRequest`.
     pub(crate) fn retrieve_next_request(self, queue: QueueHandle) -> NtResult<RequestHandle> {
         let (_device, queue) = self.live_pair(queue)?;
+        let queue = queue.raw();
         let mut request: wdk_sys::WDFREQUEST = ptr::null_mut();
         // SAFETY: a live queue of this device; the out-pointer is a local.
         let status = unsafe {
@@ -514,9 +524,14 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfIoQueueStop` (asynchronous: no stop-complete callback).
     pub(crate) fn stop_queue(self, queue: QueueHandle) {
         if let Ok((_device, queue)) = self.live_pair(queue) {
-            // SAFETY: a live queue of this device; no callback, so no context.
+            // SAFETY: a held queue of this device; no callback, so no context.
             unsafe {
-                call_unsafe_wdf_function_binding!(WdfIoQueueStop, queue, None, ptr::null_mut());
+                call_unsafe_wdf_function_binding!(
+                    WdfIoQueueStop,
+                    queue.raw(),
+                    None,
+                    ptr::null_mut()
+                );
             }
         }
     }
@@ -524,8 +539,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfIoQueueStart`.
     pub(crate) fn start_queue(self, queue: QueueHandle, _driver: &D) {
         if let Ok((_device, queue)) = self.live_pair(queue) {
-            // SAFETY: a live queue of this device.
-            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStart, queue) };
+            // SAFETY: a held queue of this device.
+            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStart, queue.raw()) };
         }
     }
 
@@ -541,8 +556,10 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             return;
         }
         if let Ok((_device, queue)) = self.live_pair(queue) {
-            // SAFETY: a live queue of this device.
-            unsafe { call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue) };
+            // SAFETY: a held queue of this device.
+            unsafe {
+                call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue.raw());
+            }
         }
     }
 }
@@ -555,6 +572,8 @@ unsafe extern "C" fn evt_device_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
         let Some(record) = (unsafe { record_of::<DeviceRecord<D>>(object).as_ref() }) else {
             return;
         };
+        // KMDF disposed the device: from now on the crate's handles find no device.
+        record.device.close();
         if let Some(driver) = driver::<D>() {
             let callbacks: Vec<fn(&D)> = record.cleanup.lock().clone();
             for callback in callbacks {
@@ -569,13 +588,13 @@ unsafe extern "C" fn evt_device_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
     });
 }
 
-/// The device's `EvtDestroyCallback`: the record (kept until unload) now says the device is
-/// gone.
+/// The device's `EvtDestroyCallback`: the object no longer points to its record (whose cell was
+/// cleared at cleanup; a device whose creation failed half-way has no cleanup, so again here).
 unsafe extern "C" fn evt_device_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
         // SAFETY: records are kept until the driver unloads.
         if let Some(record) = unsafe { record_of::<DeviceRecord<D>>(object).as_ref() } {
-            record.device.store(ptr::null_mut(), Ordering::Release);
+            record.device.close();
         }
         publish_record::<DeviceRecord<D>>(object, ptr::null());
     });

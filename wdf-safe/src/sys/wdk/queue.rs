@@ -2,9 +2,9 @@
 //! and the queue's cleanup.
 
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::driver::driver;
+use super::live::{Held, LiveCell};
 use super::request::{RequestHandle, refuse, request_type_of};
 use super::wdk_sys::{
     self, WDF_IO_QUEUE_CONFIG, WDFDEVICE, WDFOBJECT, WDFQUEUE, WDFREQUEST,
@@ -17,29 +17,34 @@ use super::{
 use crate::sys::{DispatchType, DriverCallbacks, Given, QueueCallbacks, RequestType};
 use wdm_compat::{NtResult, NtStatus};
 
-/// The crate's record of a queue (kept until the driver unloads): the queue while it lives, and
-/// the driver's callbacks.
+/// The crate's record of a queue (kept until the driver unloads): the queue until KMDF disposes
+/// it, and the driver's callbacks.
 struct QueueRecord<D: DriverCallbacks> {
-    queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
+    queue: LiveCell<wdk_sys::WDFQUEUE__>,
     callbacks: D::Queue,
 }
 
-/// `WDFQUEUE`: the queue cell of its record, null once KMDF destroyed the queue.
+/// `WDFQUEUE`: the queue cell of its record, cleared when KMDF disposes the queue.
 #[derive(Clone, Copy)]
-pub(crate) struct QueueHandle(&'static AtomicPtr<wdk_sys::WDFQUEUE__>);
+pub(crate) struct QueueHandle(&'static LiveCell<wdk_sys::WDFQUEUE__>);
 
 impl QueueHandle {
-    /// The live queue.
-    pub(super) fn raw(self) -> Option<WDFQUEUE> {
-        let queue = self.0.load(Ordering::Acquire);
-        (!queue.is_null()).then_some(queue)
+    /// The queue, held by a reference for the call; `None` once KMDF disposed it.
+    pub(super) fn hold(self) -> Option<Held<wdk_sys::WDFQUEUE__>> {
+        self.0.hold()
+    }
+
+    /// The queue's handle, for identity only (no call may be made with it).
+    pub(super) fn peek(self) -> Option<WDFQUEUE> {
+        self.0.peek()
     }
 
     /// `WdfIoQueueGetState`'s `QueueRequests` (0 once the queue is gone).
     pub(crate) fn queued(self) -> usize {
-        let Some(queue) = self.raw() else {
+        let Some(queue) = self.hold() else {
             return 0;
         };
+        let queue = queue.raw();
         let mut queued: u32 = 0;
         let mut driver_owned: u32 = 0;
         // SAFETY: a live queue the crate created; the out-pointers are locals.
@@ -97,7 +102,7 @@ pub(super) fn create<D: DriverCallbacks>(
     }
     // Kept before the framework call, so nothing can fail after it (inert if it fails).
     let queue_record = keep(QueueRecord::<D> {
-        queue: AtomicPtr::new(ptr::null_mut()),
+        queue: LiveCell::new(),
         callbacks,
     })?;
     let mut attributes = attributes(
@@ -118,7 +123,7 @@ pub(super) fn create<D: DriverCallbacks>(
         )
     };
     NtStatus::from_raw(status).ok()?;
-    queue_record.queue.store(queue, Ordering::Release);
+    queue_record.queue.set(queue);
     publish_record(queue.cast(), ptr::from_ref(queue_record));
     register_queue(queue.cast(), ptr::from_ref(queue_record).cast());
     Ok(QueueHandle(&queue_record.queue))
@@ -221,18 +226,23 @@ unsafe extern "C" fn evt_queue_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
         // SAFETY: records are kept until the driver unloads.
         let record = unsafe { record_of::<QueueRecord<D>>(object).as_ref() };
+        if let Some(record) = record {
+            // KMDF disposed the queue: from now on the crate's handles find no queue.
+            record.queue.close();
+        }
         if let (Some(record), Some(driver)) = (record, driver::<D>()) {
             record.callbacks.cleanup(driver);
         }
     });
 }
 
-/// The queue's `EvtDestroyCallback`: the record (kept until unload) now says the queue is gone.
+/// The queue's `EvtDestroyCallback`: the object no longer points to its record (whose cell was
+/// cleared at cleanup).
 unsafe extern "C" fn evt_queue_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
         // SAFETY: records are kept until the driver unloads.
         if let Some(record) = unsafe { record_of::<QueueRecord<D>>(object).as_ref() } {
-            record.queue.store(ptr::null_mut(), Ordering::Release);
+            record.queue.close();
         }
         unregister_queue(object);
         publish_record::<QueueRecord<D>>(object, ptr::null());

@@ -3,10 +3,11 @@
 
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, Ordering};
 
 use super::device::DeviceRecord;
 use super::driver::driver;
+use super::live::{Held, LiveCell};
 use super::queue::QueueHandle;
 use super::wdk_sys::{
     self, PWDF_REQUEST_COMPLETION_PARAMS, WDF_OBJECT_CONTEXT_TYPE_INFO, WDF_REQUEST_PARAMETERS,
@@ -197,9 +198,10 @@ impl RequestHandle {
 
     /// `WdfRequestForwardToIoQueue`.
     pub(crate) fn forward_to_queue(self, queue: QueueHandle) -> Result<(), (Self, NtStatus)> {
-        let Some(queue) = queue.raw() else {
+        let Some(held) = queue.hold() else {
             return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
+        let queue = held.raw();
         // KMDF's verifier breaks on a forward to the request's own queue or to a queue of
         // another device (VerifyForwardRequest); the crate refuses them first.
         // SAFETY: the driver owns the live request.
@@ -228,17 +230,21 @@ impl RequestHandle {
         }
         let device = device_of(queue);
         // The device record starts with its device cell (`repr(C)`), whatever the driver type.
-        let cell = record_of::<AtomicPtr<wdk_sys::WDFDEVICE__>>(device.cast());
+        let cell = record_of::<LiveCell<wdk_sys::WDFDEVICE__>>(device.cast());
         // SAFETY: records are kept until the driver unloads.
         let cell = unsafe { cell.as_ref() }?;
         let target = IoTargetHandle(cell);
-        target.io_target().is_some().then_some(target)
+        // The request is the driver's, so its device is not disposed: no reference needed.
+        let device = cell.peek()?;
+        // SAFETY: the request's own device, alive while the driver owns the request.
+        let raw = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device) };
+        (!raw.is_null()).then_some(target)
     }
 
     /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET`, as kbfiltr passes
     /// requests down (no formatting: the framework skips the driver's stack location).
     pub(crate) fn send_and_forget(self, target: &IoTargetHandle) -> Result<(), (Self, NtStatus)> {
-        let Some(target) = target.io_target() else {
+        let Some((_device, target)) = target.io_target() else {
             return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
         let mut options = WDF_REQUEST_SEND_OPTIONS {
@@ -268,7 +274,7 @@ impl RequestHandle {
         target: &IoTargetHandle,
         observe: bool,
     ) -> Result<(), (Self, NtStatus)> {
-        let Some(target) = target.io_target() else {
+        let Some((_device, target)) = target.io_target() else {
             return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
         // SAFETY: the driver owns the live request.
@@ -632,26 +638,23 @@ unsafe extern "C" fn evt_request_completion_unobserved(
 /// (its device cell), so a target kept past the device's removal finds no device instead of a
 /// deleted one.
 #[derive(Clone, Copy)]
-pub(crate) struct IoTargetHandle(&'static AtomicPtr<wdk_sys::WDFDEVICE__>);
+pub(crate) struct IoTargetHandle(&'static LiveCell<wdk_sys::WDFDEVICE__>);
 
 impl IoTargetHandle {
-    /// `WdfDeviceGetIoTarget` of the live device.
-    fn io_target(&self) -> Option<WDFIOTARGET> {
-        let device = self.0.load(Ordering::Acquire);
-        if device.is_null() {
-            return None;
-        }
-        // SAFETY: a live device (its record's cell is cleared when KMDF destroys it).
-        let target = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device) };
-        (!target.is_null()).then_some(target)
+    /// `WdfDeviceGetIoTarget` of the device, and the device held by a reference for the send
+    /// (the default target is the device's, so it stays while the device does).
+    fn io_target(&self) -> Option<(Held<wdk_sys::WDFDEVICE__>, WDFIOTARGET)> {
+        let device = self.0.hold()?;
+        // SAFETY: a held device, not disposed when the reference was taken.
+        let target =
+            unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device.raw()) };
+        (!target.is_null()).then_some((device, target))
     }
 }
 
 impl core::fmt::Debug for IoTargetHandle {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("IoTarget")
-            .field(&self.0.load(Ordering::Relaxed))
-            .finish()
+        f.debug_tuple("IoTarget").field(&self.0.peek()).finish()
     }
 }
 
