@@ -25,6 +25,7 @@ fi
 rustup target add x86_64-pc-windows-msvc >/dev/null 2>&1 || true
 
 samples="$(cd "$here/../../samples" && pwd)"
+prefix_free="$(mktemp -d /tmp/wdf-safe-free.XXXXXX)"
 
 # Where cargo puts a workspace's release builds for Windows (CARGO_TARGET_DIR, a config file, or
 # the workspace's own target/).
@@ -45,6 +46,19 @@ out="$(windows_out "$here")"
 cp "$out/echo_driver.dll" "$out/echo.sys"
 cp "$out/null_device_driver.dll" "$out/null_device.sys"
 
+# A free build (no `trace` feature) compiles every kd_print! out: its image has none of the trace
+# text the checked build above carries. Built into its own directory, so the harness's drivers
+# stay the checked ones.
+free="$prefix_free/target"
+cargo build --release --locked --target x86_64-pc-windows-msvc -q -p echo-driver \
+  --no-default-features --target-dir "$free" || { echo "0 passed, 1 failed"; exit 1; }
+checked_lines=$(grep -ac "echoing value" "$out/echo.sys" || true)
+free_lines=$(grep -ac "echoing value" "$free/x86_64-pc-windows-msvc/release/echo_driver.dll" || true)
+checked_size=$(stat -c %s "$out/echo.sys")
+free_size=$(stat -c %s "$free/x86_64-pc-windows-msvc/release/echo_driver.dll")
+check "$([ "$checked_lines" -gt 0 ] && [ "$free_lines" = 0 ] && echo 0 || echo 1)" \
+  "a free build of echo.sys has no trace text ($free_size bytes; checked build: $checked_size)"
+
 objdump="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-objdump"
 for sys in echo null_device; do
   dlls=$("$objdump" -p "$out/$sys.sys" | awk '/DLL Name:/ {print tolower($3)}' | sort -u | tr '\n' ' ')
@@ -58,7 +72,7 @@ export WINEPREFIX="$prefix/prefix" WINEDLLOVERRIDES="mscoree,mshtml=" WINEDEBUG=
 unset DISPLAY
 cleanup() {
   timeout 20 wineserver -k >/dev/null 2>&1 || true
-  rm -rf "$prefix"
+  rm -rf "$prefix" "$prefix_free"
 }
 trap cleanup EXIT
 

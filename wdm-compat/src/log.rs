@@ -6,8 +6,17 @@
 //! them. Formatting uses a fixed buffer on the stack: no allocation, callable at
 //! ≤ DISPATCH_LEVEL; a line longer than [`LINE_CAPACITY`] bytes is cut (at a character
 //! boundary).
+//!
+//! Like `KdPrint`, which a free build compiles out, a release build traces nothing unless the
+//! `trace` feature is on ([`ENABLED`]): the line is neither formatted nor printed, and its text
+//! is not in the image. Debug builds, and the host simulation (whose tests read the trace),
+//! always trace.
 
 use core::fmt::{self, Write};
+
+/// Whether [`kd_print!`](crate::kd_print) prints: in debug builds, under the `host` feature, and
+/// with the `trace` feature; otherwise every use compiles to nothing.
+pub const ENABLED: bool = cfg!(any(debug_assertions, feature = "host", feature = "trace"));
 
 /// The longest line [`kd_print!`](crate::kd_print) emits, in bytes.
 pub const LINE_CAPACITY: usize = crate::sys::DBG_PRINT_CAPACITY;
@@ -63,6 +72,9 @@ pub fn print(args: fmt::Arguments<'_>) {
 
 /// Prints one line of driver trace output, with `format!` syntax.
 ///
+/// Compiled out of release builds without the `trace` feature ([`log::ENABLED`](crate::log::ENABLED)):
+/// as with `KdPrint`, the arguments are then not evaluated.
+///
 /// ```
 /// wdm_compat::kd_print!("[echo] IRP_MJ_CREATE");
 /// wdm_compat::kd_print!("[echo] echoing {:#010X}", 0xDEAD_BEEFu32);
@@ -72,7 +84,9 @@ pub fn print(args: fmt::Arguments<'_>) {
 #[macro_export]
 macro_rules! kd_print {
     ($($arg:tt)*) => {
-        $crate::log::print(::core::format_args!($($arg)*))
+        if $crate::log::ENABLED {
+            $crate::log::print(::core::format_args!($($arg)*))
+        }
     };
 }
 

@@ -217,7 +217,10 @@ pub trait IoDriver: Sized + Send + Sync + 'static {
     /// A failure status stops the load.
     fn load() -> NtResult<Self>;
 
-    /// Driver unload, after the device is gone.
+    /// Driver unload. A control device still exists while this runs and is deleted when it
+    /// returns, on both backends: KMDF deletes a control device the driver left after
+    /// `EvtDriverUnload`, and a C WDM `DriverUnload` deletes its devices itself. A filter's
+    /// devices went with their removals, before.
     ///
     /// IRQL: PASSIVE_LEVEL.
     fn unload(&self) {}

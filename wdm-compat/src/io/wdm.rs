@@ -72,9 +72,10 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
     }
 
     fn unload(mut self) {
-        // The device and link go first, then the driver says goodbye.
-        drop(self.control.take());
+        // The driver says goodbye while its control device still exists, then the device and
+        // link go: the order KMDF keeps for `EvtDriverUnload` (see `IoDriver::unload`).
         self.driver.unload();
+        drop(self.control.take());
     }
 
     fn add_device(&self, _physical_device: &PhysicalDevice) -> NtResult<()> {

@@ -71,7 +71,13 @@ pub(super) fn create<D: DriverCallbacks>(
     use wdk_sys::_WDF_IO_QUEUE_DISPATCH_TYPE as Dt;
     let mut config = WDF_IO_QUEUE_CONFIG {
         Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
-        PowerManaged: wdk_sys::_WDF_TRI_STATE::WdfUseDefault,
+        // Not power-managed, whatever the device: KMDF's default makes a function driver's
+        // queues power-managed (FxIoQueue::Initialize, shared/irphandlers/io/fxioqueue.cpp;
+        // filters and control devices never are), and leaving D0 then waits for every request
+        // the driver holds from them; without an `EvtIoStop` (which the crate does not offer
+        // yet) a request the driver keeps would hold the device in D0 until the power
+        // watchdog's bug check 0x9F.
+        PowerManaged: wdk_sys::_WDF_TRI_STATE::WdfFalse,
         DispatchType: match dispatch {
             DispatchType::Sequential => Dt::WdfIoQueueDispatchSequential,
             DispatchType::Parallel => Dt::WdfIoQueueDispatchParallel,
