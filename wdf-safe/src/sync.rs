@@ -4,7 +4,8 @@
 //! * [`SpinLock<T>`]: raises to DISPATCH_LEVEL while held (shared with `wdm-compat`); never
 //!   complete or send a request while holding one (SDV ReqSendWhileSpinlock: the simulated
 //!   verifier reports it).
-//! * [`WaitLock<T>`]: acquired at PASSIVE_LEVEL, does not raise the IRQL.
+//! * [`WaitLock<T>`]: a `WDFWAITLOCK`, acquired at PASSIVE_LEVEL; waiters sleep, the IRQL is
+//!   not raised.
 //!
 //! Both guards are `!Send`: a lock is released by the thread that acquired it (bug check 0x10D,
 //! 0xB otherwise).

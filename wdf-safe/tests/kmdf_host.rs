@@ -292,18 +292,20 @@ fn widget_ioctl<'r>(widget: &Widget, request: Request<'r, DeviceControl>) -> Req
             request.complete(NtStatus::SUCCESS)
         }
         IOCTL_COUNT => {
-            let mut counted = widget.counted.lock();
-            *counted += 1;
-            let total = *counted;
-            drop(counted);
+            let total = match widget.counted.lock() {
+                Ok(mut counted) => {
+                    *counted += 1;
+                    *counted
+                }
+                Err(status) => return request.complete(status),
+            };
             request.complete_with(|request| request.write_output(&total))
         }
         IOCTL_COUNT_UNDER_SPIN_LOCK => {
             let stored = widget.stored.lock();
-            let counted = widget.counted.lock();
-            drop(counted);
+            let counted = widget.counted.lock().map(|counted| *counted);
             drop(stored);
-            request.complete(NtStatus::SUCCESS)
+            request.complete(counted.err().unwrap_or(NtStatus::SUCCESS))
         }
         IOCTL_BAD_INFORMATION => {
             let claimed = request.output_length() + 1;
@@ -359,7 +361,7 @@ impl KmdfDriver for Widget {
             reads,
             parked,
             stored: SpinLock::new(Vec::new()),
-            counted: WaitLock::new(0),
+            counted: WaitLock::new(0)?,
         })
     }
 
@@ -1021,7 +1023,9 @@ fn a_wait_lock_serves_passive_callers_and_the_verifier_reports_one_taken_under_a
         assert_eq!(count.data, expected.to_le_bytes());
     }
     assert!(io.take_violations().is_empty());
-    let _ = handle.device_io_control(IOCTL_COUNT_UNDER_SPIN_LOCK, &[], 0);
+    // Refused, not spun on at DISPATCH_LEVEL.
+    let refused = handle.device_io_control(IOCTL_COUNT_UNDER_SPIN_LOCK, &[], 0);
+    assert_eq!(refused.status, NtStatus::INVALID_DEVICE_REQUEST);
     let reports = io.take_violations();
     assert!(
         reports.iter().any(|v| v.rule == Some("KmdfIrql")),

@@ -15,6 +15,7 @@
 //! | `QueueHandle` | `WDFQUEUE` | `queued` |
 //! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
 //! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
+//! | `WaitLockHandle` | `WDFWAITLOCK` | `create`, `acquire`, `try_acquire`, `release` |
 //!
 //! | backend | selected by | implements the calls with |
 //! |---|---|---|
@@ -31,12 +32,16 @@ pub(crate) use types::{ControlDeviceSettings, Given};
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
-pub(crate) use wdk::{DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle};
+pub(crate) use wdk::{
+    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, WaitLockHandle,
+};
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
-pub(crate) use none::{DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle};
+pub(crate) use none::{
+    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, WaitLockHandle,
+};
 
 pub(crate) mod wait_lock;
 

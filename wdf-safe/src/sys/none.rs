@@ -268,3 +268,28 @@ impl core::fmt::Debug for IoTargetHandle {
         match *self.0 {}
     }
 }
+
+/// `WDFWAITLOCK`: none can be made without a framework.
+pub(crate) struct WaitLockHandle(&'static Never);
+
+impl WaitLockHandle {
+    /// `WdfWaitLockCreate`: no framework, no lock.
+    pub(crate) const fn create() -> NtResult<Self> {
+        Err(NtStatus::NOT_SUPPORTED)
+    }
+
+    /// `WdfWaitLockAcquire` with no timeout.
+    pub(crate) fn acquire(&self) -> NtResult {
+        match *self.0 {}
+    }
+
+    /// `WdfWaitLockAcquire` with a zero timeout.
+    pub(crate) fn try_acquire(&self) -> bool {
+        match *self.0 {}
+    }
+
+    /// `WdfWaitLockRelease`.
+    pub(crate) fn release(&self) {
+        match *self.0 {}
+    }
+}

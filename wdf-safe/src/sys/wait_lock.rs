@@ -1,20 +1,23 @@
-//! The wait lock behind [`crate::sync::WaitLock`] (see there).
+//! The wait lock behind [`crate::sync::WaitLock`] (see there): data guarded by a `WDFWAITLOCK`.
 
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use wdm_compat::thread_rules::StaysOnItsThread;
+use wdm_compat::{NtResult, NtStatus};
 
+use super::WaitLockHandle;
 use crate::thread_rules::AWaitLockIsReleasedOnTheThreadThatAcquiredIt;
 
-/// `WdfWaitLockAcquire` with no timeout needs PASSIVE_LEVEL. In the host simulation a call
-/// above it is reported as the KMDF verifier would (SDV KmdfIrql); on Windows it is traced.
-fn check_passive() {
+/// `WdfWaitLockAcquire` with no timeout needs PASSIVE_LEVEL; the crate refuses it above that
+/// before the framework sees it (KMDF's verifier would break). In the host simulation the
+/// refusal is reported as the KMDF verifier would report the call (SDV KmdfIrql); on Windows it
+/// is traced.
+fn refused_above_passive() -> bool {
     let irql = super::current_irql();
     if irql == 0 {
-        return;
+        return false;
     }
     #[cfg(feature = "host")]
     {
@@ -26,61 +29,68 @@ fn check_passive() {
         );
     }
     #[cfg(not(feature = "host"))]
-    wdm_compat::kd_print!("WdfWaitLockAcquire called at IRQL {irql}; it requires PASSIVE_LEVEL");
+    wdm_compat::kd_print!("WdfWaitLockAcquire refused at IRQL {irql}: it requires PASSIVE_LEVEL");
+    true
 }
 
 /// Data of type `T` guarded by a wait lock (`WDFWAITLOCK`).
 pub struct WaitLock<T> {
-    locked: AtomicBool,
+    lock: WaitLockHandle,
     data: UnsafeCell<T>,
 }
 
-// SAFETY: one holder at a time gets access to `T` (the `locked` flag), so sharing the lock moves
-// `T` between threads: `T: Send` suffices, as for `std::sync::Mutex`.
+// SAFETY: one holder at a time gets access to `T` (the framework's lock), so sharing the lock
+// moves `T` between threads: `T: Send` suffices, as for `std::sync::Mutex`.
 unsafe impl<T: Send> Sync for WaitLock<T> {}
 
 impl<T> WaitLock<T> {
-    /// `WdfWaitLockCreate`: a new, unlocked wait lock holding `value`.
+    /// `WdfWaitLockCreate`: a new, unlocked wait lock holding `value`, parented to the driver
+    /// (KMDF's default). Dropping it deletes the framework object; one still alive when the
+    /// driver unloads goes with the driver.
     ///
-    /// IRQL: ≤ DISPATCH_LEVEL.
-    pub const fn new(value: T) -> Self {
-        Self {
-            locked: AtomicBool::new(false),
+    /// IRQL: ≤ DISPATCH_LEVEL, in driver code (`DriverEntry` or a callback).
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INSUFFICIENT_RESOURCES`, or what `WdfWaitLockCreate` returned.
+    pub fn new(value: T) -> NtResult<Self> {
+        Ok(Self {
+            lock: WaitLockHandle::create()?,
             data: UnsafeCell::new(value),
-        }
+        })
     }
 
-    /// `WdfWaitLockAcquire` with no timeout: waits for the lock at PASSIVE_LEVEL and returns
-    /// the guard that releases it when dropped. Unlike a spin lock it does not raise the IRQL,
-    /// so the holder may block, allocate paged memory, or send requests synchronously.
+    /// `WdfWaitLockAcquire` with no timeout: waits for the lock and returns the guard that
+    /// releases it when dropped. The thread sleeps while it waits, and holds the lock inside a
+    /// critical region (no user-mode APC suspends it meanwhile). Unlike a spin lock it does not
+    /// raise the IRQL, so the holder may block, allocate paged memory, or send requests
+    /// synchronously.
     ///
-    /// IRQL: PASSIVE_LEVEL (the simulated verifier reports a call above it, SDV KmdfIrql).
-    pub fn lock(&self) -> WaitLockGuard<'_, T> {
-        check_passive();
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            core::hint::spin_loop();
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` above PASSIVE_LEVEL (the simulated verifier reports it,
+    /// SDV KmdfIrql), or what `WdfWaitLockAcquire` returned.
+    pub fn lock(&self) -> NtResult<WaitLockGuard<'_, T>> {
+        if refused_above_passive() {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
-        WaitLockGuard {
+        self.lock.acquire()?;
+        Ok(WaitLockGuard {
             lock: self,
             _thread: PhantomData,
-        }
+        })
     }
 
     /// `WdfWaitLockAcquire` with a zero timeout: the guard if the lock is free now.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn try_lock(&self) -> Option<WaitLockGuard<'_, T>> {
-        self.locked
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| WaitLockGuard {
-                lock: self,
-                _thread: PhantomData,
-            })
+        self.lock.try_acquire().then(|| WaitLockGuard {
+            lock: self,
+            _thread: PhantomData,
+        })
     }
 }
 
@@ -95,8 +105,8 @@ impl<T> Deref for WaitLockGuard<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // SAFETY: the guard exists only while it holds `locked`, so no other reference to the
-        // data exists; the reference lives no longer than `&self`.
+        // SAFETY: the guard exists only while this thread holds the framework's lock, so no
+        // other reference to the data exists; the reference lives no longer than `&self`.
         unsafe { &*self.lock.data.get() }
     }
 }
@@ -110,6 +120,7 @@ impl<T> DerefMut for WaitLockGuard<'_, T> {
 
 impl<T> Drop for WaitLockGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.locked.store(false, Ordering::Release);
+        // `!Send`: the thread that acquired the lock releases it.
+        self.lock.lock.release();
     }
 }

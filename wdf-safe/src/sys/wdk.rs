@@ -72,18 +72,22 @@
 //! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH | request buffers |
 //! | `WdfRequestMarkCancelableEx`, `WdfRequestUnmarkCancelable` | ≤ DISPATCH | cancelable requests |
 //! | `WdfVerifierDbgBreakPoint` | ≤ DISPATCH | a dropped request, in debug builds |
+//! | `WdfWaitLockCreate`, `WdfObjectDelete` | ≤ DISPATCH | `WaitLockHandle::create`, its drop |
+//! | `WdfWaitLockAcquire` | PASSIVE (≤ DISPATCH with a zero timeout) | `WaitLockHandle::acquire`, `try_acquire` |
+//! | `WdfWaitLockRelease` | ≤ DISPATCH | `WaitLockHandle::release` |
 
 mod device;
 mod driver;
 mod live;
 mod queue;
 mod request;
+mod wait_lock;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 #[cfg(not(feature = "host"))]
 use ::wdk_sys;
@@ -104,6 +108,7 @@ pub(crate) use driver::image_driver_entry;
 pub(crate) use driver::image_entry;
 pub(crate) use queue::QueueHandle;
 pub(crate) use request::{IoTargetHandle, RequestHandle};
+pub(crate) use wait_lock::WaitLockHandle;
 
 /// A `WDF_OBJECT_CONTEXT_TYPE_INFO` in a `static`.
 #[repr(transparent)]
@@ -240,6 +245,8 @@ impl Drop for KeptRecord {
 /// the object is gone, never freed memory.
 struct Image {
     driver: AtomicPtr<c_void>,
+    /// The `WDFDRIVER`'s destroy callback has begun: KMDF deleted the driver's children.
+    torn_down: AtomicBool,
     kept: SpinLock<Vec<KeptRecord>>,
     /// The first queues' records by `WDFQUEUE`, read without a lock or a framework call when
     /// a request is presented (what a C driver gets for free by naming its callbacks). More
@@ -277,6 +284,7 @@ impl Image {
     const fn new() -> Self {
         Self {
             driver: AtomicPtr::new(ptr::null_mut()),
+            torn_down: AtomicBool::new(false),
             kept: SpinLock::new(Vec::new()),
             queues: [QueueSlot::FREE; QUEUE_SLOTS],
         }

@@ -69,6 +69,9 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfRequestGetInformationTableIndex: PFN_WDFREQUESTGETINFORMATION = WdfRequestGetInformation;
         WdfRequestForwardToIoQueueTableIndex: PFN_WDFREQUESTFORWARDTOIOQUEUE = WdfRequestForwardToIoQueue;
         WdfRequestGetIoQueueTableIndex: PFN_WDFREQUESTGETIOQUEUE = WdfRequestGetIoQueue;
+        WdfWaitLockCreateTableIndex: PFN_WDFWAITLOCKCREATE = WdfWaitLockCreate;
+        WdfWaitLockAcquireTableIndex: PFN_WDFWAITLOCKACQUIRE = WdfWaitLockAcquire;
+        WdfWaitLockReleaseTableIndex: PFN_WDFWAITLOCKRELEASE = WdfWaitLockRelease;
         WdfVerifierDbgBreakPointTableIndex: PFN_WDFVERIFIERDBGBREAKPOINT = WdfVerifierDbgBreakPoint;
         WdfRequestMarkCancelableExTableIndex: PFN_WDFREQUESTMARKCANCELABLEEX = WdfRequestMarkCancelableEx;
     }

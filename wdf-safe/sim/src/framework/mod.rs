@@ -12,6 +12,7 @@ pub(crate) mod objects;
 pub(crate) mod queue;
 pub(crate) mod request;
 pub(crate) mod verifier;
+pub(crate) mod wait_lock;
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};

@@ -57,6 +57,7 @@ pub(crate) enum Kind {
     Request,
     IoTarget,
     FileObject,
+    WaitLock,
 }
 
 impl Kind {
@@ -69,6 +70,7 @@ impl Kind {
             Self::Request => "WDFREQUEST",
             Self::IoTarget => "WDFIOTARGET",
             Self::FileObject => "WDFFILEOBJECT",
+            Self::WaitLock => "WDFWAITLOCK",
         }
     }
 }
@@ -82,6 +84,7 @@ pub(crate) enum Body {
     Request(RequestBody),
     IoTarget(TargetBody),
     FileObject,
+    WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
 }
 
 /// `Object::device()`, `Object::device_mut()`, … for each body.
@@ -115,6 +118,7 @@ body_accessors!(
     queue / queue_mut: Queue(QueueBody),
     request / request_mut: Request(RequestBody),
     target / target_mut: IoTarget(TargetBody),
+    wait_lock / wait_lock_mut: WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
 );
 
 impl Body {
@@ -127,6 +131,7 @@ impl Body {
             Self::Request(_) => Kind::Request,
             Self::IoTarget(_) => Kind::IoTarget,
             Self::FileObject => Kind::FileObject,
+            Self::WaitLock(_) => Kind::WaitLock,
         }
     }
 }

@@ -36,6 +36,7 @@ impl Kind {
             Self::Queue => 0x1003,
             Self::Request => 0x1008,
             Self::FileObject => 0x1018,
+            Self::WaitLock => 0x1023,
             Self::IoTarget => 0x1200,
             Self::DeviceInit => 0,
         }

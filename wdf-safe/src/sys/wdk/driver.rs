@@ -59,6 +59,7 @@ unsafe extern "C" fn evt_driver_unload<D: DriverCallbacks>(_driver: WDFDRIVER) {
 unsafe extern "C" fn evt_driver_destroy<D: DriverCallbacks>(_object: WDFOBJECT) {
     guarded((), || {
         if let Some(image) = image() {
+            image.torn_down.store(true, Ordering::Release);
             let published = image
                 .driver
                 .swap(ptr::null_mut(), Ordering::AcqRel)

@@ -41,6 +41,7 @@ handles!(
     WDFIOTARGET / WDFIOTARGET__,
     WDFFILEOBJECT / WDFFILEOBJECT__,
     WDFMEMORY / WDFMEMORY__,
+    WDFWAITLOCK / WDFWAITLOCK__,
 );
 
 pub type WDFOBJECT = PVOID;
@@ -648,6 +649,12 @@ wdf_functions! {
         (Request: WDFREQUEST, DestinationQueue: WDFQUEUE) -> NTSTATUS;
     WdfRequestGetIoQueue / WdfRequestGetIoQueueTableIndex / PFN_WDFREQUESTGETIOQUEUE = 282
         (Request: WDFREQUEST) -> WDFQUEUE;
+    WdfWaitLockCreate / WdfWaitLockCreateTableIndex / PFN_WDFWAITLOCKCREATE = 312
+        (LockAttributes: PWDF_OBJECT_ATTRIBUTES, Lock: *mut WDFWAITLOCK) -> NTSTATUS;
+    WdfWaitLockAcquire / WdfWaitLockAcquireTableIndex / PFN_WDFWAITLOCKACQUIRE = 313
+        (Lock: WDFWAITLOCK, Timeout: PLONGLONG) -> NTSTATUS;
+    WdfWaitLockRelease / WdfWaitLockReleaseTableIndex / PFN_WDFWAITLOCKRELEASE = 314
+        (Lock: WDFWAITLOCK);
     WdfVerifierDbgBreakPoint / WdfVerifierDbgBreakPointTableIndex / PFN_WDFVERIFIERDBGBREAKPOINT = 367
         ();
     WdfRequestMarkCancelableEx / WdfRequestMarkCancelableExTableIndex / PFN_WDFREQUESTMARKCANCELABLEEX = 393

@@ -23,6 +23,7 @@ pub type CHAR = i8;
 pub type BOOLEAN = u8;
 pub type ULONG_PTR = u64;
 pub type LONGLONG = i64;
+pub type PLONGLONG = *mut LONGLONG;
 pub type PULONG = *mut ULONG;
 pub type LONG = i32;
 pub type PCCH = *const CHAR;

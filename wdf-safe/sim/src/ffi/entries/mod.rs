@@ -14,12 +14,14 @@ mod driver;
 mod object;
 mod queue;
 mod request;
+mod wait_lock;
 
 pub(crate) use device::*;
 pub(crate) use driver::*;
 pub(crate) use object::*;
 pub(crate) use queue::*;
 pub(crate) use request::*;
+pub(crate) use wait_lock::*;
 
 use core::cell::Cell;
 use core::sync::atomic::Ordering;
