@@ -397,20 +397,15 @@ for_each_backend!(
 );
 
 for_each_backend!(
-    /// Who may open the echo device. The KMDF build creates its control device with the SDDL
-    /// `SDDL_DEVOBJ_SYS_ALL_ADM_ALL` (administrators only); the WDM build uses `IoCreateDevice`,
-    /// whose default security lets everyone read and write (IoCreateDeviceSecure lives in
-    /// wdmsec.lib, which the raw-dylib WDM build cannot link: a documented difference). Either
-    /// way a handle opened for reading only cannot write.
+    /// Who may open the echo device: on both builds only the system and administrators
+    /// (`SDDL_DEVOBJ_SYS_ALL_ADM_ALL`: KMDF's control-device SDDL; the WDM build's
+    /// `IoCreateDeviceSecure` equivalent). A handle opened for reading only cannot write.
     echo_security_decides_who_opens_and_the_handle_decides_what_it_may_do,
     |backend: Backend| {
         use wdm_compat::host::{Access, OpenOptions};
         let (io, driver, admin) = load_echo(backend);
         let user = io.open_with(echo::USER_PATH, OpenOptions::USER);
-        match backend {
-            Backend::Kmdf => assert_eq!(user.err(), Some(NtStatus::ACCESS_DENIED)),
-            Backend::Wdm => assert!(user.is_ok()),
-        }
+        assert_eq!(user.err(), Some(NtStatus::ACCESS_DENIED));
         let reader = io
             .open_with(echo::USER_PATH, OpenOptions::ADMINISTRATOR.access(Access::READ))
             .unwrap();

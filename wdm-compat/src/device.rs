@@ -32,6 +32,29 @@ pub enum IoType {
     Neither,
 }
 
+/// Who may open a device: the security descriptor it is created with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceSecurity {
+    /// What `IoCreateDevice` gives a device: the system's default for device objects (for a
+    /// named device, everyone may open it for reading and writing).
+    Default,
+    /// `SDDL_DEVOBJ_SYS_ALL_ADM_ALL` (`D:P(A;;GA;;;SY)(A;;GA;;;BA)`): only the system and
+    /// administrators, so a client must run elevated. What `IoCreateDeviceSecure` with that
+    /// string gives, and what KMDF's `WdfDeviceInitAssignSDDLString` does with it.
+    SystemAndAdministrators,
+}
+
+impl DeviceSecurity {
+    /// The SDDL string of the descriptor.
+    #[must_use]
+    pub const fn sddl(self) -> Option<&'static str> {
+        match self {
+            Self::Default => None,
+            Self::SystemAndAdministrators => Some("D:P(A;;GA;;;SY)(A;;GA;;;BA)"),
+        }
+    }
+}
+
 /// What to create: the arguments of `IoCreateDevice` plus the buffering flags.
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceConfig<'a> {
@@ -45,6 +68,8 @@ pub struct DeviceConfig<'a> {
     pub exclusive: bool,
     /// How reads and writes carry their data.
     pub io_type: IoType,
+    /// Who may open it.
+    pub security: DeviceSecurity,
 }
 
 impl<'a> DeviceConfig<'a> {
@@ -59,6 +84,7 @@ impl<'a> DeviceConfig<'a> {
             characteristics: FILE_DEVICE_SECURE_OPEN,
             exclusive: false,
             io_type: IoType::Buffered,
+            security: DeviceSecurity::Default,
         }
     }
 
@@ -73,6 +99,7 @@ impl<'a> DeviceConfig<'a> {
             characteristics: FILE_DEVICE_SECURE_OPEN,
             exclusive: false,
             io_type: IoType::Buffered,
+            security: DeviceSecurity::Default,
         }
     }
 
@@ -91,6 +118,15 @@ impl<'a> DeviceConfig<'a> {
     #[must_use]
     pub const fn io_type(mut self, io_type: IoType) -> Self {
         self.io_type = io_type;
+        self
+    }
+
+    /// Sets who may open the device (`IoCreateDeviceSecure`'s security descriptor).
+    ///
+    /// IRQL: any: builds the configuration, nothing else.
+    #[must_use]
+    pub const fn security(mut self, security: DeviceSecurity) -> Self {
+        self.security = security;
         self
     }
 
@@ -213,6 +249,14 @@ impl<X> OwnedDevice<X> {
             config.characteristics,
             config.exclusive,
         )?;
+        // `IoCreateDeviceSecure`: the descriptor is in place before the device takes I/O, and a
+        // device that cannot have it is not kept.
+        if config.security == DeviceSecurity::SystemAndAdministrators
+            && let Err(status) = raw.restrict_to_system_and_administrators()
+        {
+            raw.delete();
+            return Err(status);
+        }
         let Ok(record) = PublishedDevice::try_new(raw, Device::new(raw, None, extension)) else {
             raw.delete();
             return Err(NtStatus::INSUFFICIENT_RESOURCES);

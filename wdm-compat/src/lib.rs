@@ -202,7 +202,9 @@ macro_rules! wdm_driver_entry {
     };
 }
 
-pub use device::{Device, DeviceConfig, IoType, LowerDevice, NamedDevice, OwnedDevice};
+pub use device::{
+    Device, DeviceConfig, DeviceSecurity, IoType, LowerDevice, NamedDevice, OwnedDevice,
+};
 pub use dispatch::DispatchStatus;
 pub use driver::{DeviceInterface, DriverSetup, PhysicalDevice, WdmDriver};
 pub use forward::{CompletionObserver, IrpOutcome};

@@ -15,7 +15,7 @@ use super::{
     Completion, DeviceControlRequest, DeviceRole, IoDriver, ReadRequest, Request, RequestKind,
     WriteRequest,
 };
-use crate::device::{Device, DeviceConfig, LowerDevice, NamedDevice};
+use crate::device::{Device, DeviceConfig, DeviceSecurity, LowerDevice, NamedDevice};
 use crate::dispatch::DispatchStatus;
 use crate::driver::{DriverSetup, PhysicalDevice, WdmDriver};
 use crate::forward::IrpOutcome;
@@ -57,9 +57,11 @@ impl<D: IoDriver> WdmDriver for WdmBackend<D> {
                 device_name,
                 symbolic_link,
             } => {
+                // Administrators only, as the KMDF backend's control device (its SDDL).
                 let config = DeviceConfig::named(device_name)
                     .device_type(D::DEVICE.device_type)
-                    .io_type(D::DEVICE.io_type);
+                    .io_type(D::DEVICE.io_type)
+                    .security(DeviceSecurity::SystemAndAdministrators);
                 let device = setup.create_device(&config, ())?;
                 let named = device
                     .create_symbolic_link(symbolic_link)

@@ -323,6 +323,16 @@ impl DeviceRef {
         Some(&self.obj().io_count)
     }
 
+    /// Gives the device the descriptor of `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`, as
+    /// `IoCreateDeviceSecure` does.
+    pub(crate) fn restrict_to_system_and_administrators(self) -> Result<(), Status> {
+        let (manager, id) = self.sim().ok_or(Status::NO_SUCH_DEVICE)?;
+        let sddl = crate::device::DeviceSecurity::SystemAndAdministrators
+            .sddl()
+            .ok_or(Status::INTERNAL_ERROR)?;
+        manager.set_device_security(id, sddl)
+    }
+
     /// `IoDeleteDevice`.
     pub(crate) fn delete(self) {
         if let Some((manager, id)) = self.sim() {

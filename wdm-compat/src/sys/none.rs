@@ -86,6 +86,11 @@ impl DeviceRef {
         match *unsafe { self.0.as_ref() } {}
     }
 
+    /// Gives the device the descriptor of `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`.
+    pub(crate) fn restrict_to_system_and_administrators(self) -> Result<(), Status> {
+        self.never()
+    }
+
     /// `IoDeleteDevice`. The handle must not be used afterwards (it is `Copy`, so the safe layer
     /// guarantees this with its own owning guard).
     pub(crate) fn delete(self) {

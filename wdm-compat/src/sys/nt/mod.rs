@@ -203,6 +203,7 @@ const IO_NO_INCREMENT: i8 = 0;
 // signatures over this module's structure types.
 #[cfg(not(feature = "wdk"))]
 mod raw_dylib;
+mod security;
 #[cfg(not(feature = "wdk"))]
 use raw_dylib as imports;
 #[cfg(feature = "wdk")]
@@ -380,6 +381,12 @@ impl DeviceRef {
         // allocated (zeroed) in `create_device`, and it lives as long as the device object,
         // which outlives the borrow of its handle (type invariant). Only the atomic is shared.
         unsafe { extension.as_ref().map(|extension| &extension.io_count) }
+    }
+
+    /// `IoCreateDeviceSecure`'s part after `IoCreateDevice`, for `SDDL_DEVOBJ_SYS_ALL_ADM_ALL`
+    /// (see `security.rs`).
+    pub(crate) fn restrict_to_system_and_administrators(self) -> Result<(), Status> {
+        security::restrict_to_system_and_administrators(self.raw())
     }
 
     pub(crate) fn delete(self) {
