@@ -9,14 +9,14 @@
 //!
 //! Like `KdPrint`, which a free build compiles out, a release build traces nothing unless the
 //! `trace` feature is on ([`ENABLED`]): the line is neither formatted nor printed, and its text
-//! is not in the image. Debug builds, and the host simulation (whose tests read the trace),
-//! always trace.
+//! is not in the image. Debug builds always trace (the host tests, which read the trace, run
+//! in debug); a release build of the host simulation, such as the benchmark, is a free build.
 
 use core::fmt::{self, Write};
 
-/// Whether [`kd_print!`](crate::kd_print) prints: in debug builds, under the `host` feature, and
-/// with the `trace` feature; otherwise every use compiles to nothing.
-pub const ENABLED: bool = cfg!(any(debug_assertions, feature = "host", feature = "trace"));
+/// Whether [`kd_print!`](crate::kd_print) prints: in debug builds and with the `trace` feature;
+/// otherwise every use compiles to nothing.
+pub const ENABLED: bool = cfg!(any(debug_assertions, feature = "trace"));
 
 /// The longest line [`kd_print!`](crate::kd_print) emits, in bytes.
 pub const LINE_CAPACITY: usize = crate::sys::DBG_PRINT_CAPACITY;

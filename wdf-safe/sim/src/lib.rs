@@ -78,7 +78,11 @@ pub fn framework_calls(io: &wdm_compat::host::IoManager) -> u64 {
 /// its statics in its own data section, once per load; on the host many images share one
 /// process, so the simulated loader keeps one pointer per loaded image for the image's code to
 /// hang its statics from. Null before the image stores one, and outside any driver code.
+///
+/// Out of line, so `.ci/ioctl-cost` can leave this host-only lookup (a `static` on Windows) out
+/// of a driver's instruction count.
 #[must_use]
+#[inline(never)]
 pub fn image_static() -> *mut core::ffi::c_void {
     framework::with_statics(|slot| slot.load(core::sync::atomic::Ordering::Acquire))
         .unwrap_or(core::ptr::null_mut())

@@ -488,7 +488,11 @@ pub static mut WdfFunctions_01033: *const WDFFUNC = super::table::TABLE.as_ptr()
 
 /// `WdfDriverGlobals` of the image whose code this thread is running (null outside any call
 /// the simulated framework made into a driver: the framework reports a call made then).
+///
+/// Out of line: on Windows this is a load of the image's global, on the host a per-thread
+/// lookup, which `.ci/ioctl-cost` leaves out of a driver's instruction count by its name.
 #[must_use]
+#[inline(never)]
 pub fn WdfDriverGlobals() -> PWDF_DRIVER_GLOBALS {
     super::current_globals()
 }
