@@ -271,6 +271,11 @@ impl<D: KmdfDriver, S> Device<D, S> {
         }
     }
 
+    /// The seam's handle, for the objects parented to the device (timers).
+    pub(crate) const fn raw(&self) -> DeviceHandle<D> {
+        self.raw
+    }
+
     /// `WdfObjectAllocateContext`: attaches a context of type `T`, initialised in place by
     /// `init`, with an optional cleanup callback that runs when the device is deleted (after
     /// its queues' and its own cleanup callbacks).

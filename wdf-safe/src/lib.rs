@@ -19,6 +19,7 @@
 //! * [`io`]: [`KmdfBackend`](io::KmdfBackend), which runs a driver written once against
 //!   `wdm_compat::io` as a KMDF driver.
 //! * [`sync`]: [`SpinLock`] and [`WaitLock`], data reached only through RAII guards.
+//! * [`timer`]: [`Timer`](timer::Timer), a `WDFTIMER` parented to a device.
 //!
 //! ## A driver, start to finish
 //!
@@ -169,6 +170,7 @@ pub mod sync;
 #[allow(unsafe_code)]
 mod sys;
 pub mod thread_rules;
+pub mod timer;
 
 /// What [`kmdf_driver_entry!`] expands to call; not part of the API.
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
@@ -191,6 +193,10 @@ pub use device::{ControlDeviceInit, Device, FdoInit, Guid, InitSettings};
 #[cfg(feature = "host")]
 pub use driver::entry_point;
 pub use driver::{DriverContext, KmdfDriver};
+/// The simulated framework's clock, which only tests move (feature `host`): see
+/// [`timer`].
+#[cfg(feature = "host")]
+pub use kmdf_sim::advance_clock;
 pub use queue::{Queue, QueueConfig};
 pub use request::{AnyRequest, CancelableRequest, Cancelled, IoTarget, Request, RequestDone};
 pub use sync::{SpinLock, SpinLockGuard, WaitLock, WaitLockGuard};

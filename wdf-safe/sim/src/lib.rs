@@ -74,6 +74,15 @@ pub fn framework_calls(io: &wdm_compat::host::IoManager) -> u64 {
         .load(core::sync::atomic::Ordering::Relaxed)
 }
 
+/// Moves the simulated framework's clock forward by `by`, firing each `WDFTIMER` that falls due
+/// on the way, in order, on this thread (a timer's callback runs at DISPATCH_LEVEL, as its DPC
+/// does; a periodic one fires once per period passed). Tests advance time; nothing else does,
+/// so what they see does not depend on how fast they run.
+pub fn advance_clock(io: &wdm_compat::host::IoManager, by: core::time::Duration) {
+    let ticks = u64::try_from(by.as_nanos() / 100).unwrap_or(u64::MAX);
+    framework::timer::advance(&io.library::<framework::Framework>(), ticks);
+}
+
 /// The static data of the driver image whose code this thread runs: on Windows an image keeps
 /// its statics in its own data section, once per load; on the host many images share one
 /// process, so the simulated loader keeps one pointer per loaded image for the image's code to

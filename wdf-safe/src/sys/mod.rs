@@ -16,6 +16,7 @@
 //! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
 //! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
 //! | `WaitLockHandle` | `WDFWAITLOCK` | `create`, `acquire`, `try_acquire`, `release` |
+//! | `TimerHandle<D>` | `WDFTIMER` (parented to a device) | `create`, `start`, `stop` |
 //!
 //! | backend | selected by | implements the calls with |
 //! |---|---|---|
@@ -33,14 +34,16 @@ pub(crate) use types::{ControlDeviceSettings, Given};
 pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
-    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, WaitLockHandle,
+    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, TimerHandle,
+    WaitLockHandle,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
-    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, WaitLockHandle,
+    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, TimerHandle,
+    WaitLockHandle,
 };
 
 pub(crate) mod wait_lock;

@@ -293,3 +293,35 @@ impl WaitLockHandle {
         match *self.0 {}
     }
 }
+
+/// `WDFTIMER`: none can be made without a framework.
+pub(crate) struct TimerHandle<D>(&'static Never, PhantomData<fn(&D)>);
+
+impl<D> Clone for TimerHandle<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D> Copy for TimerHandle<D> {}
+
+impl<D> TimerHandle<D> {
+    /// `WdfTimerCreate`.
+    pub(crate) fn create(
+        device: DeviceHandle<D>,
+        _period_ms: u32,
+        _callback: fn(&D),
+    ) -> NtResult<Self> {
+        match *device.0 {}
+    }
+
+    /// `WdfTimerStart`.
+    pub(crate) fn start(self, _due_ms: u32) -> bool {
+        match *self.0 {}
+    }
+
+    /// `WdfTimerStop`.
+    pub(crate) fn stop(self, _wait: bool) -> NtResult<bool> {
+        match *self.0 {}
+    }
+}

@@ -75,12 +75,15 @@
 //! | `WdfWaitLockCreate`, `WdfObjectDelete` | ≤ DISPATCH | `WaitLockHandle::create`, its drop |
 //! | `WdfWaitLockAcquire` | PASSIVE (≤ DISPATCH with a zero timeout) | `WaitLockHandle::acquire`, `try_acquire` |
 //! | `WdfWaitLockRelease` | ≤ DISPATCH | `WaitLockHandle::release` |
+//! | `WdfTimerCreate`, `WdfTimerStart` | ≤ DISPATCH | `TimerHandle::create`, `start` |
+//! | `WdfTimerStop` | ≤ DISPATCH (PASSIVE to wait) | `TimerHandle::stop` |
 
 mod device;
 mod driver;
 mod live;
 mod queue;
 mod request;
+mod timer;
 mod wait_lock;
 
 use alloc::boxed::Box;
@@ -108,6 +111,7 @@ pub(crate) use driver::image_driver_entry;
 pub(crate) use driver::image_entry;
 pub(crate) use queue::QueueHandle;
 pub(crate) use request::{IoTargetHandle, RequestHandle};
+pub(crate) use timer::TimerHandle;
 pub(crate) use wait_lock::WaitLockHandle;
 
 /// A `WDF_OBJECT_CONTEXT_TYPE_INFO` in a `static`.

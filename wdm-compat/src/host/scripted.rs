@@ -511,8 +511,9 @@ impl KernelCalls {
     // --- Devices -------------------------------------------------------------------------
 
     /// Runs `f` as code of the calling driver (so reports name it even when a test makes the
-    /// call from outside any driver routine).
-    fn as_driver<R>(&self, f: impl FnOnce() -> R) -> R {
+    /// call from outside any driver routine), as the system runs a driver's DPC or work item:
+    /// what a library on the simulation (the simulated KMDF's timers) calls its driver through.
+    pub fn as_driver<R>(&self, f: impl FnOnce() -> R) -> R {
         let _guard = self
             .driver
             .filter(|_| irql::current_driver().is_none())

@@ -83,6 +83,15 @@ pub(crate) fn evt_object_destroy(callback: unsafe extern "C" fn(*mut c_void), ob
     unsafe { callback(raw(object)) };
 }
 
+/// `EvtTimerFunc(Timer)`.
+pub(crate) fn evt_timer_func(callback: crate::ffi::bindings::PFN_WDF_TIMER, timer: Handle) {
+    if let Some(callback) = callback {
+        // SAFETY: registered in the timer's WDF_TIMER_CONFIG; the timer is live (it fired
+        // from the queue, and deleting it takes it out first).
+        unsafe { callback(raw(timer)) };
+    }
+}
+
 /// `EvtIoRead` or `EvtIoWrite` (same signature).
 pub(crate) fn evt_io_read(
     callback: PFN_WDF_IO_QUEUE_IO_READ,

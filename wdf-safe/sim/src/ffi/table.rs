@@ -72,6 +72,9 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfWaitLockCreateTableIndex: PFN_WDFWAITLOCKCREATE = WdfWaitLockCreate;
         WdfWaitLockAcquireTableIndex: PFN_WDFWAITLOCKACQUIRE = WdfWaitLockAcquire;
         WdfWaitLockReleaseTableIndex: PFN_WDFWAITLOCKRELEASE = WdfWaitLockRelease;
+        WdfTimerCreateTableIndex: PFN_WDFTIMERCREATE = WdfTimerCreate;
+        WdfTimerStartTableIndex: PFN_WDFTIMERSTART = WdfTimerStart;
+        WdfTimerStopTableIndex: PFN_WDFTIMERSTOP = WdfTimerStop;
         WdfVerifierDbgBreakPointTableIndex: PFN_WDFVERIFIERDBGBREAKPOINT = WdfVerifierDbgBreakPoint;
         WdfRequestMarkCancelableExTableIndex: PFN_WDFREQUESTMARKCANCELABLEEX = WdfRequestMarkCancelableEx;
     }

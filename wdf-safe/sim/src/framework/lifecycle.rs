@@ -132,11 +132,13 @@ pub(crate) fn dereference(cx: &Cx, handle: Handle) -> bool {
 }
 
 /// What deleting an object does before its cleanup callbacks: a queue is purged
-/// (`FxIoQueue::Dispose`).
+/// (`FxIoQueue::Dispose`), a timer stopped (`FxTimer::Dispose`).
 fn before_cleanup(cx: &Cx, handle: Handle, when: &str) {
     let kind = cx.lock().objects.get(handle).map(|o| o.body.kind());
-    if kind == Some(Kind::Queue) {
-        super::queue::purge_synchronously(cx, handle, when);
+    match kind {
+        Some(Kind::Queue) => super::queue::purge_synchronously(cx, handle, when),
+        Some(Kind::Timer) => super::timer::dispose(cx, handle),
+        _ => {}
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod loader;
 pub(crate) mod objects;
 pub(crate) mod queue;
 pub(crate) mod request;
+pub(crate) mod timer;
 pub(crate) mod verifier;
 pub(crate) mod wait_lock;
 
@@ -53,6 +54,10 @@ pub(crate) struct Framework {
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) objects: Objects,
+    /// The simulated clock, in 100 ns ticks since the framework started (`timer.rs`).
+    pub(crate) clock: u64,
+    /// The timers, for the clock to find the due ones.
+    pub(crate) timers: timer::Timers,
     /// The framework device of each WDM device object the framework created.
     pub(crate) devices: BTreeMap<DeviceId, Handle>,
 }

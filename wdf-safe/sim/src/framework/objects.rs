@@ -58,6 +58,7 @@ pub(crate) enum Kind {
     IoTarget,
     FileObject,
     WaitLock,
+    Timer,
 }
 
 impl Kind {
@@ -71,6 +72,7 @@ impl Kind {
             Self::IoTarget => "WDFIOTARGET",
             Self::FileObject => "WDFFILEOBJECT",
             Self::WaitLock => "WDFWAITLOCK",
+            Self::Timer => "WDFTIMER",
         }
     }
 }
@@ -85,6 +87,7 @@ pub(crate) enum Body {
     IoTarget(TargetBody),
     FileObject,
     WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
+    Timer(super::timer::TimerBody),
 }
 
 /// `Object::device()`, `Object::device_mut()`, … for each body.
@@ -119,6 +122,7 @@ body_accessors!(
     request / request_mut: Request(RequestBody),
     target / target_mut: IoTarget(TargetBody),
     wait_lock / wait_lock_mut: WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
+    timer / timer_mut: Timer(super::timer::TimerBody),
 );
 
 impl Body {
@@ -132,6 +136,7 @@ impl Body {
             Self::IoTarget(_) => Kind::IoTarget,
             Self::FileObject => Kind::FileObject,
             Self::WaitLock(_) => Kind::WaitLock,
+            Self::Timer(_) => Kind::Timer,
         }
     }
 }

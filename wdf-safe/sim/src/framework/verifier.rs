@@ -37,6 +37,7 @@ impl Kind {
             Self::Request => 0x1008,
             Self::FileObject => 0x1018,
             Self::WaitLock => 0x1023,
+            Self::Timer => 0x1028,
             Self::IoTarget => 0x1200,
             Self::DeviceInit => 0,
         }

@@ -284,6 +284,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         self.0.device.hold()
     }
 
+    /// [`device`](Self::device), for the seam's other objects parented to it (timers).
+    pub(super) fn held_device(self) -> Option<Held<wdk_sys::WDFDEVICE__>> {
+        self.device()
+    }
+
     /// `WdfFdoInitSetFilter`, at once: KMDF also reads it when `EvtDriverDeviceAdd` fails
     /// before `WdfDeviceCreate` (a filter's failure then leaves the stack working).
     pub(crate) fn fdo_init_set_filter(self) {

@@ -42,6 +42,7 @@ handles!(
     WDFFILEOBJECT / WDFFILEOBJECT__,
     WDFMEMORY / WDFMEMORY__,
     WDFWAITLOCK / WDFWAITLOCK__,
+    WDFTIMER / WDFTIMER__,
 );
 
 pub type WDFOBJECT = PVOID;
@@ -174,6 +175,7 @@ pub type PFN_WDF_DRIVER_UNLOAD = Option<unsafe extern "C" fn(Driver: WDFDRIVER)>
 pub type PFN_WDF_DEVICE_FILE_CREATE =
     Option<unsafe extern "C" fn(Device: WDFDEVICE, Request: WDFREQUEST, FileObject: WDFFILEOBJECT)>;
 pub type PFN_WDF_FILE_CLOSE = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
+pub type PFN_WDF_TIMER = Option<unsafe extern "C" fn(Timer: WDFTIMER)>;
 pub type PFN_WDF_FILE_CLEANUP = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
 pub type PFN_WDF_IO_QUEUE_IO_DEFAULT =
     Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
@@ -250,6 +252,21 @@ pub struct _WDF_DRIVER_CONFIG {
 }
 pub type WDF_DRIVER_CONFIG = _WDF_DRIVER_CONFIG;
 pub type PWDF_DRIVER_CONFIG = *mut _WDF_DRIVER_CONFIG;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_TIMER_CONFIG {
+    pub Size: ULONG,
+    pub EvtTimerFunc: PFN_WDF_TIMER,
+    pub Period: ULONG,
+    pub AutomaticSerialization: BOOLEAN,
+    pub TolerableDelay: ULONG,
+    /// `UseHighResolutionTimer` is `DECLSPEC_ALIGN(8)`.
+    pub __bindgen_padding_0: u32,
+    pub UseHighResolutionTimer: BOOLEAN,
+}
+pub type WDF_TIMER_CONFIG = _WDF_TIMER_CONFIG;
+pub type PWDF_TIMER_CONFIG = *mut _WDF_TIMER_CONFIG;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -659,6 +676,12 @@ wdf_functions! {
         (Lock: WDFWAITLOCK, Timeout: PLONGLONG) -> NTSTATUS;
     WdfWaitLockRelease / WdfWaitLockReleaseTableIndex / PFN_WDFWAITLOCKRELEASE = 314
         (Lock: WDFWAITLOCK);
+    WdfTimerCreate / WdfTimerCreateTableIndex / PFN_WDFTIMERCREATE = 318
+        (Config: PWDF_TIMER_CONFIG, Attributes: PWDF_OBJECT_ATTRIBUTES, Timer: *mut WDFTIMER) -> NTSTATUS;
+    WdfTimerStart / WdfTimerStartTableIndex / PFN_WDFTIMERSTART = 319
+        (Timer: WDFTIMER, DueTime: LONGLONG) -> BOOLEAN;
+    WdfTimerStop / WdfTimerStopTableIndex / PFN_WDFTIMERSTOP = 320
+        (Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN;
     WdfVerifierDbgBreakPoint / WdfVerifierDbgBreakPointTableIndex / PFN_WDFVERIFIERDBGBREAKPOINT = 367
         ();
     WdfRequestMarkCancelableEx / WdfRequestMarkCancelableExTableIndex / PFN_WDFREQUESTMARKCANCELABLEEX = 393
@@ -678,6 +701,7 @@ layout!(WDF_DRIVER_GLOBALS, size 56, DriverFlags @ 8, DriverTag @ 12, DriverName
 layout!(WDF_OBJECT_CONTEXT_TYPE_INFO, size 40, ContextName @ 8, ContextSize @ 16, UniqueType @ 24, EvtDriverGetUniqueContextType @ 32);
 layout!(WDF_OBJECT_ATTRIBUTES, size 56, EvtCleanupCallback @ 8, EvtDestroyCallback @ 16, ExecutionLevel @ 24, SynchronizationScope @ 28, ParentObject @ 32, ContextSizeOverride @ 40, ContextTypeInfo @ 48);
 layout!(WDF_DRIVER_CONFIG, size 32, EvtDriverDeviceAdd @ 8, EvtDriverUnload @ 16, DriverInitFlags @ 24, DriverPoolTag @ 28);
+layout!(WDF_TIMER_CONFIG, size 40, EvtTimerFunc @ 8, Period @ 16, AutomaticSerialization @ 20, TolerableDelay @ 24, UseHighResolutionTimer @ 32);
 layout!(WDF_FILEOBJECT_CONFIG, size 40, EvtDeviceFileCreate @ 8, EvtFileClose @ 16, EvtFileCleanup @ 24, AutoForwardCleanupClose @ 32, FileObjectClass @ 36);
 layout!(WDF_IO_QUEUE_CONFIG, size 96, DispatchType @ 4, PowerManaged @ 8, AllowZeroLengthRequests @ 12, DefaultQueue @ 13, EvtIoDefault @ 16, EvtIoRead @ 24, EvtIoWrite @ 32, EvtIoDeviceControl @ 40, EvtIoInternalDeviceControl @ 48, EvtIoStop @ 56, EvtIoResume @ 64, EvtIoCanceledOnQueue @ 72, Settings @ 80, Driver @ 88);
 layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_1, size 32, Options @ 8, FileAttributes @ 16, ShareAccess @ 18, EaLength @ 24);

@@ -14,6 +14,7 @@ mod driver;
 mod object;
 mod queue;
 mod request;
+mod timer;
 mod wait_lock;
 
 pub(crate) use device::*;
@@ -21,6 +22,7 @@ pub(crate) use driver::*;
 pub(crate) use object::*;
 pub(crate) use queue::*;
 pub(crate) use request::*;
+pub(crate) use timer::*;
 pub(crate) use wait_lock::*;
 
 use core::cell::Cell;

@@ -1,0 +1,144 @@
+//! Timers (`WDFTIMER`): a callback a device's driver gets once per start, or every period.
+//!
+//! A timer is created with a device as its parent (`WdfTimerCreate` with
+//! `Attributes.ParentObject`), goes with it, and calls its callback with the driver's value at
+//! DISPATCH_LEVEL, as its DPC does: a spin lock may be taken there, a wait lock may not. A
+//! [`Timer`] kept past its device's deletion finds no timer: `start` returns `false` and does
+//! nothing.
+//!
+//! ```
+//! # #[cfg(feature = "host")] fn main() {
+//! use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
+//! use wdf_safe::timer::{Timer, TimerConfig};
+//! use wdf_safe::{ControlDeviceInit, DriverContext, KmdfDriver, NtResult, NtStatus};
+//!
+//! struct Ticker {
+//!     timer: Timer<Ticker>,
+//! }
+//!
+//! impl KmdfDriver for Ticker {
+//!     fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+//!         let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+//!             .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+//!         init.assign_name(r"\Device\Ticker")?;
+//!         let device = init.create(driver).map_err(|(_, status)| status)?;
+//!         // Every 100 ms once started.
+//!         let timer = device.create_timer(TimerConfig::periodic(100, |_: &Ticker| {
+//!             wdm_compat::kd_print!("tick");
+//!         }))?;
+//!         let _ready = device.finish_initializing();
+//!         timer.start(100);
+//!         Ok(Self { timer })
+//!     }
+//! }
+//!
+//! let io = wdm_compat::host::IoManager::new();
+//! io.load_driver("ticker", wdf_safe::entry_point::<Ticker>()).unwrap();
+//! // Time passes only when the test says so: 100, 200 and 300 ms.
+//! wdf_safe::advance_clock(&io, core::time::Duration::from_millis(350));
+//! assert_eq!(io.trace().iter().filter(|line| *line == "tick").count(), 3);
+//! # }
+//! # #[cfg(not(feature = "host"))] fn main() {}
+//! ```
+
+use core::marker::PhantomData;
+
+use crate::KmdfDriver;
+use crate::device::Device;
+use crate::sys::TimerHandle;
+use wdm_compat::NtResult;
+
+/// How a timer fires, and what it calls (`WDF_TIMER_CONFIG`).
+pub struct TimerConfig<D> {
+    period_ms: u32,
+    callback: fn(&D),
+}
+
+impl<D> TimerConfig<D> {
+    /// Fires once per [`Timer::start`] (`Period` 0).
+    ///
+    /// IRQL: any: builds the configuration.
+    #[must_use]
+    pub const fn one_shot(callback: fn(&D)) -> Self {
+        Self {
+            period_ms: 0,
+            callback,
+        }
+    }
+
+    /// Once started, fires every `period_ms` milliseconds until stopped (`Period`).
+    ///
+    /// IRQL: any: builds the configuration.
+    #[must_use]
+    pub const fn periodic(period_ms: u32, callback: fn(&D)) -> Self {
+        Self {
+            period_ms,
+            callback,
+        }
+    }
+}
+
+/// A `WDFTIMER` whose parent is one of the driver's devices. A shared handle, like a ready
+/// device: the driver keeps it in its state and starts or stops it from any callback.
+pub struct Timer<D: KmdfDriver> {
+    raw: TimerHandle<D>,
+    _driver: PhantomData<fn(&D)>,
+}
+
+impl<D: KmdfDriver> Clone for Timer<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D: KmdfDriver> Copy for Timer<D> {}
+
+impl<D: KmdfDriver> Timer<D> {
+    /// `WdfTimerStart`: fires `due_ms` milliseconds from now (then every period, for a
+    /// periodic timer). Returns whether it was already waiting to fire (it now waits for the
+    /// new time instead). `false`, and nothing happens, once the timer is gone with its
+    /// device.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn start(&self, due_ms: u32) -> bool {
+        self.raw.start(due_ms)
+    }
+
+    /// `WdfTimerStop(Wait = FALSE)`: takes the timer out of the queue. Returns whether it was
+    /// waiting to fire. A callback already running on another processor still finishes.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn stop(&self) -> bool {
+        self.raw.stop(false).unwrap_or(false)
+    }
+
+    /// `WdfTimerStop(Wait = TRUE)`: as [`stop`](Self::stop), then waits until a callback
+    /// running on another processor has returned, so nothing of the timer runs afterwards.
+    ///
+    /// IRQL: PASSIVE_LEVEL, and not from the timer's own callback (it would wait for itself).
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` above PASSIVE_LEVEL (a timer callback runs at
+    /// DISPATCH_LEVEL, so this includes its own callback).
+    pub fn stop_and_wait(&self) -> NtResult<bool> {
+        self.raw.stop(true)
+    }
+}
+
+impl<D: KmdfDriver, S> Device<D, S> {
+    /// `WdfTimerCreate` with this device as the parent: the timer goes with the device.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INSUFFICIENT_RESOURCES`, `STATUS_INVALID_DEVICE_STATE` once the device is gone,
+    /// or what `WdfTimerCreate` returned.
+    pub fn create_timer(&self, config: TimerConfig<D>) -> NtResult<Timer<D>> {
+        TimerHandle::create(self.raw(), config.period_ms, config.callback).map(|raw| Timer {
+            raw,
+            _driver: PhantomData,
+        })
+    }
+}
