@@ -20,6 +20,7 @@
 //!   `wdm_compat::io` as a KMDF driver.
 //! * [`sync`]: [`SpinLock`] and [`WaitLock`], data reached only through RAII guards.
 //! * [`timer`]: [`Timer`](timer::Timer), a `WDFTIMER` parented to a device.
+//! * [`work_item`]: [`WorkItem`](work_item::WorkItem), a `WDFWORKITEM` parented to a device.
 //!
 //! ## A driver, start to finish
 //!
@@ -171,6 +172,7 @@ pub mod sync;
 mod sys;
 pub mod thread_rules;
 pub mod timer;
+pub mod work_item;
 
 /// What [`kmdf_driver_entry!`] expands to call; not part of the API.
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
@@ -197,6 +199,10 @@ pub use driver::{DriverContext, KmdfDriver};
 /// [`timer`].
 #[cfg(feature = "host")]
 pub use kmdf_sim::advance_clock;
+/// The simulated system worker thread, which only tests run (feature `host`): see
+/// [`work_item`].
+#[cfg(feature = "host")]
+pub use kmdf_sim::run_work_items;
 pub use queue::{Queue, QueueConfig};
 pub use request::{AnyRequest, CancelableRequest, Cancelled, IoTarget, Request, RequestDone};
 pub use sync::{SpinLock, SpinLockGuard, WaitLock, WaitLockGuard};

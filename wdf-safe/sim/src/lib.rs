@@ -83,6 +83,13 @@ pub fn advance_clock(io: &wdm_compat::host::IoManager, by: core::time::Duration)
     framework::timer::advance(&io.library::<framework::Framework>(), ticks);
 }
 
+/// Runs the work items drivers queued (`WdfWorkItemEnqueue`), in order, on this thread at
+/// PASSIVE_LEVEL, as the system's worker threads would, including those queued meanwhile. The
+/// simulation has no worker thread of its own: tests decide when queued work runs.
+pub fn run_work_items(io: &wdm_compat::host::IoManager) {
+    framework::work_item::run_pending(&io.library::<framework::Framework>());
+}
+
 /// The static data of the driver image whose code this thread runs: on Windows an image keeps
 /// its statics in its own data section, once per load; on the host many images share one
 /// process, so the simulated loader keeps one pointer per loaded image for the image's code to

@@ -17,6 +17,7 @@
 //! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
 //! | `WaitLockHandle` | `WDFWAITLOCK` | `create`, `acquire`, `try_acquire`, `release` |
 //! | `TimerHandle<D>` | `WDFTIMER` (parented to a device) | `create`, `start`, `stop` |
+//! | `WorkItemHandle<D>` | `WDFWORKITEM` (parented to a device) | `create`, `enqueue`, `flush` |
 //!
 //! | backend | selected by | implements the calls with |
 //! |---|---|---|
@@ -35,7 +36,7 @@ pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
     DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, TimerHandle,
-    WaitLockHandle,
+    WaitLockHandle, WorkItemHandle,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
@@ -43,7 +44,7 @@ mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
     DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, TimerHandle,
-    WaitLockHandle,
+    WaitLockHandle, WorkItemHandle,
 };
 
 pub(crate) mod wait_lock;

@@ -325,3 +325,31 @@ impl<D> TimerHandle<D> {
         match *self.0 {}
     }
 }
+
+/// `WDFWORKITEM`: none can be made without a framework.
+pub(crate) struct WorkItemHandle<D>(&'static Never, PhantomData<fn(&D)>);
+
+impl<D> Clone for WorkItemHandle<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D> Copy for WorkItemHandle<D> {}
+
+impl<D> WorkItemHandle<D> {
+    /// `WdfWorkItemCreate`.
+    pub(crate) fn create(device: DeviceHandle<D>, _callback: fn(&D)) -> NtResult<Self> {
+        match *device.0 {}
+    }
+
+    /// `WdfWorkItemEnqueue`.
+    pub(crate) fn enqueue(self) {
+        match *self.0 {}
+    }
+
+    /// `WdfWorkItemFlush`.
+    pub(crate) fn flush(self) -> NtResult {
+        match *self.0 {}
+    }
+}

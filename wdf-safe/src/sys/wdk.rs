@@ -77,6 +77,8 @@
 //! | `WdfWaitLockRelease` | ≤ DISPATCH | `WaitLockHandle::release` |
 //! | `WdfTimerCreate`, `WdfTimerStart` | ≤ DISPATCH | `TimerHandle::create`, `start` |
 //! | `WdfTimerStop` | ≤ DISPATCH (PASSIVE to wait) | `TimerHandle::stop` |
+//! | `WdfWorkItemCreate`, `WdfWorkItemEnqueue` | ≤ DISPATCH | `WorkItemHandle::create`, `enqueue` |
+//! | `WdfWorkItemFlush` | PASSIVE | `WorkItemHandle::flush` |
 
 mod device;
 mod driver;
@@ -85,6 +87,7 @@ mod queue;
 mod request;
 mod timer;
 mod wait_lock;
+mod work_item;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -113,6 +116,7 @@ pub(crate) use queue::QueueHandle;
 pub(crate) use request::{IoTargetHandle, RequestHandle};
 pub(crate) use timer::TimerHandle;
 pub(crate) use wait_lock::WaitLockHandle;
+pub(crate) use work_item::WorkItemHandle;
 
 /// A `WDF_OBJECT_CONTEXT_TYPE_INFO` in a `static`.
 #[repr(transparent)]

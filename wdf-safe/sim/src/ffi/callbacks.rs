@@ -92,6 +92,15 @@ pub(crate) fn evt_timer_func(callback: crate::ffi::bindings::PFN_WDF_TIMER, time
     }
 }
 
+/// `EvtWorkItemFunc(WorkItem)`.
+pub(crate) fn evt_work_item(callback: crate::ffi::bindings::PFN_WDF_WORKITEM, item: Handle) {
+    if let Some(callback) = callback {
+        // SAFETY: registered in the work item's WDF_WORKITEM_CONFIG; the item is live (it
+        // is run before its deletion completes).
+        unsafe { callback(raw(item)) };
+    }
+}
+
 /// `EvtIoRead` or `EvtIoWrite` (same signature).
 pub(crate) fn evt_io_read(
     callback: PFN_WDF_IO_QUEUE_IO_READ,

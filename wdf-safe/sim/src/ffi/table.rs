@@ -75,6 +75,9 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfTimerCreateTableIndex: PFN_WDFTIMERCREATE = WdfTimerCreate;
         WdfTimerStartTableIndex: PFN_WDFTIMERSTART = WdfTimerStart;
         WdfTimerStopTableIndex: PFN_WDFTIMERSTOP = WdfTimerStop;
+        WdfWorkItemCreateTableIndex: PFN_WDFWORKITEMCREATE = WdfWorkItemCreate;
+        WdfWorkItemEnqueueTableIndex: PFN_WDFWORKITEMENQUEUE = WdfWorkItemEnqueue;
+        WdfWorkItemFlushTableIndex: PFN_WDFWORKITEMFLUSH = WdfWorkItemFlush;
         WdfVerifierDbgBreakPointTableIndex: PFN_WDFVERIFIERDBGBREAKPOINT = WdfVerifierDbgBreakPoint;
         WdfRequestMarkCancelableExTableIndex: PFN_WDFREQUESTMARKCANCELABLEEX = WdfRequestMarkCancelableEx;
     }

@@ -14,6 +14,7 @@ pub(crate) mod request;
 pub(crate) mod timer;
 pub(crate) mod verifier;
 pub(crate) mod wait_lock;
+pub(crate) mod work_item;
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -58,6 +59,8 @@ pub(crate) struct State {
     pub(crate) clock: u64,
     /// The timers, for the clock to find the due ones.
     pub(crate) timers: timer::Timers,
+    /// The work items waiting for the (simulated) worker thread.
+    pub(crate) work: work_item::Pending,
     /// The framework device of each WDM device object the framework created.
     pub(crate) devices: BTreeMap<DeviceId, Handle>,
 }

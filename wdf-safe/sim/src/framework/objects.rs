@@ -59,6 +59,7 @@ pub(crate) enum Kind {
     FileObject,
     WaitLock,
     Timer,
+    WorkItem,
 }
 
 impl Kind {
@@ -73,6 +74,7 @@ impl Kind {
             Self::FileObject => "WDFFILEOBJECT",
             Self::WaitLock => "WDFWAITLOCK",
             Self::Timer => "WDFTIMER",
+            Self::WorkItem => "WDFWORKITEM",
         }
     }
 }
@@ -88,6 +90,7 @@ pub(crate) enum Body {
     FileObject,
     WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
     Timer(super::timer::TimerBody),
+    WorkItem(super::work_item::WorkItemBody),
 }
 
 /// `Object::device()`, `Object::device_mut()`, … for each body.
@@ -123,6 +126,7 @@ body_accessors!(
     target / target_mut: IoTarget(TargetBody),
     wait_lock / wait_lock_mut: WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
     timer / timer_mut: Timer(super::timer::TimerBody),
+    work_item / work_item_mut: WorkItem(super::work_item::WorkItemBody),
 );
 
 impl Body {
@@ -137,6 +141,7 @@ impl Body {
             Self::FileObject => Kind::FileObject,
             Self::WaitLock(_) => Kind::WaitLock,
             Self::Timer(_) => Kind::Timer,
+            Self::WorkItem(_) => Kind::WorkItem,
         }
     }
 }

@@ -38,6 +38,7 @@ impl Kind {
             Self::FileObject => 0x1018,
             Self::WaitLock => 0x1023,
             Self::Timer => 0x1028,
+            Self::WorkItem => 0x1025,
             Self::IoTarget => 0x1200,
             Self::DeviceInit => 0,
         }

@@ -43,6 +43,7 @@ handles!(
     WDFMEMORY / WDFMEMORY__,
     WDFWAITLOCK / WDFWAITLOCK__,
     WDFTIMER / WDFTIMER__,
+    WDFWORKITEM / WDFWORKITEM__,
 );
 
 pub type WDFOBJECT = PVOID;
@@ -176,6 +177,7 @@ pub type PFN_WDF_DEVICE_FILE_CREATE =
     Option<unsafe extern "C" fn(Device: WDFDEVICE, Request: WDFREQUEST, FileObject: WDFFILEOBJECT)>;
 pub type PFN_WDF_FILE_CLOSE = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
 pub type PFN_WDF_TIMER = Option<unsafe extern "C" fn(Timer: WDFTIMER)>;
+pub type PFN_WDF_WORKITEM = Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>;
 pub type PFN_WDF_FILE_CLEANUP = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
 pub type PFN_WDF_IO_QUEUE_IO_DEFAULT =
     Option<unsafe extern "C" fn(Queue: WDFQUEUE, Request: WDFREQUEST)>;
@@ -266,6 +268,16 @@ pub struct _WDF_TIMER_CONFIG {
     pub UseHighResolutionTimer: BOOLEAN,
 }
 pub type WDF_TIMER_CONFIG = _WDF_TIMER_CONFIG;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_WORKITEM_CONFIG {
+    pub Size: ULONG,
+    pub EvtWorkItemFunc: PFN_WDF_WORKITEM,
+    pub AutomaticSerialization: BOOLEAN,
+}
+pub type WDF_WORKITEM_CONFIG = _WDF_WORKITEM_CONFIG;
+pub type PWDF_WORKITEM_CONFIG = *mut _WDF_WORKITEM_CONFIG;
 pub type PWDF_TIMER_CONFIG = *mut _WDF_TIMER_CONFIG;
 
 #[repr(C)]
@@ -684,6 +696,12 @@ wdf_functions! {
         (Timer: WDFTIMER, Wait: BOOLEAN) -> BOOLEAN;
     WdfVerifierDbgBreakPoint / WdfVerifierDbgBreakPointTableIndex / PFN_WDFVERIFIERDBGBREAKPOINT = 367
         ();
+    WdfWorkItemCreate / WdfWorkItemCreateTableIndex / PFN_WDFWORKITEMCREATE = 379
+        (Config: PWDF_WORKITEM_CONFIG, Attributes: PWDF_OBJECT_ATTRIBUTES, WorkItem: *mut WDFWORKITEM) -> NTSTATUS;
+    WdfWorkItemEnqueue / WdfWorkItemEnqueueTableIndex / PFN_WDFWORKITEMENQUEUE = 380
+        (WorkItem: WDFWORKITEM);
+    WdfWorkItemFlush / WdfWorkItemFlushTableIndex / PFN_WDFWORKITEMFLUSH = 382
+        (WorkItem: WDFWORKITEM);
     WdfRequestMarkCancelableEx / WdfRequestMarkCancelableExTableIndex / PFN_WDFREQUESTMARKCANCELABLEEX = 393
         (Request: WDFREQUEST, EvtRequestCancel: PFN_WDF_REQUEST_CANCEL) -> NTSTATUS;
 }
@@ -701,6 +719,7 @@ layout!(WDF_DRIVER_GLOBALS, size 56, DriverFlags @ 8, DriverTag @ 12, DriverName
 layout!(WDF_OBJECT_CONTEXT_TYPE_INFO, size 40, ContextName @ 8, ContextSize @ 16, UniqueType @ 24, EvtDriverGetUniqueContextType @ 32);
 layout!(WDF_OBJECT_ATTRIBUTES, size 56, EvtCleanupCallback @ 8, EvtDestroyCallback @ 16, ExecutionLevel @ 24, SynchronizationScope @ 28, ParentObject @ 32, ContextSizeOverride @ 40, ContextTypeInfo @ 48);
 layout!(WDF_DRIVER_CONFIG, size 32, EvtDriverDeviceAdd @ 8, EvtDriverUnload @ 16, DriverInitFlags @ 24, DriverPoolTag @ 28);
+layout!(WDF_WORKITEM_CONFIG, size 24, EvtWorkItemFunc @ 8, AutomaticSerialization @ 16);
 layout!(WDF_TIMER_CONFIG, size 40, EvtTimerFunc @ 8, Period @ 16, AutomaticSerialization @ 20, TolerableDelay @ 24, UseHighResolutionTimer @ 32);
 layout!(WDF_FILEOBJECT_CONFIG, size 40, EvtDeviceFileCreate @ 8, EvtFileClose @ 16, EvtFileCleanup @ 24, AutoForwardCleanupClose @ 32, FileObjectClass @ 36);
 layout!(WDF_IO_QUEUE_CONFIG, size 96, DispatchType @ 4, PowerManaged @ 8, AllowZeroLengthRequests @ 12, DefaultQueue @ 13, EvtIoDefault @ 16, EvtIoRead @ 24, EvtIoWrite @ 32, EvtIoDeviceControl @ 40, EvtIoInternalDeviceControl @ 48, EvtIoStop @ 56, EvtIoResume @ 64, EvtIoCanceledOnQueue @ 72, Settings @ 80, Driver @ 88);

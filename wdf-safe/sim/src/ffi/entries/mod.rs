@@ -16,6 +16,7 @@ mod queue;
 mod request;
 mod timer;
 mod wait_lock;
+mod work_item;
 
 pub(crate) use device::*;
 pub(crate) use driver::*;
@@ -24,6 +25,7 @@ pub(crate) use queue::*;
 pub(crate) use request::*;
 pub(crate) use timer::*;
 pub(crate) use wait_lock::*;
+pub(crate) use work_item::*;
 
 use core::cell::Cell;
 use core::sync::atomic::Ordering;
