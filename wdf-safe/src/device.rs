@@ -225,6 +225,26 @@ impl<'add, D: KmdfDriver> FdoInit<'add, D> {
     }
 }
 
+/// The callback of a timer or work item, with the device it is parented to, as the seam stores
+/// it (`sys::DeviceCallback`).
+pub(crate) struct ParentCallback<D: KmdfDriver>(pub(crate) fn(&D, Device<D, Ready>));
+
+impl<D: KmdfDriver> Clone for ParentCallback<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D: KmdfDriver> Copy for ParentCallback<D> {}
+
+impl<D: KmdfDriver> crate::sys::DeviceCallback<D> for ParentCallback<D> {
+    fn call(self, driver: &D, device: DeviceHandle<D>) {
+        // The parent of a firing timer or running work item exists (its deletion stops them
+        // first) and was ready: a shared handle to it.
+        (self.0)(driver, Device::new(device));
+    }
+}
+
 /// A device (`WDFDEVICE`) in state `S`.
 pub struct Device<D: KmdfDriver, S> {
     raw: DeviceHandle<D>,

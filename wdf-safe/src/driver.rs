@@ -87,6 +87,7 @@ impl<'a, 'b, D: KmdfDriver> DriverContext<'a, 'b, D> {
 /// What the seam calls in a driver, in terms of the typed API.
 impl<D: KmdfDriver> sys::DriverCallbacks for D {
     type Queue = Callbacks<D>;
+    type DeviceCallback = crate::device::ParentCallback<D>;
 
     const PNP: bool = D::PNP;
 

@@ -23,7 +23,7 @@
 //!         init.assign_name(r"\Device\Ticker")?;
 //!         let device = init.create(driver).map_err(|(_, status)| status)?;
 //!         // Every 100 ms once started.
-//!         let timer = device.create_timer(TimerConfig::periodic(100, |_: &Ticker| {
+//!         let timer = device.create_timer(TimerConfig::periodic(100, |_: &Ticker, _device| {
 //!             wdm_compat::kd_print!("tick");
 //!         }))?;
 //!         let _ready = device.finish_initializing();
@@ -44,22 +44,24 @@
 use core::marker::PhantomData;
 
 use crate::KmdfDriver;
-use crate::device::Device;
+use crate::device::{Device, ParentCallback};
+use crate::kind::state::Ready;
 use crate::sys::TimerHandle;
 use wdm_compat::NtResult;
 
 /// How a timer fires, and what it calls (`WDF_TIMER_CONFIG`).
-pub struct TimerConfig<D> {
+pub struct TimerConfig<D: KmdfDriver> {
     period_ms: u32,
-    callback: fn(&D),
+    callback: fn(&D, Device<D, Ready>),
 }
 
-impl<D> TimerConfig<D> {
-    /// Fires once per [`Timer::start`] (`Period` 0).
+impl<D: KmdfDriver> TimerConfig<D> {
+    /// Fires once per [`Timer::start`] (`Period` 0). The callback gets the driver and the
+    /// timer's device.
     ///
     /// IRQL: any: builds the configuration.
     #[must_use]
-    pub const fn one_shot(callback: fn(&D)) -> Self {
+    pub const fn one_shot(callback: fn(&D, Device<D, Ready>)) -> Self {
         Self {
             period_ms: 0,
             callback,
@@ -70,7 +72,7 @@ impl<D> TimerConfig<D> {
     ///
     /// IRQL: any: builds the configuration.
     #[must_use]
-    pub const fn periodic(period_ms: u32, callback: fn(&D)) -> Self {
+    pub const fn periodic(period_ms: u32, callback: fn(&D, Device<D, Ready>)) -> Self {
         Self {
             period_ms,
             callback,
@@ -136,7 +138,12 @@ impl<D: KmdfDriver, S> Device<D, S> {
     /// `STATUS_INSUFFICIENT_RESOURCES`, `STATUS_INVALID_DEVICE_STATE` once the device is gone,
     /// or what `WdfTimerCreate` returned.
     pub fn create_timer(&self, config: TimerConfig<D>) -> NtResult<Timer<D>> {
-        TimerHandle::create(self.raw(), config.period_ms, config.callback).map(|raw| Timer {
+        TimerHandle::create(
+            self.raw(),
+            config.period_ms,
+            ParentCallback(config.callback),
+        )
+        .map(|raw| Timer {
             raw,
             _driver: PhantomData,
         })

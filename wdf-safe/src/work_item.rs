@@ -9,7 +9,8 @@
 use core::marker::PhantomData;
 
 use crate::KmdfDriver;
-use crate::device::Device;
+use crate::device::{Device, ParentCallback};
+use crate::kind::state::Ready;
 use crate::sys::WorkItemHandle;
 use wdm_compat::NtResult;
 
@@ -53,7 +54,7 @@ impl<D: KmdfDriver> WorkItem<D> {
 
 impl<D: KmdfDriver, S> Device<D, S> {
     /// `WdfWorkItemCreate` with this device as the parent: the work item goes with the device.
-    /// `callback` runs at PASSIVE_LEVEL with the driver's value.
+    /// `callback` runs at PASSIVE_LEVEL with the driver's value and this device.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     ///
@@ -61,8 +62,8 @@ impl<D: KmdfDriver, S> Device<D, S> {
     ///
     /// `STATUS_INSUFFICIENT_RESOURCES`, `STATUS_INVALID_DEVICE_STATE` once the device is gone,
     /// or what `WdfWorkItemCreate` returned.
-    pub fn create_work_item(&self, callback: fn(&D)) -> NtResult<WorkItem<D>> {
-        WorkItemHandle::create(self.raw(), callback).map(|raw| WorkItem {
+    pub fn create_work_item(&self, callback: fn(&D, Device<D, Ready>)) -> NtResult<WorkItem<D>> {
+        WorkItemHandle::create(self.raw(), ParentCallback(callback)).map(|raw| WorkItem {
             raw,
             _driver: PhantomData,
         })

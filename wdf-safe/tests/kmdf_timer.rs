@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
 use wdf_safe::kind::DeviceControl;
+use wdf_safe::kind::state::Ready;
 use wdf_safe::timer::{Timer, TimerConfig};
 use wdf_safe::{
-    ControlDeviceInit, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig,
+    ControlDeviceInit, Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig,
     Request, RequestDone,
 };
 use wdm_compat::host::{DeviceNodeConfig, FileHandle, IoManager, ScriptedDriver, flags, major};
@@ -46,11 +47,11 @@ struct Clockwork {
 /// What `stop_and_wait` said from the periodic timer's own callback (the same in every test).
 static STOP_FROM_CALLBACK: Mutex<Option<NtResult<bool>>> = Mutex::new(None);
 
-fn once_fired(clockwork: &Clockwork) {
+fn once_fired(clockwork: &Clockwork, _device: Device<Clockwork, Ready>) {
     clockwork.once_fired.fetch_add(1, Ordering::SeqCst);
 }
 
-fn every_fired(clockwork: &Clockwork) {
+fn every_fired(clockwork: &Clockwork, _device: Device<Clockwork, Ready>) {
     clockwork.every_fired.fetch_add(1, Ordering::SeqCst);
     // A timer's callback runs at DISPATCH_LEVEL: waiting for the timer (its own callback among
     // what it would wait for) is refused.
@@ -189,7 +190,7 @@ struct Paced {
 /// What the kept timer's `start` said at unload, and the firings then.
 static AFTER_REMOVAL: Mutex<Option<(bool, u32)>> = Mutex::new(None);
 
-fn paced_fired(paced: &Paced) {
+fn paced_fired(paced: &Paced, _device: Device<Paced, Ready>) {
     paced.fired.fetch_add(1, Ordering::SeqCst);
 }
 

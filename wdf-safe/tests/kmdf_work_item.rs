@@ -17,10 +17,11 @@ use std::time::Duration;
 
 use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
 use wdf_safe::kind::DeviceControl;
+use wdf_safe::kind::state::Ready;
 use wdf_safe::timer::{Timer, TimerConfig};
 use wdf_safe::work_item::WorkItem;
 use wdf_safe::{
-    ControlDeviceInit, DriverContext, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
+    ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
     RequestDone, WaitLock,
 };
 use wdm_compat::host::{FileHandle, IoManager};
@@ -50,13 +51,13 @@ struct Deferrer {
     flush_itself: AtomicBool,
 }
 
-fn timer_fired(deferrer: &Deferrer) {
+fn timer_fired(deferrer: &Deferrer, _device: Device<Deferrer, Ready>) {
     // At DISPATCH_LEVEL: queue the waiting part; twice before it runs is once.
     deferrer.work.enqueue();
     deferrer.work.enqueue();
 }
 
-fn work(deferrer: &Deferrer) {
+fn work(deferrer: &Deferrer, _device: Device<Deferrer, Ready>) {
     match deferrer.guarded.lock() {
         Ok(mut guarded) => *guarded += 1,
         Err(_) => LOCKED_EVERY_TIME.store(false, Ordering::SeqCst),

@@ -79,6 +79,9 @@ pub(crate) trait DriverCallbacks: Sized + Send + Sync + 'static {
     /// The callbacks stored with each of the driver's queues.
     type Queue: QueueCallbacks<Self>;
 
+    /// The callback of a timer or work item, which gets the device it is parented to.
+    type DeviceCallback: DeviceCallback<Self>;
+
     /// `EvtDriverDeviceAdd` is registered (a PnP driver).
     const PNP: bool;
 
@@ -114,6 +117,17 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
 
     /// The queue's `EvtCleanupCallback`.
     fn cleanup(&self, driver: &D);
+}
+
+/// The callback of an object parented to a device (`EvtTimerFunc`, `EvtWorkItemFunc`): the
+/// driver, and its parent device.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait DeviceCallback<D>: Copy + Send + Sync + 'static {
+    /// Runs the driver's callback for the object parented to `device`.
+    fn call(self, driver: &D, device: DeviceHandle<D>);
 }
 
 /// A driver's `EvtRequestCancel`, stored in the request while it is cancelable.

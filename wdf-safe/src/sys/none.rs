@@ -305,12 +305,12 @@ impl<D> Clone for TimerHandle<D> {
 
 impl<D> Copy for TimerHandle<D> {}
 
-impl<D> TimerHandle<D> {
+impl<D: super::DriverCallbacks> TimerHandle<D> {
     /// `WdfTimerCreate`.
     pub(crate) fn create(
         device: DeviceHandle<D>,
         _period_ms: u32,
-        _callback: fn(&D),
+        _callback: D::DeviceCallback,
     ) -> NtResult<Self> {
         match *device.0 {}
     }
@@ -337,9 +337,9 @@ impl<D> Clone for WorkItemHandle<D> {
 
 impl<D> Copy for WorkItemHandle<D> {}
 
-impl<D> WorkItemHandle<D> {
+impl<D: super::DriverCallbacks> WorkItemHandle<D> {
     /// `WdfWorkItemCreate`.
-    pub(crate) fn create(device: DeviceHandle<D>, _callback: fn(&D)) -> NtResult<Self> {
+    pub(crate) fn create(device: DeviceHandle<D>, _callback: D::DeviceCallback) -> NtResult<Self> {
         match *device.0 {}
     }
 

@@ -9,7 +9,7 @@ use super::wdk_sys::{
     self, WDF_TIMER_CONFIG, WDFOBJECT, WDFTIMER, call_unsafe_wdf_function_binding,
 };
 use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
-use crate::sys::DriverCallbacks;
+use crate::sys::{DeviceCallback, DriverCallbacks};
 use wdm_compat::{NtResult, NtStatus};
 
 /// 100 ns ticks per millisecond.
@@ -17,21 +17,22 @@ const TICKS_PER_MS: i64 = 10_000;
 
 /// The crate's record of a timer (kept until the driver unloads, like a queue's): the timer
 /// until KMDF disposes it, and the driver's callback.
-struct TimerRecord<D: 'static> {
+struct TimerRecord<D: DriverCallbacks> {
     timer: LiveCell<wdk_sys::WDFTIMER__>,
-    callback: fn(&D),
+    device: DeviceHandle<D>,
+    callback: D::DeviceCallback,
 }
 
 /// `WDFTIMER`: the cell of its record, cleared when KMDF disposes the timer (with its device).
-pub(crate) struct TimerHandle<D: 'static>(&'static TimerRecord<D>);
+pub(crate) struct TimerHandle<D: DriverCallbacks>(&'static TimerRecord<D>);
 
-impl<D> Clone for TimerHandle<D> {
+impl<D: DriverCallbacks> Clone for TimerHandle<D> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<D> Copy for TimerHandle<D> {}
+impl<D: DriverCallbacks> Copy for TimerHandle<D> {}
 
 impl<D: DriverCallbacks> TimerHandle<D> {
     /// `WdfTimerCreate` with `device` as the parent: fires `callback` once per start
@@ -39,12 +40,13 @@ impl<D: DriverCallbacks> TimerHandle<D> {
     pub(crate) fn create(
         device: DeviceHandle<D>,
         period_ms: u32,
-        callback: fn(&D),
+        callback: D::DeviceCallback,
     ) -> NtResult<Self> {
         let parent = device.held_device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         // Kept before the framework call, so nothing can fail after it (inert if it fails).
         let record = keep(TimerRecord {
             timer: LiveCell::new(),
+            device,
             callback,
         })?;
         let mut config = WDF_TIMER_CONFIG {
@@ -101,14 +103,14 @@ impl<D: DriverCallbacks> TimerHandle<D> {
     }
 }
 
-/// `EvtTimerFunc`: the driver's callback, with its driver value.
+/// `EvtTimerFunc`: the driver's callback, with its driver value and the timer's device.
 unsafe extern "C" fn evt_timer_func<D: DriverCallbacks>(timer: WDFTIMER) {
     guarded((), || {
         // SAFETY: records are kept until the driver unloads; every timer of this image has a
         // `TimerRecord<D>` with this `D`, the image's only driver type.
         let record = unsafe { record_of::<TimerRecord<D>>(timer.cast()).as_ref() };
         if let (Some(record), Some(driver)) = (record, driver::<D>()) {
-            (record.callback)(driver);
+            record.callback.call(driver, record.device);
         }
     });
 }

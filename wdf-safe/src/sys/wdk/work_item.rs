@@ -10,34 +10,36 @@ use super::wdk_sys::{
     self, WDF_WORKITEM_CONFIG, WDFOBJECT, WDFWORKITEM, call_unsafe_wdf_function_binding,
 };
 use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
-use crate::sys::DriverCallbacks;
+use crate::sys::{DeviceCallback, DriverCallbacks};
 use wdm_compat::{NtResult, NtStatus};
 
 /// The crate's record of a work item (kept until the driver unloads, like a timer's): the item
 /// until KMDF disposes it, and the driver's callback.
-struct WorkItemRecord<D: 'static> {
+struct WorkItemRecord<D: DriverCallbacks> {
     item: LiveCell<wdk_sys::WDFWORKITEM__>,
-    callback: fn(&D),
+    device: DeviceHandle<D>,
+    callback: D::DeviceCallback,
 }
 
 /// `WDFWORKITEM`: the cell of its record, cleared when KMDF disposes the item.
-pub(crate) struct WorkItemHandle<D: 'static>(&'static WorkItemRecord<D>);
+pub(crate) struct WorkItemHandle<D: DriverCallbacks>(&'static WorkItemRecord<D>);
 
-impl<D> Clone for WorkItemHandle<D> {
+impl<D: DriverCallbacks> Clone for WorkItemHandle<D> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<D> Copy for WorkItemHandle<D> {}
+impl<D: DriverCallbacks> Copy for WorkItemHandle<D> {}
 
 impl<D: DriverCallbacks> WorkItemHandle<D> {
     /// `WdfWorkItemCreate` with `device` as the parent.
-    pub(crate) fn create(device: DeviceHandle<D>, callback: fn(&D)) -> NtResult<Self> {
+    pub(crate) fn create(device: DeviceHandle<D>, callback: D::DeviceCallback) -> NtResult<Self> {
         let parent = device.held_device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         // Kept before the framework call, so nothing can fail after it (inert if it fails).
         let record = keep(WorkItemRecord {
             item: LiveCell::new(),
+            device,
             callback,
         })?;
         let mut config = WDF_WORKITEM_CONFIG {
@@ -86,14 +88,14 @@ impl<D: DriverCallbacks> WorkItemHandle<D> {
     }
 }
 
-/// `EvtWorkItemFunc`: the driver's callback, with its driver value.
+/// `EvtWorkItemFunc`: the driver's callback, with its driver value and the item's device.
 unsafe extern "C" fn evt_work_item<D: DriverCallbacks>(item: WDFWORKITEM) {
     guarded((), || {
         // SAFETY: records are kept until the driver unloads; every work item of this image has
         // a `WorkItemRecord<D>` with this `D`, the image's only driver type.
         let record = unsafe { record_of::<WorkItemRecord<D>>(item.cast()).as_ref() };
         if let (Some(record), Some(driver)) = (record, driver::<D>()) {
-            (record.callback)(driver);
+            record.callback.call(driver, record.device);
         }
     });
 }
