@@ -1,5 +1,6 @@
 //! Shared pieces of the host tests and of `run-sample`: the two backends a sample can be built
-//! with, and a simulated HID device stack for the filter sample to sit on.
+//! with, a simulated HID device stack for the filter sample to sit on, and a root-enumerated
+//! device node for the KMDF-only samples.
 //!
 //! A sample is written once against [`wdm_compat::io`]; [`Backend::entry_point`] turns it into
 //! a WDM or a KMDF driver that the simulated I/O manager ([`wdm_compat::host::IoManager`]) can
@@ -7,12 +8,13 @@
 //!
 //! Beside this crate, in their own workspaces (they build for `x86_64-pc-windows-msvc`):
 //! `wine/`, the WDM samples as real drivers under Wine (`wine/run.sh`), and `windows-check/`,
-//! the seams and the six driver images type-checked for Windows against the project's own
+//! the seams and the seven driver images type-checked for Windows against the project's own
 //! bindings. The programs: `run-sample` (one sample end to end, as its client and DbgView would
 //! show it) and `bench` (round trips per second and peak memory of the simulation).
 
 pub mod hid;
 pub mod ops;
+pub mod root;
 pub mod scenario;
 
 use wdm_compat::host::DriverEntry;

@@ -241,3 +241,76 @@ pub fn hid_filter(backend: Backend) -> Outcome {
     client.check(unloaded.is_ok(), "unload");
     client.finish(&io)
 }
+
+/// The KMDF echo client, as Microsoft's echoapp runs against its sample: open the device
+/// interface, write a pattern, read it back and compare; then a request cancelled while it
+/// waits for the timer. KMDF only: the sample is written against wdf-safe directly.
+#[must_use]
+pub fn kmdf_echo() -> Outcome {
+    let io = simulation();
+    let mut client = Client::new("kmdf-echo", Backend::Kmdf);
+    let path = crate::root::KMDF_ECHO_INTERFACE;
+    client.line(format!("Device        : {path} (GUID_DEVINTERFACE_ECHO)"));
+    let driver = match io.load_driver("kmdfecho", wdf_safe::entry_point::<kmdf_echo::KmdfEcho>()) {
+        Ok(driver) => driver,
+        Err(status) => {
+            client.check(false, &format!("driver load failed: {status}"));
+            return client.finish(&io);
+        }
+    };
+    let node = match crate::root::root_node(&io, r"\Device\RootEcho", driver) {
+        Ok(node) => node,
+        Err(status) => {
+            client.check(false, &format!("root\\ECHO node failed: {status}"));
+            return client.finish(&io);
+        }
+    };
+    let tick = || {
+        wdf_safe::advance_clock(
+            &io,
+            core::time::Duration::from_millis(u64::from(kmdf_echo::TIMER_PERIOD_MS)),
+        );
+    };
+    match io.open(path) {
+        Ok(handle) => {
+            client.line("Open          : OK");
+            let pattern: Vec<u8> = (0u8..=255).cycle().take(512).collect();
+            let write = handle.write_async(&pattern);
+            tick();
+            let written = write.ok().and_then(|w| w.result());
+            client.line(format!(
+                "Write         : {} bytes (completed by the timer)",
+                written.as_ref().map_or(0, |w| w.information)
+            ));
+            let read = handle.read_async(pattern.len());
+            tick();
+            let read = read.ok().and_then(|r| r.result());
+            let data = read.map(|r| r.data).unwrap_or_default();
+            client.line(format!("Read          : {} bytes", data.len()));
+            client.check(
+                written.is_some_and(|w| w.status == NtStatus::SUCCESS) && data == pattern,
+                "pattern written and read back",
+            );
+            let cancelled = handle.write_async(b"cancel me");
+            let status = cancelled.ok().and_then(|w| {
+                w.cancel();
+                w.result()
+            });
+            client.line(format!(
+                "Cancel        : {}",
+                status.as_ref().map_or(NtStatus::UNSUCCESSFUL, |s| s.status)
+            ));
+            client.check(
+                status.is_some_and(|s| s.status == NtStatus::CANCELLED),
+                "a waiting request cancels",
+            );
+            let status = handle.close();
+            client.check(status == NtStatus::SUCCESS, "close");
+        }
+        Err(status) => client.check(false, &format!("open failed: {status}")),
+    }
+    client.check(node.remove() == NtStatus::SUCCESS, "remove device");
+    let unloaded = io.unload_driver(driver);
+    client.check(unloaded.is_ok(), "unload");
+    client.finish(&io)
+}

@@ -12,6 +12,9 @@
 use core::fmt::{self, Write};
 
 pub use windows_sys;
+use windows_sys::Win32::Devices::DeviceAndDriverInstallation::{
+    CM_GET_DEVICE_INTERFACE_LIST_PRESENT, CM_Get_Device_Interface_ListW, CR_SUCCESS,
+};
 use windows_sys::Win32::Foundation::{
     CloseHandle, GENERIC_READ, GENERIC_WRITE, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
 };
@@ -110,8 +113,40 @@ impl Device {
         for (slot, unit) in wide.iter_mut().take(63).zip(path.encode_utf16()) {
             *slot = unit;
         }
-        // SAFETY: `wide` is NUL-terminated (its last unit is never written) and outlives the
-        // call; the other arguments are plain values or NULL where Win32 allows it.
+        Self::open_wide(&wide)
+    }
+
+    /// Opens the first present device interface of class `class` (`CM_Get_Device_Interface_ListW`
+    /// with `CM_GET_DEVICE_INTERFACE_LIST_PRESENT`), as a PnP sample's client finds its device.
+    ///
+    /// # Errors
+    ///
+    /// `ERROR_FILE_NOT_FOUND` (2) when no such interface is present, or the Win32 error of the
+    /// open.
+    pub fn open_interface(class: &windows_sys::core::GUID) -> Result<Self, Error> {
+        /// `ERROR_FILE_NOT_FOUND`.
+        const NOT_FOUND: Error = 2;
+        // A device interface path is well under 512 units; the list is NUL-separated and ends
+        // with an empty string, so a zeroed buffer keeps the first path NUL-terminated.
+        let mut list = [0u16; 512];
+        // SAFETY: `class` is a GUID valid for the call; the buffer is writable for the length
+        // given; no device instance filter (NULL).
+        let result = unsafe {
+            CM_Get_Device_Interface_ListW(class, core::ptr::null(), list.as_mut_ptr(), 511, CM_GET_DEVICE_INTERFACE_LIST_PRESENT)
+        };
+        if result != CR_SUCCESS || list[0] == 0 {
+            return Err(NOT_FOUND);
+        }
+        Self::open_wide(&list)
+    }
+
+    /// `CreateFileW` on a NUL-terminated UTF-16 path.
+    fn open_wide(wide: &[u16]) -> Result<Self, Error> {
+        if !wide.contains(&0) {
+            return Err(87); // ERROR_INVALID_PARAMETER: not NUL-terminated
+        }
+        // SAFETY: `wide` is NUL-terminated (checked) and outlives the call; the other arguments
+        // are plain values or NULL where Win32 allows it.
         let handle = unsafe {
             CreateFileW(wide.as_ptr(), GENERIC_READ | GENERIC_WRITE, 0, core::ptr::null(), OPEN_EXISTING, 0, core::ptr::null_mut())
         };

@@ -5,6 +5,7 @@
 //! cargo run -p host-tests --bin run-sample -- echo --backend kmdf 0xDEADBEEF
 //! cargo run -p host-tests --bin run-sample -- null-device --backend wdm
 //! cargo run -p host-tests --bin run-sample -- hid-filter --backend kmdf
+//! cargo run -p host-tests --bin run-sample -- kmdf-echo
 //! ```
 //!
 //! Exits with 0 when every check passed and the verifier reported nothing, 1 when something
@@ -15,9 +16,10 @@ use std::process::ExitCode;
 use host_tests::Backend;
 use host_tests::scenario::{self, Outcome};
 
-const USAGE: &str = "usage: run-sample <echo|null-device|hid-filter> [--backend wdm|kmdf] [VALUE]
+const USAGE: &str =
+    "usage: run-sample <echo|null-device|hid-filter|kmdf-echo> [--backend wdm|kmdf] [VALUE]
   VALUE (echo only): the u32 to echo, decimal or 0x-hex; default 0xDEADBEEF
-  --backend defaults to kmdf";
+  --backend defaults to kmdf; kmdf-echo is a KMDF-only sample";
 
 /// The parsed command line.
 struct Arguments {
@@ -91,6 +93,11 @@ fn main() -> ExitCode {
         "echo" => scenario::echo(arguments.backend, arguments.value),
         "null-device" | "null" => scenario::null_device(arguments.backend),
         "hid-filter" | "hid" => scenario::hid_filter(arguments.backend),
+        "kmdf-echo" if arguments.backend == Backend::Kmdf => scenario::kmdf_echo(),
+        "kmdf-echo" => {
+            eprintln!("run-sample: kmdf-echo is a KMDF-only sample (no --backend wdm)");
+            return ExitCode::from(2);
+        }
         other => {
             eprintln!("run-sample: unknown sample {other:?}\n{USAGE}");
             return ExitCode::from(2);

@@ -1,0 +1,52 @@
+//! A root-enumerated device node, as `devcon install <inf> root\<ID>` makes one for a PnP
+//! driver that drives no hardware (the KMDF echo sample's): a PDO of a simulated root bus with
+//! the driver's device over it, started.
+
+use wdm_compat::NtStatus;
+use wdm_compat::host::{
+    DeviceNode, DeviceNodeConfig, DriverId, IoManager, KernelCalls, ScriptedDriver, flags, major,
+};
+
+/// Where the KMDF echo sample's device interface (`GUID_DEVINTERFACE_ECHO`) opens in the
+/// simulation, which names the first interface of a device `WdfSafeInterface0#{GUID}`.
+pub const KMDF_ECHO_INTERFACE: &str =
+    r"\\.\WdfSafeInterface0#{CDC35B6E-0BE4-4936-BF5F-5537380A7C1A}";
+
+/// The root bus: its PDOs succeed creates, cleanups, closes and PnP IRPs.
+#[must_use]
+pub fn root_bus() -> ScriptedDriver {
+    let succeed = |k: &KernelCalls, _device, irp| {
+        k.complete(irp, NtStatus::SUCCESS, 0);
+        NtStatus::SUCCESS
+    };
+    ScriptedDriver::new()
+        .on(major::CREATE, succeed)
+        .on(major::CLEANUP, succeed)
+        .on(major::CLOSE, succeed)
+        .on(major::PNP, succeed)
+}
+
+/// Loads the root bus and makes a started node `pdo_name` with `driver` over it.
+///
+/// # Errors
+///
+/// The status of the step that failed: loading the bus, building the node or starting it.
+pub fn root_node(
+    io: &IoManager,
+    pdo_name: &'static str,
+    driver: DriverId,
+) -> Result<DeviceNode, NtStatus> {
+    let root = io.load_driver("root", root_bus())?;
+    let node = io.create_device_node(&DeviceNodeConfig {
+        pdo_name,
+        bus: root,
+        device_type: 0x22,
+        pdo_flags: flags::DO_BUFFERED_IO,
+        drivers: &[driver],
+        interface_link: None,
+    })?;
+    match node.start() {
+        NtStatus::SUCCESS => Ok(node),
+        status => Err(status),
+    }
+}
