@@ -39,8 +39,9 @@ impl<'r, C: IrpCompleter> Irp<'r, C> {
     /// outcome, then lets completion continue (propagating the pending flag). Returns what the
     /// lower driver returned.
     ///
-    /// `D` must be the driver whose device this IRP was sent to; the observer finds the driver
-    /// and the device through the device object, as a C completion routine would.
+    /// `D` must be the driver whose device this IRP was sent to (the IRP is completed with
+    /// `STATUS_INVALID_DEVICE_REQUEST` otherwise); the observer finds the driver and the device
+    /// through the device object, as a C completion routine would.
     ///
     /// IRQL: as [`forward`](Self::forward). The observer runs at ≤ DISPATCH_LEVEL.
     pub fn forward_observing<D>(
@@ -56,6 +57,11 @@ impl<'r, C: IrpCompleter> Irp<'r, C> {
         let Some(device) = self.raw_ref().and_then(IrpRef::current_device) else {
             return self.complete(NtStatus::INVALID_DEVICE_STATE);
         };
+        // `D` is named by the caller: it must be this driver's type, or the observer would
+        // read this driver's instance as another type.
+        if !sys::thunk::driven_by::<D, C>(device) {
+            return self.complete(NtStatus::INVALID_DEVICE_REQUEST);
+        }
         let Some(mut irp) = self.take_for_forward() else {
             return DispatchStatus::new(NtStatus::INVALID_DEVICE_STATE);
         };
@@ -104,7 +110,9 @@ impl<C: IrpCompleter> PendingIrp<C> {
             self.complete(NtStatus::INVALID_DEVICE_REQUEST);
             return;
         };
-        if self.raw_ref().and_then(IrpRef::current_device) != Some(device.raw) {
+        if self.raw_ref().and_then(IrpRef::current_device) != Some(device.raw)
+            || !sys::thunk::driven_by::<D, C>(device.raw)
+        {
             self.complete(NtStatus::INVALID_DEVICE_REQUEST);
             return;
         }

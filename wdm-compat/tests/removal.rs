@@ -33,6 +33,8 @@ const fn ioctl(function: u32) -> u32 {
 const HOLD_IN_DISPATCH: u32 = ioctl(0x830);
 /// The filter passes it down with an observer; the bus keeps it pending.
 const HOLD_BELOW: u32 = ioctl(0x831);
+/// The filter passes it down with an observer that names another driver type.
+const WRONG_DRIVER: u32 = ioctl(0x832);
 
 /// The filter's device extension: says when it is dropped.
 struct Extension {
@@ -103,6 +105,11 @@ impl WdmDriver for Filter {
         let Some(lower) = device.lower() else {
             return irp.complete(NtStatus::INVALID_DEVICE_REQUEST);
         };
+        if code == Some(WRONG_DRIVER) {
+            return irp.forward_observing::<Impostor>(lower, |_, _, _| {
+                panic!("an observer of another driver type must never run")
+            });
+        }
         if code == Some(HOLD_IN_DISPATCH) {
             self.entered.lock().unwrap().send(()).unwrap();
             self.release.lock().unwrap().recv().unwrap();
@@ -138,6 +145,20 @@ impl WdmDriver for Filter {
 
     fn on_cleanup<'r>(&self, device: &Device<Extension>, irp: Irp<'r>) -> DispatchStatus<'r> {
         pass_down(device, irp)
+    }
+}
+
+/// Another driver type with the same extension type: an observer naming it would read the
+/// filter's instance as an `Impostor`.
+struct Impostor {
+    _not_a_filter: u64,
+}
+
+impl WdmDriver for Impostor {
+    type DeviceExtension = Extension;
+
+    fn driver_entry(_setup: &mut DriverSetup<'_, Extension>) -> NtResult<Self> {
+        Ok(Self { _not_a_filter: 0 })
     }
 }
 
@@ -340,5 +361,20 @@ fn a_pended_irp_forwarded_later_with_an_observer_is_observed_once() {
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     assert_eq!(s.node.remove(), NtStatus::SUCCESS);
     assert!(s.dropped.load(Ordering::SeqCst));
+    assert!(s.io.violations().is_empty(), "{:#?}", s.io.violations());
+}
+
+#[test]
+fn an_observed_forward_naming_another_driver_type_is_refused() {
+    let _turn = TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let s = setup(r"\Device\WrongDriverPdo");
+    let handle = s.node.open().unwrap();
+    let result = handle.device_io_control(WRONG_DRIVER, &[], 0);
+    assert_eq!(result.status, NtStatus::INVALID_DEVICE_REQUEST);
+    assert!(s.log.lock().unwrap().is_empty(), "nothing went down");
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(s.node.remove(), NtStatus::SUCCESS);
     assert!(s.io.violations().is_empty(), "{:#?}", s.io.violations());
 }

@@ -311,3 +311,37 @@ pub(crate) unsafe fn from_context<'a, T>(context: *const c_void) -> Option<&'a T
     // SAFETY: the caller guarantees `context` is null or points to a live `T` for `'a`.
     unsafe { context.cast::<T>().as_ref() }
 }
+
+/// The driver instance as the seam publishes it (the driver object's context): its type's
+/// `TypeId` first, so a routine whose driver type was chosen by the caller (the completion
+/// routine of an observed forward) can check it before reading the value as that type.
+#[repr(C)]
+pub(crate) struct Typed<T> {
+    type_id: core::any::TypeId,
+    pub(crate) value: T,
+}
+
+impl<T: 'static> Typed<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            type_id: core::any::TypeId::of::<T>(),
+            value,
+        }
+    }
+}
+
+/// The instance behind a driver context published as `SharedBox<Typed<U>>`, when `U` is `T`.
+///
+/// # Safety
+///
+/// `context` must be null or a pointer published by a live `SharedBox<Typed<U>>` (for any `U`)
+/// that outlives the returned reference.
+pub(crate) unsafe fn typed_context<'a, T: 'static>(context: *const c_void) -> Option<&'a T> {
+    // SAFETY: null, or a `Typed<U>`, whose first field (`repr(C)`) is its `TypeId`.
+    let type_id = unsafe { context.cast::<core::any::TypeId>().as_ref() }?;
+    if *type_id != core::any::TypeId::of::<T>() {
+        return None;
+    }
+    // SAFETY: the `TypeId` says `U` is `T`, so the context is a live `Typed<T>` (caller).
+    unsafe { context.cast::<Typed<T>>().as_ref() }.map(|typed| &typed.value)
+}

@@ -11,7 +11,8 @@ use core::ffi::c_void;
 use super::callbacks::{DriverCallbacks, IrpOutcome, Observer};
 use super::{
     DO_DEVICE_INITIALIZING, DeviceRef, DriverRef, IrpRef, MAJOR_FUNCTION_COUNT, RawDevice,
-    RawDriver, RawIrp, SharedBox, Status, from_context, rundown::finish_delete,
+    RawDriver, RawIrp, SharedBox, Status, Typed, from_context, rundown::finish_delete,
+    typed_context,
 };
 
 /// `IRP_MJ_PNP`.
@@ -62,7 +63,7 @@ pub(crate) unsafe extern "system" fn driver_entry<D: DriverCallbacks<M>, M>(
     driver.set_unload(unload::<D, M>);
     match guarded(Err(Status::DRIVER_INTERNAL_ERROR), || D::entry(driver)) {
         Ok(instance) => {
-            let instance = match SharedBox::try_new(instance) {
+            let instance = match SharedBox::try_new(Typed::new(instance)) {
                 Ok(instance) => instance,
                 Err(instance) => {
                     // DriverEntry fails: the driver's guards undo what it set up.
@@ -112,10 +113,10 @@ unsafe extern "system" fn unload<D: DriverCallbacks<M>, M>(driver: *mut RawDrive
     };
     let context = driver.context();
     driver.set_context(core::ptr::null());
-    // SAFETY: `driver_entry` published the instance with `SharedBox<D>::publish`; the pointer
-    // was cleared above, so it is taken back once, and no dispatch runs during unload.
-    if let Some(instance) = unsafe { SharedBox::<D>::from_published(context) } {
-        guarded((), || instance.into_inner().unload_driver());
+    // SAFETY: `driver_entry` published the instance with `SharedBox<Typed<D>>::publish`; the
+    // pointer was cleared above, so it is taken back once, and no dispatch runs during unload.
+    if let Some(instance) = unsafe { SharedBox::<Typed<D>>::from_published(context) } {
+        guarded((), || instance.into_inner().value.unload_driver());
     }
 }
 
@@ -156,9 +157,9 @@ unsafe extern "system" fn dispatch<D: DriverCallbacks<M>, M>(
 
 /// [`dispatch`] once counted in for `device`.
 fn dispatch_entered<D: DriverCallbacks<M>, M>(device: DeviceRef, irp: IrpRef) -> Status {
-    // SAFETY: `driver_entry` published a `SharedBox<D>` as the driver context; it lives until
-    // unload, which does not run while IRPs are dispatched.
-    let instance = unsafe { from_context::<D>(device.driver().context()) };
+    // SAFETY: `driver_entry` published a `SharedBox<Typed<D>>` as the driver context; it lives
+    // until unload, which does not run while IRPs are dispatched.
+    let instance = unsafe { typed_context::<D>(device.driver().context()) };
     // SAFETY: the context is the device's `SharedBox<D::DeviceRecord>` (`PublishedDevice`, or
     // `add_device`), freed only at a zero count; the caller holds a count while it is used.
     let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
@@ -208,7 +209,7 @@ unsafe extern "system" fn add_device<D: DriverCallbacks<M>, M>(
         return Status::INVALID_PARAMETER.to_raw();
     };
     // SAFETY: as in `dispatch`: published by `driver_entry`, alive until unload.
-    let Some(instance) = (unsafe { from_context::<D>(driver.context()) }) else {
+    let Some(instance) = (unsafe { typed_context::<D>(driver.context()) }) else {
         return Status::INVALID_DEVICE_STATE.to_raw();
     };
     match guarded(Err(Status::DRIVER_INTERNAL_ERROR), || {
@@ -231,6 +232,18 @@ unsafe extern "system" fn add_device<D: DriverCallbacks<M>, M>(
         },
         Err(status) => status.to_raw(),
     }
+}
+
+/// Whether `device`'s driver is of type `D`: an observed forward names its driver type, and the
+/// observer must not read another driver's instance as a `D`.
+///
+/// `device` must be one of this driver's devices (the IRP's current one, in a routine inside
+/// it, or one it owns).
+pub(crate) fn driven_by<D: DriverCallbacks<M>, M>(device: DeviceRef) -> bool {
+    // SAFETY: every device of this driver has the driver object whose context `driver_entry`
+    // published as a `SharedBox<Typed<_>>`, alive until unload, which does not run while a
+    // routine of the driver is inside or a device of it is owned.
+    unsafe { typed_context::<D>(device.driver().context()) }.is_some()
 }
 
 /// Sets [`observe`] as `irp`'s completion routine, carrying `observer` in the context pointer,
@@ -270,8 +283,9 @@ unsafe extern "system" fn observe<D: DriverCallbacks<M>, M>(
     // SAFETY: the device that set the routine is one of this driver's; `set_observer` counted
     // this routine in for it, so neither the device object nor its record is gone.
     if let Some(device) = unsafe { DeviceRef::from_raw(device) } {
-        // SAFETY: as in `dispatch_entered`.
-        let instance = unsafe { from_context::<D>(device.driver().context()) };
+        // SAFETY: as in `dispatch_entered`. `D` is the caller's choice here (the forward named
+        // it), so the instance is found only if this driver's really is a `D`.
+        let instance = unsafe { typed_context::<D>(device.driver().context()) };
         // SAFETY: as in `dispatch_entered`: this routine holds the count `set_observer` took.
         let record = unsafe { from_context::<D::DeviceRecord>(device.context()) };
         if let (Some(instance), Some(record)) = (instance, record) {

@@ -18,6 +18,9 @@ use crate::ffi::callbacks;
 
 /// 100 ns ticks per millisecond (the unit of `WDF_TIMER_CONFIG::Period`).
 const TICKS_PER_MS: u64 = 10_000;
+/// The simulated clock interrupt: the earliest a timer can fire after it is started (Windows'
+/// is 15.6 ms by default, 1 ms at the finest).
+const CLOCK_INTERRUPT: u64 = TICKS_PER_MS;
 /// DISPATCH_LEVEL: where a timer's DPC runs its callback.
 const DISPATCH: u8 = 2;
 
@@ -55,15 +58,32 @@ pub(crate) fn create(
 }
 
 /// `FxTimer::Start` (`KeSetTimerEx`): due `due_time` from now when negative (relative, 100 ns),
-/// at that tick when positive (absolute), at once when zero. Whether it was queued already.
-pub(crate) fn start(cx: &Cx, timer: Handle, due_time: i64) -> bool {
+/// at that tick when positive (absolute), at the next clock interrupt when zero. Whether it was
+/// queued already. A timer whose deletion has begun (`m_RunningDown`) is a verifier break and
+/// is not started.
+pub(crate) fn start(cx: &Cx, ddi: &str, timer: Handle, due_time: i64) -> bool {
     let mut state = cx.lock();
+    if state
+        .objects
+        .get(timer)
+        .is_some_and(|o| o.life != super::objects::Life::Created)
+    {
+        drop(state);
+        cx.verifier_break(
+            None,
+            &format!("{ddi}: the WDFTIMER is being deleted (its parent is going): not started"),
+        );
+        return false;
+    }
     let now = state.clock;
     let due = if due_time < 0 {
         now.saturating_add(due_time.unsigned_abs())
     } else {
         now.max(due_time.unsigned_abs())
     };
+    // Nothing fires before the next clock interrupt: a timer restarting itself with no delay
+    // from its own callback fires once per interrupt, not forever at the same instant.
+    let due = due.max(now.saturating_add(CLOCK_INTERRUPT));
     state
         .objects
         .get_mut(timer)
@@ -139,7 +159,7 @@ pub(crate) fn advance(fx: &Framework, ticks: u64) {
                     let body = state.objects.get(*t)?.timer()?;
                     body.due.filter(|due| *due <= target).map(|due| (due, *t))
                 })
-                // The earliest; among timers due at the same tick, the one started first.
+                // The earliest; among timers due at the same tick, the one created first.
                 .min_by_key(|(due, _)| *due);
             let Some((due, timer)) = due else {
                 state.clock = target;

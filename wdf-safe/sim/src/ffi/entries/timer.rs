@@ -86,7 +86,7 @@ pub(crate) unsafe extern "C" fn WdfTimerStart(
     if !cx.check_irql(DDI, DISPATCH) {
         return 0;
     }
-    u8::from(timer::start(&cx, found, due_time))
+    u8::from(timer::start(&cx, DDI, found, due_time))
 }
 
 pub(crate) unsafe extern "C" fn WdfTimerStop(
