@@ -162,6 +162,50 @@ fn sized(
     }
 }
 
+/// What creating a timer or work item checks first (`FxValidateObjectAttributesForParentHandle`
+/// with `FX_VALIDATE_OPTION_PARENT_REQUIRED`, then the configuration's `Size`): the out-pointer
+/// (`out_name`, cleared), the IRQL (≤ DISPATCH_LEVEL), the attributes and their live parent,
+/// and the configuration `C` (`name`), whose `Size` `size_of_config` reads. The status to fail
+/// with otherwise.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the DDI's arguments and their names"
+)]
+fn parented_create<C: Copy, T>(
+    cx: &Cx,
+    ddi: &str,
+    out: *mut *mut T,
+    out_name: &str,
+    object_attributes: PWDF_OBJECT_ATTRIBUTES,
+    config: *const C,
+    name: &str,
+    size_of_config: impl Fn(&C) -> u32,
+) -> Result<(Attributes, Handle, C), NtStatus> {
+    if !not_null(cx, ddi, out_name, out) {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    write(out, core::ptr::null_mut());
+    if !cx.check_irql(ddi, DISPATCH) {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    let attributes =
+        attributes(cx, ddi, object_attributes)?.ok_or(NtStatus::WDF_PARENT_NOT_SPECIFIED)?;
+    let parent = attributes
+        .parent
+        .ok_or(NtStatus::WDF_PARENT_NOT_SPECIFIED)?;
+    let parent = object(cx, ddi, core::ptr::without_provenance_mut::<u8>(parent))
+        .ok_or(NtStatus::INVALID_HANDLE)?;
+    let config: C = read(cx, ddi, "Config", config).ok_or(NtStatus::INVALID_PARAMETER)?;
+    sized(
+        cx,
+        ddi,
+        name,
+        size_of_config(&config) as usize,
+        size_of::<C>(),
+    )?;
+    Ok((attributes, parent, config))
+}
+
 /// `FxValidateObjectAttributes`: `None` for `WDF_NO_OBJECT_ATTRIBUTES`.
 fn attributes(
     cx: &Cx,

@@ -2,7 +2,7 @@
 
 use wdm_compat::NtStatus;
 
-use super::{DISPATCH, attributes, enter, handle, not_null, object, read, write};
+use super::{DISPATCH, enter, handle, parented_create, write};
 use crate::ffi::bindings::{
     BOOLEAN, LONGLONG, NTSTATUS, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, PWDF_TIMER_CONFIG,
     WDF_TIMER_CONFIG, WDFTIMER,
@@ -23,37 +23,19 @@ pub(crate) unsafe extern "C" fn WdfTimerCreate(
     let Some(cx) = enter(globals, DDI) else {
         return NtStatus::INVALID_DEVICE_STATE.to_raw();
     };
-    if !not_null(&cx, DDI, "Timer", timer) {
-        return NtStatus::INVALID_PARAMETER.to_raw();
-    }
-    write(timer, core::ptr::null_mut());
-    if !cx.check_irql(DDI, DISPATCH) {
-        return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
-    }
-    // A timer needs a parent (FX_VALIDATE_OPTION_PARENT_REQUIRED).
-    let attributes = match attributes(&cx, DDI, timer_attributes) {
-        Ok(Some(attributes)) => attributes,
-        Ok(None) => return NtStatus::WDF_PARENT_NOT_SPECIFIED.to_raw(),
+    let (attributes, parent, config) = match parented_create(
+        &cx,
+        DDI,
+        timer,
+        "Timer",
+        timer_attributes,
+        config,
+        "WDF_TIMER_CONFIG",
+        |c: &WDF_TIMER_CONFIG| c.Size,
+    ) {
+        Ok(checked) => checked,
         Err(status) => return status.to_raw(),
     };
-    let Some(parent) = attributes.parent else {
-        return NtStatus::WDF_PARENT_NOT_SPECIFIED.to_raw();
-    };
-    let Some(parent) = object(&cx, DDI, core::ptr::without_provenance_mut::<u8>(parent)) else {
-        return NtStatus::INVALID_HANDLE.to_raw();
-    };
-    let Some(config): Option<WDF_TIMER_CONFIG> = read(&cx, DDI, "Config", config) else {
-        return NtStatus::INVALID_PARAMETER.to_raw();
-    };
-    if config.Size as usize != size_of::<WDF_TIMER_CONFIG>() {
-        cx.size_mismatch(
-            DDI,
-            "WDF_TIMER_CONFIG",
-            config.Size as usize,
-            size_of::<WDF_TIMER_CONFIG>(),
-        );
-        return NtStatus::INFO_LENGTH_MISMATCH.to_raw();
-    }
     if config.Period > MAXLONG || config.EvtTimerFunc.is_none() {
         return NtStatus::INVALID_PARAMETER.to_raw();
     }

@@ -2,7 +2,7 @@
 
 use wdm_compat::NtStatus;
 
-use super::{DISPATCH, PASSIVE, attributes, enter, handle, not_null, object, read, write};
+use super::{DISPATCH, PASSIVE, enter, handle, parented_create, write};
 use crate::ffi::bindings::{
     NTSTATUS, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, PWDF_WORKITEM_CONFIG,
     WDF_WORKITEM_CONFIG, WDFWORKITEM,
@@ -20,37 +20,19 @@ pub(crate) unsafe extern "C" fn WdfWorkItemCreate(
     let Some(cx) = enter(globals, DDI) else {
         return NtStatus::INVALID_DEVICE_STATE.to_raw();
     };
-    if !not_null(&cx, DDI, "WorkItem", item) {
-        return NtStatus::INVALID_PARAMETER.to_raw();
-    }
-    write(item, core::ptr::null_mut());
-    if !cx.check_irql(DDI, DISPATCH) {
-        return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
-    }
-    // A work item needs a parent (FX_VALIDATE_OPTION_PARENT_REQUIRED).
-    let attributes = match attributes(&cx, DDI, item_attributes) {
-        Ok(Some(attributes)) => attributes,
-        Ok(None) => return NtStatus::WDF_PARENT_NOT_SPECIFIED.to_raw(),
+    let (attributes, parent, config) = match parented_create(
+        &cx,
+        DDI,
+        item,
+        "WorkItem",
+        item_attributes,
+        config,
+        "WDF_WORKITEM_CONFIG",
+        |c: &WDF_WORKITEM_CONFIG| c.Size,
+    ) {
+        Ok(checked) => checked,
         Err(status) => return status.to_raw(),
     };
-    let Some(parent) = attributes.parent else {
-        return NtStatus::WDF_PARENT_NOT_SPECIFIED.to_raw();
-    };
-    let Some(parent) = object(&cx, DDI, core::ptr::without_provenance_mut::<u8>(parent)) else {
-        return NtStatus::INVALID_HANDLE.to_raw();
-    };
-    let Some(config): Option<WDF_WORKITEM_CONFIG> = read(&cx, DDI, "Config", config) else {
-        return NtStatus::INVALID_PARAMETER.to_raw();
-    };
-    if config.Size as usize != size_of::<WDF_WORKITEM_CONFIG>() {
-        cx.size_mismatch(
-            DDI,
-            "WDF_WORKITEM_CONFIG",
-            config.Size as usize,
-            size_of::<WDF_WORKITEM_CONFIG>(),
-        );
-        return NtStatus::INFO_LENGTH_MISMATCH.to_raw();
-    }
     if config.EvtWorkItemFunc.is_none() {
         return NtStatus::INVALID_PARAMETER.to_raw();
     }
