@@ -82,6 +82,10 @@ impl<'a, 'b, D: KmdfDriver> DriverContext<'a, 'b, D> {
     pub(crate) const fn raw_mut(&mut self) -> &mut DriverHandle<'a, 'b, D> {
         &mut self.raw
     }
+
+    pub(crate) const fn raw(&self) -> &DriverHandle<'a, 'b, D> {
+        &self.raw
+    }
 }
 
 /// What the seam calls in a driver, in terms of the typed API.

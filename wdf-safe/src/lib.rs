@@ -19,6 +19,7 @@
 //! * [`io`]: [`KmdfBackend`](io::KmdfBackend), which runs a driver written once against
 //!   `wdm_compat::io` as a KMDF driver.
 //! * [`sync`]: [`SpinLock`] and [`WaitLock`], data reached only through RAII guards.
+//! * [`registry`]: the driver's `Parameters` key ([`DriverContext::parameters`]).
 //! * [`timer`]: [`Timer`](timer::Timer), a `WDFTIMER` parented to a device.
 //! * [`work_item`]: [`WorkItem`](work_item::WorkItem), a `WDFWORKITEM` parented to a device.
 //!
@@ -166,6 +167,7 @@ pub mod driver;
 pub mod io;
 pub mod kind;
 pub mod queue;
+pub mod registry;
 pub mod request;
 pub mod sync;
 #[allow(unsafe_code)]
@@ -203,6 +205,9 @@ pub use kmdf_sim::advance_clock;
 /// [`work_item`].
 #[cfg(feature = "host")]
 pub use kmdf_sim::run_work_items;
+/// The simulated registry's `Parameters` values (feature `host`): see [`registry`].
+#[cfg(feature = "host")]
+pub use kmdf_sim::{RegistryValue, set_driver_parameter};
 pub use queue::{Queue, QueueConfig};
 pub use request::{AnyRequest, CancelableRequest, Cancelled, IoTarget, Request, RequestDone};
 pub use sync::{SpinLock, SpinLockGuard, WaitLock, WaitLockGuard};

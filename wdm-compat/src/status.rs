@@ -127,6 +127,8 @@ statuses! {
     OBJECT_NAME_NOT_FOUND = 0xC000_0034;
     /// An object with that name exists already.
     OBJECT_NAME_COLLISION = 0xC000_0035;
+    /// The object is of another type than asked for (a registry value of another type).
+    OBJECT_TYPE_MISMATCH = 0xC000_0024;
     /// A path component does not exist.
     OBJECT_PATH_NOT_FOUND = 0xC000_003A;
     /// The security descriptor is invalid.

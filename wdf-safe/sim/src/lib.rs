@@ -90,6 +90,20 @@ pub fn run_work_items(io: &wdm_compat::host::IoManager) {
     framework::work_item::run_pending(&io.library::<framework::Framework>());
 }
 
+pub use framework::registry::RegistryValue;
+
+/// Sets `name` in the `Parameters` registry key of the driver loaded (or to be loaded) as
+/// `service` (the name given to `load_driver`), creating the key: what an INF's `AddReg` or an
+/// administrator would have put there. `WdfDriverOpenParametersRegistryKey` finds it.
+pub fn set_driver_parameter(
+    io: &wdm_compat::host::IoManager,
+    service: &str,
+    name: &str,
+    value: RegistryValue,
+) {
+    framework::registry::set(&io.library::<framework::Framework>(), service, name, value);
+}
+
 /// The static data of the driver image whose code this thread runs: on Windows an image keeps
 /// its statics in its own data section, once per load; on the host many images share one
 /// process, so the simulated loader keeps one pointer per loaded image for the image's code to

@@ -10,7 +10,8 @@
 //!
 //! | handle | KMDF object | calls |
 //! |---|---|---|
-//! | `DriverHandle` | `WDFDRIVER` in `DriverEntry` | `create_control_device` (`WdfDeviceCreate` on a control init) |
+//! | `DriverHandle` | `WDFDRIVER` in `DriverEntry` | `create_control_device` (`WdfDeviceCreate` on a control init), `open_parameters_key` |
+//! | `ParametersKey` | `WDFKEY` (the driver's `Parameters` key) | `query_u32`; closed on drop |
 //! | `DeviceHandle<D>` | `WDFDEVICE` (and the FDO's `PWDFDEVICE_INIT` before create) | `fdo_init_set_filter`, `fdo_init_update` (`WdfDeviceInitSet*`), `fdo_create`, `init_settings`, `allocate_context`, `context`, `create_queue`, `configure_request_dispatching`, `on_cleanup`, `create_symbolic_link`, `create_device_interface`, `finish_initializing`, `retrieve_next_request`, `stop_queue`, `start_queue`, `purge_queue` |
 //! | `QueueHandle` | `WDFQUEUE` | `queued` |
 //! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
@@ -35,16 +36,16 @@ pub(crate) use types::{ControlDeviceSettings, Given};
 pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
-    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, TimerHandle,
-    WaitLockHandle, WorkItemHandle,
+    DeviceHandle, DriverHandle, IoTargetHandle, ParametersKey, QueueHandle, RequestHandle,
+    TimerHandle, WaitLockHandle, WorkItemHandle,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
-    DeviceHandle, DriverHandle, IoTargetHandle, QueueHandle, RequestHandle, TimerHandle,
-    WaitLockHandle, WorkItemHandle,
+    DeviceHandle, DriverHandle, IoTargetHandle, ParametersKey, QueueHandle, RequestHandle,
+    TimerHandle, WaitLockHandle, WorkItemHandle,
 };
 
 pub(crate) mod wait_lock;

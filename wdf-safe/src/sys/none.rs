@@ -353,3 +353,20 @@ impl<D: super::DriverCallbacks> WorkItemHandle<D> {
         match *self.0 {}
     }
 }
+
+/// `WDFKEY`: none can be opened without a framework.
+pub(crate) struct ParametersKey(&'static Never);
+
+impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
+    /// `WdfDriverOpenParametersRegistryKey`.
+    pub(crate) fn open_parameters_key(&self) -> NtResult<ParametersKey> {
+        match *self.0 {}
+    }
+}
+
+impl ParametersKey {
+    /// `WdfRegistryQueryULong`.
+    pub(crate) fn query_u32(&self, _name: &str) -> NtResult<u32> {
+        match *self.0 {}
+    }
+}

@@ -79,11 +79,13 @@
 //! | `WdfTimerStop` | ≤ DISPATCH (PASSIVE to wait) | `TimerHandle::stop` |
 //! | `WdfWorkItemCreate`, `WdfWorkItemEnqueue` | ≤ DISPATCH | `WorkItemHandle::create`, `enqueue` |
 //! | `WdfWorkItemFlush` | PASSIVE | `WorkItemHandle::flush` |
+//! | `WdfDriverOpenParametersRegistryKey`, `WdfRegistryQueryULong`, `WdfRegistryClose` | PASSIVE | `DriverHandle::open_parameters_key`, `ParametersKey` |
 
 mod device;
 mod driver;
 mod live;
 mod queue;
+mod registry;
 mod request;
 mod timer;
 mod wait_lock;
@@ -113,6 +115,7 @@ pub(crate) use driver::image_driver_entry;
 #[cfg(feature = "host")]
 pub(crate) use driver::image_entry;
 pub(crate) use queue::QueueHandle;
+pub(crate) use registry::ParametersKey;
 pub(crate) use request::{IoTargetHandle, RequestHandle};
 pub(crate) use timer::TimerHandle;
 pub(crate) use wait_lock::WaitLockHandle;

@@ -75,6 +75,9 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfTimerCreateTableIndex: PFN_WDFTIMERCREATE = WdfTimerCreate;
         WdfTimerStartTableIndex: PFN_WDFTIMERSTART = WdfTimerStart;
         WdfTimerStopTableIndex: PFN_WDFTIMERSTOP = WdfTimerStop;
+        WdfDriverOpenParametersRegistryKeyTableIndex: PFN_WDFDRIVEROPENPARAMETERSREGISTRYKEY = WdfDriverOpenParametersRegistryKey;
+        WdfRegistryCloseTableIndex: PFN_WDFREGISTRYCLOSE = WdfRegistryClose;
+        WdfRegistryQueryULongTableIndex: PFN_WDFREGISTRYQUERYULONG = WdfRegistryQueryULong;
         WdfWorkItemCreateTableIndex: PFN_WDFWORKITEMCREATE = WdfWorkItemCreate;
         WdfWorkItemEnqueueTableIndex: PFN_WDFWORKITEMENQUEUE = WdfWorkItemEnqueue;
         WdfWorkItemFlushTableIndex: PFN_WDFWORKITEMFLUSH = WdfWorkItemFlush;

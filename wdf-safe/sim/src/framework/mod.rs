@@ -10,6 +10,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod loader;
 pub(crate) mod objects;
 pub(crate) mod queue;
+pub(crate) mod registry;
 pub(crate) mod request;
 pub(crate) mod timer;
 pub(crate) mod verifier;
@@ -61,6 +62,8 @@ pub(crate) struct State {
     pub(crate) timers: timer::Timers,
     /// The work items waiting for the (simulated) worker thread.
     pub(crate) work: work_item::Pending,
+    /// The drivers' `Parameters` registry keys.
+    pub(crate) parameters: registry::Parameters,
     /// The framework device of each WDM device object the framework created.
     pub(crate) devices: BTreeMap<DeviceId, Handle>,
 }

@@ -60,6 +60,7 @@ pub(crate) enum Kind {
     WaitLock,
     Timer,
     WorkItem,
+    Key,
 }
 
 impl Kind {
@@ -75,6 +76,7 @@ impl Kind {
             Self::WaitLock => "WDFWAITLOCK",
             Self::Timer => "WDFTIMER",
             Self::WorkItem => "WDFWORKITEM",
+            Self::Key => "WDFKEY",
         }
     }
 }
@@ -91,6 +93,7 @@ pub(crate) enum Body {
     WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
     Timer(super::timer::TimerBody),
     WorkItem(super::work_item::WorkItemBody),
+    Key(super::registry::KeyBody),
 }
 
 /// `Object::device()`, `Object::device_mut()`, … for each body.
@@ -127,6 +130,7 @@ body_accessors!(
     wait_lock / wait_lock_mut: WaitLock(std::sync::Arc<super::wait_lock::WaitLockState>),
     timer / timer_mut: Timer(super::timer::TimerBody),
     work_item / work_item_mut: WorkItem(super::work_item::WorkItemBody),
+    key / key_mut: Key(super::registry::KeyBody),
 );
 
 impl Body {
@@ -142,6 +146,7 @@ impl Body {
             Self::WaitLock(_) => Kind::WaitLock,
             Self::Timer(_) => Kind::Timer,
             Self::WorkItem(_) => Kind::WorkItem,
+            Self::Key(_) => Kind::Key,
         }
     }
 }

@@ -39,6 +39,7 @@ impl Kind {
             Self::WaitLock => 0x1023,
             Self::Timer => 0x1028,
             Self::WorkItem => 0x1025,
+            Self::Key => 0x1006,
             Self::IoTarget => 0x1200,
             Self::DeviceInit => 0,
         }

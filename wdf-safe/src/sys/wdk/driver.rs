@@ -36,6 +36,11 @@ pub(crate) struct DriverHandle<'a, 'b, D> {
 type Lifetimes<'a, 'b, D> = PhantomData<(&'a mut (), &'b (), fn(&D))>;
 
 impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
+    /// This DriverEntry's `WDFDRIVER`, for the seam's other calls on it (the registry).
+    pub(super) const fn raw_driver(&self) -> WDFDRIVER {
+        self.driver
+    }
+
     /// `WdfControlDeviceInitAllocate` + the init's setters + `WdfDeviceCreate`.
     pub(crate) fn create_control_device(
         &mut self,

@@ -44,6 +44,7 @@ handles!(
     WDFWAITLOCK / WDFWAITLOCK__,
     WDFTIMER / WDFTIMER__,
     WDFWORKITEM / WDFWORKITEM__,
+    WDFKEY / WDFKEY__,
 );
 
 pub type WDFOBJECT = PVOID;
@@ -628,6 +629,8 @@ wdf_functions! {
         (Device: WDFDEVICE, Queue: WDFQUEUE, RequestType: WDF_REQUEST_TYPE) -> NTSTATUS;
     WdfDriverCreate / WdfDriverCreateTableIndex / PFN_WDFDRIVERCREATE = 116
         (DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING, DriverAttributes: PWDF_OBJECT_ATTRIBUTES, DriverConfig: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER) -> NTSTATUS;
+    WdfDriverOpenParametersRegistryKey / WdfDriverOpenParametersRegistryKeyTableIndex / PFN_WDFDRIVEROPENPARAMETERSREGISTRYKEY = 119
+        (Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS;
     WdfFdoInitSetFilter / WdfFdoInitSetFilterTableIndex / PFN_WDFFDOINITSETFILTER = 129
         (DeviceInit: PWDFDEVICE_INIT);
     WdfIoQueueCreate / WdfIoQueueCreateTableIndex / PFN_WDFIOQUEUECREATE = 152
@@ -654,6 +657,10 @@ wdf_functions! {
         (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
     WdfObjectDelete / WdfObjectDeleteTableIndex / PFN_WDFOBJECTDELETE = 208
         (Object: WDFOBJECT);
+    WdfRegistryClose / WdfRegistryCloseTableIndex / PFN_WDFREGISTRYCLOSE = 231
+        (Key: WDFKEY);
+    WdfRegistryQueryULong / WdfRegistryQueryULongTableIndex / PFN_WDFREGISTRYQUERYULONG = 240
+        (Key: WDFKEY, ValueName: PCUNICODE_STRING, Value: PULONG) -> NTSTATUS;
     WdfRequestFormatRequestUsingCurrentType / WdfRequestFormatRequestUsingCurrentTypeTableIndex / PFN_WDFREQUESTFORMATREQUESTUSINGCURRENTTYPE = 251
         (Request: WDFREQUEST);
     WdfRequestSend / WdfRequestSendTableIndex / PFN_WDFREQUESTSEND = 253

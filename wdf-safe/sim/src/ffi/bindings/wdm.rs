@@ -25,6 +25,7 @@ pub type ULONG_PTR = u64;
 pub type LONGLONG = i64;
 pub type PLONGLONG = *mut LONGLONG;
 pub type PULONG = *mut ULONG;
+pub type ACCESS_MASK = ULONG;
 pub type LONG = i32;
 pub type PCCH = *const CHAR;
 pub type PCSTR = *const CHAR;
