@@ -114,6 +114,43 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn free(self) {}
 
+    /// `WdfControlDeviceInitAllocate(WdfGetDriver(), sddl)` from `EvtDriverDeviceAdd`, for a
+    /// sideband control device beside the PnP devices (kbfiltr's pattern: one control device
+    /// while any filter device exists). `adding` is the device being added, the proof of where
+    /// this runs. Create it with [`create_beside`](Self::create_beside).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    pub fn allocate_beside(adding: &Device<D, Adding<'_>>, sddl: &'static str) -> Option<Self> {
+        let _ = adding;
+        Some(Self {
+            init: ControlDeviceSettings {
+                name: None,
+                sddl,
+                settings: InitSettings::DEFAULT,
+            },
+            _driver: PhantomData,
+        })
+    }
+
+    /// `WdfDeviceCreate` from `EvtDriverDeviceAdd` (see [`allocate_beside`](Self::allocate_beside)).
+    /// The driver deletes the device when it is done with it ([`Device::delete`]).
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create).
+    pub fn create_beside(
+        self,
+        adding: &Device<D, Adding<'_>>,
+    ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
+        let _ = adding;
+        match DeviceHandle::create_control_device_later(&self.init) {
+            Ok(raw) => Ok(Device::new(raw)),
+            Err(status) => Err((self, status)),
+        }
+    }
+
     /// `WdfDeviceCreate`: consumes the init.
     ///
     /// IRQL: PASSIVE_LEVEL.
@@ -467,6 +504,20 @@ impl<D: KmdfDriver> Device<D, Adding<'_>> {
 }
 
 impl<D: KmdfDriver> Device<D, Ready> {
+    /// `WdfObjectDelete` of a control device: its queues are purged and it goes now (KMDF
+    /// deletes PnP devices itself, with their removal). Every copy of the handle finds it gone
+    /// afterwards.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` for a PnP device, `STATUS_INVALID_DEVICE_STATE` when
+    /// the device is already gone.
+    pub fn delete(self) -> NtResult {
+        self.raw.delete_control_device()
+    }
+
     /// `WdfIoQueueRetrieveNextRequest`: the next request of a manual or sequential queue; the
     /// driver owns it from now on.
     ///

@@ -140,6 +140,18 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     pub(crate) fn purge_queue(self, _queue: QueueHandle) {
         match *self.0 {}
     }
+
+    /// A control device after `DriverEntry`: no framework, no device.
+    pub(crate) const fn create_control_device_later(
+        _init: &ControlDeviceSettings,
+    ) -> NtResult<Self> {
+        Err(NtStatus::NOT_SUPPORTED)
+    }
+
+    /// `WdfObjectDelete` of a control device.
+    pub(crate) fn delete_control_device(self) -> NtResult {
+        match *self.0 {}
+    }
 }
 
 /// `WDFQUEUE`.

@@ -256,6 +256,9 @@ impl Drop for KeptRecord {
 /// the object is gone, never freed memory.
 struct Image {
     driver: AtomicPtr<c_void>,
+    /// The `WDFDRIVER` (what `WdfGetDriver` reads from the driver globals), for creating a
+    /// control device after `DriverEntry`.
+    wdf_driver: AtomicPtr<c_void>,
     /// The `WDFDRIVER`'s destroy callback has begun: KMDF deleted the driver's children.
     torn_down: AtomicBool,
     kept: SpinLock<Vec<KeptRecord>>,
@@ -295,6 +298,7 @@ impl Image {
     const fn new() -> Self {
         Self {
             driver: AtomicPtr::new(ptr::null_mut()),
+            wdf_driver: AtomicPtr::new(ptr::null_mut()),
             torn_down: AtomicBool::new(false),
             kept: SpinLock::new(Vec::new()),
             queues: [QueueSlot::FREE; QUEUE_SLOTS],

@@ -513,6 +513,28 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         }
     }
 
+    /// [`create_control_device`] after `DriverEntry` (from `EvtDriverDeviceAdd`), with the
+    /// image's `WDFDRIVER` (what `WdfGetDriver` returns).
+    pub(crate) fn create_control_device_later(init: &ControlDeviceSettings) -> NtResult<Self> {
+        let driver = super::image()
+            .map(|image| image.wdf_driver.load(Ordering::Acquire))
+            .filter(|driver| !driver.is_null())
+            .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        create_control_device::<D>(driver.cast(), init)
+    }
+
+    /// `WdfObjectDelete` of a control device (KMDF deletes PnP devices itself): its queues and
+    /// the device go now; other handles to it find it gone.
+    pub(crate) fn delete_control_device(self) -> NtResult {
+        if self.record().pnp {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        // SAFETY: a control device this driver created, held by a reference for the call.
+        unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, device.raw().cast()) };
+        Ok(())
+    }
+
     /// `WdfIoQueueRetrieveNextRequest`.
     pub(crate) fn retrieve_next_request(self, queue: QueueHandle) -> NtResult<RequestHandle> {
         let (_device, queue) = self.live_pair(queue)?;

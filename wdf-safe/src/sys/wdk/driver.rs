@@ -165,6 +165,9 @@ pub(crate) unsafe fn driver_entry<D: DriverCallbacks>(
         uninstall_image();
         return status.to_raw();
     }
+    if let Some(image) = image() {
+        image.wdf_driver.store(driver.cast(), Ordering::Release);
+    }
     let handle = DriverHandle::<D> {
         driver,
         _lifetimes: PhantomData,

@@ -106,13 +106,24 @@ pub(crate) unsafe extern "C" fn WdfObjectDelete(globals: PWDF_DRIVER_GLOBALS, ha
     let Some(found) = object(&cx, DDI, handle) else {
         return;
     };
-    let kind = cx.lock().objects.get(found).map(|o| o.body.kind());
-    // The driver, devices, framework requests and queues dispatched to are not the driver's to
-    // delete (MarkNoDeleteDDI).
-    if matches!(
-        kind,
-        Some(Kind::Driver | Kind::Device | Kind::Request | Kind::DeviceInit)
-    ) {
+    let (kind, control) = {
+        let state = cx.lock();
+        let object = state.objects.get(found);
+        (
+            object.map(|o| o.body.kind()),
+            object.and_then(|o| o.device()).is_some_and(|d| d.control),
+        )
+    };
+    // The driver, PnP devices, framework requests and queues dispatched to are not the
+    // driver's to delete (MarkNoDeleteDDI); a control device is (the driver deletes it when it
+    // is done with it, as kbfiltr's sideband device when the last filter device goes).
+    let deletable_device = kind == Some(Kind::Device) && control;
+    if !deletable_device
+        && matches!(
+            kind,
+            Some(Kind::Driver | Kind::Device | Kind::Request | Kind::DeviceInit)
+        )
+    {
         cx.verifier_break(
             None,
             "WdfObjectDelete: the object cannot be deleted by the driver (STATUS_CANNOT_DELETE)",
