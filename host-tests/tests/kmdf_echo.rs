@@ -86,6 +86,14 @@ fn a_cancelled_request_completes_once_with_status_cancelled_and_the_timer_moves_
     let kept = handle.write_async(b"keep").unwrap();
     assert!(cancelled.cancel());
     assert_eq!(cancelled.result().unwrap().status, NtStatus::CANCELLED);
+    // Cancelled in the waiting queue, it came back to the driver (EvtIoCanceledOnQueue).
+    assert!(
+        io.trace()
+            .iter()
+            .any(|line| line == "[kmdf-echo] a waiting request was cancelled"),
+        "{:#?}",
+        io.trace()
+    );
     // The next tick finds the other write, not the cancelled one.
     tick(&io);
     assert_eq!(kept.result().unwrap().information, 4);

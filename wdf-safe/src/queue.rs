@@ -20,11 +20,15 @@ use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, Manual, Parallel, Presenting, QueueKind, Read,
     RequestType, Sequential, Write,
 };
-use crate::request::{Request, RequestDone};
+use crate::request::{AnyRequest, Request, RequestDone};
 use crate::sys::{self, Given, QueueHandle, RequestHandle};
 
 /// An I/O callback for requests of kind `K`, with the driver `D`.
 pub type IoCallback<D, K> = for<'r> fn(&D, Request<'r, K>) -> RequestDone<'r>;
+
+/// `EvtIoCanceledOnQueue`: a request of any kind the driver put back in the queue (forwarded
+/// to it) was cancelled there, and is the driver's again to complete.
+pub type CanceledOnQueueCallback<D> = for<'r> fn(&D, AnyRequest<'r>) -> RequestDone<'r>;
 
 /// `WDF_IO_QUEUE_CONFIG`, for a queue of dispatch kind `K` in driver `D`.
 pub struct QueueConfig<K: QueueKind, D> {
@@ -49,6 +53,17 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
     #[must_use]
     pub const fn on_cleanup(mut self, callback: fn(&D)) -> Self {
         self.callbacks.cleanup = Some(callback);
+        self
+    }
+
+    /// `EvtIoCanceledOnQueue`: a request the driver forwarded to this queue and that is
+    /// cancelled while it waits there comes back to `callback` instead of being completed by
+    /// the framework with `STATUS_CANCELLED` (requests that never reached the driver still are).
+    ///
+    /// IRQL: any: it only fills in the configuration.
+    #[must_use]
+    pub const fn on_canceled_on_queue(mut self, callback: CanceledOnQueueCallback<D>) -> Self {
+        self.callbacks.canceled_on_queue = Some(callback);
         self
     }
 
@@ -198,6 +213,8 @@ pub(crate) struct Callbacks<D> {
     pub(crate) internal_device_control: Option<IoCallback<D, InternalDeviceControl>>,
     /// The queue's `EvtCleanupCallback`.
     pub(crate) cleanup: Option<fn(&D)>,
+    /// `EvtIoCanceledOnQueue`.
+    pub(crate) canceled_on_queue: Option<CanceledOnQueueCallback<D>>,
 }
 
 impl<D> Callbacks<D> {
@@ -209,6 +226,7 @@ impl<D> Callbacks<D> {
             device_control: None,
             internal_device_control: None,
             cleanup: None,
+            canceled_on_queue: None,
         }
     }
 
@@ -267,5 +285,18 @@ impl<D: crate::KmdfDriver> sys::QueueCallbacks<D> for Callbacks<D> {
         if let Some(cleanup) = self.cleanup {
             cleanup(driver);
         }
+    }
+
+    fn handles_canceled_on_queue(&self) -> bool {
+        self.canceled_on_queue.is_some()
+    }
+
+    fn canceled_on_queue(&self, driver: &D, request: RequestHandle) {
+        let request = AnyRequest::from_raw(request);
+        let _done: RequestDone<'_> = match self.canceled_on_queue {
+            Some(f) => f(driver, request),
+            // Registered only when set; were it not, what the framework would do.
+            None => request.complete_with_information(wdm_compat::NtStatus::CANCELLED, 0),
+        };
     }
 }

@@ -11,10 +11,10 @@
 //!   request per tick, in order. A write completes with its length, a read with what was stored
 //!   (cut to its length).
 //! * While a request waits, its sender can cancel it (or close its handle): the framework takes
-//!   it out of the queue and completes it with `STATUS_CANCELLED`. The timer then never sees it,
-//!   so the race the C sample settles with a cancel routine and a completion-ownership count
-//!   cannot complete a request twice here: a request is in the queue or in the driver's hands,
-//!   never both.
+//!   it out of the queue and hands it back (`EvtIoCanceledOnQueue`), and the driver completes it
+//!   with `STATUS_CANCELLED`. The timer then never sees it, so the race the C sample settles
+//!   with a cancel routine and a completion-ownership count cannot complete a request twice
+//!   here: a request is in the queue or in the driver's hands, never both.
 //! * The default queue is sequential: the framework presents one request at a time, as in the C
 //!   sample.
 //!
@@ -125,6 +125,14 @@ fn echo_read<'r>(echo: &KmdfEcho, request: Request<'r, Read>) -> RequestDone<'r>
     echo.wait_for_timer(request)
 }
 
+/// `EvtIoCanceledOnQueue` of the waiting queue: a request cancelled while it waited for the
+/// timer comes back here (the framework would complete it the same way without this callback;
+/// the C sample's cancel routine says so in the debugger, and so does this).
+fn waiting_canceled<'r>(_echo: &KmdfEcho, request: AnyRequest<'r>) -> RequestDone<'r> {
+    kd_print!("[kmdf-echo] a waiting request was cancelled");
+    request.complete_with_information(NtStatus::CANCELLED, 0)
+}
+
 /// `EvtTimerFunc`, at DISPATCH_LEVEL: completes the request that waited longest.
 fn tick(echo: &KmdfEcho, device: Device<KmdfEcho, Ready>) {
     let Some(state) = *echo.device.lock() else {
@@ -188,7 +196,8 @@ impl KmdfDriver for KmdfEcho {
                 .on_read(echo_read)
                 .on_write(echo_write),
         )?;
-        let waiting = device.create_queue(QueueConfig::manual())?;
+        let waiting =
+            device.create_queue(QueueConfig::manual().on_canceled_on_queue(waiting_canceled))?;
         let timer: Timer<Self> =
             device.create_timer(TimerConfig::periodic(TIMER_PERIOD_MS, tick))?;
         *self.device.lock() = Some(EchoDevice { waiting });

@@ -118,6 +118,13 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
 
     /// The queue's `EvtCleanupCallback`.
     fn cleanup(&self, driver: &D);
+
+    /// Whether the queue has an `EvtIoCanceledOnQueue`.
+    fn handles_canceled_on_queue(&self) -> bool;
+
+    /// `EvtIoCanceledOnQueue`: a request the driver had and put back in this queue was
+    /// cancelled there; it is the driver's again, to complete.
+    fn canceled_on_queue(&self, driver: &D, request: RequestHandle);
 }
 
 /// The callback of an object parented to a device (`EvtTimerFunc`, `EvtWorkItemFunc`): the

@@ -100,6 +100,9 @@ pub(super) fn create<D: DriverCallbacks>(
         EvtIoInternalDeviceControl: callbacks
             .handles(RequestType::InternalDeviceControl)
             .then_some(evt_io_internal_device_control::<D> as _),
+        EvtIoCanceledOnQueue: callbacks
+            .handles_canceled_on_queue()
+            .then_some(evt_io_canceled_on_queue::<D> as _),
         ..WDF_IO_QUEUE_CONFIG::default()
     };
     if dispatch == DispatchType::Parallel {
@@ -154,17 +157,7 @@ fn present<D: DriverCallbacks>(
     given: Given,
 ) {
     guarded((), || {
-        // The record listed by handle, or (past the list's slots) the one in the context.
-        let record = registered_queue(queue.cast()).map_or_else(
-            || record_of::<QueueRecord<D>>(queue.cast()),
-            <*const _>::cast,
-        );
-        // SAFETY: records are kept until the driver unloads; every queue of this image has a
-        // `QueueRecord<D>` with this `D`, the image's only driver type.
-        let Some(record) = (unsafe { record.as_ref() }) else {
-            return refuse(request, NtStatus::INVALID_DEVICE_STATE);
-        };
-        let Some(driver) = driver::<D>() else {
+        let Some((record, driver)) = record_and_driver::<D>(queue) else {
             return refuse(request, NtStatus::DEVICE_NOT_READY);
         };
         let Some(handle) = RequestHandle::presented(request, request_type) else {
@@ -173,6 +166,38 @@ fn present<D: DriverCallbacks>(
         record
             .callbacks
             .present(driver, request_type, handle, given);
+    });
+}
+
+/// The queue's record (listed by handle, or past the list's slots in its context) and the
+/// driver's value.
+fn record_and_driver<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+) -> Option<(&'static QueueRecord<D>, &'static D)> {
+    let record = registered_queue(queue.cast()).map_or_else(
+        || record_of::<QueueRecord<D>>(queue.cast()),
+        <*const _>::cast,
+    );
+    // SAFETY: records are kept until the driver unloads; every queue of this image has a
+    // `QueueRecord<D>` with this `D`, the image's only driver type.
+    let record = unsafe { record.as_ref() }?;
+    Some((record, driver::<D>()?))
+}
+
+/// `EvtIoCanceledOnQueue`: hands the cancelled request back to the driver's callback.
+unsafe extern "C" fn evt_io_canceled_on_queue<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+) {
+    guarded((), || {
+        let Some((record, driver)) = record_and_driver::<D>(queue) else {
+            return refuse(request, NtStatus::CANCELLED);
+        };
+        // The request was the driver's before it went into the queue: one of the types the
+        // crate presents.
+        if let Some(handle) = RequestHandle::accept(request) {
+            record.callbacks.canceled_on_queue(driver, handle);
+        }
     });
 }
 
