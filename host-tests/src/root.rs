@@ -4,7 +4,7 @@
 
 use wdm_compat::NtStatus;
 use wdm_compat::host::{
-    DeviceNode, DeviceNodeConfig, DriverId, IoManager, KernelCalls, ScriptedDriver, flags, major,
+    DeviceNode, DeviceNodeConfig, DriverId, IoManager, ScriptedDriver, flags, major,
 };
 
 /// Where the KMDF echo sample's device interface (`GUID_DEVINTERFACE_ECHO`) opens in the
@@ -15,15 +15,7 @@ pub const KMDF_ECHO_INTERFACE: &str =
 /// The root bus: its PDOs succeed creates, cleanups, closes and PnP IRPs.
 #[must_use]
 pub fn root_bus() -> ScriptedDriver {
-    let succeed = |k: &KernelCalls, _device, irp| {
-        k.complete(irp, NtStatus::SUCCESS, 0);
-        NtStatus::SUCCESS
-    };
-    ScriptedDriver::new()
-        .on(major::CREATE, succeed)
-        .on(major::CLEANUP, succeed)
-        .on(major::CLOSE, succeed)
-        .on(major::PNP, succeed)
+    ScriptedDriver::new().succeeding(&[major::CREATE, major::CLEANUP, major::CLOSE, major::PNP])
 }
 
 /// Loads the root bus and makes a started node `pdo_name` with `driver` over it.

@@ -878,27 +878,13 @@ impl KmdfDriver for Function {
 }
 
 fn bus() -> ScriptedDriver {
-    ScriptedDriver::new()
-        .on(major::CREATE, |k, _d, irp| {
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        })
-        .on(major::CLEANUP, |k, _d, irp| {
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        })
-        .on(major::CLOSE, |k, _d, irp| {
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        })
-        .on(major::PNP, |k, _d, irp| {
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        })
-        .on(major::DEVICE_CONTROL, |k, _d, irp| {
-            k.complete(irp, NtStatus::SUCCESS, 0);
-            NtStatus::SUCCESS
-        })
+    ScriptedDriver::new().succeeding(&[
+        major::CREATE,
+        major::CLEANUP,
+        major::CLOSE,
+        major::PNP,
+        major::DEVICE_CONTROL,
+    ])
 }
 
 #[test]

@@ -224,15 +224,7 @@ impl KmdfDriver for Paced {
 }
 
 fn bus() -> ScriptedDriver {
-    let succeed = |k: &wdm_compat::host::KernelCalls, _d, irp| {
-        k.complete(irp, NtStatus::SUCCESS, 0);
-        NtStatus::SUCCESS
-    };
-    ScriptedDriver::new()
-        .on(major::CREATE, succeed)
-        .on(major::CLEANUP, succeed)
-        .on(major::CLOSE, succeed)
-        .on(major::PNP, succeed)
+    ScriptedDriver::new().succeeding(&[major::CREATE, major::CLEANUP, major::CLOSE, major::PNP])
 }
 
 #[test]

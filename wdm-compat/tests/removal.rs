@@ -172,15 +172,9 @@ fn pass_down<'r>(device: &Device<Extension>, irp: Irp<'r>) -> DispatchStatus<'r>
 /// The bus under the filter: logs the IOCTLs and removals that reach its PDO in order, keeps
 /// `HOLD_BELOW` IOCTLs pending in `held`, answers reads with 3 bytes and succeeds the rest.
 fn bus(log: Arc<Mutex<Vec<&'static str>>>, held: Arc<Mutex<Vec<IrpId>>>) -> ScriptedDriver {
-    let succeed = |k: &wdm_compat::host::KernelCalls, _d, irp| {
-        k.complete(irp, NtStatus::SUCCESS, 0);
-        NtStatus::SUCCESS
-    };
     let pnp_log = Arc::clone(&log);
     ScriptedDriver::new()
-        .on(major::CREATE, succeed)
-        .on(major::CLEANUP, succeed)
-        .on(major::CLOSE, succeed)
+        .succeeding(&[major::CREATE, major::CLEANUP, major::CLOSE])
         .on(major::PNP, move |k, _d, irp| {
             if k.minor(irp) == pnp_minor::REMOVE_DEVICE {
                 pnp_log.lock().unwrap().push("remove");

@@ -207,15 +207,8 @@ fn pass_down<'r>(device: &Device<()>, irp: Irp<'r>) -> DispatchStatus<'r> {
 /// A bus driver whose PDO succeeds creates, cleanups, closes and PnP IRPs, and answers device
 /// controls with `bytes` in the system buffer and `status`.
 fn answering_bus(status: NtStatus, bytes: &'static [u8]) -> ScriptedDriver {
-    let succeed = |k: &wdm_compat::host::KernelCalls, _d, irp| {
-        k.complete(irp, NtStatus::SUCCESS, 0);
-        NtStatus::SUCCESS
-    };
     ScriptedDriver::new()
-        .on(major::CREATE, succeed)
-        .on(major::CLEANUP, succeed)
-        .on(major::CLOSE, succeed)
-        .on(major::PNP, succeed)
+        .succeeding(&[major::CREATE, major::CLEANUP, major::CLOSE, major::PNP])
         .on(major::DEVICE_CONTROL, move |k, _d, irp| {
             k.write_system_buffer(irp, 0, bytes).unwrap();
             k.complete(irp, status, bytes.len());

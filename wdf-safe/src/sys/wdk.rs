@@ -81,6 +81,7 @@
 //! | `WdfWorkItemFlush` | PASSIVE | `WorkItemHandle::flush` |
 //! | `WdfDriverOpenParametersRegistryKey`, `WdfRegistryQueryULong`, `WdfRegistryClose` | PASSIVE | `DriverHandle::open_parameters_key`, `ParametersKey` |
 
+mod child;
 mod device;
 mod driver;
 mod live;

@@ -81,6 +81,19 @@ impl ScriptedDriver {
         self
     }
 
+    /// Dispatch routines for each of `majors` that complete the IRP at once with
+    /// `STATUS_SUCCESS` and no information: what a bus driver's PDO does with the creates,
+    /// closes and PnP IRPs a test does not look at.
+    #[must_use]
+    pub fn succeeding(self, majors: &[u8]) -> Self {
+        majors.iter().fold(self, |driver, &major| {
+            driver.on(major, |k, _device, irp| {
+                k.complete(irp, NtStatus::SUCCESS, 0);
+                NtStatus::SUCCESS
+            })
+        })
+    }
+
     /// Sets the body of `DriverEntry` (create devices, links…); its status is the entry
     /// point's.
     #[must_use]
