@@ -12,10 +12,16 @@ use wdm_compat::host::{
 pub const KMDF_ECHO_INTERFACE: &str =
     r"\\.\WdfSafeInterface0#{CDC35B6E-0BE4-4936-BF5F-5537380A7C1A}";
 
-/// The root bus: its PDOs succeed creates, cleanups, closes and PnP IRPs.
+/// The root bus: its PDOs succeed creates, cleanups, closes, PnP and power IRPs.
 #[must_use]
 pub fn root_bus() -> ScriptedDriver {
-    ScriptedDriver::new().succeeding(&[major::CREATE, major::CLEANUP, major::CLOSE, major::PNP])
+    ScriptedDriver::new().succeeding(&[
+        major::CREATE,
+        major::CLEANUP,
+        major::CLOSE,
+        major::PNP,
+        major::POWER,
+    ])
 }
 
 /// Loads the root bus and makes a started node `pdo_name` with `driver` over it.

@@ -2,7 +2,7 @@
 //! root-enumerated device node: what its client sees. Reads and writes wait for the periodic
 //! timer, one per tick, in order; a waiting request can be cancelled and is completed once; a
 //! write too long fails at once; a read with nothing stored returns nothing at once; removing
-//! the device cancels what waits.
+//! the device cancels what waits; in D3 nothing completes, and back in D0 everything does.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -98,6 +98,38 @@ fn a_cancelled_request_completes_once_with_status_cancelled_and_the_timer_moves_
     tick(&io);
     assert_eq!(kept.result().unwrap().information, 4);
     drop((cancelled, kept));
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+#[test]
+fn in_d3_nothing_completes_and_back_in_d0_what_waited_completes_in_order() {
+    let (io, node) = load();
+    let handle = node.open().unwrap();
+    let before = handle.write_async(b"before").unwrap();
+    // The system sleeps; the framework takes the device to D3, and the driver's self-managed
+    // I/O suspend stops the default queue and the timer.
+    assert_eq!(node.set_system_power(3), NtStatus::SUCCESS);
+    tick(&io);
+    tick(&io);
+    assert!(!before.is_complete(), "the timer does not run in D3");
+    let during = handle.write_async(b"during D3").unwrap();
+    assert!(during.returned_pending());
+    tick(&io);
+    assert!(!during.is_complete() && !before.is_complete());
+    // The system wakes; self-managed I/O restart: the queue presents the write that waited,
+    // and the timer runs.
+    assert_eq!(node.set_system_power(0), NtStatus::SUCCESS);
+    tick(&io);
+    assert_eq!(before.result().unwrap().information, 6);
+    assert!(!during.is_complete());
+    tick(&io);
+    assert_eq!(during.result().unwrap().information, 9);
+    let read = handle.read_async(64).unwrap();
+    tick(&io);
+    assert_eq!(read.result().unwrap().data, b"during D3");
+    drop((before, during, read));
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     assert_eq!(node.remove(), NtStatus::SUCCESS);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());

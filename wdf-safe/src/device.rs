@@ -22,6 +22,7 @@ use crate::context::ContextType;
 use crate::driver::{DriverContext, KmdfDriver};
 use crate::kind::state::{Adding, BeingSetUp, Initializing, Ready};
 use crate::kind::{QueueKind, RequestType, Retrievable};
+use crate::pnp_power::PnpPowerCallbacks;
 use crate::queue::{Queue, QueueConfig};
 use crate::request::AnyRequest;
 use crate::sys::DeviceHandle;
@@ -197,6 +198,15 @@ impl<'add, D: KmdfDriver> FdoInit<'add, D> {
         self.raw.fdo_init_set_filter();
     }
 
+    /// `WdfDeviceInitSetPnpPowerEventCallbacks`: the PnP and power events the driver handles
+    /// for this device (see [`pnp_power`](crate::pnp_power) for when each runs). A second call
+    /// replaces the first.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_pnp_power_callbacks(&mut self, callbacks: PnpPowerCallbacks<D>) {
+        self.raw.fdo_init_set_pnp_power_callbacks(callbacks);
+    }
+
     /// `WdfDeviceInitSetIoType`: how reads and writes carry their data (default: buffered).
     ///
     /// Simulation: recorded ([`Device::init_settings`]); the FDO takes its buffering from the
@@ -321,7 +331,7 @@ impl wdm_compat::io::IoDriver for Nothing {
 }
 
 impl<D: KmdfDriver, S> Device<D, S> {
-    const fn new(raw: DeviceHandle<D>) -> Self {
+    pub(crate) const fn new(raw: DeviceHandle<D>) -> Self {
         Self {
             raw,
             _state: PhantomData,
@@ -541,6 +551,21 @@ impl<D: KmdfDriver> Device<D, Ready> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn stop_queue<K: QueueKind>(&self, queue: &Queue<K>) {
         self.raw.stop_queue(queue.raw());
+    }
+
+    /// `WdfIoQueueStopSynchronously`: as [`stop_queue`](Self::stop_queue), then waits until
+    /// the driver holds no request the queue delivered (completed, or forwarded to another
+    /// queue). What a self-managed-I/O suspend does before the device leaves D0.
+    ///
+    /// IRQL: PASSIVE_LEVEL, and not from the queue's own callbacks (the wait would include the
+    /// request the callback holds: the simulated verifier reports it).
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` above PASSIVE_LEVEL or for a queue of another device,
+    /// `STATUS_INVALID_DEVICE_STATE` once the device or queue is gone.
+    pub fn stop_queue_synchronously<K: QueueKind>(&self, queue: &Queue<K>) -> NtResult {
+        self.raw.stop_queue_synchronously(queue.raw())
     }
 
     /// `WdfIoQueueStart`: presentation resumes (the framework calls the queue's callbacks with

@@ -92,6 +92,7 @@ impl<'a, 'b, D: KmdfDriver> DriverContext<'a, 'b, D> {
 impl<D: KmdfDriver> sys::DriverCallbacks for D {
     type Queue = Callbacks<D>;
     type DeviceCallback = crate::device::ParentCallback<D>;
+    type PnpPower = crate::pnp_power::PnpPowerCallbacks<D>;
 
     const PNP: bool = D::PNP;
 

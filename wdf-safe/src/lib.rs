@@ -20,6 +20,8 @@
 //!   `wdm_compat::io` as a KMDF driver.
 //! * [`sync`]: [`SpinLock`] and [`WaitLock`], data reached only through RAII guards.
 //! * [`registry`]: the driver's `Parameters` key ([`DriverContext::parameters`]).
+//! * [`pnp_power`]: [`PnpPowerCallbacks`](pnp_power::PnpPowerCallbacks), a PnP device's
+//!   prepare/release hardware, D0 entry/exit, self-managed I/O and surprise-removal callbacks.
 //! * [`timer`]: [`Timer`](timer::Timer), a `WDFTIMER` parented to a device.
 //! * [`work_item`]: [`WorkItem`](work_item::WorkItem), a `WDFWORKITEM` parented to a device.
 //!
@@ -131,6 +133,7 @@
 //! | `WdfControlDeviceInitAllocate`, `WdfDeviceInitAssignName` | PASSIVE_LEVEL |
 //! | `WdfDeviceInitSetIoType`, `WdfDeviceInitSetExclusive`, `WdfDeviceInitSetCharacteristics`, `WdfDeviceInitSetDeviceType`, `WdfDeviceInitSetFileObjectConfig`, `WdfDeviceInitFree` | ≤ DISPATCH_LEVEL |
 //! | `WdfFdoInitSetFilter` | PASSIVE_LEVEL |
+//! | `WdfDeviceInitSetPnpPowerEventCallbacks` | ≤ DISPATCH_LEVEL |
 //! | `WdfDeviceCreate` | PASSIVE_LEVEL |
 //! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH_LEVEL + 1 |
 //! | `WdfObjectAllocateContext` | ≤ DISPATCH_LEVEL |
@@ -138,7 +141,7 @@
 //! | `WdfDeviceCreateSymbolicLink`, `WdfDeviceCreateDeviceInterface` | PASSIVE_LEVEL |
 //! | `WdfControlFinishInitializing` | ≤ DISPATCH_LEVEL |
 //! | `WdfIoQueueRetrieveNextRequest`, `WdfIoQueueStop`, `WdfIoQueueStart`, `WdfIoQueueGetState`, `WdfIoQueueGetDevice` | ≤ DISPATCH_LEVEL |
-//! | `WdfIoQueuePurgeSynchronously` | PASSIVE_LEVEL |
+//! | `WdfIoQueuePurgeSynchronously`, `WdfIoQueueStopSynchronously` | PASSIVE_LEVEL |
 //! | `WdfRequestGetIoQueue`, `WdfDeviceGetIoTarget`, `WdfRequestGetParameters`, `WdfRequestSetInformation`, `WdfRequestGetInformation`, `WdfRequestGetStatus`, `WdfRequestIsCanceled` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestCompleteWithInformation`, `WdfRequestForwardToIoQueue` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestFormatRequestUsingCurrentType`, `WdfRequestSetCompletionRoutine`, `WdfRequestSend` | ≤ DISPATCH_LEVEL |
@@ -166,6 +169,7 @@ pub mod device;
 pub mod driver;
 pub mod io;
 pub mod kind;
+pub mod pnp_power;
 pub mod queue;
 pub mod registry;
 pub mod request;

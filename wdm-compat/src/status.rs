@@ -160,6 +160,9 @@ statuses! {
     DELETE_PENDING = 0xC000_0056;
     /// The device is not ready.
     DEVICE_NOT_READY = 0xC000_00A3;
+    /// The device could not be powered up (KMDF fails a start with it when the device's D0
+    /// entry failed).
+    DEVICE_POWER_FAILURE = 0xC000_028E;
     /// The name is too long.
     NAME_TOO_LONG = 0xC000_0106;
     /// The target does not accept the request (KMDF verifier: unformatted send).

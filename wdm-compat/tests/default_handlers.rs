@@ -191,8 +191,14 @@ fn bus(log: Log) -> ScriptedDriver {
             assert_eq!(k.minor(irp), power_minor::SET_POWER);
             // The status the power manager sent it with, untouched by the driver above.
             assert_eq!(k.status(irp), NtStatus::NOT_SUPPORTED);
-            assert_eq!(k.parameters(irp), IrpParameters::Other);
-            power_log.lock().unwrap().push("set power".into());
+            // The device set-power parameters, as the power manager filled them in.
+            let IrpParameters::Power { kind: 1, state } = k.parameters(irp) else {
+                panic!("a device set-power IRP: {:?}", k.parameters(irp));
+            };
+            power_log
+                .lock()
+                .unwrap()
+                .push(format!("set power D{}", state - 1));
             k.complete(irp, NtStatus::SUCCESS, 0);
             NtStatus::SUCCESS
         })
@@ -221,7 +227,7 @@ fn pnp_and_power_requests_go_down_the_stack_by_default() {
     assert_eq!(node.set_device_power(0), NtStatus::SUCCESS);
     assert_eq!(
         *log.lock().unwrap(),
-        ["pnp 0x0", "set power", "set power"],
+        ["pnp 0x0", "set power D3", "set power D0"],
         "the function driver passed each request to the PDO"
     );
     assert!(

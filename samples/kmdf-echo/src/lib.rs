@@ -17,11 +17,14 @@
 //!   here: a request is in the queue or in the driver's hands, never both.
 //! * The default queue is sequential: the framework presents one request at a time, as in the C
 //!   sample.
+//! * Self-managed I/O drives both, as in the C sample: `EvtDeviceSelfManagedIoInit` and
+//!   `…Restart` start the default queue and the timer; `…Suspend` (before the device leaves D0,
+//!   or is removed) stops the queue, waiting for the request it presented to be done with, and
+//!   stops the timer, waiting for a tick in progress. While the device is in D3 nothing
+//!   completes: new requests wait in the default queue, and waiting ones stay waiting.
 //!
-//! What the C sample does that this port does not (yet): it starts the queue and the timer in
-//! `EvtDeviceSelfManagedIoInit`/`Restart` and stops them in `Suspend`, and serializes the timer
-//! with the queue (`AutomaticSerialization`); wdf-safe has no power callbacks yet, so the timer
-//! starts when the device is added and goes with it, and the stored bytes are behind a spin lock.
+//! What the C sample does that this port does not: it serializes the timer with the queue
+//! (`AutomaticSerialization`); here the stored bytes are behind a spin lock instead.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -31,7 +34,8 @@ use alloc::vec::Vec;
 
 use wdf_safe::device::FdoInit;
 use wdf_safe::kind::state::Ready;
-use wdf_safe::kind::{Manual, Read, Write};
+use wdf_safe::kind::{Manual, Read, Sequential, Write};
+use wdf_safe::pnp_power::PnpPowerCallbacks;
 use wdf_safe::timer::{Timer, TimerConfig};
 use wdf_safe::{
     AnyRequest, Device, DriverContext, Guid, KmdfDriver, NtResult, NtStatus, Queue, QueueConfig,
@@ -61,12 +65,16 @@ pub struct KmdfEcho {
     stored: SpinLock<Vec<u8>>,
 }
 
-/// What the device's callbacks share (the timer is the framework's to keep: it goes with the
-/// device).
+/// What the device's callbacks share (handles: the queues and the timer are the framework's,
+/// and go with the device).
 #[derive(Clone, Copy)]
 struct EchoDevice {
+    /// The default queue, which presents reads and writes.
+    presented: Queue<Sequential>,
     /// Requests waiting for the timer.
     waiting: Queue<Manual>,
+    /// Completes the request that waited longest, every [`TIMER_PERIOD_MS`].
+    timer: Timer<KmdfEcho>,
 }
 
 impl KmdfEcho {
@@ -133,6 +141,29 @@ fn waiting_canceled<'r>(_echo: &KmdfEcho, request: AnyRequest<'r>) -> RequestDon
     request.complete_with_information(NtStatus::CANCELLED, 0)
 }
 
+/// `EvtDeviceSelfManagedIoInit` and `…Restart`: the queue presents again and the timer runs.
+fn start_io(echo: &KmdfEcho, device: Device<KmdfEcho, Ready>) -> NtResult {
+    let Some(state) = *echo.device.lock() else {
+        return Err(NtStatus::INVALID_DEVICE_STATE);
+    };
+    device.start_queue(&state.presented, echo);
+    state.timer.start(TIMER_PERIOD_MS);
+    kd_print!("[kmdf-echo] self-managed I/O started");
+    Ok(())
+}
+
+/// `EvtDeviceSelfManagedIoSuspend`, at PASSIVE_LEVEL: the queue stops presenting (after the
+/// request it presented is done with) and the timer stops (after a tick in progress).
+fn suspend_io(echo: &KmdfEcho, device: Device<KmdfEcho, Ready>) -> NtResult {
+    let Some(state) = *echo.device.lock() else {
+        return Ok(());
+    };
+    device.stop_queue_synchronously(&state.presented)?;
+    state.timer.stop_and_wait()?;
+    kd_print!("[kmdf-echo] self-managed I/O suspended");
+    Ok(())
+}
+
 /// `EvtTimerFunc`, at DISPATCH_LEVEL: completes the request that waited longest.
 fn tick(echo: &KmdfEcho, device: Device<KmdfEcho, Ready>) {
     let Some(state) = *echo.device.lock() else {
@@ -184,14 +215,20 @@ impl KmdfDriver for KmdfEcho {
         })
     }
 
-    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+    fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
         if self.device.lock().is_some() {
             // One echo device per driver, as the sample's single root node.
             return Err(NtStatus::DEVICE_BUSY);
         }
+        init.set_pnp_power_callbacks(
+            PnpPowerCallbacks::new()
+                .on_self_managed_io_init(start_io)
+                .on_self_managed_io_restart(start_io)
+                .on_self_managed_io_suspend(suspend_io),
+        );
         let device = init.create().map_err(|(_init, status)| status)?;
         device.create_device_interface(&GUID_DEVINTERFACE_ECHO)?;
-        let _presented = device.create_default_queue(
+        let presented = device.create_default_queue(
             QueueConfig::sequential()
                 .on_read(echo_read)
                 .on_write(echo_write),
@@ -200,8 +237,11 @@ impl KmdfDriver for KmdfEcho {
             device.create_queue(QueueConfig::manual().on_canceled_on_queue(waiting_canceled))?;
         let timer: Timer<Self> =
             device.create_timer(TimerConfig::periodic(TIMER_PERIOD_MS, tick))?;
-        *self.device.lock() = Some(EchoDevice { waiting });
-        timer.start(TIMER_PERIOD_MS);
+        *self.device.lock() = Some(EchoDevice {
+            presented,
+            waiting,
+            timer,
+        });
         kd_print!("[kmdf-echo] device added");
         Ok(())
     }

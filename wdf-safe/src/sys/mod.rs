@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `DriverHandle` | `WDFDRIVER` in `DriverEntry` | `create_control_device` (`WdfDeviceCreate` on a control init), `open_parameters_key` |
 //! | `ParametersKey` | `WDFKEY` (the driver's `Parameters` key) | `query_u32`; closed on drop |
-//! | `DeviceHandle<D>` | `WDFDEVICE` (and the FDO's `PWDFDEVICE_INIT` before create) | `fdo_init_set_filter`, `fdo_init_update` (`WdfDeviceInitSet*`), `fdo_create`, `init_settings`, `allocate_context`, `context`, `create_queue`, `configure_request_dispatching`, `on_cleanup`, `create_symbolic_link`, `create_device_interface`, `finish_initializing`, `retrieve_next_request`, `stop_queue`, `start_queue`, `purge_queue` |
+//! | `DeviceHandle<D>` | `WDFDEVICE` (and the FDO's `PWDFDEVICE_INIT` before create) | `fdo_init_set_filter`, `fdo_init_set_pnp_power_callbacks`, `fdo_init_update` (`WdfDeviceInitSet*`), `fdo_create`, `init_settings`, `allocate_context`, `context`, `create_queue`, `configure_request_dispatching`, `on_cleanup`, `create_symbolic_link`, `create_device_interface`, `finish_initializing`, `retrieve_next_request`, `stop_queue`, `stop_queue_synchronously`, `start_queue`, `purge_queue` |
 //! | `QueueHandle` | `WDFQUEUE` | `queued` |
 //! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
 //! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
@@ -28,9 +28,10 @@
 mod types;
 
 pub use types::{
-    ContextTypeInfo, DispatchType, FILE_DEVICE_SECURE_OPEN, Guid, InitSettings, RequestType,
+    ContextTypeInfo, DispatchType, FILE_DEVICE_SECURE_OPEN, Guid, InitSettings, PowerState,
+    RequestType,
 };
-pub(crate) use types::{ControlDeviceSettings, Given};
+pub(crate) use types::{ControlDeviceSettings, Given, PnpEvent};
 
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) mod wdk;
@@ -83,6 +84,9 @@ pub(crate) trait DriverCallbacks: Sized + Send + Sync + 'static {
     /// The callback of a timer or work item, which gets the device it is parented to.
     type DeviceCallback: DeviceCallback<Self>;
 
+    /// A PnP device's `EvtDevice*` PnP and power callbacks.
+    type PnpPower: PnpPowerCallbacks<Self>;
+
     /// `EvtDriverDeviceAdd` is registered (a PnP driver).
     const PNP: bool;
 
@@ -133,9 +137,33 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
     not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
     allow(dead_code, reason = "only a framework backend calls back")
 )]
-pub(crate) trait DeviceCallback<D>: Copy + Send + Sync + 'static {
+pub(crate) trait DeviceCallback<D: DriverCallbacks>: Copy + Send + Sync + 'static {
     /// Runs the driver's callback for the object parented to `device`.
     fn call(self, driver: &D, device: DeviceHandle<D>);
+}
+
+/// A device's PnP and power callbacks (`WDF_PNPPOWER_EVENT_CALLBACKS`), stored with the device.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait PnpPowerCallbacks<D: DriverCallbacks>:
+    Copy + Send + Sync + 'static
+{
+    /// Whether the driver handles `event` (its callback goes into the structure; the others
+    /// stay NULL and the framework's default, success, applies).
+    fn handles(&self, event: PnpEvent) -> bool;
+
+    /// Runs the driver's callback for `event` on `device`; `state` is the previous state of a
+    /// D0 entry and the target state of a D0 exit. Events whose callback returns nothing in
+    /// KMDF (flush, cleanup, surprise removal) return `Ok`.
+    fn call(
+        &self,
+        event: PnpEvent,
+        driver: &D,
+        device: DeviceHandle<D>,
+        state: PowerState,
+    ) -> NtResult;
 }
 
 /// A driver's `EvtRequestCancel`, stored in the request while it is cancelable.

@@ -51,6 +51,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         match *self.0 {}
     }
 
+    /// `WdfDeviceInitSetPnpPowerEventCallbacks`.
+    pub(crate) fn fdo_init_set_pnp_power_callbacks(self, _callbacks: D::PnpPower) {
+        match *self.0 {}
+    }
+
     /// `WdfDeviceInitSet*` on the FDO init.
     pub(crate) fn fdo_init_update(self, _update: impl FnOnce(&mut InitSettings)) {
         match *self.0 {}
@@ -118,6 +123,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// `WdfControlFinishInitializing`.
     pub(crate) fn finish_initializing(self) {
+        match *self.0 {}
+    }
+
+    /// `WdfIoQueueStopSynchronously`.
+    pub(crate) fn stop_queue_synchronously(self, _queue: QueueHandle) -> NtResult {
         match *self.0 {}
     }
 

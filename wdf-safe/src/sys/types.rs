@@ -160,3 +160,52 @@ impl Given {
         }
     }
 }
+
+/// `WDF_POWER_DEVICE_STATE`: the device power state a device leaves (`EvtDeviceD0Entry`'s
+/// `PreviousState`) or enters (`EvtDeviceD0Exit`'s `TargetState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PowerState {
+    /// `WdfPowerDeviceD0`: working.
+    D0,
+    /// `WdfPowerDeviceD1`.
+    D1,
+    /// `WdfPowerDeviceD2`.
+    D2,
+    /// `WdfPowerDeviceD3`: off, and the device stays (the system sleeps, or the device idles).
+    D3,
+    /// `WdfPowerDeviceD3Final`: off for good — the device starts for the first time (as the
+    /// previous state) or is being stopped or removed (as the target state).
+    D3Final,
+    /// `WdfPowerDevicePrepareForHibernation`: the device stays on while the system hibernates
+    /// (it is on the hibernation path).
+    PrepareForHibernation,
+}
+
+/// The PnP and power events of a device that call into its driver (`WDF_PNPPOWER_EVENT_CALLBACKS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend raises events")
+)]
+pub(crate) enum PnpEvent {
+    /// `EvtDevicePrepareHardware`.
+    PrepareHardware,
+    /// `EvtDeviceReleaseHardware`.
+    ReleaseHardware,
+    /// `EvtDeviceD0Entry` (with the previous state).
+    D0Entry,
+    /// `EvtDeviceD0Exit` (with the target state).
+    D0Exit,
+    /// `EvtDeviceSelfManagedIoInit`.
+    SelfManagedIoInit,
+    /// `EvtDeviceSelfManagedIoSuspend`.
+    SelfManagedIoSuspend,
+    /// `EvtDeviceSelfManagedIoRestart`.
+    SelfManagedIoRestart,
+    /// `EvtDeviceSelfManagedIoFlush`.
+    SelfManagedIoFlush,
+    /// `EvtDeviceSelfManagedIoCleanup`.
+    SelfManagedIoCleanup,
+    /// `EvtDeviceSurpriseRemoval`.
+    SurpriseRemoval,
+}

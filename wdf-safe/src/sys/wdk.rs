@@ -44,6 +44,7 @@
 //! | `WdfDeviceInitSetFileObjectConfig` | ≤ DISPATCH | device creation (`EvtFileClose`) |
 //! | `WdfDeviceInitFree` | ≤ DISPATCH | a failed control-device creation |
 //! | `WdfFdoInitSetFilter` | PASSIVE | `DeviceHandle::fdo_create` |
+//! | `WdfDeviceInitSetPnpPowerEventCallbacks` | ≤ DISPATCH | `DeviceHandle::fdo_init_set_pnp_power_callbacks` (the callbacks: [`pnp_power`]) |
 //! | `WdfDeviceCreate` | PASSIVE | device creation |
 //! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH + 1 | the trampolines of devices and queues |
 //! | `WdfObjectAllocateContext` | ≤ DISPATCH | `RequestHandle::mark_cancelable` |
@@ -56,6 +57,7 @@
 //! | `WdfIoQueueRetrieveNextRequest` | ≤ DISPATCH | `DeviceHandle::retrieve_next_request` |
 //! | `WdfIoQueueStop`, `WdfIoQueueStart` | ≤ DISPATCH | `DeviceHandle::stop_queue`, `start_queue` |
 //! | `WdfIoQueuePurgeSynchronously` | PASSIVE | `DeviceHandle::purge_queue` |
+//! | `WdfIoQueueStopSynchronously` | PASSIVE | `DeviceHandle::stop_queue_synchronously` |
 //! | `WdfIoQueueGetState` | ≤ DISPATCH | `QueueHandle::queued` |
 //! | `WdfIoQueueGetDevice` | ≤ DISPATCH | queue ownership checks |
 //! | `WdfRequestGetIoQueue` | ≤ DISPATCH | `RequestHandle::default_io_target` |
@@ -85,6 +87,7 @@ mod child;
 mod device;
 mod driver;
 mod live;
+mod pnp_power;
 mod queue;
 mod registry;
 mod request;

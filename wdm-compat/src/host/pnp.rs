@@ -44,6 +44,34 @@ pub struct DeviceNode {
 }
 
 impl IoManager {
+    /// Sends a PnP or power IRP to the top of the stack `device` is in, as the PnP and power
+    /// managers do: from kernel mode, with no buffers, and with `STATUS_NOT_SUPPORTED` as its
+    /// status until a driver handles it.
+    pub(in crate::host) fn send_system_irp(
+        &self,
+        device: DeviceId,
+        major: u8,
+        minor: u8,
+        params: Params,
+    ) -> IoResult {
+        let top = self.top_of_stack(device);
+        self.send_sync(
+            top,
+            IrpSpec {
+                major,
+                minor,
+                params,
+                mode: Mode::Kernel,
+                system: Vec::new(),
+                mdl: Vec::new(),
+                transfer: Transfer::None,
+                user_output: Vec::new(),
+                user_addresses: (0, 0),
+                initial_status: NtStatus::NOT_SUPPORTED,
+            },
+        )
+    }
+
     /// Builds a device node the way the PnP manager does after a bus driver reported a new
     /// child: the PDO (created as the bus driver's device, ready for I/O), then each driver's
     /// `AddDevice(driver, pdo)` in order. After each `AddDevice` the verifier checks the device
@@ -200,29 +228,8 @@ impl DeviceNode {
     }
 
     fn send_pnp(&self, minor: u8) -> IoResult {
-        self.send_system_irp(major::PNP, minor, Params::Other)
-    }
-
-    /// Sends a PnP or power IRP to the top of the stack, as the PnP and power managers do:
-    /// from kernel mode, with no buffers, and with `STATUS_NOT_SUPPORTED` as its status until a
-    /// driver handles it.
-    fn send_system_irp(&self, major: u8, minor: u8, params: Params) -> IoResult {
-        let top = self.manager.top_of_stack(self.pdo);
-        self.manager.send_sync(
-            top,
-            IrpSpec {
-                major,
-                minor,
-                params,
-                mode: Mode::Kernel,
-                system: Vec::new(),
-                mdl: Vec::new(),
-                transfer: Transfer::None,
-                user_output: Vec::new(),
-                user_addresses: (0, 0),
-                initial_status: NtStatus::NOT_SUPPORTED,
-            },
-        )
+        self.manager
+            .send_system_irp(self.pdo, major::PNP, minor, Params::Other)
     }
 
     /// Sends a device set-power request (`IRP_MJ_POWER` / `IRP_MN_SET_POWER`, `DevicePowerState`)
@@ -236,7 +243,37 @@ impl DeviceNode {
             state: u32::from(d) + 1,
         };
         let status = self
-            .send_system_irp(major::POWER, super::power_minor::SET_POWER, params)
+            .manager
+            .send_system_irp(
+                self.pdo,
+                major::POWER,
+                super::power_minor::SET_POWER,
+                params,
+            )
+            .status;
+        self.manager.check_strict();
+        status
+    }
+
+    /// Sends a system set-power request (`IRP_MJ_POWER` / `IRP_MN_SET_POWER`,
+    /// `SystemPowerState`) for S-state `s` (0 for S0, the working state, … 3 for sleep, 4 for
+    /// hibernate, 5 for shutdown) down the stack, as the power manager does when the system
+    /// sleeps or wakes; returns its final status. The device's power policy owner answers it
+    /// by requesting the device power state it maps to ([`KernelCalls::request_device_power`]).
+    pub fn set_system_power(&self, s: u8) -> NtStatus {
+        // `SystemPowerState` is 0; `PowerSystemWorking` is 1.
+        let params = Params::Power {
+            kind: 0,
+            state: u32::from(s) + 1,
+        };
+        let status = self
+            .manager
+            .send_system_irp(
+                self.pdo,
+                major::POWER,
+                super::power_minor::SET_POWER,
+                params,
+            )
             .status;
         self.manager.check_strict();
         status

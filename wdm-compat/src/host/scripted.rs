@@ -149,6 +149,13 @@ pub enum IrpParameters {
         /// `IoControlCode`.
         code: u32,
     },
+    /// `Parameters.Power` of a set-power or query-power IRP.
+    Power {
+        /// `Type`: 0 `SystemPowerState`, 1 `DevicePowerState`.
+        kind: u32,
+        /// `State`: a `DEVICE_POWER_STATE` (1 for D0 … 4 for D3) or `SYSTEM_POWER_STATE`.
+        state: u32,
+    },
     /// Nothing decoded.
     Other,
 }
@@ -182,11 +189,11 @@ impl From<Params> for IrpParameters {
                 input_length,
                 code,
             },
+            Params::Power { kind, state } => Self::Power { kind, state },
             // Scripted drivers read these through `KernelCalls::system_buffer` when they need to.
-            Params::QueryInformation { .. }
-            | Params::SetInformation { .. }
-            | Params::Power { .. }
-            | Params::Other => Self::Other,
+            Params::QueryInformation { .. } | Params::SetInformation { .. } | Params::Other => {
+                Self::Other
+            }
         }
     }
 }
@@ -640,6 +647,25 @@ impl KernelCalls {
         if let Some(driver) = self.driver {
             self.manager.clear_add_device(driver);
         }
+    }
+
+    /// `PoRequestPowerIrp(IRP_MN_SET_POWER, DevicePowerState Dd)`: a device set-power IRP for
+    /// D-state `d` (0 for D0 … 3 for D3) sent to the top of the stack `device` is in, as the
+    /// power manager does for the device's power policy owner; returns its final status once
+    /// the stack completed it (the simulation waits where Windows calls a completion routine).
+    pub fn request_device_power(&self, device: DeviceId, d: u8) -> NtStatus {
+        let params = crate::sys::Params::Power {
+            kind: 1,
+            state: u32::from(d) + 1,
+        };
+        self.manager
+            .send_system_irp(
+                device,
+                super::major::POWER,
+                super::power_minor::SET_POWER,
+                params,
+            )
+            .status
     }
 
     /// Reports what a framework layered on the simulation found (a KMDF verifier break, a

@@ -83,6 +83,72 @@ pub(crate) fn evt_object_destroy(callback: unsafe extern "C" fn(*mut c_void), ob
     unsafe { callback(raw(object)) };
 }
 
+/// `EvtDevicePrepareHardware(Device, ResourcesRaw, ResourcesTranslated)`, with empty resource
+/// lists (NULL: the simulated buses assign none); success when not registered.
+pub(crate) fn evt_device_prepare_hardware(
+    callback: crate::ffi::bindings::PFN_WDF_DEVICE_PREPARE_HARDWARE,
+    device: Handle,
+) -> NTSTATUS {
+    match callback {
+        // SAFETY: registered with WdfDeviceInitSetPnpPowerEventCallbacks; the device is live
+        // (the framework calls PnP callbacks only between its creation and its deletion).
+        Some(callback) => unsafe {
+            callback(raw(device), core::ptr::null_mut(), core::ptr::null_mut())
+        },
+        None => 0,
+    }
+}
+
+/// `EvtDeviceReleaseHardware(Device, ResourcesTranslated)`; success when not registered.
+pub(crate) fn evt_device_release_hardware(
+    callback: crate::ffi::bindings::PFN_WDF_DEVICE_RELEASE_HARDWARE,
+    device: Handle,
+) -> NTSTATUS {
+    match callback {
+        // SAFETY: as for `evt_device_prepare_hardware`.
+        Some(callback) => unsafe { callback(raw(device), core::ptr::null_mut()) },
+        None => 0,
+    }
+}
+
+/// `EvtDeviceD0Entry(Device, PreviousState)` or `EvtDeviceD0Exit(Device, TargetState)`;
+/// success when not registered.
+pub(crate) fn evt_device_power(
+    callback: crate::ffi::bindings::PFN_WDF_DEVICE_D0_ENTRY,
+    device: Handle,
+    state: crate::ffi::bindings::WDF_POWER_DEVICE_STATE,
+) -> NTSTATUS {
+    match callback {
+        // SAFETY: as for `evt_device_prepare_hardware`.
+        Some(callback) => unsafe { callback(raw(device), state) },
+        None => 0,
+    }
+}
+
+/// `EvtDeviceSelfManagedIoInit`, `…Suspend` or `…Restart(Device)`; success when not
+/// registered.
+pub(crate) fn evt_device_status(
+    callback: crate::ffi::bindings::PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT,
+    device: Handle,
+) -> NTSTATUS {
+    match callback {
+        // SAFETY: as for `evt_device_prepare_hardware`.
+        Some(callback) => unsafe { callback(raw(device)) },
+        None => 0,
+    }
+}
+
+/// `EvtDeviceSelfManagedIoFlush`, `…Cleanup` or `EvtDeviceSurpriseRemoval(Device)`.
+pub(crate) fn evt_device_notice(
+    callback: crate::ffi::bindings::PFN_WDF_DEVICE_SURPRISE_REMOVAL,
+    device: Handle,
+) {
+    if let Some(callback) = callback {
+        // SAFETY: as for `evt_device_prepare_hardware`.
+        unsafe { callback(raw(device)) };
+    }
+}
+
 /// `EvtTimerFunc(Timer)`.
 pub(crate) fn evt_timer_func(callback: crate::ffi::bindings::PFN_WDF_TIMER, timer: Handle) {
     if let Some(callback) = callback {

@@ -31,6 +31,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfControlFinishInitializingTableIndex: PFN_WDFCONTROLFINISHINITIALIZING = WdfControlFinishInitializing;
         WdfDeviceGetIoTargetTableIndex: PFN_WDFDEVICEGETIOTARGET = WdfDeviceGetIoTarget;
         WdfDeviceInitFreeTableIndex: PFN_WDFDEVICEINITFREE = WdfDeviceInitFree;
+        WdfDeviceInitSetPnpPowerEventCallbacksTableIndex: PFN_WDFDEVICEINITSETPNPPOWEREVENTCALLBACKS = WdfDeviceInitSetPnpPowerEventCallbacks;
         WdfDeviceInitSetIoTypeTableIndex: PFN_WDFDEVICEINITSETIOTYPE = WdfDeviceInitSetIoType;
         WdfDeviceInitSetExclusiveTableIndex: PFN_WDFDEVICEINITSETEXCLUSIVE = WdfDeviceInitSetExclusive;
         WdfDeviceInitSetDeviceTypeTableIndex: PFN_WDFDEVICEINITSETDEVICETYPE = WdfDeviceInitSetDeviceType;
@@ -47,6 +48,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfIoQueueGetStateTableIndex: PFN_WDFIOQUEUEGETSTATE = WdfIoQueueGetState;
         WdfIoQueueStartTableIndex: PFN_WDFIOQUEUESTART = WdfIoQueueStart;
         WdfIoQueueStopTableIndex: PFN_WDFIOQUEUESTOP = WdfIoQueueStop;
+        WdfIoQueueStopSynchronouslyTableIndex: PFN_WDFIOQUEUESTOPSYNCHRONOUSLY = WdfIoQueueStopSynchronously;
         WdfIoQueueGetDeviceTableIndex: PFN_WDFIOQUEUEGETDEVICE = WdfIoQueueGetDevice;
         WdfIoQueueRetrieveNextRequestTableIndex: PFN_WDFIOQUEUERETRIEVENEXTREQUEST = WdfIoQueueRetrieveNextRequest;
         WdfIoQueuePurgeSynchronouslyTableIndex: PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = WdfIoQueuePurgeSynchronously;

@@ -13,9 +13,11 @@ use wdm_compat::host::{DeviceId, flags};
 use super::Cx;
 use super::lifecycle::{self, Attributes};
 use super::objects::{Body, Handle, TargetBody};
+use super::pnp::PowerLife;
 use crate::ffi::bindings::{
     _WDF_DEVICE_IO_TYPE as IoType, _WDF_REQUEST_TYPE as RequestType, _WDF_TRI_STATE as Tri,
-    PFN_WDF_DEVICE_FILE_CREATE, PFN_WDF_FILE_CLEANUP, PFN_WDF_FILE_CLOSE, WDF_REQUEST_TYPE,
+    PFN_WDF_DEVICE_FILE_CREATE, PFN_WDF_FILE_CLEANUP, PFN_WDF_FILE_CLOSE,
+    WDF_PNPPOWER_EVENT_CALLBACKS, WDF_REQUEST_TYPE,
 };
 
 /// `FILE_DEVICE_UNKNOWN`.
@@ -66,6 +68,8 @@ pub(crate) struct InitBody {
     /// A control device's security (`WdfControlDeviceInitAllocate`'s SDDL), applied when the
     /// device is created, as `IoCreateDeviceSecure` does.
     pub(crate) sddl: Option<String>,
+    /// `WdfDeviceInitSetPnpPowerEventCallbacks`.
+    pub(crate) pnp_power: WDF_PNPPOWER_EVENT_CALLBACKS,
     /// The device `WdfDeviceCreate` made from it.
     pub(crate) created: Option<Handle>,
 }
@@ -94,6 +98,26 @@ impl InitBody {
                 class: crate::ffi::bindings::_WDF_FILEOBJECT_CLASS::WdfFileObjectNotRequired,
             },
             sddl: None,
+            pnp_power: WDF_PNPPOWER_EVENT_CALLBACKS {
+                Size: 0,
+                EvtDeviceD0Entry: None,
+                EvtDeviceD0EntryPostInterruptsEnabled: None,
+                EvtDeviceD0Exit: None,
+                EvtDeviceD0ExitPreInterruptsDisabled: None,
+                EvtDevicePrepareHardware: None,
+                EvtDeviceReleaseHardware: None,
+                EvtDeviceSelfManagedIoCleanup: None,
+                EvtDeviceSelfManagedIoFlush: None,
+                EvtDeviceSelfManagedIoInit: None,
+                EvtDeviceSelfManagedIoSuspend: None,
+                EvtDeviceSelfManagedIoRestart: None,
+                EvtDeviceSurpriseRemoval: None,
+                EvtDeviceQueryRemove: None,
+                EvtDeviceQueryStop: None,
+                EvtDeviceUsageNotification: None,
+                EvtDeviceRelationsQuery: None,
+                EvtDeviceUsageNotificationEx: None,
+            },
             created: None,
         }
     }
@@ -133,6 +157,10 @@ pub(crate) struct DeviceBody {
     /// `IRP_MN_REMOVE_DEVICE` is tearing it down: the removal detaches and deletes the device
     /// object after passing the IRP down.
     pub(crate) removing: bool,
+    /// The PnP and power callbacks the init had.
+    pub(crate) pnp_power: WDF_PNPPOWER_EVENT_CALLBACKS,
+    /// Where the device is in its PnP and power life.
+    pub(crate) power: PowerLife,
 }
 
 impl DeviceBody {
@@ -263,9 +291,10 @@ pub(crate) fn create(
             body.device_type,
             body.file,
             body.sddl.clone(),
+            body.pnp_power,
         )
     };
-    let (kind, filter, name, io_type, exclusive, device_type, file, sddl) = settings;
+    let (kind, filter, name, io_type, exclusive, device_type, file, sddl, pnp_power) = settings;
     if attributes.is_some_and(|a| a.parent.is_some()) {
         return Err(NtStatus::WDF_PARENT_ASSIGNMENT_NOT_ALLOWED);
     }
@@ -332,6 +361,8 @@ pub(crate) fn create(
         interfaces: Vec::new(),
         initialized: false,
         removing: false,
+        pnp_power,
+        power: PowerLife::new(),
     });
     let device = match lifecycle::create_object(cx, cx.image.driver(), attributes, body) {
         Ok(device) => device,
@@ -435,6 +466,11 @@ pub(crate) fn destroy_wdm_device(cx: &Cx, device: Handle) {
         cx.kernel.detach(lower);
     }
     cx.kernel.delete_device(wdm);
+}
+
+/// The WDM device object of a framework device.
+pub(crate) fn wdm_of(cx: &Cx, device: Handle) -> Option<DeviceId> {
+    Some(cx.lock().objects.get(device)?.device()?.wdm)
 }
 
 /// `IRP_MN_REMOVE_DEVICE` starts: the interfaces go, and the device object is left for the

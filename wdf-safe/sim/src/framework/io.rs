@@ -5,16 +5,15 @@
 //! * read, write, device controls: `FxPkgIo` (shared/irphandlers/io/fxpkgio.cpp) — to the queue
 //!   configured for the type, else the default queue; with none, a filter passes the IRP down
 //!   and any other device fails it with `STATUS_INVALID_DEVICE_REQUEST`;
-//! * PnP and power: `FxPkgPnp`, reduced to passing them down, enabling the device interfaces
-//!   when the device starts and tearing the device down when it is removed;
+//! * PnP and power: `FxPkgPnp` ([`pnp`](super::pnp));
 //! * everything else: `FxDefaultIrpHandler` (passed down by a filter, else failed).
 
 use wdm_compat::NtStatus;
-use wdm_compat::host::{DeviceId, IrpId, major, pnp_minor};
+use wdm_compat::host::{DeviceId, IrpId, major};
 
 use super::device::{self, Routing};
 use super::objects::{Body, Handle};
-use super::{Cx, lifecycle, queue, request};
+use super::{Cx, lifecycle, pnp, queue, request};
 use crate::ffi::bindings::_WDF_REQUEST_TYPE as RequestType;
 use crate::ffi::callbacks;
 
@@ -33,20 +32,20 @@ pub(crate) fn dispatch(cx: &Cx, wdm: DeviceId, irp: IrpId) -> NtStatus {
         major::READ | major::WRITE | major::DEVICE_CONTROL | major::INTERNAL_DEVICE_CONTROL => {
             io(cx, device, &routing, wdm, irp, major)
         }
-        major::PNP if !routing.control => pnp(cx, device, &routing, irp),
-        major::POWER if !routing.control => forward_or_fail(cx, &routing, irp, true),
+        major::PNP if !routing.control => pnp::dispatch_pnp(cx, device, &routing, irp),
+        major::POWER if !routing.control => pnp::dispatch_power(cx, device, &routing, irp),
         SHUTDOWN if !routing.filter => complete(cx, irp, NtStatus::SUCCESS),
         _ => forward_or_fail(cx, &routing, irp, routing.filter),
     }
 }
 
-fn complete(cx: &Cx, irp: IrpId, status: NtStatus) -> NtStatus {
+pub(crate) fn complete(cx: &Cx, irp: IrpId, status: NtStatus) -> NtStatus {
     cx.kernel.complete(irp, status, 0);
     status
 }
 
 /// `IoSkipCurrentIrpStackLocation` + `IoCallDriver` to the device below.
-fn forward(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
+pub(crate) fn forward(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
     cx.kernel.skip_current_location(irp);
     cx.kernel.call_driver(irp, lower)
 }
@@ -54,7 +53,7 @@ fn forward(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
 /// Sends the IRP down and waits for the device below to complete it: a completion routine
 /// that signals and returns `STATUS_MORE_PROCESSING_REQUIRED`, so the IRP is this driver's
 /// again afterwards (`SendIrpSynchronously`). Returns the lower drivers' status.
-fn send_synchronously(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
+pub(crate) fn send_synchronously(cx: &Cx, irp: IrpId, lower: DeviceId) -> NtStatus {
     let (signal, completed) = std::sync::mpsc::channel::<()>();
     cx.kernel.copy_current_location_to_next(irp);
     cx.kernel
@@ -172,42 +171,4 @@ fn io(
         }
     }
     queue_irp(cx, device, wdm, irp, queue)
-}
-
-/// `FxPkgPnp`, reduced: start passes down and enables the interfaces once the stack started;
-/// surprise removal disables them and passes down; removal tears the device down (queues
-/// purged, cleanup callbacks), passes the IRP down, then detaches and deletes the device.
-fn pnp(cx: &Cx, device: Handle, routing: &Routing, irp: IrpId) -> NtStatus {
-    let Some(lower) = routing.lower else {
-        return complete(cx, irp, NtStatus::INVALID_DEVICE_REQUEST);
-    };
-    match cx.kernel.minor(irp) {
-        pnp_minor::START_DEVICE => {
-            // The FDO starts after the stack below did, in the dispatch thread at
-            // PASSIVE_LEVEL: the IRP goes down synchronously, then the interfaces are enabled
-            // and the IRP completed (FxPkgFdo::_PnpStartDevice, FxIrp::SendIrpSynchronously).
-            let status = send_synchronously(cx, irp, lower);
-            if status.is_success() {
-                device::set_interfaces(cx, device, true);
-            }
-            let information = cx.kernel.information(irp);
-            cx.kernel.complete(irp, status, information);
-            status
-        }
-        pnp_minor::SURPRISE_REMOVAL => {
-            device::set_interfaces(cx, device, false);
-            forward(cx, irp, lower)
-        }
-        pnp_minor::REMOVE_DEVICE => {
-            let wdm = device::begin_removal(cx, device);
-            lifecycle::delete_object(cx, device, "device removal");
-            let status = forward(cx, irp, lower);
-            cx.kernel.detach(lower);
-            if let Some(wdm) = wdm {
-                cx.kernel.delete_device(wdm);
-            }
-            status
-        }
-        _ => forward(cx, irp, lower),
-    }
 }

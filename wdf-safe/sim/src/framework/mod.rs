@@ -9,6 +9,7 @@ pub(crate) mod io;
 pub(crate) mod lifecycle;
 pub(crate) mod loader;
 pub(crate) mod objects;
+pub(crate) mod pnp;
 pub(crate) mod queue;
 pub(crate) mod registry;
 pub(crate) mod request;

@@ -517,6 +517,19 @@ pub(crate) fn state(cx: &Cx, queue: Handle) -> Option<(i32, usize, usize)> {
 /// What [`purge_synchronously`] is told when the driver called `WdfIoQueuePurgeSynchronously`.
 pub(crate) const PURGE_DDI: &str = "queue purge";
 
+/// What the wait is told for `WdfIoQueueStopSynchronously`.
+const STOP_DDI: &str = "WdfIoQueueStopSynchronously";
+
+/// `WdfIoQueueStopSynchronously` (`FxIoQueue::QueueIdleSynchronously`): stops presenting, as
+/// [`stop`], then waits until the driver holds no request the queue delivered (completed, or
+/// forwarded elsewhere). From the queue's own callback, whose request the thread holds, KMDF
+/// would wait forever: reported instead.
+pub(crate) fn stop_synchronously(cx: &Cx, queue: Handle) {
+    if stop(cx, queue) {
+        wait_for_driver(cx, queue, STOP_DDI);
+    }
+}
+
 /// `WdfIoQueuePurgeSynchronously` (also what deleting a queue does): accepts nothing more,
 /// completes the waiting requests with `STATUS_CANCELLED`, calls the cancel routines of the
 /// driver's cancelable requests, and waits for the driver to complete the rest. A request the
@@ -603,12 +616,14 @@ fn wait_for_driver(cx: &Cx, queue: Handle, when: &str) {
                 .collect();
             drop(state);
             let rule = if !mine.is_empty() && when == PURGE_DDI && in_callback_of(queue) {
-                "NoIoQueuePurgeSynchronously"
+                Some("NoIoQueuePurgeSynchronously")
+            } else if when == STOP_DDI {
+                None
             } else {
-                "RequestCompleted"
+                Some("RequestCompleted")
             };
             cx.verifier_break(
-                Some(rule),
+                rule,
                 &format!(
                     "the driver still owns {} request(s) of the queue ({}) at {when}; the \
                      framework would wait for them forever",

@@ -167,7 +167,9 @@ pub(crate) fn new_request(
                 _ => Method::Direct,
             },
         ),
-        IrpParameters::Other => (Parameters::default(), Method::Buffered),
+        IrpParameters::Power { .. } | IrpParameters::Other => {
+            (Parameters::default(), Method::Buffered)
+        }
     };
     let system =
         Block::from_bytes(&k.system_buffer(irp)).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;

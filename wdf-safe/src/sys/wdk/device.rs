@@ -27,7 +27,7 @@ use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 /// `repr(C)` with `device` first: code that does not know `D` (an I/O target) reads the device
 /// through a pointer to the record.
 #[repr(C)]
-pub(crate) struct DeviceRecord<D: 'static> {
+pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     /// The device once created; cleared when KMDF disposes it (its `EvtCleanupCallback`).
     pub(super) device: LiveCell<wdk_sys::WDFDEVICE__>,
     /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate` or the callback's end.
@@ -36,6 +36,8 @@ pub(crate) struct DeviceRecord<D: 'static> {
     ready: AtomicBool,
     settings: SpinLock<InitSettings>,
     cleanup: SpinLock<Vec<fn(&D)>>,
+    /// The PnP and power callbacks set on the FDO init.
+    pnp_power: SpinLock<Option<D::PnpPower>>,
     /// The typed contexts, each kept until the driver unloads.
     contexts: SpinLock<Vec<&'static dyn AttachedContext>>,
     default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
@@ -52,10 +54,16 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
             ready: AtomicBool::new(false),
             settings: SpinLock::new(settings),
             cleanup: SpinLock::new(Vec::new()),
+            pnp_power: SpinLock::new(None),
             contexts: SpinLock::new(Vec::new()),
             default_queue: AtomicPtr::new(ptr::null_mut()),
             dispatched: AtomicU8::new(0),
         }
+    }
+
+    /// The PnP and power callbacks, if the driver set any.
+    pub(super) fn pnp_power_callbacks(&self) -> Option<D::PnpPower> {
+        *self.pnp_power.lock()
     }
 }
 
@@ -263,17 +271,22 @@ pub(super) fn end_fdo_init<D: DriverCallbacks>(handle: DeviceHandle<D>) {
 
 /// `WDFDEVICE` (and, before creation, the FDO's `PWDFDEVICE_INIT`): the device's record, kept
 /// until the driver unloads.
-pub(crate) struct DeviceHandle<D: 'static>(&'static DeviceRecord<D>);
+pub(crate) struct DeviceHandle<D: DriverCallbacks>(&'static DeviceRecord<D>);
 
-impl<D> Clone for DeviceHandle<D> {
+impl<D: DriverCallbacks> Clone for DeviceHandle<D> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<D> Copy for DeviceHandle<D> {}
+impl<D: DriverCallbacks> Copy for DeviceHandle<D> {}
 
 impl<D: DriverCallbacks> DeviceHandle<D> {
+    /// The handle of a device's record (the framework's callbacks find the record first).
+    pub(super) const fn of(record: &'static DeviceRecord<D>) -> Self {
+        Self(record)
+    }
+
     const fn record(&self) -> &'static DeviceRecord<D> {
         self.0
     }
@@ -297,6 +310,26 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             // SAFETY: the FDO init is lent to the running EvtDriverDeviceAdd (the cell is
             // cleared when `WdfDeviceCreate` consumes it or the callback returns).
             unsafe { call_unsafe_wdf_function_binding!(WdfFdoInitSetFilter, init) };
+        }
+    }
+
+    /// `WdfDeviceInitSetPnpPowerEventCallbacks`, at once (the structure is read during the
+    /// call); the callbacks themselves are kept in the record, where the trampolines find them.
+    pub(crate) fn fdo_init_set_pnp_power_callbacks(self, callbacks: D::PnpPower) {
+        let init = self.record().init.load(Ordering::Acquire);
+        if init.is_null() {
+            return;
+        }
+        *self.record().pnp_power.lock() = Some(callbacks);
+        let mut events = super::pnp_power::event_callbacks::<D>(&callbacks);
+        // SAFETY: the FDO init is lent to the running EvtDriverDeviceAdd and not yet given to
+        // WdfDeviceCreate (both clear the cell); the structure is read during the call.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceInitSetPnpPowerEventCallbacks,
+                init,
+                &mut events
+            );
         }
     }
 
@@ -561,6 +594,22 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
                 );
             }
         }
+    }
+
+    /// `WdfIoQueueStopSynchronously`, which waits, so PASSIVE_LEVEL only (refused above it,
+    /// as `purge_queue` is).
+    pub(crate) fn stop_queue_synchronously(self, queue: QueueHandle) -> NtResult {
+        let irql = crate::sys::current_irql();
+        if irql > 0 {
+            wdm_compat::kd_print!(
+                "WdfIoQueueStopSynchronously refused at IRQL {irql}: it waits, so it needs PASSIVE_LEVEL"
+            );
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        let (_device, queue) = self.live_pair(queue)?;
+        // SAFETY: a held queue of this device, at PASSIVE_LEVEL.
+        unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStopSynchronously, queue.raw()) };
+        Ok(())
     }
 
     /// `WdfIoQueueStart`.

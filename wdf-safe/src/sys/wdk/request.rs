@@ -659,4 +659,9 @@ impl core::fmt::Debug for IoTargetHandle {
 }
 
 // The device record's first field is the cell an I/O target reads.
-const _: () = assert!(core::mem::offset_of!(DeviceRecord<()>, device) == 0);
+const _: () = assert!(
+    core::mem::offset_of!(
+        DeviceRecord<crate::io::KmdfBackend<crate::device::Nothing>>,
+        device
+    ) == 0
+);

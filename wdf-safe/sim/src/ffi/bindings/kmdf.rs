@@ -45,6 +45,7 @@ handles!(
     WDFTIMER / WDFTIMER__,
     WDFWORKITEM / WDFWORKITEM__,
     WDFKEY / WDFKEY__,
+    WDFCMRESLIST / WDFCMRESLIST__,
 );
 
 pub type WDFOBJECT = PVOID;
@@ -151,6 +152,16 @@ c_enum!(_WDF_FILEOBJECT_CLASS as WDF_FILEOBJECT_CLASS {
     WdfFileObjectWdfCanUseFsContext2 = 3,
     WdfFileObjectWdfCannotUseFsContexts = 4,
 });
+c_enum!(_WDF_POWER_DEVICE_STATE as WDF_POWER_DEVICE_STATE {
+    WdfPowerDeviceInvalid = 0,
+    WdfPowerDeviceD0 = 1,
+    WdfPowerDeviceD1 = 2,
+    WdfPowerDeviceD2 = 3,
+    WdfPowerDeviceD3 = 4,
+    WdfPowerDeviceD3Final = 5,
+    WdfPowerDevicePrepareForHibernation = 6,
+    WdfPowerDeviceMaximum = 7,
+});
 c_enum!(_WDF_DRIVER_INIT_FLAGS as WDF_DRIVER_INIT_FLAGS {
     WdfDriverInitNonPnpDriver = 0x1,
     WdfDriverInitNoDispatchOverride = 0x2,
@@ -177,6 +188,51 @@ pub type PFN_WDF_DRIVER_UNLOAD = Option<unsafe extern "C" fn(Driver: WDFDRIVER)>
 pub type PFN_WDF_DEVICE_FILE_CREATE =
     Option<unsafe extern "C" fn(Device: WDFDEVICE, Request: WDFREQUEST, FileObject: WDFFILEOBJECT)>;
 pub type PFN_WDF_FILE_CLOSE = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
+pub type PFN_WDF_DEVICE_D0_ENTRY = Option<
+    unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS,
+>;
+pub type PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED = Option<
+    unsafe extern "C" fn(Device: WDFDEVICE, PreviousState: WDF_POWER_DEVICE_STATE) -> NTSTATUS,
+>;
+pub type PFN_WDF_DEVICE_D0_EXIT = Option<
+    unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS,
+>;
+pub type PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED = Option<
+    unsafe extern "C" fn(Device: WDFDEVICE, TargetState: WDF_POWER_DEVICE_STATE) -> NTSTATUS,
+>;
+pub type PFN_WDF_DEVICE_PREPARE_HARDWARE = Option<
+    unsafe extern "C" fn(
+        Device: WDFDEVICE,
+        ResourcesRaw: WDFCMRESLIST,
+        ResourcesTranslated: WDFCMRESLIST,
+    ) -> NTSTATUS,
+>;
+pub type PFN_WDF_DEVICE_RELEASE_HARDWARE =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, ResourcesTranslated: WDFCMRESLIST) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_SELF_MANAGED_IO_RESTART =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_SURPRISE_REMOVAL = Option<unsafe extern "C" fn(Device: WDFDEVICE)>;
+/// Registered by no driver of this project; any function pointer of the slot's size.
+pub type PFN_WDF_DEVICE_QUERY_REMOVE = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_QUERY_STOP = Option<unsafe extern "C" fn(Device: WDFDEVICE) -> NTSTATUS>;
+pub type PFN_WDF_DEVICE_USAGE_NOTIFICATION = Option<
+    unsafe extern "C" fn(Device: WDFDEVICE, NotificationType: i32, IsInNotificationPath: BOOLEAN),
+>;
+pub type PFN_WDF_DEVICE_RELATIONS_QUERY =
+    Option<unsafe extern "C" fn(Device: WDFDEVICE, RelationType: i32)>;
+pub type PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX = Option<
+    unsafe extern "C" fn(
+        Device: WDFDEVICE,
+        NotificationType: i32,
+        IsInNotificationPath: BOOLEAN,
+    ) -> NTSTATUS,
+>;
 pub type PFN_WDF_TIMER = Option<unsafe extern "C" fn(Timer: WDFTIMER)>;
 pub type PFN_WDF_WORKITEM = Option<unsafe extern "C" fn(WorkItem: WDFWORKITEM)>;
 pub type PFN_WDF_FILE_CLEANUP = Option<unsafe extern "C" fn(FileObject: WDFFILEOBJECT)>;
@@ -280,6 +336,31 @@ pub struct _WDF_WORKITEM_CONFIG {
 pub type WDF_WORKITEM_CONFIG = _WDF_WORKITEM_CONFIG;
 pub type PWDF_WORKITEM_CONFIG = *mut _WDF_WORKITEM_CONFIG;
 pub type PWDF_TIMER_CONFIG = *mut _WDF_TIMER_CONFIG;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDF_PNPPOWER_EVENT_CALLBACKS {
+    pub Size: ULONG,
+    pub EvtDeviceD0Entry: PFN_WDF_DEVICE_D0_ENTRY,
+    pub EvtDeviceD0EntryPostInterruptsEnabled: PFN_WDF_DEVICE_D0_ENTRY_POST_INTERRUPTS_ENABLED,
+    pub EvtDeviceD0Exit: PFN_WDF_DEVICE_D0_EXIT,
+    pub EvtDeviceD0ExitPreInterruptsDisabled: PFN_WDF_DEVICE_D0_EXIT_PRE_INTERRUPTS_DISABLED,
+    pub EvtDevicePrepareHardware: PFN_WDF_DEVICE_PREPARE_HARDWARE,
+    pub EvtDeviceReleaseHardware: PFN_WDF_DEVICE_RELEASE_HARDWARE,
+    pub EvtDeviceSelfManagedIoCleanup: PFN_WDF_DEVICE_SELF_MANAGED_IO_CLEANUP,
+    pub EvtDeviceSelfManagedIoFlush: PFN_WDF_DEVICE_SELF_MANAGED_IO_FLUSH,
+    pub EvtDeviceSelfManagedIoInit: PFN_WDF_DEVICE_SELF_MANAGED_IO_INIT,
+    pub EvtDeviceSelfManagedIoSuspend: PFN_WDF_DEVICE_SELF_MANAGED_IO_SUSPEND,
+    pub EvtDeviceSelfManagedIoRestart: PFN_WDF_DEVICE_SELF_MANAGED_IO_RESTART,
+    pub EvtDeviceSurpriseRemoval: PFN_WDF_DEVICE_SURPRISE_REMOVAL,
+    pub EvtDeviceQueryRemove: PFN_WDF_DEVICE_QUERY_REMOVE,
+    pub EvtDeviceQueryStop: PFN_WDF_DEVICE_QUERY_STOP,
+    pub EvtDeviceUsageNotification: PFN_WDF_DEVICE_USAGE_NOTIFICATION,
+    pub EvtDeviceRelationsQuery: PFN_WDF_DEVICE_RELATIONS_QUERY,
+    pub EvtDeviceUsageNotificationEx: PFN_WDF_DEVICE_USAGE_NOTIFICATION_EX,
+}
+pub type WDF_PNPPOWER_EVENT_CALLBACKS = _WDF_PNPPOWER_EVENT_CALLBACKS;
+pub type PWDF_PNPPOWER_EVENT_CALLBACKS = *mut _WDF_PNPPOWER_EVENT_CALLBACKS;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -607,6 +688,8 @@ wdf_functions! {
         (Device: WDFDEVICE) -> WDFIOTARGET;
     WdfDeviceInitFree / WdfDeviceInitFreeTableIndex / PFN_WDFDEVICEINITFREE = 54
         (DeviceInit: PWDFDEVICE_INIT);
+    WdfDeviceInitSetPnpPowerEventCallbacks / WdfDeviceInitSetPnpPowerEventCallbacksTableIndex / PFN_WDFDEVICEINITSETPNPPOWEREVENTCALLBACKS = 55
+        (DeviceInit: PWDFDEVICE_INIT, PnpPowerEventCallbacks: PWDF_PNPPOWER_EVENT_CALLBACKS);
     WdfDeviceInitSetIoType / WdfDeviceInitSetIoTypeTableIndex / PFN_WDFDEVICEINITSETIOTYPE = 61
         (DeviceInit: PWDFDEVICE_INIT, IoType: WDF_DEVICE_IO_TYPE);
     WdfDeviceInitSetExclusive / WdfDeviceInitSetExclusiveTableIndex / PFN_WDFDEVICEINITSETEXCLUSIVE = 62
@@ -641,6 +724,8 @@ wdf_functions! {
         (Queue: WDFQUEUE);
     WdfIoQueueStop / WdfIoQueueStopTableIndex / PFN_WDFIOQUEUESTOP = 155
         (Queue: WDFQUEUE, StopComplete: PFN_WDF_IO_QUEUE_STATE, Context: WDFCONTEXT);
+    WdfIoQueueStopSynchronously / WdfIoQueueStopSynchronouslyTableIndex / PFN_WDFIOQUEUESTOPSYNCHRONOUSLY = 156
+        (Queue: WDFQUEUE);
     WdfIoQueueGetDevice / WdfIoQueueGetDeviceTableIndex / PFN_WDFIOQUEUEGETDEVICE = 157
         (Queue: WDFQUEUE) -> WDFDEVICE;
     WdfIoQueueRetrieveNextRequest / WdfIoQueueRetrieveNextRequestTableIndex / PFN_WDFIOQUEUERETRIEVENEXTREQUEST = 158
@@ -728,6 +813,7 @@ layout!(WDF_OBJECT_ATTRIBUTES, size 56, EvtCleanupCallback @ 8, EvtDestroyCallba
 layout!(WDF_DRIVER_CONFIG, size 32, EvtDriverDeviceAdd @ 8, EvtDriverUnload @ 16, DriverInitFlags @ 24, DriverPoolTag @ 28);
 layout!(WDF_WORKITEM_CONFIG, size 24, EvtWorkItemFunc @ 8, AutomaticSerialization @ 16);
 layout!(WDF_TIMER_CONFIG, size 40, EvtTimerFunc @ 8, Period @ 16, AutomaticSerialization @ 20, TolerableDelay @ 24, UseHighResolutionTimer @ 32);
+layout!(WDF_PNPPOWER_EVENT_CALLBACKS, size 144, EvtDeviceD0Entry @ 8, EvtDeviceD0Exit @ 24, EvtDevicePrepareHardware @ 40, EvtDeviceReleaseHardware @ 48, EvtDeviceSelfManagedIoCleanup @ 56, EvtDeviceSelfManagedIoFlush @ 64, EvtDeviceSelfManagedIoInit @ 72, EvtDeviceSelfManagedIoSuspend @ 80, EvtDeviceSelfManagedIoRestart @ 88, EvtDeviceSurpriseRemoval @ 96, EvtDeviceUsageNotificationEx @ 136);
 layout!(WDF_FILEOBJECT_CONFIG, size 40, EvtDeviceFileCreate @ 8, EvtFileClose @ 16, EvtFileCleanup @ 24, AutoForwardCleanupClose @ 32, FileObjectClass @ 36);
 layout!(WDF_IO_QUEUE_CONFIG, size 96, DispatchType @ 4, PowerManaged @ 8, AllowZeroLengthRequests @ 12, DefaultQueue @ 13, EvtIoDefault @ 16, EvtIoRead @ 24, EvtIoWrite @ 32, EvtIoDeviceControl @ 40, EvtIoInternalDeviceControl @ 48, EvtIoStop @ 56, EvtIoResume @ 64, EvtIoCanceledOnQueue @ 72, Settings @ 80, Driver @ 88);
 layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_1, size 32, Options @ 8, FileAttributes @ 16, ShareAccess @ 18, EaLength @ 24);

@@ -9,8 +9,9 @@ use super::{DISPATCH, PASSIVE, attributes, enter, handle, not_null, read, sized,
 use crate::ffi::bindings::{
     _WDF_DEVICE_IO_TYPE as IoType, _WDF_TRI_STATE as Tri, BOOLEAN, GUID, NTSTATUS,
     PCUNICODE_STRING, PWDF_DRIVER_GLOBALS, PWDF_FILEOBJECT_CONFIG, PWDF_OBJECT_ATTRIBUTES,
-    PWDFDEVICE_INIT, ULONG, WDF_DEVICE_IO_TYPE, WDF_FILEOBJECT_CONFIG, WDF_REQUEST_TYPE, WDFDEVICE,
-    WDFDRIVER, WDFIOTARGET, WDFQUEUE,
+    PWDF_PNPPOWER_EVENT_CALLBACKS, PWDFDEVICE_INIT, ULONG, WDF_DEVICE_IO_TYPE,
+    WDF_FILEOBJECT_CONFIG, WDF_PNPPOWER_EVENT_CALLBACKS, WDF_REQUEST_TYPE, WDFDEVICE, WDFDRIVER,
+    WDFIOTARGET, WDFQUEUE,
 };
 use crate::framework::Cx;
 use crate::framework::device::{self, FileConfig, InitKind};
@@ -187,6 +188,42 @@ pub(crate) unsafe extern "C" fn WdfDeviceInitSetFileObjectConfig(
             auto_forward: config.AutoForwardCleanupClose,
             class: config.FileObjectClass,
         };
+    });
+}
+
+pub(crate) unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_init: PWDFDEVICE_INIT,
+    callbacks: PWDF_PNPPOWER_EVENT_CALLBACKS,
+) {
+    const DDI: &str = "WdfDeviceInitSetPnpPowerEventCallbacks";
+    set(globals, DDI, raw_init, |cx, body| {
+        let Some(callbacks) = read(cx, DDI, "PnpPowerEventCallbacks", callbacks.cast_const())
+        else {
+            return;
+        };
+        if sized(
+            cx,
+            DDI,
+            "WDF_PNPPOWER_EVENT_CALLBACKS",
+            callbacks.Size as usize,
+            size_of::<WDF_PNPPOWER_EVENT_CALLBACKS>(),
+        )
+        .is_err()
+        {
+            return;
+        }
+        if body.kind == InitKind::Control {
+            // A control device has no PnP or power package, so KMDF copies the callbacks
+            // (fxdeviceinitapi.cpp) and never calls them; SDV ControlDeviceInitAPI flags the
+            // call, and so does the simulation.
+            cx.verifier_break(
+                Some("ControlDeviceInitAPI"),
+                "WdfDeviceInitSetPnpPowerEventCallbacks on a control-device init",
+            );
+            return;
+        }
+        body.pnp_power = callbacks;
     });
 }
 

@@ -133,6 +133,21 @@ pub(crate) unsafe extern "C" fn WdfIoQueueStop(
     }
 }
 
+pub(crate) unsafe extern "C" fn WdfIoQueueStopSynchronously(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_queue: WDFQUEUE,
+) {
+    const DDI: &str = "WdfIoQueueStopSynchronously";
+    let Some(cx) = enter(globals, DDI) else {
+        return;
+    };
+    if let Some(handle) = handle(&cx, DDI, raw_queue, Kind::Queue)
+        && cx.check_irql(DDI, PASSIVE)
+    {
+        queue::stop_synchronously(&cx, handle);
+    }
+}
+
 pub(crate) unsafe extern "C" fn WdfIoQueueGetDevice(
     globals: PWDF_DRIVER_GLOBALS,
     raw_queue: WDFQUEUE,
