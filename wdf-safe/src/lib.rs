@@ -13,6 +13,8 @@
 //! * [`request`]: [`Request<K>`](Request), the request kind in the type, completed, forwarded
 //!   or sent exactly once; [`RequestDone`], the proof an I/O callback returns;
 //!   [`CancelableRequest`].
+//! * [`io_stop`]: power-managed queues' `EvtIoStop` and `EvtIoResume`
+//!   ([`QueueConfig::power_managed`]).
 //! * [`context`]: typed object contexts, one `static` type info per type
 //!   ([`declare_context_type!`]).
 //! * [`kind`]: the request and queue kinds and device states.
@@ -147,6 +149,7 @@
 //! | `WdfRequestFormatRequestUsingCurrentType`, `WdfRequestSetCompletionRoutine`, `WdfRequestSend` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestMarkCancelableEx`, `WdfRequestUnmarkCancelable` | ≤ DISPATCH_LEVEL |
+//! | `WdfRequestStopAcknowledge` | ≤ DISPATCH_LEVEL |
 //! | `WdfObjectReferenceActual`, `WdfObjectDereferenceActual` | ≤ DISPATCH_LEVEL |
 //! | `WdfVerifierDbgBreakPoint` | ≤ DISPATCH_LEVEL (debug builds) |
 //!
@@ -154,9 +157,10 @@
 //!
 //! What the simulated KMDF leaves out is listed in the `kmdf-sim` crate's documentation ("What
 //! it simplifies"); the ones a driver author meets first: callbacks run on the thread that
-//! delivered the request (no execution levels, DPCs or work items), devices stay in D0 with no
-//! PnP or power state machine, and synchronous waits that could never end are reported after
-//! 10 s instead of hanging. The I/O manager underneath is `wdm_compat::host`, whose own
+//! delivered the request (no execution levels or DPCs), the PnP and power state machines are
+//! reduced to a device without interrupts, wake or idle settings (start, system sleep and
+//! wake, surprise removal, removal), and synchronous waits that could never end are reported
+//! after 10 s instead of hanging. The I/O manager underneath is `wdm_compat::host`, whose own
 //! simplifications are in its module documentation.
 #![no_std]
 #![deny(unsafe_code)]
@@ -168,6 +172,7 @@ pub mod context;
 pub mod device;
 pub mod driver;
 pub mod io;
+pub mod io_stop;
 pub mod kind;
 pub mod pnp_power;
 pub mod queue;

@@ -16,12 +16,13 @@
 
 use core::marker::PhantomData;
 
+use crate::io_stop::{IoResumeCallback, IoStopCallback, ResumedRequest, StopRequest};
 use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, Manual, Parallel, Presenting, QueueKind, Read,
     RequestType, Sequential, Write,
 };
 use crate::request::{AnyRequest, Request, RequestDone};
-use crate::sys::{self, Given, QueueHandle, RequestHandle};
+use crate::sys::{self, Given, QueueHandle, RequestHandle, RequestRef};
 
 /// An I/O callback for requests of kind `K`, with the driver `D`.
 pub type IoCallback<D, K> = for<'r> fn(&D, Request<'r, K>) -> RequestDone<'r>;
@@ -64,6 +65,23 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
     #[must_use]
     pub const fn on_canceled_on_queue(mut self, callback: CanceledOnQueueCallback<D>) -> Self {
         self.callbacks.canceled_on_queue = Some(callback);
+        self
+    }
+
+    /// `PowerManaged = WdfTrue`, with `EvtIoStop` and `EvtIoResume`: the queue presents only
+    /// while the device is in D0, and requests the driver owns from it are handed to `on_stop`
+    /// when the device leaves D0, to be acknowledged (see [`io_stop`](crate::io_stop)). Without
+    /// this a queue is not power-managed: it presents whatever the device's power state.
+    ///
+    /// IRQL: any: it only fills in the configuration.
+    #[must_use]
+    pub const fn power_managed(
+        mut self,
+        on_stop: IoStopCallback<D>,
+        on_resume: IoResumeCallback<D>,
+    ) -> Self {
+        self.callbacks.stop = Some(on_stop);
+        self.callbacks.resume = Some(on_resume);
         self
     }
 
@@ -215,6 +233,10 @@ pub(crate) struct Callbacks<D> {
     pub(crate) cleanup: Option<fn(&D)>,
     /// `EvtIoCanceledOnQueue`.
     pub(crate) canceled_on_queue: Option<CanceledOnQueueCallback<D>>,
+    /// `EvtIoStop`, set with `resume` on a power-managed queue.
+    pub(crate) stop: Option<IoStopCallback<D>>,
+    /// `EvtIoResume`.
+    pub(crate) resume: Option<IoResumeCallback<D>>,
 }
 
 impl<D> Callbacks<D> {
@@ -227,6 +249,8 @@ impl<D> Callbacks<D> {
             internal_device_control: None,
             cleanup: None,
             canceled_on_queue: None,
+            stop: None,
+            resume: None,
         }
     }
 
@@ -289,6 +313,25 @@ impl<D: crate::KmdfDriver> sys::QueueCallbacks<D> for Callbacks<D> {
 
     fn handles_canceled_on_queue(&self) -> bool {
         self.canceled_on_queue.is_some()
+    }
+
+    fn power_managed(&self) -> bool {
+        self.stop.is_some() && self.resume.is_some()
+    }
+
+    fn stop(&self, driver: &D, request: RequestRef, flags: u32) {
+        let stopped = StopRequest::lent(request, flags);
+        let _done = match self.stop {
+            Some(f) => f(driver, stopped),
+            // Registered only when set; were it not, what lets the power-down go on.
+            None => stopped.acknowledge(),
+        };
+    }
+
+    fn resume(&self, driver: &D, request: RequestRef) {
+        if let Some(f) = self.resume {
+            f(driver, ResumedRequest::lent(request));
+        }
     }
 
     fn canceled_on_queue(&self, driver: &D, request: RequestHandle) {

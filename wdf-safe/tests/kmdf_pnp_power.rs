@@ -322,3 +322,89 @@ fn a_device_power_irp_the_framework_did_not_request_is_wdf_violation_multiple_pp
     );
     assert_eq!(take(), Vec::<String>::new(), "the driver saw nothing of it");
 }
+
+/// A driver whose surprise-removal callback does what SDV forbids there: purges its queue,
+/// and completes a request it retrieves.
+struct Rude {
+    waiting: wdf_safe::SpinLock<Option<wdf_safe::Queue<wdf_safe::kind::Manual>>>,
+}
+
+fn rude_surprise(rude: &Rude, device: Device<Rude, Ready>) {
+    let Some(waiting) = *rude.waiting.lock() else {
+        return;
+    };
+    if let Ok(request) = device.retrieve_next_request(&waiting) {
+        let _done = request.complete_with_information(NtStatus::DEVICE_REMOVED, 0);
+    }
+    device.purge_queue(&waiting);
+}
+
+fn rude_read<'r>(
+    rude: &Rude,
+    request: wdf_safe::Request<'r, wdf_safe::kind::Read>,
+) -> wdf_safe::RequestDone<'r> {
+    let Some(waiting) = *rude.waiting.lock() else {
+        return request.complete(NtStatus::INVALID_DEVICE_STATE);
+    };
+    match request.forward_to_queue(&waiting) {
+        Ok(done) => done,
+        Err((request, status)) => request.complete(status),
+    }
+}
+
+impl KmdfDriver for Rude {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self {
+            waiting: wdf_safe::SpinLock::new(None),
+        })
+    }
+
+    fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
+        init.set_pnp_power_callbacks(PnpPowerCallbacks::new().on_surprise_removal(rude_surprise));
+        let device = init.create().map_err(|(_, status)| status)?;
+        device.create_default_queue(wdf_safe::QueueConfig::parallel().on_read(rude_read))?;
+        *self.waiting.lock() = Some(device.create_queue(wdf_safe::QueueConfig::manual())?);
+        Ok(())
+    }
+}
+
+#[test]
+fn completing_and_purging_from_surprise_removal_are_reported() {
+    let io = IoManager::new();
+    let bus = io
+        .load_driver(
+            "bus",
+            ScriptedDriver::new().succeeding(&[
+                major::CREATE,
+                major::CLEANUP,
+                major::CLOSE,
+                major::PNP,
+                major::POWER,
+            ]),
+        )
+        .unwrap();
+    let driver = io
+        .load_driver("rude", wdf_safe::entry_point::<Rude>())
+        .unwrap();
+    let node = node(&io, bus, driver);
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let handle = node.open().unwrap();
+    let read = handle.read_async(4).unwrap();
+    assert!(!read.is_complete());
+    io.set_strict(false);
+    assert_eq!(node.surprise_remove(), NtStatus::SUCCESS);
+    assert_eq!(read.result().unwrap().status, NtStatus::DEVICE_REMOVED);
+    let rules: Vec<_> = io.take_violations().iter().filter_map(|v| v.rule).collect();
+    assert_eq!(
+        rules,
+        [
+            "EvtSurpriseRemoveNoRequestComplete",
+            "EvtSurpriseRemoveNoSuspendQueue"
+        ]
+    );
+    drop(read);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+}

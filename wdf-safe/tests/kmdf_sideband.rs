@@ -141,3 +141,40 @@ fn the_sideband_device_comes_with_the_first_filter_device_and_goes_with_the_last
     io.unload_driver(filter).unwrap();
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
+
+/// A filter that creates its sideband device in `EvtDriverDeviceAdd` and forgets to finish
+/// initializing it.
+struct Unfinished;
+
+impl KmdfDriver for Unfinished {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self)
+    }
+
+    fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
+        init.set_filter();
+        let device = init.create().map_err(|(_, status)| status)?;
+        let mut sideband = ControlDeviceInit::allocate_beside(&device, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        sideband.assign_name(r"\Device\Unfinished")?;
+        let _initializing = sideband
+            .create_beside(&device)
+            .map_err(|(_, status)| status)?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_sideband_device_left_unfinished_by_evt_driver_device_add_is_reported() {
+    let io = IoManager::new();
+    io.set_strict(false);
+    let bus = io.load_driver("bus", bus()).unwrap();
+    let filter = io
+        .load_driver("unfinished", wdf_safe::entry_point::<Unfinished>())
+        .unwrap();
+    let _node = node(&io, bus, filter, r"\Device\Keyboard9");
+    let rules: Vec<_> = io.take_violations().iter().filter_map(|v| v.rule).collect();
+    assert_eq!(rules, ["CtlDeviceFinishInitDeviceAdd"]);
+}

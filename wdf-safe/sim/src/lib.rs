@@ -32,14 +32,18 @@
 //! * One lock for the whole framework; callbacks run without it, on the thread that delivered
 //!   the IRP (no execution-level or synchronization-scope serialization, no DPCs or work
 //!   items).
-//! * No PnP or power state machines: a device starts when its stack does and stays in D0;
-//!   queues are never power-managed.
+//! * The PnP, power and power-policy state machines are reduced to a device without
+//!   interrupts, DMA, wake or idle settings (`framework/pnp.rs`): start, system sleep and wake
+//!   (the power policy owner requests its D-IRPs), surprise removal and removal, with the
+//!   driver's callbacks in KMDF's order; no stop/rebalance (`IRP_MN_STOP_DEVICE`), no query
+//!   callbacks, no device power IRPs except the ones the framework requests. Power-managed
+//!   queues stop and resume with D0 (`framework/queue_power.rs`).
 //! * Request buffers are the framework's copies of the IRP's, written back when the request is
 //!   completed or sent (the bytes a caller sees are the same).
 //! * A `WDFFILEOBJECT` lives only for the `EvtFileClose` call: the framework keeps no object
 //!   per open handle (the I/O manager's file objects are used to flush queues at cleanup).
 //! * Only the DDIs wdf-safe's seam calls are in the table (the others' entries are empty):
-//!   no `WDFMEMORY`, timers, work items, wait locks, spin locks or collections yet.
+//!   no `WDFMEMORY`, spin locks or collections yet.
 //! * The I/O target is a device's local one: a send is `IoCallDriver` to the device below,
 //!   with the completion routine or without (send-and-forget); no remote targets, no timeouts,
 //!   no synchronous sends.

@@ -14,6 +14,7 @@
 //! | `ParametersKey` | `WDFKEY` (the driver's `Parameters` key) | `query_u32`; closed on drop |
 //! | `DeviceHandle<D>` | `WDFDEVICE` (and the FDO's `PWDFDEVICE_INIT` before create) | `fdo_init_set_filter`, `fdo_init_set_pnp_power_callbacks`, `fdo_init_update` (`WdfDeviceInitSet*`), `fdo_create`, `init_settings`, `allocate_context`, `context`, `create_queue`, `configure_request_dispatching`, `on_cleanup`, `create_symbolic_link`, `create_device_interface`, `finish_initializing`, `retrieve_next_request`, `stop_queue`, `stop_queue_synchronously`, `start_queue`, `purge_queue` |
 //! | `QueueHandle` | `WDFQUEUE` | `queued` |
+//! | `RequestRef` | a `WDFREQUEST` lent to `EvtIoStop` / `EvtIoResume` | `stop_acknowledge` |
 //! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
 //! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
 //! | `WaitLockHandle` | `WDFWAITLOCK` | `create`, `acquire`, `try_acquire`, `release` |
@@ -38,7 +39,7 @@ pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
     DeviceHandle, DriverHandle, IoTargetHandle, ParametersKey, QueueHandle, RequestHandle,
-    TimerHandle, WaitLockHandle, WorkItemHandle,
+    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
@@ -46,7 +47,7 @@ mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
     DeviceHandle, DriverHandle, IoTargetHandle, ParametersKey, QueueHandle, RequestHandle,
-    TimerHandle, WaitLockHandle, WorkItemHandle,
+    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
 };
 
 pub(crate) mod wait_lock;
@@ -129,6 +130,17 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
     /// `EvtIoCanceledOnQueue`: a request the driver had and put back in this queue was
     /// cancelled there; it is the driver's again, to complete.
     fn canceled_on_queue(&self, driver: &D, request: RequestHandle);
+
+    /// Whether the queue is power-managed, with an `EvtIoStop` and an `EvtIoResume`.
+    fn power_managed(&self) -> bool;
+
+    /// `EvtIoStop`: the device is leaving D0 (or being removed) while the driver owns
+    /// `request`, which came from this queue; `flags` are the `WDF_REQUEST_STOP_ACTION_FLAGS`.
+    /// The request is lent for the call (KMDF holds a reference on it meanwhile).
+    fn stop(&self, driver: &D, request: RequestRef, flags: u32);
+
+    /// `EvtIoResume`: the device is back in D0; `request` was acknowledged in `EvtIoStop`.
+    fn resume(&self, driver: &D, request: RequestRef);
 }
 
 /// The callback of an object parented to a device (`EvtTimerFunc`, `EvtWorkItemFunc`): the

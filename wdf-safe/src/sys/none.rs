@@ -178,6 +178,17 @@ impl QueueHandle {
 /// `WDFREQUEST`.
 pub(crate) struct RequestHandle(&'static Never);
 
+/// A `WDFREQUEST` lent to `EvtIoStop` or `EvtIoResume`.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestRef(&'static Never);
+
+impl RequestRef {
+    /// `WdfRequestStopAcknowledge(Requeue = FALSE)`.
+    pub(crate) fn stop_acknowledge(self) {
+        match *self.0 {}
+    }
+}
+
 impl RequestHandle {
     /// `WdfRequestGetParameters`'s `Type`.
     pub(crate) fn request_type(&self) -> RequestType {

@@ -73,6 +73,7 @@
 //! | `WdfRequestIsCanceled` | ≤ DISPATCH | `RequestHandle::is_canceled` |
 //! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH | request buffers |
 //! | `WdfRequestMarkCancelableEx`, `WdfRequestUnmarkCancelable` | ≤ DISPATCH | cancelable requests |
+//! | `WdfRequestStopAcknowledge` | ≤ DISPATCH | `RequestRef::stop_acknowledge` (in `EvtIoStop`) |
 //! | `WdfVerifierDbgBreakPoint` | ≤ DISPATCH | a dropped request, in debug builds |
 //! | `WdfWaitLockCreate`, `WdfObjectDelete` | ≤ DISPATCH | `WaitLockHandle::create`, its drop |
 //! | `WdfWaitLockAcquire` | PASSIVE (≤ DISPATCH with a zero timeout) | `WaitLockHandle::acquire`, `try_acquire` |
@@ -120,7 +121,7 @@ pub(crate) use driver::image_driver_entry;
 pub(crate) use driver::image_entry;
 pub(crate) use queue::QueueHandle;
 pub(crate) use registry::ParametersKey;
-pub(crate) use request::{IoTargetHandle, RequestHandle};
+pub(crate) use request::{IoTargetHandle, RequestHandle, RequestRef};
 pub(crate) use timer::TimerHandle;
 pub(crate) use wait_lock::WaitLockHandle;
 pub(crate) use work_item::WorkItemHandle;

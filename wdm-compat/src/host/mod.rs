@@ -54,8 +54,10 @@
 //!   offsets kept, no share access);
 //! * security is the device's SDDL DACL against a caller who is an administrator, the system, or
 //!   neither ([`OpenOptions`]); no tokens, privileges or auditing;
-//! * power: the set-power requests a test sends ([`DeviceNode::set_device_power`]), with no
-//!   power manager deciding them, no query-power and no idle detection;
+//! * power: the set-power requests a test sends ([`DeviceNode::set_device_power`],
+//!   [`DeviceNode::set_system_power`]) and the device power requests a power policy owner
+//!   asks for ([`KernelCalls::request_device_power`]), with no power manager deciding them, no
+//!   query-power and no idle detection;
 //! * no DPCs, timers or work items: code runs on the thread that sent the request, at the
 //!   simulated IRQL;
 //! * the cancel spin lock is a record of who holds it rather than a lock that makes other

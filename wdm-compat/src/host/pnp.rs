@@ -259,7 +259,7 @@ impl DeviceNode {
     /// `SystemPowerState`) for S-state `s` (0 for S0, the working state, … 3 for sleep, 4 for
     /// hibernate, 5 for shutdown) down the stack, as the power manager does when the system
     /// sleeps or wakes; returns its final status. The device's power policy owner answers it
-    /// by requesting the device power state it maps to ([`KernelCalls::request_device_power`]).
+    /// by requesting the device power state it maps to ([`KernelCalls::request_device_power`](super::KernelCalls::request_device_power)).
     pub fn set_system_power(&self, s: u8) -> NtStatus {
         // `SystemPowerState` is 0; `PowerSystemWorking` is 1.
         let params = Params::Power {

@@ -236,6 +236,32 @@ pub(crate) fn evt_io_canceled_on_queue(
     }
 }
 
+/// `EvtIoStop(Queue, Request, ActionFlags)`.
+pub(crate) fn evt_io_stop(
+    callback: crate::ffi::bindings::PFN_WDF_IO_QUEUE_IO_STOP,
+    queue: Handle,
+    request: Handle,
+    flags: u32,
+) {
+    if let Some(callback) = callback {
+        // SAFETY: registered in the queue's configuration; the request is one the driver owns
+        // from this queue, kept alive for the call (KMDF holds a reference around it).
+        unsafe { callback(raw(queue), raw(request), flags) };
+    }
+}
+
+/// `EvtIoResume(Queue, Request)`.
+pub(crate) fn evt_io_resume(
+    callback: crate::ffi::bindings::PFN_WDF_IO_QUEUE_IO_RESUME,
+    queue: Handle,
+    request: Handle,
+) {
+    if let Some(callback) = callback {
+        // SAFETY: as for `evt_io_stop`: a request the driver owns, acknowledged in EvtIoStop.
+        unsafe { callback(raw(queue), raw(request)) };
+    }
+}
+
 /// `EvtRequestCancel`.
 pub(crate) fn evt_request_cancel(callback: PFN_WDF_REQUEST_CANCEL, request: Handle) {
     if let Some(callback) = callback {

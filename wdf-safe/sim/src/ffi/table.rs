@@ -71,6 +71,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfRequestGetInformationTableIndex: PFN_WDFREQUESTGETINFORMATION = WdfRequestGetInformation;
         WdfRequestForwardToIoQueueTableIndex: PFN_WDFREQUESTFORWARDTOIOQUEUE = WdfRequestForwardToIoQueue;
         WdfRequestGetIoQueueTableIndex: PFN_WDFREQUESTGETIOQUEUE = WdfRequestGetIoQueue;
+        WdfRequestStopAcknowledgeTableIndex: PFN_WDFREQUESTSTOPACKNOWLEDGE = WdfRequestStopAcknowledge;
         WdfWaitLockCreateTableIndex: PFN_WDFWAITLOCKCREATE = WdfWaitLockCreate;
         WdfWaitLockAcquireTableIndex: PFN_WDFWAITLOCKACQUIRE = WdfWaitLockAcquire;
         WdfWaitLockReleaseTableIndex: PFN_WDFWAITLOCKRELEASE = WdfWaitLockRelease;

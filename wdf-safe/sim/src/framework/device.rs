@@ -716,24 +716,37 @@ pub(crate) struct Routing {
     pub(crate) file: FileConfig,
 }
 
-/// After `DriverEntry`: a control device it created and never finished initializing breaks SDV
-/// CtlDeviceFinishInitDrEntry. (The I/O manager clears `DO_DEVICE_INITIALIZING` of the devices
-/// a `DriverEntry` created anyway, so the device still receives I/O; KMDF itself does not check
-/// this rule, the simulation does.)
-pub(crate) fn check_control_devices_finished(cx: &Cx) {
-    let unfinished = {
-        let state = cx.lock();
-        state
-            .objects
-            .of_image(cx.image.id)
-            .filter(|(_, o)| o.device().is_some_and(|d| d.control && !d.initialized))
-            .count()
-    };
+/// The control devices of the image not yet finished initializing.
+pub(crate) fn unfinished_control_devices(cx: &Cx) -> Vec<Handle> {
+    let state = cx.lock();
+    state
+        .objects
+        .of_image(cx.image.id)
+        .filter(|(_, o)| o.device().is_some_and(|d| d.control && !d.initialized))
+        .map(|(handle, _)| handle)
+        .collect()
+}
+
+/// After `DriverEntry` (or `EvtDriverDeviceAdd`, `callback`): a control device it created and
+/// never finished initializing (one not in `before`) breaks SDV `rule`
+/// (CtlDeviceFinishInitDrEntry, CtlDeviceFinishInitDeviceAdd). (The I/O manager clears
+/// `DO_DEVICE_INITIALIZING` of the devices a `DriverEntry` created anyway, so such a device
+/// still receives I/O; KMDF itself does not check these rules, the simulation does.)
+pub(crate) fn check_control_devices_finished(
+    cx: &Cx,
+    before: &[Handle],
+    rule: &'static str,
+    callback: &str,
+) {
+    let unfinished = unfinished_control_devices(cx)
+        .iter()
+        .filter(|device| !before.contains(device))
+        .count();
     if unfinished > 0 {
         cx.verifier_break(
-            Some("CtlDeviceFinishInitDrEntry"),
+            Some(rule),
             &format!(
-                "DriverEntry returned with {unfinished} control device(s) it never finished \
+                "{callback} returned with {unfinished} control device(s) it never finished \
                  initializing (WdfControlFinishInitializing)"
             ),
         );

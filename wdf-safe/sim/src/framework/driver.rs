@@ -111,12 +111,19 @@ pub(crate) fn add_device(cx: &Cx, pdo: DeviceId) -> NtStatus {
     let Some(init) = device::new_fdo_init(cx, pdo) else {
         return NtStatus::INSUFFICIENT_RESOURCES;
     };
+    let unfinished = device::unfinished_control_devices(cx);
     let status = NtStatus::from_raw(callbacks::evt_driver_device_add(
         Some(device_add),
         driver,
         init,
     ));
     let (created, filter) = device::take_fdo_init(cx, init);
+    device::check_control_devices_finished(
+        cx,
+        &unfinished,
+        "CtlDeviceFinishInitDeviceAdd",
+        "EvtDriverDeviceAdd",
+    );
     match (status.is_success(), created) {
         (true, Some(device)) => {
             device::finish_fdo(cx, device);

@@ -100,7 +100,12 @@ fn driver_entry(k: &KernelCalls, cell: &ImageCell, entry: ImageEntry) -> NtStatu
         &registry_path,
     ));
     if status.is_success() {
-        device::check_control_devices_finished(&cx);
+        device::check_control_devices_finished(
+            &cx,
+            &[],
+            "CtlDeviceFinishInitDrEntry",
+            "DriverEntry",
+        );
     } else {
         driver::unbind(&cx);
     }

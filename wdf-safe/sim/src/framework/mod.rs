@@ -11,6 +11,7 @@ pub(crate) mod loader;
 pub(crate) mod objects;
 pub(crate) mod pnp;
 pub(crate) mod queue;
+pub(crate) mod queue_power;
 pub(crate) mod registry;
 pub(crate) mod request;
 pub(crate) mod timer;

@@ -49,7 +49,7 @@ use wdm_compat::host::{DeviceId, IrpId, IrpParameters, pnp_minor, power_minor};
 
 use super::device::{self, Routing};
 use super::objects::Handle;
-use super::{Cx, io, lifecycle};
+use super::{Cx, io, lifecycle, queue_power};
 use crate::ffi::bindings::{
     _WDF_POWER_DEVICE_STATE as PowerState, WDF_PNPPOWER_EVENT_CALLBACKS, WDF_POWER_DEVICE_STATE,
 };
@@ -310,6 +310,9 @@ fn power_up(cx: &Cx, device: Handle, previous: WDF_POWER_DEVICE_STATE) -> NtStat
         return status;
     }
     set_life(cx, device, |l| l.in_d0 = true);
+    // Power-managed queues present again (after EvtIoResume for what EvtIoStop acknowledged),
+    // before self-managed I/O starts (`PowerD0StartingStartSelfManagedIo`).
+    queue_power::power_on(cx, device);
     let restart = life.self_managed_io;
     set_life(cx, device, |l| l.self_managed_io = true);
     let (name, status) = if restart {
@@ -331,6 +334,7 @@ fn power_up(cx: &Cx, device: Handle, previous: WDF_POWER_DEVICE_STATE) -> NtStat
     };
     if status.is_error() {
         trace(cx, name, status);
+        queue_power::power_off(cx, device, queue_power::ACTION_SUSPEND);
         exit_d0(cx, device, PowerState::WdfPowerDeviceD3Final);
         return status;
     }
@@ -356,6 +360,7 @@ fn power_down(cx: &Cx, device: Handle, target: WDF_POWER_DEVICE_STATE) {
         }
         set_life(cx, device, |l| l.suspended = true);
     }
+    queue_power::power_off(cx, device, queue_power::ACTION_SUSPEND);
     exit_d0(cx, device, target);
 }
 
@@ -405,6 +410,7 @@ fn stop_device(cx: &Cx, device: Handle) {
     power_down(cx, device, PowerState::WdfPowerDeviceD3Final);
     if life(cx, device).is_some_and(|(_, l)| l.hardware) {
         release_hardware(cx, device);
+        queue_power::purge_for_removal(cx, device);
         flush(cx, device);
     }
 }
@@ -429,7 +435,10 @@ fn surprise_removal(cx: &Cx, device: Handle) {
         return;
     }
     set_life(cx, device, |l| l.surprise_removed = true);
-    callbacks::evt_device_notice(events.EvtDeviceSurpriseRemoval, device);
+    {
+        let _inside = InSurpriseRemoval::enter();
+        callbacks::evt_device_notice(events.EvtDeviceSurpriseRemoval, device);
+    }
     stop_device(cx, device);
 }
 
@@ -451,6 +460,35 @@ fn remove(cx: &Cx, device: Handle, lower: DeviceId, irp: IrpId) -> NtStatus {
         cx.kernel.delete_device(wdm);
     }
     status
+}
+
+std::thread_local! {
+    /// This thread runs an `EvtDeviceSurpriseRemoval`.
+    static SURPRISE_REMOVAL: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Marks the thread as inside `EvtDeviceSurpriseRemoval` while it lives.
+struct InSurpriseRemoval(bool);
+
+impl InSurpriseRemoval {
+    fn enter() -> Self {
+        Self(SURPRISE_REMOVAL.with(|inside| inside.replace(true)))
+    }
+}
+
+impl Drop for InSurpriseRemoval {
+    fn drop(&mut self) {
+        SURPRISE_REMOVAL.with(|inside| inside.set(self.0));
+    }
+}
+
+/// SDV's rules about `EvtDeviceSurpriseRemoval`, which KMDF itself does not check: the queues
+/// are the framework's to stop then (EvtSurpriseRemoveNoSuspendQueue), and requests are not
+/// completed from it (EvtSurpriseRemoveNoRequestComplete). `what` is what the driver called.
+pub(crate) fn check_not_in_surprise_removal(cx: &Cx, rule: &'static str, what: &str) {
+    if SURPRISE_REMOVAL.with(core::cell::Cell::get) {
+        cx.verifier_break(Some(rule), &format!("{what} from EvtDeviceSurpriseRemoval"));
+    }
 }
 
 fn status_of(raw: i32) -> NtStatus {

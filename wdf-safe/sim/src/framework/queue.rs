@@ -27,7 +27,8 @@ use crate::ffi::bindings::{
     _WDF_IO_QUEUE_DISPATCH_TYPE as Dispatch, _WDF_IO_QUEUE_STATE as QueueState,
     _WDF_REQUEST_TYPE as RequestType, PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE,
     PFN_WDF_IO_QUEUE_IO_DEFAULT, PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL, PFN_WDF_IO_QUEUE_IO_READ,
-    PFN_WDF_IO_QUEUE_IO_WRITE, WDF_IO_QUEUE_DISPATCH_TYPE, WDF_REQUEST_TYPE,
+    PFN_WDF_IO_QUEUE_IO_RESUME, PFN_WDF_IO_QUEUE_IO_STOP, PFN_WDF_IO_QUEUE_IO_WRITE,
+    WDF_IO_QUEUE_DISPATCH_TYPE, WDF_REQUEST_TYPE,
 };
 use crate::ffi::callbacks;
 
@@ -40,6 +41,8 @@ pub(crate) struct QueueCallbacks {
     pub(crate) device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
     pub(crate) internal_device_control: PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL,
     pub(crate) canceled_on_queue: PFN_WDF_IO_QUEUE_IO_CANCELED_ON_QUEUE,
+    pub(crate) stop: PFN_WDF_IO_QUEUE_IO_STOP,
+    pub(crate) resume: PFN_WDF_IO_QUEUE_IO_RESUME,
 }
 
 impl QueueCallbacks {
@@ -60,6 +63,8 @@ pub(crate) struct QueueConfig {
     pub(crate) allow_zero_length: bool,
     pub(crate) default_queue: bool,
     pub(crate) presented_limit: u32,
+    /// `PowerManaged` (`WDF_TRI_STATE`).
+    pub(crate) power_managed: i32,
 }
 
 /// `FxIoQueue`.
@@ -80,6 +85,10 @@ pub(crate) struct QueueBody {
     loops: usize,
     /// `m_CancelDispatchedRequests`: set by a purge until the queue restarts or empties.
     cancel_dispatched: bool,
+    /// `m_PowerManaged`: the queue stops and restarts with the device's D0.
+    pub(crate) power_managed: bool,
+    /// `m_PowerState` is on: a power-managed queue presents only while its device is in D0.
+    pub(crate) powered: bool,
 }
 
 impl QueueBody {
@@ -108,6 +117,19 @@ impl QueueBody {
 
     pub(crate) const fn cancel_dispatched(&self) -> bool {
         self.cancel_dispatched
+    }
+
+    /// `QueueIdle`'s part of a power-managed purge: no more requests are accepted, and the
+    /// waiting ones are taken out (for the caller to cancel).
+    pub(crate) fn shut(&mut self) -> Vec<Handle> {
+        self.accept = false;
+        self.cancel_dispatched = true;
+        self.pending.drain(..).collect()
+    }
+
+    /// Puts a request back at the head of the waiting ones.
+    pub(crate) fn pending_push_front(&mut self, request: Handle) {
+        self.pending.push_front(request);
     }
 
     /// `RequestCompletedCallback` / the source side of a forward: one request fewer in the
@@ -166,6 +188,24 @@ pub(crate) fn create(
     if !parallel && config.presented_limit != 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
+    // FxIoQueue::Initialize: by default a filter's queues are not power-managed and a function
+    // driver's are; a control device's never are; a power-managed queue starts in the device's
+    // power state.
+    let (control, filter, in_d0) = {
+        let state = cx.lock();
+        let body = state
+            .objects
+            .get(device)
+            .and_then(|o| o.device())
+            .ok_or(NtStatus::INVALID_HANDLE)?;
+        (body.control, body.filter, body.power.in_d0)
+    };
+    let power_managed = !control
+        && match config.power_managed {
+            crate::ffi::bindings::_WDF_TRI_STATE::WdfTrue => true,
+            crate::ffi::bindings::_WDF_TRI_STATE::WdfFalse => false,
+            _ => !filter,
+        };
     let parent = match attributes.and_then(|a| a.parent) {
         Some(raw) => {
             let parent = Handle::from_raw(raw).ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
@@ -188,6 +228,8 @@ pub(crate) fn create(
         driver_io: 0,
         loops: 0,
         cancel_dispatched: false,
+        power_managed,
+        powered: !power_managed || in_d0,
     });
     let queue = lifecycle::create_object(cx, Some(parent), attributes, body)?;
     if config.default_queue {
@@ -300,7 +342,7 @@ fn next(cx: &Cx, queue: Handle, step: Step) -> Next {
             Dispatch::WdfIoQueueDispatchParallel => body.driver_io >= body.presented_limit as usize,
             _ => true,
         };
-        if !body.dispatching || busy {
+        if !body.dispatching || !body.powered || busy {
             body.loops = body.loops.saturating_sub(1);
             return Next::Done;
         }
@@ -424,7 +466,7 @@ pub(crate) fn retrieve_next(cx: &Cx, queue: Handle) -> Result<Handle, NtStatus> 
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
         let racy = body.dispatch == Dispatch::WdfIoQueueDispatchSequential && body.driver_io == 0;
-        if !body.dispatching {
+        if !body.dispatching || !body.powered {
             drop(state);
             warn_racy_retrieval(cx, racy);
             return Err(NtStatus::WDF_PAUSED);

@@ -42,6 +42,19 @@ pub(crate) enum Owner {
     Done,
 }
 
+/// A driver-owned request of a power-managed queue while the queue powers down.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StopState {
+    /// Not being stopped.
+    None,
+    /// Handed to `EvtIoStop` (or, without one, waited for): the power-down waits until it is
+    /// acknowledged or completed. `WdfRequestStopAcknowledge` is allowed only now.
+    Notified,
+    /// `WdfRequestStopAcknowledge(Requeue = FALSE)`: still the driver's; `EvtIoResume` when
+    /// the queue powers on.
+    Acknowledged,
+}
+
 /// How a buffer reaches the driver.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Method {
@@ -85,6 +98,9 @@ pub(crate) struct RequestBody {
     pub(crate) cancel: PFN_WDF_REQUEST_CANCEL,
     /// `m_Canceled`: the framework cancelled it (a purge).
     pub(crate) canceled: bool,
+    /// `m_PowerStopState`, with `FXREQUEST_FLAG_DRIVER_IN_EVTIOSTOP_CONTEXT`: where the request
+    /// is in its queue's power-down (`queue_power.rs`).
+    pub(crate) stop: StopState,
     pub(crate) completion: PFN_WDF_REQUEST_COMPLETION_ROUTINE,
     pub(crate) completion_context: crate::ffi::memory::DriverPointer,
     /// `m_NextStackLocationFormatted`.
@@ -102,6 +118,11 @@ impl RequestBody {
 
     const fn driver_owned(&self) -> bool {
         matches!(self.owner, Owner::Driver(_))
+    }
+
+    /// On `m_DriverOwned` as KMDF counts it: in the driver's hands, or sent by it to a target.
+    pub(crate) const fn driver_owned_or_sent(&self) -> bool {
+        matches!(self.owner, Owner::Driver(_) | Owner::Sent)
     }
 }
 
@@ -191,6 +212,7 @@ pub(crate) fn new_request(
         presented: false,
         cancel: None,
         canceled: false,
+        stop: StopState::None,
         completion: None,
         completion_context: crate::ffi::memory::DriverPointer::default(),
         formatted: false,
@@ -438,6 +460,11 @@ pub(crate) fn complete_by_driver(cx: &Cx, request: Handle, status: NtStatus, inf
     if !verify_driver_owned(cx, "WdfRequestComplete", request) {
         return;
     }
+    super::pnp::check_not_in_surprise_removal(
+        cx,
+        "EvtSurpriseRemoveNoRequestComplete",
+        "WdfRequestComplete",
+    );
     let (cancelable, limit) = {
         let state = cx.lock();
         let Some(info) = state.objects.get(request).and_then(Object::request) else {

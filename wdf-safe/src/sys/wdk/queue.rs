@@ -5,7 +5,7 @@ use core::ptr;
 
 use super::driver::driver;
 use super::live::{Held, LiveCell};
-use super::request::{RequestHandle, refuse, request_type_of};
+use super::request::{RequestHandle, RequestRef, refuse, request_type_of};
 use super::wdk_sys::{
     self, WDF_IO_QUEUE_CONFIG, WDFDEVICE, WDFOBJECT, WDFQUEUE, WDFREQUEST,
     call_unsafe_wdf_function_binding,
@@ -71,13 +71,18 @@ pub(super) fn create<D: DriverCallbacks>(
     use wdk_sys::_WDF_IO_QUEUE_DISPATCH_TYPE as Dt;
     let mut config = WDF_IO_QUEUE_CONFIG {
         Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
-        // Not power-managed, whatever the device: KMDF's default makes a function driver's
-        // queues power-managed (FxIoQueue::Initialize, shared/irphandlers/io/fxioqueue.cpp;
-        // filters and control devices never are), and leaving D0 then waits for every request
-        // the driver holds from them; without an `EvtIoStop` (which the crate does not offer
-        // yet) a request the driver keeps would hold the device in D0 until the power
-        // watchdog's bug check 0x9F.
-        PowerManaged: wdk_sys::_WDF_TRI_STATE::WdfFalse,
+        // Power-managed only when the driver gave the queue an `EvtIoStop` (and `EvtIoResume`):
+        // KMDF's default makes a function driver's queues power-managed (FxIoQueue::Initialize,
+        // shared/irphandlers/io/fxioqueue.cpp), and leaving D0 then waits for every request the
+        // driver owns from them; without an `EvtIoStop` that acknowledges it, a request the
+        // driver keeps would hold the device in D0 until the power watchdog's bug check 0x9F.
+        PowerManaged: if callbacks.power_managed() {
+            wdk_sys::_WDF_TRI_STATE::WdfTrue
+        } else {
+            wdk_sys::_WDF_TRI_STATE::WdfFalse
+        },
+        EvtIoStop: callbacks.power_managed().then_some(evt_io_stop::<D> as _),
+        EvtIoResume: callbacks.power_managed().then_some(evt_io_resume::<D> as _),
         DispatchType: match dispatch {
             DispatchType::Sequential => Dt::WdfIoQueueDispatchSequential,
             DispatchType::Parallel => Dt::WdfIoQueueDispatchParallel,
@@ -197,6 +202,35 @@ unsafe extern "C" fn evt_io_canceled_on_queue<D: DriverCallbacks>(
         // crate presents.
         if let Some(handle) = RequestHandle::accept(request) {
             record.callbacks.canceled_on_queue(driver, handle);
+        }
+    });
+}
+
+/// `EvtIoStop`: lends the request to the driver's callback.
+unsafe extern "C" fn evt_io_stop<D: DriverCallbacks>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+    flags: u32,
+) {
+    guarded((), || {
+        let Some(lent) = RequestRef::lent(request) else {
+            return;
+        };
+        match record_and_driver::<D>(queue) {
+            Some((record, driver)) => record.callbacks.stop(driver, lent, flags),
+            // No driver to ask (it is being torn down): let the power-down go on.
+            None => lent.stop_acknowledge(),
+        }
+    });
+}
+
+/// `EvtIoResume`: tells the driver's callback.
+unsafe extern "C" fn evt_io_resume<D: DriverCallbacks>(queue: WDFQUEUE, request: WDFREQUEST) {
+    guarded((), || {
+        if let (Some(lent), Some((record, driver))) =
+            (RequestRef::lent(request), record_and_driver::<D>(queue))
+        {
+            record.callbacks.resume(driver, lent);
         }
     });
 }

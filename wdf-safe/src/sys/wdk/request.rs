@@ -95,6 +95,29 @@ pub(super) fn refuse(request: WDFREQUEST, status: NtStatus) {
     }
 }
 
+/// A `WDFREQUEST` lent to `EvtIoStop` or `EvtIoResume`: the driver owns the request
+/// elsewhere (it was sent, or left to its cancel routine), so this is not an owner, only what
+/// the callback may do with it. The typed layer keeps it inside the callback.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestRef(NonNull<wdk_sys::WDFREQUEST__>);
+
+impl RequestRef {
+    /// The request KMDF passed to the callback.
+    pub(super) fn lent(request: WDFREQUEST) -> Option<Self> {
+        NonNull::new(request).map(Self)
+    }
+
+    /// `WdfRequestStopAcknowledge(Requeue = FALSE)`: the driver keeps the request; the queue
+    /// may power down, and `EvtIoResume` follows when it powers up.
+    pub(crate) fn stop_acknowledge(self) {
+        // SAFETY: called inside the request's `EvtIoStop` (the typed layer brands the handle to
+        // that call), where KMDF holds a reference on the request, so it is live even if a
+        // completion raced the callback (`StopProcessingForPower`, `FXREQUEST_HOLD_TAG`); not
+        // requeueing leaves its ownership where it was.
+        unsafe { call_unsafe_wdf_function_binding!(WdfRequestStopAcknowledge, self.0.as_ptr(), 0) };
+    }
+}
+
 /// `WDFREQUEST`, owned by the driver: one pointer, like the handle it is.
 pub(crate) struct RequestHandle(NonNull<wdk_sys::WDFREQUEST__>);
 

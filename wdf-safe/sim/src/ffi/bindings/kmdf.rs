@@ -774,6 +774,8 @@ wdf_functions! {
         (Request: WDFREQUEST, DestinationQueue: WDFQUEUE) -> NTSTATUS;
     WdfRequestGetIoQueue / WdfRequestGetIoQueueTableIndex / PFN_WDFREQUESTGETIOQUEUE = 282
         (Request: WDFREQUEST) -> WDFQUEUE;
+    WdfRequestStopAcknowledge / WdfRequestStopAcknowledgeTableIndex / PFN_WDFREQUESTSTOPACKNOWLEDGE = 284
+        (Request: WDFREQUEST, Requeue: BOOLEAN);
     WdfWaitLockCreate / WdfWaitLockCreateTableIndex / PFN_WDFWAITLOCKCREATE = 312
         (LockAttributes: PWDF_OBJECT_ATTRIBUTES, Lock: *mut WDFWAITLOCK) -> NTSTATUS;
     WdfWaitLockAcquire / WdfWaitLockAcquireTableIndex / PFN_WDFWAITLOCKACQUIRE = 313

@@ -63,10 +63,13 @@ pub(crate) unsafe extern "C" fn WdfIoQueueCreate(
             device_control: config.EvtIoDeviceControl,
             internal_device_control: config.EvtIoInternalDeviceControl,
             canceled_on_queue: config.EvtIoCanceledOnQueue,
+            stop: config.EvtIoStop,
+            resume: config.EvtIoResume,
         },
         allow_zero_length: config.AllowZeroLengthRequests != 0,
         default_queue,
         presented_limit: presented,
+        power_managed: config.PowerManaged,
     };
     match queue::create(&cx, device, &queue_config, attributes.as_ref()) {
         Ok(created) => {
@@ -129,6 +132,11 @@ pub(crate) unsafe extern "C" fn WdfIoQueueStop(
     if let Some(handle) = handle(&cx, DDI, raw_queue, Kind::Queue)
         && cx.check_irql(DDI, DISPATCH)
     {
+        crate::framework::pnp::check_not_in_surprise_removal(
+            &cx,
+            "EvtSurpriseRemoveNoSuspendQueue",
+            DDI,
+        );
         queue::stop(&cx, handle);
     }
 }
@@ -144,6 +152,11 @@ pub(crate) unsafe extern "C" fn WdfIoQueueStopSynchronously(
     if let Some(handle) = handle(&cx, DDI, raw_queue, Kind::Queue)
         && cx.check_irql(DDI, PASSIVE)
     {
+        crate::framework::pnp::check_not_in_surprise_removal(
+            &cx,
+            "EvtSurpriseRemoveNoSuspendQueue",
+            DDI,
+        );
         queue::stop_synchronously(&cx, handle);
     }
 }
@@ -207,6 +220,11 @@ pub(crate) unsafe extern "C" fn WdfIoQueuePurgeSynchronously(
     if let Some(handle) = handle(&cx, DDI, raw_queue, Kind::Queue)
         && cx.check_irql(DDI, PASSIVE)
     {
+        crate::framework::pnp::check_not_in_surprise_removal(
+            &cx,
+            "EvtSurpriseRemoveNoSuspendQueue",
+            DDI,
+        );
         queue::purge_synchronously(&cx, handle, queue::PURGE_DDI);
     }
 }

@@ -374,3 +374,13 @@ pub(crate) unsafe extern "C" fn WdfRequestGetIoQueue(
         .and_then(|(cx, request)| request::io_queue(&cx, request))
         .map_or(core::ptr::null_mut(), raw)
 }
+
+pub(crate) unsafe extern "C" fn WdfRequestStopAcknowledge(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_request: WDFREQUEST,
+    requeue: BOOLEAN,
+) {
+    if let Some((cx, request)) = enter_request(globals, "WdfRequestStopAcknowledge", raw_request) {
+        crate::framework::queue_power::stop_acknowledge(&cx, request, requeue != 0);
+    }
+}
