@@ -12,6 +12,10 @@ use wdm_compat::host::{
 pub const KMDF_ECHO_INTERFACE: &str =
     r"\\.\WdfSafeInterface0#{CDC35B6E-0BE4-4936-BF5F-5537380A7C1A}";
 
+/// Where the toaster sample's device interface (`GUID_DEVINTERFACE_TOASTER`) opens: the first
+/// interface of its device, as above.
+pub const TOASTER_INTERFACE: &str = r"\\.\WdfSafeInterface0#{781EF630-72B2-11D2-B852-00C04FAD5171}";
+
 /// The root bus: its PDOs succeed creates, cleanups, closes, PnP and power IRPs.
 #[must_use]
 pub fn root_bus() -> ScriptedDriver {

@@ -314,3 +314,106 @@ pub fn kmdf_echo() -> Outcome {
     client.check(unloaded.is_ok(), "unload");
     client.finish(&io)
 }
+
+/// The toaster client: open the device interface, read and write, ask the driver for its
+/// state; then the system sleeps with a read outstanding, which completes once it wakes; then
+/// the toaster is removed. KMDF only: the sample is written against wdf-safe directly.
+#[must_use]
+pub fn toaster() -> Outcome {
+    use toaster::{IOCTL_TOASTER_GET_STATE, ToasterState};
+    use wdm_compat::ioctl::IoBuffer;
+
+    let io = simulation();
+    let mut client = Client::new("toaster", Backend::Kmdf);
+    let path = crate::root::TOASTER_INTERFACE;
+    client.line(format!(
+        "Device        : {path} (GUID_DEVINTERFACE_TOASTER)"
+    ));
+    let driver = match io.load_driver("toaster", wdf_safe::entry_point::<toaster::Toaster>()) {
+        Ok(driver) => driver,
+        Err(status) => {
+            client.check(false, &format!("driver load failed: {status}"));
+            return client.finish(&io);
+        }
+    };
+    let node = match crate::root::root_node(&io, r"\Device\ToasterPdo1", driver) {
+        Ok(node) => node,
+        Err(status) => {
+            client.check(false, &format!("toaster node failed: {status}"));
+            return client.finish(&io);
+        }
+    };
+    let state = |handle: &wdm_compat::host::FileHandle| {
+        let result = handle.device_io_control(
+            IOCTL_TOASTER_GET_STATE.code().to_raw(),
+            &[],
+            ToasterState::SIZE,
+        );
+        ToasterState::read_from(&result.data)
+    };
+    match io.open(path) {
+        Ok(handle) => {
+            client.line("Open          : OK");
+            let read = handle.read(16);
+            let write = handle.write(b"two slices");
+            client.line(format!(
+                "Read, write   : {} and {} bytes",
+                read.information, write.information
+            ));
+            client.check(
+                read.status == NtStatus::SUCCESS
+                    && read.information == 16
+                    && write.status == NtStatus::SUCCESS
+                    && write.information == 10,
+                "a read and a write succeed with their length",
+            );
+            let before = state(&handle);
+            client.line(before.map_or_else(
+                || "State         : unavailable".to_string(),
+                |s| {
+                    format!(
+                        "State         : hardware {}, {}, {} D0 entries, {} transfers, DebugLevel {}",
+                        if s.hardware == 1 { "held" } else { "released" },
+                        if s.in_d0 == 1 { "D0" } else { "Dx" },
+                        s.d0_entries,
+                        s.transfers,
+                        s.debug_level
+                    )
+                },
+            ));
+            client.check(
+                before.is_some_and(|s| s.hardware == 1 && s.in_d0 == 1 && s.transfers == 2),
+                "the driver holds the hardware and the device is in D0",
+            );
+            let slept = node.set_system_power(3);
+            let waiting = handle.read_async(8);
+            let held = waiting.as_ref().is_ok_and(|w| !w.is_complete());
+            let woke = node.set_system_power(0);
+            let done = waiting.ok().and_then(|w| w.result());
+            client.line(format!(
+                "Sleep, wake   : {slept}, {woke}; the read sent asleep {}",
+                if held {
+                    "waited for D0"
+                } else {
+                    "did not wait"
+                }
+            ));
+            client.check(
+                held && done.is_some_and(|d| d.status == NtStatus::SUCCESS && d.information == 8),
+                "a read sent while the system sleeps completes after it wakes",
+            );
+            let after = state(&handle);
+            client.check(
+                after.is_some_and(|s| s.d0_entries == 2),
+                "the device entered D0 again",
+            );
+            let status = handle.close();
+            client.check(status == NtStatus::SUCCESS, "close");
+        }
+        Err(status) => client.check(false, &format!("open failed: {status}")),
+    }
+    client.check(node.remove() == NtStatus::SUCCESS, "remove device");
+    let unloaded = io.unload_driver(driver);
+    client.check(unloaded.is_ok(), "unload");
+    client.finish(&io)
+}

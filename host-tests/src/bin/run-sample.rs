@@ -6,6 +6,7 @@
 //! cargo run -p host-tests --bin run-sample -- null-device --backend wdm
 //! cargo run -p host-tests --bin run-sample -- hid-filter --backend kmdf
 //! cargo run -p host-tests --bin run-sample -- kmdf-echo
+//! cargo run -p host-tests --bin run-sample -- toaster
 //! ```
 //!
 //! Exits with 0 when every check passed and the verifier reported nothing, 1 when something
@@ -17,9 +18,9 @@ use host_tests::Backend;
 use host_tests::scenario::{self, Outcome};
 
 const USAGE: &str =
-    "usage: run-sample <echo|null-device|hid-filter|kmdf-echo> [--backend wdm|kmdf] [VALUE]
+    "usage: run-sample <echo|null-device|hid-filter|kmdf-echo|toaster> [--backend wdm|kmdf] [VALUE]
   VALUE (echo only): the u32 to echo, decimal or 0x-hex; default 0xDEADBEEF
-  --backend defaults to kmdf; kmdf-echo is a KMDF-only sample";
+  --backend defaults to kmdf; kmdf-echo and toaster are KMDF-only samples";
 
 /// The parsed command line.
 struct Arguments {
@@ -94,8 +95,12 @@ fn main() -> ExitCode {
         "null-device" | "null" => scenario::null_device(arguments.backend),
         "hid-filter" | "hid" => scenario::hid_filter(arguments.backend),
         "kmdf-echo" if arguments.backend == Backend::Kmdf => scenario::kmdf_echo(),
-        "kmdf-echo" => {
-            eprintln!("run-sample: kmdf-echo is a KMDF-only sample (no --backend wdm)");
+        "toaster" if arguments.backend == Backend::Kmdf => scenario::toaster(),
+        "kmdf-echo" | "toaster" => {
+            eprintln!(
+                "run-sample: {} is a KMDF-only sample (no --backend wdm)",
+                arguments.sample
+            );
             return ExitCode::from(2);
         }
         other => {
