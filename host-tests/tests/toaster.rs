@@ -176,21 +176,35 @@ fn a_surprise_removal_stops_the_toaster_and_fails_what_comes_after() {
 }
 
 #[test]
-fn one_toaster_at_a_time_and_another_after_the_first_is_gone() {
+fn two_toasters_each_keep_their_own_state_in_their_device_context() {
     let io = IoManager::new();
     let drivers = drivers(&io);
-    let node = toaster_node(&io, drivers, r"\Device\ToasterPdo1").unwrap();
-    let second = toaster_node(&io, drivers, r"\Device\ToasterPdo2");
+    let first = toaster_node(&io, drivers, r"\Device\ToasterPdo1").unwrap();
+    let second = toaster_node(&io, drivers, r"\Device\ToasterPdo2").unwrap();
+    let (one, two) = (first.open().unwrap(), second.open().unwrap());
+    assert_eq!(one.read(3).status, NtStatus::SUCCESS);
+    assert_eq!(one.write(b"jam").status, NtStatus::SUCCESS);
+    assert_eq!(node_state_transfers(&one, &two), (2, 0));
+    // The first toaster's system sleeps; the second stays in D0.
+    assert_eq!(first.set_system_power(3), NtStatus::SUCCESS);
+    assert_eq!(state(&two).in_d0, 1);
+    assert_eq!(first.set_system_power(0), NtStatus::SUCCESS);
+    assert_eq!((state(&one).d0_entries, state(&two).d0_entries), (2, 1));
+    // Each has its own interface path.
+    assert!(io.open(INTERFACE).is_ok());
     assert!(
-        second.is_err(),
-        "a second toaster is refused (STATUS_DEVICE_BUSY)"
+        io.open(r"\\.\WdfSafeInterface1#{781EF630-72B2-11D2-B852-00C04FAD5171}")
+            .is_ok()
     );
-    assert_eq!(node.remove(), NtStatus::SUCCESS);
-    let third = toaster_node(&io, drivers, r"\Device\ToasterPdo3").unwrap();
-    let handle = io.open(INTERFACE).unwrap();
-    assert_eq!(handle.read(2).status, NtStatus::SUCCESS);
-    assert_eq!(handle.close(), NtStatus::SUCCESS);
-    assert_eq!(third.remove(), NtStatus::SUCCESS);
+    assert_eq!(one.close(), NtStatus::SUCCESS);
+    assert_eq!(two.close(), NtStatus::SUCCESS);
+    assert_eq!(first.remove(), NtStatus::SUCCESS);
+    assert_eq!(second.remove(), NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+fn node_state_transfers(one: &FileHandle, two: &FileHandle) -> (u32, u32) {
+    (state(one).transfers, state(two).transfers)
 }
 
 #[test]

@@ -5,9 +5,13 @@
 //! "Context lookup compares the type-info pointer"), so every context type needs exactly one
 //! `static` type info. [`declare_context_type!`](crate::declare_context_type) makes it and
 //! implements [`ContextType`]; [`Device::allocate_context`](crate::Device::allocate_context)
-//! initialises the context in place, once, and [`Device::context`](crate::Device::context)
-//! finds it again. A context's cleanup callback runs when its object is deleted, after the
-//! object's children.
+//! and [`Queue::allocate_context`](crate::Queue::allocate_context) initialise the context in
+//! place, once, and [`Device::context`](crate::Device::context) and
+//! [`Queue::context`](crate::Queue::context) find it again. An I/O callback reaches the
+//! contexts of the device and the queue of its request with
+//! [`Request::device_context`](crate::Request::device_context) and
+//! [`Request::queue_context`](crate::Request::queue_context). A context's cleanup callback runs
+//! when its object is deleted, after the object's children.
 //!
 //! A context lives until the driver unloads (it is kept with the device's record, so a
 //! `&'static` to it never dangles while driver code runs); its cleanup callback, when the

@@ -16,6 +16,7 @@
 
 use core::marker::PhantomData;
 
+use crate::context::ContextType;
 use crate::io_stop::{IoResumeCallback, IoStopCallback, ResumedRequest, StopRequest};
 use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, Manual, Parallel, Presenting, QueueKind, Read,
@@ -23,6 +24,7 @@ use crate::kind::{
 };
 use crate::request::{AnyRequest, Request, RequestDone};
 use crate::sys::{self, Given, QueueHandle, RequestHandle, RequestRef};
+use wdm_compat::NtResult;
 
 /// An I/O callback for requests of kind `K`, with the driver `D`.
 pub type IoCallback<D, K> = for<'r> fn(&D, Request<'r, K>) -> RequestDone<'r>;
@@ -219,6 +221,33 @@ impl<K: QueueKind> Queue<K> {
     #[must_use]
     pub fn queued(&self) -> usize {
         self.raw.queued()
+    }
+
+    /// `WdfObjectAllocateContext` on the queue: attaches a context of type `T` (a queue
+    /// context, as the C echo sample's `QUEUE_CONTEXT`), initialised in place by `init`, with an
+    /// optional cleanup callback that runs when the queue is deleted. Its I/O callbacks reach it
+    /// with [`Request::queue_context`].
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_OBJECT_NAME_EXISTS` (an NT *success* code, as in KMDF) when the queue has a
+    /// context of type `T` already; `init` is not called then.
+    pub fn allocate_context<T: ContextType>(
+        &self,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        self.raw.allocate_context(T::type_info(), init, cleanup)
+    }
+
+    /// `WdfObjectGetTypedContext` on the queue.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL + 1.
+    #[must_use]
+    pub fn context<T: ContextType>(&self) -> Option<&'static T> {
+        self.raw.context::<T>(T::type_info())
     }
 }
 

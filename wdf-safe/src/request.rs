@@ -22,6 +22,7 @@ use core::marker::PhantomData;
 use wdm_compat::ioctl::TransferMethod;
 use wdm_compat::{IoBuffer, IoControlCode, NtResult, NtStatus, Parameters};
 
+use crate::context::ContextType;
 use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, QueueKind, Read, RequestKind, RequestType, Write,
 };
@@ -94,6 +95,27 @@ impl<'r, K: RequestKind> Request<'r, K> {
 
     fn raw_mut(&mut self) -> NtResult<&mut RequestHandle> {
         self.raw.as_mut().ok_or(NtStatus::INTERNAL_ERROR)
+    }
+
+    /// The context of type `T` of the device whose queue presented the request
+    /// (`WdfIoQueueGetDevice(WdfRequestGetIoQueue(Request))`, then `WdfObjectGetTypedContext`):
+    /// how an I/O callback reaches its device's state (the C samples' `FDO_DATA`, device
+    /// extension). `None` when the device has no context of that type.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn device_context<T: ContextType>(&self) -> Option<&'static T> {
+        self.raw.as_ref()?.device_context::<T>(T::type_info())
+    }
+
+    /// The context of type `T` of the queue that presented the request
+    /// (`WdfRequestGetIoQueue`, then `WdfObjectGetTypedContext`; see
+    /// [`Queue::allocate_context`](crate::Queue::allocate_context)).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn queue_context<T: ContextType>(&self) -> Option<&'static T> {
+        self.raw.as_ref()?.queue_context::<T>(T::type_info())
     }
 
     /// The request type (`WdfRequestGetParameters`'s `Type`).

@@ -21,9 +21,9 @@
 //!   sets how much the driver prints (the C toaster's `DebugLevel`): [`DEBUG_ERROR`] …
 //!   [`DEBUG_INFO`], the default; 0 prints nothing.
 //!
-//! One toaster per driver: the port keeps its device in the driver's state (a second device is
-//! refused with `STATUS_DEVICE_BUSY`), because wdf-safe's I/O callbacks do not yet reach the
-//! device (or a queue context) of the request they are given.
+//! Each toaster's state is a device context ([`ToasterDevice`], the C driver's `FDO_DATA`):
+//! the PnP and power callbacks reach it through their device, the I/O callbacks through their
+//! request (`Request::device_context`), so the driver serves any number of toasters.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -36,7 +36,6 @@ use wdf_safe::kind::{DeviceControl, Read, Write};
 use wdf_safe::pnp_power::{PnpPowerCallbacks, PowerState};
 use wdf_safe::{
     Device, DriverContext, Guid, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
-    SpinLock,
 };
 use wdm_compat::kd_print;
 
@@ -61,7 +60,7 @@ pub const DEBUG_INFO: u32 = 4;
 /// The registry value (`Parameters\DebugLevel`) that sets the level.
 pub const DEBUG_LEVEL_VALUE: &str = "DebugLevel";
 
-/// What [`IOCTL_TOASTER_GET_STATE`] returns: the toaster as its driver sees it.
+/// What [`IOCTL_TOASTER_GET_STATE`] returns: one toaster as its driver sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
 pub struct ToasterState {
@@ -90,15 +89,19 @@ wdm_compat::define_ioctl!(
     pub IOCTL_TOASTER_GET_STATE, 0x22, 0x800, () => ToasterState, access = Read
 );
 
-/// The driver: the `DebugLevel` it read, and its toaster.
+/// The driver: the `DebugLevel` it read.
 pub struct Toaster {
     debug_level: u32,
-    device: SpinLock<Option<Device<Toaster, Ready>>>,
+}
+
+/// One toaster's state, the device's context (the C driver's `FDO_DATA`).
+pub struct ToasterDevice {
     hardware: AtomicBool,
     in_d0: AtomicBool,
     d0_entries: AtomicU32,
     transfers: AtomicU32,
 }
+wdf_safe::declare_context_type!(ToasterDevice);
 
 /// Prints when the driver's `DebugLevel` is at least `$level`.
 macro_rules! toaster_print {
@@ -109,44 +112,61 @@ macro_rules! toaster_print {
     };
 }
 
-impl Toaster {
-    fn state(&self) -> ToasterState {
+impl ToasterDevice {
+    const fn new() -> Self {
+        Self {
+            hardware: AtomicBool::new(false),
+            in_d0: AtomicBool::new(false),
+            d0_entries: AtomicU32::new(0),
+            transfers: AtomicU32::new(0),
+        }
+    }
+
+    fn state(&self, debug_level: u32) -> ToasterState {
         ToasterState {
             hardware: u32::from(self.hardware.load(Ordering::SeqCst)),
             in_d0: u32::from(self.in_d0.load(Ordering::SeqCst)),
             d0_entries: self.d0_entries.load(Ordering::SeqCst),
             transfers: self.transfers.load(Ordering::SeqCst),
-            debug_level: self.debug_level,
+            debug_level,
         }
     }
 }
 
+/// A device's context: every toaster has one from `EvtDriverDeviceAdd` on.
+fn toaster_of(device: &Device<Toaster, Ready>) -> NtResult<&'static ToasterDevice> {
+    device
+        .context::<ToasterDevice>()
+        .ok_or(NtStatus::INVALID_DEVICE_STATE)
+}
+
 /// `EvtDevicePrepareHardware`: the toaster's hardware is the driver's (a real one would map
 /// its registers here).
-fn prepare_hardware(toaster: &Toaster, _device: Device<Toaster, Ready>) -> NtResult {
-    toaster.hardware.store(true, Ordering::SeqCst);
+fn prepare_hardware(toaster: &Toaster, device: Device<Toaster, Ready>) -> NtResult {
+    toaster_of(&device)?.hardware.store(true, Ordering::SeqCst);
     toaster_print!(toaster, DEBUG_TRACE, "[toaster] hardware prepared");
     Ok(())
 }
 
 /// `EvtDeviceReleaseHardware`.
-fn release_hardware(toaster: &Toaster, _device: Device<Toaster, Ready>) -> NtResult {
-    toaster.hardware.store(false, Ordering::SeqCst);
+fn release_hardware(toaster: &Toaster, device: Device<Toaster, Ready>) -> NtResult {
+    toaster_of(&device)?.hardware.store(false, Ordering::SeqCst);
     toaster_print!(toaster, DEBUG_TRACE, "[toaster] hardware released");
     Ok(())
 }
 
 /// `EvtDeviceD0Entry`.
-fn d0_entry(toaster: &Toaster, _device: Device<Toaster, Ready>, from: PowerState) -> NtResult {
-    toaster.in_d0.store(true, Ordering::SeqCst);
-    toaster.d0_entries.fetch_add(1, Ordering::SeqCst);
+fn d0_entry(toaster: &Toaster, device: Device<Toaster, Ready>, from: PowerState) -> NtResult {
+    let state = toaster_of(&device)?;
+    state.in_d0.store(true, Ordering::SeqCst);
+    state.d0_entries.fetch_add(1, Ordering::SeqCst);
     toaster_print!(toaster, DEBUG_TRACE, "[toaster] D0 entry from {from:?}");
     Ok(())
 }
 
 /// `EvtDeviceD0Exit`.
-fn d0_exit(toaster: &Toaster, _device: Device<Toaster, Ready>, to: PowerState) -> NtResult {
-    toaster.in_d0.store(false, Ordering::SeqCst);
+fn d0_exit(toaster: &Toaster, device: Device<Toaster, Ready>, to: PowerState) -> NtResult {
+    toaster_of(&device)?.in_d0.store(false, Ordering::SeqCst);
     toaster_print!(toaster, DEBUG_TRACE, "[toaster] D0 exit to {to:?}");
     Ok(())
 }
@@ -156,16 +176,22 @@ fn surprise_removal(toaster: &Toaster, _device: Device<Toaster, Ready>) {
     toaster_print!(toaster, DEBUG_WARNING, "[toaster] surprise removal");
 }
 
-/// The device's cleanup: the driver takes another toaster.
+/// The device's cleanup.
 fn device_cleanup(toaster: &Toaster) {
-    *toaster.device.lock() = None;
     toaster_print!(toaster, DEBUG_TRACE, "[toaster] device gone");
+}
+
+/// Counts a transfer on the request's toaster.
+fn count_transfer<K: wdf_safe::kind::RequestKind>(request: &Request<'_, K>) {
+    if let Some(state) = request.device_context::<ToasterDevice>() {
+        state.transfers.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// `EvtIoRead`: succeeds with its length.
 fn toaster_read<'r>(toaster: &Toaster, request: Request<'r, Read>) -> RequestDone<'r> {
     let length = request.length();
-    toaster.transfers.fetch_add(1, Ordering::SeqCst);
+    count_transfer(&request);
     toaster_print!(toaster, DEBUG_INFO, "[toaster] read of {length} bytes");
     request.complete_with_information(NtStatus::SUCCESS, length)
 }
@@ -173,7 +199,7 @@ fn toaster_read<'r>(toaster: &Toaster, request: Request<'r, Read>) -> RequestDon
 /// `EvtIoWrite`: succeeds with its length.
 fn toaster_write<'r>(toaster: &Toaster, request: Request<'r, Write>) -> RequestDone<'r> {
     let length = request.length();
-    toaster.transfers.fetch_add(1, Ordering::SeqCst);
+    count_transfer(&request);
     toaster_print!(toaster, DEBUG_INFO, "[toaster] write of {length} bytes");
     request.complete_with_information(NtStatus::SUCCESS, length)
 }
@@ -184,7 +210,10 @@ fn toaster_ioctl<'r>(toaster: &Toaster, request: Request<'r, DeviceControl>) -> 
         toaster_print!(toaster, DEBUG_WARNING, "[toaster] unknown IOCTL");
         return request.complete(NtStatus::INVALID_DEVICE_REQUEST);
     }
-    let state = toaster.state();
+    let Some(device) = request.device_context::<ToasterDevice>() else {
+        return request.complete(NtStatus::INVALID_DEVICE_STATE);
+    };
+    let state = device.state(toaster.debug_level);
     request.complete_with(|request| request.write_output(&state))
 }
 
@@ -214,14 +243,7 @@ impl KmdfDriver for Toaster {
             .parameters()
             .and_then(|key| key.query_u32(DEBUG_LEVEL_VALUE))
             .unwrap_or(DEBUG_INFO);
-        let toaster = Self {
-            debug_level,
-            device: SpinLock::new(None),
-            hardware: AtomicBool::new(false),
-            in_d0: AtomicBool::new(false),
-            d0_entries: AtomicU32::new(0),
-            transfers: AtomicU32::new(0),
-        };
+        let toaster = Self { debug_level };
         toaster_print!(
             toaster,
             DEBUG_TRACE,
@@ -231,9 +253,6 @@ impl KmdfDriver for Toaster {
     }
 
     fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
-        if self.device.lock().is_some() {
-            return Err(NtStatus::DEVICE_BUSY);
-        }
         init.set_pnp_power_callbacks(
             PnpPowerCallbacks::new()
                 .on_prepare_hardware(prepare_hardware)
@@ -243,6 +262,7 @@ impl KmdfDriver for Toaster {
                 .on_surprise_removal(surprise_removal),
         );
         let device = init.create().map_err(|(_init, status)| status)?;
+        device.allocate_context(ToasterDevice::new, None)?;
         device.on_cleanup(device_cleanup)?;
         device.create_device_interface(&GUID_DEVINTERFACE_TOASTER)?;
         let _queue = device.create_default_queue(
@@ -252,7 +272,6 @@ impl KmdfDriver for Toaster {
                 .on_device_control(toaster_ioctl)
                 .power_managed(toaster_stop, toaster_resume),
         )?;
-        *self.device.lock() = Some(device.ready());
         toaster_print!(self, DEBUG_TRACE, "[toaster] device added");
         Ok(())
     }

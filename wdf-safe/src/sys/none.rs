@@ -173,6 +173,21 @@ impl QueueHandle {
     pub(crate) fn queued(self) -> usize {
         match *self.0 {}
     }
+
+    /// `WdfObjectAllocateContext` on the queue.
+    pub(crate) fn allocate_context<T: Any + Send + Sync>(
+        self,
+        _info: &'static ContextTypeInfo,
+        _init: impl FnOnce() -> T,
+        _cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        match *self.0 {}
+    }
+
+    /// `WdfObjectGetTypedContextWorker` on the queue.
+    pub(crate) fn context<T: Any>(self, _info: &'static ContextTypeInfo) -> Option<&'static T> {
+        match *self.0 {}
+    }
 }
 
 /// `WDFREQUEST`.
@@ -222,6 +237,22 @@ impl RequestHandle {
 
     /// `WdfDeviceGetIoTarget` of the request's device.
     pub(crate) fn default_io_target(&self) -> Option<IoTargetHandle> {
+        match *self.0 {}
+    }
+
+    /// The context of the request's queue.
+    pub(crate) fn queue_context<T: Any>(
+        &self,
+        _info: &'static ContextTypeInfo,
+    ) -> Option<&'static T> {
+        match *self.0 {}
+    }
+
+    /// The context of the request's device.
+    pub(crate) fn device_context<T: Any>(
+        &self,
+        _info: &'static ContextTypeInfo,
+    ) -> Option<&'static T> {
         match *self.0 {}
     }
 

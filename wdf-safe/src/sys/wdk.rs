@@ -32,9 +32,10 @@
 //!   until the driver lets go of it: unmarking and the cancel routine are serialized as
 //!   `WdfRequestUnmarkCancelable`'s documentation requires, so the crate never unmarks a request
 //!   its cancel routine completed.
-//! * Typed contexts live in the device record rather than in KMDF's own context memory: a Rust
-//!   context type is identified by its `static` [`ContextTypeInfo`], which cannot be a
-//!   `WDF_OBJECT_CONTEXT_TYPE_INFO` without putting a WDK type in the public API.
+//! * Typed contexts live in the device's or queue's record (`contexts.rs`) rather than in
+//!   KMDF's own context memory: a Rust context type is identified by its `static`
+//!   [`ContextTypeInfo`], which cannot be a `WDF_OBJECT_CONTEXT_TYPE_INFO` without putting a
+//!   WDK type in the public API.
 //!
 //! | DDI | IRQL | used by |
 //! |---|---|---|
@@ -59,8 +60,8 @@
 //! | `WdfIoQueuePurgeSynchronously` | PASSIVE | `DeviceHandle::purge_queue` |
 //! | `WdfIoQueueStopSynchronously` | PASSIVE | `DeviceHandle::stop_queue_synchronously` |
 //! | `WdfIoQueueGetState` | ≤ DISPATCH | `QueueHandle::queued` |
-//! | `WdfIoQueueGetDevice` | ≤ DISPATCH | queue ownership checks |
-//! | `WdfRequestGetIoQueue` | ≤ DISPATCH | `RequestHandle::default_io_target` |
+//! | `WdfIoQueueGetDevice` | ≤ DISPATCH | queue ownership checks; a request's device (`RequestHandle::device_context`, `default_io_target`) |
+//! | `WdfRequestGetIoQueue` | ≤ DISPATCH | `RequestHandle::default_io_target`, `queue_context`, `device_context` |
 //! | `WdfDeviceGetIoTarget` | ≤ DISPATCH | `RequestHandle::default_io_target` |
 //! | `WdfRequestGetParameters` | ≤ DISPATCH | `RequestHandle::request_type`, `parameters` |
 //! | `WdfRequestSetInformation`, `WdfRequestGetInformation` | ≤ DISPATCH | request information |
@@ -85,6 +86,7 @@
 //! | `WdfDriverOpenParametersRegistryKey`, `WdfRegistryQueryULong`, `WdfRegistryClose` | PASSIVE | `DriverHandle::open_parameters_key`, `ParametersKey` |
 
 mod child;
+mod contexts;
 mod device;
 mod driver;
 mod live;

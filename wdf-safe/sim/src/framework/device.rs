@@ -526,7 +526,8 @@ fn pdo_of(cx: &Cx, device: Handle) -> Option<DeviceId> {
 /// `WdfDeviceCreateDeviceInterface`: registered now, enabled when the device starts
 /// (`PnpEnableInterfacesAndRegisterWmi`), disabled when it is removed. The link is the
 /// simulation's stand-in for the interface path:
-/// `\??\WdfSafeInterface<n>#{class}`, `n` counting the device's interfaces.
+/// `\??\WdfSafeInterface<n>#{class}`, `n` counting the interfaces created in this framework
+/// (so two devices of one class get two paths, as on Windows).
 pub(crate) fn create_device_interface(
     cx: &Cx,
     device: Handle,
@@ -534,13 +535,13 @@ pub(crate) fn create_device_interface(
     reference: Option<&str>,
 ) -> NtStatus {
     let mut state = cx.lock();
+    let index = state.interfaces_created;
     let Some(body) = state.objects.get_mut(device).and_then(|o| o.device_mut()) else {
         return NtStatus::INVALID_HANDLE;
     };
     if body.control {
         return NtStatus::INVALID_DEVICE_REQUEST;
     }
-    let index = body.interfaces.len();
     let mut link = format!(r"\??\WdfSafeInterface{index}#{class}");
     if let Some(reference) = reference {
         link.push('\\');
@@ -550,6 +551,7 @@ pub(crate) fn create_device_interface(
         return NtStatus::INSUFFICIENT_RESOURCES;
     }
     body.interfaces.push((link, false));
+    state.interfaces_created += 1;
     NtStatus::SUCCESS
 }
 

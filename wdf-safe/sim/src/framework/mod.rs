@@ -68,6 +68,8 @@ pub(crate) struct State {
     pub(crate) parameters: registry::Parameters,
     /// The framework device of each WDM device object the framework created.
     pub(crate) devices: BTreeMap<DeviceId, Handle>,
+    /// Device interfaces created so far (each gets its own path).
+    pub(crate) interfaces_created: usize,
 }
 
 impl Default for Framework {

@@ -7,6 +7,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use wdm_compat::memory::try_push;
 
+use super::contexts::{Contexts, ObjectHead};
 use super::driver::{driver, evt_file_close};
 use super::live::{Held, LiveCell};
 use super::queue::{self, QueueHandle};
@@ -24,12 +25,14 @@ use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 
 /// The crate's record of a device (the target of its [`RECORD`] context).
 ///
-/// `repr(C)` with `device` first: code that does not know `D` (an I/O target) reads the device
-/// through a pointer to the record.
+/// `repr(C)` with its [`ObjectHead`] first: code that does not know `D` (an I/O target, a
+/// request looking for its device's context) reads the device cell and the contexts through a
+/// pointer to the record.
 #[repr(C)]
 pub(crate) struct DeviceRecord<D: DriverCallbacks> {
-    /// The device once created; cleared when KMDF disposes it (its `EvtCleanupCallback`).
-    pub(super) device: LiveCell<wdk_sys::WDFDEVICE__>,
+    /// The device once created (cleared when KMDF disposes it, in its `EvtCleanupCallback`),
+    /// and the typed contexts, each kept until the driver unloads.
+    pub(super) head: ObjectHead<wdk_sys::WDFDEVICE__>,
     /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate` or the callback's end.
     init: AtomicPtr<wdk_sys::WDFDEVICE_INIT>,
     pnp: bool,
@@ -38,8 +41,6 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     cleanup: SpinLock<Vec<fn(&D)>>,
     /// The PnP and power callbacks set on the FDO init.
     pnp_power: SpinLock<Option<D::PnpPower>>,
-    /// The typed contexts, each kept until the driver unloads.
-    contexts: SpinLock<Vec<&'static dyn AttachedContext>>,
     default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
     /// The request types dispatched to a queue already (one bit per [`RequestType::ALL`]).
     dispatched: AtomicU8,
@@ -48,14 +49,16 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
 impl<D: DriverCallbacks> DeviceRecord<D> {
     fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Self {
         Self {
-            device: LiveCell::new(),
+            head: ObjectHead {
+                cell: LiveCell::new(),
+                contexts: Contexts::new(),
+            },
             init: AtomicPtr::new(init),
             pnp,
             ready: AtomicBool::new(false),
             settings: SpinLock::new(settings),
             cleanup: SpinLock::new(Vec::new()),
             pnp_power: SpinLock::new(None),
-            contexts: SpinLock::new(Vec::new()),
             default_queue: AtomicPtr::new(ptr::null_mut()),
             dispatched: AtomicU8::new(0),
         }
@@ -64,35 +67,6 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
     /// The PnP and power callbacks, if the driver set any.
     pub(super) fn pnp_power_callbacks(&self) -> Option<D::PnpPower> {
         *self.pnp_power.lock()
-    }
-}
-
-/// A typed context attached to a device, with its cleanup callback.
-trait AttachedContext: Send + Sync {
-    fn info(&self) -> &'static ContextTypeInfo;
-    fn value(&self) -> &(dyn Any + Send + Sync);
-    fn cleanup(&self);
-}
-
-struct Attached<T> {
-    info: &'static ContextTypeInfo,
-    value: T,
-    cleanup: Option<fn(&T)>,
-}
-
-impl<T: Any + Send + Sync> AttachedContext for Attached<T> {
-    fn info(&self) -> &'static ContextTypeInfo {
-        self.info
-    }
-
-    fn value(&self) -> &(dyn Any + Send + Sync) {
-        &self.value
-    }
-
-    fn cleanup(&self) {
-        if let Some(cleanup) = self.cleanup {
-            cleanup(&self.value);
-        }
     }
 }
 
@@ -249,7 +223,7 @@ fn create_device<D: DriverCallbacks>(
         call_unsafe_wdf_function_binding!(WdfDeviceCreate, init, &mut attributes, &mut device)
     };
     NtStatus::from_raw(status).ok()?;
-    record.device.set(device);
+    record.head.cell.set(device);
     publish_record(device.cast(), record);
     Ok(DeviceHandle(record))
 }
@@ -294,7 +268,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// The device, held by a reference for the call; `None` before creation and once KMDF
     /// disposed it.
     fn device(self) -> Option<Held<wdk_sys::WDFDEVICE__>> {
-        self.0.device.hold()
+        self.0.head.cell.hold()
     }
 
     /// [`device`](Self::device), for the seam's other objects parented to it (timers).
@@ -360,7 +334,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         };
         NtStatus::from_raw(status).ok()?;
         record.init.store(ptr::null_mut(), Ordering::Release);
-        record.device.set(device);
+        record.head.cell.set(device);
         publish_record(device.cast(), ptr::from_ref(record));
         Ok(())
     }
@@ -377,35 +351,12 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
     ) -> NtResult<&'static T> {
-        if self.context::<T>(info).is_some() {
-            return Err(NtStatus::OBJECT_NAME_EXISTS);
-        }
-        // Initialised outside the lock: the initialiser is driver code and may look contexts up.
-        let value = init();
-        let mut contexts = self.record().contexts.lock();
-        // Room first, so the context is listed (and its cleanup runs) once it is kept.
-        contexts
-            .try_reserve(1)
-            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
-        let attached = keep(Attached {
-            info,
-            value,
-            cleanup,
-        })?;
-        contexts.push(attached);
-        Ok(&attached.value)
+        self.record().head.contexts.allocate(info, init, cleanup)
     }
 
     /// The context whose type info is `info`, found by the info's address.
     pub(crate) fn context<T: Any>(self, info: &'static ContextTypeInfo) -> Option<&'static T> {
-        let attached: &'static dyn AttachedContext = self
-            .record()
-            .contexts
-            .lock()
-            .iter()
-            .copied()
-            .find(|c| ptr::eq(c.info(), info))?;
-        attached.value().downcast_ref::<T>()
+        self.record().head.contexts.find::<T>(info)
     }
 
     /// `WdfIoQueueCreate`.
@@ -649,18 +600,14 @@ unsafe extern "C" fn evt_device_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
             return;
         };
         // KMDF disposed the device: from now on the crate's handles find no device.
-        record.device.close();
+        record.head.cell.close();
         if let Some(driver) = driver::<D>() {
             let callbacks: Vec<fn(&D)> = record.cleanup.lock().clone();
             for callback in callbacks {
                 callback(driver);
             }
         }
-        // The callbacks run outside the lock: they may look contexts up.
-        let contexts: Vec<&'static dyn AttachedContext> = record.contexts.lock().clone();
-        for context in contexts {
-            context.cleanup();
-        }
+        record.head.contexts.cleanup();
     });
 }
 
@@ -670,7 +617,7 @@ unsafe extern "C" fn evt_device_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
         // SAFETY: records are kept until the driver unloads.
         if let Some(record) = unsafe { record_of::<DeviceRecord<D>>(object).as_ref() } {
-            record.device.close();
+            record.head.cell.close();
         }
         publish_record::<DeviceRecord<D>>(object, ptr::null());
     });

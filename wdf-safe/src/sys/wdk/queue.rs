@@ -1,8 +1,10 @@
 //! `WDFQUEUE`: queue creation, the `EvtIo*` trampolines that present requests to the driver,
 //! and the queue's cleanup.
 
+use core::any::Any;
 use core::ptr;
 
+use super::contexts::{Contexts, ObjectHead};
 use super::driver::driver;
 use super::live::{Held, LiveCell};
 use super::request::{RequestHandle, RequestRef, refuse, request_type_of};
@@ -14,29 +16,48 @@ use super::{
     RECORD, attributes, guarded, keep, publish_record, record_of, register_queue, registered_queue,
     unregister_queue,
 };
-use crate::sys::{DispatchType, DriverCallbacks, Given, QueueCallbacks, RequestType};
+use crate::sys::{
+    ContextTypeInfo, DispatchType, DriverCallbacks, Given, QueueCallbacks, RequestType,
+};
 use wdm_compat::{NtResult, NtStatus};
 
 /// The crate's record of a queue (kept until the driver unloads): the queue until KMDF disposes
-/// it, and the driver's callbacks.
+/// it and the queue's typed contexts (its [`ObjectHead`], first: a request reaches the contexts
+/// of its queue without knowing `D`), and the driver's callbacks.
+#[repr(C)]
 struct QueueRecord<D: DriverCallbacks> {
-    queue: LiveCell<wdk_sys::WDFQUEUE__>,
+    head: ObjectHead<wdk_sys::WDFQUEUE__>,
     callbacks: D::Queue,
 }
 
-/// `WDFQUEUE`: the queue cell of its record, cleared when KMDF disposes the queue.
+/// `WDFQUEUE`: the head of its record, whose cell is cleared when KMDF disposes the queue.
 #[derive(Clone, Copy)]
-pub(crate) struct QueueHandle(&'static LiveCell<wdk_sys::WDFQUEUE__>);
+pub(crate) struct QueueHandle(&'static ObjectHead<wdk_sys::WDFQUEUE__>);
 
 impl QueueHandle {
     /// The queue, held by a reference for the call; `None` once KMDF disposed it.
     pub(super) fn hold(self) -> Option<Held<wdk_sys::WDFQUEUE__>> {
-        self.0.hold()
+        self.0.cell.hold()
     }
 
     /// The queue's handle, for identity only (no call may be made with it).
     pub(super) fn peek(self) -> Option<WDFQUEUE> {
-        self.0.peek()
+        self.0.cell.peek()
+    }
+
+    /// Attaches a context of type `T` to the queue, initialised in place.
+    pub(crate) fn allocate_context<T: Any + Send + Sync>(
+        self,
+        info: &'static ContextTypeInfo,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        self.0.contexts.allocate(info, init, cleanup)
+    }
+
+    /// The queue's context whose type info is `info`.
+    pub(crate) fn context<T: Any>(self, info: &'static ContextTypeInfo) -> Option<&'static T> {
+        self.0.contexts.find::<T>(info)
     }
 
     /// `WdfIoQueueGetState`'s `QueueRequests` (0 once the queue is gone).
@@ -116,7 +137,10 @@ pub(super) fn create<D: DriverCallbacks>(
     }
     // Kept before the framework call, so nothing can fail after it (inert if it fails).
     let queue_record = keep(QueueRecord::<D> {
-        queue: LiveCell::new(),
+        head: ObjectHead {
+            cell: LiveCell::new(),
+            contexts: Contexts::new(),
+        },
         callbacks,
     })?;
     let mut attributes = attributes(
@@ -137,10 +161,10 @@ pub(super) fn create<D: DriverCallbacks>(
         )
     };
     NtStatus::from_raw(status).ok()?;
-    queue_record.queue.set(queue);
+    queue_record.head.cell.set(queue);
     publish_record(queue.cast(), ptr::from_ref(queue_record));
     register_queue(queue.cast(), ptr::from_ref(queue_record).cast());
-    Ok(QueueHandle(&queue_record.queue))
+    Ok(QueueHandle(&queue_record.head))
 }
 
 /// Whether the crate's queue `queue` takes requests of `request_type` (a manual queue takes
@@ -293,10 +317,13 @@ unsafe extern "C" fn evt_queue_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
         let record = unsafe { record_of::<QueueRecord<D>>(object).as_ref() };
         if let Some(record) = record {
             // KMDF disposed the queue: from now on the crate's handles find no queue.
-            record.queue.close();
+            record.head.cell.close();
         }
         if let (Some(record), Some(driver)) = (record, driver::<D>()) {
             record.callbacks.cleanup(driver);
+        }
+        if let Some(record) = record {
+            record.head.contexts.cleanup();
         }
     });
 }
@@ -307,7 +334,7 @@ unsafe extern "C" fn evt_queue_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
         // SAFETY: records are kept until the driver unloads.
         if let Some(record) = unsafe { record_of::<QueueRecord<D>>(object).as_ref() } {
-            record.queue.close();
+            record.head.cell.close();
         }
         unregister_queue(object);
         publish_record::<QueueRecord<D>>(object, ptr::null());

@@ -1,10 +1,12 @@
 //! `WDFREQUEST` and `WDFIOTARGET`: parameters, buffers, completion, forwarding, sending, and
 //! cancelable requests.
 
+use core::any::Any;
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU8, Ordering};
 
+use super::contexts::ObjectHead;
 use super::device::DeviceRecord;
 use super::driver::driver;
 use super::live::{Held, LiveCell};
@@ -14,8 +16,8 @@ use super::wdk_sys::{
     WDF_REQUEST_SEND_OPTIONS, WDFCONTEXT, WDFIOTARGET, WDFREQUEST,
     call_unsafe_wdf_function_binding,
 };
-use super::{TypeInfo, attributes, context_of, enum_flags, guarded, record_of};
-use crate::sys::{CancelCallback, DriverCallbacks, RequestType};
+use super::{TypeInfo, attributes, context_of, enum_flags, guarded, record_of, registered_queue};
+use crate::sys::{CancelCallback, ContextTypeInfo, DriverCallbacks, RequestType};
 use wdm_compat::{IoControlCode, NtResult, NtStatus, Parameters};
 
 /// Who owns a cancelable request: its cancel routine or the driver (`CancelContext::state`).
@@ -241,6 +243,44 @@ impl RequestHandle {
             Ok(()) => Ok(()),
             Err(status) => Err((self, status)),
         }
+    }
+
+    /// `WdfRequestGetIoQueue`: the queue that delivered the request (or it was forwarded to).
+    fn queue(&self) -> Option<wdk_sys::WDFQUEUE> {
+        // SAFETY: the driver owns the live request.
+        let queue = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, self.raw()) };
+        (!queue.is_null()).then_some(queue)
+    }
+
+    /// The context of type `T` (type info `info`) of the request's queue.
+    pub(crate) fn queue_context<T: Any>(
+        &self,
+        info: &'static ContextTypeInfo,
+    ) -> Option<&'static T> {
+        let queue = self.queue()?;
+        // Every queue of the image is the crate's, with a `QueueRecord<D>` that starts with its
+        // `ObjectHead` (`repr(C)`), whatever the driver type.
+        let head = registered_queue(queue.cast()).map_or_else(
+            || record_of::<ObjectHead<wdk_sys::WDFQUEUE__>>(queue.cast()),
+            <*const _>::cast,
+        );
+        // SAFETY: records are kept until the driver unloads.
+        let head = unsafe { head.as_ref() }?;
+        head.contexts.find::<T>(info)
+    }
+
+    /// The context of type `T` (type info `info`) of the device of the request's queue
+    /// (`WdfIoQueueGetDevice`).
+    pub(crate) fn device_context<T: Any>(
+        &self,
+        info: &'static ContextTypeInfo,
+    ) -> Option<&'static T> {
+        let device = device_of(self.queue()?);
+        // The device record starts with its `ObjectHead` (`repr(C)`), whatever the driver type.
+        let head = record_of::<ObjectHead<wdk_sys::WDFDEVICE__>>(device.cast());
+        // SAFETY: records are kept until the driver unloads.
+        let head = unsafe { head.as_ref() }?;
+        head.contexts.find::<T>(info)
     }
 
     /// The default I/O target of the request's device, when it has one (a PnP FDO; KMDF gives
@@ -685,6 +725,6 @@ impl core::fmt::Debug for IoTargetHandle {
 const _: () = assert!(
     core::mem::offset_of!(
         DeviceRecord<crate::io::KmdfBackend<crate::device::Nothing>>,
-        device
+        head
     ) == 0
 );

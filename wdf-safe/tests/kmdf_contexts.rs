@@ -1,0 +1,150 @@
+//! Contexts an I/O callback reaches from its request: its device's (`WdfIoQueueGetDevice` of
+//! `WdfRequestGetIoQueue`) and its queue's, each found by type; the queue's cleanup callback
+//! runs when the queue goes with its device. Through the shipped seam and the simulated KMDF.
+#![cfg(feature = "host")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use wdf_safe::kind::{Read, Write};
+use wdf_safe::{
+    DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
+};
+use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+
+/// The device's context: which device (its number), and how many requests it saw.
+struct Unit {
+    number: u32,
+    requests: AtomicU32,
+}
+wdf_safe::declare_context_type!(Unit);
+
+/// A queue's context: what the queue is for.
+struct Lane {
+    tag: u32,
+}
+wdf_safe::declare_context_type!(Lane);
+
+/// Lane cleanups seen (one per queue, at removal).
+static LANES_CLEANED: AtomicU32 = AtomicU32::new(0);
+static NEXT_UNIT: AtomicU32 = AtomicU32::new(1);
+
+struct Lanes;
+
+/// Completes with information `device number * 100 + lane tag * 10 + requests so far`.
+fn answer<K: wdf_safe::kind::RequestKind>(request: Request<'_, K>) -> RequestDone<'_> {
+    let (Some(unit), Some(lane)) = (
+        request.device_context::<Unit>(),
+        request.queue_context::<Lane>(),
+    ) else {
+        return request.complete(NtStatus::INVALID_DEVICE_STATE);
+    };
+    // A queue's context is not the device's, and the other way round.
+    assert!(request.queue_context::<Unit>().is_none());
+    assert!(request.device_context::<Lane>().is_none());
+    let seen = unit.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let value = unit.number * 100 + lane.tag * 10 + seen;
+    request.complete_with_information(NtStatus::SUCCESS, value as usize)
+}
+
+fn on_read<'r>(_: &Lanes, request: Request<'r, Read>) -> RequestDone<'r> {
+    answer(request)
+}
+
+fn on_write<'r>(_: &Lanes, request: Request<'r, Write>) -> RequestDone<'r> {
+    answer(request)
+}
+
+fn lane_cleaned(_: &Lane) {
+    LANES_CLEANED.fetch_add(1, Ordering::SeqCst);
+}
+
+impl KmdfDriver for Lanes {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self)
+    }
+
+    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+        let device = init.create().map_err(|(_, status)| status)?;
+        let number = NEXT_UNIT.fetch_add(1, Ordering::SeqCst);
+        device.allocate_context(
+            || Unit {
+                number,
+                requests: AtomicU32::new(0),
+            },
+            None,
+        )?;
+        let reads = device.create_default_queue(QueueConfig::parallel().on_read(on_read))?;
+        reads.allocate_context(|| Lane { tag: 1 }, Some(lane_cleaned))?;
+        let writes = device.create_queue(QueueConfig::parallel().on_write(on_write))?;
+        writes.allocate_context(|| Lane { tag: 2 }, Some(lane_cleaned))?;
+        device.configure_request_dispatching(&writes, wdf_safe::kind::RequestType::Write)?;
+        // One context of a type per object.
+        assert_eq!(
+            reads.allocate_context(|| Lane { tag: 9 }, None).err(),
+            Some(NtStatus::OBJECT_NAME_EXISTS)
+        );
+        assert_eq!(reads.context::<Lane>().map(|l| l.tag), Some(1));
+        Ok(())
+    }
+}
+
+#[test]
+fn an_io_callback_reaches_its_devices_and_its_queues_context() {
+    let io = IoManager::new();
+    let bus = io
+        .load_driver(
+            "bus",
+            ScriptedDriver::new().succeeding(&[
+                major::CREATE,
+                major::CLEANUP,
+                major::CLOSE,
+                major::PNP,
+            ]),
+        )
+        .unwrap();
+    let driver = io
+        .load_driver("lanes", wdf_safe::entry_point::<Lanes>())
+        .unwrap();
+    let node = |pdo_name| {
+        let node = io
+            .create_device_node(&DeviceNodeConfig {
+                pdo_name,
+                bus,
+                device_type: 0x22,
+                pdo_flags: flags::DO_BUFFERED_IO,
+                drivers: &[driver],
+                interface_link: None,
+            })
+            .unwrap();
+        assert_eq!(node.start(), NtStatus::SUCCESS);
+        node
+    };
+    let (first, second) = (node(r"\Device\Lane1"), node(r"\Device\Lane2"));
+    let (one, two) = (first.open().unwrap(), second.open().unwrap());
+    let numbers = NEXT_UNIT.load(Ordering::SeqCst);
+    let (n1, n2) = (numbers - 2, numbers - 1);
+    // Each request finds its own device's unit and its own queue's lane (the answer is in the
+    // information, so the buffers are large enough for it).
+    let bytes = [0u8; 4096];
+    assert_eq!(one.read(4096).information, (n1 * 100 + 10 + 1) as usize);
+    assert_eq!(one.write(&bytes).information, (n1 * 100 + 20 + 2) as usize);
+    assert_eq!(two.write(&bytes).information, (n2 * 100 + 20 + 1) as usize);
+    assert_eq!(one.read(4096).information, (n1 * 100 + 10 + 3) as usize);
+    assert_eq!(one.close(), NtStatus::SUCCESS);
+    assert_eq!(two.close(), NtStatus::SUCCESS);
+    let cleaned = LANES_CLEANED.load(Ordering::SeqCst);
+    assert_eq!(first.remove(), NtStatus::SUCCESS);
+    // Both of the first device's queues ran their context's cleanup.
+    assert_eq!(LANES_CLEANED.load(Ordering::SeqCst) - cleaned, 2);
+    assert_eq!(second.remove(), NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
