@@ -20,12 +20,14 @@ use wdm_compat::{IoType, NtResult, NtStatus};
 
 use crate::context::ContextType;
 use crate::driver::{DriverContext, KmdfDriver};
+use crate::file::FileConfig;
 use crate::kind::state::{Adding, BeingSetUp, Initializing, Ready};
 use crate::kind::{QueueKind, RequestType, Retrievable};
 use crate::pnp_power::PnpPowerCallbacks;
 use crate::queue::{Queue, QueueConfig};
 use crate::request::AnyRequest;
 use crate::sys::DeviceHandle;
+use crate::sys::FileEvents;
 
 use crate::sys::ControlDeviceSettings;
 pub use crate::sys::{FILE_DEVICE_SECURE_OPEN, Guid, InitSettings};
@@ -39,6 +41,7 @@ pub const SDDL_DEVOBJ_SYS_ALL_ADM_ALL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
 #[must_use = "dropping the init frees it (WdfDeviceInitFree)"]
 pub struct ControlDeviceInit<D: KmdfDriver> {
     init: ControlDeviceSettings,
+    file: Option<&'static dyn FileEvents<D>>,
     _driver: PhantomData<fn(&D)>,
 }
 
@@ -55,6 +58,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
                 sddl,
                 settings: InitSettings::DEFAULT,
             },
+            file: None,
             _driver: PhantomData,
         })
     }
@@ -110,6 +114,23 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         };
     }
 
+    /// `WdfDeviceInitSetFileObjectConfig`: every open of the device gets a file object with a
+    /// context of type `C` and the config's callbacks (see [`file`](mod@crate::file)). A second call
+    /// replaces the first.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INSUFFICIENT_RESOURCES` when the configuration cannot be kept.
+    pub fn set_file_config<C: Default + Send + Sync + 'static>(
+        &mut self,
+        config: FileConfig<D, C>,
+    ) -> NtResult {
+        self.file = Some(config.keep()?);
+        Ok(())
+    }
+
     /// `WdfDeviceInitFree`.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -129,6 +150,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
                 sddl,
                 settings: InitSettings::DEFAULT,
             },
+            file: None,
             _driver: PhantomData,
         })
     }
@@ -146,7 +168,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         adding: &Device<D, Adding<'_>>,
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
         let _ = adding;
-        match DeviceHandle::create_control_device_later(&self.init) {
+        match DeviceHandle::create_control_device_later(&self.init, self.file) {
             Ok(raw) => Ok(Device::new(raw)),
             Err(status) => Err((self, status)),
         }
@@ -164,7 +186,10 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         self,
         driver: &mut DriverContext<'_, '_, D>,
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
-        match driver.raw_mut().create_control_device(&self.init) {
+        match driver
+            .raw_mut()
+            .create_control_device(&self.init, self.file)
+        {
             Ok(raw) => Ok(Device::new(raw)),
             Err(status) => Err((self, status)),
         }
@@ -205,6 +230,22 @@ impl<'add, D: KmdfDriver> FdoInit<'add, D> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn set_pnp_power_callbacks(&mut self, callbacks: PnpPowerCallbacks<D>) {
         self.raw.fdo_init_set_pnp_power_callbacks(callbacks);
+    }
+
+    /// `WdfDeviceInitSetFileObjectConfig`: every open of the device gets a file object with a
+    /// context of type `C` and the config's callbacks (see [`file`](mod@crate::file)).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INSUFFICIENT_RESOURCES` when the configuration cannot be kept.
+    pub fn set_file_config<C: Default + Send + Sync + 'static>(
+        &mut self,
+        config: FileConfig<D, C>,
+    ) -> NtResult {
+        self.raw.fdo_init_set_file_events(config.keep()?);
+        Ok(())
     }
 
     /// `WdfDeviceInitSetIoType`: how reads and writes carry their data (default: buffered).

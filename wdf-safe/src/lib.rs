@@ -15,6 +15,8 @@
 //!   [`CancelableRequest`].
 //! * [`io_stop`]: power-managed queues' `EvtIoStop` and `EvtIoResume`
 //!   ([`QueueConfig::power_managed`]).
+//! * [`file`](mod@file): file objects, one per open, with a per-open context
+//!   ([`FileConfig`](file::FileConfig), [`FileObject`](file::FileObject)).
 //! * [`context`]: typed object contexts, one `static` type info per type
 //!   ([`declare_context_type!`]).
 //! * [`kind`]: the request and queue kinds and device states.
@@ -134,6 +136,7 @@
 //! | `WdfDriverCreate` | PASSIVE_LEVEL |
 //! | `WdfControlDeviceInitAllocate`, `WdfDeviceInitAssignName` | PASSIVE_LEVEL |
 //! | `WdfDeviceInitSetIoType`, `WdfDeviceInitSetExclusive`, `WdfDeviceInitSetCharacteristics`, `WdfDeviceInitSetDeviceType`, `WdfDeviceInitSetFileObjectConfig`, `WdfDeviceInitFree` | ≤ DISPATCH_LEVEL |
+//! | `WdfRequestGetFileObject`, `WdfFileObjectGetDevice` | ≤ DISPATCH_LEVEL |
 //! | `WdfFdoInitSetFilter` | PASSIVE_LEVEL |
 //! | `WdfDeviceInitSetPnpPowerEventCallbacks` | ≤ DISPATCH_LEVEL |
 //! | `WdfDeviceCreate` | PASSIVE_LEVEL |
@@ -171,6 +174,7 @@ extern crate alloc;
 pub mod context;
 pub mod device;
 pub mod driver;
+pub mod file;
 pub mod io;
 pub mod io_stop;
 pub mod kind;

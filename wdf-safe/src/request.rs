@@ -93,6 +93,11 @@ impl<'r, K: RequestKind> Request<'r, K> {
         self.raw.take()
     }
 
+    /// The handle, while the request has one.
+    pub(crate) const fn raw_ref(&self) -> Option<&RequestHandle> {
+        self.raw.as_ref()
+    }
+
     fn raw_mut(&mut self) -> NtResult<&mut RequestHandle> {
         self.raw.as_mut().ok_or(NtStatus::INTERNAL_ERROR)
     }

@@ -40,8 +40,10 @@
 //!   queues stop and resume with D0 (`framework/queue_power.rs`).
 //! * Request buffers are the framework's copies of the IRP's, written back when the request is
 //!   completed or sent (the bytes a caller sees are the same).
-//! * A `WDFFILEOBJECT` lives only for the `EvtFileClose` call: the framework keeps no object
-//!   per open handle (the I/O manager's file objects are used to flush queues at cleanup).
+//! * File objects (`framework/file.rs`): one `WDFFILEOBJECT` per open when the device has a
+//!   file-object class, from create to close; without one, `EvtFileCleanup`/`EvtFileClose`
+//!   get a temporary object. An `EvtDeviceFileCreate` that fails its create after returning
+//!   keeps its file object until close.
 //! * Only the DDIs wdf-safe's seam calls are in the table (the others' entries are empty):
 //!   no `WDFMEMORY`, spin locks or collections yet.
 //! * The I/O target is a device's local one: a send is `IoCallDriver` to the device below,

@@ -146,6 +146,23 @@ fn kmdf_double_completion_is_reported_by_the_verifier() {
 }
 
 #[test]
+fn kmdf_file_object_configured_is_reported_by_the_verifier() {
+    unsafe extern "C" fn read(_queue: WDFQUEUE, request: WDFREQUEST, _length: usize) {
+        // SAFETY: the live request presented to this callback; the device has no file-object
+        // configuration, so there is no file object to find.
+        let file = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetFileObject, request) };
+        assert!(file.is_null());
+        complete(request, NtStatus::SUCCESS);
+    }
+    unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
+        raw_driver(object, path, "RawNoFiles", Some(read), None)
+    }
+    let (_io, status, reports) = read_once("RawNoFiles", entry);
+    assert_eq!(status, NtStatus::SUCCESS);
+    assert_eq!(rules(&reports), ["FileObjectConfigured"], "{reports:#?}");
+}
+
+#[test]
 fn kmdf_invalid_req_access_is_reported_by_the_verifier() {
     unsafe extern "C" fn read(_queue: WDFQUEUE, request: WDFREQUEST, _length: usize) {
         reference(request);

@@ -38,16 +38,16 @@ pub(crate) use types::{ControlDeviceSettings, Given, PnpEvent};
 pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
-    DeviceHandle, DriverHandle, IoTargetHandle, ParametersKey, QueueHandle, RequestHandle,
-    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
+    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, ParametersKey, QueueHandle,
+    RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
-    DeviceHandle, DriverHandle, IoTargetHandle, ParametersKey, QueueHandle, RequestHandle,
-    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
+    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, ParametersKey, QueueHandle,
+    RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };
 
 pub(crate) mod wait_lock;
@@ -152,6 +152,30 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
 pub(crate) trait DeviceCallback<D: DriverCallbacks>: Copy + Send + Sync + 'static {
     /// Runs the driver's callback for the object parented to `device`.
     fn call(self, driver: &D, device: DeviceHandle<D>);
+}
+
+/// A device's file-object callbacks (`EvtDeviceFileCreate`, `EvtFileCleanup`,
+/// `EvtFileClose`), and each open's context.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait FileEvents<D: DriverCallbacks>: Send + Sync + 'static {
+    /// A new open's context, made before the create callback runs.
+    fn new_context(&self) -> NtResult<FileContext>;
+
+    /// `EvtDeviceFileCreate`: the open's file object (its context made) and the create
+    /// request, which the driver completes.
+    fn create(&self, driver: &D, file: FileRef, request: RequestHandle);
+
+    /// Whether there is an `EvtFileCleanup`.
+    fn handles_cleanup(&self) -> bool;
+
+    /// `EvtFileCleanup`.
+    fn cleanup(&self, driver: &D, file: FileRef);
+
+    /// `EvtFileClose` (after the driver's own [`DriverCallbacks::file_close`]).
+    fn close(&self, driver: &D, file: FileRef);
 }
 
 /// A device's PnP and power callbacks (`WDF_PNPPOWER_EVENT_CALLBACKS`), stored with the device.

@@ -29,6 +29,7 @@ impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
     pub(crate) fn create_control_device(
         &mut self,
         _init: &ControlDeviceSettings,
+        _file: Option<&'static dyn crate::sys::FileEvents<D>>,
     ) -> NtResult<DeviceHandle<D>> {
         match *self.0 {}
     }
@@ -53,6 +54,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// `WdfDeviceInitSetPnpPowerEventCallbacks`.
     pub(crate) fn fdo_init_set_pnp_power_callbacks(self, _callbacks: D::PnpPower) {
+        match *self.0 {}
+    }
+
+    /// The FDO's file-object callbacks.
+    pub(crate) fn fdo_init_set_file_events(self, _events: &'static dyn crate::sys::FileEvents<D>) {
         match *self.0 {}
     }
 
@@ -154,6 +160,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// A control device after `DriverEntry`: no framework, no device.
     pub(crate) const fn create_control_device_later(
         _init: &ControlDeviceSettings,
+        _file: Option<&'static dyn crate::sys::FileEvents<D>>,
     ) -> NtResult<Self> {
         Err(NtStatus::NOT_SUPPORTED)
     }
@@ -192,6 +199,36 @@ impl QueueHandle {
 
 /// `WDFREQUEST`.
 pub(crate) struct RequestHandle(&'static Never);
+
+/// An open's context value, boxed.
+pub(crate) struct FileContext(
+    #[allow(dead_code, reason = "uninhabited: no backend")] &'static Never,
+);
+
+impl FileContext {
+    /// Boxes `value`: no backend, nothing to box into.
+    pub(crate) fn new<C: Any + Send + Sync>(_value: C) -> NtResult<Self> {
+        Err(NtStatus::NOT_SUPPORTED)
+    }
+}
+
+/// A `WDFFILEOBJECT` lent to a callback.
+#[derive(Clone, Copy)]
+pub(crate) struct FileRef(&'static Never);
+
+impl FileRef {
+    /// The open's context, if it is a `C`.
+    pub(crate) fn context<'a, C: Any>(self) -> Option<&'a C> {
+        match *self.0 {}
+    }
+}
+
+/// Keeps a device's file callbacks: no backend, nothing to keep them for.
+pub(crate) fn keep_file_events<D: DriverCallbacks, E: crate::sys::FileEvents<D>>(
+    _events: E,
+) -> NtResult<&'static dyn crate::sys::FileEvents<D>> {
+    Err(NtStatus::NOT_SUPPORTED)
+}
 
 /// A `WDFREQUEST` lent to `EvtIoStop` or `EvtIoResume`.
 #[derive(Clone, Copy)]
@@ -237,6 +274,11 @@ impl RequestHandle {
 
     /// `WdfDeviceGetIoTarget` of the request's device.
     pub(crate) fn default_io_target(&self) -> Option<IoTargetHandle> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestGetFileObject`.
+    pub(crate) fn file_object(&self) -> Option<FileRef> {
         match *self.0 {}
     }
 

@@ -89,6 +89,7 @@ mod child;
 mod contexts;
 mod device;
 mod driver;
+mod file;
 mod live;
 mod pnp_power;
 mod queue;
@@ -121,6 +122,7 @@ pub(crate) use driver::DriverHandle;
 pub(crate) use driver::image_driver_entry;
 #[cfg(feature = "host")]
 pub(crate) use driver::image_entry;
+pub(crate) use file::{FileContext, FileRef, keep_file_events};
 pub(crate) use queue::QueueHandle;
 pub(crate) use registry::ParametersKey;
 pub(crate) use request::{IoTargetHandle, RequestHandle, RequestRef};

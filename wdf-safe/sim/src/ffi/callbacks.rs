@@ -271,6 +271,20 @@ pub(crate) fn evt_request_cancel(callback: PFN_WDF_REQUEST_CANCEL, request: Hand
     }
 }
 
+/// `EvtDeviceFileCreate(Device, Request, FileObject)`.
+pub(crate) fn evt_device_file_create(
+    callback: crate::ffi::bindings::PFN_WDF_DEVICE_FILE_CREATE,
+    device: Handle,
+    request: Handle,
+    file: Handle,
+) {
+    if let Some(callback) = callback {
+        // SAFETY: registered with WdfDeviceInitSetFileObjectConfig; called with the device, the
+        // create request the driver now owns, and the open's new file object.
+        unsafe { callback(raw(device), raw(request), raw(file)) };
+    }
+}
+
 /// `EvtFileClose` or `EvtFileCleanup`.
 pub(crate) fn evt_file(callback: PFN_WDF_FILE_CLOSE, file: Handle) {
     if let Some(callback) = callback {

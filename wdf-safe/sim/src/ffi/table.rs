@@ -43,6 +43,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfDeviceCreateSymbolicLinkTableIndex: PFN_WDFDEVICECREATESYMBOLICLINK = WdfDeviceCreateSymbolicLink;
         WdfDeviceConfigureRequestDispatchingTableIndex: PFN_WDFDEVICECONFIGUREREQUESTDISPATCHING = WdfDeviceConfigureRequestDispatching;
         WdfDriverCreateTableIndex: PFN_WDFDRIVERCREATE = WdfDriverCreate;
+        WdfFileObjectGetDeviceTableIndex: PFN_WDFFILEOBJECTGETDEVICE = WdfFileObjectGetDevice;
         WdfFdoInitSetFilterTableIndex: PFN_WDFFDOINITSETFILTER = WdfFdoInitSetFilter;
         WdfIoQueueCreateTableIndex: PFN_WDFIOQUEUECREATE = WdfIoQueueCreate;
         WdfIoQueueGetStateTableIndex: PFN_WDFIOQUEUEGETSTATE = WdfIoQueueGetState;
@@ -71,6 +72,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfRequestGetInformationTableIndex: PFN_WDFREQUESTGETINFORMATION = WdfRequestGetInformation;
         WdfRequestForwardToIoQueueTableIndex: PFN_WDFREQUESTFORWARDTOIOQUEUE = WdfRequestForwardToIoQueue;
         WdfRequestGetIoQueueTableIndex: PFN_WDFREQUESTGETIOQUEUE = WdfRequestGetIoQueue;
+        WdfRequestGetFileObjectTableIndex: PFN_WDFREQUESTGETFILEOBJECT = WdfRequestGetFileObject;
         WdfRequestStopAcknowledgeTableIndex: PFN_WDFREQUESTSTOPACKNOWLEDGE = WdfRequestStopAcknowledge;
         WdfWaitLockCreateTableIndex: PFN_WDFWAITLOCKCREATE = WdfWaitLockCreate;
         WdfWaitLockAcquireTableIndex: PFN_WDFWAITLOCKACQUIRE = WdfWaitLockAcquire;

@@ -36,6 +36,9 @@ pub(crate) struct FileConfig {
     pub(crate) auto_forward: i32,
     /// `WDF_FILEOBJECT_CLASS`: whether the framework makes a `WDFFILEOBJECT` per open.
     pub(crate) class: i32,
+    /// The attributes of each `WDFFILEOBJECT` (`FileObjectAttributes`): its context and
+    /// callbacks.
+    pub(crate) attributes: Option<super::lifecycle::Attributes>,
 }
 
 impl FileConfig {
@@ -96,6 +99,7 @@ impl InitBody {
                 cleanup: None,
                 auto_forward: Tri::WdfUseDefault,
                 class: crate::ffi::bindings::_WDF_FILEOBJECT_CLASS::WdfFileObjectNotRequired,
+                attributes: None,
             },
             sddl: None,
             pnp_power: WDF_PNPPOWER_EVENT_CALLBACKS {

@@ -1,7 +1,8 @@
 //! `FxDevice::DispatchWithLock`: where an IRP that reaches a framework device goes
 //! (`GetDispatchPackage`, shared/inc/private/common/fxdevice.hpp).
 //!
-//! * create, cleanup and close: `FxPkgGeneral` (shared/irphandlers/general/fxpkggeneral.cpp);
+//! * create, cleanup and close: `FxPkgGeneral` (shared/irphandlers/general/fxpkggeneral.cpp,
+//!   [`file`](super::file));
 //! * read, write, device controls: `FxPkgIo` (shared/irphandlers/io/fxpkgio.cpp) — to the queue
 //!   configured for the type, else the default queue; with none, a filter passes the IRP down
 //!   and any other device fails it with `STATUS_INVALID_DEVICE_REQUEST`;
@@ -12,10 +13,9 @@ use wdm_compat::NtStatus;
 use wdm_compat::host::{DeviceId, IrpId, major};
 
 use super::device::{self, Routing};
-use super::objects::{Body, Handle};
-use super::{Cx, lifecycle, pnp, queue, request};
+use super::objects::Handle;
+use super::{Cx, file, pnp, queue, request};
 use crate::ffi::bindings::_WDF_REQUEST_TYPE as RequestType;
-use crate::ffi::callbacks;
 
 /// `IRP_MJ_SHUTDOWN`.
 const SHUTDOWN: u8 = 0x10;
@@ -28,7 +28,7 @@ pub(crate) fn dispatch(cx: &Cx, wdm: DeviceId, irp: IrpId) -> NtStatus {
     };
     match major {
         major::CREATE => create(cx, device, &routing, wdm, irp),
-        major::CLEANUP | major::CLOSE => cleanup_or_close(cx, device, &routing, irp, major),
+        major::CLEANUP | major::CLOSE => file::cleanup_or_close(cx, device, &routing, irp, major),
         major::READ | major::WRITE | major::DEVICE_CONTROL | major::INTERNAL_DEVICE_CONTROL => {
             io(cx, device, &routing, wdm, irp, major)
         }
@@ -76,7 +76,13 @@ fn forward_or_fail(cx: &Cx, routing: &Routing, irp: IrpId, pass: bool) -> NtStat
 }
 
 /// A request for the IRP, handed to `queue` (`STATUS_PENDING`: the framework pended the IRP).
-fn queue_irp(cx: &Cx, device: Handle, wdm: DeviceId, irp: IrpId, queue: Handle) -> NtStatus {
+pub(crate) fn queue_irp(
+    cx: &Cx,
+    device: Handle,
+    wdm: DeviceId,
+    irp: IrpId,
+    queue: Handle,
+) -> NtStatus {
     match request::new_request(cx, device, wdm, irp) {
         Ok(request) => {
             cx.kernel.mark_pending(irp);
@@ -87,48 +93,10 @@ fn queue_irp(cx: &Cx, device: Handle, wdm: DeviceId, irp: IrpId, queue: Handle) 
     }
 }
 
-/// `FxPkgGeneral::OnCreate`: the create queue wins; without one (and without
-/// `EvtDeviceFileCreate`) a filter passes the create down and any other device succeeds it.
+/// `FxPkgGeneral::OnCreate` ([`file::create`]).
 fn create(cx: &Cx, device: Handle, routing: &Routing, wdm: DeviceId, irp: IrpId) -> NtStatus {
     let create_queue = queue_for(cx, device, RequestType::WdfRequestTypeCreate);
-    if let Some(queue) = create_queue {
-        return queue_irp(cx, device, wdm, irp, queue);
-    }
-    if routing.file.create.is_some() {
-        cx.verifier_break(
-            None,
-            "EvtDeviceFileCreate is not modelled by the simulated framework; the create succeeds",
-        );
-    }
-    match routing.lower {
-        Some(lower) if routing.auto_forward => forward(cx, irp, lower),
-        _ => complete(cx, irp, NtStatus::SUCCESS),
-    }
-}
-
-/// `FxPkgGeneral::OnCleanup` / `OnClose`: `EvtFileCleanup` / `EvtFileClose` with a file
-/// object, which is destroyed after close; then down the stack or completed.
-fn cleanup_or_close(cx: &Cx, device: Handle, routing: &Routing, irp: IrpId, major: u8) -> NtStatus {
-    let callback = if major == major::CLOSE {
-        routing.file.close
-    } else {
-        routing.file.cleanup
-    };
-    if callback.is_some()
-        && let Ok(file) = lifecycle::create_object(cx, Some(device), None, Body::FileObject)
-    {
-        callbacks::evt_file(callback, file);
-        lifecycle::delete_object(cx, file, "close");
-    }
-    if major == major::CLEANUP
-        && let Some(file) = cx.kernel.file_object(irp)
-    {
-        queue::flush_by_file_object(cx, device, file);
-    }
-    match routing.lower {
-        Some(lower) if routing.auto_forward => forward(cx, irp, lower),
-        _ => complete(cx, irp, NtStatus::SUCCESS),
-    }
+    file::create(cx, device, routing, wdm, irp, create_queue)
 }
 
 fn queue_for(cx: &Cx, device: Handle, request_type: i32) -> Option<Handle> {

@@ -5,6 +5,7 @@
 
 pub(crate) mod device;
 pub(crate) mod driver;
+pub(crate) mod file;
 pub(crate) mod io;
 pub(crate) mod lifecycle;
 pub(crate) mod loader;

@@ -368,6 +368,17 @@ pub(crate) fn driver_cancelable_of(cx: &Cx, queue: Handle) -> Vec<Handle> {
         .collect()
 }
 
+/// A request the framework hands to the driver outside any queue (the create request of
+/// `EvtDeviceFileCreate`): the driver owns it, and `WdfRequestGetIoQueue` finds no queue.
+pub(crate) fn hand_to_driver(cx: &Cx, request: Handle) {
+    let mut state = cx.lock();
+    if let Some(info) = state.objects.get_mut(request).and_then(|o| o.request_mut()) {
+        info.owner = Owner::Driver(std::thread::current().id());
+        info.queue = None;
+        info.presented = true;
+    }
+}
+
 /// The driver-owned requests of `queue`: handle, the thread that got them, their type.
 pub(crate) fn driver_owned_of(
     state: &State,

@@ -8,18 +8,17 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use wdm_compat::memory::try_push;
 
 use super::contexts::{Contexts, ObjectHead};
-use super::driver::{driver, evt_file_close};
+use super::driver::driver;
 use super::live::{Held, LiveCell};
 use super::queue::{self, QueueHandle};
 use super::request::RequestHandle;
 use super::wdk_sys::{
-    self, GUID, PWDFDEVICE_INIT, WDF_FILEOBJECT_CONFIG, WDFDEVICE, WDFDRIVER, WDFOBJECT,
-    call_unsafe_wdf_function_binding,
+    self, GUID, PWDFDEVICE_INIT, WDFDEVICE, WDFDRIVER, WDFOBJECT, call_unsafe_wdf_function_binding,
 };
 use super::{RECORD, attributes, guarded, keep, publish_record, record_of, unicode, utf16};
 use crate::sys::{
-    ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, Guid, InitSettings,
-    RequestType,
+    ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, FileEvents, Guid,
+    InitSettings, RequestType,
 };
 use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 
@@ -41,6 +40,8 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     cleanup: SpinLock<Vec<fn(&D)>>,
     /// The PnP and power callbacks set on the FDO init.
     pnp_power: SpinLock<Option<D::PnpPower>>,
+    /// The file-object callbacks set on the init.
+    file_events: SpinLock<Option<&'static dyn FileEvents<D>>>,
     default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
     /// The request types dispatched to a queue already (one bit per [`RequestType::ALL`]).
     dispatched: AtomicU8,
@@ -59,6 +60,7 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
             settings: SpinLock::new(settings),
             cleanup: SpinLock::new(Vec::new()),
             pnp_power: SpinLock::new(None),
+            file_events: SpinLock::new(None),
             default_queue: AtomicPtr::new(ptr::null_mut()),
             dispatched: AtomicU8::new(0),
         }
@@ -68,12 +70,18 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
     pub(super) fn pnp_power_callbacks(&self) -> Option<D::PnpPower> {
         *self.pnp_power.lock()
     }
+
+    /// The file-object callbacks, if the driver set any.
+    pub(super) fn file_events(&self) -> Option<&'static dyn FileEvents<D>> {
+        *self.file_events.lock()
+    }
 }
 
 /// `WdfControlDeviceInitAllocate` + the init's setters + `WdfDeviceCreate`.
 pub(super) fn create_control_device<D: DriverCallbacks>(
     driver: WDFDRIVER,
     init: &ControlDeviceSettings,
+    file: Option<&'static dyn FileEvents<D>>,
 ) -> NtResult<DeviceHandle<D>> {
     // Everything that can fail before the init exists, so a failure leaves nothing to free.
     let sddl = utf16(init.sddl)?;
@@ -97,8 +105,9 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
             return Err(status);
         }
     }
-    apply_settings::<D>(raw_init, &init.settings, false);
+    apply_settings::<D>(raw_init, &init.settings, false, file);
     let record = DeviceRecord::<D>::new(ptr::null_mut(), init.settings, false);
+    *record.file_events.lock() = file;
     match keep(record).and_then(|record| create_device::<D>(&mut raw_init, record)) {
         Ok(handle) => Ok(handle),
         Err(status) => {
@@ -112,7 +121,12 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
 /// The `WdfDeviceInitSet*` calls for the settings that differ from the framework's defaults
 /// (a filter keeps what the framework takes from the device below), and the file-object
 /// callbacks.
-fn apply_settings<D: DriverCallbacks>(init: PWDFDEVICE_INIT, settings: &InitSettings, fdo: bool) {
+fn apply_settings<D: DriverCallbacks>(
+    init: PWDFDEVICE_INIT,
+    settings: &InitSettings,
+    fdo: bool,
+    file: Option<&'static dyn FileEvents<D>>,
+) {
     let default = InitSettings::DEFAULT;
     if settings.io_type != default.io_type {
         // SAFETY: `init` is a live device init owned by the caller (a control init it
@@ -159,21 +173,18 @@ fn apply_settings<D: DriverCallbacks>(init: PWDFDEVICE_INIT, settings: &InitSett
             );
         }
     }
-    let mut file_config = WDF_FILEOBJECT_CONFIG {
-        Size: size_of::<WDF_FILEOBJECT_CONFIG>() as u32,
-        EvtDeviceFileCreate: None,
-        EvtFileClose: Some(evt_file_close::<D>),
-        EvtFileCleanup: None,
-        AutoForwardCleanupClose: wdk_sys::_WDF_TRI_STATE::WdfUseDefault,
-        FileObjectClass: wdk_sys::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts,
-    };
-    // SAFETY: as above; the configuration is read during the call.
+    let (mut file_config, file_attributes) = super::file::file_config::<D>(file);
+    let mut file_attributes = file_attributes;
+    let attributes = file_attributes
+        .as_mut()
+        .map_or(wdk_sys::WDF_NO_OBJECT_ATTRIBUTES, ptr::from_mut);
+    // SAFETY: as above; the configuration and the attributes are read during the call.
     unsafe {
         call_unsafe_wdf_function_binding!(
             WdfDeviceInitSetFileObjectConfig,
             init,
             &mut file_config,
-            wdk_sys::WDF_NO_OBJECT_ATTRIBUTES
+            attributes
         );
     }
 }
@@ -307,6 +318,12 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         }
     }
 
+    /// The file-object callbacks for the FDO (`WdfDeviceInitSetFileObjectConfig`, applied at
+    /// `fdo_create`).
+    pub(crate) fn fdo_init_set_file_events(self, events: &'static dyn FileEvents<D>) {
+        *self.record().file_events.lock() = Some(events);
+    }
+
     /// `WdfDeviceInitSet*` on the FDO init (applied at `fdo_create`).
     pub(crate) fn fdo_init_update(self, update: impl FnOnce(&mut InitSettings)) {
         update(&mut self.record().settings.lock());
@@ -320,7 +337,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
         let settings = *record.settings.lock();
-        apply_settings::<D>(init, &settings, true);
+        apply_settings::<D>(init, &settings, true, record.file_events());
         let mut attributes = device_attributes::<D>();
         let mut device: WDFDEVICE = ptr::null_mut();
         // SAFETY: as above; the framework consumes the init on success.
@@ -499,12 +516,15 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// [`create_control_device`] after `DriverEntry` (from `EvtDriverDeviceAdd`), with the
     /// image's `WDFDRIVER` (what `WdfGetDriver` returns).
-    pub(crate) fn create_control_device_later(init: &ControlDeviceSettings) -> NtResult<Self> {
+    pub(crate) fn create_control_device_later(
+        init: &ControlDeviceSettings,
+        file: Option<&'static dyn FileEvents<D>>,
+    ) -> NtResult<Self> {
         let driver = super::image()
             .map(|image| image.wdf_driver.load(Ordering::Acquire))
             .filter(|driver| !driver.is_null())
             .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
-        create_control_device::<D>(driver.cast(), init)
+        create_control_device::<D>(driver.cast(), init, file)
     }
 
     /// `WdfObjectDelete` of a control device (KMDF deletes PnP devices itself): its queues and

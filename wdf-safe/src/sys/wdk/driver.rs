@@ -11,9 +11,10 @@ use wdm_compat::memory::try_box;
 
 use super::wdk_sys::{
     self, NTSTATUS, PCUNICODE_STRING, PDRIVER_OBJECT, PWDFDEVICE_INIT, WDF_DRIVER_CONFIG,
-    WDF_OBJECT_ATTRIBUTES, WDFDRIVER, WDFFILEOBJECT, WDFOBJECT, call_unsafe_wdf_function_binding,
+    WDF_OBJECT_ATTRIBUTES, WDFDRIVER, WDFOBJECT, call_unsafe_wdf_function_binding,
 };
 use super::{DeviceHandle, device, enum_flags, guarded, image, install_image, uninstall_image};
+use crate::sys::FileEvents;
 use crate::sys::{ControlDeviceSettings, DriverCallbacks};
 use wdm_compat::{NtResult, NtStatus};
 
@@ -45,8 +46,9 @@ impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
     pub(crate) fn create_control_device(
         &mut self,
         init: &ControlDeviceSettings,
+        file: Option<&'static dyn FileEvents<D>>,
     ) -> NtResult<DeviceHandle<D>> {
-        device::create_control_device(self.driver, init)
+        device::create_control_device(self.driver, init, file)
     }
 }
 
@@ -99,15 +101,6 @@ unsafe extern "C" fn evt_device_add<D: DriverCallbacks>(
             Err(status) => status.to_raw(),
         }
     })
-}
-
-/// `EvtFileClose`.
-pub(super) unsafe extern "C" fn evt_file_close<D: DriverCallbacks>(_file: WDFFILEOBJECT) {
-    guarded((), || {
-        if let Some(driver) = driver::<D>() {
-            driver.file_close();
-        }
-    });
 }
 
 /// What `DriverEntry` of driver `D` does: `WdfDriverCreate` (with the unload callback, so it is

@@ -252,6 +252,16 @@ impl RequestHandle {
         (!queue.is_null()).then_some(queue)
     }
 
+    /// `WdfRequestGetFileObject`: the file object of the open the request came through (the
+    /// crate gives every device file objects, so KMDF finds one for any request with a
+    /// `FILE_OBJECT`).
+    pub(crate) fn file_object(&self) -> Option<super::file::FileRef> {
+        // SAFETY: the driver owns the live request.
+        let file =
+            unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetFileObject, self.raw()) };
+        super::file::FileRef::lent(file)
+    }
+
     /// The context of type `T` (type info `info`) of the request's queue.
     pub(crate) fn queue_context<T: Any>(
         &self,

@@ -714,6 +714,8 @@ wdf_functions! {
         (DriverObject: PDRIVER_OBJECT, RegistryPath: PCUNICODE_STRING, DriverAttributes: PWDF_OBJECT_ATTRIBUTES, DriverConfig: PWDF_DRIVER_CONFIG, Driver: *mut WDFDRIVER) -> NTSTATUS;
     WdfDriverOpenParametersRegistryKey / WdfDriverOpenParametersRegistryKeyTableIndex / PFN_WDFDRIVEROPENPARAMETERSREGISTRYKEY = 119
         (Driver: WDFDRIVER, DesiredAccess: ACCESS_MASK, KeyAttributes: PWDF_OBJECT_ATTRIBUTES, Key: *mut WDFKEY) -> NTSTATUS;
+    WdfFileObjectGetDevice / WdfFileObjectGetDeviceTableIndex / PFN_WDFFILEOBJECTGETDEVICE = 139
+        (FileObject: WDFFILEOBJECT) -> WDFDEVICE;
     WdfFdoInitSetFilter / WdfFdoInitSetFilterTableIndex / PFN_WDFFDOINITSETFILTER = 129
         (DeviceInit: PWDFDEVICE_INIT);
     WdfIoQueueCreate / WdfIoQueueCreateTableIndex / PFN_WDFIOQUEUECREATE = 152
@@ -774,6 +776,8 @@ wdf_functions! {
         (Request: WDFREQUEST, DestinationQueue: WDFQUEUE) -> NTSTATUS;
     WdfRequestGetIoQueue / WdfRequestGetIoQueueTableIndex / PFN_WDFREQUESTGETIOQUEUE = 282
         (Request: WDFREQUEST) -> WDFQUEUE;
+    WdfRequestGetFileObject / WdfRequestGetFileObjectTableIndex / PFN_WDFREQUESTGETFILEOBJECT = 277
+        (Request: WDFREQUEST) -> WDFFILEOBJECT;
     WdfRequestStopAcknowledge / WdfRequestStopAcknowledgeTableIndex / PFN_WDFREQUESTSTOPACKNOWLEDGE = 284
         (Request: WDFREQUEST, Requeue: BOOLEAN);
     WdfWaitLockCreate / WdfWaitLockCreateTableIndex / PFN_WDFWAITLOCKCREATE = 312

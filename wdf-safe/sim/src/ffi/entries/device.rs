@@ -162,18 +162,17 @@ pub(crate) unsafe extern "C" fn WdfDeviceInitSetFileObjectConfig(
         let Some(config) = read(cx, DDI, "FileObjectConfig", config.cast_const()) else {
             return;
         };
-        let valid = sized(
+        let file_attributes = sized(
             cx,
             DDI,
             "WDF_FILEOBJECT_CONFIG",
             config.Size as usize,
             size_of::<WDF_FILEOBJECT_CONFIG>(),
         )
-        .and_then(|()| attributes(cx, DDI, file_attributes))
-        .is_ok();
-        if !valid {
+        .and_then(|()| attributes(cx, DDI, file_attributes));
+        let Ok(file_attributes) = file_attributes else {
             return;
-        }
+        };
         if !(Tri::WdfFalse..=Tri::WdfUseDefault).contains(&config.AutoForwardCleanupClose) {
             cx.verifier_break(
                 None,
@@ -187,6 +186,7 @@ pub(crate) unsafe extern "C" fn WdfDeviceInitSetFileObjectConfig(
             cleanup: config.EvtFileCleanup,
             auto_forward: config.AutoForwardCleanupClose,
             class: config.FileObjectClass,
+            attributes: file_attributes,
         };
     });
 }
@@ -406,4 +406,27 @@ pub(crate) unsafe extern "C" fn WdfDeviceGetIoTarget(
         return core::ptr::null_mut();
     };
     device::io_target(&cx, device).map_or(core::ptr::null_mut(), raw)
+}
+
+pub(crate) unsafe extern "C" fn WdfFileObjectGetDevice(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_file: crate::ffi::bindings::WDFFILEOBJECT,
+) -> WDFDEVICE {
+    const DDI: &str = "WdfFileObjectGetDevice";
+    let Some(cx) = enter(globals, DDI) else {
+        return core::ptr::null_mut();
+    };
+    let Some(file) = handle(&cx, DDI, raw_file, Kind::FileObject) else {
+        return core::ptr::null_mut();
+    };
+    if !cx.check_irql(DDI, DISPATCH) {
+        return core::ptr::null_mut();
+    }
+    let device = cx
+        .lock()
+        .objects
+        .get(file)
+        .and_then(|o| o.file())
+        .map(|f| f.device);
+    device.map_or(core::ptr::null_mut(), raw)
 }

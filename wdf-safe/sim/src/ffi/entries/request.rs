@@ -384,3 +384,25 @@ pub(crate) unsafe extern "C" fn WdfRequestStopAcknowledge(
         crate::framework::queue_power::stop_acknowledge(&cx, request, requeue != 0);
     }
 }
+
+pub(crate) unsafe extern "C" fn WdfRequestGetFileObject(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_request: WDFREQUEST,
+) -> crate::ffi::bindings::WDFFILEOBJECT {
+    const DDI: &str = "WdfRequestGetFileObject";
+    let Some((cx, request)) = enter_request(globals, DDI, raw_request) else {
+        return core::ptr::null_mut();
+    };
+    match crate::framework::file::of_request(&cx, request) {
+        Ok(file) => file.map_or(core::ptr::null_mut(), raw),
+        Err(()) => {
+            // FxRequest::GetFileObject on a device without file objects.
+            cx.verifier_break(
+                Some("FileObjectConfigured"),
+                "WdfRequestGetFileObject: the device's file-object class is \
+                 WdfFileObjectNotRequired, so its requests have no file object",
+            );
+            core::ptr::null_mut()
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! `WDFFILEOBJECT`: the file-object callbacks of a device (`EvtDeviceFileCreate`,
+//! `EvtFileCleanup`, `EvtFileClose`) and each open's context.
+//!
+//! A device whose driver set file callbacks gets a file object per open, whose [`RECORD`]
+//! context points to a [`FileRecord`]: the open's context value, boxed (fallibly) by the create
+//! trampoline before the driver's create callback runs, and freed in the file object's
+//! `EvtDestroyCallback`, after close. A failed allocation fails the create with
+//! `STATUS_INSUFFICIENT_RESOURCES`.
+
+use alloc::boxed::Box;
+use core::any::Any;
+use core::ptr::{self, NonNull};
+
+use super::device::DeviceRecord;
+use super::driver::driver;
+use super::request::{RequestHandle, refuse};
+use super::wdk_sys::{self, WDFDEVICE, WDFFILEOBJECT, WDFOBJECT, WDFREQUEST};
+use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
+use crate::sys::{DriverCallbacks, FileEvents, RequestType};
+use wdm_compat::memory::try_box;
+use wdm_compat::{NtResult, NtStatus};
+
+/// An open's context value, boxed; made by [`FileEvents::new_context`].
+pub(crate) struct FileContext(Box<dyn Any + Send + Sync>);
+
+impl FileContext {
+    /// Boxes `value`; `STATUS_INSUFFICIENT_RESOURCES` when the pool is short.
+    pub(crate) fn new<C: Any + Send + Sync>(value: C) -> NtResult<Self> {
+        let boxed: Box<dyn Any + Send + Sync> =
+            try_box(value).map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        Ok(Self(boxed))
+    }
+}
+
+/// What a file object's [`RECORD`] context points to.
+struct FileRecord {
+    context: FileContext,
+}
+
+/// Keeps a device's file callbacks until the driver unloads (the device's record points to
+/// them).
+pub(crate) fn keep_file_events<D: DriverCallbacks, E: FileEvents<D>>(
+    events: E,
+) -> NtResult<&'static dyn FileEvents<D>> {
+    Ok(keep(events)?)
+}
+
+/// A `WDFFILEOBJECT` lent to a callback (or found from a request the driver owns): not an
+/// owner; the typed layer bounds what it hands out by the callback or the request.
+#[derive(Clone, Copy)]
+pub(crate) struct FileRef(NonNull<wdk_sys::WDFFILEOBJECT__>);
+
+impl FileRef {
+    pub(super) fn lent(file: WDFFILEOBJECT) -> Option<Self> {
+        NonNull::new(file).map(Self)
+    }
+
+    /// The open's context, if it is a `C`. The reference is valid while the file object lives:
+    /// the caller bounds `'a` by the callback that lent the object or the request that named
+    /// it (a request keeps its open, and so its file object, alive).
+    pub(crate) fn context<'a, C: Any>(self) -> Option<&'a C> {
+        let record = record_of::<FileRecord>(self.0.as_ptr().cast());
+        // SAFETY: a file object of this image's devices points to its `FileRecord` from the
+        // create trampoline until its destroy callback, which runs after close, when no
+        // callback or request of the open remains; the caller's `'a` ends before that.
+        let record = unsafe { record.as_ref() }?;
+        record.context.0.downcast_ref::<C>()
+    }
+}
+
+/// The `WDF_FILEOBJECT_CONFIG` and file-object attributes for `events` (`None`: only
+/// `EvtFileClose`, for [`DriverCallbacks::file_close`]).
+pub(super) fn file_config<D: DriverCallbacks>(
+    events: Option<&'static dyn FileEvents<D>>,
+) -> (
+    wdk_sys::WDF_FILEOBJECT_CONFIG,
+    Option<wdk_sys::WDF_OBJECT_ATTRIBUTES>,
+) {
+    let config = wdk_sys::WDF_FILEOBJECT_CONFIG {
+        Size: size_of::<wdk_sys::WDF_FILEOBJECT_CONFIG>() as u32,
+        EvtDeviceFileCreate: events.map(|_| evt_device_file_create::<D> as _),
+        EvtFileClose: Some(evt_file_close::<D>),
+        EvtFileCleanup: events
+            .is_some_and(|e| e.handles_cleanup())
+            .then_some(evt_file_cleanup::<D> as _),
+        AutoForwardCleanupClose: wdk_sys::_WDF_TRI_STATE::WdfUseDefault,
+        FileObjectClass: wdk_sys::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts,
+    };
+    let attributes = events.map(|_| attributes(&RECORD, None, Some(evt_file_destroy)));
+    (config, attributes)
+}
+
+/// The device's record and the driver, for a callback of `device`.
+fn record_and_driver<D: DriverCallbacks>(
+    device: WDFDEVICE,
+) -> Option<(&'static DeviceRecord<D>, &'static D)> {
+    // SAFETY: device records are kept until the driver unloads; every device of the image has
+    // a `DeviceRecord<D>` with the image's one driver type.
+    let record = unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }?;
+    Some((record, driver::<D>()?))
+}
+
+/// `WdfFileObjectGetDevice`.
+fn device_of(file: WDFFILEOBJECT) -> WDFDEVICE {
+    // SAFETY: a live file object the framework passed to the calling callback.
+    unsafe { wdk_sys::call_unsafe_wdf_function_binding!(WdfFileObjectGetDevice, file) }
+}
+
+/// `EvtDeviceFileCreate`: boxes the open's context, then the driver's create callback, which
+/// completes the request.
+unsafe extern "C" fn evt_device_file_create<D: DriverCallbacks>(
+    device: WDFDEVICE,
+    request: WDFREQUEST,
+    file: WDFFILEOBJECT,
+) {
+    guarded((), || {
+        let Some((record, driver)) = record_and_driver::<D>(device) else {
+            return refuse(request, NtStatus::DEVICE_NOT_READY);
+        };
+        let Some(events) = record.file_events() else {
+            return refuse(request, NtStatus::SUCCESS);
+        };
+        let context = match events.new_context() {
+            Ok(context) => context,
+            Err(status) => return refuse(request, status),
+        };
+        let Ok(kept) = try_box(FileRecord { context }) else {
+            return refuse(request, NtStatus::INSUFFICIENT_RESOURCES);
+        };
+        publish_record(file.cast(), Box::into_raw(kept).cast_const());
+        let (Some(file), Some(request)) = (
+            FileRef::lent(file),
+            RequestHandle::presented(request, RequestType::Create),
+        ) else {
+            return;
+        };
+        events.create(driver, file, request);
+    });
+}
+
+/// `EvtFileCleanup`: the open's last handle was closed.
+unsafe extern "C" fn evt_file_cleanup<D: DriverCallbacks>(file: WDFFILEOBJECT) {
+    guarded((), || {
+        if let (Some((record, driver)), Some(lent)) =
+            (record_and_driver::<D>(device_of(file)), FileRef::lent(file))
+            && let Some(events) = record.file_events()
+        {
+            events.cleanup(driver, lent);
+        }
+    });
+}
+
+/// `EvtFileClose`: the open is gone; the driver's [`DriverCallbacks::file_close`], then the
+/// device's close callback.
+pub(super) unsafe extern "C" fn evt_file_close<D: DriverCallbacks>(file: WDFFILEOBJECT) {
+    guarded((), || {
+        let Some(driver) = driver::<D>() else {
+            return;
+        };
+        driver.file_close();
+        if let (Some((record, _)), Some(lent)) =
+            (record_and_driver::<D>(device_of(file)), FileRef::lent(file))
+            && let Some(events) = record.file_events()
+        {
+            events.close(driver, lent);
+        }
+    });
+}
+
+/// The file object's `EvtDestroyCallback`: frees the open's context.
+unsafe extern "C" fn evt_file_destroy(object: WDFOBJECT) {
+    guarded((), || {
+        let record = record_of::<FileRecord>(object).cast_mut();
+        publish_record::<FileRecord>(object, ptr::null());
+        if !record.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` in the create trampoline and is
+            // taken back once, here, after close: no callback or request of the open remains.
+            drop(unsafe { Box::from_raw(record) });
+        }
+    });
+}
