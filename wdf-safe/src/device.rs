@@ -604,7 +604,12 @@ impl<D: KmdfDriver> Device<D, Ready> {
     /// # Errors
     ///
     /// `STATUS_INVALID_DEVICE_REQUEST` above PASSIVE_LEVEL or for a queue of another device,
-    /// `STATUS_INVALID_DEVICE_STATE` once the device or queue is gone.
+    /// `STATUS_INVALID_DEVICE_STATE` once the device or queue is gone, `STATUS_WDF_BUSY` while
+    /// another synchronous stop or purge of the queue is under way (KMDF would bug-check on
+    /// the second). A stop that races the queue's own deletion (the device being removed on
+    /// another thread) can still reach KMDF in the moment between its dispose and its cleanup
+    /// callback; call it from the device's PnP callbacks (self-managed I/O suspend), where the
+    /// framework serializes it with the removal.
     pub fn stop_queue_synchronously<K: QueueKind>(&self, queue: &Queue<K>) -> NtResult {
         self.raw.stop_queue_synchronously(queue.raw())
     }

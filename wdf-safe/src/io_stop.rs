@@ -6,7 +6,10 @@
 //! hands each request the driver still owns from the queue — one it sent to the device below,
 //! or left to its cancel routine — to `EvtIoStop`, and waits until each is acknowledged or
 //! completed. Back in D0, `EvtIoResume` runs for each acknowledged request, then the queue
-//! presents again. At removal the same happens with [`StopAction::Purge`].
+//! presents again. At removal the device first leaves D0 this way ([`StopAction::Suspend`]);
+//! after `EvtDeviceReleaseHardware` the queue is purged: requests waiting in it are cancelled,
+//! requests the driver left to their cancel routine are cancelled through it, and the rest go
+//! to `EvtIoStop` again with [`StopAction::Purge`].
 //!
 //! An `EvtIoStop` here must return the [`StopDone`] of the request it was given, and the only
 //! way to get it is [`StopRequest::acknowledge`] (`WdfRequestStopAcknowledge` with

@@ -12,12 +12,16 @@
 //! | first start (`IRP_MN_START_DEVICE`, after the bus started it) | `prepare_hardware`, `d0_entry(D3Final)`, `self_managed_io_init` |
 //! | leaves D0 (`IRP_MN_SET_POWER` Dx) | `self_managed_io_suspend`, `d0_exit(Dx)` |
 //! | back to D0 | `d0_entry(Dx)`, `self_managed_io_restart` |
-//! | removed (`IRP_MN_REMOVE_DEVICE`) while in D0 | `self_managed_io_suspend`, `d0_exit(D3Final)`, `self_managed_io_flush`, `release_hardware`, `self_managed_io_cleanup`, then the device's cleanup |
-//! | surprise-removed (`IRP_MN_SURPRISE_REMOVAL`) | `surprise_removal`, then the removal's steps that are left |
+//! | removed (`IRP_MN_REMOVE_DEVICE`) while in D0 | `self_managed_io_suspend`, `d0_exit(D3Final)`, `release_hardware`, `self_managed_io_flush`, `self_managed_io_cleanup`, then the device's cleanup |
+//! | surprise-removed (`IRP_MN_SURPRISE_REMOVAL`) | `surprise_removal`, then suspend, `d0_exit(D3Final)`, `release_hardware` and flush; the removal that follows only cleans up |
 //!
-//! A callback that fails fails the transition: a failed start is undone (what was set up is
-//! released again) and the start IRP fails with the callback's status, after which the PnP
-//! manager removes the device.
+//! A callback of the start that fails fails the start, after which the PnP manager removes
+//! the device: a failed `prepare_hardware` is still followed by `release_hardware`, and the
+//! start fails with its status; a failed `d0_entry` is followed by `release_hardware` (there is
+//! no D0 to exit), a failed `self_managed_io_init` by `d0_exit(D3Final)`, `release_hardware`
+//! and flush, and the start fails with `STATUS_DEVICE_POWER_FAILURE`. A failing suspend,
+//! `d0_exit` or `release_hardware` does not stop the power-down or removal (KMDF reports the
+//! device as failed).
 //!
 //! IRQL: every callback runs at PASSIVE_LEVEL (the device is power-pageable, as KMDF's FDOs are
 //! by default).

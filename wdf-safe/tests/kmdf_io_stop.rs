@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::string::String;
 use std::vec::Vec;
 
-use wdf_safe::io_stop::{ResumedRequest, StopAction, StopDone, StopRequest};
+use wdf_safe::io_stop::{ResumedRequest, StopDone, StopRequest};
 use wdf_safe::kind::Read;
 use wdf_safe::{
     DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
@@ -154,5 +154,4 @@ fn a_parked_request_is_stopped_acknowledged_resumed_and_purged_at_removal() {
     drop(parked);
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
-    let _ = StopAction::Purge;
 }

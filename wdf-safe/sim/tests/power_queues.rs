@@ -1,7 +1,8 @@
 //! Power-managed queues as C drivers meet them, through raw calls: an `EvtIoStop` that
 //! neither acknowledges nor completes, a power-managed queue without one, an acknowledgement
 //! outside `EvtIoStop`, and a requeueing acknowledgement (the request is presented again in
-//! D0). The safe API makes the first three compile errors (`wdf_safe::io_stop`); here the
+//! D0), and a synchronous stop of a queue being deleted (WDF_QUEUE_FATAL_ERROR). The safe API
+//! makes the first three compile errors (`wdf_safe::io_stop`); here the
 //! simulated verifier reports them by SDV rule.
 #![allow(
     clippy::unwrap_used,
@@ -244,4 +245,105 @@ fn a_stop_acknowledgement_outside_evt_io_stop_is_reported_and_ignored() {
     assert_eq!(read.result().unwrap().status, NtStatus::SUCCESS);
     let rules: Vec<_> = io.take_violations().iter().filter_map(|v| v.rule).collect();
     assert_eq!(rules, ["StopAckWithinEvtIoStop"]);
+}
+
+/// A queue whose cleanup callback stops it synchronously: the queue is being deleted, so KMDF's
+/// `QueueIdle` fails and `QueueIdleSynchronously` bug-checks (WDF_QUEUE_FATAL_ERROR).
+#[test]
+fn a_synchronous_stop_of_a_queue_being_deleted_is_wdf_queue_fatal_error() {
+    unsafe extern "C" fn queue_cleanup(queue: kmdf_sim::bindings::WDFOBJECT) {
+        // SAFETY: the queue whose cleanup this is, at PASSIVE_LEVEL.
+        unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStopSynchronously, queue.cast()) };
+    }
+    unsafe extern "C" fn add(_driver: WDFDRIVER, init: PWDFDEVICE_INIT) -> NTSTATUS {
+        let mut init = init;
+        let mut device: WDFDEVICE = null_mut();
+        // SAFETY: the FDO init lent to this callback.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDeviceCreate,
+                &mut init,
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut device
+            )
+        };
+        if status != 0 {
+            return status;
+        }
+        let mut config = WDF_IO_QUEUE_CONFIG {
+            Size: size_of::<WDF_IO_QUEUE_CONFIG>() as u32,
+            DispatchType: Dispatch::WdfIoQueueDispatchManual,
+            PowerManaged: Tri::WdfFalse,
+            ..WDF_IO_QUEUE_CONFIG::default()
+        };
+        let mut attributes = kmdf_sim::bindings::WDF_OBJECT_ATTRIBUTES {
+            Size: size_of::<kmdf_sim::bindings::WDF_OBJECT_ATTRIBUTES>() as u32,
+            EvtCleanupCallback: Some(queue_cleanup),
+            EvtDestroyCallback: None,
+            ExecutionLevel:
+                kmdf_sim::bindings::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
+            SynchronizationScope:
+                kmdf_sim::bindings::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
+            ParentObject: null_mut(),
+            ContextSizeOverride: 0,
+            ContextTypeInfo: core::ptr::null(),
+        };
+        let mut queue: WDFQUEUE = null_mut();
+        // SAFETY: a live device; the configuration and attributes are read during the call.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfIoQueueCreate,
+                device,
+                &mut config,
+                &mut attributes,
+                &mut queue
+            )
+        }
+    }
+    unsafe extern "C" fn entry(object: PDRIVER_OBJECT, path: PCUNICODE_STRING) -> NTSTATUS {
+        let mut config = WDF_DRIVER_CONFIG {
+            Size: size_of::<WDF_DRIVER_CONFIG>() as u32,
+            EvtDriverDeviceAdd: Some(add),
+            ..WDF_DRIVER_CONFIG::default()
+        };
+        let mut driver: WDFDRIVER = null_mut();
+        // SAFETY: DriverEntry's own arguments; the configuration is read during the call.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfDriverCreate,
+                object,
+                path,
+                WDF_NO_OBJECT_ATTRIBUTES,
+                &mut config,
+                &mut driver
+            )
+        }
+    }
+    let io = IoManager::new();
+    io.set_strict(false);
+    let bus = io
+        .load_driver("bus", ScriptedDriver::new().succeeding(&[major::PNP]))
+        .unwrap();
+    let driver = io
+        .load_driver("rawstop", kmdf_sim::entry_point(entry))
+        .unwrap();
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: r"\Device\RawStopPdo",
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[driver],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let _ = node.remove();
+    let reports = io.take_violations();
+    let fatal: Vec<_> = reports
+        .iter()
+        .filter_map(|v| v.bug_check)
+        .map(|b| (b.code, b.subcode()))
+        .collect();
+    assert_eq!(fatal, [(0x10D, 0xA)], "{reports:#?}");
 }

@@ -477,10 +477,9 @@ pub(crate) fn wdm_of(cx: &Cx, device: Handle) -> Option<DeviceId> {
     Some(cx.lock().objects.get(device)?.device()?.wdm)
 }
 
-/// `IRP_MN_REMOVE_DEVICE` starts: the interfaces go, and the device object is left for the
-/// removal to delete once the IRP went down. Returns the device object.
+/// `IRP_MN_REMOVE_DEVICE` starts: the device object is left for the removal to delete once
+/// the IRP went down. Returns the device object.
 pub(crate) fn begin_removal(cx: &Cx, device: Handle) -> Option<DeviceId> {
-    set_interfaces(cx, device, false);
     let mut state = cx.lock();
     let body = state.objects.get_mut(device)?.device_mut()?;
     body.removing = true;

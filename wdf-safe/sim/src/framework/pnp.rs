@@ -39,8 +39,9 @@
 //!   follows calls self-managed I/O cleanup.
 //!
 //! Simplified: the S0 IRP completes after the device is back in D0 (KMDF lets it complete
-//! first); a failing suspend, D0 exit or release is traced and the transition goes on (KMDF
-//! fails the device and asks PnP to remove it).
+//! first); a failing suspend, D0 exit or release, and a failing D0 entry or self-managed I/O
+//! restart on wake, are traced and the transition goes on (the device stays out of D0 after a
+//! failed D0 entry), where KMDF fails the device and asks PnP to remove it.
 
 use std::format;
 
@@ -169,11 +170,11 @@ pub(crate) fn dispatch_power(cx: &Cx, device: Handle, routing: &Routing, irp: Ir
     if kind != DEVICE_POWER_STATE {
         return io::forward(cx, irp, lower);
     }
-    let requested = life.requested == Some(state);
-    if !routing.filter && !requested {
+    if !routing.filter && life.requested.is_none() {
+        let wdm = device::wdm_of(cx, device).map_or(0, DeviceId::index);
         cx.bug_check(
             None,
-            [WDF_POWER_MULTIPLE_PPO, device.raw(), state as usize, 0],
+            [WDF_POWER_MULTIPLE_PPO, wdm, irp.index(), 0],
             "a device set-power IRP the device's power policy owner did not request: KMDF owns \
              the device's power policy and requests D-IRPs itself (WDF_POWER_MULTIPLE_PPO); \
              put the system to sleep (a system set-power IRP) instead",
@@ -287,7 +288,10 @@ fn start_device(cx: &Cx, device: Handle) -> NtStatus {
     }
     let status = power_up(cx, device, PowerState::WdfPowerDeviceD3Final);
     if status.is_error() {
+        // `PnpEventFailedOwnHardware`, then `PnpCleanupForRemove`.
         release_hardware(cx, device);
+        device::set_interfaces(cx, device, false);
+        queue_power::purge_for_removal(cx, device, true);
         flush(cx, device);
         return NtStatus::DEVICE_POWER_FAILURE;
     }
@@ -405,12 +409,17 @@ fn release_hardware(cx: &Cx, device: Handle) {
 }
 
 /// Power down for good and give the hardware back: suspend, D0 exit to D3Final, release
-/// hardware, flush (what of it is still owed).
+/// hardware, then `PnpCleanupForRemove`: the interfaces off, the power-managed queues purged,
+/// flush (what of it is still owed).
 fn stop_device(cx: &Cx, device: Handle) {
     power_down(cx, device, PowerState::WdfPowerDeviceD3Final);
-    if life(cx, device).is_some_and(|(_, l)| l.hardware) {
+    let owned_hardware = life(cx, device).is_some_and(|(_, l)| l.hardware);
+    if owned_hardware {
         release_hardware(cx, device);
-        queue_power::purge_for_removal(cx, device);
+    }
+    device::set_interfaces(cx, device, false);
+    if owned_hardware {
+        queue_power::purge_for_removal(cx, device, true);
         flush(cx, device);
     }
 }
@@ -427,7 +436,6 @@ fn flush(cx: &Cx, device: Handle) {
 /// `IRP_MN_SURPRISE_REMOVAL`: the interfaces go, the driver hears of it, and the device is
 /// stopped.
 fn surprise_removal(cx: &Cx, device: Handle) {
-    device::set_interfaces(cx, device, false);
     let Some((events, life)) = life(cx, device) else {
         return;
     };
@@ -447,6 +455,9 @@ fn surprise_removal(cx: &Cx, device: Handle) {
 fn remove(cx: &Cx, device: Handle, lower: DeviceId, irp: IrpId) -> NtStatus {
     let wdm = device::begin_removal(cx, device);
     stop_device(cx, device);
+    // `PnpEventRemovedCommonCode`: the other queues are purged before self-managed I/O
+    // cleanup.
+    queue_power::purge_for_removal(cx, device, false);
     if let Some((events, life)) = life(cx, device)
         && life.self_managed_io
     {

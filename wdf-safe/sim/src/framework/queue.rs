@@ -89,6 +89,9 @@ pub(crate) struct QueueBody {
     pub(crate) power_managed: bool,
     /// `m_PowerState` is on: a power-managed queue presents only while its device is in D0.
     pub(crate) powered: bool,
+    /// A `WdfIoQueueStopSynchronously` waits for the queue to idle (its idle callback is
+    /// registered).
+    idling: bool,
 }
 
 impl QueueBody {
@@ -230,6 +233,7 @@ pub(crate) fn create(
         cancel_dispatched: false,
         power_managed,
         powered: !power_managed || in_d0,
+        idling: false,
     });
     let queue = lifecycle::create_object(cx, Some(parent), attributes, body)?;
     if config.default_queue {
@@ -567,10 +571,51 @@ const STOP_DDI: &str = "WdfIoQueueStopSynchronously";
 /// forwarded elsewhere). From the queue's own callback, whose request the thread holds, KMDF
 /// would wait forever: reported instead.
 pub(crate) fn stop_synchronously(cx: &Cx, queue: Handle) {
+    // `QueueIdle` fails for a queue being deleted (`m_Deleted`, STATUS_DELETE_PENDING) or one
+    // whose idle callback another stop registered (STATUS_INVALID_DEVICE_REQUEST), and
+    // `QueueIdleSynchronously` turns either into `FatalError`: bug check WDF_QUEUE_FATAL_ERROR.
+    let refused = {
+        let mut state = cx.lock();
+        let deleting = state
+            .objects
+            .get(queue)
+            .is_some_and(|o| o.life != super::objects::Life::Created);
+        match state.objects.get_mut(queue).and_then(|o| o.queue_mut()) {
+            None => return,
+            Some(_) if deleting => Some(NtStatus::DELETE_PENDING),
+            Some(body) if body.idling => Some(NtStatus::INVALID_DEVICE_REQUEST),
+            Some(body) => {
+                body.idling = true;
+                None
+            }
+        }
+    };
+    if let Some(status) = refused {
+        cx.bug_check(
+            None,
+            [
+                QUEUE_FATAL_ERROR,
+                queue.raw(),
+                0,
+                status.to_raw() as u32 as usize,
+            ],
+            &format!(
+                "WdfIoQueueStopSynchronously: the queue cannot idle ({status}): it is being \
+                 deleted, or another stop is waiting on it (WDF_QUEUE_FATAL_ERROR)"
+            ),
+        );
+        return;
+    }
     if stop(cx, queue) {
         wait_for_driver(cx, queue, STOP_DDI);
     }
+    if let Some(body) = cx.lock().objects.get_mut(queue).and_then(|o| o.queue_mut()) {
+        body.idling = false;
+    }
 }
+
+/// `WDF_QUEUE_FATAL_ERROR`, the `WDF_VIOLATION` subcode of `FxIoQueue::FatalError`.
+const QUEUE_FATAL_ERROR: usize = 0xA;
 
 /// `WdfIoQueuePurgeSynchronously` (also what deleting a queue does): accepts nothing more,
 /// completes the waiting requests with `STATUS_CANCELLED`, calls the cancel routines of the

@@ -15,7 +15,10 @@
 //!   without requeueing.
 //! * At removal (after `EvtDeviceReleaseHardware`), each power-managed queue is purged: it
 //!   accepts nothing more, waiting requests are cancelled, driver-cancelable ones go to their
-//!   cancel routine, and the rest to `EvtIoStop` with `WdfRequestStopActionPurge`.
+//!   cancel routine, and the rest to `EvtIoStop` with `WdfRequestStopActionPurge`; the other
+//!   queues the same way before self-managed I/O cleanup.
+//! * A request cancelled while the driver owns it gets no `EvtIoStop`; the power-down waits for
+//!   its completion.
 //!
 //! A request nobody acknowledges or completes would keep KMDF's power thread waiting forever
 //! (bug check 0x9F, DRIVER_POWER_STATE_FAILURE, once the power IRP times out): the simulation
@@ -23,7 +26,9 @@
 //! other thread could still finish it, or after 10 s, and goes on.
 //!
 //! Simplified: KMDF first waits for `EvtIo*` callbacks still running on other processors to
-//! return; the simulation does not.
+//! return; the simulation does not. An acknowledgement made after `EvtIoStop` returned wakes
+//! the waiting power-down at once, where KMDF picks it up only the next time its queue's event
+//! loop runs.
 
 use std::format;
 use std::time::{Duration, Instant};
@@ -42,28 +47,34 @@ pub(crate) const ACTION_PURGE: u32 = 0x2;
 /// `WdfRequestStopRequestCancelable`.
 const REQUEST_CANCELABLE: u32 = 0x1000_0000;
 
-/// The power-managed queues of `device`, with their callbacks.
-fn power_managed_queues(cx: &Cx, device: Handle) -> Vec<(Handle, QueueCallbacks)> {
+/// The queues of `device` that are power-managed (`managed`) or not, with their callbacks.
+fn queues_of(cx: &Cx, device: Handle, managed: bool) -> Vec<(Handle, QueueCallbacks)> {
     let state = cx.lock();
     state
         .objects
         .of_image(cx.image.id)
         .filter_map(|(handle, object)| {
             let body = object.queue()?;
-            (body.device == device && body.power_managed).then_some((handle, body.callbacks))
+            (body.device == device && body.power_managed == managed)
+                .then_some((handle, body.callbacks))
         })
         .collect()
 }
 
-/// The requests of `queue` the driver owns as KMDF counts them (not cancelled), each marked
-/// notified: its handle and whether the driver marked it cancelable.
-fn notify_driver_owned(state: &mut State, queue: Handle) -> Vec<(Handle, bool)> {
+/// A request being stopped: its handle, whether the driver marked it cancelable, and whether
+/// it was cancelled (then it gets no `EvtIoStop`, and only its completion lets the power-down
+/// go on).
+type Stopped = (Handle, bool, bool);
+
+/// The requests of `queue` the driver owns as KMDF counts them, each marked notified (a purge
+/// forgets earlier acknowledgements: `ClearPowerStopState`).
+fn notify_driver_owned(state: &mut State, queue: Handle) -> Vec<Stopped> {
     let owned: Vec<Handle> = state
         .objects
         .of_image(state.objects.get(queue).map_or(usize::MAX, |o| o.image))
         .filter_map(|(handle, object)| {
             let r = object.request()?;
-            (r.queue == Some(queue) && r.driver_owned_or_sent() && !r.canceled).then_some(handle)
+            (r.queue == Some(queue) && r.driver_owned_or_sent()).then_some(handle)
         })
         .collect();
     owned
@@ -71,30 +82,50 @@ fn notify_driver_owned(state: &mut State, queue: Handle) -> Vec<(Handle, bool)> 
         .filter_map(|handle| {
             let r = state.objects.get_mut(handle)?.request_mut()?;
             r.stop = StopState::Notified;
-            Some((handle, r.cancel.is_some()))
+            Some((handle, r.cancel.is_some(), r.canceled))
         })
         .collect()
 }
 
-/// The device leaves D0: its power-managed queues stop presenting and hand what the driver
-/// owns to `EvtIoStop` with `action`, then wait for the acknowledgements.
+/// The device leaves D0 (`FxPkgIo::StopProcessingForPower`): every power-managed queue stops
+/// presenting first (`StartPowerTransitionOff`), then each hands what the driver owns to its
+/// `EvtIoStop` with `action` and waits for the acknowledgements.
 pub(crate) fn power_off(cx: &Cx, device: Handle, action: u32) {
-    for (queue, callbacks) in power_managed_queues(cx, device) {
-        let notified = {
-            let mut state = cx.lock();
-            if let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) {
-                body.powered = false;
-            }
-            notify_driver_owned(&mut state, queue)
-        };
+    stop_queues(cx, &queues_of(cx, device, true), action);
+}
+
+fn stop_queues(cx: &Cx, queues: &[(Handle, QueueCallbacks)], action: u32) {
+    for (queue, _) in queues {
+        if let Some(body) = cx
+            .lock()
+            .objects
+            .get_mut(*queue)
+            .and_then(|o| o.queue_mut())
+        {
+            body.powered = false;
+        }
+    }
+    for (queue, callbacks) in queues {
+        let notified = notify_driver_owned(&mut cx.lock(), *queue);
         if callbacks.stop.is_some() {
-            for (request, cancelable) in &notified {
+            for (request, cancelable, canceled) in &notified {
+                if *canceled {
+                    continue;
+                }
                 let flags = if *cancelable {
                     action | REQUEST_CANCELABLE
                 } else {
                     action
                 };
-                callbacks::evt_io_stop(callbacks.stop, queue, *request, flags);
+                if let Some(r) = cx
+                    .lock()
+                    .objects
+                    .get_mut(*request)
+                    .and_then(|o| o.request_mut())
+                {
+                    r.in_evt_io_stop = true;
+                }
+                callbacks::evt_io_stop(callbacks.stop, *queue, *request, flags);
             }
         }
         wait_for_acknowledgements(cx, &notified, callbacks.stop.is_some(), action);
@@ -102,14 +133,14 @@ pub(crate) fn power_off(cx: &Cx, device: Handle, action: u32) {
 }
 
 /// Waits until each of `notified` is acknowledged or completed; reports what never will be.
-fn wait_for_acknowledgements(cx: &Cx, notified: &[(Handle, bool)], has_stop: bool, action: u32) {
+fn wait_for_acknowledgements(cx: &Cx, notified: &[Stopped], has_stop: bool, action: u32) {
     let me = std::thread::current().id();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut state = cx.lock();
     loop {
         let waiting: Vec<(Handle, Owner)> = notified
             .iter()
-            .filter_map(|(handle, _)| {
+            .filter_map(|(handle, _, _)| {
                 let r = state.objects.get(*handle)?.request()?;
                 (r.stop == StopState::Notified && r.driver_owned_or_sent())
                     .then_some((*handle, r.owner))
@@ -128,6 +159,7 @@ fn wait_for_acknowledgements(cx: &Cx, notified: &[(Handle, bool)], has_stop: boo
             for (handle, _) in &waiting {
                 if let Some(r) = state.objects.get_mut(*handle).and_then(|o| o.request_mut()) {
                     r.stop = StopState::None;
+                    r.in_evt_io_stop = false;
                 }
             }
             drop(state);
@@ -164,21 +196,20 @@ fn report_unacknowledged(cx: &Cx, count: usize, has_stop: bool, action: u32) {
     }
 }
 
-/// The device is back in D0: `EvtIoResume` for the requests acknowledged without requeueing,
-/// then the power-managed queues present again.
+/// The device is back in D0 (`ResumeProcessingForPower`): `EvtIoResume` on every
+/// power-managed queue for the requests acknowledged without requeueing, then the queues
+/// present again.
 pub(crate) fn power_on(cx: &Cx, device: Handle) {
-    for (queue, callbacks) in power_managed_queues(cx, device) {
+    let queues = queues_of(cx, device, true);
+    for (queue, callbacks) in &queues {
         let acknowledged: Vec<Handle> = {
             let mut state = cx.lock();
-            if let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) {
-                body.powered = true;
-            }
             let handles: Vec<Handle> = state
                 .objects
                 .of_image(cx.image.id)
                 .filter_map(|(handle, object)| {
                     let r = object.request()?;
-                    (r.queue == Some(queue)
+                    (r.queue == Some(*queue)
                         && r.stop == StopState::Acknowledged
                         && r.driver_owned_or_sent()
                         && !r.canceled)
@@ -193,32 +224,48 @@ pub(crate) fn power_on(cx: &Cx, device: Handle) {
             handles
         };
         for request in acknowledged {
-            callbacks::evt_io_resume(callbacks.resume, queue, request);
+            callbacks::evt_io_resume(callbacks.resume, *queue, request);
         }
-        queue::dispatch_events(cx, queue);
+    }
+    for (queue, _) in &queues {
+        if let Some(body) = cx
+            .lock()
+            .objects
+            .get_mut(*queue)
+            .and_then(|o| o.queue_mut())
+        {
+            body.powered = true;
+        }
+    }
+    for (queue, _) in &queues {
+        queue::dispatch_events(cx, *queue);
     }
 }
 
-/// The removal's purge of the power-managed queues (`FxIoStopProcessingForPowerPurgeManaged`).
-pub(crate) fn purge_for_removal(cx: &Cx, device: Handle) {
-    for (queue, _) in power_managed_queues(cx, device) {
+/// The removal's purge (`FxIoStopProcessingForPowerPurgeManaged` after release hardware,
+/// `…PurgeNonManaged` before self-managed I/O cleanup): the queues accept nothing more, waiting
+/// requests are cancelled, driver-cancelable ones go to their cancel routine, and the rest to
+/// `EvtIoStop` with `WdfRequestStopActionPurge`.
+pub(crate) fn purge_for_removal(cx: &Cx, device: Handle, managed: bool) {
+    let queues = queues_of(cx, device, managed);
+    for (queue, _) in &queues {
         let waiting = {
             let mut state = cx.lock();
             state
                 .objects
-                .get_mut(queue)
+                .get_mut(*queue)
                 .and_then(|o| o.queue_mut())
                 .map(super::queue::QueueBody::shut)
                 .unwrap_or_default()
         };
         for request in waiting {
-            request::cancel_for_queue(cx, queue, request);
+            request::cancel_for_queue(cx, *queue, request);
         }
-        for request in request::driver_cancelable_of(cx, queue) {
+        for request in request::driver_cancelable_of(cx, *queue) {
             request::cancel_for_driver(cx, request);
         }
     }
-    power_off(cx, device, ACTION_PURGE);
+    stop_queues(cx, &queues, ACTION_PURGE);
 }
 
 /// `WdfRequestStopAcknowledge`: only for a request in its `EvtIoStop` (a verifier break and
@@ -273,13 +320,16 @@ pub(crate) fn stop_acknowledge(cx: &Cx, request: Handle, requeue: bool) {
     let Some(queue) = queue else {
         return;
     };
-    let irp = {
+    let (irp, shut) = {
         let mut state = cx.lock();
         if let Some(r) = state.objects.get_mut(request).and_then(|o| o.request_mut()) {
             r.stop = StopState::None;
+            r.in_evt_io_stop = false;
         }
+        let mut shut = false;
         if let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut()) {
             body.release_one();
+            shut = body.cancel_dispatched() || !body.accepts();
         }
         let irp = request::enqueue_locked(cx, &mut state, queue, request);
         if let Some(body) = state.objects.get_mut(queue).and_then(|o| o.queue_mut())
@@ -287,9 +337,22 @@ pub(crate) fn stop_acknowledge(cx: &Cx, request: Handle, requeue: bool) {
         {
             body.pending_push_front(request);
         }
-        irp
+        (irp, shut)
     };
     cx.fx().notify_released();
+    if shut {
+        // Requeued into a purged queue: cancelled at once (`ProcessAcknowledgedRequests`).
+        let unqueued = cx
+            .lock()
+            .objects
+            .get_mut(queue)
+            .and_then(|o| o.queue_mut())
+            .is_some_and(|body| body.unqueue(request));
+        if unqueued {
+            request::cancel_for_queue(cx, queue, request);
+        }
+        return;
+    }
     if let Some(irp) = irp {
         request::cancel_if_already_cancelled(cx, request, irp);
     }

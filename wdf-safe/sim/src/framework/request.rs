@@ -47,8 +47,8 @@ pub(crate) enum Owner {
 pub(crate) enum StopState {
     /// Not being stopped.
     None,
-    /// Handed to `EvtIoStop` (or, without one, waited for): the power-down waits until it is
-    /// acknowledged or completed. `WdfRequestStopAcknowledge` is allowed only now.
+    /// Being stopped: the power-down waits until it is acknowledged (in its `EvtIoStop`) or
+    /// completed.
     Notified,
     /// `WdfRequestStopAcknowledge(Requeue = FALSE)`: still the driver's; `EvtIoResume` when
     /// the queue powers on.
@@ -101,6 +101,9 @@ pub(crate) struct RequestBody {
     /// `m_PowerStopState`, with `FXREQUEST_FLAG_DRIVER_IN_EVTIOSTOP_CONTEXT`: where the request
     /// is in its queue's power-down (`queue_power.rs`).
     pub(crate) stop: StopState,
+    /// `FXREQUEST_FLAG_DRIVER_IN_EVTIOSTOP_CONTEXT`: set just before the request's `EvtIoStop`,
+    /// cleared when its acknowledgement is taken.
+    pub(crate) in_evt_io_stop: bool,
     pub(crate) completion: PFN_WDF_REQUEST_COMPLETION_ROUTINE,
     pub(crate) completion_context: crate::ffi::memory::DriverPointer,
     /// `m_NextStackLocationFormatted`.
@@ -213,6 +216,7 @@ pub(crate) fn new_request(
         cancel: None,
         canceled: false,
         stop: StopState::None,
+        in_evt_io_stop: false,
         completion: None,
         completion_context: crate::ffi::memory::DriverPointer::default(),
         formatted: false,

@@ -10,6 +10,7 @@
 use alloc::vec::Vec;
 use core::any::Any;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::keep;
 use super::live::LiveCell;
@@ -100,9 +101,42 @@ impl Contexts {
     }
 }
 
-/// The start every device and queue record shares: the object's cell, then its contexts.
+/// The start every device and queue record shares: the object's cell, then its contexts, then
+/// (queues only) whether a synchronous stop or purge is under way.
 #[repr(C)]
 pub(super) struct ObjectHead<T> {
     pub(super) cell: LiveCell<T>,
     pub(super) contexts: Contexts,
+    /// A `WdfIoQueueStopSynchronously` or `WdfIoQueuePurgeSynchronously` of this queue is under
+    /// way: KMDF turns a second idle request into bug check WDF_QUEUE_FATAL_ERROR
+    /// (`QueueIdle` refuses a second idle callback), so the seam refuses it first.
+    pub(super) transition: AtomicBool,
+}
+
+impl<T> ObjectHead<T> {
+    pub(super) const fn new() -> Self {
+        Self {
+            cell: LiveCell::new(),
+            contexts: Contexts::new(),
+            transition: AtomicBool::new(false),
+        }
+    }
+
+    /// Claims the object for a synchronous queue transition; `None` while another runs. The
+    /// claim ends when the guard is dropped.
+    pub(super) fn begin_transition(&self) -> Option<Transition<'_>> {
+        self.transition
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| Transition(&self.transition))
+    }
+}
+
+/// A claimed queue transition (see [`ObjectHead::begin_transition`]).
+pub(super) struct Transition<'a>(&'a AtomicBool);
+
+impl Drop for Transition<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }

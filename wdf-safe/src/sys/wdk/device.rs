@@ -7,9 +7,9 @@ use core::ptr;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use wdm_compat::memory::try_push;
 
-use super::contexts::{Contexts, ObjectHead};
+use super::contexts::ObjectHead;
 use super::driver::driver;
-use super::live::{Held, LiveCell};
+use super::live::Held;
 use super::queue::{self, QueueHandle};
 use super::request::RequestHandle;
 use super::wdk_sys::{
@@ -50,10 +50,7 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
 impl<D: DriverCallbacks> DeviceRecord<D> {
     fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Self {
         Self {
-            head: ObjectHead {
-                cell: LiveCell::new(),
-                contexts: Contexts::new(),
-            },
+            head: ObjectHead::new(),
             init: AtomicPtr::new(init),
             pnp,
             ready: AtomicBool::new(false),
@@ -577,8 +574,10 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             );
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
+        let _claimed = queue.begin_transition().ok_or(NtStatus::WDF_BUSY)?;
         let (_device, queue) = self.live_pair(queue)?;
-        // SAFETY: a held queue of this device, at PASSIVE_LEVEL.
+        // SAFETY: a held queue of this device, at PASSIVE_LEVEL, with no other synchronous stop
+        // or purge of the crate's under way on it.
         unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueStopSynchronously, queue.raw()) };
         Ok(())
     }
@@ -602,8 +601,15 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             );
             return;
         }
+        let Some(_claimed) = queue.begin_transition() else {
+            wdm_compat::kd_print!(
+                "WdfIoQueuePurgeSynchronously refused: another stop or purge of the queue is under way"
+            );
+            return;
+        };
         if let Ok((_device, queue)) = self.live_pair(queue) {
-            // SAFETY: a held queue of this device.
+            // SAFETY: a held queue of this device, with no other synchronous stop or purge of
+            // the crate's under way on it.
             unsafe {
                 call_unsafe_wdf_function_binding!(WdfIoQueuePurgeSynchronously, queue.raw());
             }

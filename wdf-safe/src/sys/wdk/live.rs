@@ -2,9 +2,11 @@
 //! be called, and a way to call it from outside the object's own callbacks without racing its
 //! deletion.
 //!
-//! The cell is cleared at the start of the object's `EvtCleanupCallback` (KMDF has disposed
-//! it: a disposed queue refuses purges with `STATUS_DELETE_PENDING`, and its memory goes
-//! at destroy, when the last reference is dropped). A caller [`hold`](LiveCell::hold)s the
+//! The cell is cleared at the start of the object's `EvtCleanupCallback` (KMDF is disposing
+//! it, and its memory goes at destroy, when the last reference is dropped). Between the start
+//! of KMDF's dispose (which marks a queue deleted) and that callback a held queue can still be
+//! reached: a purge is refused then (`STATUS_DELETE_PENDING`), but a synchronous stop is bug
+//! check WDF_QUEUE_FATAL_ERROR (SAFETY.md, "Known gaps"). A caller [`hold`](LiveCell::hold)s the
 //! object: it takes a framework reference (`WdfObjectReferenceActual`) while the cell still
 //! holds the handle, so the object's memory outlives the call even if the deletion runs
 //! meanwhile on another processor. The clearing waits for callers between reading the cell

@@ -4,9 +4,9 @@
 use core::any::Any;
 use core::ptr;
 
-use super::contexts::{Contexts, ObjectHead};
+use super::contexts::ObjectHead;
 use super::driver::driver;
-use super::live::{Held, LiveCell};
+use super::live::Held;
 use super::request::{RequestHandle, RequestRef, refuse, request_type_of};
 use super::wdk_sys::{
     self, WDF_IO_QUEUE_CONFIG, WDFDEVICE, WDFOBJECT, WDFQUEUE, WDFREQUEST,
@@ -38,6 +38,11 @@ impl QueueHandle {
     /// The queue, held by a reference for the call; `None` once KMDF disposed it.
     pub(super) fn hold(self) -> Option<Held<wdk_sys::WDFQUEUE__>> {
         self.0.cell.hold()
+    }
+
+    /// Claims the queue for a synchronous stop or purge; `None` while another runs.
+    pub(super) fn begin_transition(self) -> Option<super::contexts::Transition<'static>> {
+        self.0.begin_transition()
     }
 
     /// The queue's handle, for identity only (no call may be made with it).
@@ -137,10 +142,7 @@ pub(super) fn create<D: DriverCallbacks>(
     }
     // Kept before the framework call, so nothing can fail after it (inert if it fails).
     let queue_record = keep(QueueRecord::<D> {
-        head: ObjectHead {
-            cell: LiveCell::new(),
-            contexts: Contexts::new(),
-        },
+        head: ObjectHead::new(),
         callbacks,
     })?;
     let mut attributes = attributes(

@@ -114,7 +114,7 @@ impl RequestRef {
     pub(crate) fn stop_acknowledge(self) {
         // SAFETY: called inside the request's `EvtIoStop` (the typed layer brands the handle to
         // that call), where KMDF holds a reference on the request, so it is live even if a
-        // completion raced the callback (`StopProcessingForPower`, `FXREQUEST_HOLD_TAG`); not
+        // completion raced the callback (`FxIoQueue::ProcessPowerEvents`, `FXREQUEST_HOLD_TAG`); not
         // requeueing leaves its ownership where it was.
         unsafe { call_unsafe_wdf_function_binding!(WdfRequestStopAcknowledge, self.0.as_ptr(), 0) };
     }
