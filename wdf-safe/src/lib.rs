@@ -13,6 +13,7 @@
 //! * [`request`]: [`Request<K>`](Request), the request kind in the type, completed, forwarded
 //!   or sent exactly once; [`RequestDone`], the proof an I/O callback returns;
 //!   [`CancelableRequest`].
+//! * [`io_target`]: synchronous IOCTLs to the device below ([`IoTarget`]).
 //! * [`io_stop`]: power-managed queues' `EvtIoStop` and `EvtIoResume`
 //!   ([`QueueConfig::power_managed`]).
 //! * [`file`](mod@file): file objects, one per open, with a per-open context
@@ -150,6 +151,7 @@
 //! | `WdfRequestGetIoQueue`, `WdfDeviceGetIoTarget`, `WdfRequestGetParameters`, `WdfRequestSetInformation`, `WdfRequestGetInformation`, `WdfRequestGetStatus`, `WdfRequestIsCanceled` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestCompleteWithInformation`, `WdfRequestForwardToIoQueue` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestFormatRequestUsingCurrentType`, `WdfRequestSetCompletionRoutine`, `WdfRequestSend` | ≤ DISPATCH_LEVEL |
+//! | `WdfIoTargetSendIoctlSynchronously`, `WdfIoTargetSendInternalIoctlSynchronously` | PASSIVE_LEVEL |
 //! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestMarkCancelableEx`, `WdfRequestUnmarkCancelable` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestStopAcknowledge` | ≤ DISPATCH_LEVEL |
@@ -177,6 +179,7 @@ pub mod driver;
 pub mod file;
 pub mod io;
 pub mod io_stop;
+pub mod io_target;
 pub mod kind;
 pub mod pnp_power;
 pub mod queue;

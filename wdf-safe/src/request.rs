@@ -509,7 +509,7 @@ impl<K: IoctlKind> Request<'_, K> {
 /// An I/O target (`WDFIOTARGET`): the device below, where requests are sent
 /// (`WdfDeviceGetIoTarget`).
 #[derive(Clone, Copy, Debug)]
-pub struct IoTarget(IoTargetHandle);
+pub struct IoTarget(pub(crate) IoTargetHandle);
 
 static_assertions::assert_eq_size!(IoTarget, usize);
 static_assertions::assert_impl_all!(IoTarget: Clone, Copy);

@@ -47,8 +47,10 @@
 //! * Only the DDIs wdf-safe's seam calls are in the table (the others' entries are empty):
 //!   no `WDFMEMORY`, spin locks or collections yet.
 //! * The I/O target is a device's local one: a send is `IoCallDriver` to the device below,
-//!   with the completion routine or without (send-and-forget); no remote targets, no timeouts,
-//!   no synchronous sends.
+//!   with the completion routine or without (send-and-forget), or a synchronous IOCTL the
+//!   framework formats itself (`WdfIoTargetSend[Internal]IoctlSynchronously` with a NULL
+//!   request and buffer descriptors); no remote targets, and a timeout is not enforced (the
+//!   simulated device below answers, or the wait is reported).
 //! * A device interface is a symbolic link `\??\WdfSafeInterface<n>#{GUID}` enabled when the
 //!   stack starts and removed with the device: no interface class registry, no arrival
 //!   notifications.

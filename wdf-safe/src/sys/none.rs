@@ -132,6 +132,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         match *self.0 {}
     }
 
+    /// `WdfDeviceGetIoTarget`.
+    pub(crate) fn default_io_target(self) -> Option<IoTargetHandle> {
+        match *self.0 {}
+    }
+
     /// `WdfIoQueueStopSynchronously`.
     pub(crate) fn stop_queue_synchronously(self, _queue: QueueHandle) -> NtResult {
         match *self.0 {}
@@ -368,6 +373,20 @@ impl RequestHandle {
 /// `WDFIOTARGET`.
 #[derive(Clone, Copy)]
 pub(crate) struct IoTargetHandle(&'static Never);
+
+impl IoTargetHandle {
+    /// `WdfIoTargetSend(Internal)IoctlSynchronously`.
+    pub(crate) fn send_ioctl_synchronously(
+        &self,
+        _internal: bool,
+        _code: u32,
+        _input: &[u8],
+        _output: &mut [u8],
+        _timeout_ms: u32,
+    ) -> NtResult<usize> {
+        match *self.0 {}
+    }
+}
 
 impl core::fmt::Debug for IoTargetHandle {
     fn fmt(&self, _f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -70,6 +70,7 @@
 //! | `WdfRequestFormatRequestUsingCurrentType` | ≤ DISPATCH | `RequestHandle::send_observed` |
 //! | `WdfRequestSetCompletionRoutine` | ≤ DISPATCH | `RequestHandle::send_observed` |
 //! | `WdfRequestSend` | ≤ DISPATCH | `RequestHandle::send_and_forget`, `send_observed` |
+//! | `WdfIoTargetSendIoctlSynchronously`, `WdfIoTargetSendInternalIoctlSynchronously` | PASSIVE | `IoTargetHandle::send_ioctl_synchronously` |
 //! | `WdfRequestGetStatus` | ≤ DISPATCH | a failed send; the completion trampoline |
 //! | `WdfRequestIsCanceled` | ≤ DISPATCH | `RequestHandle::is_canceled` |
 //! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH | request buffers |

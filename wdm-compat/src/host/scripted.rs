@@ -668,6 +668,22 @@ impl KernelCalls {
             .status
     }
 
+    /// `IoBuildDeviceIoControlRequest` + `IoCallDriver`, waiting for the completion: an IOCTL
+    /// (`IRP_MJ_INTERNAL_DEVICE_CONTROL` when `internal`) sent from kernel mode to `device`
+    /// (a device below the caller's), with `input` and room for `output_length` bytes. The
+    /// result's `data` is what the driver returned (its `Information` bytes).
+    pub fn send_ioctl(
+        &self,
+        device: DeviceId,
+        internal: bool,
+        code: u32,
+        input: &[u8],
+        output_length: usize,
+    ) -> super::IoResult {
+        self.manager
+            .kernel_ioctl(device, internal, code, input, output_length)
+    }
+
     /// Reports what a framework layered on the simulation found (a KMDF verifier break, a
     /// `WDF_VIOLATION` bug check…), attributed to the calling driver: `rule` is the SDV rule
     /// name when there is one, `bug_check` the bug check Windows would raise.

@@ -275,45 +275,15 @@ impl FileHandle {
     }
 
     fn ioctl_spec(&self, internal: bool, code: u32, input: &[u8], output: Vec<u8>) -> IrpSpec {
-        let hint = self.manager.next_irp_hint();
-        let params = Params::DeviceControl {
-            output_length: u32::try_from(output.len()).unwrap_or(u32::MAX),
-            input_length: u32::try_from(input.len()).unwrap_or(u32::MAX),
+        let mode = if internal { Mode::Kernel } else { Mode::User };
+        ioctl_spec(
+            self.manager.next_irp_hint(),
+            internal,
             code,
-        };
-        let (system, mdl, transfer, addresses) = match code & 3 {
-            0 => {
-                let mut system = input.to_vec();
-                system.resize(input.len().max(output.len()), 0);
-                (system, Vec::new(), Transfer::Buffered, (0, 0))
-            }
-            1 | 2 => (input.to_vec(), output.clone(), Transfer::Direct, (0, 0)),
-            _ => (
-                Vec::new(),
-                Vec::new(),
-                Transfer::None,
-                (
-                    fake_address(hint, input.len(), false),
-                    fake_address(hint, output.len(), true),
-                ),
-            ),
-        };
-        IrpSpec {
-            major: if internal {
-                major::INTERNAL_DEVICE_CONTROL
-            } else {
-                major::DEVICE_CONTROL
-            },
-            minor: 0,
-            params,
-            mode: if internal { Mode::Kernel } else { Mode::User },
-            system,
-            mdl,
-            transfer,
-            user_output: output,
-            user_addresses: addresses,
-            initial_status: NtStatus::SUCCESS,
-        }
+            input,
+            output,
+            mode,
+        )
     }
 
     /// `NtQueryInformationFile`'s IRP: `Parameters.QueryFile`, the caller's buffer as the
@@ -703,5 +673,79 @@ impl IoOperation {
         let called = self.manager.cancel_irp(self.irp);
         self.manager.check_strict();
         called
+    }
+}
+
+/// The IRP of an IOCTL (internal when `internal`) with `input` and room for `output`, its
+/// buffers laid out by the code's transfer method, from `mode`.
+fn ioctl_spec(
+    hint: usize,
+    internal: bool,
+    code: u32,
+    input: &[u8],
+    output: Vec<u8>,
+    mode: Mode,
+) -> IrpSpec {
+    let params = Params::DeviceControl {
+        output_length: u32::try_from(output.len()).unwrap_or(u32::MAX),
+        input_length: u32::try_from(input.len()).unwrap_or(u32::MAX),
+        code,
+    };
+    let (system, mdl, transfer, addresses) = match code & 3 {
+        0 => {
+            let mut system = input.to_vec();
+            system.resize(input.len().max(output.len()), 0);
+            (system, Vec::new(), Transfer::Buffered, (0, 0))
+        }
+        1 | 2 => (input.to_vec(), output.clone(), Transfer::Direct, (0, 0)),
+        _ => (
+            Vec::new(),
+            Vec::new(),
+            Transfer::None,
+            (
+                fake_address(hint, input.len(), false),
+                fake_address(hint, output.len(), true),
+            ),
+        ),
+    };
+    IrpSpec {
+        major: if internal {
+            major::INTERNAL_DEVICE_CONTROL
+        } else {
+            major::DEVICE_CONTROL
+        },
+        minor: 0,
+        params,
+        mode,
+        system,
+        mdl,
+        transfer,
+        user_output: output,
+        user_addresses: addresses,
+        initial_status: NtStatus::SUCCESS,
+    }
+}
+
+impl IoManager {
+    /// `IoBuildDeviceIoControlRequest` + `IoCallDriver` + the wait: an IOCTL (internal when
+    /// `internal`) a driver sends from kernel mode to `device` (the device below it), with
+    /// `input` and room for `output_length` bytes; what comes back.
+    pub(in crate::host) fn kernel_ioctl(
+        &self,
+        device: DeviceId,
+        internal: bool,
+        code: u32,
+        input: &[u8],
+        output_length: usize,
+    ) -> IoResult {
+        let spec = ioctl_spec(
+            self.next_irp_hint(),
+            internal,
+            code,
+            input,
+            vec![0; output_length],
+            Mode::Kernel,
+        );
+        self.send_sync(device, spec)
     }
 }

@@ -53,6 +53,8 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfIoQueueGetDeviceTableIndex: PFN_WDFIOQUEUEGETDEVICE = WdfIoQueueGetDevice;
         WdfIoQueueRetrieveNextRequestTableIndex: PFN_WDFIOQUEUERETRIEVENEXTREQUEST = WdfIoQueueRetrieveNextRequest;
         WdfIoQueuePurgeSynchronouslyTableIndex: PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = WdfIoQueuePurgeSynchronously;
+        WdfIoTargetSendIoctlSynchronouslyTableIndex: PFN_WDFIOTARGETSENDIOCTLSYNCHRONOUSLY = WdfIoTargetSendIoctlSynchronously;
+        WdfIoTargetSendInternalIoctlSynchronouslyTableIndex: PFN_WDFIOTARGETSENDINTERNALIOCTLSYNCHRONOUSLY = WdfIoTargetSendInternalIoctlSynchronously;
         WdfObjectGetTypedContextWorkerTableIndex: PFN_WDFOBJECTGETTYPEDCONTEXTWORKER = WdfObjectGetTypedContextWorker;
         WdfObjectAllocateContextTableIndex: PFN_WDFOBJECTALLOCATECONTEXT = WdfObjectAllocateContext;
         WdfObjectReferenceActualTableIndex: PFN_WDFOBJECTREFERENCEACTUAL = WdfObjectReferenceActual;

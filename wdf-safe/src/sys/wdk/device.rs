@@ -564,6 +564,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         }
     }
 
+    /// The device's default I/O target (`WdfDeviceGetIoTarget`), when it has one.
+    pub(crate) fn default_io_target(self) -> Option<super::request::IoTargetHandle> {
+        super::request::IoTargetHandle::of_device(&self.0.head.cell)
+    }
+
     /// `WdfIoQueueStopSynchronously`, which waits, so PASSIVE_LEVEL only (refused above it,
     /// as `purge_queue` is).
     pub(crate) fn stop_queue_synchronously(self, queue: QueueHandle) -> NtResult {

@@ -725,6 +725,108 @@ impl IoTargetHandle {
     }
 }
 
+impl IoTargetHandle {
+    /// The default target of the device whose cell this is, when it has one (`None` for a
+    /// control device or once the device is gone).
+    pub(super) fn of_device(cell: &'static LiveCell<wdk_sys::WDFDEVICE__>) -> Option<Self> {
+        let handle = Self(cell);
+        handle.io_target().map(|_| handle)
+    }
+
+    /// `WdfIoTargetSendIoctlSynchronously` (or `…SendInternalIoctlSynchronously` when
+    /// `internal`) with a NULL request (the framework makes its own), `input` and `output` as
+    /// buffer descriptors and a timeout of `timeout_ms` milliseconds: the bytes returned. It
+    /// waits, so PASSIVE_LEVEL only: above it the call is refused with a trace line.
+    pub(crate) fn send_ioctl_synchronously(
+        &self,
+        internal: bool,
+        code: u32,
+        input: &[u8],
+        output: &mut [u8],
+        timeout_ms: u32,
+    ) -> NtResult<usize> {
+        let irql = crate::sys::current_irql();
+        if irql > 0 {
+            wdm_compat::kd_print!(
+                "a synchronous send refused at IRQL {irql}: it waits, so it needs PASSIVE_LEVEL"
+            );
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        let input_length = u32::try_from(input.len()).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
+        let output_length =
+            u32::try_from(output.len()).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
+        let (_device, target) = self.io_target().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let descriptor = |buffer: *mut c_void, length: u32| wdk_sys::WDF_MEMORY_DESCRIPTOR {
+            Type: wdk_sys::_WDF_MEMORY_DESCRIPTOR_TYPE::WdfMemoryDescriptorTypeBuffer,
+            u: wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1 {
+                BufferType: wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_1 {
+                    Buffer: buffer,
+                    Length: length,
+                },
+            },
+        };
+        // The framework only reads the input buffer (it copies it for a buffered IOCTL).
+        let mut input_descriptor = descriptor(input.as_ptr().cast_mut().cast(), input_length);
+        let mut output_descriptor = descriptor(output.as_mut_ptr().cast(), output_length);
+        let mut options = WDF_REQUEST_SEND_OPTIONS {
+            Size: size_of::<WDF_REQUEST_SEND_OPTIONS>() as u32,
+            Flags: enum_flags(
+                wdk_sys::_WDF_REQUEST_SEND_OPTIONS_FLAGS::WDF_REQUEST_SEND_OPTION_TIMEOUT,
+            ),
+            // WDF_REL_TIMEOUT_IN_MS: relative, in 100 ns units.
+            Timeout: -(i64::from(timeout_ms) * 10_000),
+        };
+        let input_descriptor = if input.is_empty() {
+            ptr::null_mut()
+        } else {
+            ptr::from_mut(&mut input_descriptor)
+        };
+        let output_descriptor = if output.is_empty() {
+            ptr::null_mut()
+        } else {
+            ptr::from_mut(&mut output_descriptor)
+        };
+        let mut returned: u64 = 0;
+        let request: WDFREQUEST = ptr::null_mut();
+        let status = if internal {
+            // SAFETY: the target is the default target of a device held by a reference for the
+            // call; the descriptors point to the caller's buffers, which outlive the call (it
+            // waits for the request's completion); the options and the out-count are locals;
+            // the framework makes its own request (NULL); PASSIVE_LEVEL was checked.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfIoTargetSendInternalIoctlSynchronously,
+                    target,
+                    request,
+                    code,
+                    input_descriptor,
+                    output_descriptor,
+                    &mut options,
+                    &mut returned
+                )
+            }
+        } else {
+            // SAFETY: as above.
+            unsafe {
+                call_unsafe_wdf_function_binding!(
+                    WdfIoTargetSendIoctlSynchronously,
+                    target,
+                    request,
+                    code,
+                    input_descriptor,
+                    output_descriptor,
+                    &mut options,
+                    &mut returned
+                )
+            }
+        };
+        NtStatus::from_raw(status).ok()?;
+        Ok(usize::try_from(returned)
+            .unwrap_or(usize::MAX)
+            .min(output.len()))
+    }
+}
+
 impl core::fmt::Debug for IoTargetHandle {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_tuple("IoTarget").field(&self.0.peek()).finish()

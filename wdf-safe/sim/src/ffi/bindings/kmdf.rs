@@ -162,6 +162,12 @@ c_enum!(_WDF_POWER_DEVICE_STATE as WDF_POWER_DEVICE_STATE {
     WdfPowerDevicePrepareForHibernation = 6,
     WdfPowerDeviceMaximum = 7,
 });
+c_enum!(_WDF_MEMORY_DESCRIPTOR_TYPE as WDF_MEMORY_DESCRIPTOR_TYPE {
+    WdfMemoryDescriptorTypeInvalid = 0,
+    WdfMemoryDescriptorTypeBuffer = 1,
+    WdfMemoryDescriptorTypeMdl = 2,
+    WdfMemoryDescriptorTypeHandle = 3,
+});
 c_enum!(_WDF_DRIVER_INIT_FLAGS as WDF_DRIVER_INIT_FLAGS {
     WdfDriverInitNonPnpDriver = 0x1,
     WdfDriverInitNoDispatchOverride = 0x2,
@@ -472,6 +478,49 @@ pub struct _WDF_REQUEST_SEND_OPTIONS {
     pub Timeout: LONGLONG,
 }
 pub type WDF_REQUEST_SEND_OPTIONS = _WDF_REQUEST_SEND_OPTIONS;
+
+/// `u.BufferType` of `WDF_MEMORY_DESCRIPTOR`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_1 {
+    pub Buffer: PVOID,
+    pub Length: ULONG,
+}
+
+/// `u.MdlType` of `WDF_MEMORY_DESCRIPTOR`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_2 {
+    pub Mdl: PMDL,
+    pub BufferLength: ULONG,
+}
+
+/// `u.HandleType` of `WDF_MEMORY_DESCRIPTOR`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_3 {
+    pub Memory: WDFMEMORY,
+    pub Offsets: PVOID,
+}
+
+/// `u` of `WDF_MEMORY_DESCRIPTOR`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1 {
+    pub BufferType: _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_1,
+    pub MdlType: _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_2,
+    pub HandleType: _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_3,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct _WDF_MEMORY_DESCRIPTOR {
+    pub Type: WDF_MEMORY_DESCRIPTOR_TYPE,
+    pub u: _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1,
+}
+pub type WDF_MEMORY_DESCRIPTOR = _WDF_MEMORY_DESCRIPTOR;
+pub type PWDF_MEMORY_DESCRIPTOR = *mut _WDF_MEMORY_DESCRIPTOR;
+pub type PULONG_PTR = *mut ULONG_PTR;
 pub type PWDF_REQUEST_SEND_OPTIONS = *mut _WDF_REQUEST_SEND_OPTIONS;
 
 /// `Parameters.Ioctl` of `WDF_REQUEST_COMPLETION_PARAMS` (input and output memory).
@@ -734,6 +783,10 @@ wdf_functions! {
         (Queue: WDFQUEUE, OutRequest: *mut WDFREQUEST) -> NTSTATUS;
     WdfIoQueuePurgeSynchronously / WdfIoQueuePurgeSynchronouslyTableIndex / PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = 164
         (Queue: WDFQUEUE);
+    WdfIoTargetSendIoctlSynchronously / WdfIoTargetSendIoctlSynchronouslyTableIndex / PFN_WDFIOTARGETSENDIOCTLSYNCHRONOUSLY = 186
+        (IoTarget: WDFIOTARGET, Request: WDFREQUEST, IoctlCode: ULONG, InputBuffer: PWDF_MEMORY_DESCRIPTOR, OutputBuffer: PWDF_MEMORY_DESCRIPTOR, RequestOptions: PWDF_REQUEST_SEND_OPTIONS, BytesReturned: PULONG_PTR) -> NTSTATUS;
+    WdfIoTargetSendInternalIoctlSynchronously / WdfIoTargetSendInternalIoctlSynchronouslyTableIndex / PFN_WDFIOTARGETSENDINTERNALIOCTLSYNCHRONOUSLY = 188
+        (IoTarget: WDFIOTARGET, Request: WDFREQUEST, IoctlCode: ULONG, InputBuffer: PWDF_MEMORY_DESCRIPTOR, OutputBuffer: PWDF_MEMORY_DESCRIPTOR, RequestOptions: PWDF_REQUEST_SEND_OPTIONS, BytesReturned: PULONG_PTR) -> NTSTATUS;
     WdfObjectGetTypedContextWorker / WdfObjectGetTypedContextWorkerTableIndex / PFN_WDFOBJECTGETTYPEDCONTEXTWORKER = 202
         (Handle: WDFOBJECT, TypeInfo: PCWDF_OBJECT_CONTEXT_TYPE_INFO) -> PVOID;
     WdfObjectAllocateContext / WdfObjectAllocateContextTableIndex / PFN_WDFOBJECTALLOCATECONTEXT = 203
@@ -826,5 +879,6 @@ layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_1, size 32, Options @ 
 layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2, size 24, Key @ 8, DeviceOffset @ 16);
 layout!(_WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4, size 32, InputBufferLength @ 8, IoControlCode @ 16, Type3InputBuffer @ 24);
 layout!(WDF_REQUEST_PARAMETERS, size 40, MinorFunction @ 2, Type @ 4, Parameters @ 8);
+layout!(WDF_MEMORY_DESCRIPTOR, size 24, u @ 8);
 layout!(WDF_REQUEST_SEND_OPTIONS, size 16, Flags @ 4, Timeout @ 8);
 layout!(WDF_REQUEST_COMPLETION_PARAMS, size 72, Type @ 4, IoStatus @ 8, Parameters @ 24);

@@ -11,6 +11,7 @@
 
 mod device;
 mod driver;
+mod io_target;
 mod object;
 mod queue;
 mod registry;
@@ -21,6 +22,7 @@ mod work_item;
 
 pub(crate) use device::*;
 pub(crate) use driver::*;
+pub(crate) use io_target::*;
 pub(crate) use object::*;
 pub(crate) use queue::*;
 pub(crate) use registry::*;

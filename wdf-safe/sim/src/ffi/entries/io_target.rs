@@ -1,0 +1,187 @@
+//! I/O targets' synchronous sends (shared/targets/general/fxiotargetapi.cpp,
+//! `FxIoTargetSendIoctl`): the framework formats its own request, sends it to the device
+//! below and waits.
+
+use std::vec::Vec;
+
+use wdm_compat::NtStatus;
+
+use super::{PASSIVE, enter, handle, read, sized, write};
+use crate::ffi::bindings::{
+    _WDF_MEMORY_DESCRIPTOR_TYPE as Descriptor, _WDF_REQUEST_SEND_OPTIONS_FLAGS as SendFlags,
+    NTSTATUS, PULONG_PTR, PWDF_DRIVER_GLOBALS, PWDF_MEMORY_DESCRIPTOR, PWDF_REQUEST_SEND_OPTIONS,
+    ULONG, WDF_REQUEST_SEND_OPTIONS, WDFIOTARGET, WDFREQUEST,
+};
+use crate::framework::Cx;
+use crate::framework::objects::Kind;
+
+/// A buffer descriptor's address and length (`WdfMemoryDescriptorTypeBuffer` only: the
+/// simulation has no MDLs or `WDFMEMORY` objects here); `Ok(None)` for a NULL descriptor.
+fn buffer(
+    cx: &Cx,
+    ddi: &str,
+    descriptor: PWDF_MEMORY_DESCRIPTOR,
+) -> Result<Option<(*mut u8, usize)>, NtStatus> {
+    if descriptor.is_null() {
+        return Ok(None);
+    }
+    let Some(descriptor) = read(cx, ddi, "MemoryDescriptor", descriptor.cast_const()) else {
+        return Err(NtStatus::INVALID_PARAMETER);
+    };
+    if descriptor.Type != Descriptor::WdfMemoryDescriptorTypeBuffer {
+        cx.verifier_break(
+            None,
+            &std::format!(
+                "{ddi}: only buffer memory descriptors are modelled by the simulated framework"
+            ),
+        );
+        return Err(NtStatus::NOT_SUPPORTED);
+    }
+    // SAFETY: a descriptor of the buffer type has its `BufferType` member set.
+    let buffer = unsafe { descriptor.u.BufferType };
+    if buffer.Buffer.is_null() && buffer.Length != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    Ok(Some((buffer.Buffer.cast(), buffer.Length as usize)))
+}
+
+/// `WdfIoTargetSendIoctlSynchronously` / `WdfIoTargetSendInternalIoctlSynchronously` with a
+/// NULL request (the framework allocates one).
+#[allow(clippy::too_many_arguments, reason = "the DDI's own parameters")]
+fn send_ioctl_synchronously(
+    globals: PWDF_DRIVER_GLOBALS,
+    ddi: &str,
+    internal: bool,
+    raw_target: WDFIOTARGET,
+    request: WDFREQUEST,
+    code: ULONG,
+    input: PWDF_MEMORY_DESCRIPTOR,
+    output: PWDF_MEMORY_DESCRIPTOR,
+    options: PWDF_REQUEST_SEND_OPTIONS,
+    bytes_returned: PULONG_PTR,
+) -> NTSTATUS {
+    let Some(cx) = enter(globals, ddi) else {
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    write(bytes_returned, 0);
+    let Some(target) = handle(&cx, ddi, raw_target, Kind::IoTarget) else {
+        return NtStatus::INVALID_HANDLE.to_raw();
+    };
+    // A synchronous send waits: PASSIVE_LEVEL only (SDV WdfRequestSendSyncAtDispatch).
+    if !cx.check_irql(ddi, PASSIVE) {
+        return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
+    }
+    if !request.is_null() {
+        cx.verifier_break(
+            None,
+            &std::format!(
+                "{ddi}: a driver-supplied request is not modelled by the simulated framework \
+                 (pass NULL: the framework makes its own)"
+            ),
+        );
+        return NtStatus::NOT_SUPPORTED.to_raw();
+    }
+    if !options.is_null()
+        && let Some(options) = read(&cx, ddi, "RequestOptions", options.cast_const())
+    {
+        if sized(
+            &cx,
+            ddi,
+            "WDF_REQUEST_SEND_OPTIONS",
+            options.Size as usize,
+            size_of::<WDF_REQUEST_SEND_OPTIONS>(),
+        )
+        .is_err()
+        {
+            return NtStatus::INVALID_PARAMETER.to_raw();
+        }
+        if options.Flags & SendFlags::WDF_REQUEST_SEND_OPTION_TIMEOUT as u32 != 0
+            && options.Timeout == 0
+        {
+            // A zero timeout times the request out before it can complete.
+            cx.verifier_break(
+                Some("SyncReqSend2"),
+                &std::format!("{ddi}: WDF_REQUEST_SEND_OPTION_TIMEOUT with a zero timeout"),
+            );
+        }
+    }
+    let (input, output) = match (buffer(&cx, ddi, input), buffer(&cx, ddi, output)) {
+        (Ok(input), Ok(output)) => (input, output),
+        (Err(status), _) | (_, Err(status)) => return status.to_raw(),
+    };
+    let input: Vec<u8> = input.map_or_else(Vec::new, |(address, length)| {
+        // SAFETY: the driver's input buffer of `length` bytes, valid for the call.
+        unsafe { core::slice::from_raw_parts(address, length) }.to_vec()
+    });
+    let output_length = output.map_or(0, |(_, length)| length);
+    let lower = cx
+        .lock()
+        .objects
+        .get(target)
+        .and_then(|o| o.target())
+        .map(|t| t.lower);
+    let Some(lower) = lower else {
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    let result = cx
+        .kernel
+        .send_ioctl(lower, internal, code, &input, output_length);
+    if let Some((address, length)) = output {
+        let count = result.data.len().min(length);
+        if count > 0 {
+            // SAFETY: the driver's output buffer of `length` bytes, valid for the call; the
+            // copy stays within it and within the data that came back.
+            unsafe { core::ptr::copy_nonoverlapping(result.data.as_ptr(), address, count) };
+        }
+    }
+    write(bytes_returned, result.information as u64);
+    result.status.to_raw()
+}
+
+pub(crate) unsafe extern "C" fn WdfIoTargetSendIoctlSynchronously(
+    globals: PWDF_DRIVER_GLOBALS,
+    target: WDFIOTARGET,
+    request: WDFREQUEST,
+    code: ULONG,
+    input: PWDF_MEMORY_DESCRIPTOR,
+    output: PWDF_MEMORY_DESCRIPTOR,
+    options: PWDF_REQUEST_SEND_OPTIONS,
+    bytes_returned: PULONG_PTR,
+) -> NTSTATUS {
+    send_ioctl_synchronously(
+        globals,
+        "WdfIoTargetSendIoctlSynchronously",
+        false,
+        target,
+        request,
+        code,
+        input,
+        output,
+        options,
+        bytes_returned,
+    )
+}
+
+pub(crate) unsafe extern "C" fn WdfIoTargetSendInternalIoctlSynchronously(
+    globals: PWDF_DRIVER_GLOBALS,
+    target: WDFIOTARGET,
+    request: WDFREQUEST,
+    code: ULONG,
+    input: PWDF_MEMORY_DESCRIPTOR,
+    output: PWDF_MEMORY_DESCRIPTOR,
+    options: PWDF_REQUEST_SEND_OPTIONS,
+    bytes_returned: PULONG_PTR,
+) -> NTSTATUS {
+    send_ioctl_synchronously(
+        globals,
+        "WdfIoTargetSendInternalIoctlSynchronously",
+        true,
+        target,
+        request,
+        code,
+        input,
+        output,
+        options,
+        bytes_returned,
+    )
+}
