@@ -17,6 +17,7 @@
 //! * [`csq`]: [`CancelSafeQueue`](csq::CancelSafeQueue), pending IRPs that `CancelIo` can take
 //!   back without a race (IoCsq).
 //! * [`memory`]: allocations that fail with a value back instead of a bug check.
+//! * [`pool`]: tagged, paged or non-paged pool blocks ([`PoolBox`](pool::PoolBox)).
 //! * [`thread_rules`]: why IRPs and lock guards stay on their thread, named for the compiler.
 //! * `host` (feature `host`): a simulated NT I/O manager with a user-mode side and a verifier,
 //!   so driver logic runs in ordinary `cargo test` on any OS.
@@ -44,6 +45,7 @@
 //! | `KeAcquireSpinLockRaiseToDpc` / `KeReleaseSpinLock` | ≤ DISPATCH_LEVEL / DISPATCH_LEVEL |
 //! | `IoReleaseCancelSpinLock` | DISPATCH_LEVEL (in a cancel routine) |
 //! | `ExAllocatePool2` (wdk-alloc) or `ExAllocatePoolWithTag`, non-paged | ≤ DISPATCH_LEVEL |
+//! | `ExAllocatePool2` / `ExAllocatePoolWithTag` with the driver's tag, paged or non-paged, `ExFreePoolWithTag` (`pool`) | ≤ DISPATCH_LEVEL (paged: ≤ APC_LEVEL) |
 //! | `KeBugCheckEx`, `DbgPrint` | any |
 #![no_std]
 #![deny(unsafe_code)]
@@ -78,6 +80,7 @@ pub mod ioctl;
 pub mod irp;
 pub mod log;
 pub mod memory;
+pub mod pool;
 pub mod request;
 pub mod status;
 pub mod sync;

@@ -199,6 +199,28 @@ pub(crate) fn allocation_refused_current() -> bool {
     irql::with_current(super::IoManager::take_refused_allocation).unwrap_or(false)
 }
 
+/// A paged-pool allocation above APC_LEVEL, where paged memory may not be touched: reported
+/// (SDV IrqlExAllocatePool; Driver Verifier's 0xC4/0x20004) and refused.
+pub(crate) fn paged_allocation_refused_current() -> bool {
+    let irql = irql::current_irql();
+    if irql > 1 {
+        report_rule_bug_check_current(
+            "IrqlExAllocatePool",
+            0xC4,
+            [0x0002_0004, usize::from(irql), 0, 0],
+            &std::format!("a paged pool allocation at IRQL {irql}, above APC_LEVEL"),
+        );
+        return true;
+    }
+    false
+}
+
+/// Counts a tagged pool block in or out for the driver whose code this thread runs.
+pub(crate) fn count_pool_current(tag: u32, size: usize, add: bool) {
+    let driver = irql::current_driver();
+    irql::with_current(|manager| manager.count_pool(driver, tag, size, add));
+}
+
 /// The unwinding payload of a bug check the simulated kernel raised (and already reported)
 /// while driver code ran: on Windows the machine stops there; here the driver code is unwound
 /// to the panic guard of the routine the simulation called, which stops it without reporting

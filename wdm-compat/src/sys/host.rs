@@ -95,6 +95,37 @@ pub(crate) fn report_driver_panic(message: &str) {
     crate::host::report_driver_panic_current(message);
 }
 
+/// A tagged pool block (`wdm_compat::pool`): the simulation's low-resources countdown and IRQL
+/// checks apply (paged pool above APC_LEVEL is reported, SDV IrqlExAllocatePool, and refused),
+/// and the block is counted against the current driver and `tag` until freed; 16-byte aligned
+/// like the pool's.
+pub(crate) fn allocate_pool(paged: bool, size: usize, tag: u32) -> Option<core::ptr::NonNull<u8>> {
+    if paged && crate::host::paged_allocation_refused_current() {
+        return None;
+    }
+    if allocation_refused() {
+        return None;
+    }
+    let layout = core::alloc::Layout::from_size_align(size.max(1), 16).ok()?;
+    // SAFETY: the layout's size is not zero.
+    let block = core::ptr::NonNull::new(unsafe { std::alloc::alloc(layout) })?;
+    crate::host::count_pool_current(tag, size, true);
+    Some(block)
+}
+
+/// Frees a block of [`allocate_pool`].
+///
+/// # Safety
+///
+/// `block` came from [`allocate_pool`] with `size` and `tag`, and is freed once.
+pub(crate) unsafe fn free_pool(block: core::ptr::NonNull<u8>, size: usize, tag: u32) {
+    crate::host::count_pool_current(tag, size, false);
+    if let Ok(layout) = core::alloc::Layout::from_size_align(size.max(1), 16) {
+        // SAFETY: the caller's contract: `allocate_pool` made the block with this layout.
+        unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
+    }
+}
+
 /// Whether the simulation refuses this allocation of driver code (low resources simulation).
 pub(crate) fn allocation_refused() -> bool {
     crate::host::allocation_refused_current()

@@ -35,21 +35,25 @@ pub(crate) mod host;
 #[cfg(feature = "host")]
 pub(crate) use host as backend;
 #[cfg(feature = "host")]
-pub(crate) use host::{current_irql, dbg_print, lower_irql, raise_irql, wait_a_moment};
+pub(crate) use host::{
+    allocate_pool, current_irql, dbg_print, free_pool, lower_irql, raise_irql, wait_a_moment,
+};
 
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) mod nt;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) use nt as backend;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
-pub(crate) use nt::{acquire_spin_lock, dbg_print, release_spin_lock, wait_a_moment};
+pub(crate) use nt::{
+    acquire_spin_lock, allocate_pool, dbg_print, free_pool, release_spin_lock, wait_a_moment,
+};
 
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) mod none;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) use none as backend;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
-pub(crate) use none::{dbg_print, lower_irql, raise_irql, wait_a_moment};
+pub(crate) use none::{allocate_pool, dbg_print, free_pool, lower_irql, raise_irql, wait_a_moment};
 
 mod callbacks;
 pub(crate) mod csq;
@@ -58,6 +62,7 @@ pub(crate) mod fallible;
 pub(crate) mod pool;
 mod rundown;
 pub(crate) mod spin_lock;
+pub(crate) mod tagged;
 pub(crate) mod thunk;
 
 pub(crate) use callbacks::DriverCallbacks;

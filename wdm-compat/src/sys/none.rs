@@ -304,3 +304,19 @@ impl IrpRef {
         self.never()
     }
 }
+
+/// A tagged pool block: no kernel, no pool.
+pub(crate) const fn allocate_pool(
+    _paged: bool,
+    _size: usize,
+    _tag: u32,
+) -> Option<core::ptr::NonNull<u8>> {
+    None
+}
+
+/// Frees a block of [`allocate_pool`] (none is ever made).
+///
+/// # Safety
+///
+/// Never called with a block: [`allocate_pool`] makes none.
+pub(crate) const unsafe fn free_pool(_block: core::ptr::NonNull<u8>, _size: usize, _tag: u32) {}

@@ -51,5 +51,7 @@ unsafe extern "C" {
         BugCheckParameter3: ULONG_PTR,
         BugCheckParameter4: ULONG_PTR,
     ) -> !;
+    pub fn ExAllocatePool2(Flags: u64, NumberOfBytes: u64, Tag: ULONG) -> PVOID;
+    pub fn ExFreePoolWithTag(P: PVOID, Tag: ULONG);
     pub fn DbgPrint(Format: PCSTR, ...) -> ULONG;
 }

@@ -215,6 +215,38 @@ impl IoManager {
                     ),
                 });
             }
+            // Driver Verifier's pool tracking: bug check 0xC4/0x62 when a driver unloads with
+            // pool it allocated still outstanding.
+            let leaked: Vec<(u32, usize, usize)> = w
+                .pool
+                .iter()
+                .filter(|((owner, _), (count, _))| *owner == Some(driver) && *count > 0)
+                .map(|((_, tag), (count, bytes))| (*tag, *count, *bytes))
+                .collect();
+            if !leaked.is_empty() {
+                let count: usize = leaked.iter().map(|(_, count, _)| count).sum();
+                let bytes: usize = leaked.iter().map(|(_, _, bytes)| bytes).sum();
+                let tags: Vec<String> = leaked
+                    .iter()
+                    .map(|(tag, count, bytes)| {
+                        format!(
+                            "'{}': {count} block(s), {bytes} bytes",
+                            crate::pool::PoolTag::from_raw(*tag)
+                        )
+                    })
+                    .collect();
+                w.push(Report {
+                    rule: None,
+                    bug_check: Some((0xC4, [0x62, driver.0, count, bytes])),
+                    severity: ViolationSeverity::Fatal,
+                    driver: Some(driver),
+                    major: None,
+                    message: format!(
+                        "the driver unloads with pool it allocated still outstanding ({})",
+                        tags.join("; ")
+                    ),
+                });
+            }
             let outstanding: Vec<(IrpId, u8)> = w
                 .irps
                 .iter()

@@ -94,6 +94,9 @@ struct World {
     )>,
     /// The number of the next file object.
     next_file: usize,
+    /// Tagged pool blocks outstanding (`wdm_compat::pool`), by driver and tag: how many, and
+    /// their bytes. Checked when the driver unloads.
+    pool: BTreeMap<(Option<super::DriverId>, u32), (usize, usize)>,
 }
 
 /// What every handle to one simulation shares.
@@ -156,6 +159,7 @@ impl IoManager {
                     libraries: Vec::new(),
                     deferred_closes: Vec::new(),
                     next_file: 0,
+                    pool: BTreeMap::new(),
                 }),
                 completed: Condvar::new(),
                 shut_down: std::sync::atomic::AtomicBool::new(false),

@@ -1,5 +1,6 @@
 //! The verifier's record (violations, strict mode) and the `DbgPrint` trace.
 
+use crate::pool::PoolTag;
 use core::time::Duration;
 use std::format;
 use std::string::{String, ToString};
@@ -36,6 +37,38 @@ impl IoManager {
     /// `STATUS_INSUFFICIENT_RESOURCES` can be tested.
     pub fn fail_allocation(&self, nth: usize) {
         self.with_world(|w| w.allocation_countdown = Some(nth));
+    }
+
+    /// Counts a tagged pool block of `size` bytes in (`add`) or out for `driver`.
+    pub(crate) fn count_pool(
+        &self,
+        driver: Option<super::DriverId>,
+        tag: u32,
+        size: usize,
+        add: bool,
+    ) {
+        self.with_world(|w| {
+            let entry = w.pool.entry((driver, tag)).or_insert((0, 0));
+            if add {
+                entry.0 += 1;
+                entry.1 += size;
+            } else {
+                entry.0 = entry.0.saturating_sub(1);
+                entry.1 = entry.1.saturating_sub(size);
+            }
+        });
+    }
+
+    /// The tagged pool blocks `driver` has outstanding: each tag with its count and bytes.
+    #[must_use]
+    pub fn pool_in_use(&self, driver: super::DriverId) -> Vec<(PoolTag, usize, usize)> {
+        self.with_world(|w| {
+            w.pool
+                .iter()
+                .filter(|((owner, _), (count, _))| *owner == Some(driver) && *count > 0)
+                .map(|((_, tag), (count, bytes))| (PoolTag::from_raw(*tag), *count, *bytes))
+                .collect()
+        })
     }
 
     /// Whether driver code's allocation now is the one to refuse (and counts it).

@@ -16,7 +16,7 @@
 
 use core::ffi::c_void;
 use core::mem::offset_of;
-use core::ptr;
+use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use super::{
@@ -212,10 +212,11 @@ mod wdk;
 use wdk as imports;
 
 use imports::{
-    DbgPrint, IoAttachDeviceToDeviceStack, IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice,
-    IoDeleteSymbolicLink, IoDetachDevice, IoReleaseCancelSpinLock, IofCallDriver,
-    IofCompleteRequest, KeAcquireSpinLockRaiseToDpc, KeBugCheckEx, KeDelayExecutionThread,
-    KeReleaseSpinLock, MmMapLockedPagesSpecifyCache,
+    DbgPrint, ExAllocatePoolWithTag, ExFreePoolWithTag, IoAttachDeviceToDeviceStack,
+    IoCreateDevice, IoCreateSymbolicLink, IoDeleteDevice, IoDeleteSymbolicLink, IoDetachDevice,
+    IoReleaseCancelSpinLock, IofCallDriver, IofCompleteRequest, KeAcquireSpinLockRaiseToDpc,
+    KeBugCheckEx, KeDelayExecutionThread, KeReleaseSpinLock, MmMapLockedPagesSpecifyCache,
+    current_irql,
 };
 
 /// The driver instance pointer (see the module docs).
@@ -255,6 +256,35 @@ pub(crate) fn dbg_print(text: &str) {
     // SAFETY: both arguments are NUL-terminated byte strings that outlive the call; "%s" makes
     // DbgPrint read exactly one `char*` argument.
     unsafe { DbgPrint(c"%s".as_ptr().cast(), line.as_ptr()) };
+}
+
+/// `NonPagedPoolNx` and `PagedPool`.
+const NON_PAGED_POOL_NX: i32 = 512;
+const PAGED_POOL: i32 = 1;
+
+/// `ExAllocatePoolWithTag` (`ExAllocatePool2` with the WDK): a block of `size` bytes,
+/// 16-byte aligned, from the paged or non-paged pool, charged to `tag`; `None` when the pool is
+/// short, or refused at an IRQL the pool type does not allow (paged pool above APC_LEVEL, any
+/// pool above DISPATCH_LEVEL), where the allocation would bug-check.
+pub(crate) fn allocate_pool(paged: bool, size: usize, tag: u32) -> Option<NonNull<u8>> {
+    // Paged pool above APC_LEVEL, or any pool above DISPATCH_LEVEL, would bug-check.
+    if current_irql() > if paged { 1 } else { 2 } {
+        return None;
+    }
+    let pool_type = if paged { PAGED_POOL } else { NON_PAGED_POOL_NX };
+    // SAFETY: any size may be asked for; a failure returns null. The caller is at a level the
+    // pool type allows (≤ DISPATCH_LEVEL, ≤ APC_LEVEL for paged pool).
+    NonNull::new(unsafe { ExAllocatePoolWithTag(pool_type, size.max(1), tag) }.cast())
+}
+
+/// `ExFreePoolWithTag`.
+///
+/// # Safety
+///
+/// `block` came from [`allocate_pool`] with `tag` and is freed once.
+pub(crate) unsafe fn free_pool(block: NonNull<u8>, _size: usize, tag: u32) {
+    // SAFETY: the caller's contract.
+    unsafe { ExFreePoolWithTag(block.as_ptr().cast(), tag) };
 }
 
 /// One pause of a routine waiting for the others of its device to finish

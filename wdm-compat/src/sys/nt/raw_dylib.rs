@@ -52,6 +52,11 @@ unsafe extern "C" {
     pub(super) fn DbgPrint(format: *const u8, ...) -> u32;
 }
 
+/// The IRQL: Wine runs drivers in user mode, where there is none (PASSIVE_LEVEL).
+pub(super) const fn current_irql() -> u8 {
+    0
+}
+
 /// `NonPagedPoolNx`.
 const NON_PAGED_POOL_NX: i32 = 512;
 /// The pool tag of the crate's allocations: 'Wdfs' read backwards, as the debugger shows it.

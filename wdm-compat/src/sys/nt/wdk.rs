@@ -259,6 +259,44 @@ pub(super) unsafe fn KeDelayExecutionThread(mode: i8, alertable: u8, interval: *
     unsafe { ntddk::KeDelayExecutionThread(mode, alertable, interval.cast()) }
 }
 
+/// `POOL_FLAG_NON_PAGED` and `POOL_FLAG_PAGED` (`ExAllocatePool2`'s flags).
+const POOL_FLAG_NON_PAGED: u64 = 0x40;
+const POOL_FLAG_PAGED: u64 = 0x100;
+/// `NonPagedPoolNx` and `PagedPool`, the pool types the portable seam passes.
+const NON_PAGED_POOL_NX: i32 = 512;
+
+/// `ExAllocatePoolWithTag`'s contract over `ExAllocatePool2` (which the WDK recommends, and
+/// wdk-alloc uses): non-paged or paged pool, by the classic pool type.
+///
+/// # Safety
+///
+/// As for `ExAllocatePool2`: non-paged pool at ≤ DISPATCH_LEVEL, paged at ≤ APC_LEVEL.
+pub(super) unsafe fn ExAllocatePoolWithTag(pool_type: i32, size: usize, tag: u32) -> *mut c_void {
+    let flags = if pool_type == NON_PAGED_POOL_NX {
+        POOL_FLAG_NON_PAGED
+    } else {
+        POOL_FLAG_PAGED
+    };
+    // SAFETY: the caller's contract; a failure returns null.
+    unsafe { ntddk::ExAllocatePool2(flags, size as _, tag) }.cast()
+}
+
+/// `ExFreePoolWithTag`.
+///
+/// # Safety
+///
+/// `pointer` came from [`ExAllocatePoolWithTag`] with `tag` and is freed once.
+pub(super) unsafe fn ExFreePoolWithTag(pointer: *mut c_void, tag: u32) {
+    // SAFETY: the caller's contract.
+    unsafe { ntddk::ExFreePoolWithTag(pointer.cast(), tag) }
+}
+
+/// `KeGetCurrentIrql`.
+pub(super) fn current_irql() -> u8 {
+    // SAFETY: callable at any IRQL; it only reads the processor's IRQL.
+    unsafe { ntddk::KeGetCurrentIrql() }
+}
+
 /// `KeBugCheckEx`.
 ///
 /// # Safety
