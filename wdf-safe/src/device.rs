@@ -27,7 +27,7 @@ use crate::pnp_power::PnpPowerCallbacks;
 use crate::queue::{Queue, QueueConfig};
 use crate::request::AnyRequest;
 use crate::sys::DeviceHandle;
-use crate::sys::FileEvents;
+use crate::sys::{FileEvents, RequestContextSpec};
 
 use crate::sys::ControlDeviceSettings;
 pub use crate::sys::{FILE_DEVICE_SECURE_OPEN, Guid, InitSettings};
@@ -42,6 +42,7 @@ pub const SDDL_DEVOBJ_SYS_ALL_ADM_ALL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
 pub struct ControlDeviceInit<D: KmdfDriver> {
     init: ControlDeviceSettings,
     file: Option<&'static dyn FileEvents<D>>,
+    request_context: Option<RequestContextSpec>,
     _driver: PhantomData<fn(&D)>,
 }
 
@@ -59,6 +60,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
                 settings: InitSettings::DEFAULT,
             },
             file: None,
+            request_context: None,
             _driver: PhantomData,
         })
     }
@@ -131,6 +133,16 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         Ok(())
     }
 
+    /// `WdfDeviceInitSetRequestAttributes`: every request of the device carries a context of
+    /// type `T`, made with `T::default()` when the driver first gets the request and dropped
+    /// when it is completed ([`Request::context`](crate::Request::context)). A second call
+    /// replaces the first.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_request_context<T: ContextType + Default>(&mut self) {
+        self.request_context = Some(RequestContextSpec::of::<T>(T::type_info()));
+    }
+
     /// `WdfDeviceInitFree`.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -151,6 +163,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
                 settings: InitSettings::DEFAULT,
             },
             file: None,
+            request_context: None,
             _driver: PhantomData,
         })
     }
@@ -168,7 +181,8 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         adding: &Device<D, Adding<'_>>,
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
         let _ = adding;
-        match DeviceHandle::create_control_device_later(&self.init, self.file) {
+        match DeviceHandle::create_control_device_later(&self.init, self.file, self.request_context)
+        {
             Ok(raw) => Ok(Device::new(raw)),
             Err(status) => Err((self, status)),
         }
@@ -188,7 +202,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
         match driver
             .raw_mut()
-            .create_control_device(&self.init, self.file)
+            .create_control_device(&self.init, self.file, self.request_context)
         {
             Ok(raw) => Ok(Device::new(raw)),
             Err(status) => Err((self, status)),
@@ -246,6 +260,16 @@ impl<'add, D: KmdfDriver> FdoInit<'add, D> {
     ) -> NtResult {
         self.raw.fdo_init_set_file_events(config.keep()?);
         Ok(())
+    }
+
+    /// `WdfDeviceInitSetRequestAttributes`: every request of the device carries a context of
+    /// type `T`, made with `T::default()` when the driver first gets the request and dropped
+    /// when it is completed ([`Request::context`](crate::Request::context)).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn set_request_context<T: ContextType + Default>(&mut self) {
+        self.raw
+            .fdo_init_set_request_context(RequestContextSpec::of::<T>(T::type_info()));
     }
 
     /// `WdfDeviceInitSetIoType`: how reads and writes carry their data (default: buffered).

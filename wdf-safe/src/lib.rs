@@ -139,7 +139,7 @@
 //! | `WdfDeviceInitSetIoType`, `WdfDeviceInitSetExclusive`, `WdfDeviceInitSetCharacteristics`, `WdfDeviceInitSetDeviceType`, `WdfDeviceInitSetFileObjectConfig`, `WdfDeviceInitFree` | ≤ DISPATCH_LEVEL |
 //! | `WdfRequestGetFileObject`, `WdfFileObjectGetDevice` | ≤ DISPATCH_LEVEL |
 //! | `WdfFdoInitSetFilter` | PASSIVE_LEVEL |
-//! | `WdfDeviceInitSetPnpPowerEventCallbacks` | ≤ DISPATCH_LEVEL |
+//! | `WdfDeviceInitSetPnpPowerEventCallbacks`, `WdfDeviceInitSetRequestAttributes` | ≤ DISPATCH_LEVEL |
 //! | `WdfDeviceCreate` | PASSIVE_LEVEL |
 //! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH_LEVEL + 1 |
 //! | `WdfObjectAllocateContext` | ≤ DISPATCH_LEVEL |

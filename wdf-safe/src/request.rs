@@ -102,6 +102,20 @@ impl<'r, K: RequestKind> Request<'r, K> {
         self.raw.as_mut().ok_or(NtStatus::INTERNAL_ERROR)
     }
 
+    /// The request's own context (`WdfDeviceInitSetRequestAttributes`, set with
+    /// [`FdoInit::set_request_context`](crate::FdoInit::set_request_context) or
+    /// [`ControlDeviceInit::set_request_context`](crate::ControlDeviceInit::set_request_context)):
+    /// state that travels with the request from callback to callback (forwarded to a queue and
+    /// retrieved, sent and back in the completion routine). Borrowed from the request, so it
+    /// goes when the request is completed. `None` when the device's requests carry no context
+    /// of type `T`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn context<T: ContextType>(&self) -> Option<&T> {
+        self.raw.as_ref()?.context::<T>(T::type_info())
+    }
+
     /// The context of type `T` of the device whose queue presented the request
     /// (`WdfIoQueueGetDevice(WdfRequestGetIoQueue(Request))`, then `WdfObjectGetTypedContext`):
     /// how an I/O callback reaches its device's state (the C samples' `FDO_DATA`, device

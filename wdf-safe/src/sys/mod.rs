@@ -39,7 +39,8 @@ pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
     DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, ParametersKey, QueueHandle,
-    RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
+    RequestContextSpec, RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
+    keep_file_events,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
@@ -47,7 +48,8 @@ mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
     DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, ParametersKey, QueueHandle,
-    RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
+    RequestContextSpec, RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
+    keep_file_events,
 };
 
 pub(crate) mod wait_lock;

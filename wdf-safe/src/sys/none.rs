@@ -30,6 +30,7 @@ impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
         &mut self,
         _init: &ControlDeviceSettings,
         _file: Option<&'static dyn crate::sys::FileEvents<D>>,
+        _request_context: Option<RequestContextSpec>,
     ) -> NtResult<DeviceHandle<D>> {
         match *self.0 {}
     }
@@ -54,6 +55,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// `WdfDeviceInitSetPnpPowerEventCallbacks`.
     pub(crate) fn fdo_init_set_pnp_power_callbacks(self, _callbacks: D::PnpPower) {
+        match *self.0 {}
+    }
+
+    /// `WdfDeviceInitSetRequestAttributes`.
+    pub(crate) fn fdo_init_set_request_context(self, _spec: RequestContextSpec) {
         match *self.0 {}
     }
 
@@ -166,6 +172,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     pub(crate) const fn create_control_device_later(
         _init: &ControlDeviceSettings,
         _file: Option<&'static dyn crate::sys::FileEvents<D>>,
+        _request_context: Option<RequestContextSpec>,
     ) -> NtResult<Self> {
         Err(NtStatus::NOT_SUPPORTED)
     }
@@ -204,6 +211,17 @@ impl QueueHandle {
 
 /// `WDFREQUEST`.
 pub(crate) struct RequestHandle(&'static Never);
+
+/// A device's request context type: nothing to register without a framework.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestContextSpec;
+
+impl RequestContextSpec {
+    /// The spec of `T`.
+    pub(crate) const fn of<T>(_info: &'static ContextTypeInfo) -> Self {
+        Self
+    }
+}
 
 /// An open's context value, boxed.
 pub(crate) struct FileContext(
@@ -284,6 +302,11 @@ impl RequestHandle {
 
     /// `WdfRequestGetFileObject`.
     pub(crate) fn file_object(&self) -> Option<FileRef> {
+        match *self.0 {}
+    }
+
+    /// The request's own context.
+    pub(crate) fn context<T: Any>(&self, _info: &'static ContextTypeInfo) -> Option<&T> {
         match *self.0 {}
     }
 

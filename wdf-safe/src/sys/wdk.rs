@@ -45,6 +45,7 @@
 //! | `WdfDeviceInitSetFileObjectConfig` | ≤ DISPATCH | device creation (`EvtFileClose`) |
 //! | `WdfDeviceInitFree` | ≤ DISPATCH | a failed control-device creation |
 //! | `WdfFdoInitSetFilter` | PASSIVE | `DeviceHandle::fdo_create` |
+//! | `WdfDeviceInitSetRequestAttributes` | ≤ DISPATCH | `DeviceHandle::fdo_init_set_request_context`, control-device creation |
 //! | `WdfDeviceInitSetPnpPowerEventCallbacks` | ≤ DISPATCH | `DeviceHandle::fdo_init_set_pnp_power_callbacks` (the callbacks: [`pnp_power`]) |
 //! | `WdfDeviceCreate` | PASSIVE | device creation |
 //! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH + 1 | the trampolines of devices and queues |
@@ -96,6 +97,7 @@ mod pnp_power;
 mod queue;
 mod registry;
 mod request;
+mod request_context;
 mod timer;
 mod wait_lock;
 mod work_item;
@@ -127,6 +129,7 @@ pub(crate) use file::{FileContext, FileRef, keep_file_events};
 pub(crate) use queue::QueueHandle;
 pub(crate) use registry::ParametersKey;
 pub(crate) use request::{IoTargetHandle, RequestHandle, RequestRef};
+pub(crate) use request_context::RequestContextSpec;
 pub(crate) use timer::TimerHandle;
 pub(crate) use wait_lock::WaitLockHandle;
 pub(crate) use work_item::WorkItemHandle;

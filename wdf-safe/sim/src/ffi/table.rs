@@ -38,6 +38,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfDeviceInitAssignNameTableIndex: PFN_WDFDEVICEINITASSIGNNAME = WdfDeviceInitAssignName;
         WdfDeviceInitSetCharacteristicsTableIndex: PFN_WDFDEVICEINITSETCHARACTERISTICS = WdfDeviceInitSetCharacteristics;
         WdfDeviceInitSetFileObjectConfigTableIndex: PFN_WDFDEVICEINITSETFILEOBJECTCONFIG = WdfDeviceInitSetFileObjectConfig;
+        WdfDeviceInitSetRequestAttributesTableIndex: PFN_WDFDEVICEINITSETREQUESTATTRIBUTES = WdfDeviceInitSetRequestAttributes;
         WdfDeviceCreateTableIndex: PFN_WDFDEVICECREATE = WdfDeviceCreate;
         WdfDeviceCreateDeviceInterfaceTableIndex: PFN_WDFDEVICECREATEDEVICEINTERFACE = WdfDeviceCreateDeviceInterface;
         WdfDeviceCreateSymbolicLinkTableIndex: PFN_WDFDEVICECREATESYMBOLICLINK = WdfDeviceCreateSymbolicLink;

@@ -73,6 +73,8 @@ pub(crate) struct InitBody {
     pub(crate) sddl: Option<String>,
     /// `WdfDeviceInitSetPnpPowerEventCallbacks`.
     pub(crate) pnp_power: WDF_PNPPOWER_EVENT_CALLBACKS,
+    /// `WdfDeviceInitSetRequestAttributes`: the context and callbacks of every request.
+    pub(crate) request_attributes: Option<super::lifecycle::Attributes>,
     /// The device `WdfDeviceCreate` made from it.
     pub(crate) created: Option<Handle>,
 }
@@ -122,6 +124,7 @@ impl InitBody {
                 EvtDeviceRelationsQuery: None,
                 EvtDeviceUsageNotificationEx: None,
             },
+            request_attributes: None,
             created: None,
         }
     }
@@ -163,6 +166,8 @@ pub(crate) struct DeviceBody {
     pub(crate) removing: bool,
     /// The PnP and power callbacks the init had.
     pub(crate) pnp_power: WDF_PNPPOWER_EVENT_CALLBACKS,
+    /// The attributes of the device's requests (`WdfDeviceInitSetRequestAttributes`).
+    pub(crate) request_attributes: Option<super::lifecycle::Attributes>,
     /// Where the device is in its PnP and power life.
     pub(crate) power: PowerLife,
 }
@@ -296,9 +301,11 @@ pub(crate) fn create(
             body.file,
             body.sddl.clone(),
             body.pnp_power,
+            body.request_attributes,
         )
     };
-    let (kind, filter, name, io_type, exclusive, device_type, file, sddl, pnp_power) = settings;
+    let (kind, filter, name, io_type, exclusive, device_type, file, sddl, pnp_power, requests) =
+        settings;
     if attributes.is_some_and(|a| a.parent.is_some()) {
         return Err(NtStatus::WDF_PARENT_ASSIGNMENT_NOT_ALLOWED);
     }
@@ -367,6 +374,7 @@ pub(crate) fn create(
         removing: false,
         pnp_power,
         power: PowerLife::new(),
+        request_attributes: requests,
     });
     let device = match lifecycle::create_object(cx, cx.image.driver(), attributes, body) {
         Ok(device) => device,

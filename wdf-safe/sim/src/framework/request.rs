@@ -221,7 +221,14 @@ pub(crate) fn new_request(
         completion_context: crate::ffi::memory::DriverPointer::default(),
         formatted: false,
     });
-    lifecycle::create_object(cx, None, None, body)
+    // `WdfDeviceInitSetRequestAttributes`: every request of the device gets that context.
+    let attributes = cx
+        .lock()
+        .objects
+        .get(device)
+        .and_then(Object::device)
+        .and_then(|d| d.request_attributes);
+    lifecycle::create_object(cx, None, attributes.as_ref(), body)
 }
 
 /// A copy of the request's parameters.

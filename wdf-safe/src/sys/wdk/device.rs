@@ -18,7 +18,7 @@ use super::wdk_sys::{
 use super::{RECORD, attributes, guarded, keep, publish_record, record_of, unicode, utf16};
 use crate::sys::{
     ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, FileEvents, Guid,
-    InitSettings, RequestType,
+    InitSettings, RequestContextSpec, RequestType,
 };
 use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 
@@ -42,6 +42,8 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     pnp_power: SpinLock<Option<D::PnpPower>>,
     /// The file-object callbacks set on the init.
     file_events: SpinLock<Option<&'static dyn FileEvents<D>>>,
+    /// The context type of the device's requests (`WdfDeviceInitSetRequestAttributes`).
+    request_context: SpinLock<Option<RequestContextSpec>>,
     default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
     /// The request types dispatched to a queue already (one bit per [`RequestType::ALL`]).
     dispatched: AtomicU8,
@@ -58,6 +60,7 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
             cleanup: SpinLock::new(Vec::new()),
             pnp_power: SpinLock::new(None),
             file_events: SpinLock::new(None),
+            request_context: SpinLock::new(None),
             default_queue: AtomicPtr::new(ptr::null_mut()),
             dispatched: AtomicU8::new(0),
         }
@@ -72,6 +75,11 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
     pub(super) fn file_events(&self) -> Option<&'static dyn FileEvents<D>> {
         *self.file_events.lock()
     }
+
+    /// The context type of the device's requests, if the driver set one.
+    pub(super) fn request_context(&self) -> Option<RequestContextSpec> {
+        *self.request_context.lock()
+    }
 }
 
 /// `WdfControlDeviceInitAllocate` + the init's setters + `WdfDeviceCreate`.
@@ -79,6 +87,7 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
     driver: WDFDRIVER,
     init: &ControlDeviceSettings,
     file: Option<&'static dyn FileEvents<D>>,
+    request_context: Option<RequestContextSpec>,
 ) -> NtResult<DeviceHandle<D>> {
     // Everything that can fail before the init exists, so a failure leaves nothing to free.
     let sddl = utf16(init.sddl)?;
@@ -103,8 +112,12 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
         }
     }
     apply_settings::<D>(raw_init, &init.settings, false, file);
+    if let Some(spec) = request_context {
+        set_request_attributes(raw_init, &spec);
+    }
     let record = DeviceRecord::<D>::new(ptr::null_mut(), init.settings, false);
     *record.file_events.lock() = file;
+    *record.request_context.lock() = request_context;
     match keep(record).and_then(|record| create_device::<D>(&mut raw_init, record)) {
         Ok(handle) => Ok(handle),
         Err(status) => {
@@ -183,6 +196,16 @@ fn apply_settings<D: DriverCallbacks>(
             &mut file_config,
             attributes
         );
+    }
+}
+
+/// `WdfDeviceInitSetRequestAttributes` with `spec`'s context.
+fn set_request_attributes(init: PWDFDEVICE_INIT, spec: &RequestContextSpec) {
+    let mut attributes = spec.attributes();
+    // SAFETY: `init` is a live device init owned by the caller and not yet given to
+    // WdfDeviceCreate; the attributes are read during the call.
+    unsafe {
+        call_unsafe_wdf_function_binding!(WdfDeviceInitSetRequestAttributes, init, &mut attributes);
     }
 }
 
@@ -315,6 +338,16 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         }
     }
 
+    /// `WdfDeviceInitSetRequestAttributes` on the FDO init, at once.
+    pub(crate) fn fdo_init_set_request_context(self, spec: RequestContextSpec) {
+        let init = self.record().init.load(Ordering::Acquire);
+        if init.is_null() {
+            return;
+        }
+        set_request_attributes(init, &spec);
+        *self.record().request_context.lock() = Some(spec);
+    }
+
     /// The file-object callbacks for the FDO (`WdfDeviceInitSetFileObjectConfig`, applied at
     /// `fdo_create`).
     pub(crate) fn fdo_init_set_file_events(self, events: &'static dyn FileEvents<D>) {
@@ -392,6 +425,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             callbacks,
             allow_zero_length,
             default_queue,
+            record.request_context(),
         )?;
         if default_queue && let Some(raw) = queue.peek() {
             record.default_queue.store(raw, Ordering::Release);
@@ -516,12 +550,13 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     pub(crate) fn create_control_device_later(
         init: &ControlDeviceSettings,
         file: Option<&'static dyn FileEvents<D>>,
+        request_context: Option<RequestContextSpec>,
     ) -> NtResult<Self> {
         let driver = super::image()
             .map(|image| image.wdf_driver.load(Ordering::Acquire))
             .filter(|driver| !driver.is_null())
             .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
-        create_control_device::<D>(driver.cast(), init, file)
+        create_control_device::<D>(driver.cast(), init, file, request_context)
     }
 
     /// `WdfObjectDelete` of a control device (KMDF deletes PnP devices itself): its queues and
@@ -546,6 +581,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             call_unsafe_wdf_function_binding!(WdfIoQueueRetrieveNextRequest, queue, &mut request)
         };
         NtStatus::from_raw(status).ok()?;
+        super::request_context::init_request_context(request, self.record().request_context());
         RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
     }
 

@@ -47,8 +47,9 @@ impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
         &mut self,
         init: &ControlDeviceSettings,
         file: Option<&'static dyn FileEvents<D>>,
+        request_context: Option<crate::sys::RequestContextSpec>,
     ) -> NtResult<DeviceHandle<D>> {
-        device::create_control_device(self.driver, init, file)
+        device::create_control_device(self.driver, init, file, request_context)
     }
 }
 

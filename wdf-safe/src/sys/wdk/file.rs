@@ -128,6 +128,7 @@ unsafe extern "C" fn evt_device_file_create<D: DriverCallbacks>(
             return refuse(request, NtStatus::INSUFFICIENT_RESOURCES);
         };
         publish_record(file.cast(), Box::into_raw(kept).cast_const());
+        super::request_context::init_request_context(request, record.request_context());
         let (Some(file), Some(request)) = (
             FileRef::lent(file),
             RequestHandle::presented(request, RequestType::Create),

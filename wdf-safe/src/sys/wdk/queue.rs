@@ -28,6 +28,8 @@ use wdm_compat::{NtResult, NtStatus};
 struct QueueRecord<D: DriverCallbacks> {
     head: ObjectHead<wdk_sys::WDFQUEUE__>,
     callbacks: D::Queue,
+    /// The device's request context type: presenting a request initialises its context.
+    request_context: Option<super::request_context::RequestContextSpec>,
 }
 
 /// `WDFQUEUE`: the head of its record, whose cell is cleared when KMDF disposes the queue.
@@ -93,6 +95,7 @@ pub(super) fn create<D: DriverCallbacks>(
     callbacks: D::Queue,
     allow_zero_length: bool,
     default_queue: bool,
+    request_context: Option<super::request_context::RequestContextSpec>,
 ) -> NtResult<QueueHandle> {
     use wdk_sys::_WDF_IO_QUEUE_DISPATCH_TYPE as Dt;
     let mut config = WDF_IO_QUEUE_CONFIG {
@@ -144,6 +147,7 @@ pub(super) fn create<D: DriverCallbacks>(
     let queue_record = keep(QueueRecord::<D> {
         head: ObjectHead::new(),
         callbacks,
+        request_context,
     })?;
     let mut attributes = attributes(
         &RECORD,
@@ -191,6 +195,7 @@ fn present<D: DriverCallbacks>(
         let Some((record, driver)) = record_and_driver::<D>(queue) else {
             return refuse(request, NtStatus::DEVICE_NOT_READY);
         };
+        super::request_context::init_request_context(request, record.request_context);
         let Some(handle) = RequestHandle::presented(request, request_type) else {
             return;
         };

@@ -262,6 +262,11 @@ impl RequestHandle {
         super::file::FileRef::lent(file)
     }
 
+    /// The request's own context (`WdfDeviceInitSetRequestAttributes`), if it is a `T`.
+    pub(crate) fn context<T: Any>(&self, info: &'static ContextTypeInfo) -> Option<&T> {
+        super::request_context::request_context::<T>(self.raw(), info)
+    }
+
     /// The context of type `T` (type info `info`) of the request's queue.
     pub(crate) fn queue_context<T: Any>(
         &self,

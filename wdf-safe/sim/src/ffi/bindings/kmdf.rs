@@ -751,6 +751,8 @@ wdf_functions! {
         (DeviceInit: PWDFDEVICE_INIT, DeviceCharacteristics: ULONG, OrInValues: BOOLEAN);
     WdfDeviceInitSetFileObjectConfig / WdfDeviceInitSetFileObjectConfigTableIndex / PFN_WDFDEVICEINITSETFILEOBJECTCONFIG = 71
         (DeviceInit: PWDFDEVICE_INIT, FileObjectConfig: PWDF_FILEOBJECT_CONFIG, FileObjectAttributes: PWDF_OBJECT_ATTRIBUTES);
+    WdfDeviceInitSetRequestAttributes / WdfDeviceInitSetRequestAttributesTableIndex / PFN_WDFDEVICEINITSETREQUESTATTRIBUTES = 72
+        (DeviceInit: PWDFDEVICE_INIT, RequestAttributes: PWDF_OBJECT_ATTRIBUTES);
     WdfDeviceCreate / WdfDeviceCreateTableIndex / PFN_WDFDEVICECREATE = 75
         (DeviceInit: *mut PWDFDEVICE_INIT, DeviceAttributes: PWDF_OBJECT_ATTRIBUTES, Device: *mut WDFDEVICE) -> NTSTATUS;
     WdfDeviceCreateDeviceInterface / WdfDeviceCreateDeviceInterfaceTableIndex / PFN_WDFDEVICECREATEDEVICEINTERFACE = 77

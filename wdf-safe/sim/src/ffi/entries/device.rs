@@ -227,6 +227,31 @@ pub(crate) unsafe extern "C" fn WdfDeviceInitSetPnpPowerEventCallbacks(
     });
 }
 
+pub(crate) unsafe extern "C" fn WdfDeviceInitSetRequestAttributes(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_init: PWDFDEVICE_INIT,
+    request_attributes: PWDF_OBJECT_ATTRIBUTES,
+) {
+    const DDI: &str = "WdfDeviceInitSetRequestAttributes";
+    set(globals, DDI, raw_init, |cx, body| {
+        if !not_null(cx, DDI, "RequestAttributes", request_attributes) {
+            return;
+        }
+        match attributes(cx, DDI, request_attributes) {
+            // A request's parent is the framework's choice (`FxDeviceInitSetRequestAttributes`
+            // refuses a parent).
+            Ok(Some(attributes)) if attributes.parent.is_some() => {
+                cx.verifier_break(
+                    None,
+                    &format!("{DDI}: a request's attributes may not name a parent"),
+                );
+            }
+            Ok(attributes) => body.request_attributes = attributes,
+            Err(_) => {}
+        }
+    });
+}
+
 pub(crate) unsafe extern "C" fn WdfDeviceInitFree(
     globals: PWDF_DRIVER_GLOBALS,
     raw_init: PWDFDEVICE_INIT,
