@@ -372,17 +372,20 @@ pub fn toaster() -> Outcome {
                 || "State         : unavailable".to_string(),
                 |s| {
                     format!(
-                        "State         : hardware {}, {}, {} D0 entries, {} transfers, DebugLevel {}",
+                        "State         : hardware {}, {}, {} D0 entries, {} transfers, {} open handle(s), DebugLevel {}",
                         if s.hardware == 1 { "held" } else { "released" },
                         if s.in_d0 == 1 { "D0" } else { "Dx" },
                         s.d0_entries,
                         s.transfers,
+                        s.opens,
                         s.debug_level
                     )
                 },
             ));
             client.check(
-                before.is_some_and(|s| s.hardware == 1 && s.in_d0 == 1 && s.transfers == 2),
+                before.is_some_and(|s| {
+                    s.hardware == 1 && s.in_d0 == 1 && s.transfers == 2 && s.opens == 1
+                }),
                 "the driver holds the hardware and the device is in D0",
             );
             let slept = node.set_system_power(3);

@@ -87,8 +87,18 @@ fn reads_and_writes_succeed_with_their_length_and_the_state_shows_the_started_de
             d0_entries: 1,
             transfers: 2,
             debug_level: DEBUG_INFO,
+            opens: 1,
+            handle_transfers: 2,
         }
     );
+    // A second handle: two opens, and its own transfer count (EvtDeviceFileCreate, the file
+    // object's context).
+    let second = io.open(INTERFACE).unwrap();
+    assert_eq!(second.read(1).status, NtStatus::SUCCESS);
+    let now = state(&second);
+    assert_eq!((now.opens, now.transfers, now.handle_transfers), (2, 3, 1));
+    assert_eq!(second.close(), NtStatus::SUCCESS);
+    assert_eq!(state(&handle).opens, 1);
     // Not the toaster's IOCTL.
     assert_eq!(
         handle.device_io_control(0x0022_2000, &[], 0).status,

@@ -7,7 +7,8 @@
 //! context is a `C`, made with `C::default()` when the open's `IRP_MJ_CREATE` arrives and
 //! dropped when its `IRP_MJ_CLOSE` is done, and
 //!
-//! * `EvtDeviceFileCreate` gets the [`FileObject`] and the create request, which it must
+//! * `EvtDeviceFileCreate` gets the device, the [`FileObject`] and the create request (a
+//!   request of no queue: it has no queue context, and its device is the callback's), which it must
 //!   complete (it returns the request's [`RequestDone`]): success opens the handle, a failure
 //!   refuses it (and the file object goes at once);
 //! * `EvtFileCleanup` runs when the open's last handle is closed (its requests still waiting in
@@ -29,10 +30,11 @@
 //! use core::sync::atomic::{AtomicU32, Ordering};
 //! use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
 //! use wdf_safe::file::{FileConfig, FileObject};
+//! use wdf_safe::kind::state::Ready;
 //! use wdf_safe::kind::{Create, Read};
 //! use wdf_safe::{
-//!     ControlDeviceInit, DriverContext, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
-//!     RequestDone,
+//!     ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, QueueConfig,
+//!     Request, RequestDone,
 //! };
 //!
 //! /// Per open: how many reads it made.
@@ -43,7 +45,12 @@
 //!
 //! struct Counter;
 //!
-//! fn on_open<'r>(_: &Counter, _file: FileObject<'r, Open>, create: Request<'r, Create>) -> RequestDone<'r> {
+//! fn on_open<'r>(
+//!     _: &Counter,
+//!     _device: Device<Counter, Ready>,
+//!     _file: FileObject<'r, Open>,
+//!     create: Request<'r, Create>,
+//! ) -> RequestDone<'r> {
 //!     create.complete(NtStatus::SUCCESS)
 //! }
 //!
@@ -89,9 +96,11 @@ use core::any::Any;
 use core::marker::PhantomData;
 
 use crate::KmdfDriver;
+use crate::device::Device;
+use crate::kind::state::Ready;
 use crate::kind::{Create, RequestKind};
 use crate::request::{Request, RequestDone};
-use crate::sys::{self, FileContext, FileRef, RequestHandle};
+use crate::sys::{self, DeviceHandle, FileContext, FileRef, RequestHandle};
 use wdm_compat::{NtResult, NtStatus};
 
 /// An open of a device (`WDFFILEOBJECT`) and its context, borrowed for `'a`.
@@ -137,15 +146,16 @@ impl<C> core::fmt::Debug for FileObject<'_, C> {
     }
 }
 
-/// `EvtDeviceFileCreate`: the new open and its create request, which the callback completes.
+/// `EvtDeviceFileCreate(Device, Request, FileObject)`: the device, the new open and its create
+/// request, which the callback completes.
 pub type FileCreateCallback<D, C> =
-    for<'r> fn(&D, FileObject<'r, C>, Request<'r, Create>) -> RequestDone<'r>;
+    for<'r> fn(&D, Device<D, Ready>, FileObject<'r, C>, Request<'r, Create>) -> RequestDone<'r>;
 
-/// `EvtFileCleanup` / `EvtFileClose`.
-pub type FileCallback<D, C> = for<'f> fn(&D, FileObject<'f, C>);
+/// `EvtFileCleanup` / `EvtFileClose`, with the open's device (`WdfFileObjectGetDevice`).
+pub type FileCallback<D, C> = for<'f> fn(&D, Device<D, Ready>, FileObject<'f, C>);
 
 /// `WDF_FILEOBJECT_CONFIG` with a per-open context of type `C`.
-pub struct FileConfig<D, C> {
+pub struct FileConfig<D: KmdfDriver, C> {
     create: FileCreateCallback<D, C>,
     cleanup: Option<FileCallback<D, C>>,
     close: Option<FileCallback<D, C>>,
@@ -194,10 +204,10 @@ impl<D: KmdfDriver, C: Default + Send + Sync + 'static> sys::FileEvents<D> for F
         FileContext::new(C::default())
     }
 
-    fn create(&self, driver: &D, file: FileRef, request: RequestHandle) {
+    fn create(&self, driver: &D, device: DeviceHandle<D>, file: FileRef, request: RequestHandle) {
         let request = Request::<'_, Create>::from_raw(request);
         let _done = match FileObject::lent(file) {
-            Some(file) => (self.create)(driver, file, request),
+            Some(file) => (self.create)(driver, Device::new(device), file, request),
             // The seam made the context with `new_context` just before: always a `C`.
             None => request.complete(NtStatus::INVALID_DEVICE_STATE),
         };
@@ -207,15 +217,15 @@ impl<D: KmdfDriver, C: Default + Send + Sync + 'static> sys::FileEvents<D> for F
         self.cleanup.is_some()
     }
 
-    fn cleanup(&self, driver: &D, file: FileRef) {
+    fn cleanup(&self, driver: &D, device: DeviceHandle<D>, file: FileRef) {
         if let (Some(callback), Some(file)) = (self.cleanup, FileObject::lent(file)) {
-            callback(driver, file);
+            callback(driver, Device::new(device), file);
         }
     }
 
-    fn close(&self, driver: &D, file: FileRef) {
+    fn close(&self, driver: &D, device: DeviceHandle<D>, file: FileRef) {
         if let (Some(callback), Some(file)) = (self.close, FileObject::lent(file)) {
-            callback(driver, file);
+            callback(driver, Device::new(device), file);
         }
     }
 }

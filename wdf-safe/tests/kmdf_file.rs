@@ -17,9 +17,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
 use wdf_safe::file::{FileConfig, FileObject};
+use wdf_safe::kind::state::Ready;
 use wdf_safe::kind::{Create, Read};
 use wdf_safe::{
-    ControlDeviceInit, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig,
+    ControlDeviceInit, Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig,
     Request, RequestDone,
 };
 use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
@@ -68,6 +69,7 @@ struct Files;
 /// Accepts the open, unless the test asked for a refusal.
 fn on_create<'r>(
     _: &Files,
+    _device: Device<Files, Ready>,
     file: FileObject<'r, Open>,
     create: Request<'r, Create>,
 ) -> RequestDone<'r> {
@@ -79,11 +81,11 @@ fn on_create<'r>(
     create.complete(NtStatus::SUCCESS)
 }
 
-fn on_cleanup(_: &Files, file: FileObject<'_, Open>) {
+fn on_cleanup(_: &Files, _device: Device<Files, Ready>, file: FileObject<'_, Open>) {
     record(format!("cleanup {}", file.context().number));
 }
 
-fn on_close(_: &Files, file: FileObject<'_, Open>) {
+fn on_close(_: &Files, _device: Device<Files, Ready>, file: FileObject<'_, Open>) {
     let open = file.context();
     record(format!(
         "close {} after {} reads",

@@ -14,6 +14,9 @@
 //!   presented once the device is back. Its `EvtIoStop` acknowledges what the driver owns when
 //!   the device leaves D0 (every request here completes in its callback, so in practice
 //!   nothing), and `EvtIoResume` notes it.
+//! * **File objects.** `EvtDeviceFileCreate` and `EvtFileClose` count the toaster's open handles,
+//!   as the featured C driver handles create and close; each open keeps its own transfer count
+//!   in its file object's context ([`ToasterOpen`]).
 //! * **Reads and writes** succeed with their whole length, as the C driver's do (a toaster has
 //!   no data); [`IOCTL_TOASTER_GET_STATE`] returns what the driver saw ([`ToasterState`]), the
 //!   port's addition so that a client can show it.
@@ -30,9 +33,10 @@
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use wdf_safe::device::FdoInit;
+use wdf_safe::file::{FileConfig, FileObject};
 use wdf_safe::io_stop::{ResumedRequest, StopDone, StopRequest};
 use wdf_safe::kind::state::Ready;
-use wdf_safe::kind::{DeviceControl, Read, Write};
+use wdf_safe::kind::{Create, DeviceControl, Read, Write};
 use wdf_safe::pnp_power::{PnpPowerCallbacks, PowerState};
 use wdf_safe::{
     Device, DriverContext, Guid, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
@@ -70,10 +74,14 @@ pub struct ToasterState {
     pub in_d0: u32,
     /// How many times the device entered D0.
     pub d0_entries: u32,
-    /// Reads and writes completed.
+    /// Reads and writes completed, through any handle.
     pub transfers: u32,
     /// The `DebugLevel` the driver runs with.
     pub debug_level: u32,
+    /// Handles open on the toaster.
+    pub opens: u32,
+    /// Reads and writes completed through the handle that asked.
+    pub handle_transfers: u32,
 }
 wdm_compat::io_buffer_struct!(ToasterState {
     hardware: u32,
@@ -81,6 +89,8 @@ wdm_compat::io_buffer_struct!(ToasterState {
     d0_entries: u32,
     transfers: u32,
     debug_level: u32,
+    opens: u32,
+    handle_transfers: u32,
 });
 
 wdm_compat::define_ioctl!(
@@ -100,8 +110,15 @@ pub struct ToasterDevice {
     in_d0: AtomicBool,
     d0_entries: AtomicU32,
     transfers: AtomicU32,
+    opens: AtomicU32,
 }
 wdf_safe::declare_context_type!(ToasterDevice);
+
+/// One open handle's state, its file object's context.
+#[derive(Default)]
+pub struct ToasterOpen {
+    transfers: AtomicU32,
+}
 
 /// Prints when the driver's `DebugLevel` is at least `$level`.
 macro_rules! toaster_print {
@@ -119,16 +136,19 @@ impl ToasterDevice {
             in_d0: AtomicBool::new(false),
             d0_entries: AtomicU32::new(0),
             transfers: AtomicU32::new(0),
+            opens: AtomicU32::new(0),
         }
     }
 
-    fn state(&self, debug_level: u32) -> ToasterState {
+    fn state(&self, debug_level: u32, handle_transfers: u32) -> ToasterState {
         ToasterState {
             hardware: u32::from(self.hardware.load(Ordering::SeqCst)),
             in_d0: u32::from(self.in_d0.load(Ordering::SeqCst)),
             d0_entries: self.d0_entries.load(Ordering::SeqCst),
             transfers: self.transfers.load(Ordering::SeqCst),
             debug_level,
+            opens: self.opens.load(Ordering::SeqCst),
+            handle_transfers,
         }
     }
 }
@@ -181,10 +201,40 @@ fn device_cleanup(toaster: &Toaster) {
     toaster_print!(toaster, DEBUG_TRACE, "[toaster] device gone");
 }
 
-/// Counts a transfer on the request's toaster.
+/// Counts a transfer on the request's toaster and on its handle.
 fn count_transfer<K: wdf_safe::kind::RequestKind>(request: &Request<'_, K>) {
     if let Some(state) = request.device_context::<ToasterDevice>() {
         state.transfers.fetch_add(1, Ordering::SeqCst);
+    }
+    if let Some(open) = request.file_object::<ToasterOpen>() {
+        open.context().transfers.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// `EvtDeviceFileCreate`: a handle opens.
+fn toaster_open<'r>(
+    toaster: &Toaster,
+    device: Device<Toaster, Ready>,
+    _file: FileObject<'r, ToasterOpen>,
+    create: Request<'r, Create>,
+) -> RequestDone<'r> {
+    let Ok(state) = toaster_of(&device) else {
+        return create.complete(NtStatus::INVALID_DEVICE_STATE);
+    };
+    let opens = state.opens.fetch_add(1, Ordering::SeqCst) + 1;
+    toaster_print!(toaster, DEBUG_INFO, "[toaster] open, {opens} handle(s)");
+    create.complete(NtStatus::SUCCESS)
+}
+
+/// `EvtFileClose`: a handle is gone.
+fn toaster_close(
+    toaster: &Toaster,
+    device: Device<Toaster, Ready>,
+    _file: FileObject<'_, ToasterOpen>,
+) {
+    if let Ok(state) = toaster_of(&device) {
+        let opens = state.opens.fetch_sub(1, Ordering::SeqCst).saturating_sub(1);
+        toaster_print!(toaster, DEBUG_INFO, "[toaster] close, {opens} handle(s)");
     }
 }
 
@@ -213,7 +263,10 @@ fn toaster_ioctl<'r>(toaster: &Toaster, request: Request<'r, DeviceControl>) -> 
     let Some(device) = request.device_context::<ToasterDevice>() else {
         return request.complete(NtStatus::INVALID_DEVICE_STATE);
     };
-    let state = device.state(toaster.debug_level);
+    let handle_transfers = request
+        .file_object::<ToasterOpen>()
+        .map_or(0, |open| open.context().transfers.load(Ordering::SeqCst));
+    let state = device.state(toaster.debug_level, handle_transfers);
     request.complete_with(|request| request.write_output(&state))
 }
 
@@ -261,6 +314,7 @@ impl KmdfDriver for Toaster {
                 .on_d0_exit(d0_exit)
                 .on_surprise_removal(surprise_removal),
         );
+        init.set_file_config(FileConfig::new(toaster_open).on_close(toaster_close))?;
         let device = init.create().map_err(|(_init, status)| status)?;
         device.allocate_context(ToasterDevice::new, None)?;
         device.on_cleanup(device_cleanup)?;

@@ -168,16 +168,16 @@ pub(crate) trait FileEvents<D: DriverCallbacks>: Send + Sync + 'static {
 
     /// `EvtDeviceFileCreate`: the open's file object (its context made) and the create
     /// request, which the driver completes.
-    fn create(&self, driver: &D, file: FileRef, request: RequestHandle);
+    fn create(&self, driver: &D, device: DeviceHandle<D>, file: FileRef, request: RequestHandle);
 
     /// Whether there is an `EvtFileCleanup`.
     fn handles_cleanup(&self) -> bool;
 
     /// `EvtFileCleanup`.
-    fn cleanup(&self, driver: &D, file: FileRef);
+    fn cleanup(&self, driver: &D, device: DeviceHandle<D>, file: FileRef);
 
     /// `EvtFileClose` (after the driver's own [`DriverCallbacks::file_close`]).
-    fn close(&self, driver: &D, file: FileRef);
+    fn close(&self, driver: &D, device: DeviceHandle<D>, file: FileRef);
 }
 
 /// A device's PnP and power callbacks (`WDF_PNPPOWER_EVENT_CALLBACKS`), stored with the device.

@@ -27,8 +27,8 @@ fn check(failures: &mut u32, ok: bool, what: &str) {
     }
 }
 
-/// The `u32` at `index` of the state (five little-endian `u32`s).
-fn field(state: &[u8; 20], index: usize) -> u32 {
+/// The `u32` at `index` of the state (seven little-endian `u32`s).
+fn field(state: &[u8; 28], index: usize) -> u32 {
     let mut bytes = [0u8; 4];
     if let Some(slice) = state.get(index * 4..index * 4 + 4) {
         bytes.copy_from_slice(slice);
@@ -63,19 +63,20 @@ fn main() -> u32 {
         read == Ok(16) && written == Ok(10),
         "a read and a write succeed with their length",
     );
-    let mut state = [0u8; 20];
+    let mut state = [0u8; 28];
     let got = device.control(IOCTL_TOASTER_GET_STATE, &[], &mut state);
     println!(
-        "State         : hardware {}, {}, {} D0 entries, {} transfers, DebugLevel {}",
+        "State         : hardware {}, {}, {} D0 entries, {} transfers, {} open handle(s), DebugLevel {}",
         if field(&state, 0) == 1 { "held" } else { "released" },
         if field(&state, 1) == 1 { "D0" } else { "Dx" },
         field(&state, 2),
         field(&state, 3),
+        field(&state, 5),
         field(&state, 4)
     );
     check(
         &mut failures,
-        got == Ok(20) && field(&state, 0) == 1 && field(&state, 1) == 1,
+        got == Ok(28) && field(&state, 0) == 1 && field(&state, 1) == 1,
         "the driver holds the hardware and the device is in D0",
     );
     check(&mut failures, device.close(), "close");

@@ -288,7 +288,7 @@ impl<D: DriverCallbacks> Copy for DeviceHandle<D> {}
 
 impl<D: DriverCallbacks> DeviceHandle<D> {
     /// The handle of a device's record (the framework's callbacks find the record first).
-    pub(super) const fn of(record: &'static DeviceRecord<D>) -> Self {
+    pub(crate) const fn of(record: &'static DeviceRecord<D>) -> Self {
         Self(record)
     }
 

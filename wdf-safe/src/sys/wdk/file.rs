@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 use core::any::Any;
 use core::ptr::{self, NonNull};
 
-use super::device::DeviceRecord;
+use super::device::{DeviceHandle, DeviceRecord};
 use super::driver::driver;
 use super::request::{RequestHandle, refuse};
 use super::wdk_sys::{self, WDFDEVICE, WDFFILEOBJECT, WDFOBJECT, WDFREQUEST};
@@ -135,7 +135,7 @@ unsafe extern "C" fn evt_device_file_create<D: DriverCallbacks>(
         ) else {
             return;
         };
-        events.create(driver, file, request);
+        events.create(driver, DeviceHandle::of(record), file, request);
     });
 }
 
@@ -146,7 +146,7 @@ unsafe extern "C" fn evt_file_cleanup<D: DriverCallbacks>(file: WDFFILEOBJECT) {
             (record_and_driver::<D>(device_of(file)), FileRef::lent(file))
             && let Some(events) = record.file_events()
         {
-            events.cleanup(driver, lent);
+            events.cleanup(driver, DeviceHandle::of(record), lent);
         }
     });
 }
@@ -163,7 +163,7 @@ pub(super) unsafe extern "C" fn evt_file_close<D: DriverCallbacks>(file: WDFFILE
             (record_and_driver::<D>(device_of(file)), FileRef::lent(file))
             && let Some(events) = record.file_events()
         {
-            events.close(driver, lent);
+            events.close(driver, DeviceHandle::of(record), lent);
         }
     });
 }
