@@ -5,7 +5,8 @@
 //! [`FdoInit::set_file_config`](crate::FdoInit::set_file_config);
 //! `WdfDeviceInitSetFileObjectConfig`): every open of the device then gets a file object whose
 //! context is a `C`, made with `C::default()` when the open's `IRP_MJ_CREATE` arrives and
-//! dropped when its `IRP_MJ_CLOSE` is done, and
+//! dropped when its `IRP_MJ_CLOSE` is done (or, for a refused open, once the create callback
+//! has returned), and
 //!
 //! * `EvtDeviceFileCreate` gets the device, the [`FileObject`] and the create request (a
 //!   request of no queue: it has no queue context, and its device is the callback's), which it must

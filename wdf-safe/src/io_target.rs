@@ -21,8 +21,9 @@ use crate::request::IoTarget;
 use wdm_compat::{IoControlCode, NtResult};
 
 /// How long a synchronous send waits for its answer before the framework cancels it
-/// (`WDF_REQUEST_SEND_OPTION_TIMEOUT`, `WDF_REL_TIMEOUT_IN_MS`). Never zero: a zero timeout
-/// would time the request out before it could complete.
+/// (`WDF_REQUEST_SEND_OPTION_TIMEOUT`, `WDF_REL_TIMEOUT_IN_MS`). Never zero: KMDF reads a zero
+/// timeout as none, and a lower driver that never answers would hang the thread (SDV asks for
+/// a non-zero timeout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendTimeout(NonZeroU32);
 

@@ -76,7 +76,11 @@ fn on_create<'r>(
     let number = file.context().number;
     record(format!("create {number}"));
     if REFUSE.with(|refuse| refuse.replace(false)) {
-        return create.complete(NtStatus::ACCESS_DENIED);
+        let done = create.complete(NtStatus::ACCESS_DENIED);
+        // The failed completion deleted the file object; its context lasts until this
+        // callback returns (the seam holds a reference on the object meanwhile).
+        record(format!("refused {}", file.context().number));
+        return done;
     }
     create.complete(NtStatus::SUCCESS)
 }
@@ -162,16 +166,19 @@ fn each_open_has_its_own_context_from_create_to_close() {
     REFUSE.with(|refuse| refuse.set(true));
     assert_eq!(io.open(r"\\.\Files").err(), Some(NtStatus::ACCESS_DENIED));
     let other = io.open(r"\\.\Files").unwrap();
-    assert_ne!(number_read(&other), first, "another open, another context");
+    let second = number_read(&other);
+    assert_ne!(second, first, "another open, another context");
+    assert_eq!(number_read(&handle), first, "the first open keeps its own");
     assert_eq!(other.close(), NtStatus::SUCCESS);
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     let log = take();
     let refused: u32 = log[1].strip_prefix("create ").unwrap().parse().unwrap();
     assert_eq!(
-        log[..3],
+        log[..4],
         [
             format!("create {first}"),
             format!("create {refused}"),
+            format!("refused {refused}"),
             format!("open {refused} dropped"),
         ]
     );
@@ -179,7 +186,7 @@ fn each_open_has_its_own_context_from_create_to_close() {
         log[log.len() - 3..],
         [
             format!("cleanup {first}"),
-            format!("close {first} after 2 reads"),
+            format!("close {first} after 3 reads"),
             format!("open {first} dropped"),
         ]
     );

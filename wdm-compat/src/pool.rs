@@ -3,41 +3,40 @@
 //! `ExFreePoolWithTag`), so that `!poolused`, poolmon and Driver Verifier's pool tracking
 //! tell the driver's memory apart.
 //!
-//! [`PoolBox<T>`] owns one `T` in such a block: [`PoolBox::try_new`] hands the value back when
-//! the pool is short (a kernel allocation must not fail silently, nor panic), and dropping the
-//! box drops the value and frees the block. The global allocator (`Box`, `Vec`) keeps drawing
-//! from the non-paged pool under the crate's own tag.
+//! [`PoolBox<T>`] owns one `T` in a non-paged block, [`PagedBox<T>`] in a paged one:
+//! `try_new` hands the value back when the pool is short (a kernel allocation must not fail
+//! silently, nor panic), and dropping the box drops the value and frees the block. A paged
+//! block's page may be out, and serving the fault needs IRQL ≤ APC_LEVEL: a `PagedBox` is
+//! read through [`get`](PagedBox::get) / [`get_mut`](PagedBox::get_mut), which answer `None`
+//! above that level, and one dropped above it is left (charged to the driver, so the leak is
+//! named at unload) rather than freed. The global allocator (`Box`, `Vec`) keeps drawing from
+//! the non-paged pool under the crate's own tag.
 //!
 //! Under the host simulation (feature `host`) the blocks are counted per driver and tag
-//! (`IoManager::pool_in_use`); a driver that unloads
-//! with blocks outstanding is reported as Driver Verifier reports it (bug check 0xC4, subcode
-//! 0x62, naming the tags), and a paged allocation above APC_LEVEL as SDV IrqlExAllocatePool.
+//! (`IoManager::pool_in_use`; a block is charged back to the driver that allocated it, whoever
+//! frees it); a driver that unloads with blocks outstanding is reported as Driver Verifier
+//! reports it (bug check 0xC4, subcode 0x62, naming the tags), and a paged block allocated,
+//! touched or freed above APC_LEVEL as SDV IrqlExAllocatePool.
 //!
 //! ```
-//! use wdm_compat::pool::{PoolBox, PoolTag, PoolType};
+//! use wdm_compat::pool::{PagedBox, PoolBox, PoolTag};
 //!
 //! const TAG: PoolTag = PoolTag::new(*b"Toas");
-//! let Ok(counter) = PoolBox::try_new(0u32, PoolType::NonPaged, TAG) else {
+//! let Ok(counter) = PoolBox::try_new(0u32, TAG) else {
 //!     // STATUS_INSUFFICIENT_RESOURCES, in a driver.
 //!     return;
 //! };
 //! assert_eq!(*counter, 0);
+//! let Ok(table) = PagedBox::try_new([0u8; 64], TAG) else {
+//!     return;
+//! };
+//! assert_eq!(table.get().map(|t| t.len()), Some(64));
 //! ```
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};
 
 use crate::sys::tagged::TaggedBlock;
-
-/// Which pool a block comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PoolType {
-    /// Non-paged (no-execute) pool: usable at any IRQL up to DISPATCH_LEVEL.
-    NonPaged,
-    /// Paged pool: only at PASSIVE_LEVEL or APC_LEVEL (above, touching it may fault): an
-    /// allocation above APC_LEVEL is refused.
-    Paged,
-}
 
 /// A pool tag: four characters, as `!poolused` and poolmon show them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -89,21 +88,20 @@ impl fmt::Debug for PoolTag {
     }
 }
 
-/// One `T` in a pool block of its own, tagged, freed when dropped.
+/// One `T` in a non-paged pool block of its own, tagged, freed when dropped.
 pub struct PoolBox<T>(TaggedBlock<T>);
 
 impl<T> PoolBox<T> {
-    /// Moves `value` into a new block of `pool`, charged to `tag`; gives `value` back when the
-    /// pool is short (or refuses: paged pool above APC_LEVEL). A `T` aligned above 16 bytes (the
-    /// pool's alignment) does not compile.
+    /// Moves `value` into a new non-paged block charged to `tag`; gives `value` back when the
+    /// pool is short. A `T` aligned above 16 bytes (the pool's alignment) does not compile.
     ///
-    /// IRQL: ≤ DISPATCH_LEVEL (non-paged), ≤ APC_LEVEL (paged).
+    /// IRQL: ≤ DISPATCH_LEVEL.
     ///
     /// # Errors
     ///
     /// `value`, when no block was allocated.
-    pub fn try_new(value: T, pool: PoolType, tag: PoolTag) -> Result<Self, T> {
-        TaggedBlock::try_new(value, pool == PoolType::Paged, tag.to_raw()).map(Self)
+    pub fn try_new(value: T, tag: PoolTag) -> Result<Self, T> {
+        TaggedBlock::try_new(value, false, tag.to_raw()).map(Self)
     }
 
     /// The tag the block is charged to.
@@ -119,18 +117,66 @@ impl<T> Deref for PoolBox<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.0.get()
+        // A non-paged block: always resident.
+        self.0.resident()
     }
 }
 
 impl<T> DerefMut for PoolBox<T> {
     fn deref_mut(&mut self) -> &mut T {
+        self.0.resident_mut()
+    }
+}
+
+/// One `T` in a paged pool block of its own, tagged: read at ≤ APC_LEVEL only.
+pub struct PagedBox<T>(TaggedBlock<T>);
+
+impl<T> PagedBox<T> {
+    /// Moves `value` into a new paged block charged to `tag`; gives `value` back when the pool
+    /// is short, or above APC_LEVEL (refused; reported under the host simulation).
+    ///
+    /// IRQL: ≤ APC_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `value`, when no block was allocated.
+    pub fn try_new(value: T, tag: PoolTag) -> Result<Self, T> {
+        TaggedBlock::try_new(value, true, tag.to_raw()).map(Self)
+    }
+
+    /// The value, or `None` above APC_LEVEL (where its page may not be brought in).
+    ///
+    /// IRQL: any (`None` above APC_LEVEL).
+    #[must_use]
+    pub fn get(&self) -> Option<&T> {
+        self.0.get()
+    }
+
+    /// The value for writing, or `None` above APC_LEVEL.
+    ///
+    /// IRQL: any (`None` above APC_LEVEL).
+    #[must_use]
+    pub fn get_mut(&mut self) -> Option<&mut T> {
         self.0.get_mut()
+    }
+
+    /// The tag the block is charged to.
+    ///
+    /// IRQL: any.
+    #[must_use]
+    pub const fn tag(&self) -> PoolTag {
+        PoolTag(self.0.tag())
     }
 }
 
 impl<T: fmt::Debug> fmt::Debug for PoolBox<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("PoolBox").field(&**self).finish()
+    }
+}
+
+impl<T> fmt::Debug for PagedBox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PagedBox('{}')", self.tag())
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 
 use wdm_compat::NtStatus;
 use wdm_compat::host::{IoManager, ScriptedDriver, major};
-use wdm_compat::pool::{PoolBox, PoolTag, PoolType};
+use wdm_compat::pool::{PagedBox, PoolBox, PoolTag};
 
 const TAG: PoolTag = PoolTag::new(*b"Tst1");
 
@@ -37,7 +37,7 @@ fn driver() -> ScriptedDriver {
         })
         .succeeding(&[major::CREATE, major::CLEANUP, major::CLOSE])
         .on(major::WRITE, |k, _device, irp| {
-            let status = match PoolBox::try_new([7; 4], PoolType::NonPaged, TAG) {
+            let status = match PoolBox::try_new([7; 4], TAG) {
                 Ok(block) => {
                     assert_eq!(block.tag(), TAG);
                     KEPT.lock().unwrap().push(block);
@@ -50,15 +50,18 @@ fn driver() -> ScriptedDriver {
         })
         .on(major::READ, |k, _device, irp| {
             drop(KEPT.lock().unwrap().pop());
-            // Paged pool at DISPATCH_LEVEL: refused.
+            // Paged pool: usable at PASSIVE_LEVEL, refused at DISPATCH_LEVEL.
+            let mut paged = PagedBox::try_new(1u8, TAG).unwrap();
+            *paged.get_mut().unwrap() += 1;
             let old = k.raise_irql(2);
-            let paged = PoolBox::try_new(1u8, PoolType::Paged, TAG);
+            let refused = PagedBox::try_new(1u8, TAG).is_err() && paged.get().is_none();
             k.lower_irql(old);
-            let status = if paged.is_err() {
+            let status = if refused && paged.get() == Some(&2) {
                 NtStatus::SUCCESS
             } else {
                 NtStatus::UNSUCCESSFUL
             };
+            drop(paged);
             k.complete(irp, status, 0);
             status
         })
@@ -84,8 +87,9 @@ fn tagged_blocks_are_counted_freed_refused_and_a_leak_is_reported_at_unload() {
     // A read frees one block and tries paged pool at DISPATCH_LEVEL.
     assert_eq!(handle.read(0).status, NtStatus::SUCCESS);
     assert_eq!(io.pool_in_use(id), [(TAG, 1, 32)]);
+    // The paged allocation and the read at DISPATCH_LEVEL.
     let rules: Vec<_> = io.take_violations().iter().filter_map(|v| v.rule).collect();
-    assert_eq!(rules, ["IrqlExAllocatePool"]);
+    assert_eq!(rules, ["IrqlExAllocatePool", "IrqlExAllocatePool"]);
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     // One block is still kept when the driver unloads.
     io.unload_driver(id).unwrap();

@@ -361,7 +361,10 @@ fn install_image() -> bool {
 #[cfg(not(feature = "host"))]
 fn uninstall_image() {
     if let Some(image) = image() {
-        drop(core::mem::take(&mut *image.kept.lock()));
+        // Taken out under the lock, dropped after it is released: the records' drops (the
+        // driver's contexts) run at the caller's IRQL, not at the spin lock's.
+        let kept = core::mem::take(&mut *image.kept.lock());
+        drop(kept);
     }
 }
 

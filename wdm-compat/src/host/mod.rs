@@ -88,9 +88,10 @@ pub use verifier::{
 pub(crate) use irql::{current_irql, lower_irql, raise_irql};
 pub(crate) use manager::{DeviceObj, DriverObj, IrpObj};
 pub(crate) use verifier::{
-    allocation_refused_current, bug_check_current, count_pool_current, dbg_print_current,
-    paged_allocation_refused_current, report_bug_check_current, report_driver_panic_current,
-    report_rule_bug_check_current, rule_bug_check_current,
+    allocation_refused_current, bug_check_current, dbg_print_current, paged_access_refused_current,
+    paged_allocation_refused_current, pool_allocated_current, pool_freed_current,
+    report_bug_check_current, report_driver_panic_current, report_rule_bug_check_current,
+    rule_bug_check_current,
 };
 
 /// Identifies a driver loaded into an [`IoManager`].

@@ -215,10 +215,31 @@ pub(crate) fn paged_allocation_refused_current() -> bool {
     false
 }
 
-/// Counts a tagged pool block in or out for the driver whose code this thread runs.
-pub(crate) fn count_pool_current(tag: u32, size: usize, add: bool) {
+/// Counts a tagged pool block in, for the driver whose code this thread runs.
+pub(crate) fn pool_allocated_current(address: usize, tag: u32, size: usize) {
     let driver = irql::current_driver();
-    irql::with_current(|manager| manager.count_pool(driver, tag, size, add));
+    irql::with_current(|manager| manager.pool_allocated(driver, address, tag, size));
+}
+
+/// Counts a tagged pool block out, from whichever driver allocated it.
+pub(crate) fn pool_freed_current(address: usize) {
+    irql::with_current(|manager| manager.pool_freed(address));
+}
+
+/// A paged block touched or freed above APC_LEVEL: reported (Driver Verifier's 0xC4/0x11 for a
+/// free at a bad IRQL; a touch would page-fault).
+pub(crate) fn paged_access_refused_current(what: &str) -> bool {
+    let irql = irql::current_irql();
+    if irql > 1 {
+        report_rule_bug_check_current(
+            "IrqlExAllocatePool",
+            0xC4,
+            [0x11, usize::from(irql), 0, 0],
+            &std::format!("{what} a paged pool block at IRQL {irql}, above APC_LEVEL"),
+        );
+        return true;
+    }
+    false
 }
 
 /// The unwinding payload of a bug check the simulated kernel raised (and already reported)

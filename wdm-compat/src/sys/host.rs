@@ -109,7 +109,7 @@ pub(crate) fn allocate_pool(paged: bool, size: usize, tag: u32) -> Option<core::
     let layout = core::alloc::Layout::from_size_align(size.max(1), 16).ok()?;
     // SAFETY: the layout's size is not zero.
     let block = core::ptr::NonNull::new(unsafe { std::alloc::alloc(layout) })?;
-    crate::host::count_pool_current(tag, size, true);
+    crate::host::pool_allocated_current(block.as_ptr().addr(), tag, size);
     Some(block)
 }
 
@@ -118,12 +118,17 @@ pub(crate) fn allocate_pool(paged: bool, size: usize, tag: u32) -> Option<core::
 /// # Safety
 ///
 /// `block` came from [`allocate_pool`] with `size` and `tag`, and is freed once.
-pub(crate) unsafe fn free_pool(block: core::ptr::NonNull<u8>, size: usize, tag: u32) {
-    crate::host::count_pool_current(tag, size, false);
+pub(crate) unsafe fn free_pool(block: core::ptr::NonNull<u8>, size: usize, _tag: u32) {
+    crate::host::pool_freed_current(block.as_ptr().addr());
     if let Ok(layout) = core::alloc::Layout::from_size_align(size.max(1), 16) {
         // SAFETY: the caller's contract: `allocate_pool` made the block with this layout.
         unsafe { std::alloc::dealloc(block.as_ptr(), layout) };
     }
+}
+
+/// Whether a paged block may be touched or freed now: not above APC_LEVEL (reported).
+pub(crate) fn paged_access_refused(what: &str) -> bool {
+    crate::host::paged_access_refused_current(what)
 }
 
 /// Whether the simulation refuses this allocation of driver code (low resources simulation).

@@ -45,7 +45,8 @@ pub(crate) mod nt;
 pub(crate) use nt as backend;
 #[cfg(all(not(feature = "host"), target_os = "windows"))]
 pub(crate) use nt::{
-    acquire_spin_lock, allocate_pool, dbg_print, free_pool, release_spin_lock, wait_a_moment,
+    acquire_spin_lock, allocate_pool, dbg_print, free_pool, irql as current_irql,
+    release_spin_lock, wait_a_moment,
 };
 
 #[cfg(not(any(feature = "host", target_os = "windows")))]
@@ -53,7 +54,9 @@ pub(crate) mod none;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
 pub(crate) use none as backend;
 #[cfg(not(any(feature = "host", target_os = "windows")))]
-pub(crate) use none::{allocate_pool, dbg_print, free_pool, lower_irql, raise_irql, wait_a_moment};
+pub(crate) use none::{
+    allocate_pool, current_irql, dbg_print, free_pool, lower_irql, raise_irql, wait_a_moment,
+};
 
 mod callbacks;
 pub(crate) mod csq;

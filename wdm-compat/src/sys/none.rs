@@ -28,6 +28,11 @@ pub(crate) fn wait_a_moment(_round: u32, _inside: usize) -> bool {
 }
 
 /// `KeRaiseIrql(new)`: returns the previous IRQL.
+/// The IRQL: nothing runs without a kernel (PASSIVE_LEVEL).
+pub(crate) const fn current_irql() -> u8 {
+    0
+}
+
 pub(crate) fn raise_irql(_new: u8) -> u8 {
     0
 }

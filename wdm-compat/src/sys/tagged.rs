@@ -11,7 +11,23 @@ const POOL_ALIGNMENT: usize = 16;
 pub(crate) struct TaggedBlock<T> {
     block: NonNull<T>,
     tag: u32,
+    /// From the paged pool: touched and freed only at ≤ APC_LEVEL.
+    paged: bool,
     _owns: PhantomData<T>,
+}
+
+/// Whether a paged block may be touched or freed now (≤ APC_LEVEL); above, it is refused
+/// (and reported under the host simulation), since the page may be out.
+fn paged_access_allowed(what: &str) -> bool {
+    #[cfg(feature = "host")]
+    {
+        !super::host::paged_access_refused(what)
+    }
+    #[cfg(not(feature = "host"))]
+    {
+        let _ = what;
+        super::current_irql() <= 1
+    }
 }
 
 // SAFETY: the block owns its `T` alone (as `Box<T>` does); the block is plain memory any thread
@@ -39,6 +55,7 @@ impl<T> TaggedBlock<T> {
         Ok(Self {
             block,
             tag,
+            paged,
             _owns: PhantomData,
         })
     }
@@ -47,19 +64,47 @@ impl<T> TaggedBlock<T> {
         self.tag
     }
 
-    pub(crate) const fn get(&self) -> &T {
-        // SAFETY: the block holds an initialised `T` until it is dropped.
+    /// The value of a block `PoolBox` made (non-paged: always resident).
+    pub(crate) const fn resident(&self) -> &T {
+        // SAFETY: the block holds an initialised `T` until it is dropped. (Called for non-paged
+        // blocks only; a paged one read above APC_LEVEL would fault, a bug check, not a wrong
+        // value.)
         unsafe { self.block.as_ref() }
     }
 
-    pub(crate) const fn get_mut(&mut self) -> &mut T {
-        // SAFETY: as for `get`, and `&mut self` makes the access unique.
+    /// As [`resident`](Self::resident), for writing.
+    pub(crate) const fn resident_mut(&mut self) -> &mut T {
+        // SAFETY: as for `resident`, and `&mut self` makes the access unique.
         unsafe { self.block.as_mut() }
+    }
+
+    /// The value: always for a non-paged block, ≤ APC_LEVEL only for a paged one.
+    pub(crate) fn get(&self) -> Option<&T> {
+        if self.paged && !paged_access_allowed("reading") {
+            return None;
+        }
+        // SAFETY: the block holds an initialised `T` until it is dropped, resident (non-paged,
+        // or paged at an IRQL where a page fault is served).
+        Some(unsafe { self.block.as_ref() })
+    }
+
+    /// As [`get`](Self::get), for writing.
+    pub(crate) fn get_mut(&mut self) -> Option<&mut T> {
+        if self.paged && !paged_access_allowed("writing") {
+            return None;
+        }
+        // SAFETY: as for `get`, and `&mut self` makes the access unique.
+        Some(unsafe { self.block.as_mut() })
     }
 }
 
 impl<T> Drop for TaggedBlock<T> {
     fn drop(&mut self) {
+        if self.paged && !paged_access_allowed("freeing") {
+            // Touching or freeing it now could fault: the block (and its value) are left, and
+            // stay charged to the driver (Driver Verifier names the tag at unload).
+            return;
+        }
         // SAFETY: the block holds an initialised `T`, dropped once, here.
         unsafe { self.block.as_ptr().drop_in_place() };
         // SAFETY: the block came from `allocate_pool` with this size and tag, freed once.

@@ -294,6 +294,15 @@ pub(crate) fn evt_file(callback: PFN_WDF_FILE_CLOSE, file: Handle) {
     }
 }
 
+/// `EvtFileClose` or `EvtFileCleanup` for an open without a file object: NULL.
+pub(crate) fn evt_file_null(callback: PFN_WDF_FILE_CLOSE) {
+    if let Some(callback) = callback {
+        // SAFETY: registered with WdfDeviceInitSetFileObjectConfig; KMDF passes NULL when the
+        // open has no file object (`FxPkgGeneral::OnCleanup`/`OnClose`).
+        unsafe { callback(core::ptr::null_mut()) };
+    }
+}
+
 /// What a sent request came back with, for `WDF_REQUEST_COMPLETION_PARAMS`.
 pub(crate) struct Completion {
     pub(crate) request_type: WDF_REQUEST_TYPE,

@@ -10,9 +10,12 @@
 //! callbacks run then); a create that fails deletes it at once. `WdfRequestGetFileObject`
 //! finds it from a request's IRP.
 //!
-//! Simplified: an `EvtDeviceFileCreate` that completes its request after returning (pending
-//! it) keeps its file object even if it then fails the create; KMDF deletes it in the create's
-//! completion.
+//! A create that fails (whoever completes it: the driver, now or later, or the framework) takes
+//! its file object with it, from within the completion, as `FxPkgGeneral::CreateCompleted`
+//! does.
+//!
+//! Simplified: `WdfRequestGetIoQueue` on the create request of `EvtDeviceFileCreate` finds no
+//! queue (KMDF returns its internal create queue, `m_DefaultQueueForCreates`).
 
 use wdm_compat::NtStatus;
 use wdm_compat::host::{DeviceId, FileObject, IrpId, major};
@@ -88,22 +91,9 @@ pub(crate) fn create(
         };
         cx.kernel.mark_pending(irp);
         request::hand_to_driver(cx, request);
-        // Held across the callback, so the request's outcome can be read after it completed.
-        let held = lifecycle::reference(cx, request);
+        // The driver completes the create; a failure deletes the file object then (in the
+        // completion, `request::complete`).
         callbacks::evt_device_file_create(Some(callback), device, request, file);
-        // A create the driver failed in its callback leaves no file object behind.
-        let failed = cx
-            .lock()
-            .objects
-            .get(request)
-            .and_then(Object::request)
-            .is_some_and(|r| r.owner == request::Owner::Done && r.status.is_error());
-        if held {
-            let _ = lifecycle::dereference(cx, request);
-        }
-        if failed {
-            lifecycle::delete_object(cx, file, "a failed create");
-        }
         return NtStatus::PENDING.status();
     }
     match routing.lower {
@@ -137,18 +127,8 @@ pub(crate) fn cleanup_or_close(
                 lifecycle::delete_object(cx, file, "close");
             }
         }
-        // Without file objects KMDF still calls the callbacks with a temporary object.
-        None if callback.is_some() => {
-            let body = Body::FileObject(FileBody {
-                file: opened,
-                device,
-            });
-            if let Ok(file) = lifecycle::create_object(cx, Some(device), None, body) {
-                callbacks::evt_file(callback, file);
-                lifecycle::delete_object(cx, file, "close");
-            }
-        }
-        None => {}
+        // Without a file object KMDF still calls the callbacks, with NULL.
+        None => callbacks::evt_file_null(callback),
     }
     if !close && let Some(opened) = opened {
         queue::flush_by_file_object(cx, device, opened);

@@ -247,25 +247,26 @@ pub(crate) fn power_on(cx: &Cx, device: Handle) {
 /// requests are cancelled, driver-cancelable ones go to their cancel routine, and the rest to
 /// `EvtIoStop` with `WdfRequestStopActionPurge`.
 pub(crate) fn purge_for_removal(cx: &Cx, device: Handle, managed: bool) {
-    let queues = queues_of(cx, device, managed);
-    for (queue, _) in &queues {
+    // One queue after the other (`FxPkgIo::StopProcessingForPower`): each is shut and cancels
+    // what it can before its driver-owned requests go to `EvtIoStop`.
+    for (queue, callbacks) in queues_of(cx, device, managed) {
         let waiting = {
             let mut state = cx.lock();
             state
                 .objects
-                .get_mut(*queue)
+                .get_mut(queue)
                 .and_then(|o| o.queue_mut())
                 .map(super::queue::QueueBody::shut)
                 .unwrap_or_default()
         };
         for request in waiting {
-            request::cancel_for_queue(cx, *queue, request);
+            request::cancel_for_queue(cx, queue, request);
         }
-        for request in request::driver_cancelable_of(cx, *queue) {
+        for request in request::driver_cancelable_of(cx, queue) {
             request::cancel_for_driver(cx, request);
         }
+        stop_queues(cx, &[(queue, callbacks)], ACTION_PURGE);
     }
-    stop_queues(cx, &queues, ACTION_PURGE);
 }
 
 /// `WdfRequestStopAcknowledge`: only for a request in its `EvtIoStop` (a verifier break and

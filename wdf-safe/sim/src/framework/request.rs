@@ -601,7 +601,22 @@ pub(crate) fn complete(cx: &Cx, request: Handle, status: NtStatus, information: 
     let ((irp, system, mdl, queue), cleanup) = taken;
     lifecycle::run_cleanup_callbacks(request, cleanup);
     write_back(&cx.kernel, irp, &system, &mdl);
+    // A failed create takes its file object with it (`FxPkgGeneral::CreateCompleted`, from
+    // within the completion).
+    let failed_create = (status.to_raw() < 0)
+        .then(|| {
+            let state = cx.lock();
+            let r = state.objects.get(request).and_then(Object::request)?;
+            (r.request_type == RequestType::WdfRequestTypeCreate).then_some(r.device)
+        })
+        .flatten()
+        .and_then(|device| Some((device, cx.kernel.file_object(irp)?)));
     cx.kernel.complete_for_client(irp, status, information);
+    if let Some((device, file)) = failed_create
+        && let Some(file) = super::file::find(cx, device, file)
+    {
+        lifecycle::delete_object(cx, file, "a failed create");
+    }
     cx.fx().notify_released();
     if let Some(queue) = queue {
         queue::dispatch_internal_events(cx, queue);

@@ -68,6 +68,10 @@ impl Contexts {
         // Initialised outside the lock: the initialiser is driver code and may look contexts up.
         let value = init();
         let mut contexts = self.0.lock();
+        // Another caller may have attached one meanwhile (the initialiser ran unlocked).
+        if contexts.iter().any(|c| ptr::eq(c.info(), info)) {
+            return Err(NtStatus::OBJECT_NAME_EXISTS);
+        }
         // Room first, so the context is listed (and its cleanup runs) once it is kept.
         contexts
             .try_reserve(1)

@@ -13,6 +13,7 @@ use core::ptr::{self, NonNull};
 
 use super::device::{DeviceHandle, DeviceRecord};
 use super::driver::driver;
+use super::live::Held;
 use super::request::{RequestHandle, refuse};
 use super::wdk_sys::{self, WDFDEVICE, WDFFILEOBJECT, WDFOBJECT, WDFREQUEST};
 use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
@@ -135,6 +136,10 @@ unsafe extern "C" fn evt_device_file_create<D: DriverCallbacks>(
         ) else {
             return;
         };
+        // The driver's callback may complete the create before it returns (a failed create
+        // deletes the file object then, `CreateCompleted`), or forward it to be completed
+        // elsewhere: a reference keeps the object, and its context, until the callback is done.
+        let _held = Held::lent(file.0);
         events.create(driver, DeviceHandle::of(record), file, request);
     });
 }
@@ -142,8 +147,11 @@ unsafe extern "C" fn evt_device_file_create<D: DriverCallbacks>(
 /// `EvtFileCleanup`: the open's last handle was closed.
 unsafe extern "C" fn evt_file_cleanup<D: DriverCallbacks>(file: WDFFILEOBJECT) {
     guarded((), || {
-        if let (Some((record, driver)), Some(lent)) =
-            (record_and_driver::<D>(device_of(file)), FileRef::lent(file))
+        // KMDF passes NULL when the open has no file object.
+        let Some(lent) = FileRef::lent(file) else {
+            return;
+        };
+        if let Some((record, driver)) = record_and_driver::<D>(device_of(file))
             && let Some(events) = record.file_events()
         {
             events.cleanup(driver, DeviceHandle::of(record), lent);
@@ -159,8 +167,11 @@ pub(super) unsafe extern "C" fn evt_file_close<D: DriverCallbacks>(file: WDFFILE
             return;
         };
         driver.file_close();
-        if let (Some((record, _)), Some(lent)) =
-            (record_and_driver::<D>(device_of(file)), FileRef::lent(file))
+        // KMDF passes NULL when the open has no file object.
+        let Some(lent) = FileRef::lent(file) else {
+            return;
+        };
+        if let Some((record, _)) = record_and_driver::<D>(device_of(file))
             && let Some(events) = record.file_events()
         {
             events.close(driver, DeviceHandle::of(record), lent);

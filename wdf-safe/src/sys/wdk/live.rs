@@ -91,6 +91,23 @@ impl<T> Held<T> {
     pub(super) const fn raw(&self) -> *mut T {
         self.0.as_ptr()
     }
+
+    /// Takes a reference on `object`, which a framework callback was passed (so it is live
+    /// for the call): the object's memory, and its destroy callback, wait for the release.
+    pub(super) fn lent(object: NonNull<T>) -> Self {
+        // SAFETY: a live framework object (the callback's argument); the reference is released
+        // once, by this `Held`'s drop.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfObjectReferenceActual,
+                object.as_ptr().cast(),
+                ptr::null_mut(),
+                0,
+                ptr::null()
+            );
+        }
+        Self(object)
+    }
 }
 
 impl<T> Drop for Held<T> {

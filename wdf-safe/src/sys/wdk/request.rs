@@ -1,6 +1,7 @@
 //! `WDFREQUEST` and `WDFIOTARGET`: parameters, buffers, completion, forwarding, sending, and
 //! cancelable requests.
 
+use alloc::vec::Vec;
 use core::any::Any;
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
@@ -770,8 +771,15 @@ impl IoTargetHandle {
                 },
             },
         };
-        // The framework only reads the input buffer (it copies it for a buffered IOCTL).
-        let mut input_descriptor = descriptor(input.as_ptr().cast_mut().cast(), input_length);
+        // A copy, which the lower driver may write: for METHOD_IN/OUT_DIRECT and METHOD_NEITHER
+        // the framework passes the buffer itself down (`FormatIoctlRequest`), and the caller's
+        // is only borrowed shared.
+        let mut scratch: Vec<u8> = Vec::new();
+        scratch
+            .try_reserve_exact(input.len())
+            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        scratch.extend_from_slice(input);
+        let mut input_descriptor = descriptor(scratch.as_mut_ptr().cast(), input_length);
         let mut output_descriptor = descriptor(output.as_mut_ptr().cast(), output_length);
         let mut options = WDF_REQUEST_SEND_OPTIONS {
             Size: size_of::<WDF_REQUEST_SEND_OPTIONS>() as u32,
@@ -795,8 +803,8 @@ impl IoTargetHandle {
         let request: WDFREQUEST = ptr::null_mut();
         let status = if internal {
             // SAFETY: the target is the default target of a device held by a reference for the
-            // call; the descriptors point to the caller's buffers, which outlive the call (it
-            // waits for the request's completion); the options and the out-count are locals;
+            // call; the descriptors point to the scratch copy of the input and to the caller's
+            // output, both of which outlive the call (it waits for the request's completion); the options and the out-count are locals;
             // the framework makes its own request (NULL); PASSIVE_LEVEL was checked.
             unsafe {
                 call_unsafe_wdf_function_binding!(

@@ -97,6 +97,9 @@ struct World {
     /// Tagged pool blocks outstanding (`wdm_compat::pool`), by driver and tag: how many, and
     /// their bytes. Checked when the driver unloads.
     pool: BTreeMap<(Option<super::DriverId>, u32), (usize, usize)>,
+    /// Each outstanding tagged block (by address): who allocated it, its tag and size, so a
+    /// free is charged back to its owner whoever frees it.
+    pool_blocks: BTreeMap<usize, (Option<super::DriverId>, u32, usize)>,
 }
 
 /// What every handle to one simulation shares.
@@ -160,6 +163,7 @@ impl IoManager {
                     deferred_closes: Vec::new(),
                     next_file: 0,
                     pool: BTreeMap::new(),
+                    pool_blocks: BTreeMap::new(),
                 }),
                 completed: Condvar::new(),
                 shut_down: std::sync::atomic::AtomicBool::new(false),

@@ -39,20 +39,28 @@ impl IoManager {
         self.with_world(|w| w.allocation_countdown = Some(nth));
     }
 
-    /// Counts a tagged pool block of `size` bytes in (`add`) or out for `driver`.
-    pub(crate) fn count_pool(
+    /// Counts the tagged pool block at `address` in, for `driver`.
+    pub(crate) fn pool_allocated(
         &self,
         driver: Option<super::DriverId>,
+        address: usize,
         tag: u32,
         size: usize,
-        add: bool,
     ) {
         self.with_world(|w| {
             let entry = w.pool.entry((driver, tag)).or_insert((0, 0));
-            if add {
-                entry.0 += 1;
-                entry.1 += size;
-            } else {
+            entry.0 += 1;
+            entry.1 += size;
+            w.pool_blocks.insert(address, (driver, tag, size));
+        });
+    }
+
+    /// Counts the tagged pool block at `address` out, from the driver that allocated it.
+    pub(crate) fn pool_freed(&self, address: usize) {
+        self.with_world(|w| {
+            if let Some((driver, tag, size)) = w.pool_blocks.remove(&address)
+                && let Some(entry) = w.pool.get_mut(&(driver, tag))
+            {
                 entry.0 = entry.0.saturating_sub(1);
                 entry.1 = entry.1.saturating_sub(size);
             }

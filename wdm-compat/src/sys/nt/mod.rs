@@ -258,6 +258,11 @@ pub(crate) fn dbg_print(text: &str) {
     unsafe { DbgPrint(c"%s".as_ptr().cast(), line.as_ptr()) };
 }
 
+/// `KeGetCurrentIrql` with the WDK; PASSIVE_LEVEL under Wine (user mode, no IRQL).
+pub(crate) fn irql() -> u8 {
+    current_irql()
+}
+
 /// `NonPagedPoolNx` and `PagedPool`.
 const NON_PAGED_POOL_NX: i32 = 512;
 const PAGED_POOL: i32 = 1;

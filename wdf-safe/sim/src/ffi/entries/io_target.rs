@@ -98,10 +98,14 @@ fn send_ioctl_synchronously(
         if options.Flags & SendFlags::WDF_REQUEST_SEND_OPTION_TIMEOUT as u32 != 0
             && options.Timeout == 0
         {
-            // A zero timeout times the request out before it can complete.
+            // KMDF reads a zero timeout as none (`SubmitSync` waits for ever); SDV asks for a
+            // non-zero one, and so does the simulation.
             cx.verifier_break(
-                Some("SyncReqSend2"),
-                &std::format!("{ddi}: WDF_REQUEST_SEND_OPTION_TIMEOUT with a zero timeout"),
+                Some("SyncReqSend"),
+                &std::format!(
+                    "{ddi}: WDF_REQUEST_SEND_OPTION_TIMEOUT with a zero timeout, which KMDF reads \
+                     as no timeout: a lower driver that never answers hangs the thread"
+                ),
             );
         }
     }
@@ -126,6 +130,12 @@ fn send_ioctl_synchronously(
     let result = cx
         .kernel
         .send_ioctl(lower, internal, code, &input, output_length);
+    if result.status == NtStatus::PENDING.status() {
+        // Still pending below after the simulation's wait: KMDF would cancel it when the
+        // timeout expires and return STATUS_IO_TIMEOUT (`FxIoTarget::SubmitSync`), never
+        // STATUS_PENDING.
+        return NtStatus::IO_TIMEOUT.to_raw();
+    }
     if let Some((address, length)) = output {
         let count = result.data.len().min(length);
         if count > 0 {
