@@ -13,6 +13,7 @@
 //! show it) and `bench` (round trips per second and peak memory of the simulation).
 
 pub mod hid;
+pub mod keyboard;
 pub mod ops;
 pub mod root;
 pub mod scenario;

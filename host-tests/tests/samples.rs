@@ -10,6 +10,7 @@
 
 use host_tests::Backend;
 use host_tests::hid::{self, KeyboardStack};
+use host_tests::keyboard::{self, KeyboardClassStack};
 use wdm_compat::NtStatus;
 use wdm_compat::host::{DriverId, FileHandle, IoManager};
 
@@ -350,6 +351,44 @@ for_each_backend!(
             l == "[hid-filter] InternalDeviceControl completed below: \
                   STATUS_INVALID_DEVICE_REQUEST, 0 bytes"
         }));
+    }
+);
+
+for_each_backend!(
+    /// Over the keyboard class driver, where kbfiltr sits, a pass-through filter sees what is
+    /// really there: the class driver's connect goes by as one internal IOCTL (unhooked, so the
+    /// port driver calls the class driver directly), and keystrokes reach the class driver
+    /// without the filter seeing a single read.
+    hid_filter_over_the_keyboard_class_sees_the_connect_and_no_keystrokes,
+    |backend: Backend| {
+        let io = IoManager::new();
+        let (stack, filter) = KeyboardClassStack::build(
+            &io,
+            "hid-filter",
+            backend.entry_point::<hid_filter::HidFilter>(),
+        )
+        .unwrap();
+        assert_eq!(stack.connect_result().status, NtStatus::SUCCESS);
+        assert!(stack.port_calls_class_directly());
+        let keys = keyboard::key_stroke(keyboard::SCAN_A);
+        assert_eq!(stack.press(&keys), Some(2));
+        assert_eq!(stack.class_received(), keys);
+        let trace = io.trace();
+        assert!(
+            trace.iter().any(|l| l.starts_with("[hid-filter] internal IOCTL #1 ")),
+            "{trace:#?}"
+        );
+        assert!(!trace.iter().any(|l| l.contains("read #")), "{trace:#?}");
+        assert_eq!(stack.node().remove(), NtStatus::SUCCESS);
+        io.unload_driver(filter).unwrap();
+        assert!(
+            io.trace()
+                .last()
+                .is_some_and(|l| l.contains("saw 0 reads, 1 internal IOCTLs, 1 completions")),
+            "{:#?}",
+            io.trace()
+        );
+        assert!(io.violations().is_empty(), "{:#?}", io.violations());
     }
 );
 

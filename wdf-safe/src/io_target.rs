@@ -76,7 +76,11 @@ impl IoTarget {
     ///
     /// # Errors
     ///
-    /// As [`send_ioctl_synchronously`](Self::send_ioctl_synchronously).
+    /// As [`send_ioctl_synchronously`](Self::send_ioctl_synchronously), and
+    /// `STATUS_INVALID_PARAMETER` for a METHOD_NEITHER code, which is refused without a send:
+    /// the driver below reads such a buffer as kernel structures, pointers and callbacks
+    /// included (a forged `IOCTL_INTERNAL_KEYBOARD_CONNECT` would make the keyboard port
+    /// driver call any address), so bytes from safe code must not reach it.
     pub fn send_internal_ioctl_synchronously(
         &self,
         code: IoControlCode,

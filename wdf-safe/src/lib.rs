@@ -180,6 +180,7 @@ pub mod file;
 pub mod io;
 pub mod io_stop;
 pub mod io_target;
+pub mod keyboard;
 pub mod kind;
 pub mod pnp_power;
 pub mod queue;

@@ -89,7 +89,7 @@ impl<'r, K: RequestKind> Request<'r, K> {
         }
     }
 
-    fn take_raw(mut self) -> Option<RequestHandle> {
+    pub(crate) fn take_raw(mut self) -> Option<RequestHandle> {
         self.raw.take()
     }
 
@@ -98,7 +98,7 @@ impl<'r, K: RequestKind> Request<'r, K> {
         self.raw.as_ref()
     }
 
-    fn raw_mut(&mut self) -> NtResult<&mut RequestHandle> {
+    pub(crate) fn raw_mut(&mut self) -> NtResult<&mut RequestHandle> {
         self.raw.as_mut().ok_or(NtStatus::INTERNAL_ERROR)
     }
 

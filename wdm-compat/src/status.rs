@@ -131,6 +131,8 @@ statuses! {
     OBJECT_TYPE_MISMATCH = 0xC000_0024;
     /// A path component does not exist.
     OBJECT_PATH_NOT_FOUND = 0xC000_003A;
+    /// The object is in use by someone else (a keyboard filter connected twice).
+    SHARING_VIOLATION = 0xC000_0043;
     /// The security descriptor is invalid.
     INVALID_SECURITY_DESCR = 0xC000_0079;
     /// System resources are exhausted.

@@ -70,7 +70,7 @@
 mod ffi;
 mod framework;
 
-pub use ffi::bindings;
+pub use ffi::{bindings, keyboard};
 pub use framework::loader::{ImageEntry, entry_point, guarded};
 
 /// How many times drivers loaded into `io` have called the framework's function table (every

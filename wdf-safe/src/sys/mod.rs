@@ -29,8 +29,8 @@
 mod types;
 
 pub use types::{
-    ContextTypeInfo, DispatchType, FILE_DEVICE_SECURE_OPEN, Guid, InitSettings, PowerState,
-    RequestType,
+    ContextTypeInfo, DispatchType, FILE_DEVICE_SECURE_OPEN, Guid, InitSettings, KeyboardInputData,
+    PowerState, RequestType,
 };
 pub(crate) use types::{ControlDeviceSettings, Given, PnpEvent};
 
@@ -202,6 +202,17 @@ pub(crate) trait PnpPowerCallbacks<D: DriverCallbacks>:
         device: DeviceHandle<D>,
         state: PowerState,
     ) -> NtResult;
+}
+
+/// A keyboard filter's view of the keystrokes its hooked class service callback passes on.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait KeyboardHook: DriverCallbacks {
+    /// The port driver delivered `keys` to `device` (DISPATCH_LEVEL); the class driver gets
+    /// them, as left, afterwards.
+    fn keystrokes(&self, device: DeviceHandle<Self>, keys: &mut [KeyboardInputData]);
 }
 
 /// A driver's `EvtRequestCancel`, stored in the request while it is cancelable.

@@ -326,6 +326,20 @@ impl RequestHandle {
         match *self.0 {}
     }
 
+    /// kbfiltr's connect hook.
+    #[allow(
+        clippy::extra_unused_type_parameters,
+        reason = "the host backend's signature: the hooked callback reaches driver `D`"
+    )]
+    pub(crate) fn hook_keyboard_connect<D: crate::sys::KeyboardHook>(&mut self) -> NtResult {
+        match *self.0 {}
+    }
+
+    /// Undoes the connect hook.
+    pub(crate) fn unhook_keyboard_connect(&self) {
+        match *self.0 {}
+    }
+
     /// `WdfRequestSend(SEND_AND_FORGET)`.
     pub(crate) fn send_and_forget(self, _target: &IoTargetHandle) -> Result<(), (Self, NtStatus)> {
         match *self.0 {}

@@ -209,3 +209,41 @@ pub(crate) enum PnpEvent {
     /// `EvtDeviceSurpriseRemoval`.
     SurpriseRemoval,
 }
+
+/// One keystroke as the keyboard port driver reports it (`KEYBOARD_INPUT_DATA`, ntddkbd.h):
+/// laid out as the C structure, so the port's array is read in place.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyboardInputData {
+    /// `UnitId`: which keyboard (`\Device\KeyboardPortN`).
+    pub unit_id: u16,
+    /// `MakeCode`: the scan code (set 1).
+    pub make_code: u16,
+    /// `Flags`: [`KeyboardInputData::KEY_BREAK`], [`KEY_E0`](Self::KEY_E0),
+    /// [`KEY_E1`](Self::KEY_E1); none for a press (`KEY_MAKE`).
+    pub flags: u16,
+    /// `Reserved`.
+    pub reserved: u16,
+    /// `ExtraInformation`: device-specific.
+    pub extra_information: u32,
+}
+
+impl KeyboardInputData {
+    /// `KEY_MAKE`: the key went down.
+    pub const KEY_MAKE: u16 = 0;
+    /// `KEY_BREAK`: the key went up.
+    pub const KEY_BREAK: u16 = 1;
+    /// `KEY_E0`: an extended key (`E0` prefix).
+    pub const KEY_E0: u16 = 2;
+    /// `KEY_E1`: the `E1` prefix (Pause).
+    pub const KEY_E1: u16 = 4;
+
+    /// Whether this is a key release.
+    #[must_use]
+    pub const fn is_break(&self) -> bool {
+        self.flags & Self::KEY_BREAK != 0
+    }
+}
+
+static_assertions::assert_eq_size!(KeyboardInputData, [u8; 12]);
+static_assertions::const_assert_eq!(core::mem::align_of::<KeyboardInputData>(), 4);

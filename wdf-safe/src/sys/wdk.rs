@@ -92,6 +92,7 @@ mod contexts;
 mod device;
 mod driver;
 mod file;
+mod keyboard;
 mod live;
 mod pnp_power;
 mod queue;

@@ -698,6 +698,16 @@ fn ioctl_spec(
             (system, Vec::new(), Transfer::Buffered, (0, 0))
         }
         1 | 2 => (input.to_vec(), output.clone(), Transfer::Direct, (0, 0)),
+        // An internal METHOD_NEITHER IOCTL from kernel mode: `Type3InputBuffer` is the
+        // sender's own memory, which the drivers below read and may write (kbdclass's
+        // `CONNECT_DATA`, which a keyboard filter rewrites on its way down). The simulation
+        // keeps those bytes where it keeps a system buffer.
+        3 if internal && mode == Mode::Kernel => (
+            input.to_vec(),
+            Vec::new(),
+            Transfer::None,
+            (0, fake_address(hint, output.len(), true)),
+        ),
         _ => (
             Vec::new(),
             Vec::new(),

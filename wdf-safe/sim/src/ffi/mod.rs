@@ -6,5 +6,6 @@
 pub mod bindings;
 pub(crate) mod callbacks;
 mod entries;
+pub mod keyboard;
 pub(crate) mod memory;
 mod table;

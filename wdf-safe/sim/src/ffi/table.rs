@@ -29,6 +29,8 @@ const fn table() -> [WDFFUNC; COUNT] {
     entries! {
         WdfControlDeviceInitAllocateTableIndex: PFN_WDFCONTROLDEVICEINITALLOCATE = WdfControlDeviceInitAllocate;
         WdfControlFinishInitializingTableIndex: PFN_WDFCONTROLFINISHINITIALIZING = WdfControlFinishInitializing;
+        WdfWdmDeviceGetWdfDeviceHandleTableIndex: PFN_WDFWDMDEVICEGETWDFDEVICEHANDLE = WdfWdmDeviceGetWdfDeviceHandle;
+        WdfDeviceWdmGetDeviceObjectTableIndex: PFN_WDFDEVICEWDMGETDEVICEOBJECT = WdfDeviceWdmGetDeviceObject;
         WdfDeviceGetIoTargetTableIndex: PFN_WDFDEVICEGETIOTARGET = WdfDeviceGetIoTarget;
         WdfDeviceInitFreeTableIndex: PFN_WDFDEVICEINITFREE = WdfDeviceInitFree;
         WdfDeviceInitSetPnpPowerEventCallbacksTableIndex: PFN_WDFDEVICEINITSETPNPPOWEREVENTCALLBACKS = WdfDeviceInitSetPnpPowerEventCallbacks;

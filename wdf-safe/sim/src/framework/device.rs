@@ -7,18 +7,20 @@ use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
+use std::sync::Arc;
 use wdm_compat::NtStatus;
-use wdm_compat::host::{DeviceId, flags};
+use wdm_compat::host::{DeviceId, DriverId, flags};
 
-use super::Cx;
 use super::lifecycle::{self, Attributes};
 use super::objects::{Body, Handle, TargetBody};
 use super::pnp::PowerLife;
+use super::{Cx, DeviceObjectMemory, Framework, Image};
 use crate::ffi::bindings::{
     _WDF_DEVICE_IO_TYPE as IoType, _WDF_REQUEST_TYPE as RequestType, _WDF_TRI_STATE as Tri,
-    PFN_WDF_DEVICE_FILE_CREATE, PFN_WDF_FILE_CLEANUP, PFN_WDF_FILE_CLOSE,
+    DEVICE_OBJECT, PFN_WDF_DEVICE_FILE_CREATE, PFN_WDF_FILE_CLEANUP, PFN_WDF_FILE_CLOSE,
     WDF_PNPPOWER_EVENT_CALLBACKS, WDF_REQUEST_TYPE,
 };
+use crate::ffi::memory::Block;
 
 /// `FILE_DEVICE_UNKNOWN`.
 const FILE_DEVICE_UNKNOWN: u32 = 0x22;
@@ -700,6 +702,57 @@ fn configure_create(cx: &Cx, device: Handle, queue: Handle) -> NtStatus {
 /// `WdfDeviceGetIoTarget`: the default I/O target (none for a control device).
 pub(crate) fn io_target(cx: &Cx, device: Handle) -> Option<Handle> {
     cx.lock().objects.get(device)?.device()?.target
+}
+
+/// `WdfDeviceWdmGetDeviceObject`: the address of the device's `DEVICE_OBJECT` (one zeroed
+/// block per WDM device, made on first use); `None` when the device is gone or the memory
+/// cannot be had.
+pub(crate) fn wdm_device_object(cx: &Cx, device: Handle) -> Option<*mut u8> {
+    let mut state = cx.lock();
+    let wdm = state.objects.get(device)?.device()?.wdm;
+    if let Some(memory) = state.device_objects.get(&wdm) {
+        return Some(memory.block.as_ptr());
+    }
+    let block = Block::zeroed(size_of::<DEVICE_OBJECT>())?;
+    let address = block.as_ptr();
+    state.device_objects.insert(
+        wdm,
+        DeviceObjectMemory {
+            block,
+            image: Arc::downgrade(&cx.image),
+            driver: cx.kernel.driver(),
+        },
+    );
+    Some(address)
+}
+
+/// The image and driver whose device object is at `address`, for running a routine called
+/// with it as that driver's code.
+pub(crate) fn owner_of_wdm_object(
+    framework: &Framework,
+    address: usize,
+) -> Option<(Arc<Image>, DriverId)> {
+    let state = framework.lock();
+    let memory = state
+        .device_objects
+        .values()
+        .find(|memory| memory.block.as_ptr() as usize == address)?;
+    Some((memory.image.upgrade()?, memory.driver?))
+}
+
+/// `WdfWdmDeviceGetWdfDeviceHandle`: the framework device whose `DEVICE_OBJECT` is at
+/// `address`; `None` for any other address (a device object no framework driver made, or one
+/// whose framework device is gone).
+pub(crate) fn device_of_wdm_object(cx: &Cx, address: usize) -> Option<Handle> {
+    let state = cx.lock();
+    let wdm = state
+        .device_objects
+        .iter()
+        .find(|(_, memory)| memory.block.as_ptr() as usize == address)
+        .map(|(wdm, _)| *wdm)?;
+    let device = *state.devices.get(&wdm)?;
+    state.objects.get(device)?.device()?;
+    Some(device)
 }
 
 /// The framework device of a WDM device object, and a copy of what routing needs.

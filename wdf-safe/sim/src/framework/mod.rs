@@ -71,6 +71,19 @@ pub(crate) struct State {
     pub(crate) devices: BTreeMap<DeviceId, Handle>,
     /// Device interfaces created so far (each gets its own path).
     pub(crate) interfaces_created: usize,
+    /// The `DEVICE_OBJECT` memory handed out by `WdfDeviceWdmGetDeviceObject`, per WDM device,
+    /// kept for the framework's life as the simulation keeps device objects (an address a
+    /// port driver kept never reaches freed memory).
+    pub(crate) device_objects: BTreeMap<DeviceId, DeviceObjectMemory>,
+}
+
+/// A `DEVICE_OBJECT`'s memory, and whose device it is: a routine a port driver calls with the
+/// address (a keyboard filter's service callback) runs as that image's code.
+pub(crate) struct DeviceObjectMemory {
+    pub(crate) block: crate::ffi::memory::Block,
+    /// Weak: the framework's state must not keep its images alive.
+    pub(crate) image: std::sync::Weak<Image>,
+    pub(crate) driver: Option<wdm_compat::host::DriverId>,
 }
 
 impl Default for Framework {

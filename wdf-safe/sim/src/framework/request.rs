@@ -666,11 +666,13 @@ pub(crate) fn retrieve(
         (RequestType::WdfRequestTypeRead | RequestType::WdfRequestTypeWrite, _) => {
             (p.length, info.method)
         }
-        (
-            RequestType::WdfRequestTypeDeviceControl
-            | RequestType::WdfRequestTypeDeviceControlInternal,
-            Buffer::Input,
-        ) => (
+        // An internal METHOD_NEITHER IOCTL's input is `Type3InputBuffer`, the kernel-mode
+        // sender's memory (TYPE3_INPUT_BUFFER), which this simulation keeps with the IRP's
+        // system buffer; a user-mode caller's is refused.
+        (RequestType::WdfRequestTypeDeviceControlInternal, Buffer::Input) => {
+            (p.input_length, Method::Buffered)
+        }
+        (RequestType::WdfRequestTypeDeviceControl, Buffer::Input) => (
             p.input_length,
             if info.method == Method::Neither {
                 Method::Neither

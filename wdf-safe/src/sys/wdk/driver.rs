@@ -16,15 +16,31 @@ use super::wdk_sys::{
 use super::{DeviceHandle, device, enum_flags, guarded, image, install_image, uninstall_image};
 use crate::sys::FileEvents;
 use crate::sys::{ControlDeviceSettings, DriverCallbacks};
+use core::any::TypeId;
 use wdm_compat::{NtResult, NtStatus};
 
-/// The published driver value of the running image.
+/// The driver value as the image publishes it: its type first, so that a caller naming
+/// another driver type (safe code may: `send_observed::<Other>`) is refused instead of reading
+/// the value as that type.
+#[repr(C)]
+struct Published<D> {
+    type_id: TypeId,
+    value: D,
+}
+
+/// The published driver value of the running image, if it is a `D`.
 pub(super) fn driver<D: DriverCallbacks>() -> Option<&'static D> {
-    let published = image()?.driver.load(Ordering::Acquire).cast::<D>();
-    // SAFETY: the image's driver slot holds null or a `Box<D>` leaked by `driver_entry` with
-    // this image's one driver type; the box is freed only in `evt_driver_destroy`, after KMDF
-    // destroyed every object whose callbacks could run.
-    unsafe { published.as_ref() }
+    let published = image()?.driver.load(Ordering::Acquire);
+    // SAFETY: the image's driver slot holds null or a `Box<Published<_>>` leaked by
+    // `driver_entry`, freed only in `evt_driver_destroy` after KMDF destroyed every object
+    // whose callbacks could run; `Published` is `repr(C)` with the `TypeId` first, so it is
+    // read the same whatever the value's type.
+    let type_id = unsafe { published.cast::<TypeId>().as_ref() }?;
+    if *type_id != TypeId::of::<D>() {
+        return None;
+    }
+    // SAFETY: as above, and the box holds a `Published<D>` (its `TypeId` says so).
+    unsafe { published.cast::<Published<D>>().as_ref() }.map(|p| &p.value)
 }
 
 /// `WDFDRIVER` during `DriverEntry`.
@@ -71,7 +87,7 @@ unsafe extern "C" fn evt_driver_destroy<D: DriverCallbacks>(_object: WDFOBJECT) 
             let published = image
                 .driver
                 .swap(ptr::null_mut(), Ordering::AcqRel)
-                .cast::<D>();
+                .cast::<Published<D>>();
             if !published.is_null() {
                 // SAFETY: the pointer came from `Box::into_raw` in `driver_entry` and was
                 // unpublished just above, so this is its only owner; no callback can run any more.
@@ -170,7 +186,10 @@ pub(crate) unsafe fn driver_entry<D: DriverCallbacks>(
         D::driver_entry(handle)
     }) {
         Ok(value) => {
-            let value = match try_box(value) {
+            let value = match try_box(Published {
+                type_id: TypeId::of::<D>(),
+                value,
+            }) {
                 Ok(value) => value,
                 Err(value) => {
                     // DriverEntry fails: the framework deletes what the driver created.

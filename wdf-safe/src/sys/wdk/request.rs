@@ -80,7 +80,7 @@ pub(super) fn request_type_of(request: WDFREQUEST) -> Option<RequestType> {
 }
 
 /// `WdfIoQueueGetDevice` of a live queue.
-fn device_of(queue: wdk_sys::WDFQUEUE) -> wdk_sys::WDFDEVICE {
+pub(super) fn device_of(queue: wdk_sys::WDFQUEUE) -> wdk_sys::WDFDEVICE {
     // SAFETY: the caller passes a live queue (a request's, or one the crate created).
     unsafe { call_unsafe_wdf_function_binding!(WdfIoQueueGetDevice, queue) }
 }
@@ -142,7 +142,7 @@ impl RequestHandle {
     }
 
     /// The `WDFREQUEST`.
-    const fn raw(&self) -> WDFREQUEST {
+    pub(super) const fn raw(&self) -> WDFREQUEST {
         self.0.as_ptr()
     }
 
@@ -247,7 +247,7 @@ impl RequestHandle {
     }
 
     /// `WdfRequestGetIoQueue`: the queue that delivered the request (or it was forwarded to).
-    fn queue(&self) -> Option<wdk_sys::WDFQUEUE> {
+    pub(super) fn queue(&self) -> Option<wdk_sys::WDFQUEUE> {
         // SAFETY: the driver owns the live request.
         let queue = unsafe { call_unsafe_wdf_function_binding!(WdfRequestGetIoQueue, self.raw()) };
         (!queue.is_null()).then_some(queue)
@@ -757,6 +757,15 @@ impl IoTargetHandle {
                 "a synchronous send refused at IRQL {irql}: it waits, so it needs PASSIVE_LEVEL"
             );
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        if internal && code & 3 == 3 {
+            // An internal METHOD_NEITHER IOCTL's buffer is read by the driver below as kernel
+            // structures, pointers and callbacks included (kbdclass's CONNECT_DATA): bytes
+            // from safe code could make it jump anywhere.
+            wdm_compat::kd_print!(
+                "a synchronous internal IOCTL {code:#x} refused: METHOD_NEITHER carries kernel pointers"
+            );
+            return Err(NtStatus::INVALID_PARAMETER);
         }
         let input_length = u32::try_from(input.len()).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
         let output_length =

@@ -14,7 +14,7 @@ use super::completion::TrackedCompletion;
 use super::objects::{CancelRoutine, CompletionRoutine, IrpObj};
 use super::{IoManager, World};
 use crate::host::user::IoResult;
-use crate::host::{DeviceId, DriverId, IrpId};
+use crate::host::{DeviceId, DriverId, IrpId, major};
 use crate::status::NtStatus;
 use crate::sys::{DO_BUFFERED_IO, Mode, Params, StackParams};
 
@@ -252,6 +252,12 @@ impl World {
                 match code & 3 {
                     0 => input.max(output),
                     1 | 2 => input,
+                    // A kernel sender's `Type3InputBuffer` of an internal IOCTL (`ioctl_spec`).
+                    _ if state.orig_major == major::INTERNAL_DEVICE_CONTROL
+                        && state.mode == Mode::Kernel =>
+                    {
+                        input
+                    }
                     _ => 0,
                 }
             }

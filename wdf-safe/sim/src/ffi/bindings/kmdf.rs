@@ -733,6 +733,10 @@ wdf_functions! {
         (Driver: WDFDRIVER, SDDLString: PCUNICODE_STRING) -> PWDFDEVICE_INIT;
     WdfControlFinishInitializing / WdfControlFinishInitializingTableIndex / PFN_WDFCONTROLFINISHINITIALIZING = 27
         (Device: WDFDEVICE);
+    WdfWdmDeviceGetWdfDeviceHandle / WdfWdmDeviceGetWdfDeviceHandleTableIndex / PFN_WDFWDMDEVICEGETWDFDEVICEHANDLE = 30
+        (DeviceObject: PDEVICE_OBJECT) -> WDFDEVICE;
+    WdfDeviceWdmGetDeviceObject / WdfDeviceWdmGetDeviceObjectTableIndex / PFN_WDFDEVICEWDMGETDEVICEOBJECT = 31
+        (Device: WDFDEVICE) -> PDEVICE_OBJECT;
     WdfDeviceGetIoTarget / WdfDeviceGetIoTargetTableIndex / PFN_WDFDEVICEGETIOTARGET = 42
         (Device: WDFDEVICE) -> WDFIOTARGET;
     WdfDeviceInitFree / WdfDeviceInitFreeTableIndex / PFN_WDFDEVICEINITFREE = 54

@@ -8,10 +8,10 @@ use wdm_compat::NtStatus;
 use super::{DISPATCH, PASSIVE, attributes, enter, handle, not_null, read, sized, unicode, write};
 use crate::ffi::bindings::{
     _WDF_DEVICE_IO_TYPE as IoType, _WDF_TRI_STATE as Tri, BOOLEAN, GUID, NTSTATUS,
-    PCUNICODE_STRING, PWDF_DRIVER_GLOBALS, PWDF_FILEOBJECT_CONFIG, PWDF_OBJECT_ATTRIBUTES,
-    PWDF_PNPPOWER_EVENT_CALLBACKS, PWDFDEVICE_INIT, ULONG, WDF_DEVICE_IO_TYPE,
-    WDF_FILEOBJECT_CONFIG, WDF_PNPPOWER_EVENT_CALLBACKS, WDF_REQUEST_TYPE, WDFDEVICE, WDFDRIVER,
-    WDFIOTARGET, WDFQUEUE,
+    PCUNICODE_STRING, PDEVICE_OBJECT, PWDF_DRIVER_GLOBALS, PWDF_FILEOBJECT_CONFIG,
+    PWDF_OBJECT_ATTRIBUTES, PWDF_PNPPOWER_EVENT_CALLBACKS, PWDFDEVICE_INIT, ULONG,
+    WDF_DEVICE_IO_TYPE, WDF_FILEOBJECT_CONFIG, WDF_PNPPOWER_EVENT_CALLBACKS, WDF_REQUEST_TYPE,
+    WDFDEVICE, WDFDRIVER, WDFIOTARGET, WDFQUEUE,
 };
 use crate::framework::Cx;
 use crate::framework::device::{self, FileConfig, InitKind};
@@ -431,6 +431,39 @@ pub(crate) unsafe extern "C" fn WdfDeviceGetIoTarget(
         return core::ptr::null_mut();
     };
     device::io_target(&cx, device).map_or(core::ptr::null_mut(), raw)
+}
+
+pub(crate) unsafe extern "C" fn WdfDeviceWdmGetDeviceObject(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_device: WDFDEVICE,
+) -> PDEVICE_OBJECT {
+    const DDI: &str = "WdfDeviceWdmGetDeviceObject";
+    let Some(cx) = enter(globals, DDI) else {
+        return core::ptr::null_mut();
+    };
+    let Some(device) = handle(&cx, DDI, raw_device, Kind::Device) else {
+        return core::ptr::null_mut();
+    };
+    if !cx.check_irql(DDI, DISPATCH) {
+        return core::ptr::null_mut();
+    }
+    device::wdm_device_object(&cx, device).map_or(core::ptr::null_mut(), |p| p.cast())
+}
+
+pub(crate) unsafe extern "C" fn WdfWdmDeviceGetWdfDeviceHandle(
+    globals: PWDF_DRIVER_GLOBALS,
+    device_object: PDEVICE_OBJECT,
+) -> WDFDEVICE {
+    const DDI: &str = "WdfWdmDeviceGetWdfDeviceHandle";
+    let Some(cx) = enter(globals, DDI) else {
+        return core::ptr::null_mut();
+    };
+    if !cx.check_irql(DDI, DISPATCH) {
+        return core::ptr::null_mut();
+    }
+    // The address is only compared, never read: one this framework did not hand out finds no
+    // device (KMDF would read whatever is there).
+    device::device_of_wdm_object(&cx, device_object as usize).map_or(core::ptr::null_mut(), raw)
 }
 
 pub(crate) unsafe extern "C" fn WdfFileObjectGetDevice(
