@@ -1,6 +1,7 @@
 //! Shared pieces of the host tests and of `run-sample`: the two backends a sample can be built
-//! with, a simulated HID device stack for the filter sample to sit on, and a root-enumerated
-//! device node for the KMDF-only samples.
+//! with, a simulated HID device stack for the filter sample to sit on, a simulated keyboard class
+//! stack (kbdclass, i8042prt and the class service callback) for keyboard filters, and a
+//! root-enumerated device node for the KMDF-only samples.
 //!
 //! A sample is written once against [`wdm_compat::io`]; [`Backend::entry_point`] turns it into
 //! a WDM or a KMDF driver that the simulated I/O manager ([`wdm_compat::host::IoManager`]) can
@@ -8,7 +9,7 @@
 //!
 //! Beside this crate, in their own workspaces (they build for `x86_64-pc-windows-msvc`):
 //! `wine/`, the WDM samples as real drivers under Wine (`wine/run.sh`), and `windows-check/`,
-//! the seams and the seven driver images type-checked for Windows against the project's own
+//! the seams and the nine driver images type-checked for Windows against the project's own
 //! bindings. The programs: `run-sample` (one sample end to end, as its client and DbgView would
 //! show it) and `bench` (round trips per second and peak memory of the simulation).
 

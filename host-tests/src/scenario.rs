@@ -420,3 +420,90 @@ pub fn toaster() -> Outcome {
     client.check(unloaded.is_ok(), "unload");
     client.finish(&io)
 }
+
+/// The kbfiltr client on a simulated PS/2 keyboard: the class driver connects (the filter hooks
+/// it), a few keys are typed, the client opens the sideband device and asks what the filter
+/// saw; then the keyboard is removed (the sideband device with it). KMDF only.
+#[must_use]
+pub fn kbfiltr() -> Outcome {
+    use crate::keyboard::{self, KeyboardClassStack};
+    use kbfiltr::{CONTROL_DEVICE_PATH, IOCTL_KBFILTR_GET_KEYSTROKES, KeystrokeReport};
+    use wdm_compat::ioctl::IoBuffer;
+
+    let io = simulation();
+    let mut client = Client::new("kbfiltr", Backend::Kmdf);
+    client.line(format!(
+        "Device        : {CONTROL_DEVICE_PATH} (the filter's sideband device)"
+    ));
+    let (stack, driver) = match KeyboardClassStack::build(
+        &io,
+        "kbfiltr",
+        wdf_safe::entry_point::<kbfiltr::KbFiltr>(),
+    ) {
+        Ok(built) => built,
+        Err(status) => {
+            client.check(false, &format!("keyboard stack failed: {status}"));
+            return client.finish(&io);
+        }
+    };
+    client.check(
+        stack.connect_result().status == NtStatus::SUCCESS && !stack.port_calls_class_directly(),
+        "the class driver's connect went down hooked",
+    );
+    // "wdf": press and release each key, as i8042prt reports them.
+    let typed: Vec<_> = [0x11, 0x20, 0x21]
+        .into_iter()
+        .flat_map(keyboard::key_stroke)
+        .collect();
+    let consumed = stack.press(&typed);
+    client.line(format!(
+        "Typed         : w, d, f ({} keystrokes, {} reached the class driver)",
+        typed.len(),
+        stack.class_received().len()
+    ));
+    client.check(
+        consumed == u32::try_from(typed.len()).ok() && stack.class_received() == typed,
+        "every keystroke reached the class driver unchanged",
+    );
+    match io.open(CONTROL_DEVICE_PATH) {
+        Ok(handle) => {
+            client.line("Open          : OK");
+            let result = handle.device_io_control(
+                IOCTL_KBFILTR_GET_KEYSTROKES.code().to_raw(),
+                &[],
+                KeystrokeReport::SIZE,
+            );
+            let report = KeystrokeReport::read_from(&result.data);
+            client.line(report.map_or_else(
+                || format!("Seen          : unavailable ({})", result.status),
+                |r| {
+                    format!(
+                        "Seen          : {} keyboard(s), {} presses, {} releases, last scan code {:#04x}{}",
+                        r.keyboards,
+                        r.presses,
+                        r.releases,
+                        r.last_make_code,
+                        if r.last_flags & 1 != 0 { " (released)" } else { "" }
+                    )
+                },
+            ));
+            client.check(
+                report.is_some_and(|r| r.keyboards == 1 && r.presses == 3 && r.releases == 3),
+                "the filter saw three presses and three releases",
+            );
+            client.check(handle.close() == NtStatus::SUCCESS, "close");
+        }
+        Err(status) => client.check(false, &format!("open failed: {status}")),
+    }
+    client.check(
+        stack.node().remove() == NtStatus::SUCCESS,
+        "remove keyboard",
+    );
+    client.check(
+        io.open(CONTROL_DEVICE_PATH).err() == Some(NtStatus::OBJECT_NAME_NOT_FOUND),
+        "the sideband device went with the last keyboard",
+    );
+    let unloaded = io.unload_driver(driver);
+    client.check(unloaded.is_ok(), "unload");
+    client.finish(&io)
+}

@@ -20,7 +20,7 @@ use wdm_compat::{IoType, NtResult, NtStatus};
 
 use crate::context::ContextType;
 use crate::driver::{DriverContext, KmdfDriver};
-use crate::file::FileConfig;
+use crate::file::{FileConfig, FileObject};
 use crate::kind::state::{Adding, BeingSetUp, Initializing, Ready};
 use crate::kind::{QueueKind, RequestType, Retrievable};
 use crate::pnp_power::PnpPowerCallbacks;
@@ -608,6 +608,26 @@ impl<D: KmdfDriver> Device<D, Ready> {
     ) -> NtResult<AnyRequest<'static>> {
         self.raw
             .retrieve_next_request(queue.raw())
+            .map(AnyRequest::from_raw)
+    }
+
+    /// `WdfIoQueueRetrieveRequestByFileObject`: the first request in a manual or sequential
+    /// queue that came through the open `file` (what an `EvtFileCleanup` uses to take back
+    /// the requests it parked for a handle being closed); the driver owns it from now on.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`retrieve_next_request`](Self::retrieve_next_request): `STATUS_NO_MORE_ENTRIES`
+    /// when no request of the open is queued.
+    pub fn retrieve_request_by_file_object<K: Retrievable, C>(
+        &self,
+        queue: &Queue<K>,
+        file: &FileObject<'_, C>,
+    ) -> NtResult<AnyRequest<'static>> {
+        self.raw
+            .retrieve_request_by_file_object(queue.raw(), file.raw())
             .map(AnyRequest::from_raw)
     }
 

@@ -112,6 +112,13 @@ pub struct FileObject<'a, C> {
     _not_send: PhantomData<*const ()>,
 }
 
+impl<C> FileObject<'_, C> {
+    /// The seam's handle, for a DDI that names the open.
+    pub(crate) const fn raw(&self) -> FileRef {
+        self._raw
+    }
+}
+
 impl<C> Clone for FileObject<'_, C> {
     fn clone(&self) -> Self {
         *self

@@ -78,6 +78,16 @@ fn prepare(_: &Asker, device: Device<Asker, Ready>) -> NtResult {
     learned
         .version
         .store(u32::from_le_bytes(answer), Ordering::SeqCst);
+    // A METHOD_NEITHER internal IOCTL's bytes would be read below as kernel pointers (here, a
+    // forged keyboard connect naming a "callback"): refused before anything is sent (the
+    // bus would fail the test on any other code).
+    let forged = target.send_internal_ioctl_synchronously(
+        wdf_safe::keyboard::IOCTL_INTERNAL_KEYBOARD_CONNECT,
+        &[0x41; 16],
+        &mut [],
+        timeout(),
+    );
+    assert_eq!(forged, Err(NtStatus::INVALID_PARAMETER));
     Ok(())
 }
 

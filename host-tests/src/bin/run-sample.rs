@@ -7,6 +7,7 @@
 //! cargo run -p host-tests --bin run-sample -- hid-filter --backend kmdf
 //! cargo run -p host-tests --bin run-sample -- kmdf-echo
 //! cargo run -p host-tests --bin run-sample -- toaster
+//! cargo run -p host-tests --bin run-sample -- kbfiltr
 //! ```
 //!
 //! Exits with 0 when every check passed and the verifier reported nothing, 1 when something
@@ -18,9 +19,9 @@ use host_tests::Backend;
 use host_tests::scenario::{self, Outcome};
 
 const USAGE: &str =
-    "usage: run-sample <echo|null-device|hid-filter|kmdf-echo|toaster> [--backend wdm|kmdf] [VALUE]
+    "usage: run-sample <echo|null-device|hid-filter|kmdf-echo|toaster|kbfiltr> [--backend wdm|kmdf] [VALUE]
   VALUE (echo only): the u32 to echo, decimal or 0x-hex; default 0xDEADBEEF
-  --backend defaults to kmdf; kmdf-echo and toaster are KMDF-only samples";
+  --backend defaults to kmdf; kmdf-echo, toaster and kbfiltr are KMDF-only samples";
 
 /// The parsed command line.
 struct Arguments {
@@ -96,7 +97,8 @@ fn main() -> ExitCode {
         "hid-filter" | "hid" => scenario::hid_filter(arguments.backend),
         "kmdf-echo" if arguments.backend == Backend::Kmdf => scenario::kmdf_echo(),
         "toaster" if arguments.backend == Backend::Kmdf => scenario::toaster(),
-        "kmdf-echo" | "toaster" => {
+        "kbfiltr" if arguments.backend == Backend::Kmdf => scenario::kbfiltr(),
+        "kmdf-echo" | "toaster" | "kbfiltr" => {
             eprintln!(
                 "run-sample: {} is a KMDF-only sample (no --backend wdm)",
                 arguments.sample

@@ -153,6 +153,15 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         match *self.0 {}
     }
 
+    /// `WdfIoQueueRetrieveRequestByFileObject`.
+    pub(crate) fn retrieve_request_by_file_object(
+        self,
+        _queue: QueueHandle,
+        _file: FileRef,
+    ) -> NtResult<RequestHandle> {
+        match *self.0 {}
+    }
+
     /// `WdfIoQueueStop`.
     pub(crate) fn stop_queue(self, _queue: QueueHandle) {
         match *self.0 {}

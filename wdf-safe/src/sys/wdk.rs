@@ -32,6 +32,10 @@
 //!   until the driver lets go of it: unmarking and the cancel routine are serialized as
 //!   `WdfRequestUnmarkCancelable`'s documentation requires, so the crate never unmarks a request
 //!   its cancel routine completed.
+//! * The driver value is published with its `TypeId` (`driver::Published`): the generic
+//!   trampolines a driver can name a type for (`send_observed::<D>`,
+//!   `hook_keyboard_connect::<D>`) find nothing, instead of the value read as another type, when
+//!   `D` is not the image's driver type.
 //! * Typed contexts live in the device's or queue's record (`contexts.rs`) rather than in
 //!   KMDF's own context memory: a Rust context type is identified by its `static`
 //!   [`ContextTypeInfo`], which cannot be a `WDF_OBJECT_CONTEXT_TYPE_INFO` without putting a
@@ -57,6 +61,7 @@
 //! | `WdfDeviceCreateDeviceInterface` | PASSIVE | `DeviceHandle::create_device_interface` |
 //! | `WdfControlFinishInitializing` | ≤ DISPATCH | `DeviceHandle::finish_initializing` |
 //! | `WdfIoQueueRetrieveNextRequest` | ≤ DISPATCH | `DeviceHandle::retrieve_next_request` |
+//! | `WdfIoQueueRetrieveRequestByFileObject` | ≤ DISPATCH | `DeviceHandle::retrieve_request_by_file_object` |
 //! | `WdfIoQueueStop`, `WdfIoQueueStart` | ≤ DISPATCH | `DeviceHandle::stop_queue`, `start_queue` |
 //! | `WdfIoQueuePurgeSynchronously` | PASSIVE | `DeviceHandle::purge_queue` |
 //! | `WdfIoQueueStopSynchronously` | PASSIVE | `DeviceHandle::stop_queue_synchronously` |
@@ -86,6 +91,8 @@
 //! | `WdfWorkItemCreate`, `WdfWorkItemEnqueue` | ≤ DISPATCH | `WorkItemHandle::create`, `enqueue` |
 //! | `WdfWorkItemFlush` | PASSIVE | `WorkItemHandle::flush` |
 //! | `WdfDriverOpenParametersRegistryKey`, `WdfRegistryQueryULong`, `WdfRegistryClose` | PASSIVE | `DriverHandle::open_parameters_key`, `ParametersKey` |
+//! | `WdfDeviceWdmGetDeviceObject` | ≤ DISPATCH | `RequestHandle::hook_keyboard_connect` ([`keyboard`]) |
+//! | `WdfWdmDeviceGetWdfDeviceHandle` | ≤ DISPATCH | the hooked keyboard class service callback ([`keyboard`]) |
 
 mod child;
 mod contexts;

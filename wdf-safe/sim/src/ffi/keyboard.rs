@@ -160,7 +160,7 @@ impl ClassSink {
     pub fn connection(self: &Arc<Self>) -> ClassConnection {
         ClassConnection {
             device: Arc::as_ptr(self) as usize,
-            service: class_service as ServiceRoutine as usize,
+            service: CLASS_SERVICE as usize,
         }
     }
 
@@ -177,8 +177,12 @@ impl ClassSink {
 fn ensure_class_routine() {
     // SAFETY: `class_service` looks its device pointer up among the live sinks before using
     // it, and reads the range it is given only when the pointers are ordered and aligned.
-    unsafe { register_service_routine(class_service) };
+    unsafe { register_service_routine(CLASS_SERVICE) };
 }
+
+/// The simulated class driver's callback, as one function pointer (two casts of a function
+/// need not give the same address, and the port finds the routine by address).
+static CLASS_SERVICE: ServiceRoutine = class_service;
 
 /// The simulated kbdclass's `KeyboardClassServiceCallback`: appends the range to its sink's
 /// list and consumes all of it.

@@ -55,6 +55,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfIoQueueStopSynchronouslyTableIndex: PFN_WDFIOQUEUESTOPSYNCHRONOUSLY = WdfIoQueueStopSynchronously;
         WdfIoQueueGetDeviceTableIndex: PFN_WDFIOQUEUEGETDEVICE = WdfIoQueueGetDevice;
         WdfIoQueueRetrieveNextRequestTableIndex: PFN_WDFIOQUEUERETRIEVENEXTREQUEST = WdfIoQueueRetrieveNextRequest;
+        WdfIoQueueRetrieveRequestByFileObjectTableIndex: PFN_WDFIOQUEUERETRIEVEREQUESTBYFILEOBJECT = WdfIoQueueRetrieveRequestByFileObject;
         WdfIoQueuePurgeSynchronouslyTableIndex: PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = WdfIoQueuePurgeSynchronously;
         WdfIoTargetSendIoctlSynchronouslyTableIndex: PFN_WDFIOTARGETSENDIOCTLSYNCHRONOUSLY = WdfIoTargetSendIoctlSynchronously;
         WdfIoTargetSendInternalIoctlSynchronouslyTableIndex: PFN_WDFIOTARGETSENDINTERNALIOCTLSYNCHRONOUSLY = WdfIoTargetSendInternalIoctlSynchronously;

@@ -459,7 +459,36 @@ fn present(
 
 /// `WdfIoQueueRetrieveNextRequest`.
 pub(crate) fn retrieve_next(cx: &Cx, queue: Handle) -> Result<Handle, NtStatus> {
+    retrieve(cx, queue, None)
+}
+
+/// `WdfIoQueueRetrieveRequestByFileObject` (`FxIoQueue::GetRequest` with a file object): the
+/// first queued request of the open `file`, as [`retrieve_next`] otherwise.
+pub(crate) fn retrieve_by_file(cx: &Cx, queue: Handle, file: Handle) -> Result<Handle, NtStatus> {
+    retrieve(cx, queue, Some(file))
+}
+
+fn retrieve(cx: &Cx, queue: Handle, file: Option<Handle>) -> Result<Handle, NtStatus> {
     loop {
+        // The request of `file` to take, found outside the lock (its file object is the
+        // IRP's, which the kernel side answers).
+        let wanted = match file {
+            None => None,
+            Some(file) => {
+                let pending: Vec<Handle> = cx
+                    .lock()
+                    .objects
+                    .get(queue)
+                    .and_then(|o| o.queue())
+                    .map(|q| q.pending.iter().copied().collect())
+                    .unwrap_or_default();
+                Some(
+                    pending
+                        .into_iter()
+                        .find(|r| super::file::of_request(cx, *r) == Ok(Some(file))),
+                )
+            }
+        };
         let mut state = cx.lock();
         let body = state
             .objects
@@ -475,7 +504,16 @@ pub(crate) fn retrieve_next(cx: &Cx, queue: Handle) -> Result<Handle, NtStatus> 
             warn_racy_retrieval(cx, racy);
             return Err(NtStatus::WDF_PAUSED);
         }
-        let Some(request) = body.pending.pop_front() else {
+        let taken = match wanted {
+            None => body.pending.pop_front(),
+            Some(None) => None,
+            Some(Some(request)) => match body.pending.iter().position(|r| *r == request) {
+                Some(position) => body.pending.remove(position),
+                // Taken meanwhile (cancelled, retrieved): look again.
+                None => continue,
+            },
+        };
+        let Some(request) = taken else {
             drop(state);
             warn_racy_retrieval(cx, racy);
             return Err(NtStatus::NO_MORE_ENTRIES);

@@ -585,6 +585,31 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
     }
 
+    /// `WdfIoQueueRetrieveRequestByFileObject`: the first request of the open `file` in a
+    /// queue of this device.
+    pub(crate) fn retrieve_request_by_file_object(
+        self,
+        queue: QueueHandle,
+        file: super::file::FileRef,
+    ) -> NtResult<RequestHandle> {
+        let (_device, queue) = self.live_pair(queue)?;
+        let queue = queue.raw();
+        let mut request: wdk_sys::WDFREQUEST = ptr::null_mut();
+        // SAFETY: a live queue of this device; the file object is lent to the caller (a
+        // callback's or a request's), so it lives for the call; the out-pointer is a local.
+        let status = unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfIoQueueRetrieveRequestByFileObject,
+                queue,
+                file.raw(),
+                &mut request
+            )
+        };
+        NtStatus::from_raw(status).ok()?;
+        super::request_context::init_request_context(request, self.record().request_context());
+        RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
+    }
+
     /// `WdfIoQueueStop` (asynchronous: no stop-complete callback).
     pub(crate) fn stop_queue(self, queue: QueueHandle) {
         if let Ok((_device, queue)) = self.live_pair(queue) {

@@ -56,6 +56,11 @@ impl FileRef {
         NonNull::new(file).map(Self)
     }
 
+    /// The handle, for a DDI that names the open (`WdfIoQueueRetrieveRequestByFileObject`).
+    pub(super) const fn raw(self) -> WDFFILEOBJECT {
+        self.0.as_ptr()
+    }
+
     /// The open's context, if it is a `C`. The reference is valid while the file object lives:
     /// the caller bounds `'a` by the callback that lent the object or the request that named
     /// it (a request keeps its open, and so its file object, alive).

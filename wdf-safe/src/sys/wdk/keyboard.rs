@@ -106,12 +106,15 @@ impl RequestHandle {
             service,
         });
         drop(upper);
-        register::<D>();
+        // One function pointer, registered and written: two casts of a generic function need
+        // not give the same address.
+        let hooked: ServiceRoutine = service_callback::<D>;
+        register(hooked);
         // SAFETY: as for the read.
         unsafe {
             connect.write(ConnectData {
                 class_device_object: own,
-                class_service: service_callback::<D> as ServiceRoutine as *mut c_void,
+                class_service: hooked as *mut c_void,
             });
         }
         Ok(())
@@ -172,6 +175,9 @@ fn service_routine(address: *mut c_void) -> Option<ServiceRoutine> {
     if address.is_null() {
         return None;
     }
+    // The address came through memory another driver wrote (as bytes, on the host): take it
+    // as the exposed address it is, so the pointer is one the abstract machine can call.
+    let address = ptr::with_exposed_provenance_mut::<c_void>(address.addr());
     // SAFETY: a non-null `ClassService` is the class driver's service callback, which has
     // this type (kbdmou.h); the kernel's contract for the connect IOCTL.
     Some(unsafe { core::mem::transmute::<*mut c_void, ServiceRoutine>(address) })
@@ -180,15 +186,15 @@ fn service_routine(address: *mut c_void) -> Option<ServiceRoutine> {
 /// Lets the simulated port drivers call the hook (they call only routines registered with
 /// the simulation); nothing to do on Windows.
 #[cfg(feature = "host")]
-fn register<D: KeyboardHook>() {
-    // SAFETY: `service_callback` finds its device through `WdfWdmDeviceGetWdfDeviceHandle`,
-    // which answers NULL for an address that is no framework device's, and reads the range
-    // and count only as the port's contract lets it.
-    unsafe { kmdf_sim::keyboard::register_service_routine(service_callback::<D>) };
+fn register(hooked: ServiceRoutine) {
+    // SAFETY: `hooked` is a `service_callback`, which finds its device through
+    // `WdfWdmDeviceGetWdfDeviceHandle` (NULL for an address that is no framework device's) and
+    // reads the range and count only as the port's contract lets it.
+    unsafe { kmdf_sim::keyboard::register_service_routine(hooked) };
 }
 
 #[cfg(not(feature = "host"))]
-const fn register<D: KeyboardHook>() {}
+const fn register(_hooked: ServiceRoutine) {}
 
 /// The hooked class service callback, called by the port driver at DISPATCH_LEVEL with the
 /// filter's device object: the driver sees the keystrokes (and may change them), then the

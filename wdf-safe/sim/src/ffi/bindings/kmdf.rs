@@ -787,6 +787,8 @@ wdf_functions! {
         (Queue: WDFQUEUE) -> WDFDEVICE;
     WdfIoQueueRetrieveNextRequest / WdfIoQueueRetrieveNextRequestTableIndex / PFN_WDFIOQUEUERETRIEVENEXTREQUEST = 158
         (Queue: WDFQUEUE, OutRequest: *mut WDFREQUEST) -> NTSTATUS;
+    WdfIoQueueRetrieveRequestByFileObject / WdfIoQueueRetrieveRequestByFileObjectTableIndex / PFN_WDFIOQUEUERETRIEVEREQUESTBYFILEOBJECT = 159
+        (Queue: WDFQUEUE, FileObject: WDFFILEOBJECT, OutRequest: *mut WDFREQUEST) -> NTSTATUS;
     WdfIoQueuePurgeSynchronously / WdfIoQueuePurgeSynchronouslyTableIndex / PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = 164
         (Queue: WDFQUEUE);
     WdfIoTargetSendIoctlSynchronously / WdfIoTargetSendIoctlSynchronouslyTableIndex / PFN_WDFIOTARGETSENDIOCTLSYNCHRONOUSLY = 186

@@ -209,6 +209,38 @@ pub(crate) unsafe extern "C" fn WdfIoQueueRetrieveNextRequest(
     }
 }
 
+pub(crate) unsafe extern "C" fn WdfIoQueueRetrieveRequestByFileObject(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_queue: WDFQUEUE,
+    raw_file: crate::ffi::bindings::WDFFILEOBJECT,
+    out_request: *mut WDFREQUEST,
+) -> NTSTATUS {
+    const DDI: &str = "WdfIoQueueRetrieveRequestByFileObject";
+    let Some(cx) = enter(globals, DDI) else {
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    write(out_request, core::ptr::null_mut());
+    let Some(handle) = handle(&cx, DDI, raw_queue, Kind::Queue) else {
+        return NtStatus::INVALID_HANDLE.to_raw();
+    };
+    let Some(file) = crate::ffi::entries::handle(&cx, DDI, raw_file, Kind::FileObject) else {
+        return NtStatus::INVALID_HANDLE.to_raw();
+    };
+    if !super::not_null(&cx, DDI, "OutRequest", out_request) {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    }
+    if !cx.check_irql(DDI, DISPATCH) {
+        return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
+    }
+    match queue::retrieve_by_file(&cx, handle, file) {
+        Ok(request) => {
+            write(out_request, raw(request));
+            NtStatus::SUCCESS.to_raw()
+        }
+        Err(status) => status.to_raw(),
+    }
+}
+
 pub(crate) unsafe extern "C" fn WdfIoQueuePurgeSynchronously(
     globals: PWDF_DRIVER_GLOBALS,
     raw_queue: WDFQUEUE,
