@@ -32,10 +32,11 @@
 //!   until the driver lets go of it: unmarking and the cancel routine are serialized as
 //!   `WdfRequestUnmarkCancelable`'s documentation requires, so the crate never unmarks a request
 //!   its cancel routine completed.
-//! * The driver value is published with its `TypeId` (`driver::Published`): the generic
-//!   trampolines a driver can name a type for (`send_observed::<D>`,
-//!   `hook_keyboard_connect::<D>`) find nothing, instead of the value read as another type, when
-//!   `D` is not the image's driver type.
+//! * The driver value is published with its `TypeId` (`Image::driver_type`): the trampolines
+//!   whose type the driver names at the call (`send_observed::<D>`,
+//!   `hook_keyboard_connect::<D>`) check it and find nothing, instead of the value read as
+//!   another type, when `D` is not the image's driver type; the trampolines of the image's own
+//!   objects, created through handles typed by the image's `D`, do not pay for the check.
 //! * Typed contexts live in the device's or queue's record (`contexts.rs`) rather than in
 //!   KMDF's own context memory: a Rust context type is identified by its `static`
 //!   [`ContextTypeInfo`], which cannot be a `WDF_OBJECT_CONTEXT_TYPE_INFO` without putting a
@@ -277,6 +278,8 @@ impl Drop for KeptRecord {
 /// the object is gone, never freed memory.
 struct Image {
     driver: AtomicPtr<c_void>,
+    /// The driver value's type, recorded before the value is published (`driver_of_type`).
+    driver_type: SpinLock<Option<core::any::TypeId>>,
     /// The `WDFDRIVER` (what `WdfGetDriver` reads from the driver globals), for creating a
     /// control device after `DriverEntry`.
     wdf_driver: AtomicPtr<c_void>,
@@ -319,6 +322,7 @@ impl Image {
     const fn new() -> Self {
         Self {
             driver: AtomicPtr::new(ptr::null_mut()),
+            driver_type: SpinLock::new(None),
             wdf_driver: AtomicPtr::new(ptr::null_mut()),
             torn_down: AtomicBool::new(false),
             kept: SpinLock::new(Vec::new()),

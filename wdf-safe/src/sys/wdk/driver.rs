@@ -19,28 +19,28 @@ use crate::sys::{ControlDeviceSettings, DriverCallbacks};
 use core::any::TypeId;
 use wdm_compat::{NtResult, NtStatus};
 
-/// The driver value as the image publishes it: its type first, so that a caller naming
-/// another driver type (safe code may: `send_observed::<Other>`) is refused instead of reading
-/// the value as that type.
-#[repr(C)]
-struct Published<D> {
-    type_id: TypeId,
-    value: D,
+/// The published driver value of the running image, for a trampoline the seam registered for
+/// an object it created with the image's driver type: every device, queue, timer, work item
+/// and file object of the image is created through a handle typed by that `D` (the seam's
+/// entry points hand out no other), so their callbacks name the right type and the check of
+/// [`driver_of_type`] is not paid per request.
+pub(super) fn driver<D: DriverCallbacks>() -> Option<&'static D> {
+    let published = image()?.driver.load(Ordering::Acquire).cast::<D>();
+    // SAFETY: the image's driver slot holds null or a `Box<D>` leaked by `driver_entry` with
+    // the image's one driver type (see above), freed only in `evt_driver_destroy` after KMDF
+    // destroyed every object whose callbacks could run.
+    unsafe { published.as_ref() }
 }
 
-/// The published driver value of the running image, if it is a `D`.
-pub(super) fn driver<D: DriverCallbacks>() -> Option<&'static D> {
-    let published = image()?.driver.load(Ordering::Acquire);
-    // SAFETY: the image's driver slot holds null or a `Box<Published<_>>` leaked by
-    // `driver_entry`, freed only in `evt_driver_destroy` after KMDF destroyed every object
-    // whose callbacks could run; `Published` is `repr(C)` with the `TypeId` first, so it is
-    // read the same whatever the value's type.
-    let type_id = unsafe { published.cast::<TypeId>().as_ref() }?;
-    if *type_id != TypeId::of::<D>() {
+/// The published driver value of the running image, if it is a `D`: for the trampolines whose
+/// `D` the driver names at the call (`send_observed::<D>`, `hook_keyboard_connect::<D>`),
+/// which safe code may name wrong.
+pub(super) fn driver_of_type<D: DriverCallbacks>() -> Option<&'static D> {
+    // The type `driver_entry` recorded before it published the value.
+    if *image()?.driver_type.lock() != Some(TypeId::of::<D>()) {
         return None;
     }
-    // SAFETY: as above, and the box holds a `Published<D>` (its `TypeId` says so).
-    unsafe { published.cast::<Published<D>>().as_ref() }.map(|p| &p.value)
+    driver::<D>()
 }
 
 /// `WDFDRIVER` during `DriverEntry`.
@@ -87,7 +87,7 @@ unsafe extern "C" fn evt_driver_destroy<D: DriverCallbacks>(_object: WDFOBJECT) 
             let published = image
                 .driver
                 .swap(ptr::null_mut(), Ordering::AcqRel)
-                .cast::<Published<D>>();
+                .cast::<D>();
             if !published.is_null() {
                 // SAFETY: the pointer came from `Box::into_raw` in `driver_entry` and was
                 // unpublished just above, so this is its only owner; no callback can run any more.
@@ -186,10 +186,7 @@ pub(crate) unsafe fn driver_entry<D: DriverCallbacks>(
         D::driver_entry(handle)
     }) {
         Ok(value) => {
-            let value = match try_box(Published {
-                type_id: TypeId::of::<D>(),
-                value,
-            }) {
+            let value = match try_box(value) {
                 Ok(value) => value,
                 Err(value) => {
                     // DriverEntry fails: the framework deletes what the driver created.
@@ -198,6 +195,8 @@ pub(crate) unsafe fn driver_entry<D: DriverCallbacks>(
                 }
             };
             if let Some(image) = image() {
+                // The type first: `driver_of_type` reads it once it sees the value.
+                *image.driver_type.lock() = Some(TypeId::of::<D>());
                 image
                     .driver
                     .store(Box::into_raw(value).cast::<c_void>(), Ordering::Release);

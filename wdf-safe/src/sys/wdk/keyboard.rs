@@ -20,7 +20,7 @@ use core::ptr;
 
 use super::contexts::ObjectHead;
 use super::device::{DeviceHandle, DeviceRecord};
-use super::driver::driver;
+use super::driver::driver_of_type;
 use super::request::{RequestHandle, device_of};
 use super::wdk_sys::{self, PDEVICE_OBJECT, call_unsafe_wdf_function_binding};
 use super::{guarded, record_of};
@@ -69,8 +69,8 @@ impl RequestHandle {
     /// from no queue of a device of this driver).
     pub(crate) fn hook_keyboard_connect<D: KeyboardHook>(&mut self) -> NtResult {
         // Only a device of this driver's own type can be hooked: the callback reads its record
-        // as `DeviceRecord<D>` (and `driver::<D>()` refuses another type).
-        driver::<D>().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
+        // as `DeviceRecord<D>` (and `driver_of_type::<D>()` refuses another type).
+        driver_of_type::<D>().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
         let queue = self.queue().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
         let device = device_of(queue);
         // The device record starts with its `ObjectHead` (`repr(C)`).
@@ -222,9 +222,9 @@ unsafe extern "C" fn service_callback<D: KeyboardHook>(
         if device.is_null() {
             return None;
         }
-        // The driver first: `driver::<D>()` is `None` unless this image's driver is a `D`, so
-        // the record is read as `DeviceRecord<D>` only when it is one.
-        let driver = driver::<D>()?;
+        // The driver first: `driver_of_type::<D>()` is `None` unless this image's driver is a
+        // `D`, so the record is read as `DeviceRecord<D>` only when it is one.
+        let driver = driver_of_type::<D>()?;
         // SAFETY: device records are kept until the driver unloads; the device is this
         // driver's (it hooked the connect).
         let record = unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }?;

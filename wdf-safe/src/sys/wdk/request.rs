@@ -9,7 +9,7 @@ use core::sync::atomic::{AtomicU8, Ordering};
 
 use super::contexts::ObjectHead;
 use super::device::DeviceRecord;
-use super::driver::driver;
+use super::driver::driver_of_type;
 use super::live::{Held, LiveCell};
 use super::queue::QueueHandle;
 use super::wdk_sys::{
@@ -670,7 +670,7 @@ unsafe extern "C" fn evt_request_completion<D: DriverCallbacks>(
         // SAFETY: `Status` is the member of `IoStatus`'s union a completed IRP carries.
         let status = NtStatus::from_raw(unsafe { params.IoStatus.__bindgen_anon_1.Status });
         let information = usize::try_from(params.IoStatus.Information).unwrap_or(usize::MAX);
-        if let Some(driver) = driver::<D>() {
+        if let Some(driver) = driver_of_type::<D>() {
             use wdm_compat::io::RequestKind as Kind;
             let ioctl = || {
                 // SAFETY: for a device control, `Type` says KMDF filled in `Parameters.Ioctl`.
