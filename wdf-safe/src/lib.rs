@@ -182,6 +182,7 @@ pub mod io_stop;
 pub mod io_target;
 pub mod keyboard;
 pub mod kind;
+pub mod lookaside;
 pub mod pnp_power;
 pub mod queue;
 pub mod registry;

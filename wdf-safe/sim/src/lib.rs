@@ -98,6 +98,13 @@ pub fn run_work_items(io: &wdm_compat::host::IoManager) {
     framework::work_item::run_pending(&io.library::<framework::Framework>());
 }
 
+/// Lookaside blocks (`WdfMemoryCreateFromLookaside`) tagged `tag` that drivers loaded into `io`
+/// hold now, and their bytes: KMDF's pool tracking, which the verifier turns on.
+#[must_use]
+pub fn pool_in_use(io: &wdm_compat::host::IoManager, tag: u32) -> (usize, usize) {
+    io.library::<framework::Framework>().pool.in_use(tag)
+}
+
 pub use framework::registry::RegistryValue;
 
 /// Sets `name` in the `Parameters` registry key of the driver loaded (or to be loaded) as

@@ -38,18 +38,18 @@ pub(crate) use types::{ControlDeviceSettings, Given, PnpEvent};
 pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
-    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, ParametersKey, QueueHandle,
-    RequestContextSpec, RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
-    keep_file_events,
+    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, LookasideBlock,
+    LookasideHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle, RequestRef,
+    TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
-    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, ParametersKey, QueueHandle,
-    RequestContextSpec, RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
-    keep_file_events,
+    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, LookasideBlock,
+    LookasideHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle, RequestRef,
+    TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };
 
 pub(crate) mod wait_lock;

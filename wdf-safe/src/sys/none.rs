@@ -541,3 +541,40 @@ impl ParametersKey {
         match *self.0 {}
     }
 }
+
+/// `WDFLOOKASIDE`.
+pub(crate) struct LookasideHandle(&'static Never);
+
+impl LookasideHandle {
+    /// `WdfLookasideListCreate`.
+    pub(crate) fn create<D: DriverCallbacks>(
+        device: DeviceHandle<D>,
+        _size: usize,
+        _align: usize,
+        _tag: u32,
+    ) -> NtResult<Self> {
+        match *device.0 {}
+    }
+
+    /// `WdfMemoryCreateFromLookaside`.
+    pub(crate) fn allocate<T>(&self, _value: T) -> Result<LookasideBlock<T>, (T, NtStatus)> {
+        match *self.0 {}
+    }
+}
+
+/// A `T` in a lookaside block.
+pub(crate) struct LookasideBlock<T>(&'static Never, PhantomData<T>);
+
+impl<T> core::ops::Deref for LookasideBlock<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match *self.0 {}
+    }
+}
+
+impl<T> core::ops::DerefMut for LookasideBlock<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match *self.0 {}
+    }
+}

@@ -92,6 +92,7 @@
 //! | `WdfWorkItemCreate`, `WdfWorkItemEnqueue` | ≤ DISPATCH | `WorkItemHandle::create`, `enqueue` |
 //! | `WdfWorkItemFlush` | PASSIVE | `WorkItemHandle::flush` |
 //! | `WdfDriverOpenParametersRegistryKey`, `WdfRegistryQueryULong`, `WdfRegistryClose` | PASSIVE | `DriverHandle::open_parameters_key`, `ParametersKey` |
+//! | `WdfLookasideListCreate`, `WdfMemoryCreateFromLookaside`, `WdfMemoryGetBuffer` | ≤ DISPATCH | `LookasideHandle`, `LookasideBlock` ([`lookaside`]) |
 //! | `WdfDeviceWdmGetDeviceObject` | ≤ DISPATCH | `RequestHandle::hook_keyboard_connect` ([`keyboard`]) |
 //! | `WdfWdmDeviceGetWdfDeviceHandle` | ≤ DISPATCH | the hooked keyboard class service callback ([`keyboard`]) |
 
@@ -102,6 +103,7 @@ mod driver;
 mod file;
 mod keyboard;
 mod live;
+mod lookaside;
 mod pnp_power;
 mod queue;
 mod registry;
@@ -135,6 +137,7 @@ pub(crate) use driver::image_driver_entry;
 #[cfg(feature = "host")]
 pub(crate) use driver::image_entry;
 pub(crate) use file::{FileContext, FileRef, keep_file_events};
+pub(crate) use lookaside::{LookasideBlock, LookasideHandle};
 pub(crate) use queue::QueueHandle;
 pub(crate) use registry::ParametersKey;
 pub(crate) use request::{IoTargetHandle, RequestHandle, RequestRef};

@@ -63,6 +63,9 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfObjectAllocateContextTableIndex: PFN_WDFOBJECTALLOCATECONTEXT = WdfObjectAllocateContext;
         WdfObjectReferenceActualTableIndex: PFN_WDFOBJECTREFERENCEACTUAL = WdfObjectReferenceActual;
         WdfObjectDereferenceActualTableIndex: PFN_WDFOBJECTDEREFERENCEACTUAL = WdfObjectDereferenceActual;
+        WdfMemoryGetBufferTableIndex: PFN_WDFMEMORYGETBUFFER = WdfMemoryGetBuffer;
+        WdfLookasideListCreateTableIndex: PFN_WDFLOOKASIDELISTCREATE = WdfLookasideListCreate;
+        WdfMemoryCreateFromLookasideTableIndex: PFN_WDFMEMORYCREATEFROMLOOKASIDE = WdfMemoryCreateFromLookaside;
         WdfObjectDeleteTableIndex: PFN_WDFOBJECTDELETE = WdfObjectDelete;
         WdfRequestFormatRequestUsingCurrentTypeTableIndex: PFN_WDFREQUESTFORMATREQUESTUSINGCURRENTTYPE = WdfRequestFormatRequestUsingCurrentType;
         WdfRequestSendTableIndex: PFN_WDFREQUESTSEND = WdfRequestSend;

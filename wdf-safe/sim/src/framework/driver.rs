@@ -172,10 +172,36 @@ pub(crate) fn unbind(cx: &Cx) {
     if let Some(driver) = driver {
         lifecycle::delete_object(cx, driver, "unload");
     }
-    let left = cx.lock().objects.owned_by(cx.image.id);
+    let left = {
+        let state = cx.lock();
+        let mut left = state.objects.owned_by(cx.image.id);
+        // Leaked blocks first: each holds its lookaside list, which goes with the last of them
+        // (the list itself did not leak).
+        left.sort_by_key(|handle| {
+            state
+                .objects
+                .get(*handle)
+                .and_then(|o| o.memory())
+                .is_none()
+        });
+        left
+    };
     for handle in left {
         let removed = cx.lock().objects.remove(handle);
-        if let Some(object) = removed {
+        if let Some(memory) = removed.as_ref().and_then(|o| o.memory()) {
+            // FxPoolDump: pool tracking (on with the verifier) lists each block still out.
+            let tag = memory.tag().to_le_bytes();
+            cx.verifier_break(
+                None,
+                &format!(
+                    "FX_POOL: driver {} leaked a {}-byte block tagged '{}' (a WDFMEMORY from a \
+                     lookaside list whose last reference was never released)",
+                    cx.image.name,
+                    memory.size(),
+                    String::from_utf8_lossy(&tag)
+                ),
+            );
+        } else if let Some(object) = removed.as_ref() {
             cx.verifier_break(
                 None,
                 &format!(
@@ -185,5 +211,6 @@ pub(crate) fn unbind(cx: &Cx) {
                 ),
             );
         }
+        super::lookaside::removed(cx, removed);
     }
 }

@@ -222,7 +222,7 @@ pub(crate) fn destroy_if_unreferenced(cx: &Cx, handle: Handle) {
     if object.contexts.iter().all(|c| c.destroy.is_none()) {
         let removed = state.objects.remove(handle);
         drop(state);
-        drop(removed);
+        super::lookaside::removed(cx, removed);
         return;
     }
     drop(state);
@@ -245,5 +245,5 @@ pub(crate) fn destroy_object(cx: &Cx, handle: Handle) {
     let removed = cx.lock().objects.remove(handle);
     // The memory (contexts, buffers) goes with it; children the driver still references
     // outlive it, as in KMDF.
-    drop(removed);
+    super::lookaside::removed(cx, removed);
 }

@@ -9,6 +9,7 @@ pub(crate) mod file;
 pub(crate) mod io;
 pub(crate) mod lifecycle;
 pub(crate) mod loader;
+pub(crate) mod lookaside;
 pub(crate) mod objects;
 pub(crate) mod pnp;
 pub(crate) mod queue;
@@ -53,6 +54,8 @@ pub(crate) struct Framework {
     /// none, a release wakes nobody instead of making a system call per request.
     release_waiters: AtomicUsize,
     next_image: AtomicUsize,
+    /// Lookaside blocks out, per image and tag (KMDF's pool tracking).
+    pub(crate) pool: Arc<lookaside::PoolLedger>,
 }
 
 /// Everything behind the framework's lock.
@@ -98,6 +101,7 @@ impl Default for Framework {
             released: Condvar::new(),
             release_waiters: AtomicUsize::new(0),
             next_image: AtomicUsize::new(0),
+            pool: Arc::default(),
         }
     }
 }

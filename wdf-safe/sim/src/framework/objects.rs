@@ -61,6 +61,8 @@ pub(crate) enum Kind {
     Timer,
     WorkItem,
     Key,
+    Lookaside,
+    Memory,
 }
 
 impl Kind {
@@ -77,6 +79,8 @@ impl Kind {
             Self::Timer => "WDFTIMER",
             Self::WorkItem => "WDFWORKITEM",
             Self::Key => "WDFKEY",
+            Self::Lookaside => "WDFLOOKASIDE",
+            Self::Memory => "WDFMEMORY",
         }
     }
 }
@@ -94,6 +98,8 @@ pub(crate) enum Body {
     Timer(super::timer::TimerBody),
     WorkItem(super::work_item::WorkItemBody),
     Key(super::registry::KeyBody),
+    Lookaside(super::lookaside::LookasideBody),
+    Memory(super::lookaside::MemoryBody),
 }
 
 /// `Object::device()`, `Object::device_mut()`, … for each body.
@@ -132,6 +138,8 @@ body_accessors!(
     timer / timer_mut: Timer(super::timer::TimerBody),
     work_item / work_item_mut: WorkItem(super::work_item::WorkItemBody),
     key / key_mut: Key(super::registry::KeyBody),
+    lookaside / lookaside_mut: Lookaside(super::lookaside::LookasideBody),
+    memory / memory_mut: Memory(super::lookaside::MemoryBody),
 );
 
 impl Body {
@@ -148,6 +156,8 @@ impl Body {
             Self::Timer(_) => Kind::Timer,
             Self::WorkItem(_) => Kind::WorkItem,
             Self::Key(_) => Kind::Key,
+            Self::Lookaside(_) => Kind::Lookaside,
+            Self::Memory(_) => Kind::Memory,
         }
     }
 }

@@ -40,6 +40,9 @@ impl Kind {
             Self::Timer => 0x1028,
             Self::WorkItem => 0x1025,
             Self::Key => 0x1006,
+            Self::Lookaside => 0x1009,
+            // IFX_TYPE_MEMORY, the interface every WDFMEMORY is looked up by.
+            Self::Memory => 0x100A,
             Self::IoTarget => 0x1200,
             Self::DeviceInit => 0,
         }

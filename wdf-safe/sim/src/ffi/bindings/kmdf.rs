@@ -41,6 +41,7 @@ handles!(
     WDFIOTARGET / WDFIOTARGET__,
     WDFFILEOBJECT / WDFFILEOBJECT__,
     WDFMEMORY / WDFMEMORY__,
+    WDFLOOKASIDE / WDFLOOKASIDE__,
     WDFWAITLOCK / WDFWAITLOCK__,
     WDFTIMER / WDFTIMER__,
     WDFWORKITEM / WDFWORKITEM__,
@@ -86,6 +87,12 @@ macro_rules! c_enum {
     };
 }
 
+// `POOL_TYPE` (wdm.h; in wdk-sys's kernel part, kept here with the one DDI that takes it).
+c_enum!(_POOL_TYPE as POOL_TYPE {
+    NonPagedPool = 0,
+    PagedPool = 1,
+    NonPagedPoolNx = 512,
+});
 c_enum!(_WDF_EXECUTION_LEVEL as WDF_EXECUTION_LEVEL {
     WdfExecutionLevelInvalid = 0,
     WdfExecutionLevelInheritFromParent = 1,
@@ -803,6 +810,12 @@ wdf_functions! {
         (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
     WdfObjectDereferenceActual / WdfObjectDereferenceActualTableIndex / PFN_WDFOBJECTDEREFERENCEACTUAL = 206
         (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
+    WdfMemoryGetBuffer / WdfMemoryGetBufferTableIndex / PFN_WDFMEMORYGETBUFFER = 194
+        (Memory: WDFMEMORY, BufferSize: *mut usize) -> PVOID;
+    WdfLookasideListCreate / WdfLookasideListCreateTableIndex / PFN_WDFLOOKASIDELISTCREATE = 198
+        (LookasideAttributes: PWDF_OBJECT_ATTRIBUTES, BufferSize: usize, PoolType: POOL_TYPE, MemoryAttributes: PWDF_OBJECT_ATTRIBUTES, PoolTag: ULONG, Lookaside: *mut WDFLOOKASIDE) -> NTSTATUS;
+    WdfMemoryCreateFromLookaside / WdfMemoryCreateFromLookasideTableIndex / PFN_WDFMEMORYCREATEFROMLOOKASIDE = 199
+        (Lookaside: WDFLOOKASIDE, Memory: *mut WDFMEMORY) -> NTSTATUS;
     WdfObjectDelete / WdfObjectDeleteTableIndex / PFN_WDFOBJECTDELETE = 208
         (Object: WDFOBJECT);
     WdfRegistryClose / WdfRegistryCloseTableIndex / PFN_WDFREGISTRYCLOSE = 231

@@ -12,6 +12,7 @@
 mod device;
 mod driver;
 mod io_target;
+mod lookaside;
 mod object;
 mod queue;
 mod registry;
@@ -23,6 +24,7 @@ mod work_item;
 pub(crate) use device::*;
 pub(crate) use driver::*;
 pub(crate) use io_target::*;
+pub(crate) use lookaside::*;
 pub(crate) use object::*;
 pub(crate) use queue::*;
 pub(crate) use registry::*;

@@ -1,0 +1,174 @@
+//! `WDFLOOKASIDE` and the `WDFMEMORY` objects made from it (shared/core/fxlookasidelistapi.cpp,
+//! fxlookasidelist.cpp, fxmemorybufferfromlookaside.cpp, km/fxnpagedlookasidelistkm.cpp).
+//!
+//! * A list is an object under its attributes' parent (the driver by default); it keeps the
+//!   buffer size, the pool tag (0: the driver's) and the memory attributes, which every memory
+//!   object made from it is committed with: their parent is the memory attributes' parent (the
+//!   driver by default), not the list.
+//! * A memory object holds a reference on its list (`FxMemoryBufferFromLookaside::Init`), so
+//!   the list outlives its parent's deletion while any of its blocks is out; the block goes
+//!   back when the memory object is destroyed (its last reference), not when it is deleted.
+//! * Every block is counted against its tag while out, per driver image (KMDF's pool
+//!   tracking, on with the verifier): [`crate::pool_in_use`]; a block still out when its
+//!   driver unloads is reported as KMDF's `FxPoolDump` reports it (a verifier break naming the
+//!   tag), and then freed.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use wdm_compat::NtStatus;
+
+use super::Cx;
+use super::lifecycle::{self, Attributes};
+use super::objects::{Body, Handle, Object};
+use crate::ffi::memory::Block;
+
+/// Blocks and bytes out per (driver image, pool tag).
+#[derive(Default)]
+pub(crate) struct PoolLedger(Mutex<BTreeMap<(usize, u32), (usize, usize)>>);
+
+impl PoolLedger {
+    fn add(&self, key: (usize, u32), bytes: usize, more: bool) {
+        let mut ledger = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = ledger.entry(key).or_default();
+        if more {
+            entry.0 += 1;
+            entry.1 += bytes;
+        } else {
+            entry.0 = entry.0.saturating_sub(1);
+            entry.1 = entry.1.saturating_sub(bytes);
+        }
+    }
+
+    /// Blocks and bytes out for `tag`, over every image.
+    pub(crate) fn in_use(&self, tag: u32) -> (usize, usize) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|((_, t), _)| *t == tag)
+            .fold((0, 0), |(b, n), (_, (blocks, bytes))| {
+                (b + blocks, n + bytes)
+            })
+    }
+}
+
+/// `FxLookasideList`.
+pub(crate) struct LookasideBody {
+    size: usize,
+    tag: u32,
+    memory_attributes: Option<Attributes>,
+    memory_parent: Option<Handle>,
+}
+
+/// `FxMemoryBufferFromLookaside`: its block, counted in the ledger until it is freed.
+pub(crate) struct MemoryBody {
+    block: Block,
+    pub(crate) lookaside: Handle,
+    key: (usize, u32),
+    ledger: Arc<PoolLedger>,
+}
+
+impl MemoryBody {
+    pub(crate) const fn tag(&self) -> u32 {
+        self.key.1
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.block.len()
+    }
+}
+
+impl Drop for MemoryBody {
+    fn drop(&mut self) {
+        self.ledger.add(self.key, self.block.len(), false);
+    }
+}
+
+/// The driver's default tag (`FxDriver::_InitializeTag`: the first four characters of its
+/// name, which KMDF takes after any "WDF" prefix).
+fn driver_tag(cx: &Cx) -> u32 {
+    let mut bytes = [b' '; 4];
+    for (slot, byte) in bytes.iter_mut().zip(cx.image.name.bytes()) {
+        *slot = byte;
+    }
+    u32::from_le_bytes(bytes)
+}
+
+/// `WdfLookasideListCreate` (validated by the entry): a list under `parent` (the driver when
+/// none) of `size`-byte blocks tagged `tag`; memory objects go under `memory_parent`.
+pub(crate) fn create(
+    cx: &Cx,
+    parent: Option<Handle>,
+    attributes: Option<&Attributes>,
+    size: usize,
+    tag: u32,
+    memory_attributes: Option<Attributes>,
+    memory_parent: Option<Handle>,
+) -> Result<Handle, NtStatus> {
+    let parent = parent.or_else(|| cx.image.driver());
+    let tag = if tag == 0 { driver_tag(cx) } else { tag };
+    lifecycle::create_object(
+        cx,
+        parent,
+        attributes,
+        Body::Lookaside(LookasideBody {
+            size,
+            tag,
+            memory_attributes,
+            memory_parent,
+        }),
+    )
+}
+
+/// `WdfMemoryCreateFromLookaside`: a zeroed block of the list's size in a memory object
+/// committed with the list's memory attributes; the memory object references the list.
+pub(crate) fn allocate(cx: &Cx, lookaside: Handle) -> Result<Handle, NtStatus> {
+    let (size, tag, attributes, parent) = {
+        let state = cx.lock();
+        let body = state
+            .objects
+            .get(lookaside)
+            .and_then(Object::lookaside)
+            .ok_or(NtStatus::INVALID_HANDLE)?;
+        (
+            body.size,
+            body.tag,
+            body.memory_attributes,
+            body.memory_parent,
+        )
+    };
+    let block = Block::zeroed(size).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+    let key = (cx.image.id, tag);
+    let ledger = Arc::clone(&cx.fx().pool);
+    ledger.add(key, size, true);
+    let body = MemoryBody {
+        block,
+        lookaside,
+        key,
+        ledger,
+    };
+    let parent = parent.or_else(|| cx.image.driver());
+    let memory = lifecycle::create_object(cx, parent, attributes.as_ref(), Body::Memory(body))?;
+    lifecycle::reference(cx, lookaside);
+    Ok(memory)
+}
+
+/// `WdfMemoryGetBuffer`: the block's address and size.
+pub(crate) fn buffer(cx: &Cx, memory: Handle) -> Option<(*mut u8, usize)> {
+    let state = cx.lock();
+    let body = state.objects.get(memory).and_then(Object::memory)?;
+    Some((body.block.as_ptr(), body.block.len()))
+}
+
+/// What removing an object leaves to do: a memory object lets go of its list.
+pub(crate) fn removed(cx: &Cx, object: Option<Object>) {
+    let lookaside = object
+        .as_ref()
+        .and_then(Object::memory)
+        .map(|memory| memory.lookaside);
+    drop(object);
+    if let Some(lookaside) = lookaside {
+        lifecycle::dereference(cx, lookaside);
+    }
+}

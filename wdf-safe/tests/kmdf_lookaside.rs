@@ -1,0 +1,209 @@
+//! Lookaside lists through the shipped seam and the simulated KMDF: blocks charged to the
+//! driver's tag while out and given back when their box drops; blocks a driver keeps past its
+//! device's removal stay valid until it drops them (at unload here); a block never given back
+//! is reported at unload, naming its tag.
+#![cfg(feature = "host")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use wdf_safe::kind::DeviceControl;
+use wdf_safe::lookaside::{LookasideBox, LookasideList};
+use wdf_safe::{
+    DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
+};
+use wdm_compat::host::{DeviceNode, DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::pool::PoolTag;
+
+const TAG: PoolTag = PoolTag::new(*b"Pkt ");
+const IOCTL_KEEP: u32 = 0x0022_2000;
+const IOCTL_GIVE_BACK: u32 = 0x0022_2004;
+const IOCTL_SUM: u32 = 0x0022_2008;
+const IOCTL_FORGET: u32 = 0x0022_200C;
+
+/// Packets dropped so far, and the sum the driver read at unload (one driver per test
+/// process would do; each test uses its own statics through its own tag of numbers).
+static DROPPED: AtomicU32 = AtomicU32::new(0);
+static SUM_AT_UNLOAD: AtomicU32 = AtomicU32::new(0);
+
+/// What the driver keeps in a lookaside block.
+struct Packet {
+    number: u32,
+    _payload: [u8; 52],
+}
+
+impl Drop for Packet {
+    fn drop(&mut self) {
+        DROPPED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The device's list.
+struct Packets(LookasideList<Packet>);
+wdf_safe::declare_context_type!(Packets);
+
+struct Keeper {
+    kept: Mutex<Vec<LookasideBox<Packet>>>,
+}
+
+fn sum(driver: &Keeper) -> u32 {
+    driver.kept.lock().unwrap().iter().map(|p| p.number).sum()
+}
+
+fn on_ioctl<'r>(driver: &Keeper, mut request: Request<'r, DeviceControl>) -> RequestDone<'r> {
+    let answer = match request.ioctl_code().to_raw() {
+        IOCTL_KEEP => {
+            let Ok(number) = request.read_input::<u32>() else {
+                return request.complete(NtStatus::INVALID_PARAMETER);
+            };
+            let Some(packets) = request.device_context::<Packets>() else {
+                return request.complete(NtStatus::INVALID_DEVICE_STATE);
+            };
+            match packets.0.allocate(Packet {
+                number,
+                _payload: [0; 52],
+            }) {
+                Ok(packet) => {
+                    let mut kept = driver.kept.lock().unwrap();
+                    kept.push(packet);
+                    u32::try_from(kept.len()).unwrap()
+                }
+                Err((_packet, status)) => return request.complete(status),
+            }
+        }
+        IOCTL_GIVE_BACK => {
+            let mut kept = driver.kept.lock().unwrap();
+            drop(kept.pop());
+            u32::try_from(kept.len()).unwrap()
+        }
+        IOCTL_SUM => sum(driver),
+        IOCTL_FORGET => {
+            std::mem::forget(driver.kept.lock().unwrap().pop());
+            0
+        }
+        _ => return request.complete(NtStatus::INVALID_DEVICE_REQUEST),
+    };
+    request.complete_with(|request| request.write_output(&answer))
+}
+
+impl KmdfDriver for Keeper {
+    const PNP: bool = true;
+
+    fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        Ok(Self {
+            kept: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
+        let device = init.create().map_err(|(_, status)| status)?;
+        let packets = LookasideList::create(&device, TAG)?;
+        device.allocate_context(|| Packets(packets), None)?;
+        device.create_default_queue(QueueConfig::parallel().on_device_control(on_ioctl))?;
+        Ok(())
+    }
+
+    fn unload(&self) {
+        // The device is gone: the blocks the driver kept are still its to read.
+        SUM_AT_UNLOAD.store(sum(self), Ordering::SeqCst);
+    }
+}
+
+fn load(io: &IoManager) -> (wdm_compat::host::DriverId, DeviceNode) {
+    let bus = io
+        .load_driver(
+            "bus",
+            ScriptedDriver::new().succeeding(&[
+                major::CREATE,
+                major::CLEANUP,
+                major::CLOSE,
+                major::PNP,
+                major::POWER,
+            ]),
+        )
+        .unwrap();
+    let driver = io
+        .load_driver("keeper", wdf_safe::entry_point::<Keeper>())
+        .unwrap();
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name: r"\Device\KeeperPdo",
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[driver],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    (driver, node)
+}
+
+fn ask(handle: &wdm_compat::host::FileHandle, code: u32, input: u32) -> u32 {
+    let result = handle.device_io_control(code, &input.to_le_bytes(), 4);
+    assert_eq!(result.status, NtStatus::SUCCESS);
+    u32::from_le_bytes(result.data.try_into().unwrap())
+}
+
+fn in_use(io: &IoManager) -> usize {
+    kmdf_sim::pool_in_use(io, TAG.to_raw()).0
+}
+
+#[test]
+fn blocks_are_charged_to_their_tag_until_their_box_drops_and_outlive_the_device() {
+    let io = IoManager::new();
+    let (driver, node) = load(&io);
+    let handle = node.open().unwrap();
+    let dropped = DROPPED.load(Ordering::SeqCst);
+    assert_eq!(ask(&handle, IOCTL_KEEP, 10), 1);
+    assert_eq!(ask(&handle, IOCTL_KEEP, 20), 2);
+    assert_eq!(ask(&handle, IOCTL_KEEP, 30), 3);
+    assert_eq!(
+        kmdf_sim::pool_in_use(&io, TAG.to_raw()),
+        (3, 3 * size_of::<Packet>())
+    );
+    assert_eq!(ask(&handle, IOCTL_SUM, 0), 60);
+    // Given back: the value dropped, the block no longer charged.
+    assert_eq!(ask(&handle, IOCTL_GIVE_BACK, 0), 2);
+    assert_eq!(DROPPED.load(Ordering::SeqCst), dropped + 1);
+    assert_eq!(in_use(&io), 2);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    // The device goes, and KMDF deletes the list and the memory objects with it; the driver's
+    // two blocks stay valid (and charged) until it drops them.
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+    assert_eq!(in_use(&io), 2);
+    io.unload_driver(driver).unwrap();
+    assert_eq!(SUM_AT_UNLOAD.load(Ordering::SeqCst), 30);
+    assert_eq!(DROPPED.load(Ordering::SeqCst), dropped + 3);
+    assert_eq!(in_use(&io), 0);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+#[test]
+fn a_block_never_given_back_is_reported_at_unload_with_its_tag() {
+    let io = IoManager::new();
+    io.set_strict(false);
+    let (driver, node) = load(&io);
+    let handle = node.open().unwrap();
+    assert_eq!(ask(&handle, IOCTL_KEEP, 1), 1);
+    assert_eq!(ask(&handle, IOCTL_FORGET, 0), 0);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+    io.unload_driver(driver).unwrap();
+    let violations = io.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert!(
+        violations[0].message.contains("FX_POOL")
+            && violations[0].message.contains("tagged 'Pkt '"),
+        "{violations:#?}"
+    );
+    // Reported, then freed: nothing stays charged.
+    assert_eq!(in_use(&io), 0);
+}
