@@ -44,6 +44,7 @@
 use core::marker::PhantomData;
 
 use crate::KmdfDriver;
+use crate::context::ContextType;
 use crate::device::{Device, ParentCallback};
 use crate::kind::state::Ready;
 use crate::sys::TimerHandle;
@@ -96,6 +97,33 @@ impl<D: KmdfDriver> Clone for Timer<D> {
 impl<D: KmdfDriver> Copy for Timer<D> {}
 
 impl<D: KmdfDriver> Timer<D> {
+    /// `WdfObjectAllocateContext` on the timer: attaches a context of type `T`, initialised
+    /// in place by `init`, with an optional cleanup callback that runs when the timer is
+    /// deleted (with its device). Its callback reaches it through the handle the driver keeps
+    /// (`driver.timer.context::<T>()`), as a C driver's through `TimerGetContext`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_OBJECT_NAME_EXISTS` (an NT *success* code, as in KMDF) when the timer has a
+    /// context of type `T` already; `init` is not called then.
+    pub fn allocate_context<T: ContextType>(
+        &self,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        self.raw.allocate_context(T::type_info(), init, cleanup)
+    }
+
+    /// `WdfObjectGetTypedContext` on the timer.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL + 1.
+    #[must_use]
+    pub fn context<T: ContextType>(&self) -> Option<&'static T> {
+        self.raw.context::<T>(T::type_info())
+    }
+
     /// `WdfTimerStart`: fires `due_ms` milliseconds from now (then every period, for a
     /// periodic timer). Returns whether it was already waiting to fire (it now waits for the
     /// new time instead). `false`, and nothing happens, once the timer is gone with its

@@ -9,6 +9,7 @@
 use core::marker::PhantomData;
 
 use crate::KmdfDriver;
+use crate::context::ContextType;
 use crate::device::{Device, ParentCallback};
 use crate::kind::state::Ready;
 use crate::sys::WorkItemHandle;
@@ -30,6 +31,33 @@ impl<D: KmdfDriver> Clone for WorkItem<D> {
 impl<D: KmdfDriver> Copy for WorkItem<D> {}
 
 impl<D: KmdfDriver> WorkItem<D> {
+    /// `WdfObjectAllocateContext` on the work item: attaches a context of type `T`, initialised
+    /// in place by `init`, with an optional cleanup callback that runs when the work item is
+    /// deleted (with its device). Its callback reaches it through the handle the driver keeps
+    /// (`driver.work_item.context::<T>()`), as a C driver's through `WorkItemGetContext`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_OBJECT_NAME_EXISTS` (an NT *success* code, as in KMDF) when the work item has a
+    /// context of type `T` already; `init` is not called then.
+    pub fn allocate_context<T: ContextType>(
+        &self,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        self.raw.allocate_context(T::type_info(), init, cleanup)
+    }
+
+    /// `WdfObjectGetTypedContext` on the work item.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL + 1.
+    #[must_use]
+    pub fn context<T: ContextType>(&self) -> Option<&'static T> {
+        self.raw.context::<T>(T::type_info())
+    }
+
     /// `WdfWorkItemEnqueue`: the callback runs once on a worker thread, however often this is
     /// called before it starts (it may queue itself again from its callback). Nothing happens
     /// once the item is gone with its device.

@@ -148,3 +148,77 @@ fn an_io_callback_reaches_its_devices_and_its_queues_context() {
     assert_eq!(second.remove(), NtStatus::SUCCESS);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
+
+/// A timer's context and a work item's: each counts its own runs, reached through the handle
+/// the driver keeps; their cleanup callbacks run when the device goes.
+struct Runs(AtomicU32);
+wdf_safe::declare_context_type!(Runs);
+
+static RUNS_CLEANED: AtomicU32 = AtomicU32::new(0);
+
+struct Clocked {
+    timer: wdf_safe::timer::Timer<Clocked>,
+    work: wdf_safe::work_item::WorkItem<Clocked>,
+}
+
+fn runs_cleaned(runs: &Runs) {
+    RUNS_CLEANED.fetch_add(runs.0.load(Ordering::SeqCst), Ordering::SeqCst);
+}
+
+fn tick(driver: &Clocked, _device: wdf_safe::Device<Clocked, wdf_safe::kind::state::Ready>) {
+    if let Some(runs) = driver.timer.context::<Runs>() {
+        runs.0.fetch_add(1, Ordering::SeqCst);
+    }
+    // A timer's context is its own: the work item's is another value.
+    assert!(!std::ptr::eq(
+        driver.timer.context::<Runs>().unwrap(),
+        driver.work.context::<Runs>().unwrap()
+    ));
+    driver.work.enqueue();
+}
+
+fn work(driver: &Clocked, _device: wdf_safe::Device<Clocked, wdf_safe::kind::state::Ready>) {
+    if let Some(runs) = driver.work.context::<Runs>() {
+        runs.0.fetch_add(100, Ordering::SeqCst);
+    }
+}
+
+impl KmdfDriver for Clocked {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = wdf_safe::ControlDeviceInit::allocate(
+            driver,
+            wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL,
+        )
+        .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(r"\Device\Clocked")?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        let timer = device.create_timer(wdf_safe::timer::TimerConfig::periodic(10, tick))?;
+        let work = device.create_work_item(work)?;
+        timer.allocate_context(|| Runs(AtomicU32::new(0)), Some(runs_cleaned))?;
+        work.allocate_context(|| Runs(AtomicU32::new(0)), Some(runs_cleaned))?;
+        assert_eq!(
+            timer
+                .allocate_context(|| Runs(AtomicU32::new(0)), None)
+                .err(),
+            Some(NtStatus::OBJECT_NAME_EXISTS)
+        );
+        let _ready = device.finish_initializing();
+        timer.start(10);
+        Ok(Self { timer, work })
+    }
+}
+
+#[test]
+fn a_timer_and_a_work_item_have_their_own_contexts_cleaned_up_with_their_device() {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver("clocked", wdf_safe::entry_point::<Clocked>())
+        .unwrap();
+    wdf_safe::advance_clock(&io, core::time::Duration::from_millis(35));
+    wdf_safe::run_work_items(&io);
+    // Three ticks; the work item was queued three times but runs once per queueing that
+    // found it idle (each tick ran before the worker), so once.
+    io.unload_driver(driver).unwrap();
+    assert_eq!(RUNS_CLEANED.load(Ordering::SeqCst), 3 + 100);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}

@@ -477,6 +477,24 @@ impl<D> Clone for TimerHandle<D> {
 impl<D> Copy for TimerHandle<D> {}
 
 impl<D: super::DriverCallbacks> TimerHandle<D> {
+    /// `WdfObjectAllocateContext` on the object.
+    pub(crate) fn allocate_context<T: core::any::Any + Send + Sync>(
+        self,
+        _info: &'static crate::sys::ContextTypeInfo,
+        _init: impl FnOnce() -> T,
+        _cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        match *self.0 {}
+    }
+
+    /// The object's context whose type info is `info`.
+    pub(crate) fn context<T: core::any::Any>(
+        self,
+        _info: &'static crate::sys::ContextTypeInfo,
+    ) -> Option<&'static T> {
+        match *self.0 {}
+    }
+
     /// `WdfTimerCreate`.
     pub(crate) fn create(
         device: DeviceHandle<D>,
@@ -509,6 +527,24 @@ impl<D> Clone for WorkItemHandle<D> {
 impl<D> Copy for WorkItemHandle<D> {}
 
 impl<D: super::DriverCallbacks> WorkItemHandle<D> {
+    /// `WdfObjectAllocateContext` on the object.
+    pub(crate) fn allocate_context<T: core::any::Any + Send + Sync>(
+        self,
+        _info: &'static crate::sys::ContextTypeInfo,
+        _init: impl FnOnce() -> T,
+        _cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        match *self.0 {}
+    }
+
+    /// The object's context whose type info is `info`.
+    pub(crate) fn context<T: core::any::Any>(
+        self,
+        _info: &'static crate::sys::ContextTypeInfo,
+    ) -> Option<&'static T> {
+        match *self.0 {}
+    }
+
     /// `WdfWorkItemCreate`.
     pub(crate) fn create(device: DeviceHandle<D>, _callback: D::DeviceCallback) -> NtResult<Self> {
         match *device.0 {}

@@ -4,14 +4,16 @@
 //! Its record is kept until the driver unloads, like a queue's: the object's [`LiveCell`],
 //! cleared in the object's `EvtCleanupCallback`, the parent device, and the driver's callback.
 
+use core::any::Any;
 use core::ptr;
 
+use super::contexts::Contexts;
 use super::device::DeviceHandle;
 use super::driver::driver;
 use super::live::{Held, LiveCell};
 use super::wdk_sys::{self, WDF_OBJECT_ATTRIBUTES, WDFOBJECT};
 use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
-use crate::sys::{DeviceCallback, DriverCallbacks};
+use crate::sys::{ContextTypeInfo, DeviceCallback, DriverCallbacks};
 use wdm_compat::{NtResult, NtStatus};
 
 /// The crate's record of an object of handle type `*mut H` parented to a device.
@@ -20,6 +22,9 @@ pub(super) struct ChildRecord<D: DriverCallbacks, H: 'static> {
     pub(super) cell: LiveCell<H>,
     device: DeviceHandle<D>,
     callback: D::DeviceCallback,
+    /// Typed contexts (`WdfObjectAllocateContext` on the timer or work item), kept until the
+    /// driver unloads; their cleanup callbacks run when KMDF disposes the object.
+    contexts: Contexts,
 }
 
 /// What creating a child takes: its record (kept before the framework call, so nothing can fail
@@ -43,6 +48,7 @@ impl<D: DriverCallbacks, H: 'static> ChildRecord<D, H> {
             cell: LiveCell::new(),
             device,
             callback,
+            contexts: Contexts::new(),
         })?;
         let mut attributes = attributes(&RECORD, Some(evt_child_cleanup::<D, H>), None);
         attributes.ParentObject = parent.raw().cast();
@@ -58,6 +64,21 @@ impl<D: DriverCallbacks, H: 'static> ChildRecord<D, H> {
     pub(super) fn created(&'static self, object: *mut H) {
         self.cell.set(object);
         publish_record(object.cast(), ptr::from_ref(self));
+    }
+
+    /// Attaches a context of type `T`, initialised in place by `init`.
+    pub(super) fn allocate_context<T: Any + Send + Sync>(
+        &self,
+        info: &'static ContextTypeInfo,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        self.contexts.allocate(info, init, cleanup)
+    }
+
+    /// The context whose type info is `info`.
+    pub(super) fn context<T: Any>(&self, info: &'static ContextTypeInfo) -> Option<&'static T> {
+        self.contexts.find::<T>(info)
     }
 }
 
@@ -81,6 +102,7 @@ unsafe extern "C" fn evt_child_cleanup<D: DriverCallbacks, H: 'static>(object: W
         // SAFETY: records are kept until the driver unloads.
         if let Some(record) = unsafe { record_of::<ChildRecord<D, H>>(object).as_ref() } {
             record.cell.close();
+            record.contexts.cleanup();
         }
         publish_record::<ChildRecord<D, H>>(object, ptr::null());
     });

@@ -23,6 +23,24 @@ impl<D: DriverCallbacks> Clone for TimerHandle<D> {
 impl<D: DriverCallbacks> Copy for TimerHandle<D> {}
 
 impl<D: DriverCallbacks> TimerHandle<D> {
+    /// `WdfObjectAllocateContext` on the object.
+    pub(crate) fn allocate_context<T: core::any::Any + Send + Sync>(
+        self,
+        info: &'static crate::sys::ContextTypeInfo,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        self.0.allocate_context(info, init, cleanup)
+    }
+
+    /// The object's context whose type info is `info`.
+    pub(crate) fn context<T: core::any::Any>(
+        self,
+        info: &'static crate::sys::ContextTypeInfo,
+    ) -> Option<&'static T> {
+        self.0.context::<T>(info)
+    }
+
     /// `WdfTimerCreate` with `device` as the parent: fires `callback` once per start
     /// (`period_ms` 0) or every `period_ms` milliseconds once started.
     pub(crate) fn create(

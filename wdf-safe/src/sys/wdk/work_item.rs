@@ -22,6 +22,24 @@ impl<D: DriverCallbacks> Clone for WorkItemHandle<D> {
 impl<D: DriverCallbacks> Copy for WorkItemHandle<D> {}
 
 impl<D: DriverCallbacks> WorkItemHandle<D> {
+    /// `WdfObjectAllocateContext` on the object.
+    pub(crate) fn allocate_context<T: core::any::Any + Send + Sync>(
+        self,
+        info: &'static crate::sys::ContextTypeInfo,
+        init: impl FnOnce() -> T,
+        cleanup: Option<fn(&T)>,
+    ) -> NtResult<&'static T> {
+        self.0.allocate_context(info, init, cleanup)
+    }
+
+    /// The object's context whose type info is `info`.
+    pub(crate) fn context<T: core::any::Any>(
+        self,
+        info: &'static crate::sys::ContextTypeInfo,
+    ) -> Option<&'static T> {
+        self.0.context::<T>(info)
+    }
+
     /// `WdfWorkItemCreate` with `device` as the parent.
     pub(crate) fn create(device: DeviceHandle<D>, callback: D::DeviceCallback) -> NtResult<Self> {
         let mut prepared = ChildRecord::prepare(device, callback)?;
