@@ -156,6 +156,15 @@ impl<'r, K: RequestKind> Request<'r, K> {
         }
     }
 
+    /// `WdfRequestGetInformation`: the information set so far (by the driver, or by the target
+    /// a request was sent to synchronously).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn information(&self) -> usize {
+        self.raw.as_ref().map_or(0, RequestHandle::information)
+    }
+
     /// `WdfRequestComplete`: completes with `status` and the information set before.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
@@ -251,6 +260,30 @@ impl<'r, K: RequestKind> Request<'r, K> {
             Ok(()) => Ok(RequestDone::new()),
             Err((raw, status)) => Err((Self::presented(raw, given), status)),
         }
+    }
+
+    /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SYNCHRONOUS` after
+    /// `WdfRequestFormatRequestUsingCurrentType`: waits until `target` completed the request
+    /// (at most `timeout`, after which the framework cancels it), then hands it back — yours
+    /// again, to look at (its buffers hold what the target returned, [`information`]
+    /// (Self::information) what it reported) and to complete, usually with the target's
+    /// status, which comes with it. A request that could not be sent comes back the same way,
+    /// with why.
+    ///
+    /// IRQL: PASSIVE_LEVEL (the call waits); above it the request comes back at once with
+    /// `STATUS_INVALID_DEVICE_REQUEST` (SDV WdfRequestSendSyncAtDispatch). Not while holding a
+    /// spin lock.
+    pub fn send_synchronously(
+        mut self,
+        target: &IoTarget,
+        timeout: crate::io_target::SendTimeout,
+    ) -> (Self, NtStatus) {
+        let Some(raw) = self.raw.take() else {
+            return (self, NtStatus::INVALID_DEVICE_STATE);
+        };
+        let (raw, status) = raw.send_synchronously(&target.0, timeout.as_millis());
+        self.raw = Some(raw);
+        (self, status)
     }
 
     /// Sends the request to `target` with a completion routine (`WdfRequestSend` after

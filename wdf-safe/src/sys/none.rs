@@ -350,6 +350,15 @@ impl RequestHandle {
     }
 
     /// `WdfRequestSend(SEND_AND_FORGET)`.
+    pub(crate) fn send_synchronously(
+        self,
+        _target: &IoTargetHandle,
+        _timeout_ms: u32,
+    ) -> (Self, NtStatus) {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestSend(SEND_AND_FORGET)`.
     pub(crate) fn send_and_forget(self, _target: &IoTargetHandle) -> Result<(), (Self, NtStatus)> {
         match *self.0 {}
     }

@@ -961,6 +961,67 @@ pub(crate) fn send(
     Ok(())
 }
 
+/// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SYNCHRONOUS` (`FxIoTarget::SubmitSync`):
+/// the formatted request goes down with the framework's own completion routine, the caller
+/// waits for the target to complete it, and gets it back (buffers, status and information
+/// from the IRP) without a completion routine of its own running. A target that has not
+/// completed it after [`SYNC_WAIT`] is reported (the simulation gives up where KMDF waits or
+/// times out and cancels), and the request is cancelled and waited for once more.
+pub(crate) fn send_synchronously(
+    cx: &Cx,
+    request: Handle,
+    lower: DeviceId,
+) -> Result<(), NtStatus> {
+    let taken = {
+        let mut state = cx.lock();
+        let Some(info) = state.objects.get_mut(request).and_then(|o| o.request_mut()) else {
+            return Err(NtStatus::INVALID_HANDLE);
+        };
+        if !info.driver_owned() {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        if !info.formatted {
+            return Err(NtStatus::REQUEST_NOT_ACCEPTED);
+        }
+        info.owner = Owner::Sent;
+        (info.irp, info.system.to_vec(), info.mdl.to_vec())
+    };
+    let (irp, system, mdl) = taken;
+    write_back(&cx.kernel, irp, &system, &mdl);
+    let (signal, completed) = std::sync::mpsc::channel::<()>();
+    cx.kernel
+        .set_completion_routine(irp, move |_k, _device, _irp| {
+            let _ = signal.send(());
+            NtStatus::MORE_PROCESSING_REQUIRED
+        });
+    let _ = cx.kernel.call_driver(irp, lower);
+    if completed.recv_timeout(SYNC_WAIT).is_err() {
+        cx.verifier_break(
+            None,
+            "WdfRequestSend (synchronous): the target did not complete the request; the \
+             simulation cancels it",
+        );
+        let _ = cx.kernel.cancel(irp);
+        let _ = completed.recv_timeout(SYNC_WAIT);
+    }
+    let k = &cx.kernel;
+    let (status, information) = (k.status(irp), k.information(irp));
+    let system = k.system_buffer(irp);
+    let mdl = k.mdl_buffer(irp);
+    with_request(cx, request, |info| {
+        info.system.write(0, &system);
+        info.mdl.write(0, &mdl);
+        info.status = status;
+        info.information = information;
+        info.owner = Owner::Driver(std::thread::current().id());
+        info.formatted = false;
+    })
+    .ok_or(NtStatus::INVALID_HANDLE)
+}
+
+/// How long a synchronous send waits for its target before the simulation reports it.
+const SYNC_WAIT: core::time::Duration = core::time::Duration::from_secs(10);
+
 /// `VerifyPreProcessSendAndForget`: a create that got a `WDFFILEOBJECT` must come back
 /// through the framework (its status decides whether the file object lives), so sending it and
 /// forgetting it is a verifier error.

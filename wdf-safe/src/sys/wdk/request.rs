@@ -345,6 +345,49 @@ impl RequestHandle {
         Err((self, status))
     }
 
+    /// `WdfRequestFormatRequestUsingCurrentType` + `WdfRequestSend` with
+    /// `WDF_REQUEST_SEND_OPTION_SYNCHRONOUS` (and a timeout of `timeout_ms`): returns once the
+    /// target completed the request, which is the driver's again, with the target's status
+    /// (`WdfRequestGetStatus`); also when it could not be sent. PASSIVE_LEVEL only: above it
+    /// the send is refused (`STATUS_INVALID_DEVICE_REQUEST`) without a framework call.
+    pub(crate) fn send_synchronously(
+        self,
+        target: &IoTargetHandle,
+        timeout_ms: u32,
+    ) -> (Self, NtStatus) {
+        let irql = crate::sys::current_irql();
+        if irql > 0 {
+            wdm_compat::kd_print!(
+                "a synchronous send refused at IRQL {irql}: it waits, so it needs PASSIVE_LEVEL"
+            );
+            return (self, NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        let Some((_device, target)) = target.io_target() else {
+            return (self, NtStatus::INVALID_DEVICE_STATE);
+        };
+        // SAFETY: the driver owns the live request.
+        unsafe {
+            call_unsafe_wdf_function_binding!(WdfRequestFormatRequestUsingCurrentType, self.raw());
+        }
+        let mut options = WDF_REQUEST_SEND_OPTIONS {
+            Size: size_of::<WDF_REQUEST_SEND_OPTIONS>() as u32,
+            Flags: enum_flags(
+                wdk_sys::_WDF_REQUEST_SEND_OPTIONS_FLAGS::WDF_REQUEST_SEND_OPTION_SYNCHRONOUS,
+            ) | enum_flags(
+                wdk_sys::_WDF_REQUEST_SEND_OPTIONS_FLAGS::WDF_REQUEST_SEND_OPTION_TIMEOUT,
+            ),
+            // Relative, in 100 ns units (`WDF_REL_TIMEOUT_IN_MS`).
+            Timeout: -(i64::from(timeout_ms) * 10_000),
+        };
+        // SAFETY: the driver owns the live request and the target is its device's default
+        // target, held for the call; a synchronous send returns with the request back.
+        let _sent = unsafe {
+            call_unsafe_wdf_function_binding!(WdfRequestSend, self.raw(), target, &mut options)
+        };
+        let status = self.status();
+        (self, status)
+    }
+
     /// `WdfRequestFormatRequestUsingCurrentType` + `WdfRequestSetCompletionRoutine` +
     /// `WdfRequestSend`: the completion routine shows the outcome to the driver (when
     /// `observe`), then completes the request with it.

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use wdm_compat::NtStatus;
 
-use super::{DISPATCH, enter, handle, not_null, read, sized, write};
+use super::{DISPATCH, PASSIVE, enter, handle, not_null, read, sized, write};
 use crate::ffi::bindings::{
     _WDF_REQUEST_PARAMETERS__bindgen_ty_1, _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2,
     _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4,
@@ -210,18 +210,27 @@ pub(crate) unsafe extern "C" fn WdfRequestSend(
         options.Flags
     };
     let forget = flags & SendFlags::WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET as u32 != 0;
+    let synchronous = flags & SendFlags::WDF_REQUEST_SEND_OPTION_SYNCHRONOUS as u32 != 0;
     let supported = if forget {
         flags == SendFlags::WDF_REQUEST_SEND_OPTION_SEND_AND_FORGET as u32
     } else {
-        flags == 0
+        flags
+            & !(SendFlags::WDF_REQUEST_SEND_OPTION_SYNCHRONOUS as u32
+                | SendFlags::WDF_REQUEST_SEND_OPTION_TIMEOUT as u32)
+            == 0
     };
     if !supported {
         cx.verifier_break(
             None,
-            "WdfRequestSend: only asynchronous sends and send-and-forget are modelled by the \
-             simulated framework (SEND_AND_FORGET cannot be combined with other flags)",
+            "WdfRequestSend: only asynchronous, synchronous and send-and-forget sends are \
+             modelled by the simulated framework (SEND_AND_FORGET cannot be combined with other \
+             flags)",
         );
         return fail(NtStatus::INVALID_PARAMETER);
+    }
+    // A synchronous send waits for the target (`FxIoTarget::SubmitSync`): PASSIVE_LEVEL only.
+    if synchronous && !cx.check_irql(DDI, PASSIVE) {
+        return fail(NtStatus::INVALID_DEVICE_REQUEST);
     }
     if wdm_compat::host::spin_lock_held() {
         // An SDV rule KMDF itself does not check at run time; the simulation does.
@@ -239,6 +248,12 @@ pub(crate) unsafe extern "C" fn WdfRequestSend(
     else {
         return fail(NtStatus::INVALID_DEVICE_STATE);
     };
+    if synchronous {
+        return match request::send_synchronously(&cx, request, lower) {
+            Ok(()) => 1,
+            Err(status) => fail(status),
+        };
+    }
     match request::send(&cx, request, lower, forget) {
         Ok(()) => 1,
         Err(status) => {
