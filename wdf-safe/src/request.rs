@@ -265,9 +265,9 @@ impl<'r, K: RequestKind> Request<'r, K> {
     /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SYNCHRONOUS` after
     /// `WdfRequestFormatRequestUsingCurrentType`: waits until `target` completed the request
     /// (at most `timeout`, after which the framework cancels it), then hands it back — yours
-    /// again, to look at (its buffers hold what the target returned, [`information`]
-    /// (Self::information) what it reported) and to complete, usually with the target's
-    /// status, which comes with it. A request that could not be sent comes back the same way,
+    /// again, to look at (its buffers hold what the target returned,
+    /// [`information`](Self::information) what it reported) and to complete, usually with the
+    /// target's status, which comes with it. A request that could not be sent comes back the same way,
     /// with why.
     ///
     /// IRQL: PASSIVE_LEVEL (the call waits); above it the request comes back at once with
