@@ -419,11 +419,6 @@ impl RequestHandle {
         match *self.0 {}
     }
 
-    /// Keeping a cancelable request past its callback.
-    pub(crate) const fn keep(self) -> KeptHandle {
-        KeptHandle(self.0)
-    }
-
     /// The request handle was dropped while the driver owned it.
     pub(crate) fn dropped(self) {
         match *self.0 {}
@@ -626,15 +621,5 @@ impl<T> core::ops::Deref for LookasideBlock<T> {
 impl<T> core::ops::DerefMut for LookasideBlock<T> {
     fn deref_mut(&mut self) -> &mut T {
         match *self.0 {}
-    }
-}
-
-/// A cancelable request kept past its callback.
-pub(crate) struct KeptHandle(&'static Never);
-
-impl KeptHandle {
-    /// The request's handle again.
-    pub(crate) const fn into_handle(self) -> RequestHandle {
-        RequestHandle(self.0)
     }
 }

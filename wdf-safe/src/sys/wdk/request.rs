@@ -646,11 +646,6 @@ impl RequestHandle {
         self.reference(false);
     }
 
-    /// The driver keeps a cancelable request past its callback, for any thread to unmark.
-    pub(crate) const fn keep(self) -> KeptHandle {
-        KeptHandle(self)
-    }
-
     /// A request was dropped without being completed, forwarded or sent: KMDF would wait for
     /// it forever (the mistake SDV's RequestCompleted describes), so the crate completes it
     /// with `STATUS_CANCELLED` after saying so in the debugger; a debug build also breaks into
@@ -666,27 +661,6 @@ impl RequestHandle {
             call_unsafe_wdf_function_binding!(WdfVerifierDbgBreakPoint);
         }
         self.complete(NtStatus::CANCELLED, 0);
-    }
-}
-
-/// A cancelable request the driver keeps in its state past the callback (the C echo sample's
-/// `CurrentRequest`), which another thread (a timer's DPC) unmarks or lets go.
-pub(crate) struct KeptHandle(RequestHandle);
-
-// SAFETY: the handle names a request marked cancelable, whose object (and cancel context) the
-// reference `mark_cancelable` took keeps alive until `unmark_cancelable` or
-// `leave_to_cancel_routine` releases it, once (both consume the handle); the cancel context's
-// state word decides by compare-and-swap whether this side or `EvtRequestCancel` owns the
-// request, whichever thread each runs on, and KMDF lets either complete it from any thread at
-// ≤ DISPATCH_LEVEL.
-unsafe impl Send for KeptHandle {}
-// SAFETY: every use consumes the handle; a shared reference allows nothing.
-unsafe impl Sync for KeptHandle {}
-
-impl KeptHandle {
-    /// The request's handle again, to unmark or let go (on this thread).
-    pub(crate) const fn into_handle(self) -> RequestHandle {
-        self.0
     }
 }
 
