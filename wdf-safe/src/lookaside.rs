@@ -63,7 +63,7 @@ impl<T> LookasideList<T> {
     ///
     /// Gives `value` back with `STATUS_INSUFFICIENT_RESOURCES` when no block can be had (the
     /// list is fallible as pool is), or `STATUS_DELETE_PENDING` once the device is being
-    /// removed.
+    /// removed or gone (each block is parented to it; blocks already out stay valid).
     pub fn allocate(&self, value: T) -> Result<LookasideBox<T>, (T, NtStatus)> {
         self.raw.allocate(value).map(LookasideBox)
     }

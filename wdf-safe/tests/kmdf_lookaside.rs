@@ -51,7 +51,12 @@ wdf_safe::declare_context_type!(Packets);
 
 struct Keeper {
     kept: Mutex<Vec<LookasideBox<Packet>>>,
+    /// A second list for the device, kept in the driver value past the device's removal.
+    spare: Mutex<Option<LookasideList<Packet>>>,
 }
+
+/// What allocating from the spare list answered at unload, after the device went.
+static SPARE_AT_UNLOAD: Mutex<Option<NtStatus>> = Mutex::new(None);
 
 fn sum(driver: &Keeper) -> u32 {
     driver.kept.lock().unwrap().iter().map(|p| p.number).sum()
@@ -99,6 +104,7 @@ impl KmdfDriver for Keeper {
     fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
         Ok(Self {
             kept: Mutex::new(Vec::new()),
+            spare: Mutex::new(None),
         })
     }
 
@@ -106,6 +112,7 @@ impl KmdfDriver for Keeper {
         let device = init.create().map_err(|(_, status)| status)?;
         let packets = LookasideList::create(&device, TAG)?;
         device.allocate_context(|| Packets(packets), None)?;
+        *self.spare.lock().unwrap() = Some(LookasideList::create(&device, TAG)?);
         device.create_default_queue(QueueConfig::parallel().on_device_control(on_ioctl))?;
         Ok(())
     }
@@ -113,6 +120,20 @@ impl KmdfDriver for Keeper {
     fn unload(&self) {
         // The device is gone: the blocks the driver kept are still its to read.
         SUM_AT_UNLOAD.store(sum(self), Ordering::SeqCst);
+        // A list kept past its device gives no more blocks (they would be parented to it).
+        let spare = self.spare.lock().unwrap();
+        let answer = spare.as_ref().map(|list| {
+            list.allocate(Packet {
+                number: 0,
+                _payload: [0; 52],
+            })
+            .map(drop)
+            .map_err(|(packet, status)| {
+                std::mem::forget(packet);
+                status
+            })
+        });
+        *SPARE_AT_UNLOAD.lock().unwrap() = answer.and_then(Result::err);
     }
 }
 
@@ -181,6 +202,10 @@ fn blocks_are_charged_to_their_tag_until_their_box_drops_and_outlive_the_device(
     assert_eq!(in_use(&io), 2);
     io.unload_driver(driver).unwrap();
     assert_eq!(SUM_AT_UNLOAD.load(Ordering::SeqCst), 30);
+    assert_eq!(
+        *SPARE_AT_UNLOAD.lock().unwrap(),
+        Some(NtStatus::DELETE_PENDING)
+    );
     assert_eq!(DROPPED.load(Ordering::SeqCst), dropped + 3);
     assert_eq!(in_use(&io), 0);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());

@@ -51,13 +51,21 @@ pub(crate) fn create_object(
         object.contexts.push(header(attributes)?);
     }
     let mut state = cx.lock();
-    if let Some(parent) = parent
-        && state
-            .objects
-            .get(parent)
-            .is_some_and(|p| p.life != Life::Created)
-    {
-        return Err(NtStatus::DELETE_PENDING);
+    if let Some(parent) = parent {
+        match state.objects.get(parent) {
+            Some(p) if p.life != Life::Created => return Err(NtStatus::DELETE_PENDING),
+            Some(_) => {}
+            None => {
+                // KMDF would look the parent's handle up in freed memory (`FxObject::Commit`).
+                drop(state);
+                cx.verifier_break(
+                    None,
+                    "an object was created under a parent that no longer exists (its handle \
+                     names freed memory)",
+                );
+                return Err(NtStatus::INVALID_HANDLE);
+            }
+        }
     }
     state
         .objects

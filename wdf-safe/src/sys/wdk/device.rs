@@ -302,6 +302,12 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         self.0.head.cell.hold()
     }
 
+    /// The device's cell, for objects that must find out later whether it is still there
+    /// (a lookaside list, whose blocks are parented to it).
+    pub(super) fn cell(self) -> &'static super::live::LiveCell<wdk_sys::WDFDEVICE__> {
+        &self.0.head.cell
+    }
+
     /// [`device`](Self::device), for the seam's other objects parented to it (timers).
     pub(super) fn held_device(self) -> Option<Held<wdk_sys::WDFDEVICE__>> {
         self.device()

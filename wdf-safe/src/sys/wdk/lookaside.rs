@@ -18,6 +18,7 @@ use core::ops::{Deref, DerefMut};
 use core::ptr::{self, NonNull};
 
 use super::device::DeviceHandle;
+use super::live::LiveCell;
 use super::wdk_sys::{
     self, WDF_OBJECT_ATTRIBUTES, WDFLOOKASIDE, WDFMEMORY, WDFOBJECT,
     call_unsafe_wdf_function_binding,
@@ -71,8 +72,15 @@ fn delete_and_release(object: WDFOBJECT) {
     }
 }
 
-/// A `WDFLOOKASIDE` of non-paged blocks, referenced by the crate while the handle lives.
-pub(crate) struct LookasideHandle(NonNull<wdk_sys::WDFLOOKASIDE__>);
+/// A `WDFLOOKASIDE` of non-paged blocks, referenced by the crate while the handle lives, and
+/// the cell of the device its blocks are parented to.
+pub(crate) struct LookasideHandle {
+    list: NonNull<wdk_sys::WDFLOOKASIDE__>,
+    /// Each new block's `WDFMEMORY` is committed under the device (`FxObject::Commit` with the
+    /// list's memory attributes reads the parent's handle): the device is held around it, and
+    /// a list kept past the device's removal gives no more blocks.
+    device: &'static LiveCell<wdk_sys::WDFDEVICE__>,
+}
 
 // SAFETY: a framework handle; KMDF's lookaside lists serve any thread at ≤ DISPATCH_LEVEL, and
 // the reference the handle holds is released once, by whoever drops it.
@@ -115,19 +123,27 @@ impl LookasideHandle {
         NtStatus::from_raw(status).ok()?;
         let list = NonNull::new(list).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
         reference(list.as_ptr().cast());
-        Ok(Self(list))
+        Ok(Self {
+            list,
+            device: device.cell(),
+        })
     }
 
     /// `WdfMemoryCreateFromLookaside` + `WdfMemoryGetBuffer`: a block holding `value`, or the
     /// value back with why there is none (`STATUS_INSUFFICIENT_RESOURCES`, or
     /// `STATUS_DELETE_PENDING` once the list's parent is being deleted).
     pub(crate) fn allocate<T>(&self, value: T) -> Result<LookasideBlock<T>, (T, NtStatus)> {
+        // The memory object's parent, held for the call (see `device`).
+        let Some(_device) = self.device.hold() else {
+            return Err((value, NtStatus::DELETE_PENDING));
+        };
         let mut memory: WDFMEMORY = ptr::null_mut();
-        // SAFETY: the list is referenced by this handle; the out-pointer is a local.
+        // SAFETY: the list is referenced by this handle and the device its memory objects are
+        // committed under is held; the out-pointer is a local.
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfMemoryCreateFromLookaside,
-                self.0.as_ptr(),
+                self.list.as_ptr(),
                 &mut memory
             )
         };
@@ -166,7 +182,7 @@ impl LookasideHandle {
 impl Drop for LookasideHandle {
     fn drop(&mut self) {
         // Blocks still out keep the list (each memory object references it).
-        delete_and_release(self.0.as_ptr().cast());
+        delete_and_release(self.list.as_ptr().cast());
     }
 }
 

@@ -22,11 +22,18 @@ use crate::sys::{CancelCallback, ContextTypeInfo, DriverCallbacks, RequestType};
 use wdm_compat::{IoControlCode, NtResult, NtStatus, Parameters};
 
 /// Who owns a cancelable request: its cancel routine or the driver (`CancelContext::state`).
+/// Never marked: the framework zeroes a new context.
+const FRESH: u8 = 0;
+/// Marked cancelable: the first of the cancel routine and `unmark_cancelable` to swap this
+/// state out owns the request.
 const CANCELABLE: u8 = 1;
 /// The cancel routine claimed the request: it completes it.
 const CANCEL_CLAIMED: u8 = 2;
 /// The driver unmarked it first: the cancel routine, if KMDF still calls it, leaves it alone.
 const UNMARKED: u8 = 3;
+/// `mark_cancelable` is writing the routine (the request is the driver's and not yet
+/// cancelable).
+const MARKING: u8 = 4;
 
 /// The context of a cancelable request: who owns it now, and the driver's cancel routine.
 #[repr(C)]
@@ -584,15 +591,38 @@ impl RequestHandle {
         let Some(context) = NonNull::new(context.cast::<CancelContext<C>>()) else {
             return Err((self, NtStatus::INSUFFICIENT_RESOURCES));
         };
+        // A request marked before has this context already (`STATUS_OBJECT_NAME_EXISTS`): it
+        // may be marked again only once the driver unmarked it. A request its cancel routine
+        // claimed stays claimed (KMDF answers `STATUS_CANCELLED` for it too): resetting the
+        // state would let a stale unmark win it back after the routine completed it.
         // SAFETY: a CANCEL context is CANCEL_CONTEXT_SIZE bytes, aligned to 16 (both checked
-        // above against `CancelContext<C>`); the request is the driver's and not cancelable, so
-        // the cancel trampoline cannot be reading it while it is written.
-        unsafe {
-            context.write(CancelContext {
-                state: AtomicU8::new(CANCELABLE),
-                routine,
+        // above against `CancelContext<C>`), zeroed by the framework, living as long as the
+        // request; only the state field is borrowed, and it is atomic.
+        let state = unsafe { &(*context.as_ptr()).state };
+        let marking = state
+            .compare_exchange(FRESH, MARKING, Ordering::AcqRel, Ordering::Acquire)
+            .or_else(|_| {
+                state.compare_exchange(UNMARKED, MARKING, Ordering::AcqRel, Ordering::Acquire)
             });
+        if let Err(found) = marking {
+            let status = if found == CANCEL_CLAIMED {
+                NtStatus::CANCELLED
+            } else {
+                NtStatus::INVALID_DEVICE_REQUEST
+            };
+            return Err((self, status));
         }
+        // The routine field, written through the raw pointer, never borrowed.
+        let slot = context
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(core::mem::offset_of!(CancelContext<C>, routine))
+            .cast::<C>();
+        // SAFETY: `slot` is the context's routine field, aligned as `C`; the state is MARKING,
+        // which this call set, so no cancel trampoline reads it (one reads it only after
+        // claiming a CANCELABLE request), and the driver owns the request.
+        unsafe { slot.write(routine) };
+        state.store(CANCELABLE, Ordering::Release);
         self.reference(true);
         // SAFETY: the driver owns the live request.
         let status = unsafe {
@@ -605,6 +635,9 @@ impl RequestHandle {
         match NtStatus::from_raw(status).ok() {
             Ok(()) => Ok(self),
             Err(status) => {
+                // Not cancelable after all (already cancelled): KMDF calls no routine, and the
+                // request is the driver's, unmarked.
+                state.store(UNMARKED, Ordering::Release);
                 self.reference(false);
                 Err((self, status))
             }
@@ -674,11 +707,11 @@ unsafe extern "C" fn evt_request_cancel<C: CancelCallback>(request: WDFREQUEST) 
         let Some(context) = handle.cancel_context::<C>() else {
             return handle.complete(NtStatus::CANCELLED, 0);
         };
-        // SAFETY: written by `mark_cancelable` before the request became cancelable; the
-        // framework keeps the request alive while its cancel routine runs.
-        let context = unsafe { &*context.as_ptr() };
-        let claimed = context
-            .state
+        // SAFETY: the framework keeps the request, and so its context, alive while its cancel
+        // routine runs; only the atomic state is borrowed (a later `mark_cancelable` may be
+        // writing the routine of a request this call finds unmarked).
+        let state = unsafe { &(*context.as_ptr()).state };
+        let claimed = state
             .compare_exchange(
                 CANCELABLE,
                 CANCEL_CLAIMED,
@@ -687,7 +720,15 @@ unsafe extern "C" fn evt_request_cancel<C: CancelCallback>(request: WDFREQUEST) 
             )
             .is_ok();
         if claimed {
-            context.routine.cancel(handle);
+            let slot = context
+                .as_ptr()
+                .cast::<u8>()
+                .wrapping_add(core::mem::offset_of!(CancelContext<C>, routine))
+                .cast::<C>();
+            // SAFETY: the routine field, written by `mark_cancelable` before it published
+            // CANCELABLE (release; the claim acquired it), and never written again once claimed.
+            let routine = unsafe { slot.read() };
+            routine.cancel(handle);
         }
     });
 }
