@@ -34,6 +34,16 @@ const UNMARKED: u8 = 3;
 /// `mark_cancelable` is writing the routine (the request is the driver's and not yet
 /// cancelable).
 const MARKING: u8 = 4;
+/// `unmark_cancelable` took the request from the cancel routine and is asking KMDF for it.
+const UNMARKING: u8 = 5;
+/// KMDF answered `STATUS_CANCELLED`: the cancellation got there first, and KMDF calls the
+/// cancel routine, which must complete the request (completing it before is what KMDF's
+/// verifier breaks on: `VerifyCompleteInternal`).
+const LOST: u8 = 6;
+
+/// Held (at DISPATCH_LEVEL) across an unmark's window, so the cancel trampoline that waits for
+/// `UNMARKING` to end never waits for a thread it preempted on its own processor.
+static UNMARKING_WINDOW: wdm_compat::SpinLock<()> = wdm_compat::SpinLock::new(());
 
 /// The context of a cancelable request: who owns it now, and the driver's cancel routine.
 #[repr(C)]
@@ -655,23 +665,30 @@ impl RequestHandle {
         // SAFETY: the context lives as long as the request object, which the reference taken
         // by `mark_cancelable` keeps alive until `reference(false)` below.
         let state = unsafe { &(*context.as_ptr()).state };
-        let unmarked = state
-            .compare_exchange(CANCELABLE, UNMARKED, Ordering::AcqRel, Ordering::Acquire)
+        let window = UNMARKING_WINDOW.lock();
+        let unmarking = state
+            .compare_exchange(CANCELABLE, UNMARKING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
-        if unmarked {
-            // STATUS_CANCELLED here means KMDF will still call the routine, which finds the
-            // request unmarked and leaves it to the driver: either way the driver has it back.
-            // SAFETY: the driver owns the live request, not completed: the cancel routine has
-            // not claimed it (the state says so).
-            let _ = unsafe {
-                call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, self.raw())
-            };
+        if !unmarking {
+            drop(window);
             self.reference(false);
-            Ok(self)
-        } else {
-            self.reference(false);
-            Err(NtStatus::CANCELLED)
+            return Err(NtStatus::CANCELLED);
         }
+        // SAFETY: the driver owns the live request, not completed: the cancel routine has not
+        // claimed it (the state says so).
+        let status =
+            unsafe { call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, self.raw()) };
+        if NtStatus::from_raw(status) == NtStatus::CANCELLED {
+            // KMDF calls the cancel routine (on another thread): it completes the request.
+            state.store(LOST, Ordering::Release);
+            drop(window);
+            self.reference(false);
+            return Err(NtStatus::CANCELLED);
+        }
+        state.store(UNMARKED, Ordering::Release);
+        drop(window);
+        self.reference(false);
+        Ok(self)
     }
 
     /// The driver leaves a cancelable request to its cancel routine: its reference goes.
@@ -711,14 +728,23 @@ unsafe extern "C" fn evt_request_cancel<C: CancelCallback>(request: WDFREQUEST) 
         // routine runs; only the atomic state is borrowed (a later `mark_cancelable` may be
         // writing the routine of a request this call finds unmarked).
         let state = unsafe { &(*context.as_ptr()).state };
-        let claimed = state
-            .compare_exchange(
-                CANCELABLE,
-                CANCEL_CLAIMED,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok();
+        let claimed = loop {
+            match state.load(Ordering::Acquire) {
+                // An unmark is asking KMDF for the request (one DDI call, at DISPATCH_LEVEL on
+                // another processor): its answer decides who completes it.
+                UNMARKING => core::hint::spin_loop(),
+                from @ (CANCELABLE | LOST) => {
+                    if state
+                        .compare_exchange(from, CANCEL_CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+                    {
+                        break true;
+                    }
+                }
+                // Unmarked by the driver (it has the request), or claimed already.
+                _ => break false,
+            }
+        };
         if claimed {
             let slot = context
                 .as_ptr()
