@@ -727,6 +727,66 @@ impl<'r, K: RequestKind> CancelableRequest<'r, K> {
     }
 }
 
+impl<'r, K: RequestKind> CancelableRequest<'r, K> {
+    /// Keeps the request in the driver's state past the callback — the C echo sample's
+    /// `CurrentRequest` in its queue context — and returns from the callback. Whoever finishes
+    /// it later (a timer, on another processor) calls [`KeptRequest::unmark`]; if the request
+    /// is cancelled first (by its sender, a purge, the device's removal), its cancel routine
+    /// gets it instead and `unmark` says so. Exactly one of them completes it: the other finds
+    /// nothing to complete. A kept request holds no reference on the request, so it may outlive
+    /// the request and its device.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    pub fn keep(mut self) -> (KeptRequest<K>, RequestDone<'r>) {
+        let kept = KeptRequest {
+            raw: self.raw.take().and_then(RequestHandle::keep),
+            _kind: PhantomData,
+        };
+        (kept, RequestDone::new())
+    }
+}
+
+/// A cancelable request the driver keeps in its state (see [`CancelableRequest::keep`]): it may
+/// be moved to and finished on any thread. Dropping it leaves the request to its cancel
+/// routine, as [`CancelableRequest::park`] does.
+#[must_use = "a kept request is unmarked and completed, or left to its cancel routine"]
+pub struct KeptRequest<K: RequestKind> {
+    raw: Option<sys::KeptHandle>,
+    _kind: PhantomData<fn() -> K>,
+}
+
+// The request's handle and its ownership cell (one word without a backend).
+static_assertions::const_assert!(size_of::<KeptRequest<Read>>() <= 2 * size_of::<usize>());
+static_assertions::assert_impl_all!(KeptRequest<Read>: Send, Sync);
+
+impl<K: RequestKind> KeptRequest<K> {
+    /// `WdfRequestUnmarkCancelable`: the request back, to complete (here, on this thread).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// [`Cancelled`] when the request was cancelled first: its cancel routine completes it (or
+    /// has), and it is no longer yours.
+    pub fn unmark(mut self) -> Result<Request<'static, K>, Cancelled<'static>> {
+        let Some(kept) = self.raw.take() else {
+            return Err(Cancelled(RequestDone::new()));
+        };
+        match kept.unmark() {
+            Ok(raw) => Ok(Request::from_raw(raw)),
+            Err(_cancelled) => Err(Cancelled(RequestDone::new())),
+        }
+    }
+}
+
+impl<K: RequestKind> Drop for KeptRequest<K> {
+    fn drop(&mut self) {
+        if let Some(kept) = self.raw.take() {
+            kept.leave();
+        }
+    }
+}
+
 impl<K: RequestKind> Drop for CancelableRequest<'_, K> {
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {

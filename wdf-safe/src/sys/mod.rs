@@ -38,7 +38,7 @@ pub(crate) use types::{ControlDeviceSettings, Given, PnpEvent};
 pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
-    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, LookasideBlock,
+    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, KeptHandle, LookasideBlock,
     LookasideHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle, RequestRef,
     TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };
@@ -47,7 +47,7 @@ pub(crate) use wdk::{
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
-    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, LookasideBlock,
+    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, KeptHandle, LookasideBlock,
     LookasideHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle, RequestRef,
     TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };

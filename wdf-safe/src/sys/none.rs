@@ -419,6 +419,11 @@ impl RequestHandle {
         match *self.0 {}
     }
 
+    /// Keeping a cancelable request past its callback.
+    pub(crate) const fn keep(self) -> Option<KeptHandle> {
+        match *self.0 {}
+    }
+
     /// The request handle was dropped while the driver owned it.
     pub(crate) fn dropped(self) {
         match *self.0 {}
@@ -620,6 +625,21 @@ impl<T> core::ops::Deref for LookasideBlock<T> {
 
 impl<T> core::ops::DerefMut for LookasideBlock<T> {
     fn deref_mut(&mut self) -> &mut T {
+        match *self.0 {}
+    }
+}
+
+/// A cancelable request kept past its callback.
+pub(crate) struct KeptHandle(&'static Never);
+
+impl KeptHandle {
+    /// `WdfRequestUnmarkCancelable`.
+    pub(crate) fn unmark(self) -> Result<RequestHandle, NtStatus> {
+        match *self.0 {}
+    }
+
+    /// Letting go of it.
+    pub(crate) fn leave(self) {
         match *self.0 {}
     }
 }

@@ -140,7 +140,7 @@ pub(crate) use file::{FileContext, FileRef, keep_file_events};
 pub(crate) use lookaside::{LookasideBlock, LookasideHandle};
 pub(crate) use queue::QueueHandle;
 pub(crate) use registry::ParametersKey;
-pub(crate) use request::{IoTargetHandle, RequestHandle, RequestRef};
+pub(crate) use request::{IoTargetHandle, KeptHandle, RequestHandle, RequestRef};
 pub(crate) use request_context::RequestContextSpec;
 pub(crate) use timer::TimerHandle;
 pub(crate) use wait_lock::WaitLockHandle;

@@ -1,11 +1,12 @@
 //! `WDFREQUEST` and `WDFIOTARGET`: parameters, buffers, completion, forwarding, sending, and
 //! cancelable requests.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::any::Any;
 use core::ffi::c_void;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use super::contexts::ObjectHead;
 use super::device::DeviceRecord;
@@ -19,6 +20,7 @@ use super::wdk_sys::{
 };
 use super::{TypeInfo, attributes, context_of, enum_flags, guarded, record_of, registered_queue};
 use crate::sys::{CancelCallback, ContextTypeInfo, DriverCallbacks, RequestType};
+use wdm_compat::memory::try_box;
 use wdm_compat::{IoControlCode, NtResult, NtStatus, Parameters};
 
 /// Who owns a cancelable request: its cancel routine or the driver (`CancelContext::state`).
@@ -45,10 +47,39 @@ const LOST: u8 = 6;
 /// `UNMARKING` to end never waits for a thread it preempted on its own processor.
 static UNMARKING_WINDOW: wdm_compat::SpinLock<()> = wdm_compat::SpinLock::new(());
 
-/// The context of a cancelable request: who owns it now, and the driver's cancel routine.
+/// Who owns a cancelable request now ([`FRESH`] … [`LOST`]), in crate memory shared by the
+/// request's cancel context and a kept handle, so a kept handle finds out that it lost without
+/// touching the request (which KMDF may have freed by then).
+pub(crate) struct CancelCell {
+    state: AtomicU8,
+    /// The context's share (until the request is destroyed) and a kept handle's.
+    shares: AtomicUsize,
+}
+
+impl CancelCell {
+    /// Drops one share; the last frees the cell.
+    ///
+    /// # Safety
+    ///
+    /// `cell` came from `Box::into_raw` in `mark_cancelable`, and the caller owns one share,
+    /// which it gives up.
+    unsafe fn release(cell: NonNull<Self>) {
+        // SAFETY: the caller's share keeps the cell until here.
+        if unsafe { cell.as_ref() }
+            .shares
+            .fetch_sub(1, Ordering::AcqRel)
+            == 1
+        {
+            // SAFETY: the last share: no one else can reach the cell.
+            drop(unsafe { Box::from_raw(cell.as_ptr()) });
+        }
+    }
+}
+
+/// The context of a cancelable request: its ownership cell, and the driver's cancel routine.
 #[repr(C)]
 struct CancelContext<C> {
-    state: AtomicU8,
+    cell: AtomicPtr<CancelCell>,
     routine: C,
 }
 
@@ -566,14 +597,23 @@ impl RequestHandle {
         }
     }
 
-    /// The request's cancel context, if it was marked cancelable (its state is its first
+    /// The request's cancel context, if it was ever marked cancelable (its cell is its first
     /// field, whatever the routine's type).
     fn cancel_context<C>(&self) -> Option<NonNull<CancelContext<C>>> {
         NonNull::new(context_of(self.raw().cast(), &CANCEL).cast())
     }
 
-    /// Stores `routine` and the ownership state in the request's [`CANCEL`] context, takes a
-    /// reference on the request, then `WdfRequestMarkCancelableEx`.
+    /// The ownership cell of a request marked cancelable before.
+    fn cancel_cell(&self) -> Option<NonNull<CancelCell>> {
+        let context = self.cancel_context::<()>()?;
+        // SAFETY: the context lives as long as the request, which the caller holds (owner or
+        // reference); only the atomic pointer field is borrowed.
+        NonNull::new(unsafe { &(*context.as_ptr()).cell }.load(Ordering::Acquire))
+    }
+
+    /// Stores `routine` in the request's [`CANCEL`] context and the ownership state in its
+    /// cell (made at the first mark), takes a reference on the request, then
+    /// `WdfRequestMarkCancelableEx`.
     pub(crate) fn mark_cancelable<C: CancelCallback>(
         self,
         routine: C,
@@ -582,7 +622,7 @@ impl RequestHandle {
             assert!(size_of::<CancelContext<C>>() <= CANCEL_CONTEXT_SIZE);
             assert!(align_of::<CancelContext<C>>() <= 16);
         };
-        let mut attributes = attributes(&CANCEL, None, None);
+        let mut attributes = attributes(&CANCEL, None, Some(evt_cancel_context_destroy));
         let mut context: *mut c_void = ptr::null_mut();
         // SAFETY: the driver owns the live request; the out-pointer is a local. A second
         // allocation returns STATUS_OBJECT_NAME_EXISTS with the existing context.
@@ -601,14 +641,31 @@ impl RequestHandle {
         let Some(context) = NonNull::new(context.cast::<CancelContext<C>>()) else {
             return Err((self, NtStatus::INSUFFICIENT_RESOURCES));
         };
-        // A request marked before has this context already (`STATUS_OBJECT_NAME_EXISTS`): it
-        // may be marked again only once the driver unmarked it. A request its cancel routine
-        // claimed stays claimed (KMDF answers `STATUS_CANCELLED` for it too): resetting the
-        // state would let a stale unmark win it back after the routine completed it.
         // SAFETY: a CANCEL context is CANCEL_CONTEXT_SIZE bytes, aligned to 16 (both checked
         // above against `CancelContext<C>`), zeroed by the framework, living as long as the
-        // request; only the state field is borrowed, and it is atomic.
-        let state = unsafe { &(*context.as_ptr()).state };
+        // request; only the atomic cell field is borrowed.
+        let cell_field = unsafe { &(*context.as_ptr()).cell };
+        let cell = match NonNull::new(cell_field.load(Ordering::Acquire)) {
+            Some(cell) => cell,
+            None => {
+                // The first mark: no cancel routine or kept handle can look yet.
+                let Ok(made) = try_box(CancelCell {
+                    state: AtomicU8::new(FRESH),
+                    shares: AtomicUsize::new(1),
+                }) else {
+                    return Err((self, NtStatus::INSUFFICIENT_RESOURCES));
+                };
+                let made = Box::into_raw(made);
+                cell_field.store(made, Ordering::Release);
+                // SAFETY: from `Box::into_raw`, not null.
+                unsafe { NonNull::new_unchecked(made) }
+            }
+        };
+        // SAFETY: the context's share keeps the cell until the request is destroyed.
+        let state = unsafe { &cell.as_ref().state };
+        // A request marked before may be marked again only once the driver unmarked it. A
+        // request its cancel routine claimed stays claimed (KMDF answers `STATUS_CANCELLED`
+        // for it too): resetting the state would let a stale unmark win it back.
         let marking = state
             .compare_exchange(FRESH, MARKING, Ordering::AcqRel, Ordering::Acquire)
             .or_else(|_| {
@@ -657,43 +714,37 @@ impl RequestHandle {
     /// `WdfRequestUnmarkCancelable`, serialized with the cancel routine: `Err(STATUS_CANCELLED)`
     /// without touching the request when the routine claimed it first (it completes it).
     pub(crate) fn unmark_cancelable(self) -> Result<Self, NtStatus> {
-        let Some(context) = self.cancel_context::<()>() else {
+        let Some(cell) = self.cancel_cell() else {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         };
-        // `mark_cancelable` wrote a `CancelContext<C>`; `repr(C)` puts its `state` where a
-        // `CancelContext<()>`'s is.
-        // SAFETY: the context lives as long as the request object, which the reference taken
-        // by `mark_cancelable` keeps alive until `reference(false)` below.
-        let state = unsafe { &(*context.as_ptr()).state };
-        let window = UNMARKING_WINDOW.lock();
-        let unmarking = state
-            .compare_exchange(CANCELABLE, UNMARKING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if !unmarking {
-            drop(window);
-            self.reference(false);
-            return Err(NtStatus::CANCELLED);
-        }
-        // SAFETY: the driver owns the live request, not completed: the cancel routine has not
-        // claimed it (the state says so).
-        let status =
-            unsafe { call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, self.raw()) };
-        if NtStatus::from_raw(status) == NtStatus::CANCELLED {
-            // KMDF calls the cancel routine (on another thread): it completes the request.
-            state.store(LOST, Ordering::Release);
-            drop(window);
-            self.reference(false);
-            return Err(NtStatus::CANCELLED);
-        }
-        state.store(UNMARKED, Ordering::Release);
-        drop(window);
+        let won = unmark(self.raw(), cell);
+        // The reference `mark_cancelable` took kept the request (and its cell) until here.
         self.reference(false);
-        Ok(self)
+        won.map(|()| self)
     }
 
     /// The driver leaves a cancelable request to its cancel routine: its reference goes.
     pub(crate) fn leave_to_cancel_routine(self) {
         self.reference(false);
+    }
+
+    /// The driver keeps a cancelable request past its callback: a share of its cell instead of
+    /// the reference on the request (which must not outlive the request's device: KMDF frees a
+    /// request into its device's lookaside list).
+    pub(crate) fn keep(self) -> Option<KeptHandle> {
+        let cell = self.cancel_cell();
+        if let Some(cell) = cell {
+            // SAFETY: the context's share keeps the cell while the request lives, and the
+            // reference `mark_cancelable` took keeps the request until below.
+            unsafe { cell.as_ref() }
+                .shares
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.reference(false);
+        cell.map(|cell| KeptHandle {
+            request: self.0,
+            cell,
+        })
     }
 
     /// A request was dropped without being completed, forwarded or sent: KMDF would wait for
@@ -714,6 +765,87 @@ impl RequestHandle {
     }
 }
 
+/// Asks KMDF for a cancelable request the caller found CANCELABLE, racing its cancel routine:
+/// `Ok` when the driver has it back, `Err(STATUS_CANCELLED)` when the routine has it (or will:
+/// KMDF answered `STATUS_CANCELLED`, and calls it on another thread). The request is touched only
+/// after the cell said it is neither claimed nor completed.
+fn unmark(request: WDFREQUEST, cell: NonNull<CancelCell>) -> NtResult {
+    // SAFETY: the caller holds a share of the cell or a reference on the request whose
+    // context holds one.
+    let state = unsafe { &cell.as_ref().state };
+    let window = UNMARKING_WINDOW.lock();
+    if state
+        .compare_exchange(CANCELABLE, UNMARKING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(NtStatus::CANCELLED);
+    }
+    // SAFETY: the request is cancelable and not claimed (the state was CANCELABLE), so it is
+    // the driver's, not completed, and held by KMDF's list of cancelable requests; the cancel
+    // routine waits while the state is UNMARKING.
+    let status = unsafe { call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, request) };
+    if NtStatus::from_raw(status) == NtStatus::CANCELLED {
+        state.store(LOST, Ordering::Release);
+        drop(window);
+        return Err(NtStatus::CANCELLED);
+    }
+    state.store(UNMARKED, Ordering::Release);
+    drop(window);
+    Ok(())
+}
+
+/// A cancelable request the driver keeps in its state past the callback (the C echo sample's
+/// `CurrentRequest`), which another thread (a timer's DPC) unmarks or lets go: the request's
+/// handle and a share of its ownership cell, no reference on the request.
+pub(crate) struct KeptHandle {
+    request: NonNull<wdk_sys::WDFREQUEST__>,
+    cell: NonNull<CancelCell>,
+}
+
+// SAFETY: the cell is shared crate memory (atomics) freed by its last share, which this handle
+// holds until `unmark` or `leave` consumes it; the request is touched only by `unmark`, after
+// the cell's compare-and-swap said the cancel routine has not claimed it, while KMDF holds it
+// as a cancelable request; KMDF lets a request be unmarked and completed from any thread at
+// ≤ DISPATCH_LEVEL.
+unsafe impl Send for KeptHandle {}
+// SAFETY: every use consumes the handle; a shared reference allows nothing.
+unsafe impl Sync for KeptHandle {}
+
+impl KeptHandle {
+    /// `WdfRequestUnmarkCancelable` for a kept request: the request back (the driver's, to
+    /// complete), or `Err(STATUS_CANCELLED)` when its cancel routine has it.
+    pub(crate) fn unmark(self) -> Result<RequestHandle, NtStatus> {
+        let won = unmark(self.request.as_ptr(), self.cell);
+        // SAFETY: this handle's share, released once (the handle is consumed).
+        unsafe { CancelCell::release(self.cell) };
+        won.map(|()| RequestHandle(self.request))
+    }
+
+    /// The driver lets go of a kept request, leaving it to its cancel routine.
+    pub(crate) fn leave(self) {
+        // SAFETY: this handle's share, released once (the handle is consumed).
+        unsafe { CancelCell::release(self.cell) };
+    }
+}
+
+/// The cancel context's `EvtDestroyCallback`: the request is going, and with it the context's
+/// share of the cell.
+unsafe extern "C" fn evt_cancel_context_destroy(object: wdk_sys::WDFOBJECT) {
+    guarded((), || {
+        let context = context_of(object, &CANCEL).cast::<CancelContext<()>>();
+        if context.is_null() {
+            return;
+        }
+        // SAFETY: the context lives until the object's destroy callbacks have run; only the
+        // atomic cell field is borrowed (`CancelContext` is `repr(C)`, the cell first).
+        let cell = unsafe { &(*context).cell }.swap(ptr::null_mut(), Ordering::AcqRel);
+        if let Some(cell) = NonNull::new(cell) {
+            // SAFETY: the context's share, released once (the pointer was swapped out).
+            unsafe { CancelCell::release(cell) };
+        }
+    });
+}
+
 /// `EvtRequestCancel`: runs the routine stored by `mark_cancelable`, unless the driver
 /// unmarked the request first.
 unsafe extern "C" fn evt_request_cancel<C: CancelCallback>(request: WDFREQUEST) {
@@ -721,13 +853,13 @@ unsafe extern "C" fn evt_request_cancel<C: CancelCallback>(request: WDFREQUEST) 
         let Some(handle) = NonNull::new(request).map(RequestHandle) else {
             return;
         };
-        let Some(context) = handle.cancel_context::<C>() else {
+        let (Some(context), Some(cell)) = (handle.cancel_context::<C>(), handle.cancel_cell())
+        else {
             return handle.complete(NtStatus::CANCELLED, 0);
         };
-        // SAFETY: the framework keeps the request, and so its context, alive while its cancel
-        // routine runs; only the atomic state is borrowed (a later `mark_cancelable` may be
-        // writing the routine of a request this call finds unmarked).
-        let state = unsafe { &(*context.as_ptr()).state };
+        // SAFETY: the framework keeps the request, and so its context and the context's share
+        // of the cell, alive while its cancel routine runs.
+        let state = unsafe { &cell.as_ref().state };
         let claimed = loop {
             match state.load(Ordering::Acquire) {
                 // An unmark is asking KMDF for the request (one DDI call, at DISPATCH_LEVEL on
