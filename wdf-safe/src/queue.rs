@@ -87,6 +87,21 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
         self
     }
 
+    /// `WDF_OBJECT_ATTRIBUTES.SynchronizationScope = WdfSynchronizationScopeQueue`: the
+    /// framework runs the queue's `EvtIo*` callbacks one at a time, with the cancel routines of
+    /// its requests and the timers created for it with
+    /// [`Device::create_serialized_timer`](crate::Device::create_serialized_timer)
+    /// (`AutomaticSerialization`), under the queue's callback lock — so they may share state
+    /// without a lock of their own, as the C echo sample's queue and timer do. They run at
+    /// DISPATCH_LEVEL then (the lock is a spin lock): nothing that waits.
+    ///
+    /// IRQL: any: it only fills in the configuration.
+    #[must_use]
+    pub const fn synchronized(mut self) -> Self {
+        self.callbacks.synchronized = true;
+        self
+    }
+
     /// `AllowZeroLengthRequests = TRUE`: zero-length reads and writes reach the driver instead
     /// of being completed by the framework with success.
     ///
@@ -266,6 +281,8 @@ pub(crate) struct Callbacks<D> {
     pub(crate) stop: Option<IoStopCallback<D>>,
     /// `EvtIoResume`.
     pub(crate) resume: Option<IoResumeCallback<D>>,
+    /// `SynchronizationScope = WdfSynchronizationScopeQueue`.
+    pub(crate) synchronized: bool,
 }
 
 impl<D> Callbacks<D> {
@@ -280,6 +297,7 @@ impl<D> Callbacks<D> {
             canceled_on_queue: None,
             stop: None,
             resume: None,
+            synchronized: false,
         }
     }
 
@@ -346,6 +364,10 @@ impl<D: crate::KmdfDriver> sys::QueueCallbacks<D> for Callbacks<D> {
 
     fn power_managed(&self) -> bool {
         self.stop.is_some() && self.resume.is_some()
+    }
+
+    fn synchronized(&self) -> bool {
+        self.synchronized
     }
 
     fn stop(&self, driver: &D, request: RequestRef, flags: u32) {

@@ -170,6 +170,37 @@ impl<D: KmdfDriver, S> Device<D, S> {
             self.raw(),
             config.period_ms,
             ParentCallback(config.callback),
+            None,
+        )
+        .map(|raw| Timer {
+            raw,
+            _driver: PhantomData,
+        })
+    }
+
+    /// `WdfTimerCreate` with one of this device's queues as the parent and
+    /// `AutomaticSerialization = TRUE` (the C echo sample's timer): when the queue is
+    /// [`synchronized`](crate::QueueConfig::synchronized), the timer's callback never runs at
+    /// the same time as the queue's callbacks or its requests' cancel routines; otherwise the
+    /// framework serializes nothing (`_GetEffectiveLock`: a parent without a synchronization
+    /// scope gives no lock). The timer goes with the queue. Its callback still gets the device.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`create_timer`](Self::create_timer), and `STATUS_INVALID_DEVICE_REQUEST` for a
+    /// queue of another device.
+    pub fn create_serialized_timer<K: crate::kind::QueueKind>(
+        &self,
+        queue: &crate::Queue<K>,
+        config: TimerConfig<D>,
+    ) -> NtResult<Timer<D>> {
+        TimerHandle::create(
+            self.raw(),
+            config.period_ms,
+            ParentCallback(config.callback),
+            Some(queue.raw()),
         )
         .map(|raw| Timer {
             raw,

@@ -23,8 +23,10 @@
 //!   stops the timer, waiting for a tick in progress. While the device is in D3 nothing
 //!   completes: new requests wait in the default queue, and waiting ones stay waiting.
 //!
-//! What the C sample does that this port does not: it serializes the timer with the queue
-//! (`AutomaticSerialization`); here the stored bytes are behind a spin lock instead.
+//! Where the C sample serializes the timer with the queue (`AutomaticSerialization`) and keeps
+//! the current request in the queue context, this port keeps waiting requests in a manual queue
+//! and the stored bytes behind a spin lock; wdf-safe can express the C sample's way too
+//! (`QueueConfig::synchronized`, `Device::create_serialized_timer`, `CancelableRequest::keep`).
 #![no_std]
 #![forbid(unsafe_code)]
 

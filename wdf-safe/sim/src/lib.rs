@@ -105,6 +105,16 @@ pub fn pool_in_use(io: &wdm_compat::host::IoManager, tag: u32) -> (usize, usize)
     io.library::<framework::Framework>().pool.in_use(tag)
 }
 
+/// Threads of drivers loaded into `io` waiting now for a callback lock (a queue's
+/// `SynchronizationScope`, shared with its serialized timers): what a test waits for to know
+/// that a callback is being held back.
+#[must_use]
+pub fn callback_lock_waiters(io: &wdm_compat::host::IoManager) -> usize {
+    io.library::<framework::Framework>()
+        .lock_waiters
+        .load(core::sync::atomic::Ordering::SeqCst)
+}
+
 pub use framework::registry::RegistryValue;
 
 /// Sets `name` in the `Parameters` registry key of the driver loaded (or to be loaded) as

@@ -136,6 +136,9 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
     /// Whether the queue is power-managed, with an `EvtIoStop` and an `EvtIoResume`.
     fn power_managed(&self) -> bool;
 
+    /// Whether the queue's callbacks are serialized (`WdfSynchronizationScopeQueue`).
+    fn synchronized(&self) -> bool;
+
     /// `EvtIoStop`: the device is leaving D0 (or being removed) while the driver owns
     /// `request`, which came from this queue; `flags` are the `WDF_REQUEST_STOP_ACTION_FLAGS`.
     /// The request is lent for the call (KMDF holds a reference on it meanwhile).

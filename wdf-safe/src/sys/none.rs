@@ -514,6 +514,7 @@ impl<D: super::DriverCallbacks> TimerHandle<D> {
         device: DeviceHandle<D>,
         _period_ms: u32,
         _callback: D::DeviceCallback,
+        _serialized_with: Option<QueueHandle>,
     ) -> NtResult<Self> {
         match *device.0 {}
     }

@@ -87,7 +87,7 @@
 //! | `WdfWaitLockCreate`, `WdfObjectDelete` | ≤ DISPATCH | `WaitLockHandle::create`, its drop |
 //! | `WdfWaitLockAcquire` | PASSIVE (≤ DISPATCH with a zero timeout) | `WaitLockHandle::acquire`, `try_acquire` |
 //! | `WdfWaitLockRelease` | ≤ DISPATCH | `WaitLockHandle::release` |
-//! | `WdfTimerCreate`, `WdfTimerStart` | ≤ DISPATCH | `TimerHandle::create`, `start` |
+//! | `WdfTimerCreate` (parent: a device, or a queue with `AutomaticSerialization`), `WdfTimerStart` | ≤ DISPATCH | `TimerHandle::create`, `start` |
 //! | `WdfTimerStop` | ≤ DISPATCH (PASSIVE to wait) | `TimerHandle::stop` |
 //! | `WdfWorkItemCreate`, `WdfWorkItemEnqueue` | ≤ DISPATCH | `WorkItemHandle::create`, `enqueue` |
 //! | `WdfWorkItemFlush` | PASSIVE | `WorkItemHandle::flush` |

@@ -20,6 +20,8 @@ pub(crate) struct Attributes {
     pub(crate) cleanup: PFN_WDF_OBJECT_CONTEXT_CLEANUP,
     pub(crate) destroy: PFN_WDF_OBJECT_CONTEXT_DESTROY,
     pub(crate) parent: Option<usize>,
+    /// `SynchronizationScope`.
+    pub(crate) scope: i32,
     /// The context type's address and the context's size, when a type is given.
     pub(crate) context: Option<(usize, usize)>,
 }

@@ -16,6 +16,7 @@ pub(crate) mod queue;
 pub(crate) mod queue_power;
 pub(crate) mod registry;
 pub(crate) mod request;
+pub(crate) mod serialization;
 pub(crate) mod timer;
 pub(crate) mod verifier;
 pub(crate) mod wait_lock;
@@ -56,6 +57,8 @@ pub(crate) struct Framework {
     next_image: AtomicUsize,
     /// Lookaside blocks out, per image and tag (KMDF's pool tracking).
     pub(crate) pool: Arc<lookaside::PoolLedger>,
+    /// Threads waiting for a callback lock ([`serialization`]).
+    pub(crate) lock_waiters: AtomicUsize,
 }
 
 /// Everything behind the framework's lock.
@@ -102,6 +105,7 @@ impl Default for Framework {
             release_waiters: AtomicUsize::new(0),
             next_image: AtomicUsize::new(0),
             pool: Arc::default(),
+            lock_waiters: AtomicUsize::new(0),
         }
     }
 }

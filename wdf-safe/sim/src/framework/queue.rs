@@ -92,6 +92,8 @@ pub(crate) struct QueueBody {
     /// A `WdfIoQueueStopSynchronously` waits for the queue to idle (its idle callback is
     /// registered).
     idling: bool,
+    /// The callback lock its attributes asked for (`WdfSynchronizationScopeQueue`).
+    pub(crate) lock: Option<std::sync::Arc<super::serialization::CallbackLock>>,
 }
 
 impl QueueBody {
@@ -234,6 +236,9 @@ pub(crate) fn create(
         power_managed,
         powered: !power_managed || in_d0,
         idling: false,
+        lock: attributes
+            .is_some_and(|a| a.scope == SCOPE_QUEUE)
+            .then(std::sync::Arc::default),
     });
     let queue = lifecycle::create_object(cx, Some(parent), attributes, body)?;
     if config.default_queue {
@@ -287,6 +292,10 @@ enum Next {
     CompleteZeroLength(Handle),
     Done,
 }
+
+/// `WdfSynchronizationScopeQueue`.
+const SCOPE_QUEUE: i32 =
+    crate::ffi::bindings::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeQueue;
 
 /// `DispatchEvents`: presents requests while the queue's kind and state allow.
 pub(crate) fn dispatch_events(cx: &Cx, queue: Handle) {
@@ -425,6 +434,9 @@ fn present(
     c: &QueueCallbacks,
 ) {
     let parameters = request::parameters(cx, request);
+    // A synchronized queue's callbacks run one at a time, at DISPATCH_LEVEL.
+    let lock = super::serialization::of_queue(cx, queue);
+    let _held = lock.as_ref().map(|lock| lock.acquire(cx));
     let _presenting = Presenting::enter(queue);
     match request_type {
         RequestType::WdfRequestTypeRead if c.read.is_some() => {

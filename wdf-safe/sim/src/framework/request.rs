@@ -427,6 +427,15 @@ pub(crate) fn cancel_for_driver(cx: &Cx, request: Handle) {
         info.canceled = true;
         info.cancel.take()
     };
+    cancel_serialized(cx, routine, request);
+}
+
+/// `EvtRequestCancel` under the callback lock of the request's queue, if it has one
+/// (`m_IoCancelCallbackLockPtr`).
+fn cancel_serialized(cx: &Cx, routine: PFN_WDF_REQUEST_CANCEL, request: Handle) {
+    let queue = with_request(cx, request, |info| info.queue).flatten();
+    let lock = queue.and_then(|queue| super::serialization::of_queue(cx, queue));
+    let _held = lock.as_ref().map(|lock| lock.acquire(cx));
     callbacks::evt_request_cancel(routine, request);
 }
 
@@ -439,7 +448,7 @@ fn cancelled_by_sender(cx: &Cx, request: Handle) {
         };
         info.cancel.take()
     };
-    callbacks::evt_request_cancel(routine, request);
+    cancel_serialized(cx, routine, request);
 }
 
 // ---- the driver's DDIs -------------------------------------------------------------------------

@@ -35,6 +35,8 @@ pub(crate) struct TimerBody {
     cx: Cx,
     /// `m_CallbackThread`: the thread running its callback now.
     running_on: Option<ThreadId>,
+    /// `m_CallbackLock`: its parent's callback lock, with `AutomaticSerialization`.
+    lock: Option<std::sync::Arc<super::serialization::CallbackLock>>,
 }
 
 /// `FxTimer::_Create`: the parent (required) is a live object.
@@ -44,6 +46,7 @@ pub(crate) fn create(
     period: u32,
     parent: Handle,
     attributes: &Attributes,
+    lock: Option<std::sync::Arc<super::serialization::CallbackLock>>,
 ) -> Result<Handle, NtStatus> {
     let body = TimerBody {
         callback,
@@ -51,6 +54,7 @@ pub(crate) fn create(
         due: None,
         cx: cx.clone(),
         running_on: None,
+        lock,
     };
     let timer = lifecycle::create_object(cx, Some(parent), Some(attributes), Body::Timer(body))?;
     cx.lock().timers.push(timer);
@@ -173,9 +177,9 @@ pub(crate) fn advance(fx: &Framework, ticks: u64) {
             body.due = (body.period > 0)
                 .then(|| due.saturating_add(u64::from(body.period) * TICKS_PER_MS));
             body.running_on = Some(std::thread::current().id());
-            (timer, body.callback, body.cx.clone())
+            (timer, body.callback, body.cx.clone(), body.lock.clone())
         };
-        fire(next.0, next.1, &next.2);
+        fire(next.0, next.1, &next.2, next.3.as_deref());
         let mut state = fx.lock();
         if let Some(body) = state.objects.get_mut(next.0).and_then(|o| o.timer_mut()) {
             body.running_on = None;
@@ -185,13 +189,21 @@ pub(crate) fn advance(fx: &Framework, ticks: u64) {
     }
 }
 
-/// Runs `EvtTimerFunc(timer)` as the timer's DPC: the driver's code, at DISPATCH_LEVEL.
-fn fire(timer: Handle, callback: PFN_WDF_TIMER, cx: &Cx) {
+/// Runs `EvtTimerFunc(timer)` as the timer's DPC: the driver's code, at DISPATCH_LEVEL, under
+/// its parent's callback lock when it is serialized with it.
+fn fire(
+    timer: Handle,
+    callback: PFN_WDF_TIMER,
+    cx: &Cx,
+    lock: Option<&super::serialization::CallbackLock>,
+) {
     let shared = std::rc::Rc::new(cx.clone());
     cx.kernel.as_driver(|| {
         let old = cx.kernel.raise_irql(DISPATCH);
         let frame = shared.enter_shared();
+        let held = lock.map(|lock| lock.acquire(cx));
         callbacks::evt_timer_func(callback, timer);
+        drop(held);
         drop(frame);
         cx.kernel.lower_irql(old);
     });

@@ -535,7 +535,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// The device and queue, each held by a reference for the call, when `queue` is a queue of
     /// this device and neither has been disposed.
-    fn live_pair(
+    pub(super) fn live_pair(
         self,
         queue: QueueHandle,
     ) -> NtResult<(Held<wdk_sys::WDFDEVICE__>, Held<wdk_sys::WDFQUEUE__>)> {

@@ -143,6 +143,7 @@ pub(super) fn create<D: DriverCallbacks>(
         // WDF_IO_QUEUE_CONFIG_INIT: no limit on the requests presented at once.
         config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
     }
+    let synchronized = callbacks.synchronized();
     // Kept before the framework call, so nothing can fail after it (inert if it fails).
     let queue_record = keep(QueueRecord::<D> {
         head: ObjectHead::new(),
@@ -154,6 +155,10 @@ pub(super) fn create<D: DriverCallbacks>(
         Some(evt_queue_cleanup::<D>),
         Some(evt_queue_destroy::<D>),
     );
+    if synchronized {
+        attributes.SynchronizationScope =
+            wdk_sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeQueue;
+    }
     let mut queue: WDFQUEUE = ptr::null_mut();
     // SAFETY: the device is live (the caller checked, and is one of its callbacks or
     // DriverEntry); configuration and attributes are read during the call.

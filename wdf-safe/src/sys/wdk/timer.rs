@@ -41,12 +41,14 @@ impl<D: DriverCallbacks> TimerHandle<D> {
         self.0.context::<T>(info)
     }
 
-    /// `WdfTimerCreate` with `device` as the parent: fires `callback` once per start
-    /// (`period_ms` 0) or every `period_ms` milliseconds once started.
+    /// `WdfTimerCreate` with `device` as the parent (or `serialized_with`, one of its queues,
+    /// with `AutomaticSerialization`): fires `callback` once per start (`period_ms` 0) or
+    /// every `period_ms` milliseconds once started.
     pub(crate) fn create(
         device: DeviceHandle<D>,
         period_ms: u32,
         callback: D::DeviceCallback,
+        serialized_with: Option<super::queue::QueueHandle>,
     ) -> NtResult<Self> {
         let mut prepared = ChildRecord::prepare(device, callback)?;
         let mut config = WDF_TIMER_CONFIG {
@@ -55,6 +57,15 @@ impl<D: DriverCallbacks> TimerHandle<D> {
             Period: period_ms,
             ..WDF_TIMER_CONFIG::default()
         };
+        // The queue, held for the call: the timer's parent, whose callback lock it shares.
+        let queue = match serialized_with {
+            Some(queue) => Some(device.live_pair(queue)?.1),
+            None => None,
+        };
+        if let Some(queue) = &queue {
+            prepared.attributes.ParentObject = queue.raw().cast();
+            config.AutomaticSerialization = 1;
+        }
         let mut timer: WDFTIMER = ptr::null_mut();
         // SAFETY: the configuration and attributes are read during the call; the parent is a
         // device held by a reference for it; the out-pointer is a local.

@@ -273,6 +273,7 @@ fn attributes(
         cleanup: raw.EvtCleanupCallback,
         destroy: raw.EvtDestroyCallback,
         parent: (!raw.ParentObject.is_null()).then(|| raw.ParentObject.addr()),
+        scope: raw.SynchronizationScope,
         context,
     }))
 }

@@ -39,12 +39,19 @@ pub(crate) unsafe extern "C" fn WdfTimerCreate(
     if config.Period > MAXLONG || config.EvtTimerFunc.is_none() {
         return NtStatus::INVALID_PARAMETER.to_raw();
     }
-    // The simulation does not serialize a timer with its parent's callbacks (the crate never
-    // asks it to): refused rather than silently not done.
-    if config.AutomaticSerialization != 0 {
-        return NtStatus::NOT_SUPPORTED.to_raw();
-    }
-    match timer::create(&cx, config.EvtTimerFunc, config.Period, parent, &attributes) {
+    // `_GetEffectiveLock`: serialized with its parent's callbacks when asked and the parent has
+    // a synchronization scope (a queue's); a parent without one gives no lock.
+    let lock = (config.AutomaticSerialization != 0)
+        .then(|| crate::framework::serialization::of_queue(&cx, parent))
+        .flatten();
+    match timer::create(
+        &cx,
+        config.EvtTimerFunc,
+        config.Period,
+        parent,
+        &attributes,
+        lock,
+    ) {
         Ok(created) => {
             write(timer, core::ptr::without_provenance_mut(created.raw()));
             NtStatus::SUCCESS.to_raw()
