@@ -571,12 +571,15 @@ static_assertions::assert_impl_all!(IoTarget: Send, Sync);
 #[must_use = "a cancelable request must be unmarked (or left to its cancel routine)"]
 pub struct CancelableRequest<'r, K: RequestKind> {
     _thread: StaysOnItsThread<dyn ARequestIsFinishedInItsCallbackOrForwardedToAManualQueue>,
-    raw: Option<RequestHandle>,
+    raw: Option<sys::KeptHandle>,
     _kind: PhantomData<K>,
     _brand: Brand<'r>,
 }
 
-static_assertions::assert_eq_size!(CancelableRequest<'static, Read>, usize);
+// The request's handle and its ownership cell (one word without a backend).
+static_assertions::const_assert!(
+    size_of::<CancelableRequest<'static, Read>>() <= 2 * size_of::<usize>()
+);
 static_assertions::assert_not_impl_any!(CancelableRequest<'static, Read>: Send, Sync, Clone);
 static_assertions::assert_not_impl_any!(AnyRequest<'static>: Send, Sync);
 
@@ -708,7 +711,7 @@ impl<'r, K: RequestKind> CancelableRequest<'r, K> {
         let Some(raw) = self.raw.take() else {
             return Err(Cancelled(RequestDone::new()));
         };
-        match raw.unmark_cancelable() {
+        match raw.unmark() {
             Ok(raw) => Ok(Request::from_raw(raw)),
             Err(_cancelled) => Err(Cancelled(RequestDone::new())),
         }
@@ -721,7 +724,7 @@ impl<'r, K: RequestKind> CancelableRequest<'r, K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn park(mut self) -> RequestDone<'r> {
         if let Some(raw) = self.raw.take() {
-            raw.leave_to_cancel_routine();
+            raw.leave();
         }
         RequestDone::new()
     }
@@ -739,7 +742,7 @@ impl<'r, K: RequestKind> CancelableRequest<'r, K> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn keep(mut self) -> (KeptRequest<K>, RequestDone<'r>) {
         let kept = KeptRequest {
-            raw: self.raw.take().and_then(RequestHandle::keep),
+            raw: self.raw.take(),
             _kind: PhantomData,
         };
         (kept, RequestDone::new())
@@ -790,7 +793,7 @@ impl<K: RequestKind> Drop for KeptRequest<K> {
 impl<K: RequestKind> Drop for CancelableRequest<'_, K> {
     fn drop(&mut self) {
         if let Some(raw) = self.raw.take() {
-            raw.leave_to_cancel_routine();
+            raw.leave();
         }
     }
 }

@@ -405,22 +405,7 @@ impl RequestHandle {
     pub(crate) fn mark_cancelable<C: CancelCallback>(
         self,
         _routine: C,
-    ) -> Result<Self, (Self, NtStatus)> {
-        match *self.0 {}
-    }
-
-    /// `WdfRequestUnmarkCancelable`.
-    pub(crate) fn unmark_cancelable(self) -> Result<Self, NtStatus> {
-        match *self.0 {}
-    }
-
-    /// Returning from a callback with the request left to its cancel routine.
-    pub(crate) fn leave_to_cancel_routine(self) {
-        match *self.0 {}
-    }
-
-    /// Keeping a cancelable request past its callback.
-    pub(crate) const fn keep(self) -> Option<KeptHandle> {
+    ) -> Result<KeptHandle, (Self, NtStatus)> {
         match *self.0 {}
     }
 

@@ -27,11 +27,13 @@
 //!   `STATUS_INVALID_DEVICE_STATE` or do nothing) instead of a disposed or deleted one, and a
 //!   call that began before holds a framework reference on the object until it returns.
 //! * A request that is marked cancelable gets a context of the type [`request::CANCEL`] holding
-//!   the driver's cancel routine and who owns the request now (the routine or the driver), read
-//!   by the one `EvtRequestCancel` trampoline, and the crate holds a reference on the request
-//!   until the driver lets go of it: unmarking and the cancel routine are serialized as
+//!   the driver's cancel routine and a pointer to its ownership cell (crate memory: who owns
+//!   the request now, the routine or the driver), read by the one `EvtRequestCancel`
+//!   trampoline. The driver's handle to the cancelable request holds a share of that cell, not
+//!   a reference on the request: unmarking and the cancel routine are serialized through it as
 //!   `WdfRequestUnmarkCancelable`'s documentation requires, so the crate never unmarks a request
-//!   its cancel routine completed.
+//!   its cancel routine completed, and a handle kept past the request (and its device) touches
+//!   nothing of it.
 //! * The driver value is published with its `TypeId` (`Image::driver_type`): the trampolines
 //!   whose type the driver names at the call (`send_observed::<D>`,
 //!   `hook_keyboard_connect::<D>`) check it and find nothing, instead of the value read as
@@ -55,7 +57,7 @@
 //! | `WdfDeviceCreate` | PASSIVE | device creation |
 //! | `WdfObjectGetTypedContextWorker` | ≤ DISPATCH + 1 | the trampolines of devices and queues |
 //! | `WdfObjectAllocateContext` | ≤ DISPATCH | `RequestHandle::mark_cancelable` |
-//! | `WdfObjectReferenceActual`, `WdfObjectDereferenceActual` | ≤ DISPATCH | cancelable requests; calls through a kept `Device`, `Queue` or `IoTarget` |
+//! | `WdfObjectReferenceActual`, `WdfObjectDereferenceActual` | ≤ DISPATCH | calls through a kept `Device`, `Queue` or `IoTarget`; lookaside lists and blocks; the file create callback |
 //! | `WdfIoQueueCreate` | ≤ DISPATCH | `DeviceHandle::create_queue` |
 //! | `WdfDeviceConfigureRequestDispatching` | ≤ DISPATCH | `DeviceHandle::configure_request_dispatching` |
 //! | `WdfDeviceCreateSymbolicLink` | PASSIVE | `DeviceHandle::create_symbolic_link` |

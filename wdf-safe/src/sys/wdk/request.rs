@@ -23,7 +23,7 @@ use crate::sys::{CancelCallback, ContextTypeInfo, DriverCallbacks, RequestType};
 use wdm_compat::memory::try_box;
 use wdm_compat::{IoControlCode, NtResult, NtStatus, Parameters};
 
-/// Who owns a cancelable request: its cancel routine or the driver (`CancelContext::state`).
+/// Who owns a cancelable request: its cancel routine or the driver (`CancelCell::state`).
 /// Never marked: the framework zeroes a new context.
 const FRESH: u8 = 0;
 /// Marked cancelable: the first of the cancel routine and `unmark_cancelable` to swap this
@@ -83,7 +83,7 @@ struct CancelContext<C> {
     routine: C,
 }
 
-/// The size of the [`CANCEL`] context: room for the state and a routine of two words.
+/// The size of the [`CANCEL`] context: room for the cell pointer and a routine of two words.
 const CANCEL_CONTEXT_SIZE: usize = 32;
 
 /// The context type of a cancelable request ([`CancelContext`]).
@@ -569,34 +569,6 @@ impl RequestHandle {
         self.output()
     }
 
-    /// `WdfObjectReferenceActual` / `WdfObjectDereferenceActual` on the request.
-    fn reference(&self, add: bool) {
-        if add {
-            // SAFETY: the driver owns the live request; a reference keeps the object (not the
-            // I/O) alive until the matching dereference.
-            unsafe {
-                call_unsafe_wdf_function_binding!(
-                    WdfObjectReferenceActual,
-                    self.raw().cast(),
-                    ptr::null_mut(),
-                    0,
-                    ptr::null()
-                );
-            }
-        } else {
-            // SAFETY: releases the reference `mark_cancelable` took, once.
-            unsafe {
-                call_unsafe_wdf_function_binding!(
-                    WdfObjectDereferenceActual,
-                    self.raw().cast(),
-                    ptr::null_mut(),
-                    0,
-                    ptr::null()
-                );
-            }
-        }
-    }
-
     /// The request's cancel context, if it was ever marked cancelable (its cell is its first
     /// field, whatever the routine's type).
     fn cancel_context<C>(&self) -> Option<NonNull<CancelContext<C>>> {
@@ -612,12 +584,14 @@ impl RequestHandle {
     }
 
     /// Stores `routine` in the request's [`CANCEL`] context and the ownership state in its
-    /// cell (made at the first mark), takes a reference on the request, then
-    /// `WdfRequestMarkCancelableEx`.
+    /// cell (made at the first mark), then `WdfRequestMarkCancelableEx`: the driver's handle to
+    /// the cancelable request is a share of the cell, not a reference on the request (KMDF
+    /// frees a request into its device's lookaside list, so a reference must not outlive the
+    /// device, and a handle the driver keeps may).
     pub(crate) fn mark_cancelable<C: CancelCallback>(
         self,
         routine: C,
-    ) -> Result<Self, (Self, NtStatus)> {
+    ) -> Result<KeptHandle, (Self, NtStatus)> {
         const {
             assert!(size_of::<CancelContext<C>>() <= CANCEL_CONTEXT_SIZE);
             assert!(align_of::<CancelContext<C>>() <= 16);
@@ -689,8 +663,12 @@ impl RequestHandle {
         // which this call set, so no cancel trampoline reads it (one reads it only after
         // claiming a CANCELABLE request), and the driver owns the request.
         unsafe { slot.write(routine) };
+        // The driver's handle's share, taken before anyone can race for the request.
+        // SAFETY: the context's share keeps the cell until the request is destroyed.
+        unsafe { cell.as_ref() }
+            .shares
+            .fetch_add(1, Ordering::Relaxed);
         state.store(CANCELABLE, Ordering::Release);
-        self.reference(true);
         // SAFETY: the driver owns the live request.
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
@@ -700,51 +678,19 @@ impl RequestHandle {
             )
         };
         match NtStatus::from_raw(status).ok() {
-            Ok(()) => Ok(self),
+            Ok(()) => Ok(KeptHandle {
+                request: self.0,
+                cell,
+            }),
             Err(status) => {
                 // Not cancelable after all (already cancelled): KMDF calls no routine, and the
                 // request is the driver's, unmarked.
                 state.store(UNMARKED, Ordering::Release);
-                self.reference(false);
+                // SAFETY: the share taken above, released once.
+                unsafe { CancelCell::release(cell) };
                 Err((self, status))
             }
         }
-    }
-
-    /// `WdfRequestUnmarkCancelable`, serialized with the cancel routine: `Err(STATUS_CANCELLED)`
-    /// without touching the request when the routine claimed it first (it completes it).
-    pub(crate) fn unmark_cancelable(self) -> Result<Self, NtStatus> {
-        let Some(cell) = self.cancel_cell() else {
-            return Err(NtStatus::INVALID_DEVICE_STATE);
-        };
-        let won = unmark(self.raw(), cell);
-        // The reference `mark_cancelable` took kept the request (and its cell) until here.
-        self.reference(false);
-        won.map(|()| self)
-    }
-
-    /// The driver leaves a cancelable request to its cancel routine: its reference goes.
-    pub(crate) fn leave_to_cancel_routine(self) {
-        self.reference(false);
-    }
-
-    /// The driver keeps a cancelable request past its callback: a share of its cell instead of
-    /// the reference on the request (which must not outlive the request's device: KMDF frees a
-    /// request into its device's lookaside list).
-    pub(crate) fn keep(self) -> Option<KeptHandle> {
-        let cell = self.cancel_cell();
-        if let Some(cell) = cell {
-            // SAFETY: the context's share keeps the cell while the request lives, and the
-            // reference `mark_cancelable` took keeps the request until below.
-            unsafe { cell.as_ref() }
-                .shares
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        self.reference(false);
-        cell.map(|cell| KeptHandle {
-            request: self.0,
-            cell,
-        })
     }
 
     /// A request was dropped without being completed, forwarded or sent: KMDF would wait for
@@ -784,7 +730,10 @@ fn unmark(request: WDFREQUEST, cell: NonNull<CancelCell>) -> NtResult {
     // the driver's, not completed, and held by KMDF's list of cancelable requests; the cancel
     // routine waits while the state is UNMARKING.
     let status = unsafe { call_unsafe_wdf_function_binding!(WdfRequestUnmarkCancelable, request) };
-    if NtStatus::from_raw(status) == NtStatus::CANCELLED {
+    if NtStatus::from_raw(status) != NtStatus::SUCCESS {
+        // STATUS_CANCELLED: the cancel routine won and KMDF calls it. Anything else (the
+        // verifier's refusals) leaves the request on KMDF's cancelable list too: either way it
+        // is not the driver's to complete now.
         state.store(LOST, Ordering::Release);
         drop(window);
         return Err(NtStatus::CANCELLED);
@@ -794,8 +743,9 @@ fn unmark(request: WDFREQUEST, cell: NonNull<CancelCell>) -> NtResult {
     Ok(())
 }
 
-/// A cancelable request the driver keeps in its state past the callback (the C echo sample's
-/// `CurrentRequest`), which another thread (a timer's DPC) unmarks or lets go: the request's
+/// The driver's handle to a request it marked cancelable — in the callback
+/// (`CancelableRequest`) or kept in its state past it (`KeptRequest`, the C echo sample's
+/// `CurrentRequest`, unmarked or let go by another thread such as a timer's DPC): the request's
 /// handle and a share of its ownership cell, no reference on the request.
 pub(crate) struct KeptHandle {
     request: NonNull<wdk_sys::WDFREQUEST__>,
