@@ -26,7 +26,7 @@
 //!   driver's whole life: one kept past a removal finds no object (calls fail with
 //!   `STATUS_INVALID_DEVICE_STATE` or do nothing) instead of a disposed or deleted one, and a
 //!   call that began before holds a framework reference on the object until it returns.
-//! * A request that is marked cancelable gets a context of the type [`request::CANCEL`] holding
+//! * A request that is marked cancelable gets a context of the type [`cancel::CANCEL`] holding
 //!   the driver's cancel routine and a pointer to its ownership cell (crate memory: who owns
 //!   the request now, the routine or the driver), read by the one `EvtRequestCancel`
 //!   trampoline. The driver's handle to the cancelable request holds a share of that cell, not
@@ -98,6 +98,7 @@
 //! | `WdfDeviceWdmGetDeviceObject` | ≤ DISPATCH | `RequestHandle::hook_keyboard_connect` ([`keyboard`]) |
 //! | `WdfWdmDeviceGetWdfDeviceHandle` | ≤ DISPATCH | the hooked keyboard class service callback ([`keyboard`]) |
 
+mod cancel;
 mod child;
 mod contexts;
 mod device;
@@ -132,6 +133,7 @@ use wdk_sys::{
 use wdm_compat::memory::{try_box, try_collect, try_push};
 use wdm_compat::{NtResult, NtStatus, SpinLock};
 
+pub(crate) use cancel::KeptHandle;
 pub(crate) use device::DeviceHandle;
 pub(crate) use driver::DriverHandle;
 #[cfg(all(not(feature = "host"), feature = "wdk", target_os = "windows"))]
@@ -142,7 +144,7 @@ pub(crate) use file::{FileContext, FileRef, keep_file_events};
 pub(crate) use lookaside::{LookasideBlock, LookasideHandle};
 pub(crate) use queue::QueueHandle;
 pub(crate) use registry::ParametersKey;
-pub(crate) use request::{IoTargetHandle, KeptHandle, RequestHandle, RequestRef};
+pub(crate) use request::{IoTargetHandle, RequestHandle, RequestRef};
 pub(crate) use request_context::RequestContextSpec;
 pub(crate) use timer::TimerHandle;
 pub(crate) use wait_lock::WaitLockHandle;
