@@ -408,3 +408,34 @@ fn completing_and_purging_from_surprise_removal_are_reported() {
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     assert_eq!(node.remove(), NtStatus::SUCCESS);
 }
+
+#[test]
+fn a_rebalance_stops_the_device_and_the_next_start_restarts_it() {
+    let (_io, node) = setup();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let _ = take();
+    // IRP_MN_QUERY_STOP_DEVICE then IRP_MN_STOP_DEVICE: out of D0, the hardware given back,
+    // nothing cleaned up.
+    assert_eq!(node.stop_for_rebalance(), NtStatus::SUCCESS);
+    assert_eq!(
+        take(),
+        [
+            "self-managed I/O suspend",
+            "D0 exit to D3Final",
+            "release hardware"
+        ]
+    );
+    // Started again with its new resources: the hardware prepared again, self-managed I/O
+    // restarted (not initialised a second time).
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    assert_eq!(
+        take(),
+        [
+            "prepare hardware",
+            "D0 entry from D3Final",
+            "D0 entry",
+            "self-managed I/O restart"
+        ]
+    );
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
+}

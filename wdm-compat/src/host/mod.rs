@@ -206,6 +206,10 @@ pub mod pnp_minor {
     pub const START_DEVICE: u8 = 0x00;
     /// `IRP_MN_REMOVE_DEVICE`.
     pub const REMOVE_DEVICE: u8 = 0x02;
+    /// `IRP_MN_STOP_DEVICE`.
+    pub const STOP_DEVICE: u8 = 0x04;
+    /// `IRP_MN_QUERY_STOP_DEVICE`.
+    pub const QUERY_STOP_DEVICE: u8 = 0x05;
     /// `IRP_MN_SURPRISE_REMOVAL`.
     pub const SURPRISE_REMOVAL: u8 = 0x17;
 }

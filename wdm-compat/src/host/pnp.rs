@@ -279,6 +279,20 @@ impl DeviceNode {
         status
     }
 
+    /// A resource rebalance's stop, as the PnP manager sends it: `IRP_MN_QUERY_STOP_DEVICE`,
+    /// then (when every driver agreed) `IRP_MN_STOP_DEVICE`. [`start`](Self::start) starts the
+    /// device again, with its new resources. Returns the query's failure, else the stop's
+    /// status.
+    pub fn stop_for_rebalance(&self) -> NtStatus {
+        let query = self.send_pnp(pnp_minor::QUERY_STOP_DEVICE).status;
+        if query.is_error() {
+            return query;
+        }
+        let status = self.send_pnp(pnp_minor::STOP_DEVICE).status;
+        self.manager.check_strict();
+        status
+    }
+
     /// Sends `IRP_MN_START_DEVICE` down the stack; returns its final status.
     pub fn start(&self) -> NtStatus {
         let status = self.send_pnp(pnp_minor::START_DEVICE).status;

@@ -124,8 +124,23 @@ pub(crate) fn dispatch_pnp(cx: &Cx, device: Handle, routing: &Routing, irp: IrpI
             io::forward(cx, irp, lower)
         }
         pnp_minor::REMOVE_DEVICE => remove(cx, device, lower, irp),
+        pnp_minor::STOP_DEVICE => {
+            stop_for_rebalance(cx, device);
+            io::forward(cx, irp, lower)
+        }
+        // The query succeeds: nothing of the driver's runs for it (no EvtDeviceQueryStop).
         _ => io::forward(cx, irp, lower),
     }
+}
+
+/// `IRP_MN_STOP_DEVICE` after a successful query (`PnpEventQueryStopped` … `PnpEventStopped`):
+/// the device leaves D0 as for a removal (self-managed I/O suspended, power-managed queues
+/// stopped, D0 exit to D3Final) and gives its hardware back; nothing is purged or cleaned up,
+/// and the next start prepares the hardware again and restarts self-managed I/O
+/// (`PnpEventStartingFromStopped`, `PnpEventRestarting`).
+fn stop_for_rebalance(cx: &Cx, device: Handle) {
+    power_down(cx, device, PowerState::WdfPowerDeviceD3Final);
+    release_hardware(cx, device);
 }
 
 /// `SystemPowerState`, the `Type` of a system set-power IRP.
