@@ -31,6 +31,16 @@ pub const FILE_DEVICE_8042_PORT: u32 = 0x27;
 pub const PDO_NAME: &str = r"\Device\KeyboardPdo0";
 /// The scan code of `A` (set 1), pressed.
 pub const SCAN_A: u16 = 0x1E;
+/// `IOCTL_KEYBOARD_QUERY_ATTRIBUTES`: `CTL_CODE(FILE_DEVICE_KEYBOARD, 0, METHOD_BUFFERED,
+/// FILE_ANY_ACCESS)`, which kbdclass sends its port (internal) once connected.
+pub const IOCTL_KEYBOARD_QUERY_ATTRIBUTES: u32 = 0x000B_0000;
+/// What the simulated i8042prt answers: a `KEYBOARD_ATTRIBUTES` (28 bytes on x64) of an
+/// enhanced 101/102-key keyboard — `KeyboardIdentifier` {Type 4, Subtype 0}, `KeyboardMode` 1,
+/// 12 function keys, 3 indicators, 101 keys, an input queue of 100, typematic 2–30 per second
+/// with delays of 250–1000 ms.
+pub const ATTRIBUTES: [u8; 28] = [
+    4, 0, 1, 0, 12, 0, 3, 0, 101, 0, 0, 0, 100, 0, 0, 0, 0, 0, 2, 0, 250, 0, 0, 0, 30, 0, 232, 3,
+];
 
 /// The port driver's connection: the `CONNECT_DATA` it was given, if any.
 type Connected = Arc<Mutex<Option<ClassConnection>>>;
@@ -45,6 +55,7 @@ pub struct KeyboardClassStack {
     class: DriverId,
     below_class: DeviceId,
     connect: IoResult,
+    attributes: IoResult,
 }
 
 impl KeyboardClassStack {
@@ -94,6 +105,14 @@ impl KeyboardClassStack {
             &sink.connection().to_bytes(),
             0,
         );
+        // Then, as kbdclass, what the keyboard is.
+        let attributes = io.kernel_as(class).send_ioctl(
+            below_class,
+            true,
+            IOCTL_KEYBOARD_QUERY_ATTRIBUTES,
+            &[],
+            ATTRIBUTES.len(),
+        );
         Ok((
             Self {
                 io: io.clone(),
@@ -104,6 +123,7 @@ impl KeyboardClassStack {
                 class,
                 below_class,
                 connect,
+                attributes,
             },
             filter,
         ))
@@ -132,6 +152,13 @@ impl KeyboardClassStack {
     #[must_use]
     pub const fn connect_result(&self) -> &IoResult {
         &self.connect
+    }
+
+    /// What the class driver's `IOCTL_KEYBOARD_QUERY_ATTRIBUTES` (sent after the connect)
+    /// came back with.
+    #[must_use]
+    pub const fn attributes_result(&self) -> &IoResult {
+        &self.attributes
     }
 
     /// Whether the port driver's connection calls the class driver directly (no filter hooked
@@ -281,6 +308,19 @@ fn port_driver(connected: Connected) -> ScriptedDriver {
                     }
                 }
                 IOCTL_INTERNAL_KEYBOARD_DISCONNECT => NtStatus::NOT_IMPLEMENTED,
+                IOCTL_KEYBOARD_QUERY_ATTRIBUTES => {
+                    let status = match k.write_system_buffer(irp, 0, &ATTRIBUTES) {
+                        Ok(()) => NtStatus::SUCCESS,
+                        Err(status) => status,
+                    };
+                    let information = if status.is_success() {
+                        ATTRIBUTES.len()
+                    } else {
+                        0
+                    };
+                    k.complete(irp, status, information);
+                    return status;
+                }
                 _ => NtStatus::INVALID_DEVICE_REQUEST,
             };
             k.complete(irp, status, 0);

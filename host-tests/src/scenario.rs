@@ -427,7 +427,10 @@ pub fn toaster() -> Outcome {
 #[must_use]
 pub fn kbfiltr() -> Outcome {
     use crate::keyboard::{self, KeyboardClassStack};
-    use kbfiltr::{CONTROL_DEVICE_PATH, IOCTL_KBFILTR_GET_KEYSTROKES, KeystrokeReport};
+    use kbfiltr::{
+        CONTROL_DEVICE_PATH, IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES, IOCTL_KBFILTR_GET_KEYSTROKES,
+        KeystrokeReport,
+    };
     use wdm_compat::ioctl::IoBuffer;
 
     let io = simulation();
@@ -490,6 +493,23 @@ pub fn kbfiltr() -> Outcome {
             client.check(
                 report.is_some_and(|r| r.keyboards == 1 && r.presses == 3 && r.releases == 3),
                 "the filter saw three presses and three releases",
+            );
+            let attributes = handle.device_io_control(
+                IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES.code().to_raw(),
+                &[],
+                wdf_safe::keyboard::KEYBOARD_ATTRIBUTES_SIZE,
+            );
+            let byte = |i: usize| attributes.data.get(i).copied().unwrap_or(0);
+            client.line(format!(
+                "Keyboard      : type {}, {} function keys, {} indicators, {} keys",
+                byte(0),
+                byte(4),
+                byte(6),
+                byte(8)
+            ));
+            client.check(
+                attributes.status == NtStatus::SUCCESS && attributes.data == keyboard::ATTRIBUTES,
+                "the filter kept the keyboard's attributes",
             );
             client.check(handle.close() == NtStatus::SUCCESS, "close");
         }

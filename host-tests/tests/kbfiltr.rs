@@ -9,7 +9,10 @@
 )]
 
 use host_tests::keyboard::{self, KeyboardClassStack};
-use kbfiltr::{CONTROL_DEVICE_PATH, IOCTL_KBFILTR_GET_KEYSTROKES, KbFiltr, KeystrokeReport};
+use kbfiltr::{
+    CONTROL_DEVICE_PATH, IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES, IOCTL_KBFILTR_GET_KEYSTROKES,
+    KbFiltr, KeystrokeReport,
+};
 use kmdf_sim::keyboard::{IOCTL_INTERNAL_KEYBOARD_CONNECT, IOCTL_INTERNAL_KEYBOARD_DISCONNECT};
 use wdm_compat::IoBuffer;
 use wdm_compat::NtStatus;
@@ -187,5 +190,39 @@ fn a_connect_hooked_for_another_driver_type_is_refused() {
     );
     // Nothing reached the port: no keystroke can be delivered.
     assert_eq!(stack.press(&keyboard::key_stroke(keyboard::SCAN_A)), None);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+#[test]
+fn the_attributes_query_goes_through_and_the_sideband_device_returns_what_it_answered() {
+    let (io, stack, _filter) = load();
+    // The class driver got the port driver's answer, unchanged.
+    let answered = stack.attributes_result();
+    assert_eq!(answered.status, NtStatus::SUCCESS);
+    assert_eq!(answered.data, keyboard::ATTRIBUTES);
+    // The filter kept it on the way up.
+    let handle = io.open(CONTROL_DEVICE_PATH).unwrap();
+    let kept = handle.device_io_control(
+        IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES.code().to_raw(),
+        &[],
+        keyboard::ATTRIBUTES.len(),
+    );
+    assert_eq!(kept.status, NtStatus::SUCCESS);
+    assert_eq!(kept.data, keyboard::ATTRIBUTES);
+    // Too small a buffer is refused, as the C sample's STATUS_BUFFER_TOO_SMALL.
+    let short = handle.device_io_control(
+        IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES.code().to_raw(),
+        &[],
+        4,
+    );
+    assert_eq!(short.status, NtStatus::BUFFER_TOO_SMALL);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert!(
+        io.trace()
+            .iter()
+            .any(|l| l == "[kbfiltr] keyboard attributes kept"),
+        "{:#?}",
+        io.trace()
+    );
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }

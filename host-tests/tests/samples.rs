@@ -356,9 +356,9 @@ for_each_backend!(
 
 for_each_backend!(
     /// Over the keyboard class driver, where kbfiltr sits, a pass-through filter sees what is
-    /// really there: the class driver's connect goes by as one internal IOCTL (unhooked, so the
-    /// port driver calls the class driver directly), and keystrokes reach the class driver
-    /// without the filter seeing a single read.
+    /// really there: the class driver's connect and attributes query go by as two internal
+    /// IOCTLs (the connect unhooked, so the port driver calls the class driver directly), and
+    /// keystrokes reach the class driver without the filter seeing a single read.
     hid_filter_over_the_keyboard_class_sees_the_connect_and_no_keystrokes,
     |backend: Backend| {
         let io = IoManager::new();
@@ -369,6 +369,7 @@ for_each_backend!(
         )
         .unwrap();
         assert_eq!(stack.connect_result().status, NtStatus::SUCCESS);
+        assert_eq!(stack.attributes_result().data, keyboard::ATTRIBUTES);
         assert!(stack.port_calls_class_directly());
         let keys = keyboard::key_stroke(keyboard::SCAN_A);
         assert_eq!(stack.press(&keys), Some(2));
@@ -384,7 +385,7 @@ for_each_backend!(
         assert!(
             io.trace()
                 .last()
-                .is_some_and(|l| l.contains("saw 0 reads, 1 internal IOCTLs, 1 completions")),
+                .is_some_and(|l| l.contains("saw 0 reads, 2 internal IOCTLs, 2 completions")),
             "{:#?}",
             io.trace()
         );

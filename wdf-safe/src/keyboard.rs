@@ -36,6 +36,15 @@ pub use crate::sys::KeyboardInputData;
 /// METHOD_NEITHER, FILE_ANY_ACCESS)`.
 pub const IOCTL_INTERNAL_KEYBOARD_CONNECT: IoControlCode = IoControlCode::from_raw(0x000B_0203);
 
+/// `IOCTL_KEYBOARD_QUERY_ATTRIBUTES` (ntddkbd.h): `CTL_CODE(FILE_DEVICE_KEYBOARD, 0,
+/// METHOD_BUFFERED, FILE_ANY_ACCESS)`; kbdclass asks its port with it (internal) what the
+/// keyboard is, and gets a `KEYBOARD_ATTRIBUTES`.
+pub const IOCTL_KEYBOARD_QUERY_ATTRIBUTES: IoControlCode = IoControlCode::from_raw(0x000B_0000);
+
+/// `sizeof(KEYBOARD_ATTRIBUTES)` on x64 (ntddkbd.h): the identifier (type, subtype), mode,
+/// function keys, indicators, keys, input queue length, and the typematic minimum and maximum.
+pub const KEYBOARD_ATTRIBUTES_SIZE: usize = 28;
+
 /// `IOCTL_INTERNAL_KEYBOARD_DISCONNECT` (kbdmou.h): never sent by kbdclass; kbfiltr fails it
 /// with `STATUS_NOT_IMPLEMENTED`.
 pub const IOCTL_INTERNAL_KEYBOARD_DISCONNECT: IoControlCode = IoControlCode::from_raw(0x000B_0403);

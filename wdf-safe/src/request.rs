@@ -267,23 +267,33 @@ impl<'r, K: RequestKind> Request<'r, K> {
     /// (at most `timeout`, after which the framework cancels it), then hands it back — yours
     /// again, to look at (its buffers hold what the target returned,
     /// [`information`](Self::information) what it reported) and to complete, usually with the
-    /// target's status, which comes with it. A request that could not be sent comes back the same way,
-    /// with why.
+    /// target's status, which comes with it.
     ///
-    /// IRQL: PASSIVE_LEVEL (the call waits); above it the request comes back at once with
-    /// `STATUS_INVALID_DEVICE_REQUEST` (SDV WdfRequestSendSyncAtDispatch). Not while holding a
-    /// spin lock.
+    /// IRQL: PASSIVE_LEVEL (the call waits). Not while holding a spin lock.
+    ///
+    /// # Errors
+    ///
+    /// The request back, not sent, with why: `STATUS_INVALID_DEVICE_REQUEST` above
+    /// PASSIVE_LEVEL (SDV WdfRequestSendSyncAtDispatch; nothing reaches the framework),
+    /// `STATUS_INVALID_DEVICE_STATE` once the device is gone, or the framework's refusal.
     pub fn send_synchronously(
         mut self,
         target: &IoTarget,
         timeout: crate::io_target::SendTimeout,
-    ) -> (Self, NtStatus) {
+    ) -> Result<(Self, NtStatus), (Self, NtStatus)> {
         let Some(raw) = self.raw.take() else {
-            return (self, NtStatus::INVALID_DEVICE_STATE);
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
-        let (raw, status) = raw.send_synchronously(&target.0, timeout.as_millis());
-        self.raw = Some(raw);
-        (self, status)
+        match raw.send_synchronously(&target.0, timeout.as_millis()) {
+            Ok((raw, status)) => {
+                self.raw = Some(raw);
+                Ok((self, status))
+            }
+            Err((raw, status)) => {
+                self.raw = Some(raw);
+                Err((self, status))
+            }
+        }
     }
 
     /// Sends the request to `target` with a completion routine (`WdfRequestSend` after

@@ -43,13 +43,19 @@ fn on_ioctl<'r>(adder: &Adder, request: Request<'r, DeviceControl>) -> RequestDo
     };
     if request.ioctl_code().to_raw() == IOCTL_AT_DISPATCH {
         let guard = adder.lock.lock();
-        let (request, status) = request.send_synchronously(&target, timeout());
+        let sent = request.send_synchronously(&target, timeout());
         drop(guard);
         // Refused, and still ours: nothing went down.
+        let Err((request, status)) = sent else {
+            panic!("sent at DISPATCH_LEVEL");
+        };
         assert_eq!(status, NtStatus::INVALID_DEVICE_REQUEST);
         return request.complete(status);
     }
-    let (mut request, status) = request.send_synchronously(&target, timeout());
+    let (mut request, status) = match request.send_synchronously(&target, timeout()) {
+        Ok(sent) => sent,
+        Err((request, status)) => return request.complete(status),
+    };
     if !status.is_success() {
         return request.complete(status);
     }

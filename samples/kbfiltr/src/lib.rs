@@ -20,24 +20,30 @@
 //!   control-device version of kbfiltr and the toaster filter do. Its one IOCTL,
 //!   [`IOCTL_KBFILTR_GET_KEYSTROKES`], returns a [`KeystrokeReport`].
 //!
+//! * **The keyboard's attributes.** kbdclass's `IOCTL_KEYBOARD_QUERY_ATTRIBUTES` is sent down
+//!   synchronously and the port driver's answer kept on its way back up, for the sideband
+//!   device's [`IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES`] (the C sample's IOCTL; it uses a
+//!   completion routine).
+//!
 //! What the C sample does that this port leaves out: the raw PDO it enumerates for its sideband
 //! channel in its latest version (wdf-safe has no PDO API; the control device is the sample's
-//! earlier design), and caching `IOCTL_KEYBOARD_QUERY_ATTRIBUTES`' answer.
+//! earlier design).
 #![no_std]
 #![forbid(unsafe_code)]
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use wdf_safe::device::{FdoInit, SDDL_DEVOBJ_SYS_ALL_ADM_ALL};
+use wdf_safe::io_target::SendTimeout;
 use wdf_safe::keyboard::{
-    IOCTL_INTERNAL_KEYBOARD_CONNECT, IOCTL_INTERNAL_KEYBOARD_DISCONNECT, KeyboardFilter,
-    KeyboardInputData,
+    IOCTL_INTERNAL_KEYBOARD_CONNECT, IOCTL_INTERNAL_KEYBOARD_DISCONNECT,
+    IOCTL_KEYBOARD_QUERY_ATTRIBUTES, KEYBOARD_ATTRIBUTES_SIZE, KeyboardFilter, KeyboardInputData,
 };
 use wdf_safe::kind::state::Ready;
 use wdf_safe::kind::{DeviceControl, InternalDeviceControl};
 use wdf_safe::{
     ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
-    RequestDone, WaitLock,
+    RequestDone, SpinLock, WaitLock,
 };
 use wdm_compat::kd_print;
 
@@ -74,9 +80,22 @@ wdm_compat::io_buffer_struct!(KeystrokeReport {
 
 wdm_compat::define_ioctl!(
     /// Returns a [`KeystrokeReport`] (`FILE_DEVICE_KEYBOARD`, function 0x801, METHOD_BUFFERED,
-    /// `FILE_READ_ACCESS`; 0x800 is the C sample's `IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES`).
+    /// `FILE_READ_ACCESS`).
     pub IOCTL_KBFILTR_GET_KEYSTROKES, 0x0B, 0x801, () => KeystrokeReport, access = Read
 );
+
+/// A keyboard's `KEYBOARD_ATTRIBUTES`, as its port driver answered them (28 bytes on x64).
+pub type KeyboardAttributes = [u8; KEYBOARD_ATTRIBUTES_SIZE];
+
+wdm_compat::define_ioctl!(
+    /// The C sample's `IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES` (`FILE_DEVICE_KEYBOARD`, function
+    /// 0x800, METHOD_BUFFERED, `FILE_READ_ACCESS`): the [`KeyboardAttributes`] the filter saw
+    /// last go up to the class driver; `STATUS_DEVICE_NOT_READY` before any.
+    pub IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES, 0x0B, 0x800, () => KeyboardAttributes, access = Read
+);
+
+/// How long the attributes query may take below.
+const QUERY_TIMEOUT_MS: u32 = 1_000;
 
 /// The driver: the keyboards it filters, what they all passed on, and the sideband device.
 pub struct KbFiltr {
@@ -86,6 +105,9 @@ pub struct KbFiltr {
     last: AtomicU32,
     /// The sideband control device while any keyboard is filtered.
     control: WaitLock<Option<Device<KbFiltr, Ready>>>,
+    /// The keyboard attributes the port driver answered last (kbfiltr's cached
+    /// `KeyboardAttributes`).
+    attributes: SpinLock<Option<KeyboardAttributes>>,
 }
 
 /// One keyboard's counts, its filter device's context (kbfiltr's `DEVICE_EXTENSION`).
@@ -134,7 +156,7 @@ impl KbFiltr {
 /// `EvtIoInternalDeviceControl` of a keyboard's filter device (kbfiltr's
 /// `KbFilter_EvtIoInternalDeviceControl`).
 fn internal_ioctl<'r>(
-    _driver: &KbFiltr,
+    driver: &KbFiltr,
     request: Request<'r, InternalDeviceControl>,
 ) -> RequestDone<'r> {
     let code = request.ioctl_code().to_raw();
@@ -157,19 +179,64 @@ fn internal_ioctl<'r>(
     let Some(target) = request.default_io_target() else {
         return request.complete(NtStatus::INVALID_DEVICE_STATE);
     };
+    if code == IOCTL_KEYBOARD_QUERY_ATTRIBUTES.to_raw() {
+        return query_attributes(driver, request, &target);
+    }
     match request.send_and_forget(&target) {
         Ok(done) => done,
         Err((request, status)) => request.complete(status),
     }
 }
 
+/// `IOCTL_KEYBOARD_QUERY_ATTRIBUTES` on its way from the class driver: sent down and waited
+/// for, so the filter keeps what the port driver answered before the class driver gets it
+/// (kbfiltr does the same with a completion routine). kbdclass asks at PASSIVE_LEVEL; above it
+/// the synchronous send is refused and the query goes down unobserved.
+fn query_attributes<'r>(
+    driver: &KbFiltr,
+    request: Request<'r, InternalDeviceControl>,
+    target: &wdf_safe::IoTarget,
+) -> RequestDone<'r> {
+    let timeout = SendTimeout::milliseconds(
+        core::num::NonZeroU32::new(QUERY_TIMEOUT_MS).unwrap_or(core::num::NonZeroU32::MIN),
+    );
+    let (mut request, status) = match request.send_synchronously(target, timeout) {
+        Ok(sent) => sent,
+        // Not sent (above PASSIVE_LEVEL): it goes down as it is, unobserved.
+        Err((request, _refused)) => {
+            return match request.send_and_forget(target) {
+                Ok(done) => done,
+                Err((request, status)) => request.complete(status),
+            };
+        }
+    };
+    let information = request.information();
+    if status.is_success()
+        && let Ok(output) = request.output_buffer(KEYBOARD_ATTRIBUTES_SIZE)
+        && let Some(attributes) = output
+            .get(..KEYBOARD_ATTRIBUTES_SIZE)
+            .and_then(|bytes| KeyboardAttributes::try_from(bytes).ok())
+    {
+        *driver.attributes.lock() = Some(attributes);
+        kd_print!("[kbfiltr] keyboard attributes kept");
+    }
+    request.complete_with_information(status, information)
+}
+
 /// `EvtIoDeviceControl` of the sideband device.
 fn sideband_ioctl<'r>(driver: &KbFiltr, request: Request<'r, DeviceControl>) -> RequestDone<'r> {
-    if request.ioctl_code().to_raw() != IOCTL_KBFILTR_GET_KEYSTROKES.code().to_raw() {
-        return request.complete(NtStatus::INVALID_DEVICE_REQUEST);
+    let code = request.ioctl_code().to_raw();
+    if code == IOCTL_KBFILTR_GET_KEYSTROKES.code().to_raw() {
+        let report = driver.report();
+        return request.complete_with(|request| request.write_output(&report));
     }
-    let report = driver.report();
-    request.complete_with(|request| request.write_output(&report))
+    if code == IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES.code().to_raw() {
+        let Some(attributes) = *driver.attributes.lock() else {
+            return request.complete(NtStatus::DEVICE_NOT_READY);
+        };
+        return request.complete_with(|request| request.write_output(&attributes));
+    }
+    request.complete(NtStatus::INVALID_DEVICE_REQUEST)
 }
 
 /// A keyboard's filter device is gone: the last one takes the sideband device with it.
@@ -198,6 +265,7 @@ impl KmdfDriver for KbFiltr {
             releases: AtomicU32::new(0),
             last: AtomicU32::new(0),
             control: WaitLock::new(None)?,
+            attributes: SpinLock::new(None),
         })
     }
 

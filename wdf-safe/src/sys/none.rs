@@ -354,7 +354,7 @@ impl RequestHandle {
         self,
         _target: &IoTargetHandle,
         _timeout_ms: u32,
-    ) -> (Self, NtStatus) {
+    ) -> Result<(Self, NtStatus), (Self, NtStatus)> {
         match *self.0 {}
     }
 

@@ -17,6 +17,9 @@ use client_support::{Device, println};
 const IOCTL_KBFILTR_GET_KEYSTROKES: u32 = (0x0B << 16) | (1 << 14) | (0x801 << 2);
 /// The size of the report: five little-endian `u32`s.
 const REPORT_SIZE: usize = 20;
+/// The C sample's `IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES`: `CTL_CODE(FILE_DEVICE_KEYBOARD,
+/// 0x800, METHOD_BUFFERED, FILE_READ_ACCESS)`, a `KEYBOARD_ATTRIBUTES` (28 bytes).
+const IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES: u32 = (0x0B << 16) | (1 << 14) | (0x800 << 2);
 
 fn check(failures: &mut u32, ok: bool, what: &str) {
     println!("{} - {what}", if ok { "PASS" } else { "FAIL" });
@@ -63,6 +66,17 @@ fn main() -> u32 {
         got == Ok(REPORT_SIZE as u32) && field(&report, 0) >= 1,
         "the filter reports the keyboards it sits on",
     );
+    let mut attributes = [0u8; 28];
+    let got = device.control(IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES, &[], &mut attributes);
+    let byte = |i: usize| attributes.get(i).copied().unwrap_or(0);
+    println!(
+        "Keyboard      : type {}, {} function keys, {} indicators, {} keys",
+        byte(0),
+        byte(4),
+        byte(6),
+        byte(8)
+    );
+    check(&mut failures, got == Ok(28), "the filter kept the keyboard's attributes");
     check(&mut failures, device.close(), "close");
     println!("\r\n{}", if failures == 0 { "PASS" } else { "FAIL" });
     u32::from(failures != 0)

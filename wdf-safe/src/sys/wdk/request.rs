@@ -320,22 +320,22 @@ impl RequestHandle {
     /// `WdfRequestFormatRequestUsingCurrentType` + `WdfRequestSend` with
     /// `WDF_REQUEST_SEND_OPTION_SYNCHRONOUS` (and a timeout of `timeout_ms`): returns once the
     /// target completed the request, which is the driver's again, with the target's status
-    /// (`WdfRequestGetStatus`); also when it could not be sent. PASSIVE_LEVEL only: above it
-    /// the send is refused (`STATUS_INVALID_DEVICE_REQUEST`) without a framework call.
+    /// (`WdfRequestGetStatus`), `Ok`; `Err` with why when it was not sent. PASSIVE_LEVEL only:
+    /// above it the send is refused (`STATUS_INVALID_DEVICE_REQUEST`) without a framework call.
     pub(crate) fn send_synchronously(
         self,
         target: &IoTargetHandle,
         timeout_ms: u32,
-    ) -> (Self, NtStatus) {
+    ) -> Result<(Self, NtStatus), (Self, NtStatus)> {
         let irql = crate::sys::current_irql();
         if irql > 0 {
             wdm_compat::kd_print!(
                 "a synchronous send refused at IRQL {irql}: it waits, so it needs PASSIVE_LEVEL"
             );
-            return (self, NtStatus::INVALID_DEVICE_REQUEST);
+            return Err((self, NtStatus::INVALID_DEVICE_REQUEST));
         }
         let Some((_device, target)) = target.io_target() else {
-            return (self, NtStatus::INVALID_DEVICE_STATE);
+            return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
         // SAFETY: the driver owns the live request.
         unsafe {
@@ -353,11 +353,15 @@ impl RequestHandle {
         };
         // SAFETY: the driver owns the live request and the target is its device's default
         // target, held for the call; a synchronous send returns with the request back.
-        let _sent = unsafe {
+        let sent = unsafe {
             call_unsafe_wdf_function_binding!(WdfRequestSend, self.raw(), target, &mut options)
         };
         let status = self.status();
-        (self, status)
+        if sent == 0 {
+            Err((self, status))
+        } else {
+            Ok((self, status))
+        }
     }
 
     /// `WdfRequestFormatRequestUsingCurrentType` + `WdfRequestSetCompletionRoutine` +
