@@ -611,6 +611,17 @@ impl<D: KmdfDriver> Device<D, Ready> {
             .map(AnyRequest::from_raw)
     }
 
+    /// `WdfDeviceGetDefaultQueue`: the device's default queue, when it has one of kind `K`
+    /// (`None` for a default queue of another kind, or none): the handle
+    /// [`create_default_queue`](Self::create_default_queue) gave, found again, for a callback
+    /// that did not keep it (the C echo sample's self-managed-I/O callbacks use this).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    #[must_use]
+    pub fn default_queue<K: QueueKind>(&self) -> Option<Queue<K>> {
+        self.raw.default_queue(K::DISPATCH).map(Queue::new)
+    }
+
     /// `WdfIoQueueRetrieveRequestByFileObject`: the first request in a manual or sequential
     /// queue that came through the open `file` (what an `EvtFileCleanup` uses to take back
     /// the requests it parked for a handle being closed); the driver owns it from now on.

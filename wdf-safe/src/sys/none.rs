@@ -153,6 +153,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         match *self.0 {}
     }
 
+    /// `WdfDeviceGetDefaultQueue`.
+    pub(crate) fn default_queue(self, _dispatch: crate::sys::DispatchType) -> Option<QueueHandle> {
+        match *self.0 {}
+    }
+
     /// `WdfIoQueueRetrieveRequestByFileObject`.
     pub(crate) fn retrieve_request_by_file_object(
         self,

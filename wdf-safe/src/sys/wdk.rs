@@ -72,6 +72,7 @@
 //! | `WdfIoQueueGetDevice` | ≤ DISPATCH | queue ownership checks; a request's device (`RequestHandle::device_context`, `default_io_target`) |
 //! | `WdfRequestGetIoQueue` | ≤ DISPATCH | `RequestHandle::default_io_target`, `queue_context`, `device_context` |
 //! | `WdfDeviceGetIoTarget` | ≤ DISPATCH | `RequestHandle::default_io_target` |
+//! | `WdfDeviceGetDefaultQueue` | ≤ DISPATCH | `DeviceHandle::default_queue` |
 //! | `WdfRequestGetParameters` | ≤ DISPATCH | `RequestHandle::request_type`, `parameters` |
 //! | `WdfRequestSetInformation`, `WdfRequestGetInformation` | ≤ DISPATCH | request information |
 //! | `WdfRequestCompleteWithInformation` | ≤ DISPATCH | `RequestHandle::complete` |

@@ -32,6 +32,7 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfWdmDeviceGetWdfDeviceHandleTableIndex: PFN_WDFWDMDEVICEGETWDFDEVICEHANDLE = WdfWdmDeviceGetWdfDeviceHandle;
         WdfDeviceWdmGetDeviceObjectTableIndex: PFN_WDFDEVICEWDMGETDEVICEOBJECT = WdfDeviceWdmGetDeviceObject;
         WdfDeviceGetIoTargetTableIndex: PFN_WDFDEVICEGETIOTARGET = WdfDeviceGetIoTarget;
+        WdfDeviceGetDefaultQueueTableIndex: PFN_WDFDEVICEGETDEFAULTQUEUE = WdfDeviceGetDefaultQueue;
         WdfDeviceInitFreeTableIndex: PFN_WDFDEVICEINITFREE = WdfDeviceInitFree;
         WdfDeviceInitSetPnpPowerEventCallbacksTableIndex: PFN_WDFDEVICEINITSETPNPPOWEREVENTCALLBACKS = WdfDeviceInitSetPnpPowerEventCallbacks;
         WdfDeviceInitSetIoTypeTableIndex: PFN_WDFDEVICEINITSETIOTYPE = WdfDeviceInitSetIoType;

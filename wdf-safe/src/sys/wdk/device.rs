@@ -591,6 +591,12 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
     }
 
+    /// `WdfDeviceGetDefaultQueue`, if the default queue dispatches as `dispatch`.
+    pub(crate) fn default_queue(self, dispatch: DispatchType) -> Option<QueueHandle> {
+        let device = self.device()?;
+        queue::default_queue_of::<D>(device.raw(), dispatch)
+    }
+
     /// `WdfIoQueueRetrieveRequestByFileObject`: the first request of the open `file` in a
     /// queue of this device.
     pub(crate) fn retrieve_request_by_file_object(

@@ -27,6 +27,8 @@ use wdm_compat::{NtResult, NtStatus};
 #[repr(C)]
 struct QueueRecord<D: DriverCallbacks> {
     head: ObjectHead<wdk_sys::WDFQUEUE__>,
+    /// How the queue dispatches (the kind its typed handle names).
+    dispatch: DispatchType,
     callbacks: D::Queue,
     /// The device's request context type: presenting a request initialises its context.
     request_context: Option<super::request_context::RequestContextSpec>,
@@ -147,6 +149,7 @@ pub(super) fn create<D: DriverCallbacks>(
     // Kept before the framework call, so nothing can fail after it (inert if it fails).
     let queue_record = keep(QueueRecord::<D> {
         head: ObjectHead::new(),
+        dispatch,
         callbacks,
         request_context,
     })?;
@@ -351,4 +354,25 @@ unsafe extern "C" fn evt_queue_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
         unregister_queue(object);
         publish_record::<QueueRecord<D>>(object, ptr::null());
     });
+}
+
+/// `WdfDeviceGetDefaultQueue`: the default queue of `device` (live, held by the caller), if it
+/// is one the crate created with `dispatch`.
+pub(super) fn default_queue_of<D: DriverCallbacks>(
+    device: WDFDEVICE,
+    dispatch: DispatchType,
+) -> Option<QueueHandle> {
+    // SAFETY: a live device of this driver's.
+    let queue = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetDefaultQueue, device) };
+    if queue.is_null() {
+        return None;
+    }
+    let record = registered_queue(queue.cast()).map_or_else(
+        || record_of::<QueueRecord<D>>(queue.cast()),
+        <*const _>::cast,
+    );
+    // SAFETY: records are kept until the driver unloads; every queue of this image has a
+    // `QueueRecord<D>` with this `D`, the image's only driver type.
+    let record: &'static QueueRecord<D> = unsafe { record.as_ref() }?;
+    (record.dispatch == dispatch).then_some(QueueHandle(&record.head))
 }

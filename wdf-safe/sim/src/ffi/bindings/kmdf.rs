@@ -744,6 +744,8 @@ wdf_functions! {
         (DeviceObject: PDEVICE_OBJECT) -> WDFDEVICE;
     WdfDeviceWdmGetDeviceObject / WdfDeviceWdmGetDeviceObjectTableIndex / PFN_WDFDEVICEWDMGETDEVICEOBJECT = 31
         (Device: WDFDEVICE) -> PDEVICE_OBJECT;
+    WdfDeviceGetDefaultQueue / WdfDeviceGetDefaultQueueTableIndex / PFN_WDFDEVICEGETDEFAULTQUEUE = 92
+        (Device: WDFDEVICE) -> WDFQUEUE;
     WdfDeviceGetIoTarget / WdfDeviceGetIoTargetTableIndex / PFN_WDFDEVICEGETIOTARGET = 42
         (Device: WDFDEVICE) -> WDFIOTARGET;
     WdfDeviceInitFree / WdfDeviceInitFreeTableIndex / PFN_WDFDEVICEINITFREE = 54

@@ -433,6 +433,29 @@ pub(crate) unsafe extern "C" fn WdfDeviceGetIoTarget(
     device::io_target(&cx, device).map_or(core::ptr::null_mut(), raw)
 }
 
+pub(crate) unsafe extern "C" fn WdfDeviceGetDefaultQueue(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_device: WDFDEVICE,
+) -> WDFQUEUE {
+    const DDI: &str = "WdfDeviceGetDefaultQueue";
+    let Some(cx) = enter(globals, DDI) else {
+        return core::ptr::null_mut();
+    };
+    let Some(device) = handle(&cx, DDI, raw_device, Kind::Device) else {
+        return core::ptr::null_mut();
+    };
+    if !cx.check_irql(DDI, DISPATCH) {
+        return core::ptr::null_mut();
+    }
+    let queue = cx
+        .lock()
+        .objects
+        .get(device)
+        .and_then(|o| o.device())
+        .and_then(|d| d.default_queue);
+    queue.map_or(core::ptr::null_mut(), raw)
+}
+
 pub(crate) unsafe extern "C" fn WdfDeviceWdmGetDeviceObject(
     globals: PWDF_DRIVER_GLOBALS,
     raw_device: WDFDEVICE,
