@@ -12,13 +12,25 @@
 //! The buffers are byte slices, as `WDF_MEMORY_DESCRIPTOR_INIT_BUFFER` describes them: the
 //! input is only read; the output receives what the lower driver returned, whose length the
 //! send returns.
+//!
+//! Without waiting, from any IRQL up to DISPATCH_LEVEL, a driver sends an IOCTL with a request
+//! and memory objects of its own ([`Device::send_ioctl`], [`Device::send_internal_ioctl`]):
+//! `WdfRequestCreate`, `WdfIoTargetFormatRequestForIoctl` with the [`Memory`] buffers,
+//! `WdfRequestSetCompletionRoutine` and `WdfRequestSend`, as a C driver does when it asks the
+//! device below something no request of its own carries. The memory travels with the request;
+//! the completion callback gets it back with the answer ([`IoctlCompletion`]), and the crate
+//! deletes the request (SDV's rules on driver-created requests: never completed, deleted once
+//! back).
 
 use core::num::NonZeroU32;
 
 use crate::KmdfDriver;
 use crate::device::Device;
+use crate::kind::state::Ready;
+use crate::memory::Memory;
 use crate::request::IoTarget;
-use wdm_compat::{IoControlCode, NtResult};
+use crate::sys::IoctlOutcome;
+use wdm_compat::{IoControlCode, NtResult, NtStatus};
 
 /// How long a synchronous send waits for its answer before the framework cancels it
 /// (`WDF_REQUEST_SEND_OPTION_TIMEOUT`, `WDF_REL_TIMEOUT_IN_MS`). Never zero: KMDF reads a zero
@@ -101,5 +113,146 @@ impl<D: KmdfDriver, S> Device<D, S> {
     #[must_use]
     pub fn default_io_target(&self) -> Option<IoTarget> {
         self.raw().default_io_target().map(IoTarget)
+    }
+}
+
+/// What an IOCTL sent with [`Device::send_ioctl`] came back with: the target's status and
+/// `Information`, and the memory, the driver's again.
+#[derive(Debug)]
+pub struct IoctlCompletion {
+    /// The status the device below completed the request with.
+    pub status: NtStatus,
+    /// Its `IoStatus.Information`: for an IOCTL, the bytes it returned into `output`.
+    pub information: usize,
+    /// The input memory sent, unchanged.
+    pub input: Option<Memory>,
+    /// The output memory sent, with the returned bytes at its start (buffered I/O: the
+    /// framework copied back `information` bytes; direct I/O: the target wrote it in place).
+    pub output: Option<Memory>,
+}
+
+impl IoctlCompletion {
+    /// The bytes the target returned: the first `information` bytes of `output` (none when the
+    /// request failed or had no output).
+    ///
+    /// IRQL: any.
+    #[must_use]
+    pub fn returned(&self) -> &[u8] {
+        match &self.output {
+            Some(output) if self.status.is_success() => {
+                output.get(..self.information).unwrap_or(output)
+            }
+            _ => &[],
+        }
+    }
+}
+
+/// An IOCTL that was not sent: why, and the memory back.
+#[derive(Debug)]
+pub struct NotSent {
+    /// Why: `STATUS_INVALID_DEVICE_STATE` when the device has no target below (a control
+    /// device) or is gone, `STATUS_INVALID_PARAMETER` for an internal METHOD_NEITHER code,
+    /// `STATUS_INSUFFICIENT_RESOURCES`, or the framework's refusal.
+    pub status: NtStatus,
+    /// The input memory, unsent.
+    pub input: Option<Memory>,
+    /// The output memory, unsent.
+    pub output: Option<Memory>,
+}
+
+/// The completion callback of a sent IOCTL, as the seam stores it in the request
+/// (`sys::IoctlCallback`).
+struct OnIoctlCompleted<D: KmdfDriver>(fn(&D, Device<D, Ready>, IoctlCompletion));
+
+impl<D: KmdfDriver> Clone for OnIoctlCompleted<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D: KmdfDriver> Copy for OnIoctlCompleted<D> {}
+
+impl<D: KmdfDriver> crate::sys::IoctlCallback<D> for OnIoctlCompleted<D> {
+    fn completed(self, driver: &D, device: crate::sys::DeviceHandle<D>, outcome: IoctlOutcome) {
+        // The device sent the request to its own target, which KMDF empties before the device
+        // goes, and it was ready when it sent it: a shared handle to it.
+        (self.0)(
+            driver,
+            Device::new(device),
+            IoctlCompletion {
+                status: outcome.status,
+                information: outcome.information,
+                input: outcome.input.map(Memory::from_raw),
+                output: outcome.output.map(Memory::from_raw),
+            },
+        );
+    }
+}
+
+impl<D: KmdfDriver> Device<D, Ready> {
+    /// Sends `code` to the device below with `input` and room for `output`'s bytes, and
+    /// returns at once; `on_completion` gets the outcome and the memory when the device below
+    /// completes it (`WdfRequestCreate` + `WdfIoTargetFormatRequestForIoctl` +
+    /// `WdfRequestSetCompletionRoutine` + `WdfRequestSend`).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL. `on_completion` runs at ≤ DISPATCH_LEVEL, in whatever thread
+    /// the device below completes the request, possibly before this returns.
+    ///
+    /// # Errors
+    ///
+    /// [`NotSent`], with the memory back, when the request was not sent: the callback does
+    /// not run then.
+    pub fn send_ioctl(
+        &self,
+        code: IoControlCode,
+        input: Option<Memory>,
+        output: Option<Memory>,
+        on_completion: fn(&D, Device<D, Ready>, IoctlCompletion),
+    ) -> Result<(), NotSent> {
+        self.send_formatted(false, code, input, output, on_completion)
+    }
+
+    /// [`send_ioctl`](Self::send_ioctl) with an `IRP_MJ_INTERNAL_DEVICE_CONTROL`
+    /// (`WdfIoTargetFormatRequestForInternalIoctl`), the kernel-only IOCTLs a class driver
+    /// sends its port.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_ioctl`](Self::send_ioctl); a METHOD_NEITHER code is refused
+    /// (`STATUS_INVALID_PARAMETER`), as for
+    /// [`IoTarget::send_internal_ioctl_synchronously`].
+    pub fn send_internal_ioctl(
+        &self,
+        code: IoControlCode,
+        input: Option<Memory>,
+        output: Option<Memory>,
+        on_completion: fn(&D, Device<D, Ready>, IoctlCompletion),
+    ) -> Result<(), NotSent> {
+        self.send_formatted(true, code, input, output, on_completion)
+    }
+
+    fn send_formatted(
+        &self,
+        internal: bool,
+        code: IoControlCode,
+        input: Option<Memory>,
+        output: Option<Memory>,
+        on_completion: fn(&D, Device<D, Ready>, IoctlCompletion),
+    ) -> Result<(), NotSent> {
+        self.raw()
+            .send_ioctl(
+                internal,
+                code.to_raw(),
+                input.map(Memory::into_raw),
+                output.map(Memory::into_raw),
+                OnIoctlCompleted(on_completion),
+            )
+            .map_err(|(status, input, output)| NotSent {
+                status,
+                input: input.map(Memory::from_raw),
+                output: output.map(Memory::from_raw),
+            })
     }
 }

@@ -13,7 +13,9 @@
 //! * [`request`]: [`Request<K>`](Request), the request kind in the type, completed, forwarded
 //!   or sent exactly once; [`RequestDone`], the proof an I/O callback returns;
 //!   [`CancelableRequest`].
-//! * [`io_target`]: synchronous IOCTLs to the device below ([`IoTarget`]).
+//! * [`io_target`]: IOCTLs to the device below, synchronous ([`IoTarget`]) or with a request
+//!   and memory of the driver's own ([`Device::send_ioctl`]).
+//! * [`memory`]: [`Memory`](memory::Memory), a `WDFMEMORY` buffer the driver owns and sends.
 //! * [`io_stop`]: power-managed queues' `EvtIoStop` and `EvtIoResume`
 //!   ([`QueueConfig::power_managed`]).
 //! * [`file`](mod@file): file objects, one per open, with a per-open context
@@ -183,6 +185,7 @@ pub mod io_target;
 pub mod keyboard;
 pub mod kind;
 pub mod lookaside;
+pub mod memory;
 pub mod pnp_power;
 pub mod queue;
 pub mod registry;

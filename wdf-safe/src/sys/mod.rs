@@ -39,8 +39,8 @@ pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
     DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, KeptHandle, LookasideBlock,
-    LookasideHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle, RequestRef,
-    TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
+    LookasideHandle, MemoryHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle,
+    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
@@ -48,8 +48,8 @@ mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
     DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, KeptHandle, LookasideBlock,
-    LookasideHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle, RequestRef,
-    TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
+    LookasideHandle, MemoryHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle,
+    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
 };
 
 pub(crate) mod wait_lock;
@@ -226,4 +226,24 @@ pub(crate) trait KeyboardHook: DriverCallbacks {
 pub(crate) trait CancelCallback: Copy + Send + Sync + 'static {
     /// Runs the driver's routine on the cancelled request.
     fn cancel(self, request: RequestHandle);
+}
+
+/// What an IOCTL the driver sent with memory objects came back with: the target's status and
+/// `Information`, and the memory, the driver's again.
+pub(crate) struct IoctlOutcome {
+    pub(crate) status: wdm_compat::NtStatus,
+    pub(crate) information: usize,
+    pub(crate) input: Option<MemoryHandle>,
+    pub(crate) output: Option<MemoryHandle>,
+}
+
+/// A driver's completion callback for an IOCTL it sent with memory objects, stored in the
+/// request's context while the request is at its target.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait IoctlCallback<D: DriverCallbacks>: Copy + Send + Sync + 'static {
+    /// Runs the driver's callback with the outcome, for the device that sent the IOCTL.
+    fn completed(self, driver: &D, device: DeviceHandle<D>, outcome: IoctlOutcome);
 }

@@ -620,6 +620,44 @@ impl<T> core::ops::DerefMut for LookasideBlock<T> {
     }
 }
 
+/// A `WDFMEMORY` of the driver's own.
+pub(crate) struct MemoryHandle(&'static Never);
+
+impl MemoryHandle {
+    /// `WdfMemoryCreate`.
+    pub(crate) fn create<D: DriverCallbacks>(
+        device: DeviceHandle<D>,
+        _len: usize,
+        _tag: u32,
+    ) -> NtResult<Self> {
+        match *device.0 {}
+    }
+
+    /// The bytes.
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match *self.0 {}
+    }
+
+    /// The bytes, to write.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
+        match *self.0 {}
+    }
+}
+
+impl<D: DriverCallbacks> DeviceHandle<D> {
+    /// `WdfRequestCreate` + `WdfIoTargetFormatRequestForIoctl` + `WdfRequestSend`.
+    pub(crate) fn send_ioctl<C: super::IoctlCallback<D>>(
+        self,
+        _internal: bool,
+        _code: u32,
+        _input: Option<MemoryHandle>,
+        _output: Option<MemoryHandle>,
+        _callback: C,
+    ) -> Result<(), (NtStatus, Option<MemoryHandle>, Option<MemoryHandle>)> {
+        match *self.0 {}
+    }
+}
+
 /// A cancelable request kept past its callback.
 pub(crate) struct KeptHandle(&'static Never);
 

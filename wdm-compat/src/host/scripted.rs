@@ -684,6 +684,32 @@ impl KernelCalls {
             .kernel_ioctl(device, internal, code, input, output_length)
     }
 
+    /// `IoAllocateIrp` + the first stack location `IoBuildDeviceIoControlRequest` would fill,
+    /// not sent: an IOCTL (`IRP_MJ_INTERNAL_DEVICE_CONTROL` when `internal`) from kernel mode
+    /// for `device`'s stack, with `input` and room for `output_length` bytes. The caller sets
+    /// its completion routine ([`set_completion_routine`](Self::set_completion_routine)),
+    /// sends it ([`call_driver`](Self::call_driver)) and frees it
+    /// ([`free_irp`](Self::free_irp)).
+    #[must_use]
+    pub fn allocate_ioctl_irp(
+        &self,
+        device: DeviceId,
+        internal: bool,
+        code: u32,
+        input: &[u8],
+        output_length: usize,
+    ) -> IrpId {
+        self.manager
+            .allocate_kernel_ioctl(device, internal, code, input, output_length)
+    }
+
+    /// `IoFreeIrp` of an IRP this driver allocated, before it is sent or once its completion
+    /// routine returned `STATUS_MORE_PROCESSING_REQUIRED` (from inside that routine too).
+    /// Freeing an IRP a driver below still holds is reported; returns whether it was freed.
+    pub fn free_irp(&self, irp: IrpId) -> bool {
+        self.manager.free_irp(irp)
+    }
+
     /// Reports what a framework layered on the simulation found (a KMDF verifier break, a
     /// `WDF_VIOLATION` bug check…), attributed to the calling driver: `rule` is the SDV rule
     /// name when there is one, `bug_check` the bug check Windows would raise.

@@ -737,6 +737,29 @@ fn ioctl_spec(
 }
 
 impl IoManager {
+    /// `IoAllocateIrp` for `device`'s stack, its first location filled as
+    /// `IoBuildDeviceIoControlRequest` fills it (kernel mode, `input` and room for
+    /// `output_length` bytes), not sent: the originator sets its completion routine, calls the
+    /// driver, and frees the IRP with [`free_irp`](Self::free_irp).
+    pub(in crate::host) fn allocate_kernel_ioctl(
+        &self,
+        device: DeviceId,
+        internal: bool,
+        code: u32,
+        input: &[u8],
+        output_length: usize,
+    ) -> IrpId {
+        let spec = ioctl_spec(
+            self.next_irp_hint(),
+            internal,
+            code,
+            input,
+            vec![0; output_length],
+            Mode::Kernel,
+        );
+        self.allocate_irp(self.stack_size_of(device), spec)
+    }
+
     /// `IoBuildDeviceIoControlRequest` + `IoCallDriver` + the wait: an IOCTL (internal when
     /// `internal`) a driver sends from kernel mode to `device` (the device below it), with
     /// `input` and room for `output_length` bytes; what comes back.

@@ -311,6 +311,9 @@ pub(crate) struct Completion {
     pub(crate) code: u32,
     pub(crate) length: usize,
     pub(crate) output_length: usize,
+    /// The memory objects a created request was formatted with.
+    pub(crate) input: Option<Handle>,
+    pub(crate) output: Option<Handle>,
 }
 
 /// `EvtRequestCompletionRoutine(Request, Target, Params, Context)`.
@@ -331,9 +334,9 @@ pub(crate) fn evt_request_completion(
             _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1 {
                 Ioctl: _WDF_REQUEST_COMPLETION_PARAMS__bindgen_ty_1__bindgen_ty_3 {
                     IoControlCode: completion.code,
-                    InputBuffer: no_memory,
+                    InputBuffer: completion.input.map_or(no_memory, raw),
                     InputOffset: 0,
-                    OutputBuffer: no_memory,
+                    OutputBuffer: completion.output.map_or(no_memory, raw),
                     OutputOffset: 0,
                     OutputLength: completion.output_length,
                 },

@@ -58,6 +58,11 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfIoQueueRetrieveNextRequestTableIndex: PFN_WDFIOQUEUERETRIEVENEXTREQUEST = WdfIoQueueRetrieveNextRequest;
         WdfIoQueueRetrieveRequestByFileObjectTableIndex: PFN_WDFIOQUEUERETRIEVEREQUESTBYFILEOBJECT = WdfIoQueueRetrieveRequestByFileObject;
         WdfIoQueuePurgeSynchronouslyTableIndex: PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = WdfIoQueuePurgeSynchronously;
+        WdfIoTargetGetDeviceTableIndex: PFN_WDFIOTARGETGETDEVICE = WdfIoTargetGetDevice;
+        WdfIoTargetFormatRequestForIoctlTableIndex: PFN_WDFIOTARGETFORMATREQUESTFORIOCTL = WdfIoTargetFormatRequestForIoctl;
+        WdfIoTargetFormatRequestForInternalIoctlTableIndex: PFN_WDFIOTARGETFORMATREQUESTFORINTERNALIOCTL = WdfIoTargetFormatRequestForInternalIoctl;
+        WdfMemoryCreateTableIndex: PFN_WDFMEMORYCREATE = WdfMemoryCreate;
+        WdfRequestCreateTableIndex: PFN_WDFREQUESTCREATE = WdfRequestCreate;
         WdfIoTargetSendIoctlSynchronouslyTableIndex: PFN_WDFIOTARGETSENDIOCTLSYNCHRONOUSLY = WdfIoTargetSendIoctlSynchronously;
         WdfIoTargetSendInternalIoctlSynchronouslyTableIndex: PFN_WDFIOTARGETSENDINTERNALIOCTLSYNCHRONOUSLY = WdfIoTargetSendInternalIoctlSynchronously;
         WdfObjectGetTypedContextWorkerTableIndex: PFN_WDFOBJECTGETTYPEDCONTEXTWORKER = WdfObjectGetTypedContextWorker;

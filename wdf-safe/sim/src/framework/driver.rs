@@ -194,11 +194,16 @@ pub(crate) fn unbind(cx: &Cx) {
             cx.verifier_break(
                 None,
                 &format!(
-                    "FX_POOL: driver {} leaked a {}-byte block tagged '{}' (a WDFMEMORY from a \
-                     lookaside list whose last reference was never released)",
+                    "FX_POOL: driver {} leaked a {}-byte block tagged '{}' (a WDFMEMORY {} whose \
+                     last reference was never released)",
                     cx.image.name,
                     memory.size(),
-                    String::from_utf8_lossy(&tag)
+                    String::from_utf8_lossy(&tag),
+                    if memory.lookaside.is_some() {
+                        "from a lookaside list"
+                    } else {
+                        "made by WdfMemoryCreate"
+                    }
                 ),
             );
         } else if let Some(object) = removed.as_ref() {

@@ -143,13 +143,17 @@ pub(crate) fn dereference(cx: &Cx, handle: Handle) -> bool {
 
 /// What deleting an object does before its cleanup callbacks: a queue is purged
 /// (`FxIoQueue::Dispose`), a timer stopped (`FxTimer::Dispose`), a queued work item run
-/// (`FxWorkItem::Dispose` flushes it).
+/// (`FxWorkItem::Dispose` flushes it), a request still at its target reported
+/// (`FxRequestBase::VerifyDispose`).
 fn before_cleanup(cx: &Cx, handle: Handle, when: &str) {
     let kind = cx.lock().objects.get(handle).map(|o| o.body.kind());
     match kind {
         Some(Kind::Queue) => super::queue::purge_synchronously(cx, handle, when),
         Some(Kind::Timer) => super::timer::dispose(cx, handle),
         Some(Kind::WorkItem) => super::work_item::dispose(cx, handle),
+        Some(Kind::Request) => {
+            let _reported = super::created::may_dispose(cx, handle);
+        }
         _ => {}
     }
 }

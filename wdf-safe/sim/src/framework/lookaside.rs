@@ -1,5 +1,6 @@
-//! `WDFLOOKASIDE` and the `WDFMEMORY` objects made from it (shared/core/fxlookasidelistapi.cpp,
-//! fxlookasidelist.cpp, fxmemorybufferfromlookaside.cpp, km/fxnpagedlookasidelistkm.cpp).
+//! `WDFLOOKASIDE`, the `WDFMEMORY` objects made from it (shared/core/fxlookasidelistapi.cpp,
+//! fxlookasidelist.cpp, fxmemorybufferfromlookaside.cpp, km/fxnpagedlookasidelistkm.cpp), and
+//! those `WdfMemoryCreate` makes (fxmemorybufferapi.cpp, fxmemorybuffer.cpp).
 //!
 //! * A list is an object under its attributes' parent (the driver by default); it keeps the
 //!   buffer size, the pool tag (0: the driver's) and the memory attributes, which every memory
@@ -12,6 +13,10 @@
 //!   tracking, on with the verifier): [`crate::pool_in_use`]; a block still out when its
 //!   driver unloads is reported as KMDF's `FxPoolDump` reports it (a verifier break naming the
 //!   tag), and then freed.
+//! * A `WdfMemoryCreate` buffer is pool memory of its own, not zeroed (`FxMemoryBuffer` takes
+//!   it from the pool as it comes): the simulation fills it with 0xCD, so a driver that reads
+//!   it before writing sees garbage, as on Windows, not zeros. It is counted under its tag as
+//!   blocks are.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -61,10 +66,11 @@ pub(crate) struct LookasideBody {
     memory_parent: Option<Handle>,
 }
 
-/// `FxMemoryBufferFromLookaside`: its block, counted in the ledger until it is freed.
+/// `FxMemoryBufferFromLookaside` (with its list) or `FxMemoryBuffer` (`lookaside` `None`):
+/// its block, counted in the ledger until it is freed.
 pub(crate) struct MemoryBody {
     block: Block,
-    pub(crate) lookaside: Handle,
+    pub(crate) lookaside: Option<Handle>,
     key: (usize, u32),
     ledger: Arc<PoolLedger>,
 }
@@ -144,7 +150,7 @@ pub(crate) fn allocate(cx: &Cx, lookaside: Handle) -> Result<Handle, NtStatus> {
     ledger.add(key, size, true);
     let body = MemoryBody {
         block,
-        lookaside,
+        lookaside: Some(lookaside),
         key,
         ledger,
     };
@@ -154,6 +160,34 @@ pub(crate) fn allocate(cx: &Cx, lookaside: Handle) -> Result<Handle, NtStatus> {
     Ok(memory)
 }
 
+/// The fill of a `WdfMemoryCreate` buffer: pool memory is not zeroed.
+const UNINITIALISED: u8 = 0xCD;
+
+/// `WdfMemoryCreate` (validated by the entry): a `size`-byte buffer tagged `tag` (the
+/// driver's when 0) in a memory object under `parent` (the driver when none).
+pub(crate) fn create_memory(
+    cx: &Cx,
+    parent: Option<Handle>,
+    attributes: Option<&Attributes>,
+    size: usize,
+    tag: u32,
+) -> Result<Handle, NtStatus> {
+    let tag = if tag == 0 { driver_tag(cx) } else { tag };
+    let fill = std::vec![UNINITIALISED; size];
+    let block = Block::from_bytes(&fill).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+    let key = (cx.image.id, tag);
+    let ledger = Arc::clone(&cx.fx().pool);
+    ledger.add(key, size, true);
+    let body = MemoryBody {
+        block,
+        lookaside: None,
+        key,
+        ledger,
+    };
+    let parent = parent.or_else(|| cx.image.driver());
+    lifecycle::create_object(cx, parent, attributes, Body::Memory(body))
+}
+
 /// `WdfMemoryGetBuffer`: the block's address and size.
 pub(crate) fn buffer(cx: &Cx, memory: Handle) -> Option<(*mut u8, usize)> {
     let state = cx.lock();
@@ -161,14 +195,38 @@ pub(crate) fn buffer(cx: &Cx, memory: Handle) -> Option<(*mut u8, usize)> {
     Some((body.block.as_ptr(), body.block.len()))
 }
 
-/// What removing an object leaves to do: a memory object lets go of its list.
+/// A copy of a memory object's bytes (what a format captures of an input buffer).
+pub(crate) fn read_memory(cx: &Cx, memory: Handle) -> Option<std::vec::Vec<u8>> {
+    let state = cx.lock();
+    let body = state.objects.get(memory).and_then(Object::memory)?;
+    Some(body.block.to_vec())
+}
+
+/// Copies `bytes` into a memory object's buffer, as much as fits (a completed request's
+/// output, copied back).
+pub(crate) fn write_memory(cx: &Cx, memory: Handle, bytes: &[u8]) {
+    let state = cx.lock();
+    if let Some(body) = state.objects.get(memory).and_then(Object::memory) {
+        body.block.write(0, bytes);
+    }
+}
+
+/// What freeing an object leaves to do: a memory object lets go of its list; a request the
+/// driver created frees its IRP and lets go of the memory objects it was formatted with.
 pub(crate) fn removed(cx: &Cx, object: Option<Object>) {
     let lookaside = object
         .as_ref()
         .and_then(Object::memory)
-        .map(|memory| memory.lookaside);
+        .and_then(|memory| memory.lookaside);
+    let created = object
+        .as_ref()
+        .and_then(Object::request)
+        .and_then(|request| request.created.map(|created| (request.irp, created)));
     drop(object);
     if let Some(lookaside) = lookaside {
         lifecycle::dereference(cx, lookaside);
+    }
+    if let Some((irp, created)) = created {
+        super::created::released(cx, irp, created);
     }
 }

@@ -3,6 +3,7 @@
 //! raw arguments of each DDI, validate them and call in here; callbacks into drivers go back out
 //! through `crate::ffi::callbacks`.
 
+pub(crate) mod created;
 pub(crate) mod device;
 pub(crate) mod driver;
 pub(crate) mod file;

@@ -108,6 +108,9 @@ pub(crate) struct RequestBody {
     pub(crate) completion_context: crate::ffi::memory::DriverPointer,
     /// `m_NextStackLocationFormatted`.
     pub(crate) formatted: bool,
+    /// A request the driver made (`WdfRequestCreate`); `None` for one around an IRP that came
+    /// in.
+    pub(crate) created: Option<super::created::Created>,
 }
 
 impl RequestBody {
@@ -220,6 +223,7 @@ pub(crate) fn new_request(
         completion: None,
         completion_context: crate::ffi::memory::DriverPointer::default(),
         formatted: false,
+        created: None,
     });
     // `WdfDeviceInitSetRequestAttributes`: every request of the device gets that context.
     let attributes = cx
@@ -1092,6 +1096,7 @@ fn sent_request_completed(cx: &Cx, request: Handle, irp: IrpId) {
     let Some((routine, context, request_type, device, parameters)) = found else {
         return;
     };
+    let memory = super::created::copy_back(cx, request, status, information);
     let target = super::device::io_target(cx, device);
     callbacks::evt_request_completion(
         routine,
@@ -1103,7 +1108,13 @@ fn sent_request_completed(cx: &Cx, request: Handle, irp: IrpId) {
             information,
             code: parameters.code,
             length: parameters.length,
-            output_length: parameters.output_length,
+            output_length: if memory.output.is_some() {
+                information
+            } else {
+                parameters.output_length
+            },
+            input: memory.input,
+            output: memory.output,
         },
         context,
     );

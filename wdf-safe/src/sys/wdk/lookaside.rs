@@ -19,58 +19,13 @@ use core::ptr::{self, NonNull};
 
 use super::device::DeviceHandle;
 use super::live::LiveCell;
-use super::wdk_sys::{
-    self, WDF_OBJECT_ATTRIBUTES, WDFLOOKASIDE, WDFMEMORY, WDFOBJECT,
-    call_unsafe_wdf_function_binding,
-};
+use super::memory::{delete_and_release, parented, reference};
+use super::wdk_sys::{self, WDFLOOKASIDE, WDFMEMORY, call_unsafe_wdf_function_binding};
 use crate::sys::DriverCallbacks;
 use wdm_compat::{NtResult, NtStatus};
 
 /// The alignment KMDF gives a lookaside block (`MEMORY_ALLOCATION_ALIGNMENT` on x64).
 const BLOCK_ALIGNMENT: usize = 16;
-
-/// Attributes naming `parent` and nothing else.
-fn parented(parent: WDFOBJECT) -> WDF_OBJECT_ATTRIBUTES {
-    WDF_OBJECT_ATTRIBUTES {
-        Size: size_of::<WDF_OBJECT_ATTRIBUTES>() as u32,
-        ExecutionLevel: wdk_sys::_WDF_EXECUTION_LEVEL::WdfExecutionLevelInheritFromParent,
-        SynchronizationScope:
-            wdk_sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent,
-        ParentObject: parent,
-        ..WDF_OBJECT_ATTRIBUTES::default()
-    }
-}
-
-/// `WdfObjectReferenceActual`.
-fn reference(object: WDFOBJECT) {
-    // SAFETY: a live object the caller just created (or still references).
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfObjectReferenceActual,
-            object,
-            ptr::null_mut(),
-            0,
-            ptr::null()
-        );
-    }
-}
-
-/// `WdfObjectDelete`, then `WdfObjectDereferenceActual` of the reference taken at creation.
-fn delete_and_release(object: WDFOBJECT) {
-    // SAFETY: the crate's reference keeps the object (deleted by its parent or not) until the
-    // dereference below; deleting a deleted object is ignored by the framework.
-    unsafe { call_unsafe_wdf_function_binding!(WdfObjectDelete, object) };
-    // SAFETY: releases the reference taken at creation, once (the handle is being dropped).
-    unsafe {
-        call_unsafe_wdf_function_binding!(
-            WdfObjectDereferenceActual,
-            object,
-            ptr::null_mut(),
-            0,
-            ptr::null()
-        );
-    }
-}
 
 /// A `WDFLOOKASIDE` of non-paged blocks, referenced by the crate while the handle lives, and
 /// the cell of the device its blocks are parented to.

@@ -7,6 +7,7 @@
 //! Windows does. An [`IrpId`] names one IRP for ever (a slot and a serial number), so a call
 //! with the id of a retired IRP is recognised, never confused with the IRP now in its slot.
 
+use std::format;
 use std::sync::Arc;
 use std::vec::Vec;
 
@@ -14,6 +15,7 @@ use super::completion::TrackedCompletion;
 use super::objects::{CancelRoutine, CompletionRoutine, IrpObj};
 use super::{IoManager, World};
 use crate::host::user::IoResult;
+use crate::host::verifier::{Report, ViolationSeverity};
 use crate::host::{DeviceId, DriverId, IrpId, major};
 use crate::status::NtStatus;
 use crate::sys::{DO_BUFFERED_IO, Mode, Params, StackParams};
@@ -231,7 +233,10 @@ pub(in crate::host) enum ScriptedAccess {
 impl World {
     /// The length of the system buffer the IRP's current stack location describes.
     fn system_buffer_len(&self, state: &IrpState) -> usize {
-        let Some(loc) = state.current_loc() else {
+        // Back at its originator (a driver's own IRP, its completion routine having taken it
+        // back), the IRP has no current location: the buffers are those the first location,
+        // the one the originator filled, describes.
+        let Some(loc) = state.current_loc().or_else(|| state.stack.last()) else {
             return 0;
         };
         let buffered = loc
@@ -375,6 +380,43 @@ impl IoManager {
     /// retires once it has completed.
     pub(in crate::host) fn release_irp(&self, irp: IrpId) {
         self.with_world(|w| w.release_irp(irp));
+    }
+
+    /// `IoFreeIrp` by the driver that allocated the IRP: before sending it, or once its own
+    /// completion routine took it back (`STATUS_MORE_PROCESSING_REQUIRED`), from inside that
+    /// routine too, as drivers do; the IRP goes when the routine has returned. Freeing an IRP
+    /// some driver below still holds is reported and ignored (Windows would free memory that
+    /// driver goes on using). Returns whether the IRP was freed.
+    pub(in crate::host) fn free_irp(&self, irp: IrpId) -> bool {
+        self.with_world(|w| {
+            let (driver, code) = w.irp_blame(irp);
+            let Some(state) = w.irp_mut(irp) else {
+                return false;
+            };
+            let originator_has_it = match state.holder {
+                Holder::Halted(level) => level == state.stack.len(),
+                Holder::Originator => state.phase != Phase::Completing,
+                Holder::Frame(_) | Holder::Parked(_) => false,
+            };
+            if !originator_has_it {
+                w.push(Report {
+                    rule: None,
+                    bug_check: None,
+                    severity: ViolationSeverity::Fatal,
+                    driver,
+                    major: code,
+                    message: format!(
+                        "IoFreeIrp of IRP #{} while a driver below still holds it",
+                        irp.number()
+                    ),
+                });
+                return false;
+            }
+            state.phase = Phase::Completed;
+            state.holder = Holder::Originator;
+            w.release_irp(irp);
+            true
+        })
     }
 
     /// The serial number the next IRP will get (for fake user addresses that differ per IRP).

@@ -528,6 +528,16 @@ pub struct _WDF_MEMORY_DESCRIPTOR {
 pub type WDF_MEMORY_DESCRIPTOR = _WDF_MEMORY_DESCRIPTOR;
 pub type PWDF_MEMORY_DESCRIPTOR = *mut _WDF_MEMORY_DESCRIPTOR;
 pub type PULONG_PTR = *mut ULONG_PTR;
+
+/// `WDFMEMORY_OFFSET`: a part of a memory object's buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct _WDFMEMORY_OFFSET {
+    pub BufferOffset: usize,
+    pub BufferLength: usize,
+}
+pub type WDFMEMORY_OFFSET = _WDFMEMORY_OFFSET;
+pub type PWDFMEMORY_OFFSET = *mut _WDFMEMORY_OFFSET;
 pub type PWDF_REQUEST_SEND_OPTIONS = *mut _WDF_REQUEST_SEND_OPTIONS;
 
 /// `Parameters.Ioctl` of `WDF_REQUEST_COMPLETION_PARAMS` (input and output memory).
@@ -812,6 +822,14 @@ wdf_functions! {
         (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
     WdfObjectDereferenceActual / WdfObjectDereferenceActualTableIndex / PFN_WDFOBJECTDEREFERENCEACTUAL = 206
         (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
+    WdfIoTargetGetDevice / WdfIoTargetGetDeviceTableIndex / PFN_WDFIOTARGETGETDEVICE = 174
+        (IoTarget: WDFIOTARGET) -> WDFDEVICE;
+    WdfIoTargetFormatRequestForIoctl / WdfIoTargetFormatRequestForIoctlTableIndex / PFN_WDFIOTARGETFORMATREQUESTFORIOCTL = 187
+        (IoTarget: WDFIOTARGET, Request: WDFREQUEST, IoctlCode: ULONG, InputBuffer: WDFMEMORY, InputBufferOffset: PWDFMEMORY_OFFSET, OutputBuffer: WDFMEMORY, OutputBufferOffset: PWDFMEMORY_OFFSET) -> NTSTATUS;
+    WdfIoTargetFormatRequestForInternalIoctl / WdfIoTargetFormatRequestForInternalIoctlTableIndex / PFN_WDFIOTARGETFORMATREQUESTFORINTERNALIOCTL = 189
+        (IoTarget: WDFIOTARGET, Request: WDFREQUEST, IoctlCode: ULONG, InputBuffer: WDFMEMORY, InputBufferOffset: PWDFMEMORY_OFFSET, OutputBuffer: WDFMEMORY, OutputBufferOffset: PWDFMEMORY_OFFSET) -> NTSTATUS;
+    WdfMemoryCreate / WdfMemoryCreateTableIndex / PFN_WDFMEMORYCREATE = 192
+        (Attributes: PWDF_OBJECT_ATTRIBUTES, PoolType: POOL_TYPE, PoolTag: ULONG, BufferSize: usize, Memory: *mut WDFMEMORY, Buffer: *mut PVOID) -> NTSTATUS;
     WdfMemoryGetBuffer / WdfMemoryGetBufferTableIndex / PFN_WDFMEMORYGETBUFFER = 194
         (Memory: WDFMEMORY, BufferSize: *mut usize) -> PVOID;
     WdfLookasideListCreate / WdfLookasideListCreateTableIndex / PFN_WDFLOOKASIDELISTCREATE = 198
@@ -824,6 +842,8 @@ wdf_functions! {
         (Key: WDFKEY);
     WdfRegistryQueryULong / WdfRegistryQueryULongTableIndex / PFN_WDFREGISTRYQUERYULONG = 240
         (Key: WDFKEY, ValueName: PCUNICODE_STRING, Value: PULONG) -> NTSTATUS;
+    WdfRequestCreate / WdfRequestCreateTableIndex / PFN_WDFREQUESTCREATE = 247
+        (RequestAttributes: PWDF_OBJECT_ATTRIBUTES, IoTarget: WDFIOTARGET, Request: *mut WDFREQUEST) -> NTSTATUS;
     WdfRequestFormatRequestUsingCurrentType / WdfRequestFormatRequestUsingCurrentTypeTableIndex / PFN_WDFREQUESTFORMATREQUESTUSINGCURRENTTYPE = 251
         (Request: WDFREQUEST);
     WdfRequestSend / WdfRequestSendTableIndex / PFN_WDFREQUESTSEND = 253

@@ -1,19 +1,21 @@
-//! I/O targets' synchronous sends (shared/targets/general/fxiotargetapi.cpp,
-//! `FxIoTargetSendIoctl`): the framework formats its own request, sends it to the device
-//! below and waits.
+//! I/O targets (shared/targets/general/fxiotargetapi.cpp): synchronous sends
+//! (`FxIoTargetSendIoctl`: the framework formats its own request, sends it to the device below
+//! and waits), formatting a driver's request for an IOCTL with memory objects
+//! (`FxIoTargetFormatIoctl`), and the target's device.
 
 use std::vec::Vec;
 
 use wdm_compat::NtStatus;
 
-use super::{PASSIVE, enter, handle, read, sized, write};
+use super::{DISPATCH, PASSIVE, enter, handle, read, sized, write};
 use crate::ffi::bindings::{
     _WDF_MEMORY_DESCRIPTOR_TYPE as Descriptor, _WDF_REQUEST_SEND_OPTIONS_FLAGS as SendFlags,
     NTSTATUS, PULONG_PTR, PWDF_DRIVER_GLOBALS, PWDF_MEMORY_DESCRIPTOR, PWDF_REQUEST_SEND_OPTIONS,
-    ULONG, WDF_REQUEST_SEND_OPTIONS, WDFIOTARGET, WDFREQUEST,
+    PWDFMEMORY_OFFSET, ULONG, WDF_REQUEST_SEND_OPTIONS, WDFDEVICE, WDFIOTARGET, WDFMEMORY,
+    WDFREQUEST,
 };
-use crate::framework::Cx;
 use crate::framework::objects::Kind;
+use crate::framework::{Cx, created};
 
 /// A buffer descriptor's address and length (`WdfMemoryDescriptorTypeBuffer` only: the
 /// simulation has no MDLs or `WDFMEMORY` objects here); `Ok(None)` for a NULL descriptor.
@@ -193,5 +195,128 @@ pub(crate) unsafe extern "C" fn WdfIoTargetSendInternalIoctlSynchronously(
         output,
         options,
         bytes_returned,
+    )
+}
+
+pub(crate) unsafe extern "C" fn WdfIoTargetGetDevice(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_target: WDFIOTARGET,
+) -> WDFDEVICE {
+    const DDI: &str = "WdfIoTargetGetDevice";
+    let Some(cx) = enter(globals, DDI) else {
+        return core::ptr::null_mut();
+    };
+    handle(&cx, DDI, raw_target, Kind::IoTarget)
+        .and_then(|target| created::target_device(&cx, target))
+        .map_or(core::ptr::null_mut(), |device| {
+            core::ptr::without_provenance_mut(device.raw())
+        })
+}
+
+/// A memory offset the simulation models: none (the whole buffer).
+fn whole_buffer(cx: &Cx, ddi: &str, offset: PWDFMEMORY_OFFSET) -> bool {
+    if offset.is_null() {
+        return true;
+    }
+    cx.verifier_break(
+        None,
+        &std::format!(
+            "{ddi}: memory offsets are not modelled by the simulated framework (pass NULL: \
+             the whole buffer)"
+        ),
+    );
+    false
+}
+
+/// `WdfIoTargetFormatRequestForIoctl` / `…ForInternalIoctl` (`FxIoTargetFormatIoctl`).
+#[allow(clippy::too_many_arguments, reason = "the DDI's own parameters")]
+fn format_for_ioctl(
+    globals: PWDF_DRIVER_GLOBALS,
+    ddi: &str,
+    internal: bool,
+    raw_target: WDFIOTARGET,
+    raw_request: WDFREQUEST,
+    code: ULONG,
+    raw_input: WDFMEMORY,
+    input_offset: PWDFMEMORY_OFFSET,
+    raw_output: WDFMEMORY,
+    output_offset: PWDFMEMORY_OFFSET,
+) -> NTSTATUS {
+    let Some(cx) = enter(globals, ddi) else {
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    let (Some(target), Some(request)) = (
+        handle(&cx, ddi, raw_target, Kind::IoTarget),
+        handle(&cx, ddi, raw_request, Kind::Request),
+    ) else {
+        return NtStatus::INVALID_HANDLE.to_raw();
+    };
+    if !cx.check_irql(ddi, DISPATCH) {
+        return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
+    }
+    if !whole_buffer(&cx, ddi, input_offset) || !whole_buffer(&cx, ddi, output_offset) {
+        return NtStatus::NOT_SUPPORTED.to_raw();
+    }
+    let memory = |raw: WDFMEMORY| {
+        if raw.is_null() {
+            Ok(None)
+        } else {
+            handle(&cx, ddi, raw, Kind::Memory)
+                .map(Some)
+                .ok_or(NtStatus::INVALID_HANDLE)
+        }
+    };
+    let (input, output) = match (memory(raw_input), memory(raw_output)) {
+        (Ok(input), Ok(output)) => (input, output),
+        (Err(status), _) | (_, Err(status)) => return status.to_raw(),
+    };
+    created::format_for_ioctl(&cx, target, request, internal, code, input, output).to_raw()
+}
+
+pub(crate) unsafe extern "C" fn WdfIoTargetFormatRequestForIoctl(
+    globals: PWDF_DRIVER_GLOBALS,
+    target: WDFIOTARGET,
+    request: WDFREQUEST,
+    code: ULONG,
+    input: WDFMEMORY,
+    input_offset: PWDFMEMORY_OFFSET,
+    output: WDFMEMORY,
+    output_offset: PWDFMEMORY_OFFSET,
+) -> NTSTATUS {
+    format_for_ioctl(
+        globals,
+        "WdfIoTargetFormatRequestForIoctl",
+        false,
+        target,
+        request,
+        code,
+        input,
+        input_offset,
+        output,
+        output_offset,
+    )
+}
+
+pub(crate) unsafe extern "C" fn WdfIoTargetFormatRequestForInternalIoctl(
+    globals: PWDF_DRIVER_GLOBALS,
+    target: WDFIOTARGET,
+    request: WDFREQUEST,
+    code: ULONG,
+    input: WDFMEMORY,
+    input_offset: PWDFMEMORY_OFFSET,
+    output: WDFMEMORY,
+    output_offset: PWDFMEMORY_OFFSET,
+) -> NTSTATUS {
+    format_for_ioctl(
+        globals,
+        "WdfIoTargetFormatRequestForInternalIoctl",
+        true,
+        target,
+        request,
+        code,
+        input,
+        input_offset,
+        output,
+        output_offset,
     )
 }

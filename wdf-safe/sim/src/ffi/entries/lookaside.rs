@@ -1,9 +1,9 @@
-//! `WdfLookasideListCreate`, `WdfMemoryCreateFromLookaside`, `WdfMemoryGetBuffer`
-//! (shared/core/fxlookasidelistapi.cpp, fxmemorybufferapi.cpp).
+//! `WdfLookasideListCreate`, `WdfMemoryCreateFromLookaside`, `WdfMemoryCreate`,
+//! `WdfMemoryGetBuffer` (shared/core/fxlookasidelistapi.cpp, fxmemorybufferapi.cpp).
 
 use wdm_compat::NtStatus;
 
-use super::{DISPATCH, PASSIVE, attributes, enter, handle, not_null, object, write};
+use super::{APC, DISPATCH, PASSIVE, attributes, enter, handle, not_null, object, write};
 use crate::ffi::bindings::{
     _POOL_TYPE as Pool, NTSTATUS, POOL_TYPE, PVOID, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES,
     ULONG, WDFLOOKASIDE, WDFMEMORY,
@@ -113,6 +113,55 @@ pub(crate) unsafe extern "C" fn WdfMemoryCreateFromLookaside(
     match lookaside::allocate(&cx, list) {
         Ok(memory) => {
             write(out_memory, core::ptr::without_provenance_mut(memory.raw()));
+            NtStatus::SUCCESS.to_raw()
+        }
+        Err(status) => status.to_raw(),
+    }
+}
+
+pub(crate) unsafe extern "C" fn WdfMemoryCreate(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_attributes: PWDF_OBJECT_ATTRIBUTES,
+    pool_type: POOL_TYPE,
+    pool_tag: ULONG,
+    buffer_size: usize,
+    out_memory: *mut WDFMEMORY,
+    out_buffer: *mut PVOID,
+) -> NTSTATUS {
+    const DDI: &str = "WdfMemoryCreate";
+    let Some(cx) = enter(globals, DDI) else {
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    if !not_null(&cx, DDI, "Memory", out_memory) {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    }
+    // Paged memory needs ≤ APC_LEVEL, non-paged ≤ DISPATCH_LEVEL.
+    if !cx.check_irql(DDI, if paged(pool_type) { APC } else { DISPATCH }) {
+        return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
+    }
+    if buffer_size == 0 {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    }
+    write(out_memory, core::ptr::null_mut());
+    if !out_buffer.is_null() {
+        write(out_buffer, core::ptr::null_mut());
+    }
+    let attributes = match attributes(&cx, DDI, raw_attributes) {
+        Ok(attributes) => attributes,
+        Err(status) => return status.to_raw(),
+    };
+    let parent = match parent_of(&cx, DDI, attributes.as_ref()) {
+        Ok(parent) => parent,
+        Err(status) => return status.to_raw(),
+    };
+    match lookaside::create_memory(&cx, parent, attributes.as_ref(), buffer_size, pool_tag) {
+        Ok(memory) => {
+            write(out_memory, core::ptr::without_provenance_mut(memory.raw()));
+            if !out_buffer.is_null()
+                && let Some((address, _)) = lookaside::buffer(&cx, memory)
+            {
+                write(out_buffer, address.cast());
+            }
             NtStatus::SUCCESS.to_raw()
         }
         Err(status) => status.to_raw(),

@@ -52,6 +52,8 @@ use crate::framework::{self, Cx};
 
 /// `PASSIVE_LEVEL`.
 const PASSIVE: u8 = 0;
+/// `APC_LEVEL`.
+const APC: u8 = 1;
 /// `DISPATCH_LEVEL`.
 const DISPATCH: u8 = 2;
 

@@ -106,19 +106,26 @@ pub(crate) unsafe extern "C" fn WdfObjectDelete(globals: PWDF_DRIVER_GLOBALS, ha
     let Some(found) = object(&cx, DDI, handle) else {
         return;
     };
-    let (kind, control) = {
+    let (kind, control, created) = {
         let state = cx.lock();
         let object = state.objects.get(found);
         (
             object.map(|o| o.body.kind()),
             object.and_then(|o| o.device()).is_some_and(|d| d.control),
+            object
+                .and_then(|o| o.request())
+                .is_some_and(|r| r.created.is_some()),
         )
     };
     // The driver, PnP devices, framework requests and queues dispatched to are not the
     // driver's to delete (MarkNoDeleteDDI); a control device is (the driver deletes it when it
-    // is done with it, as kbfiltr's sideband device when the last filter device goes).
-    let deletable_device = kind == Some(Kind::Device) && control;
-    if !deletable_device
+    // is done with it, as kbfiltr's sideband device when the last filter device goes), and so
+    // is a request it created, once it is back from its target.
+    if created && !crate::framework::created::may_dispose(&cx, found) {
+        return;
+    }
+    let deletable = (kind == Some(Kind::Device) && control) || created;
+    if !deletable
         && matches!(
             kind,
             Some(Kind::Driver | Kind::Device | Kind::Request | Kind::DeviceInit)

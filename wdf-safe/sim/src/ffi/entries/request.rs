@@ -1,23 +1,23 @@
-//! Requests (shared/core/fxrequestapi.cpp).
+//! Requests (shared/core/fxrequestapi.cpp; `WdfRequestCreate` in fxrequest.cpp).
 
 use std::rc::Rc;
 
 use wdm_compat::NtStatus;
 
-use super::{DISPATCH, PASSIVE, enter, handle, not_null, read, sized, write};
+use super::{DISPATCH, PASSIVE, attributes, enter, handle, not_null, object, read, sized, write};
 use crate::ffi::bindings::{
     _WDF_REQUEST_PARAMETERS__bindgen_ty_1, _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2,
     _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4,
     _WDF_REQUEST_SEND_OPTIONS_FLAGS as SendFlags, _WDF_REQUEST_TYPE as RequestType, BOOLEAN,
     NTSTATUS, PFN_WDF_REQUEST_CANCEL, PFN_WDF_REQUEST_COMPLETION_ROUTINE, PVOID,
-    PWDF_DRIVER_GLOBALS, PWDF_REQUEST_PARAMETERS, PWDF_REQUEST_SEND_OPTIONS, ULONG_PTR,
-    WDF_REQUEST_PARAMETERS, WDF_REQUEST_SEND_OPTIONS, WDFCONTEXT, WDFIOTARGET, WDFQUEUE,
-    WDFREQUEST,
+    PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES, PWDF_REQUEST_PARAMETERS,
+    PWDF_REQUEST_SEND_OPTIONS, ULONG_PTR, WDF_REQUEST_PARAMETERS, WDF_REQUEST_SEND_OPTIONS,
+    WDFCONTEXT, WDFIOTARGET, WDFQUEUE, WDFREQUEST,
 };
 use crate::ffi::memory::DriverPointer;
-use crate::framework::Cx;
 use crate::framework::objects::{Handle, Kind};
 use crate::framework::request::{self, Buffer};
+use crate::framework::{Cx, created};
 
 fn raw<T>(handle: Handle) -> *mut T {
     core::ptr::without_provenance_mut(handle.raw())
@@ -271,6 +271,57 @@ pub(crate) unsafe extern "C" fn WdfRequestSend(
             }
             fail(status)
         }
+    }
+}
+
+pub(crate) unsafe extern "C" fn WdfRequestCreate(
+    globals: PWDF_DRIVER_GLOBALS,
+    raw_attributes: PWDF_OBJECT_ATTRIBUTES,
+    raw_target: WDFIOTARGET,
+    out_request: *mut WDFREQUEST,
+) -> NTSTATUS {
+    const DDI: &str = "WdfRequestCreate";
+    let Some(cx) = enter(globals, DDI) else {
+        return NtStatus::INVALID_DEVICE_STATE.to_raw();
+    };
+    if !not_null(&cx, DDI, "Request", out_request) {
+        return NtStatus::INVALID_PARAMETER.to_raw();
+    }
+    write(out_request, core::ptr::null_mut());
+    if !cx.check_irql(DDI, DISPATCH) {
+        return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
+    }
+    if raw_target.is_null() {
+        cx.verifier_break(
+            None,
+            "WdfRequestCreate: a request without an I/O target is not modelled by the simulated \
+             framework",
+        );
+        return NtStatus::NOT_SUPPORTED.to_raw();
+    }
+    let Some(target) = handle(&cx, DDI, raw_target, Kind::IoTarget) else {
+        return NtStatus::INVALID_HANDLE.to_raw();
+    };
+    let attributes = match attributes(&cx, DDI, raw_attributes) {
+        Ok(attributes) => attributes,
+        Err(status) => return status.to_raw(),
+    };
+    let parent = match attributes.as_ref().and_then(|a| a.parent) {
+        Some(raw) => match object(&cx, DDI, core::ptr::without_provenance_mut::<u8>(raw)) {
+            Some(parent) => Some(parent),
+            None => return NtStatus::INVALID_HANDLE.to_raw(),
+        },
+        None => None,
+    };
+    match created::create(&cx, parent, attributes.as_ref(), target) {
+        Ok(request) => {
+            write(
+                out_request,
+                core::ptr::without_provenance_mut(request.raw()),
+            );
+            NtStatus::SUCCESS.to_raw()
+        }
+        Err(status) => status.to_raw(),
     }
 }
 
