@@ -88,8 +88,9 @@ impl<K: QueueKind, D> QueueConfig<K, D> {
     }
 
     /// `WDF_OBJECT_ATTRIBUTES.SynchronizationScope = WdfSynchronizationScopeQueue`: the
-    /// framework runs the queue's `EvtIo*` callbacks one at a time, with the cancel routines of
-    /// its requests and the timers created for it with
+    /// framework runs the queue's `EvtIo*` callbacks (`EvtIoStop`, `EvtIoResume` and
+    /// `EvtIoCanceledOnQueue` too) one at a time, with the cancel routines of its requests and
+    /// the timers created for it with
     /// [`Device::create_serialized_timer`](crate::Device::create_serialized_timer)
     /// (`AutomaticSerialization`), under the queue's callback lock — so they may share state
     /// without a lock of their own, as the C echo sample's queue and timer do. They run at

@@ -37,14 +37,15 @@ fn take() -> Vec<String> {
 
 /// Reads of 1 byte complete at once; longer ones are parked (left to their cancel routine),
 /// as a driver waiting for its hardware would.
-struct Parker;
+/// `SYNC`: the queue is `synchronized()` (`WdfSynchronizationScopeQueue`).
+struct Parker<const SYNC: bool>;
 
 fn cancelled<'r>(request: Request<'r, Read>) -> RequestDone<'r> {
     record("cancel routine".into());
     request.complete(NtStatus::CANCELLED)
 }
 
-fn on_read<'r>(_: &Parker, request: Request<'r, Read>) -> RequestDone<'r> {
+fn on_read<'r, const SYNC: bool>(_: &Parker<SYNC>, request: Request<'r, Read>) -> RequestDone<'r> {
     record(format!("read of {}", request.length()));
     if request.length() <= 1 {
         return request.complete_with_information(NtStatus::SUCCESS, 0);
@@ -55,20 +56,28 @@ fn on_read<'r>(_: &Parker, request: Request<'r, Read>) -> RequestDone<'r> {
     }
 }
 
-fn on_stop<'r>(_: &Parker, request: StopRequest<'r>) -> StopDone<'r> {
+fn on_stop<'r, const SYNC: bool>(_: &Parker<SYNC>, request: StopRequest<'r>) -> StopDone<'r> {
     record(format!(
         "stop: {:?}, cancelable {}",
         request.action(),
         request.is_cancelable()
     ));
+    record(format!(
+        "stop at IRQL {}",
+        wdm_compat::host::simulated_irql()
+    ));
     request.acknowledge()
 }
 
-fn on_resume(_: &Parker, _request: ResumedRequest<'_>) {
+fn on_resume<const SYNC: bool>(_: &Parker<SYNC>, _request: ResumedRequest<'_>) {
     record("resume".into());
+    record(format!(
+        "resume at IRQL {}",
+        wdm_compat::host::simulated_irql()
+    ));
 }
 
-impl KmdfDriver for Parker {
+impl<const SYNC: bool> KmdfDriver for Parker<SYNC> {
     const PNP: bool = true;
 
     fn driver_entry(_driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
@@ -77,16 +86,19 @@ impl KmdfDriver for Parker {
 
     fn device_add(&self, init: FdoInit<'_, Self>) -> NtResult<()> {
         let device = init.create().map_err(|(_, status)| status)?;
-        device.create_default_queue(
-            QueueConfig::parallel()
-                .on_read(on_read)
-                .power_managed(on_stop, on_resume),
-        )?;
+        let config = QueueConfig::parallel()
+            .on_read(on_read)
+            .power_managed(on_stop, on_resume);
+        device.create_default_queue(if SYNC { config.synchronized() } else { config })?;
         Ok(())
     }
 }
 
 fn setup() -> (IoManager, DeviceNode) {
+    setup_with::<false>()
+}
+
+fn setup_with<const SYNC: bool>() -> (IoManager, DeviceNode) {
     let io = IoManager::new();
     let bus = ScriptedDriver::new().succeeding(&[
         major::CREATE,
@@ -97,7 +109,7 @@ fn setup() -> (IoManager, DeviceNode) {
     ]);
     let bus = io.load_driver("bus", bus).unwrap();
     let driver = io
-        .load_driver("parker", wdf_safe::entry_point::<Parker>())
+        .load_driver("parker", wdf_safe::entry_point::<Parker<SYNC>>())
         .unwrap();
     let node = io
         .create_device_node(&DeviceNodeConfig {
@@ -140,16 +152,43 @@ fn a_parked_request_is_stopped_acknowledged_resumed_and_purged_at_removal() {
     let parked = handle.read_async(8).unwrap();
     assert_eq!(take(), ["read of 8"]);
     assert_eq!(node.set_system_power(3), NtStatus::SUCCESS);
-    assert_eq!(take(), ["stop: Suspend, cancelable true"]);
+    assert_eq!(take(), ["stop: Suspend, cancelable true", "stop at IRQL 0"]);
     assert_eq!(node.set_system_power(0), NtStatus::SUCCESS);
-    assert_eq!(take(), ["resume"]);
+    assert_eq!(take(), ["resume", "resume at IRQL 0"]);
     assert!(
         !parked.is_complete(),
         "acknowledged, the request stayed the driver's"
     );
     // Removal: suspend again, then the purge cancels the parked request through its routine.
     assert_eq!(node.remove(), NtStatus::SUCCESS);
-    assert_eq!(take(), ["stop: Suspend, cancelable true", "cancel routine"]);
+    assert_eq!(
+        take(),
+        [
+            "stop: Suspend, cancelable true",
+            "stop at IRQL 0",
+            "cancel routine"
+        ]
+    );
+    assert_eq!(parked.result().unwrap().status, NtStatus::CANCELLED);
+    drop(parked);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
+
+/// A synchronized queue's `EvtIoStop` and `EvtIoResume` run under its callback lock, as its
+/// `EvtIo*` callbacks do (KMDF's `FxIoQueueIoStop` / `FxIoQueueIoResume` are locked
+/// callbacks): at DISPATCH_LEVEL, the lock being a spin lock.
+#[test]
+fn a_synchronized_queues_stop_and_resume_run_under_its_callback_lock() {
+    let (io, node) = setup_with::<true>();
+    let handle = node.open().unwrap();
+    let parked = handle.read_async(8).unwrap();
+    assert_eq!(take(), ["read of 8"]);
+    assert_eq!(node.set_system_power(3), NtStatus::SUCCESS);
+    assert_eq!(take(), ["stop: Suspend, cancelable true", "stop at IRQL 2"]);
+    assert_eq!(node.set_system_power(0), NtStatus::SUCCESS);
+    assert_eq!(take(), ["resume", "resume at IRQL 2"]);
+    assert_eq!(node.remove(), NtStatus::SUCCESS);
     assert_eq!(parked.result().unwrap().status, NtStatus::CANCELLED);
     drop(parked);
     assert_eq!(handle.close(), NtStatus::SUCCESS);

@@ -4,6 +4,7 @@
 //! same driver with an unsynchronized queue shows the timer running in the middle of a write.
 //! Two threads: one inside the queue's `EvtIoWrite` until the test lets it go, one advancing
 //! the clock; the simulation says when a callback waits for the lock, so nothing is timed.
+//! A synchronized queue's `EvtIoCanceledOnQueue` is under the lock too.
 #![cfg(feature = "host")]
 #![allow(
     clippy::unwrap_used,
@@ -19,11 +20,11 @@ use std::sync::{Mutex, OnceLock};
 
 use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
 use wdf_safe::kind::state::Ready;
-use wdf_safe::kind::{Sequential, Write};
+use wdf_safe::kind::{Manual, Read, Sequential, Write};
 use wdf_safe::timer::{Timer, TimerConfig};
 use wdf_safe::{
-    ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, Queue, QueueConfig,
-    Request, RequestDone,
+    AnyRequest, ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, Queue,
+    QueueConfig, Request, RequestDone,
 };
 use wdm_compat::host::IoManager;
 
@@ -158,4 +159,99 @@ fn a_synchronized_queues_timer_waits_for_the_write_in_progress() {
 #[test]
 fn without_synchronization_the_timer_runs_in_the_middle_of_the_write() {
     assert_eq!(race::<false>(), (false, true, 1));
+}
+
+/// Reads wait in a manual queue (`synchronized()` when `SYNC`) until cancelled; its
+/// `EvtIoCanceledOnQueue` records the IRQL it runs at and completes them.
+struct Waiter<const SYNC: bool> {
+    waiting: Queue<Manual>,
+}
+
+/// The IRQL each `EvtIoCanceledOnQueue` ran at (one test per variant).
+static CANCELED_AT: Mutex<Vec<(bool, u8)>> = Mutex::new(Vec::new());
+
+fn wait_read<'r, const SYNC: bool>(
+    waiter: &Waiter<SYNC>,
+    request: Request<'r, Read>,
+) -> RequestDone<'r> {
+    match request.forward_to_queue(&waiter.waiting) {
+        Ok(done) => done,
+        Err((request, status)) => request.complete(status),
+    }
+}
+
+fn canceled_on_queue<'r, const SYNC: bool>(
+    _: &Waiter<SYNC>,
+    request: AnyRequest<'r>,
+) -> RequestDone<'r> {
+    CANCELED_AT
+        .lock()
+        .unwrap()
+        .push((SYNC, wdm_compat::host::simulated_irql()));
+    request.complete_with_information(NtStatus::CANCELLED, 0)
+}
+
+impl<const SYNC: bool> KmdfDriver for Waiter<SYNC> {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = ControlDeviceInit::allocate(driver, SDDL_DEVOBJ_SYS_ALL_ADM_ALL)
+            .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(if SYNC {
+            r"\Device\SyncWaiter"
+        } else {
+            r"\Device\FreeWaiter"
+        })?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        device.create_symbolic_link(if SYNC {
+            r"\DosDevices\SyncWaiter"
+        } else {
+            r"\DosDevices\FreeWaiter"
+        })?;
+        device.create_default_queue(QueueConfig::sequential().on_read(wait_read::<SYNC>))?;
+        let config = QueueConfig::manual().on_canceled_on_queue(canceled_on_queue::<SYNC>);
+        let waiting = device.create_queue(if SYNC { config.synchronized() } else { config })?;
+        let _ready = device.finish_initializing();
+        Ok(Self { waiting })
+    }
+}
+
+fn cancel_a_waiting_read<const SYNC: bool>() -> u8 {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver(
+            if SYNC { "syncwaiter" } else { "freewaiter" },
+            wdf_safe::entry_point::<Waiter<SYNC>>(),
+        )
+        .unwrap();
+    let path = if SYNC {
+        r"\\.\SyncWaiter"
+    } else {
+        r"\\.\FreeWaiter"
+    };
+    let handle = io.open(path).unwrap();
+    let read = handle.read_async(4).unwrap();
+    assert!(!read.is_complete(), "the read waits in the manual queue");
+    assert!(read.cancel(), "the queue's cancel routine took it");
+    assert_eq!(read.result().unwrap().status, NtStatus::CANCELLED);
+    drop(read);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    io.unload_driver(driver).unwrap();
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+    let at = CANCELED_AT.lock().unwrap();
+    let mine: Vec<u8> = at
+        .iter()
+        .filter(|(s, _)| *s == SYNC)
+        .map(|(_, irql)| *irql)
+        .collect();
+    assert_eq!(mine.len(), 1, "one EvtIoCanceledOnQueue");
+    mine[0]
+}
+
+#[test]
+fn a_synchronized_queues_canceled_on_queue_runs_under_its_lock_at_dispatch_level() {
+    assert_eq!(cancel_a_waiting_read::<true>(), 2);
+}
+
+#[test]
+fn an_unsynchronized_queues_canceled_on_queue_runs_at_the_cancellers_irql() {
+    assert_eq!(cancel_a_waiting_read::<false>(), 0);
 }

@@ -125,6 +125,10 @@ fn stop_queues(cx: &Cx, queues: &[(Handle, QueueCallbacks)], action: u32) {
                 {
                     r.in_evt_io_stop = true;
                 }
+                // Under the queue's callback lock, as every EvtIo* callback
+                // (`FxIoQueueIoStop` is an `FxLockedCallback`).
+                let lock = super::serialization::of_queue(cx, *queue);
+                let _held = lock.as_ref().map(|lock| lock.acquire(cx));
                 callbacks::evt_io_stop(callbacks.stop, *queue, *request, flags);
             }
         }
@@ -223,7 +227,10 @@ pub(crate) fn power_on(cx: &Cx, device: Handle) {
             }
             handles
         };
+        // Under the queue's callback lock (`FxIoQueueIoResume` is an `FxLockedCallback`).
+        let lock = super::serialization::of_queue(cx, *queue);
         for request in acknowledged {
+            let _held = lock.as_ref().map(|lock| lock.acquire(cx));
             callbacks::evt_io_resume(callbacks.resume, *queue, request);
         }
     }

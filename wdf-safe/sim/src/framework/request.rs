@@ -326,6 +326,10 @@ fn finish_cancel_for_queue(cx: &Cx, queue: Handle, request: Handle, presented: b
                 let mut state = cx.lock();
                 queue::hand_to_driver_locked(&mut state, queue, request);
             }
+            // Under the queue's callback lock (`FxIoQueueIoCanceledOnQueue` is an
+            // `FxLockedCallback`).
+            let lock = super::serialization::of_queue(cx, queue);
+            let _held = lock.as_ref().map(|lock| lock.acquire(cx));
             callbacks::evt_io_canceled_on_queue(Some(callback), queue, request);
         }
         _ => complete_framework(cx, request, NtStatus::CANCELLED, 0),

@@ -1,7 +1,9 @@
 //! Callback serialization (`SynchronizationScope` and `AutomaticSerialization`,
 //! shared/object/fxobject.cpp `_GetEffectiveLock`, shared/inc/private/common/fxcallbackspinlock.hpp):
 //! a queue whose attributes ask for `WdfSynchronizationScopeQueue` has a callback lock, held
-//! around each of its `EvtIo*` callbacks, the cancel routines of its requests
+//! around each of its `EvtIo*` callbacks (`EvtIoStop`, `EvtIoResume` and
+//! `EvtIoCanceledOnQueue` included: KMDF's `FxLockedCallback`s in fxioqueuecallbacks.hpp), the
+//! cancel routines of its requests
 //! (`m_IoCancelCallbackLockPtr`), and the callbacks of timers created under it with
 //! `AutomaticSerialization`. The queue's callbacks run at DISPATCH_LEVEL, as under KMDF's
 //! callback spin lock. A parent without a scope gives no lock: the timer is not serialized.
