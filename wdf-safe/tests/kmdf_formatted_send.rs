@@ -40,6 +40,8 @@ const IOCTL_BUS_DOUBLE: u32 = 0x0022_2000;
 const IOCTL_BUS_LATER: u32 = 0x0022_2008;
 /// The bus's METHOD_OUT_DIRECT IOCTL: writes "DIRECT!!" into the output pages.
 const IOCTL_BUS_DIRECT: u32 = 0x0022_2006;
+/// The bus's buffered IOCTL it keeps, cancelable, until it is cancelled.
+const IOCTL_BUS_UNTIL_CANCELLED: u32 = 0x0022_2020;
 /// The bus's IOCTL that fails with `STATUS_DEVICE_NOT_READY`.
 const IOCTL_BUS_FAIL: u32 = 0x0022_200C;
 /// The bus's internal IOCTL: returns its version, 7.
@@ -220,6 +222,14 @@ fn bus() -> ScriptedDriver {
                     *KEPT.lock().unwrap() = Some((k.clone(), irp));
                     NtStatus::PENDING.status()
                 }
+                IOCTL_BUS_UNTIL_CANCELLED => {
+                    k.mark_pending(irp);
+                    k.set_cancel_routine(irp, |k, _device, irp| {
+                        k.release_cancel_lock(irp);
+                        k.complete(irp, NtStatus::CANCELLED, 0);
+                    });
+                    NtStatus::PENDING.status()
+                }
                 IOCTL_BUS_DIRECT => {
                     k.write_mdl_buffer(irp, 0, b"DIRECT!!").unwrap();
                     k.complete(irp, NtStatus::SUCCESS, 8);
@@ -370,9 +380,27 @@ fn a_driver_asks_its_bus_with_memory_of_its_own_and_gets_the_memory_back_with_th
     assert_eq!(SEEN.lock().unwrap().len(), seen);
     assert_eq!(kmdf_sim::pool_in_use(&io, TAG.to_raw()), (0, 0));
 
-    assert_eq!(handle.close(), NtStatus::SUCCESS);
+    // Removed while the bus still has one: the device's target cancels it and waits, so the
+    // callback runs (with STATUS_CANCELLED) before the device goes; the client's request,
+    // waiting in the manual queue, was cancelled by the removal's purge.
+    ANSWERS.lock().unwrap().clear();
+    let pending = handle
+        .device_io_control_async(IOCTL_ASK, &ask(IOCTL_BUS_UNTIL_CANCELLED, b"zz"), 4)
+        .unwrap();
+    assert!(ANSWERS.lock().unwrap().is_empty());
     assert_eq!(node.remove(), NtStatus::SUCCESS);
+    assert_eq!(
+        ANSWERS.lock().unwrap().pop(),
+        Some((NtStatus::CANCELLED, Vec::new(), b"zz".to_vec()))
+    );
+    assert_eq!(
+        pending.result().map(|r| r.status),
+        Some(NtStatus::CANCELLED)
+    );
+    drop(pending);
+    assert_eq!(handle.close(), NtStatus::SUCCESS);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
+    assert_eq!(kmdf_sim::pool_in_use(&io, TAG.to_raw()), (0, 0));
     // Every IRP the framework allocated for the driver's requests is freed.
     assert_eq!(io.live_irps(), 0);
 }

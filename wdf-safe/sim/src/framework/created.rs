@@ -17,6 +17,9 @@
 //!   `Information` the target returned.
 //! * Deleting a request that is still at its target is a verifier break
 //!   (`FxRequestBase::VerifyDispose`); the simulation then leaves it alone.
+//! * A removed device's default target cancels what was sent to it and waits for it
+//!   (`FxIoTarget::Remove`, from the target's `Dispose`, shared/targets/general/fxiotarget.cpp),
+//!   so every completion routine has run before the device's objects go.
 
 use wdm_compat::NtStatus;
 use wdm_compat::host::IrpId;
@@ -245,5 +248,43 @@ pub(crate) fn released(cx: &Cx, irp: IrpId, created: Created) {
     let _ = cx.kernel.free_irp(irp);
     for memory in [created.input, created.output].into_iter().flatten() {
         lifecycle::dereference(cx, memory);
+    }
+}
+
+/// How long the removal of a device's target waits for sent requests before the simulation
+/// reports them (KMDF waits for ever).
+const REMOVE_WAIT: core::time::Duration = core::time::Duration::from_secs(10);
+
+/// The IRPs of the requests `device` has at its target.
+fn sent_of(cx: &Cx, device: Handle) -> Vec<IrpId> {
+    let state = cx.lock();
+    state
+        .objects
+        .of_image(cx.image.id)
+        .filter_map(|(_, object)| object.request())
+        .filter(|r| r.device == device && r.owner == Owner::Sent)
+        .map(|r| r.irp)
+        .collect()
+}
+
+/// `FxIoTarget::Remove` of `device`'s default target, as the device is deleted: each request
+/// sent to it is cancelled (`_CancelSentRequests`), and the removal waits until their
+/// completion routines have run (`WaitForSentIoToComplete`). A target that never completes
+/// one is reported once the simulation stops waiting.
+pub(crate) fn remove_target(cx: &Cx, device: Handle) {
+    for irp in sent_of(cx, device) {
+        let _ = cx.kernel.cancel(irp);
+    }
+    let deadline = std::time::Instant::now() + REMOVE_WAIT;
+    while !sent_of(cx, device).is_empty() {
+        if std::time::Instant::now() > deadline {
+            cx.verifier_break(
+                None,
+                "the device's I/O target is being removed, but the device below never \
+                 completed a request sent to it, even cancelled (KMDF would wait for ever)",
+            );
+            return;
+        }
+        std::thread::yield_now();
     }
 }

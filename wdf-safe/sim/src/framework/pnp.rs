@@ -22,7 +22,8 @@
 //! * removal (`IRP_MN_REMOVE_DEVICE`, with or without a query before): suspend,
 //!   `D0Exit(WdfPowerDeviceD3Final)`, `EvtDeviceReleaseHardware`,
 //!   `EvtDeviceSelfManagedIoFlush`, `EvtDeviceSelfManagedIoCleanup`, then the device's deletion
-//!   (the children's cleanup callbacks, then the device's), and the IRP goes down last;
+//!   (its default target first, which cancels what was sent to it and waits for it, then the
+//!   children's cleanup callbacks, then the device's), and the IRP goes down last;
 //! * surprise removal: `EvtDeviceSurpriseRemoval` first, then suspend,
 //!   `D0Exit(WdfPowerDeviceD3Final)`, release hardware and flush; the removal that follows
 //!   has only self-managed I/O cleanup and the deletion left.
@@ -479,6 +480,8 @@ fn remove(cx: &Cx, device: Handle, lower: DeviceId, irp: IrpId) -> NtStatus {
         callbacks::evt_device_notice(events.EvtDeviceSelfManagedIoCleanup, device);
         set_life(cx, device, |l| l.self_managed_io = false);
     }
+    // The default target goes with the device, after what was sent to it is back.
+    super::created::remove_target(cx, device);
     lifecycle::delete_object(cx, device, "device removal");
     let status = io::forward(cx, irp, lower);
     cx.kernel.detach(lower);
