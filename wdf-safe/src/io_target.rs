@@ -124,7 +124,9 @@ pub struct IoctlCompletion {
     pub status: NtStatus,
     /// Its `IoStatus.Information`: for an IOCTL, the bytes it returned into `output`.
     pub information: usize,
-    /// The input memory sent, unchanged.
+    /// The input memory sent. The device below reads it; with METHOD_IN_DIRECT or
+    /// METHOD_OUT_DIRECT it gets the buffer itself (KMDF passes it as the system buffer), so a
+    /// device below may have written it.
     pub input: Option<Memory>,
     /// The output memory sent, with the returned bytes at its start (buffered I/O: the
     /// framework copied back `information` bytes; direct I/O: the target wrote it in place).
@@ -196,7 +198,9 @@ impl<D: KmdfDriver> Device<D, Ready> {
     /// `WdfRequestSetCompletionRoutine` + `WdfRequestSend`).
     ///
     /// IRQL: ≤ DISPATCH_LEVEL. `on_completion` runs at ≤ DISPATCH_LEVEL, in whatever thread
-    /// the device below completes the request, possibly before this returns.
+    /// the device below completes the request, possibly before this returns, on this stack:
+    /// a callback that sends again to a device that always answers at once recurses, so send
+    /// again from a work item or a timer.
     ///
     /// # Errors
     ///

@@ -10,9 +10,10 @@
 //! while no target can write them. Dropping it deletes the object.
 //!
 //! The buffer is non-paged (`NonPagedPoolNx`), so it may be used at DISPATCH_LEVEL; it is
-//! zeroed when made (pool memory is not). The memory object is parented to the device it is
-//! made for; KMDF deletes it with the device, and the crate's reference keeps the buffer valid
-//! until the `Memory` goes, however long the driver keeps it.
+//! zeroed when made (pool memory is not). The memory object belongs to the driver, not to the
+//! device it is made for: it stays valid until the `Memory` goes, however long the driver keeps
+//! it, past the device's removal too. A `Memory` never dropped (`mem::forget`) is a leak KMDF's
+//! pool tracking reports at unload, naming the tag.
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};
@@ -29,8 +30,8 @@ pub struct Memory {
 }
 
 impl Memory {
-    /// `WdfMemoryCreate`: `len` zeroed bytes of non-paged pool charged to `tag`, parented to
-    /// `device`.
+    /// `WdfMemoryCreate`: `len` zeroed bytes of non-paged pool charged to `tag`, for the
+    /// driver of `device` (the object's parent is the driver).
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     ///

@@ -410,7 +410,7 @@ struct Forgetter;
 
 fn forget_memory(_: &Forgetter, device: Device<Forgetter, Ready>) -> NtResult {
     let memory = Memory::from_bytes(&device, PoolTag::new(*b"Forg"), b"lost")?;
-    // The memory outlives its device: the crate's reference keeps the buffer.
+    // Never dropped: the buffer stays until the driver unloads.
     std::mem::forget(memory);
     Ok(())
 }
@@ -450,7 +450,7 @@ fn a_memory_object_never_given_back_is_reported_at_unload_with_its_tag() {
     assert_eq!(node.start(), NtStatus::SUCCESS);
     let tag = PoolTag::new(*b"Forg").to_raw();
     assert_eq!(kmdf_sim::pool_in_use(&io, tag), (1, 4));
-    // The device goes; the memory object, deleted with it, is still referenced.
+    // The device goes; the memory, the driver's, stays charged to its tag.
     assert_eq!(node.remove(), NtStatus::SUCCESS);
     assert_eq!(kmdf_sim::pool_in_use(&io, tag), (1, 4));
     io.unload_driver(driver).unwrap();

@@ -16,7 +16,8 @@
 //! * The completion routine's parameters name both memory objects, and `Output.Length` is the
 //!   `Information` the target returned.
 //! * Deleting a request that is still at its target is a verifier break
-//!   (`FxRequestBase::VerifyDispose`); the simulation then leaves it alone.
+//!   (`FxRequestBase::VerifyDispose`), after which the deletion goes on, as in KMDF: freeing
+//!   the IRP the device below still holds is then reported by the simulated I/O manager.
 //! * A removed device's default target cancels what was sent to it and waits for it
 //!   (`FxIoTarget::Remove`, from the target's `Dispose`, shared/targets/general/fxiotarget.cpp),
 //!   so every completion routine has run before the device's objects go.
@@ -52,7 +53,7 @@ pub(crate) fn target_device(cx: &Cx, target: Handle) -> Option<Handle> {
 }
 
 /// `WdfRequestCreate` with `target` (validated by the entry): a request under `parent` (the
-/// target's device when none, as KMDF documents), with an IRP for the target's stack.
+/// driver when none, `FxObject::Commit`'s default), with an IRP for the target's stack.
 pub(crate) fn create(
     cx: &Cx,
     parent: Option<Handle>,
@@ -89,7 +90,8 @@ pub(crate) fn create(
         formatted: false,
         created: Some(Created::default()),
     });
-    let created = lifecycle::create_object(cx, parent.or(Some(device)), attributes, body);
+    let parent = parent.or_else(|| cx.image.driver());
+    let created = lifecycle::create_object(cx, parent, attributes, body);
     if created.is_err() {
         let _ = cx.kernel.free_irp(irp);
     }
@@ -200,32 +202,38 @@ pub(crate) fn format_for_ioctl(
 /// A sent created request came back: what the target returned goes into the output memory
 /// (`Information` bytes of a buffered IOCTL's system buffer; a direct one's pages), as
 /// `FxIoContext::CopyParameters` does before the completion routine runs. Returns the memory
-/// objects, for the completion parameters.
-pub(crate) fn copy_back(cx: &Cx, request: Handle, status: NtStatus, information: usize) -> Created {
+/// objects, for the completion parameters; `None` for a request the driver did not create.
+pub(crate) fn copy_back(cx: &Cx, request: Handle, information: usize) -> Option<Created> {
     let found = with_request(cx, request, |r| {
         let returned = match r.method {
-            Method::Buffered if !status.is_error() => {
+            // `Information` bytes whatever the status, as `CopyParameters` copies them. More
+            // than the output holds would overrun it on Windows; the I/O manager's side has
+            // reported that completion already (Driver Verifier 0x312), and the copy stops at
+            // the output's end.
+            Method::Buffered => {
                 let mut bytes = r.system.to_vec();
                 bytes.truncate(information.min(r.parameters.output_length));
                 bytes
             }
             Method::Direct => r.mdl.to_vec(),
-            Method::Buffered | Method::Neither => Vec::new(),
+            // The device below writes a METHOD_NEITHER output in place; the simulated I/O
+            // manager does not model those bytes (its `UserBuffer` is an address only).
+            Method::Neither => Vec::new(),
         };
         (r.created, returned)
     });
     let Some((Some(created), returned)) = found else {
-        return Created::default();
+        return None;
     };
     if let Some(output) = created.output {
         super::lookaside::write_memory(cx, output, &returned);
     }
-    created
+    Some(created)
 }
 
-/// `FxRequestBase::VerifyDispose`: whether the request may go now; a driver-created request
-/// still at its target may not (a verifier break).
-pub(crate) fn may_dispose(cx: &Cx, request: Handle) -> bool {
+/// `FxRequestBase::VerifyDispose`: a driver-created request still at its target is a verifier
+/// break (the deletion goes on). Returns whether it was reported.
+pub(crate) fn verify_dispose(cx: &Cx, request: Handle) -> bool {
     let sent = cx
         .lock()
         .objects
@@ -239,7 +247,7 @@ pub(crate) fn may_dispose(cx: &Cx, request: Handle) -> bool {
              its WDFIOTARGET",
         );
     }
-    !sent
+    sent
 }
 
 /// The request is freed: its IRP goes (`IoFreeIrp`, from its completion routine too), and so

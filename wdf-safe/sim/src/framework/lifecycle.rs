@@ -152,7 +152,7 @@ fn before_cleanup(cx: &Cx, handle: Handle, when: &str) {
         Some(Kind::Timer) => super::timer::dispose(cx, handle),
         Some(Kind::WorkItem) => super::work_item::dispose(cx, handle),
         Some(Kind::Request) => {
-            let _reported = super::created::may_dispose(cx, handle);
+            let _reported = super::created::verify_dispose(cx, handle);
         }
         _ => {}
     }

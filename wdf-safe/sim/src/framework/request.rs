@@ -1100,7 +1100,7 @@ fn sent_request_completed(cx: &Cx, request: Handle, irp: IrpId) {
     let Some((routine, context, request_type, device, parameters)) = found else {
         return;
     };
-    let memory = super::created::copy_back(cx, request, status, information);
+    let created = super::created::copy_back(cx, request, information);
     let target = super::device::io_target(cx, device);
     callbacks::evt_request_completion(
         routine,
@@ -1112,13 +1112,14 @@ fn sent_request_completed(cx: &Cx, request: Handle, irp: IrpId) {
             information,
             code: parameters.code,
             length: parameters.length,
-            output_length: if memory.output.is_some() {
+            // A request formatted by a target reports what came back (`CopyParameters`).
+            output_length: if created.is_some() {
                 information
             } else {
                 parameters.output_length
             },
-            input: memory.input,
-            output: memory.output,
+            input: created.and_then(|c| c.input),
+            output: created.and_then(|c| c.output),
         },
         context,
     );

@@ -6,11 +6,13 @@
 //! | `WdfMemoryCreate` (non-paged) | ≤ DISPATCH | [`MemoryHandle::create`] |
 //! | `WdfObjectReferenceActual`, `WdfObjectDelete`, `WdfObjectDereferenceActual` | ≤ DISPATCH | [`reference`], [`delete_and_release`] |
 //!
-//! The memory object is parented to a device, so KMDF deletes it with the device whatever Rust
-//! still holds; the handle holds a framework reference from the start, so a deleted object is
-//! only disposed and its buffer stays until the reference goes (`FxMemoryBufferFromPool`
-//! frees it in its destructor, `FxMemoryBuffer` carries it inline). Pool memory is not zeroed:
-//! the seam zeroes it before Rust sees it as bytes.
+//! The memory object is parented to the driver (no `ParentObject`), not to a device: the
+//! crate's handle deletes it, and a device deleted by another thread cannot free it between
+//! its creation and the reference the handle takes. The reference keeps it whatever KMDF
+//! deletes (the driver, at unload, reports it as a leak if a handle was forgotten): a deleted
+//! object is only disposed and its buffer stays until the reference goes
+//! (`FxMemoryBufferFromPool` frees it in its destructor, `FxMemoryBuffer` carries it inline).
+//! Pool memory is not zeroed: the seam zeroes it before Rust sees it as bytes.
 
 use core::ptr::{self, NonNull};
 
@@ -79,8 +81,8 @@ unsafe impl Send for MemoryHandle {}
 unsafe impl Sync for MemoryHandle {}
 
 impl MemoryHandle {
-    /// `WdfMemoryCreate` of `len` zeroed bytes of `NonPagedPoolNx` tagged `tag`, parented to
-    /// `device`.
+    /// `WdfMemoryCreate` of `len` zeroed bytes of `NonPagedPoolNx` tagged `tag`, for the
+    /// driver of `device` (parented to the driver).
     ///
     /// `STATUS_INVALID_PARAMETER` for zero bytes (KMDF refuses them);
     /// `STATUS_INVALID_DEVICE_STATE` once the device is gone; `STATUS_INSUFFICIENT_RESOURCES`.
@@ -92,12 +94,14 @@ impl MemoryHandle {
         if len == 0 {
             return Err(NtStatus::INVALID_PARAMETER);
         }
-        let held = device.held_device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
-        let mut attributes = parented(held.raw().cast());
+        // Made for a device of this driver while it is there (what the caller shows by naming
+        // it), though not parented to it.
+        let _held = device.held_device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let mut attributes = parented(ptr::null_mut());
         let mut memory: WDFMEMORY = ptr::null_mut();
         let mut buffer: *mut core::ffi::c_void = ptr::null_mut();
-        // SAFETY: the attributes are read during the call; the parent is a device held by a
-        // reference for it; both out-pointers are locals.
+        // SAFETY: the attributes are read during the call (no parent: the driver); both
+        // out-pointers are locals.
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfMemoryCreate,

@@ -19,12 +19,19 @@
 //!
 //! The device cannot go while the request is at its target: the request is sent to the
 //! device's own default target, which KMDF empties before the device is removed
-//! (`FxIoTarget::Remove` waits for sent I/O), so the device handle in the context is good
-//! when the completion routine runs.
+//! (`FxIoTarget::Remove`, from the target's dispose, cancels sent I/O and waits for it), so the
+//! device handle in the context is good when the completion routine runs. The request itself
+//! is parented to the driver, so nothing but the crate deletes it.
+//!
+//! When the device below completes the request before `WdfRequestSend` returns, the completion
+//! routine, and the driver's callback, run on the sender's stack: a callback that sends again
+//! to a device that always answers at once recurses (the driver should send again from a work
+//! item or timer).
 
 use core::ffi::c_void;
 use core::mem::MaybeUninit;
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use super::device::DeviceHandle;
 use super::driver::driver_of_type;
@@ -56,10 +63,11 @@ struct InFlight<D: DriverCallbacks, C> {
 }
 
 /// The request's context: `full` (false in the framework's zeroed memory) says whether `value`
-/// holds an [`InFlight`].
+/// holds an [`InFlight`]; taking it is one atomic swap, so the value is read out once whoever
+/// takes it.
 #[repr(C)]
 struct Slot<D: DriverCallbacks, C> {
-    full: bool,
+    full: AtomicBool,
     value: MaybeUninit<InFlight<D, C>>,
 }
 
@@ -79,14 +87,13 @@ fn slot_of<D: DriverCallbacks, C>(request: WDFREQUEST) -> *mut Slot<D, C> {
 unsafe fn take<D: DriverCallbacks, C>(request: WDFREQUEST) -> Option<InFlight<D, C>> {
     // SAFETY: per the contract, the slot is a `Slot<D, C>` in context memory KMDF aligned to
     // 16 bytes (checked at compile time in `send_ioctl`) and zeroed, so `full` is valid.
-    let slot = unsafe { slot_of::<D, C>(request).as_mut() }?;
-    if !slot.full {
+    let slot = unsafe { slot_of::<D, C>(request).as_ref() }?;
+    if !slot.full.swap(false, Ordering::AcqRel) {
         return None;
     }
-    slot.full = false;
-    // SAFETY: `full` said the value was written and not yet taken; it is cleared above, so the
-    // value is read out once.
-    Some(unsafe { slot.value.assume_init_read() })
+    // SAFETY: `full` said the value was written and not yet taken, and this swap cleared it,
+    // so the value is read out once; the value is not otherwise borrowed.
+    Some(unsafe { slot.value.as_ptr().read() })
 }
 
 /// `WdfObjectDelete` of a request this module created.
@@ -132,7 +139,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         if target.is_null() {
             return Err((NtStatus::INVALID_DEVICE_STATE, input, output));
         }
-        let mut attributes = parented(held.raw().cast());
+        // Parented to the driver (no `ParentObject`), not the device: only the crate deletes
+        // the request, so a device deleted by another thread while this one is between
+        // `WdfRequestCreate` and `WdfRequestSend` cannot free it under the send path (or run
+        // its cleanup concurrently with it). A request sent is drained by the target's removal.
+        let mut attributes = parented(ptr::null_mut());
         attributes.ContextTypeInfo = &raw const SENT_IOCTL.0;
         attributes.ContextSizeOverride = size_of::<Slot<D, C>>();
         attributes.EvtCleanupCallback = Some(evt_sent_ioctl_cleanup::<D, C>);
@@ -167,7 +178,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             input,
             output,
         });
-        slot.full = true;
+        slot.full.store(true, Ordering::Release);
         let not_sent = |status: NtStatus| {
             // SAFETY: the request is this module's, for `D` and `C`, and was not sent.
             let taken = unsafe { take::<D, C>(request) };

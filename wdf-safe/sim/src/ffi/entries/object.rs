@@ -120,10 +120,8 @@ pub(crate) unsafe extern "C" fn WdfObjectDelete(globals: PWDF_DRIVER_GLOBALS, ha
     // The driver, PnP devices, framework requests and queues dispatched to are not the
     // driver's to delete (MarkNoDeleteDDI); a control device is (the driver deletes it when it
     // is done with it, as kbfiltr's sideband device when the last filter device goes), and so
-    // is a request it created, once it is back from its target.
-    if created && !crate::framework::created::may_dispose(&cx, found) {
-        return;
-    }
+    // is a request it created (once it is back from its target: the deletion reports it
+    // otherwise, `VerifyDispose`).
     let deletable = (kind == Some(Kind::Device) && control) || created;
     if !deletable
         && matches!(
