@@ -58,6 +58,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
                 name: None,
                 sddl,
                 settings: InitSettings::DEFAULT,
+                synchronized: false,
             },
             file: None,
             request_context: None,
@@ -102,6 +103,14 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub const fn set_exclusive(&mut self, exclusive: bool) {
         self.init.settings.exclusive = exclusive;
+    }
+
+    /// The device's attributes get `SynchronizationScope = WdfSynchronizationScopeDevice`: see
+    /// [`FdoInit::set_synchronization_scope_device`].
+    ///
+    /// IRQL: any: it only fills in the configuration.
+    pub const fn set_synchronization_scope_device(&mut self) {
+        self.init.synchronized = true;
     }
 
     /// `WdfDeviceInitSetCharacteristics`: `or` adds to the current ones, else replaces them
@@ -161,6 +170,7 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
                 name: None,
                 sddl,
                 settings: InitSettings::DEFAULT,
+                synchronized: false,
             },
             file: None,
             request_context: None,
@@ -316,6 +326,20 @@ impl<'add, D: KmdfDriver> FdoInit<'add, D> {
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn set_exclusive(&mut self, exclusive: bool) {
         self.raw.fdo_init_update(|s| s.exclusive = exclusive);
+    }
+
+    /// The device's attributes get `SynchronizationScope = WdfSynchronizationScopeDevice`:
+    /// the `EvtIo*` callbacks of all its queues (`EvtIoStop`, `EvtIoResume` and
+    /// `EvtIoCanceledOnQueue` too), the cancel routines of their requests, and the timers
+    /// created for those queues with
+    /// [`Device::create_serialized_timer`](crate::Device::create_serialized_timer) run one at a
+    /// time, under the device's callback lock, at DISPATCH_LEVEL (the lock is a spin lock) — so
+    /// they may share the device's state without a lock of their own. A queue made
+    /// [`synchronized`](crate::QueueConfig::synchronized) keeps a lock of its own instead.
+    ///
+    /// IRQL: any: it only fills in the configuration.
+    pub fn set_synchronization_scope_device(&mut self) {
+        self.raw.fdo_init_set_synchronized();
     }
 
     /// `WdfDeviceCreate`: consumes the init. The device is set up during this

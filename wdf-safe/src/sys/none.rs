@@ -53,6 +53,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         match *self.0 {}
     }
 
+    /// `WdfSynchronizationScopeDevice` for the FDO.
+    pub(crate) fn fdo_init_set_synchronized(self) {
+        match *self.0 {}
+    }
+
     /// `WdfDeviceInitSetPnpPowerEventCallbacks`.
     pub(crate) fn fdo_init_set_pnp_power_callbacks(self, _callbacks: D::PnpPower) {
         match *self.0 {}

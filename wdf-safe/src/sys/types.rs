@@ -79,6 +79,8 @@ pub(crate) struct ControlDeviceSettings {
     pub(crate) name: Option<&'static str>,
     pub(crate) sddl: &'static str,
     pub(crate) settings: InitSettings,
+    /// `SynchronizationScope = WdfSynchronizationScopeDevice` in the device's attributes.
+    pub(crate) synchronized: bool,
 }
 
 /// A GUID (a device interface class, for example).

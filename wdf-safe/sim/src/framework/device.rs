@@ -172,7 +172,14 @@ pub(crate) struct DeviceBody {
     pub(crate) request_attributes: Option<super::lifecycle::Attributes>,
     /// Where the device is in its PnP and power life.
     pub(crate) power: PowerLife,
+    /// The callback lock its attributes asked for (`WdfSynchronizationScopeDevice`), which its
+    /// queues without a scope of their own inherit.
+    pub(crate) lock: Option<std::sync::Arc<super::serialization::CallbackLock>>,
 }
+
+/// `WdfSynchronizationScopeDevice`.
+const SCOPE_DEVICE: i32 =
+    crate::ffi::bindings::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeDevice;
 
 impl DeviceBody {
     /// The queue a request of `request_type` goes to: its dedicated queue, else the default.
@@ -377,6 +384,9 @@ pub(crate) fn create(
         pnp_power,
         power: PowerLife::new(),
         request_attributes: requests,
+        lock: attributes
+            .is_some_and(|a| a.scope == SCOPE_DEVICE)
+            .then(std::sync::Arc::default),
     });
     let device = match lifecycle::create_object(cx, cx.image.driver(), attributes, body) {
         Ok(device) => device,

@@ -92,7 +92,8 @@ pub(crate) struct QueueBody {
     /// A `WdfIoQueueStopSynchronously` waits for the queue to idle (its idle callback is
     /// registered).
     idling: bool,
-    /// The callback lock its attributes asked for (`WdfSynchronizationScopeQueue`).
+    /// The callback lock its attributes asked for (`WdfSynchronizationScopeQueue`), or its
+    /// device's (`WdfSynchronizationScopeDevice`, inherited).
     pub(crate) lock: Option<std::sync::Arc<super::serialization::CallbackLock>>,
 }
 
@@ -196,14 +197,28 @@ pub(crate) fn create(
     // FxIoQueue::Initialize: by default a filter's queues are not power-managed and a function
     // driver's are; a control device's never are; a power-managed queue starts in the device's
     // power state.
-    let (control, filter, in_d0) = {
+    let (control, filter, in_d0, device_lock) = {
         let state = cx.lock();
         let body = state
             .objects
             .get(device)
             .and_then(|o| o.device())
             .ok_or(NtStatus::INVALID_HANDLE)?;
-        (body.control, body.filter, body.power.in_d0)
+        (
+            body.control,
+            body.filter,
+            body.power.in_d0,
+            body.lock.clone(),
+        )
+    };
+    // `_GetEffectiveLock`: a queue asking for `WdfSynchronizationScopeQueue` gets a lock of its
+    // own; one inheriting its scope shares its device's, if the device asked for
+    // `WdfSynchronizationScopeDevice`; `WdfSynchronizationScopeNone` gets none.
+    let scope = attributes.map_or(SCOPE_INHERIT, |a| a.scope);
+    let lock = match scope {
+        SCOPE_QUEUE => Some(std::sync::Arc::default()),
+        SCOPE_INHERIT => device_lock,
+        _ => None,
     };
     let power_managed = !control
         && match config.power_managed {
@@ -236,9 +251,7 @@ pub(crate) fn create(
         power_managed,
         powered: !power_managed || in_d0,
         idling: false,
-        lock: attributes
-            .is_some_and(|a| a.scope == SCOPE_QUEUE)
-            .then(std::sync::Arc::default),
+        lock,
     });
     let queue = lifecycle::create_object(cx, Some(parent), attributes, body)?;
     if config.default_queue {
@@ -296,6 +309,9 @@ enum Next {
 /// `WdfSynchronizationScopeQueue`.
 const SCOPE_QUEUE: i32 =
     crate::ffi::bindings::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeQueue;
+/// `WdfSynchronizationScopeInheritFromParent`.
+const SCOPE_INHERIT: i32 =
+    crate::ffi::bindings::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent;
 
 /// `DispatchEvents`: presents requests while the queue's kind and state allow.
 pub(crate) fn dispatch_events(cx: &Cx, queue: Handle) {

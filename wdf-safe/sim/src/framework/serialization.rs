@@ -1,6 +1,8 @@
 //! Callback serialization (`SynchronizationScope` and `AutomaticSerialization`,
 //! shared/object/fxobject.cpp `_GetEffectiveLock`, shared/inc/private/common/fxcallbackspinlock.hpp):
-//! a queue whose attributes ask for `WdfSynchronizationScopeQueue` has a callback lock, held
+//! a queue whose attributes ask for `WdfSynchronizationScopeQueue` has a callback lock (a queue
+//! inheriting its scope from a device that asked for `WdfSynchronizationScopeDevice` shares the
+//! device's, as every such queue of the device does), held
 //! around each of its `EvtIo*` callbacks (`EvtIoStop`, `EvtIoResume` and
 //! `EvtIoCanceledOnQueue` included: KMDF's `FxLockedCallback`s in fxioqueuecallbacks.hpp), the
 //! cancel routines of its requests
@@ -86,11 +88,13 @@ impl Drop for Held<'_> {
     }
 }
 
-/// The callback lock of `queue`, if its attributes asked for one.
-pub(crate) fn of_queue(cx: &Cx, queue: super::objects::Handle) -> Option<Arc<CallbackLock>> {
-    cx.lock()
-        .objects
-        .get(queue)
-        .and_then(super::objects::Object::queue)
+/// The callback lock of `object` (a queue, or a device), if its attributes asked for one or
+/// a queue inherited its device's.
+pub(crate) fn of_queue(cx: &Cx, object: super::objects::Handle) -> Option<Arc<CallbackLock>> {
+    let state = cx.lock();
+    let object = state.objects.get(object)?;
+    object
+        .queue()
         .and_then(|q| q.lock.clone())
+        .or_else(|| object.device().and_then(|d| d.lock.clone()))
 }

@@ -47,6 +47,8 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
     /// The request types dispatched to a queue already (one bit per [`RequestType::ALL`]).
     dispatched: AtomicU8,
+    /// `SynchronizationScope = WdfSynchronizationScopeDevice` (applied at creation).
+    synchronized: AtomicBool,
 }
 
 impl<D: DriverCallbacks> DeviceRecord<D> {
@@ -63,6 +65,7 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
             request_context: SpinLock::new(None),
             default_queue: AtomicPtr::new(ptr::null_mut()),
             dispatched: AtomicU8::new(0),
+            synchronized: AtomicBool::new(false),
         }
     }
 
@@ -118,7 +121,9 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
     let record = DeviceRecord::<D>::new(ptr::null_mut(), init.settings, false);
     *record.file_events.lock() = file;
     *record.request_context.lock() = request_context;
-    match keep(record).and_then(|record| create_device::<D>(&mut raw_init, record)) {
+    match keep(record)
+        .and_then(|record| create_device::<D>(&mut raw_init, record, init.synchronized))
+    {
         Ok(handle) => Ok(handle),
         Err(status) => {
             // SAFETY: WdfDeviceCreate failed, so the init is still the driver's to free.
@@ -230,13 +235,19 @@ const fn wdf_request_type(request_type: RequestType) -> wdk_sys::WDF_REQUEST_TYP
     }
 }
 
-/// The device's [`RECORD`] attributes.
-fn device_attributes<D: DriverCallbacks>() -> wdk_sys::WDF_OBJECT_ATTRIBUTES {
-    attributes(
+/// The device's [`RECORD`] attributes, with `WdfSynchronizationScopeDevice` when
+/// `synchronized`.
+fn device_attributes<D: DriverCallbacks>(synchronized: bool) -> wdk_sys::WDF_OBJECT_ATTRIBUTES {
+    let mut attributes = attributes(
         &RECORD,
         Some(evt_device_cleanup::<D>),
         Some(evt_device_destroy::<D>),
-    )
+    );
+    if synchronized {
+        attributes.SynchronizationScope =
+            wdk_sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeDevice;
+    }
+    attributes
 }
 
 /// `WdfDeviceCreate` with a [`RECORD`] context pointing to `record`, kept (before the
@@ -245,8 +256,9 @@ fn device_attributes<D: DriverCallbacks>() -> wdk_sys::WDF_OBJECT_ATTRIBUTES {
 fn create_device<D: DriverCallbacks>(
     init: &mut PWDFDEVICE_INIT,
     record: &'static DeviceRecord<D>,
+    synchronized: bool,
 ) -> NtResult<DeviceHandle<D>> {
-    let mut attributes = device_attributes::<D>();
+    let mut attributes = device_attributes::<D>(synchronized);
     let mut device: WDFDEVICE = ptr::null_mut();
     // SAFETY: `init` is a live init owned by the caller; on success the framework takes it and
     // sets it to null, on failure the caller still owns it.
@@ -360,6 +372,11 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         *self.record().file_events.lock() = Some(events);
     }
 
+    /// `WdfSynchronizationScopeDevice` for the FDO (applied at `fdo_create`).
+    pub(crate) fn fdo_init_set_synchronized(self) {
+        self.record().synchronized.store(true, Ordering::Relaxed);
+    }
+
     /// `WdfDeviceInitSet*` on the FDO init (applied at `fdo_create`).
     pub(crate) fn fdo_init_update(self, update: impl FnOnce(&mut InitSettings)) {
         update(&mut self.record().settings.lock());
@@ -374,7 +391,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         }
         let settings = *record.settings.lock();
         apply_settings::<D>(init, &settings, true, record.file_events());
-        let mut attributes = device_attributes::<D>();
+        let mut attributes = device_attributes::<D>(record.synchronized.load(Ordering::Relaxed));
         let mut device: WDFDEVICE = ptr::null_mut();
         // SAFETY: as above; the framework consumes the init on success.
         let status = unsafe {
