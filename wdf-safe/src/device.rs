@@ -15,6 +15,7 @@
 //!   CtlDeviceFinishInitDrEntry / CtlDeviceFinishInitDeviceAdd).
 
 use core::marker::PhantomData;
+use core::pin::Pin;
 
 use wdm_compat::{IoType, NtResult, NtStatus};
 
@@ -456,6 +457,17 @@ impl<D: KmdfDriver, S> Device<D, S> {
     #[must_use]
     pub fn context<T: ContextType>(&self) -> Option<&'static T> {
         self.raw.context::<T>(T::type_info())
+    }
+
+    /// [`context`](Self::context), pinned: a context never moves (it is initialised where it
+    /// stays) and is dropped in place, so a `!Unpin` context — one with fields that rely on
+    /// their address, projected with [`pin_project!`](crate::pin_project) — may be used through
+    /// `Pin<&T>`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL + 1.
+    #[must_use]
+    pub fn context_pinned<T: ContextType>(&self) -> Option<Pin<&'static T>> {
+        self.context::<T>().map(Pin::static_ref)
     }
 
     /// What the init set up: I/O type, device type, characteristics, exclusivity.

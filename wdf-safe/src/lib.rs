@@ -229,6 +229,9 @@ pub use kmdf_sim::run_work_items;
 /// The simulated registry's `Parameters` values (feature `host`): see [`registry`].
 #[cfg(feature = "host")]
 pub use kmdf_sim::{RegistryValue, set_driver_parameter};
+/// `pin_project!` (pin-project-lite), for contexts with pinned fields: see
+/// [`Device::context_pinned`].
+pub use pin_project_lite::pin_project;
 pub use queue::{Queue, QueueConfig};
 pub use request::{AnyRequest, CancelableRequest, Cancelled, IoTarget, Request, RequestDone};
 pub use sync::{SpinLock, SpinLockGuard, WaitLock, WaitLockGuard};

@@ -15,6 +15,7 @@
 //! types (`STATUS_INVALID_DEVICE_REQUEST`, or passed down on a filter).
 
 use core::marker::PhantomData;
+use core::pin::Pin;
 
 use crate::context::ContextType;
 use crate::io_stop::{IoResumeCallback, IoStopCallback, ResumedRequest, StopRequest};
@@ -264,6 +265,17 @@ impl<K: QueueKind> Queue<K> {
     #[must_use]
     pub fn context<T: ContextType>(&self) -> Option<&'static T> {
         self.raw.context::<T>(T::type_info())
+    }
+
+    /// [`context`](Self::context), pinned: a context never moves (it is initialised where it
+    /// stays) and is dropped in place, so a `!Unpin` context — one with fields that rely on
+    /// their address, projected with [`pin_project!`](crate::pin_project) — may be used through
+    /// `Pin<&T>`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL + 1.
+    #[must_use]
+    pub fn context_pinned<T: ContextType>(&self) -> Option<Pin<&'static T>> {
+        self.context::<T>().map(Pin::static_ref)
     }
 }
 

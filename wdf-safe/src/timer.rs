@@ -42,6 +42,7 @@
 //! ```
 
 use core::marker::PhantomData;
+use core::pin::Pin;
 
 use crate::KmdfDriver;
 use crate::context::ContextType;
@@ -122,6 +123,17 @@ impl<D: KmdfDriver> Timer<D> {
     #[must_use]
     pub fn context<T: ContextType>(&self) -> Option<&'static T> {
         self.raw.context::<T>(T::type_info())
+    }
+
+    /// [`context`](Self::context), pinned: a context never moves (it is initialised where it
+    /// stays) and is dropped in place, so a `!Unpin` context — one with fields that rely on
+    /// their address, projected with [`pin_project!`](crate::pin_project) — may be used through
+    /// `Pin<&T>`.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL + 1.
+    #[must_use]
+    pub fn context_pinned<T: ContextType>(&self) -> Option<Pin<&'static T>> {
+        self.context::<T>().map(Pin::static_ref)
     }
 
     /// `WdfTimerStart`: fires `due_ms` milliseconds from now (then every period, for a

@@ -222,3 +222,100 @@ fn a_timer_and_a_work_item_have_their_own_contexts_cleaned_up_with_their_device(
     assert_eq!(RUNS_CLEANED.load(Ordering::SeqCst), 3 + 100);
     assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
+
+/// A context with a field that relies on its address (as a `KEVENT` or an intrusive list head
+/// does): `!Unpin`, reached through `Pin<&Ring>` and projected with `pin_project!`.
+struct Anchor {
+    /// The address the anchor was first seen at.
+    at: std::sync::atomic::AtomicUsize,
+    _pinned: core::marker::PhantomPinned,
+}
+
+impl Anchor {
+    /// Whether the anchor is where it was the first time (it records that address then).
+    fn still_here(self: core::pin::Pin<&Self>) -> bool {
+        let here = std::ptr::from_ref(self.get_ref()) as usize;
+        match self
+            .at
+            .compare_exchange(0, here, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => true,
+            Err(first) => first == here,
+        }
+    }
+}
+
+wdf_safe::pin_project! {
+    struct Ring {
+        #[pin]
+        anchor: Anchor,
+        ticks: AtomicU32,
+    }
+}
+wdf_safe::declare_context_type!(Ring);
+static_assertions::assert_not_impl_any!(Ring: Unpin);
+
+/// A timer whose pinned context is checked at every tick.
+struct Pinned {
+    timer: wdf_safe::timer::Timer<Pinned>,
+}
+
+static ANCHOR_MOVED: AtomicU32 = AtomicU32::new(0);
+static ANCHOR_CHECKED: AtomicU32 = AtomicU32::new(0);
+
+fn pinned_tick(driver: &Pinned, _device: wdf_safe::Device<Pinned, wdf_safe::kind::state::Ready>) {
+    let Some(ring) = driver.timer.context_pinned::<Ring>() else {
+        return;
+    };
+    let ring = ring.project_ref();
+    if !ring.anchor.still_here() {
+        ANCHOR_MOVED.fetch_add(1, Ordering::SeqCst);
+    }
+    let ticks = ring.ticks.fetch_add(1, Ordering::SeqCst) + 1;
+    ANCHOR_CHECKED.store(ticks, Ordering::SeqCst);
+}
+
+impl KmdfDriver for Pinned {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = wdf_safe::ControlDeviceInit::allocate(
+            driver,
+            wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL,
+        )
+        .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(r"\Device\Pinned")?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        let timer = device.create_timer(wdf_safe::timer::TimerConfig::periodic(10, pinned_tick))?;
+        timer.allocate_context(
+            || Ring {
+                anchor: Anchor {
+                    at: std::sync::atomic::AtomicUsize::new(0),
+                    _pinned: core::marker::PhantomPinned,
+                },
+                ticks: AtomicU32::new(0),
+            },
+            None,
+        )?;
+        // Pinned from here on: the anchor records this address.
+        let ring = timer
+            .context_pinned::<Ring>()
+            .ok_or(NtStatus::UNSUCCESSFUL)?;
+        assert!(ring.project_ref().anchor.still_here());
+        let _ready = device.finish_initializing();
+        timer.start(10);
+        Ok(Self { timer })
+    }
+}
+
+#[test]
+fn a_pinned_context_stays_where_it_was_pinned_across_callbacks() {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver("pinned", wdf_safe::entry_point::<Pinned>())
+        .unwrap();
+    wdf_safe::advance_clock(&io, core::time::Duration::from_millis(45));
+    io.unload_driver(driver).unwrap();
+    // Four ticks (10, 20, 30 and 40 ms), each through the pinned context, which never moved.
+    assert_eq!(ANCHOR_CHECKED.load(Ordering::SeqCst), 4);
+    assert_eq!(ANCHOR_MOVED.load(Ordering::SeqCst), 0);
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}
