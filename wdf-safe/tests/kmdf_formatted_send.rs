@@ -464,3 +464,54 @@ fn a_memory_object_never_given_back_is_reported_at_unload_with_its_tag() {
     );
     assert_eq!(kmdf_sim::pool_in_use(&io, tag), (0, 0));
 }
+
+/// A control device has no device below: its send is refused, the memory back.
+struct Alone;
+
+/// What `Alone`'s send answered: the status and the memory's bytes.
+static ALONE: Mutex<Option<(NtStatus, Vec<u8>)>> = Mutex::new(None);
+
+fn never_called(_: &Alone, _device: Device<Alone, Ready>, _done: IoctlCompletion) {
+    panic!("a send that was refused has no completion");
+}
+
+impl KmdfDriver for Alone {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = wdf_safe::ControlDeviceInit::allocate(
+            driver,
+            wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL,
+        )
+        .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(r"\Device\Alone")?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        let device = device.finish_initializing();
+        let output = Memory::from_bytes(&device, TAG, b"mine")?;
+        let refused = device
+            .send_ioctl(
+                IoControlCode::from_raw(IOCTL_BUS_DOUBLE),
+                None,
+                Some(output),
+                never_called,
+            )
+            .unwrap_err();
+        *ALONE.lock().unwrap() = Some((
+            refused.status,
+            refused.output.map(|m| m.to_vec()).unwrap_or_default(),
+        ));
+        Ok(Self)
+    }
+}
+
+#[test]
+fn a_control_device_has_no_target_and_gets_its_memory_back() {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver("alone", wdf_safe::entry_point::<Alone>())
+        .unwrap();
+    assert_eq!(
+        *ALONE.lock().unwrap(),
+        Some((NtStatus::INVALID_DEVICE_STATE, b"mine".to_vec()))
+    );
+    io.unload_driver(driver).unwrap();
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}

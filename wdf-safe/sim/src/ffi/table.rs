@@ -58,7 +58,6 @@ const fn table() -> [WDFFUNC; COUNT] {
         WdfIoQueueRetrieveNextRequestTableIndex: PFN_WDFIOQUEUERETRIEVENEXTREQUEST = WdfIoQueueRetrieveNextRequest;
         WdfIoQueueRetrieveRequestByFileObjectTableIndex: PFN_WDFIOQUEUERETRIEVEREQUESTBYFILEOBJECT = WdfIoQueueRetrieveRequestByFileObject;
         WdfIoQueuePurgeSynchronouslyTableIndex: PFN_WDFIOQUEUEPURGESYNCHRONOUSLY = WdfIoQueuePurgeSynchronously;
-        WdfIoTargetGetDeviceTableIndex: PFN_WDFIOTARGETGETDEVICE = WdfIoTargetGetDevice;
         WdfIoTargetFormatRequestForIoctlTableIndex: PFN_WDFIOTARGETFORMATREQUESTFORIOCTL = WdfIoTargetFormatRequestForIoctl;
         WdfIoTargetFormatRequestForInternalIoctlTableIndex: PFN_WDFIOTARGETFORMATREQUESTFORINTERNALIOCTL = WdfIoTargetFormatRequestForInternalIoctl;
         WdfMemoryCreateTableIndex: PFN_WDFMEMORYCREATE = WdfMemoryCreate;

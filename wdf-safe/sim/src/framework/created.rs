@@ -47,11 +47,6 @@ fn target_of(cx: &Cx, target: Handle) -> Option<(wdm_compat::host::DeviceId, Han
     Some((object.target()?.lower, object.parent?))
 }
 
-/// `WdfIoTargetGetDevice`: the device the target belongs to.
-pub(crate) fn target_device(cx: &Cx, target: Handle) -> Option<Handle> {
-    target_of(cx, target).map(|(_, device)| device)
-}
-
 /// `WdfRequestCreate` with `target` (validated by the entry): a request under `parent` (the
 /// driver when none, `FxObject::Commit`'s default), with an IRP for the target's stack.
 pub(crate) fn create(

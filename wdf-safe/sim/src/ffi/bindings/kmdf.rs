@@ -822,8 +822,6 @@ wdf_functions! {
         (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
     WdfObjectDereferenceActual / WdfObjectDereferenceActualTableIndex / PFN_WDFOBJECTDEREFERENCEACTUAL = 206
         (Handle: WDFOBJECT, Tag: PVOID, Line: LONG, File: PCCH);
-    WdfIoTargetGetDevice / WdfIoTargetGetDeviceTableIndex / PFN_WDFIOTARGETGETDEVICE = 174
-        (IoTarget: WDFIOTARGET) -> WDFDEVICE;
     WdfIoTargetFormatRequestForIoctl / WdfIoTargetFormatRequestForIoctlTableIndex / PFN_WDFIOTARGETFORMATREQUESTFORIOCTL = 187
         (IoTarget: WDFIOTARGET, Request: WDFREQUEST, IoctlCode: ULONG, InputBuffer: WDFMEMORY, InputBufferOffset: PWDFMEMORY_OFFSET, OutputBuffer: WDFMEMORY, OutputBufferOffset: PWDFMEMORY_OFFSET) -> NTSTATUS;
     WdfIoTargetFormatRequestForInternalIoctl / WdfIoTargetFormatRequestForInternalIoctlTableIndex / PFN_WDFIOTARGETFORMATREQUESTFORINTERNALIOCTL = 189

@@ -1,7 +1,7 @@
 //! I/O targets (shared/targets/general/fxiotargetapi.cpp): synchronous sends
 //! (`FxIoTargetSendIoctl`: the framework formats its own request, sends it to the device below
-//! and waits), formatting a driver's request for an IOCTL with memory objects
-//! (`FxIoTargetFormatIoctl`), and the target's device.
+//! and waits), and formatting a driver's request for an IOCTL with memory objects
+//! (`FxIoTargetFormatIoctl`).
 
 use std::vec::Vec;
 
@@ -11,8 +11,7 @@ use super::{DISPATCH, PASSIVE, enter, handle, read, sized, write};
 use crate::ffi::bindings::{
     _WDF_MEMORY_DESCRIPTOR_TYPE as Descriptor, _WDF_REQUEST_SEND_OPTIONS_FLAGS as SendFlags,
     NTSTATUS, PULONG_PTR, PWDF_DRIVER_GLOBALS, PWDF_MEMORY_DESCRIPTOR, PWDF_REQUEST_SEND_OPTIONS,
-    PWDFMEMORY_OFFSET, ULONG, WDF_REQUEST_SEND_OPTIONS, WDFDEVICE, WDFIOTARGET, WDFMEMORY,
-    WDFREQUEST,
+    PWDFMEMORY_OFFSET, ULONG, WDF_REQUEST_SEND_OPTIONS, WDFIOTARGET, WDFMEMORY, WDFREQUEST,
 };
 use crate::framework::objects::Kind;
 use crate::framework::{Cx, created};
@@ -196,21 +195,6 @@ pub(crate) unsafe extern "C" fn WdfIoTargetSendInternalIoctlSynchronously(
         options,
         bytes_returned,
     )
-}
-
-pub(crate) unsafe extern "C" fn WdfIoTargetGetDevice(
-    globals: PWDF_DRIVER_GLOBALS,
-    raw_target: WDFIOTARGET,
-) -> WDFDEVICE {
-    const DDI: &str = "WdfIoTargetGetDevice";
-    let Some(cx) = enter(globals, DDI) else {
-        return core::ptr::null_mut();
-    };
-    handle(&cx, DDI, raw_target, Kind::IoTarget)
-        .and_then(|target| created::target_device(&cx, target))
-        .map_or(core::ptr::null_mut(), |device| {
-            core::ptr::without_provenance_mut(device.raw())
-        })
 }
 
 /// A memory offset the simulation models: none (the whole buffer).
