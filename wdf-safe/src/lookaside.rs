@@ -16,6 +16,12 @@
 //! deletes the list and its memory objects with the device; the crate's reference keeps what
 //! a box points to until the box goes). A box the driver never drops (`mem::forget`) is a
 //! leak KMDF's pool tracking reports at unload, naming the tag.
+//!
+//! A [`PagedLookasideList`] gives blocks of paged pool (`PagedPool`), for data only
+//! PASSIVE_LEVEL and APC_LEVEL code uses: the list is made at PASSIVE_LEVEL, blocks are taken
+//! at ≤ APC_LEVEL, and a [`PagedLookasideBox`] is read through `get()`, which is `None` above
+//! APC_LEVEL (where touching a page that is not resident bug-checks). One dropped above
+//! APC_LEVEL cannot be given back then: it is leaked, and reported at unload.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -47,12 +53,17 @@ impl<T> LookasideList<T> {
     /// block alignment), `STATUS_INVALID_DEVICE_STATE` once the device is gone,
     /// `STATUS_INSUFFICIENT_RESOURCES`.
     pub fn create<D: KmdfDriver, S>(device: &Device<D, S>, tag: PoolTag) -> NtResult<Self> {
-        LookasideHandle::create(device.raw(), size_of::<T>(), align_of::<T>(), tag.to_raw()).map(
-            |raw| Self {
-                raw,
-                _blocks: PhantomData,
-            },
+        LookasideHandle::create(
+            device.raw(),
+            size_of::<T>(),
+            align_of::<T>(),
+            tag.to_raw(),
+            false,
         )
+        .map(|raw| Self {
+            raw,
+            _blocks: PhantomData,
+        })
     }
 
     /// `WdfMemoryCreateFromLookaside`: a block holding `value`.
@@ -96,5 +107,87 @@ impl<T> DerefMut for LookasideBox<T> {
 impl<T: fmt::Debug> fmt::Debug for LookasideBox<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("LookasideBox").field(&**self).finish()
+    }
+}
+
+/// A `WDFLOOKASIDE` of paged blocks sized for a `T`, parented to a device (see the
+/// [module](self)).
+pub struct PagedLookasideList<T> {
+    raw: LookasideHandle,
+    _blocks: PhantomData<fn(T) -> T>,
+}
+
+impl<T> PagedLookasideList<T> {
+    /// `WdfLookasideListCreate` with `PagedPool`: blocks the size of a `T`, charged to `tag`,
+    /// deleted by the framework with `device` or when this value is dropped.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INVALID_DEVICE_REQUEST` above PASSIVE_LEVEL (no framework call), and as
+    /// [`LookasideList::create`].
+    pub fn create<D: KmdfDriver, S>(device: &Device<D, S>, tag: PoolTag) -> NtResult<Self> {
+        LookasideHandle::create(
+            device.raw(),
+            size_of::<T>(),
+            align_of::<T>(),
+            tag.to_raw(),
+            true,
+        )
+        .map(|raw| Self {
+            raw,
+            _blocks: PhantomData,
+        })
+    }
+
+    /// `WdfMemoryCreateFromLookaside`: a paged block holding `value`.
+    ///
+    /// IRQL: ≤ APC_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// Gives `value` back with `STATUS_INVALID_DEVICE_REQUEST` above APC_LEVEL (no framework
+    /// call: taking paged pool there could fault), and as [`LookasideList::allocate`].
+    pub fn allocate(&self, value: T) -> Result<PagedLookasideBox<T>, (T, NtStatus)> {
+        self.raw.allocate(value).map(PagedLookasideBox)
+    }
+}
+
+impl<T> fmt::Debug for PagedLookasideList<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PagedLookasideList").finish_non_exhaustive()
+    }
+}
+
+/// A `T` in a block of a [`PagedLookasideList`]: read and written at ≤ APC_LEVEL only. Dropping
+/// it drops the value and gives the block back; above APC_LEVEL both are leaked instead.
+pub struct PagedLookasideBox<T>(LookasideBlock<T>);
+
+impl<T> PagedLookasideBox<T> {
+    /// The value, or `None` above APC_LEVEL (where its page may not be brought in).
+    ///
+    /// IRQL: any (`None` above APC_LEVEL).
+    #[must_use]
+    pub fn get(&self) -> Option<&T> {
+        self.0.resident().then_some(&*self.0)
+    }
+
+    /// The value for writing, or `None` above APC_LEVEL.
+    ///
+    /// IRQL: any (`None` above APC_LEVEL).
+    #[must_use]
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        if self.0.resident() {
+            Some(&mut *self.0)
+        } else {
+            None
+        }
+    }
+}
+
+impl<T> fmt::Debug for PagedLookasideBox<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PagedLookasideBox").finish_non_exhaustive()
     }
 }

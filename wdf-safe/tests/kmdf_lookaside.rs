@@ -232,3 +232,78 @@ fn a_block_never_given_back_is_reported_at_unload_with_its_tag() {
     // Reported, then freed: nothing stays charged.
     assert_eq!(in_use(&io), 0);
 }
+
+/// Paged blocks: taken at PASSIVE_LEVEL, read there; at DISPATCH_LEVEL (a timer) a new block,
+/// a new paged list and a read are all refused.
+struct PagedKeeper {
+    list: wdf_safe::lookaside::PagedLookasideList<[u32; 4]>,
+    kept: Mutex<Option<wdf_safe::lookaside::PagedLookasideBox<[u32; 4]>>>,
+    _timer: wdf_safe::timer::Timer<PagedKeeper>,
+}
+
+const PAGED_TAG: PoolTag = PoolTag::new(*b"Pgd ");
+
+/// What the timer saw: (block refused, list refused, kept box readable).
+static AT_DISPATCH: Mutex<Option<(Option<NtStatus>, Option<NtStatus>, bool)>> = Mutex::new(None);
+
+fn paged_tick(
+    keeper: &PagedKeeper,
+    device: wdf_safe::Device<PagedKeeper, wdf_safe::kind::state::Ready>,
+) {
+    let block = keeper.list.allocate([9; 4]).err().map(|(_, status)| status);
+    let list = wdf_safe::lookaside::PagedLookasideList::<u8>::create(&device, PAGED_TAG).err();
+    let readable = keeper
+        .kept
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_some_and(|kept| kept.get().is_some());
+    *AT_DISPATCH.lock().unwrap() = Some((block, list, readable));
+}
+
+impl KmdfDriver for PagedKeeper {
+    fn driver_entry(driver: &mut DriverContext<'_, '_, Self>) -> NtResult<Self> {
+        let mut init = wdf_safe::ControlDeviceInit::allocate(
+            driver,
+            wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL,
+        )
+        .ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+        init.assign_name(r"\Device\PagedKeeper")?;
+        let device = init.create(driver).map_err(|(_, status)| status)?;
+        let list = wdf_safe::lookaside::PagedLookasideList::create(&device, PAGED_TAG)?;
+        let mut kept = list.allocate([1, 2, 3, 4]).map_err(|(_, status)| status)?;
+        // At PASSIVE_LEVEL the block is there to read and write.
+        kept.get_mut().ok_or(NtStatus::UNSUCCESSFUL)?[0] = 10;
+        assert_eq!(kept.get(), Some(&[10, 2, 3, 4]));
+        let timer = device.create_timer(wdf_safe::timer::TimerConfig::one_shot(paged_tick))?;
+        let _ready = device.finish_initializing();
+        timer.start(10);
+        Ok(Self {
+            list,
+            kept: Mutex::new(Some(kept)),
+            _timer: timer,
+        })
+    }
+}
+
+#[test]
+fn paged_blocks_are_taken_and_read_at_passive_level_and_refused_at_dispatch_level() {
+    let io = IoManager::new();
+    let driver = io
+        .load_driver("pagedkeeper", wdf_safe::entry_point::<PagedKeeper>())
+        .unwrap();
+    assert_eq!(kmdf_sim::pool_in_use(&io, PAGED_TAG.to_raw()), (1, 16));
+    wdf_safe::advance_clock(&io, core::time::Duration::from_millis(10));
+    assert_eq!(
+        *AT_DISPATCH.lock().unwrap(),
+        Some((
+            Some(NtStatus::INVALID_DEVICE_REQUEST),
+            Some(NtStatus::INVALID_DEVICE_REQUEST),
+            false
+        ))
+    );
+    // Unloading drops the kept box at PASSIVE_LEVEL: the block goes back.
+    io.unload_driver(driver).unwrap();
+    assert_eq!(kmdf_sim::pool_in_use(&io, PAGED_TAG.to_raw()), (0, 0));
+    assert!(io.violations().is_empty(), "{:#?}", io.violations());
+}

@@ -598,6 +598,7 @@ impl LookasideHandle {
         _size: usize,
         _align: usize,
         _tag: u32,
+        _paged: bool,
     ) -> NtResult<Self> {
         match *device.0 {}
     }
@@ -610,6 +611,13 @@ impl LookasideHandle {
 
 /// A `T` in a lookaside block.
 pub(crate) struct LookasideBlock<T>(&'static Never, PhantomData<T>);
+
+impl<T> LookasideBlock<T> {
+    /// Whether the block may be touched now.
+    pub(crate) fn resident(&self) -> bool {
+        match *self.0 {}
+    }
+}
 
 impl<T> core::ops::Deref for LookasideBlock<T> {
     type Target = T;

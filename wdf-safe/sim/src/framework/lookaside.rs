@@ -60,6 +60,8 @@ impl PoolLedger {
 
 /// `FxLookasideList`.
 pub(crate) struct LookasideBody {
+    /// Paged pool: blocks are taken at ≤ APC_LEVEL only (`ExAllocateFromPagedLookasideList`).
+    pub(crate) paged: bool,
     size: usize,
     tag: u32,
     memory_attributes: Option<Attributes>,
@@ -102,13 +104,16 @@ fn driver_tag(cx: &Cx) -> u32 {
 }
 
 /// `WdfLookasideListCreate` (validated by the entry): a list under `parent` (the driver when
-/// none) of `size`-byte blocks tagged `tag`; memory objects go under `memory_parent`.
+/// none) of `size`-byte blocks (paged when `paged`) tagged `tag`; memory objects go under
+/// `memory_parent`.
+#[allow(clippy::too_many_arguments, reason = "the DDI's own parameters")]
 pub(crate) fn create(
     cx: &Cx,
     parent: Option<Handle>,
     attributes: Option<&Attributes>,
     size: usize,
     tag: u32,
+    paged: bool,
     memory_attributes: Option<Attributes>,
     memory_parent: Option<Handle>,
 ) -> Result<Handle, NtStatus> {
@@ -119,6 +124,7 @@ pub(crate) fn create(
         parent,
         attributes,
         Body::Lookaside(LookasideBody {
+            paged,
             size,
             tag,
             memory_attributes,

@@ -2,7 +2,7 @@
 //!
 //! | DDI | IRQL | used by |
 //! |---|---|---|
-//! | `WdfLookasideListCreate` (non-paged) | ≤ DISPATCH | [`LookasideHandle::create`] |
+//! | `WdfLookasideListCreate` | ≤ DISPATCH (paged: PASSIVE) | [`LookasideHandle::create`] |
 //! | `WdfMemoryCreateFromLookaside`, `WdfMemoryGetBuffer` | ≤ DISPATCH | [`LookasideHandle::allocate`] |
 //! | `WdfObjectReferenceActual`, `WdfObjectDelete`, `WdfObjectDereferenceActual` | ≤ DISPATCH | both handles, made and dropped |
 //!
@@ -27,10 +27,15 @@ use wdm_compat::{NtResult, NtStatus};
 /// The alignment KMDF gives a lookaside block (`MEMORY_ALLOCATION_ALIGNMENT` on x64).
 const BLOCK_ALIGNMENT: usize = 16;
 
+/// `APC_LEVEL`: the highest IRQL at which paged memory may be touched.
+const APC_LEVEL: u8 = 1;
+
 /// A `WDFLOOKASIDE` of non-paged blocks, referenced by the crate while the handle lives, and
 /// the cell of the device its blocks are parented to.
 pub(crate) struct LookasideHandle {
     list: NonNull<wdk_sys::WDFLOOKASIDE__>,
+    /// Blocks come from paged pool: allocated, read and given back at ≤ APC_LEVEL only.
+    paged: bool,
     /// Each new block's `WDFMEMORY` is committed under the device (`FxObject::Commit` with the
     /// list's memory attributes reads the parent's handle): the device is held around it, and
     /// a list kept past the device's removal gives no more blocks.
@@ -45,18 +50,24 @@ unsafe impl Sync for LookasideHandle {}
 
 impl LookasideHandle {
     /// `WdfLookasideListCreate` for blocks of `size` bytes aligned to `align`, from
-    /// `NonPagedPoolNx` tagged `tag`, the list and its memory objects parented to `device`.
+    /// `NonPagedPoolNx` (or `PagedPool` when `paged`) tagged `tag`, the list and its memory
+    /// objects parented to `device`.
     ///
     /// `STATUS_INVALID_PARAMETER` for an alignment the framework does not give;
-    /// `STATUS_INVALID_DEVICE_STATE` once the device is gone.
+    /// `STATUS_INVALID_DEVICE_STATE` once the device is gone; `STATUS_INVALID_DEVICE_REQUEST`
+    /// for a paged list above PASSIVE_LEVEL (KMDF's rule), without a framework call.
     pub(crate) fn create<D: DriverCallbacks>(
         device: DeviceHandle<D>,
         size: usize,
         align: usize,
         tag: u32,
+        paged: bool,
     ) -> NtResult<Self> {
         if align > BLOCK_ALIGNMENT {
             return Err(NtStatus::INVALID_PARAMETER);
+        }
+        if paged && crate::sys::current_irql() > 0 {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
         let held = device.held_device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         let mut list_attributes = parented(held.raw().cast());
@@ -69,7 +80,11 @@ impl LookasideHandle {
                 WdfLookasideListCreate,
                 &mut list_attributes,
                 size.max(1),
-                wdk_sys::_POOL_TYPE::NonPagedPoolNx,
+                if paged {
+                    wdk_sys::_POOL_TYPE::PagedPool
+                } else {
+                    wdk_sys::_POOL_TYPE::NonPagedPoolNx
+                },
                 &mut memory_attributes,
                 tag,
                 &mut list
@@ -80,6 +95,7 @@ impl LookasideHandle {
         reference(list.as_ptr().cast());
         Ok(Self {
             list,
+            paged,
             device: device.cell(),
         })
     }
@@ -87,7 +103,13 @@ impl LookasideHandle {
     /// `WdfMemoryCreateFromLookaside` + `WdfMemoryGetBuffer`: a block holding `value`, or the
     /// value back with why there is none (`STATUS_INSUFFICIENT_RESOURCES`, or
     /// `STATUS_DELETE_PENDING` once the list's parent is being deleted).
+    ///
+    /// A paged list's block is refused above APC_LEVEL (`STATUS_INVALID_DEVICE_REQUEST`,
+    /// without a framework call): taking it from paged pool could fault.
     pub(crate) fn allocate<T>(&self, value: T) -> Result<LookasideBlock<T>, (T, NtStatus)> {
+        if self.paged && crate::sys::current_irql() > APC_LEVEL {
+            return Err((value, NtStatus::INVALID_DEVICE_REQUEST));
+        }
         // The memory object's parent, held for the call (see `device`).
         let Some(_device) = self.device.hold() else {
             return Err((value, NtStatus::DELETE_PENDING));
@@ -123,6 +145,7 @@ impl LookasideHandle {
                 Ok(LookasideBlock {
                     memory,
                     value: slot,
+                    paged: self.paged,
                     _owns: PhantomData,
                 })
             }
@@ -146,6 +169,8 @@ impl Drop for LookasideHandle {
 pub(crate) struct LookasideBlock<T> {
     memory: NonNull<wdk_sys::WDFMEMORY__>,
     value: NonNull<T>,
+    /// From a paged list: touched and given back at ≤ APC_LEVEL only.
+    paged: bool,
     _owns: PhantomData<T>,
 }
 
@@ -172,8 +197,24 @@ impl<T> DerefMut for LookasideBlock<T> {
     }
 }
 
+impl<T> LookasideBlock<T> {
+    /// Whether the block may be touched now: always for a non-paged block, at ≤ APC_LEVEL for
+    /// a paged one (above it, its page may not be brought in).
+    pub(crate) fn resident(&self) -> bool {
+        !self.paged || crate::sys::current_irql() <= APC_LEVEL
+    }
+}
+
 impl<T> Drop for LookasideBlock<T> {
     fn drop(&mut self) {
+        if !self.resident() {
+            // Dropping the value or giving the block back could fault: both are left, and the
+            // block stays charged to its tag (reported at unload).
+            wdm_compat::kd_print!(
+                "wdf-safe: a paged lookaside block dropped above APC_LEVEL is leaked"
+            );
+            return;
+        }
         // SAFETY: the value was written in `allocate` and is dropped once, here; the block is
         // still referenced.
         unsafe { ptr::drop_in_place(self.value.as_ptr()) };

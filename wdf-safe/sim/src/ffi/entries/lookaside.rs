@@ -77,6 +77,7 @@ pub(crate) unsafe extern "C" fn WdfLookasideListCreate(
         list.as_ref(),
         buffer_size,
         pool_tag,
+        paged(pool_type),
         memory,
         memory_parent,
     ) {
@@ -107,7 +108,15 @@ pub(crate) unsafe extern "C" fn WdfMemoryCreateFromLookaside(
         return NtStatus::INVALID_PARAMETER.to_raw();
     }
     write(out_memory, core::ptr::null_mut());
-    if !cx.check_irql(DDI, DISPATCH) {
+    // A paged list's block comes from `ExAllocateFromPagedLookasideList`: ≤ APC_LEVEL (KMDF
+    // does not check it; the kernel faults above it).
+    let paged = cx
+        .lock()
+        .objects
+        .get(list)
+        .and_then(|o| o.lookaside())
+        .is_some_and(|l| l.paged);
+    if !cx.check_irql(DDI, if paged { APC } else { DISPATCH }) {
         return NtStatus::INVALID_DEVICE_REQUEST.to_raw();
     }
     match lookaside::allocate(&cx, list) {
