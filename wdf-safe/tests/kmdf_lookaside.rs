@@ -237,14 +237,18 @@ fn a_block_never_given_back_is_reported_at_unload_with_its_tag() {
 /// a new paged list and a read are all refused.
 struct PagedKeeper {
     list: wdf_safe::lookaside::PagedLookasideList<[u32; 4]>,
+    /// Dropped by the timer, at DISPATCH_LEVEL: leaked.
     kept: Mutex<Option<wdf_safe::lookaside::PagedLookasideBox<[u32; 4]>>>,
+    /// Dropped at unload, at PASSIVE_LEVEL: given back.
+    _spare: wdf_safe::lookaside::PagedLookasideBox<[u32; 4]>,
     _timer: wdf_safe::timer::Timer<PagedKeeper>,
 }
 
 const PAGED_TAG: PoolTag = PoolTag::new(*b"Pgd ");
 
 /// What the timer saw: (block refused, list refused, kept box readable).
-static AT_DISPATCH: Mutex<Option<(Option<NtStatus>, Option<NtStatus>, bool)>> = Mutex::new(None);
+type SeenAtDispatch = (Option<NtStatus>, Option<NtStatus>, bool);
+static AT_DISPATCH: Mutex<Option<SeenAtDispatch>> = Mutex::new(None);
 
 fn paged_tick(
     keeper: &PagedKeeper,
@@ -258,6 +262,8 @@ fn paged_tick(
         .unwrap()
         .as_ref()
         .is_some_and(|kept| kept.get().is_some());
+    // Cannot be given back here: leaked, and reported at unload.
+    drop(keeper.kept.lock().unwrap().take());
     *AT_DISPATCH.lock().unwrap() = Some((block, list, readable));
 }
 
@@ -278,9 +284,11 @@ impl KmdfDriver for PagedKeeper {
         let timer = device.create_timer(wdf_safe::timer::TimerConfig::one_shot(paged_tick))?;
         let _ready = device.finish_initializing();
         timer.start(10);
+        let spare = list.allocate([0; 4]).map_err(|(_, status)| status)?;
         Ok(Self {
             list,
             kept: Mutex::new(Some(kept)),
+            _spare: spare,
             _timer: timer,
         })
     }
@@ -289,10 +297,11 @@ impl KmdfDriver for PagedKeeper {
 #[test]
 fn paged_blocks_are_taken_and_read_at_passive_level_and_refused_at_dispatch_level() {
     let io = IoManager::new();
+    io.set_strict(false);
     let driver = io
         .load_driver("pagedkeeper", wdf_safe::entry_point::<PagedKeeper>())
         .unwrap();
-    assert_eq!(kmdf_sim::pool_in_use(&io, PAGED_TAG.to_raw()), (1, 16));
+    assert_eq!(kmdf_sim::pool_in_use(&io, PAGED_TAG.to_raw()), (2, 32));
     wdf_safe::advance_clock(&io, core::time::Duration::from_millis(10));
     assert_eq!(
         *AT_DISPATCH.lock().unwrap(),
@@ -302,8 +311,16 @@ fn paged_blocks_are_taken_and_read_at_passive_level_and_refused_at_dispatch_leve
             false
         ))
     );
-    // Unloading drops the kept box at PASSIVE_LEVEL: the block goes back.
+    // The box dropped at DISPATCH_LEVEL was not given back.
+    assert_eq!(kmdf_sim::pool_in_use(&io, PAGED_TAG.to_raw()), (2, 32));
+    // Unloading drops the spare at PASSIVE_LEVEL (given back); the leaked one is reported.
     io.unload_driver(driver).unwrap();
+    let violations = io.take_violations();
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert!(
+        violations[0].message.contains("FX_POOL")
+            && violations[0].message.contains("tagged 'Pgd '"),
+        "{violations:#?}"
+    );
     assert_eq!(kmdf_sim::pool_in_use(&io, PAGED_TAG.to_raw()), (0, 0));
-    assert!(io.violations().is_empty(), "{:#?}", io.violations());
 }
