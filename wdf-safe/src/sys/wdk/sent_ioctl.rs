@@ -107,7 +107,7 @@ fn delete(request: WDFREQUEST) {
 pub(crate) type NotSent = (NtStatus, Option<MemoryHandle>, Option<MemoryHandle>);
 
 impl<D: DriverCallbacks> DeviceHandle<D> {
-    /// `WdfRequestCreate` (parented to the device, for its default target) +
+    /// `WdfRequestCreate` (parented to the driver, for the device's default target) +
     /// `WdfIoTargetFormatRequestForIoctl` (or `…ForInternalIoctl` when `internal`) with
     /// `input` and `output` + `WdfRequestSetCompletionRoutine` + `WdfRequestSend`: `callback`
     /// gets the outcome and the memory when the target completes the request. `Err` when it
@@ -148,8 +148,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         attributes.ContextSizeOverride = size_of::<Slot<D, C>>();
         attributes.EvtCleanupCallback = Some(evt_sent_ioctl_cleanup::<D, C>);
         let mut request: WDFREQUEST = ptr::null_mut();
-        // SAFETY: the attributes are read during the call and name the held device; the target
-        // is that device's default target; the out-pointer is a local.
+        // SAFETY: the attributes are read during the call (no parent: the driver); the target is
+        // the held device's default target; the out-pointer is a local.
         let status = unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfRequestCreate,
