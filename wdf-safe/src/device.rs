@@ -337,6 +337,8 @@ impl<'add, D: KmdfDriver> FdoInit<'add, D> {
     /// time, under the device's callback lock, at DISPATCH_LEVEL (the lock is a spin lock) — so
     /// they may share the device's state without a lock of their own. A queue made
     /// [`synchronized`](crate::QueueConfig::synchronized) keeps a lock of its own instead.
+    /// File-object callbacks are not serialized (KMDF would need passive execution level for
+    /// that, and wdf-safe's devices run at dispatch level).
     ///
     /// IRQL: any: it only fills in the configuration.
     pub fn set_synchronization_scope_device(&mut self) {

@@ -17,11 +17,13 @@
 //! a box points to until the box goes). A box the driver never drops (`mem::forget`) is a
 //! leak KMDF's pool tracking reports at unload, naming the tag.
 //!
-//! A [`PagedLookasideList`] gives blocks of paged pool (`PagedPool`), for data only
+//! A [`PagedLookasideList`] gives blocks of paged pool (`PagedPool`), for `Copy` data only
 //! PASSIVE_LEVEL and APC_LEVEL code uses: the list is made at PASSIVE_LEVEL, blocks are taken
-//! at ≤ APC_LEVEL, and a [`PagedLookasideBox`] is read through `get()`, which is `None` above
-//! APC_LEVEL (where touching a page that is not resident bug-checks). One dropped above
-//! APC_LEVEL cannot be given back then: it is leaked, and reported at unload.
+//! at ≤ APC_LEVEL, and a [`PagedLookasideBox`] is read and written by value (`read`, `write`),
+//! each refused above APC_LEVEL, where touching a page that is not resident bug-checks. No
+//! reference into the block is handed out, so none can be used after the IRQL went up (a spin
+//! lock taken while holding one), and a `Copy` value has no `Drop` to run on the block. A box
+//! dropped above APC_LEVEL cannot be given back then: it is leaked, and reported at unload.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -110,14 +112,14 @@ impl<T: fmt::Debug> fmt::Debug for LookasideBox<T> {
     }
 }
 
-/// A `WDFLOOKASIDE` of paged blocks sized for a `T`, parented to a device (see the
+/// A `WDFLOOKASIDE` of paged blocks sized for a `Copy` `T`, parented to a device (see the
 /// [module](self)).
-pub struct PagedLookasideList<T> {
+pub struct PagedLookasideList<T: Copy> {
     raw: LookasideHandle,
     _blocks: PhantomData<fn(T) -> T>,
 }
 
-impl<T> PagedLookasideList<T> {
+impl<T: Copy> PagedLookasideList<T> {
     /// `WdfLookasideListCreate` with `PagedPool`: blocks the size of a `T`, charged to `tag`,
     /// deleted by the framework with `device` or when this value is dropped.
     ///
@@ -154,39 +156,43 @@ impl<T> PagedLookasideList<T> {
     }
 }
 
-impl<T> fmt::Debug for PagedLookasideList<T> {
+impl<T: Copy> fmt::Debug for PagedLookasideList<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PagedLookasideList").finish_non_exhaustive()
     }
 }
 
-/// A `T` in a block of a [`PagedLookasideList`]: read and written at ≤ APC_LEVEL only. Dropping
-/// it drops the value and gives the block back; above APC_LEVEL both are leaked instead.
-pub struct PagedLookasideBox<T>(LookasideBlock<T>);
+/// A `Copy` `T` in a block of a [`PagedLookasideList`], read and written by value at
+/// ≤ APC_LEVEL only. Dropping it gives the block back; above APC_LEVEL it is leaked instead.
+pub struct PagedLookasideBox<T: Copy>(LookasideBlock<T>);
 
-impl<T> PagedLookasideBox<T> {
-    /// The value, or `None` above APC_LEVEL (where its page may not be brought in).
+impl<T: Copy> PagedLookasideBox<T> {
+    /// A copy of the value, or `None` above APC_LEVEL (where its page may not be brought in).
     ///
     /// IRQL: any (`None` above APC_LEVEL).
     #[must_use]
-    pub fn get(&self) -> Option<&T> {
-        self.0.resident().then_some(&*self.0)
+    pub fn read(&self) -> Option<T> {
+        // The check and the copy together: no reference outlives the IRQL it was checked at.
+        self.0.resident().then(|| *self.0)
     }
 
-    /// The value for writing, or `None` above APC_LEVEL.
+    /// Replaces the value; gives `value` back above APC_LEVEL.
     ///
-    /// IRQL: any (`None` above APC_LEVEL).
-    #[must_use]
-    pub fn get_mut(&mut self) -> Option<&mut T> {
-        if self.0.resident() {
-            Some(&mut *self.0)
-        } else {
-            None
+    /// IRQL: any (refused above APC_LEVEL).
+    ///
+    /// # Errors
+    ///
+    /// `value`, above APC_LEVEL.
+    pub fn write(&mut self, value: T) -> Result<(), T> {
+        if !self.0.resident() {
+            return Err(value);
         }
+        *self.0 = value;
+        Ok(())
     }
 }
 
-impl<T> fmt::Debug for PagedLookasideBox<T> {
+impl<T: Copy> fmt::Debug for PagedLookasideBox<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PagedLookasideBox").finish_non_exhaustive()
     }

@@ -80,6 +80,15 @@ fn read<'r, const S: u8>(_: &TwoQueues<S>, request: Request<'r, Read>) -> Reques
     request.complete_with_information(NtStatus::SUCCESS, 0)
 }
 
+fn opened<'r, const S: u8>(
+    _: &TwoQueues<S>,
+    _device: wdf_safe::Device<TwoQueues<S>, wdf_safe::kind::state::Ready>,
+    _file: wdf_safe::file::FileObject<'r, ()>,
+    create: Request<'r, wdf_safe::kind::Create>,
+) -> RequestDone<'r> {
+    create.complete(NtStatus::SUCCESS)
+}
+
 const NAMES: [(&str, &str); 3] = [
     (r"\Device\ScopeNone", r"\DosDevices\ScopeNone"),
     (r"\Device\ScopeDevice", r"\DosDevices\ScopeDevice"),
@@ -94,6 +103,9 @@ impl<const S: u8> KmdfDriver for TwoQueues<S> {
         init.assign_name(name)?;
         if scope::<S>() != Scope::None {
             init.set_synchronization_scope_device();
+            // File objects with callbacks too: KMDF refuses a device-scope device whose file
+            // objects inherit the scope (dispatch level), so the crate gives them none.
+            init.set_file_config(wdf_safe::file::FileConfig::new(opened::<S>))?;
         }
         let device = init.create(driver).map_err(|(_, status)| status)?;
         device.create_symbolic_link(link)?;

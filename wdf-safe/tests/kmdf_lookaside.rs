@@ -246,7 +246,7 @@ struct PagedKeeper {
 
 const PAGED_TAG: PoolTag = PoolTag::new(*b"Pgd ");
 
-/// What the timer saw: (block refused, list refused, kept box readable).
+/// What the timer saw: (block refused, list refused, kept box readable or writable).
 type SeenAtDispatch = (Option<NtStatus>, Option<NtStatus>, bool);
 static AT_DISPATCH: Mutex<Option<SeenAtDispatch>> = Mutex::new(None);
 
@@ -260,8 +260,8 @@ fn paged_tick(
         .kept
         .lock()
         .unwrap()
-        .as_ref()
-        .is_some_and(|kept| kept.get().is_some());
+        .as_mut()
+        .is_some_and(|kept| kept.read().is_some() || kept.write([0; 4]).is_ok());
     // Cannot be given back here: leaked, and reported at unload.
     drop(keeper.kept.lock().unwrap().take());
     *AT_DISPATCH.lock().unwrap() = Some((block, list, readable));
@@ -279,8 +279,9 @@ impl KmdfDriver for PagedKeeper {
         let list = wdf_safe::lookaside::PagedLookasideList::create(&device, PAGED_TAG)?;
         let mut kept = list.allocate([1, 2, 3, 4]).map_err(|(_, status)| status)?;
         // At PASSIVE_LEVEL the block is there to read and write.
-        kept.get_mut().ok_or(NtStatus::UNSUCCESSFUL)?[0] = 10;
-        assert_eq!(kept.get(), Some(&[10, 2, 3, 4]));
+        kept.write([10, 2, 3, 4])
+            .map_err(|_| NtStatus::UNSUCCESSFUL)?;
+        assert_eq!(kept.read(), Some([10, 2, 3, 4]));
         let timer = device.create_timer(wdf_safe::timer::TimerConfig::one_shot(paged_tick))?;
         let _ready = device.finish_initializing();
         timer.start(10);

@@ -180,6 +180,9 @@ pub(crate) struct DeviceBody {
 /// `WdfSynchronizationScopeDevice`.
 const SCOPE_DEVICE: i32 =
     crate::ffi::bindings::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeDevice;
+/// `WdfSynchronizationScopeInheritFromParent`.
+const SCOPE_INHERIT: i32 =
+    crate::ffi::bindings::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeInheritFromParent;
 
 impl DeviceBody {
     /// The queue a request of `request_type` goes to: its dedicated queue, else the default.
@@ -317,6 +320,14 @@ pub(crate) fn create(
         settings;
     if attributes.is_some_and(|a| a.parent.is_some()) {
         return Err(NtStatus::WDF_PARENT_ASSIGNMENT_NOT_ALLOWED);
+    }
+    // `FxPkgGeneral::ConfigureConstraints`: file objects inheriting a device scope would run
+    // their callbacks under the device's lock, which KMDF allows only at passive execution
+    // level (the simulation's devices run at dispatch level): `WdfDeviceCreate` fails.
+    let device_scope = attributes.is_some_and(|a| a.scope == SCOPE_DEVICE);
+    let file_inherits = file.attributes.map_or(SCOPE_INHERIT, |a| a.scope) == SCOPE_INHERIT;
+    if device_scope && file.has_file_objects() && file_inherits {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
     }
     let wdm = cx
         .kernel

@@ -92,7 +92,16 @@ pub(super) fn file_config<D: DriverCallbacks>(
         AutoForwardCleanupClose: wdk_sys::_WDF_TRI_STATE::WdfUseDefault,
         FileObjectClass: wdk_sys::_WDF_FILEOBJECT_CLASS::WdfFileObjectWdfCannotUseFsContexts,
     };
-    let attributes = events.map(|_| attributes(&RECORD, None, Some(evt_file_destroy)));
+    // `WdfSynchronizationScopeNone`: file callbacks are not serialized. Inheriting would
+    // give them the device's scope when the device asked for `WdfSynchronizationScopeDevice`,
+    // which KMDF allows only at passive execution level (`FxPkgGeneral::ConfigureConstraints`
+    // fails `WdfDeviceCreate` otherwise), and the crate's devices run at dispatch level.
+    let attributes = events.map(|_| {
+        let mut attributes = attributes(&RECORD, None, Some(evt_file_destroy));
+        attributes.SynchronizationScope =
+            wdk_sys::_WDF_SYNCHRONIZATION_SCOPE::WdfSynchronizationScopeNone;
+        attributes
+    });
     (config, attributes)
 }
 
