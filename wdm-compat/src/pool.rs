@@ -6,10 +6,12 @@
 //! [`PoolBox<T>`] owns one `T` in a non-paged block, [`PagedBox<T>`] in a paged one:
 //! `try_new` hands the value back when the pool is short (a kernel allocation must not fail
 //! silently, nor panic), and dropping the box drops the value and frees the block. A paged
-//! block's page may be out, and serving the fault needs IRQL ≤ APC_LEVEL: a `PagedBox` is
-//! read through [`get`](PagedBox::get) / [`get_mut`](PagedBox::get_mut), which answer `None`
-//! above that level, and one dropped above it is left (charged to the driver, so the leak is
-//! named at unload) rather than freed. The global allocator (`Box`, `Vec`) keeps drawing from
+//! block's page may be out, and serving the fault needs IRQL ≤ APC_LEVEL: a `PagedBox` holds
+//! a `Copy` value, read and written by value through [`read`](PagedBox::read) /
+//! [`write`](PagedBox::write), which check the IRQL and copy in one step and are refused above
+//! that level (no reference into the block is handed out, so none can be used after the IRQL
+//! goes up, under a spin lock), and one dropped above it is left (charged to the driver, so
+//! the leak is named at unload) rather than freed. The global allocator (`Box`, `Vec`) keeps drawing from
 //! the non-paged pool under the crate's own tag.
 //!
 //! Under the host simulation (feature `host`) the blocks are counted per driver and tag
@@ -30,7 +32,7 @@
 //! let Ok(table) = PagedBox::try_new([0u8; 64], TAG) else {
 //!     return;
 //! };
-//! assert_eq!(table.get().map(|t| t.len()), Some(64));
+//! assert_eq!(table.read().map(|t| t.len()), Some(64));
 //! ```
 
 use core::fmt;
@@ -128,10 +130,11 @@ impl<T> DerefMut for PoolBox<T> {
     }
 }
 
-/// One `T` in a paged pool block of its own, tagged: read at ≤ APC_LEVEL only.
-pub struct PagedBox<T>(TaggedBlock<T>);
+/// One `Copy` `T` in a paged pool block of its own, tagged: read and written by value at
+/// ≤ APC_LEVEL only.
+pub struct PagedBox<T: Copy>(TaggedBlock<T>);
 
-impl<T> PagedBox<T> {
+impl<T: Copy> PagedBox<T> {
     /// Moves `value` into a new paged block charged to `tag`; gives `value` back when the pool
     /// is short, or above APC_LEVEL (refused; reported under the host simulation).
     ///
@@ -144,20 +147,30 @@ impl<T> PagedBox<T> {
         TaggedBlock::try_new(value, true, tag.to_raw()).map(Self)
     }
 
-    /// The value, or `None` above APC_LEVEL (where its page may not be brought in).
+    /// A copy of the value, or `None` above APC_LEVEL (where its page may not be brought in).
     ///
     /// IRQL: any (`None` above APC_LEVEL).
     #[must_use]
-    pub fn get(&self) -> Option<&T> {
-        self.0.get()
+    pub fn read(&self) -> Option<T> {
+        // The check and the copy together: no reference outlives the IRQL it was checked at.
+        self.0.get().copied()
     }
 
-    /// The value for writing, or `None` above APC_LEVEL.
+    /// Replaces the value; gives `value` back above APC_LEVEL.
     ///
-    /// IRQL: any (`None` above APC_LEVEL).
-    #[must_use]
-    pub fn get_mut(&mut self) -> Option<&mut T> {
-        self.0.get_mut()
+    /// IRQL: any (refused above APC_LEVEL).
+    ///
+    /// # Errors
+    ///
+    /// `value`, above APC_LEVEL.
+    pub fn write(&mut self, value: T) -> Result<(), T> {
+        match self.0.get_mut() {
+            Some(slot) => {
+                *slot = value;
+                Ok(())
+            }
+            None => Err(value),
+        }
     }
 
     /// The tag the block is charged to.
@@ -175,7 +188,7 @@ impl<T: fmt::Debug> fmt::Debug for PoolBox<T> {
     }
 }
 
-impl<T> fmt::Debug for PagedBox<T> {
+impl<T: Copy> fmt::Debug for PagedBox<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PagedBox('{}')", self.tag())
     }

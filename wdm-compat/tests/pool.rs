@@ -52,11 +52,14 @@ fn driver() -> ScriptedDriver {
             drop(KEPT.lock().unwrap().pop());
             // Paged pool: usable at PASSIVE_LEVEL, refused at DISPATCH_LEVEL.
             let mut paged = PagedBox::try_new(1u8, TAG).unwrap();
-            *paged.get_mut().unwrap() += 1;
+            let one = paged.read().unwrap();
+            paged.write(one + 1).unwrap();
             let old = k.raise_irql(2);
-            let refused = PagedBox::try_new(1u8, TAG).is_err() && paged.get().is_none();
+            let refused = PagedBox::try_new(1u8, TAG).is_err()
+                && paged.read().is_none()
+                && paged.write(9) == Err(9);
             k.lower_irql(old);
-            let status = if refused && paged.get() == Some(&2) {
+            let status = if refused && paged.read() == Some(2) {
                 NtStatus::SUCCESS
             } else {
                 NtStatus::UNSUCCESSFUL
@@ -87,9 +90,16 @@ fn tagged_blocks_are_counted_freed_refused_and_a_leak_is_reported_at_unload() {
     // A read frees one block and tries paged pool at DISPATCH_LEVEL.
     assert_eq!(handle.read(0).status, NtStatus::SUCCESS);
     assert_eq!(io.pool_in_use(id), [(TAG, 1, 32)]);
-    // The paged allocation and the read at DISPATCH_LEVEL.
+    // The paged allocation, the read and the write at DISPATCH_LEVEL.
     let rules: Vec<_> = io.take_violations().iter().filter_map(|v| v.rule).collect();
-    assert_eq!(rules, ["IrqlExAllocatePool", "IrqlExAllocatePool"]);
+    assert_eq!(
+        rules,
+        [
+            "IrqlExAllocatePool",
+            "IrqlExAllocatePool",
+            "IrqlExAllocatePool"
+        ]
+    );
     assert_eq!(handle.close(), NtStatus::SUCCESS);
     // One block is still kept when the driver unloads.
     io.unload_driver(id).unwrap();
