@@ -93,14 +93,11 @@ pub(crate) fn create(
     created
 }
 
-/// The bytes of a memory object's buffer, and its length.
-fn memory_bytes(cx: &Cx, memory: Option<Handle>) -> Result<(Vec<u8>, usize), NtStatus> {
-    let Some(memory) = memory else {
-        return Ok((Vec::new(), 0));
-    };
-    let bytes = super::lookaside::read_memory(cx, memory).ok_or(NtStatus::INVALID_HANDLE)?;
-    let length = bytes.len();
-    Ok((bytes, length))
+/// A copy of a memory object's bytes (none for no memory object).
+fn memory_bytes(cx: &Cx, memory: Option<Handle>) -> Result<Vec<u8>, NtStatus> {
+    memory.map_or(Ok(Vec::new()), |memory| {
+        super::lookaside::read_memory(cx, memory).ok_or(NtStatus::INVALID_HANDLE)
+    })
 }
 
 /// `WdfIoTargetFormatRequestForIoctl` / `…ForInternalIoctl` (validated by the entry): the
@@ -144,11 +141,11 @@ pub(crate) fn format_for_ioctl(
     let Some((lower, _)) = target_of(cx, target) else {
         return NtStatus::INVALID_DEVICE_STATE;
     };
-    let ((input_bytes, input_length), (_, output_length)) =
-        match (memory_bytes(cx, input), memory_bytes(cx, output)) {
-            (Ok(input), Ok(output)) => (input, output),
-            (Err(status), _) | (_, Err(status)) => return status,
-        };
+    let (input_bytes, output_length) = match (memory_bytes(cx, input), memory_bytes(cx, output)) {
+        (Ok(input), Ok(output)) => (input, output.len()),
+        (Err(status), _) | (_, Err(status)) => return status,
+    };
+    let input_length = input_bytes.len();
     let k = &cx.kernel;
     let irp = k.allocate_ioctl_irp(lower, internal, code, &input_bytes, output_length);
     let (Some(system), Some(mdl)) = (

@@ -3,29 +3,13 @@
 
 use wdm_compat::NtStatus;
 
-use super::{APC, DISPATCH, PASSIVE, attributes, enter, handle, not_null, object, write};
+use super::{APC, DISPATCH, PASSIVE, attributes, enter, handle, not_null, parent_of, write};
 use crate::ffi::bindings::{
     _POOL_TYPE as Pool, NTSTATUS, POOL_TYPE, PVOID, PWDF_DRIVER_GLOBALS, PWDF_OBJECT_ATTRIBUTES,
     ULONG, WDFLOOKASIDE, WDFMEMORY,
 };
-use crate::framework::Cx;
-use crate::framework::lifecycle::Attributes;
 use crate::framework::lookaside;
-use crate::framework::objects::{Handle, Kind};
-
-/// The parent an attributes structure names, if any (`None` inside: none named).
-fn parent_of(
-    cx: &Cx,
-    ddi: &str,
-    attributes: Option<&Attributes>,
-) -> Result<Option<Handle>, NtStatus> {
-    match attributes.and_then(|a| a.parent) {
-        Some(raw) => object(cx, ddi, core::ptr::without_provenance_mut::<u8>(raw))
-            .map(Some)
-            .ok_or(NtStatus::INVALID_HANDLE),
-        None => Ok(None),
-    }
-}
+use crate::framework::objects::Kind;
 
 /// `FxIsPagedPoolType`: paged pool (the cold-allocation bit aside).
 const fn paged(pool: POOL_TYPE) -> bool {

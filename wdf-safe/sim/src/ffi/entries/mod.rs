@@ -302,3 +302,17 @@ fn unicode(cx: &Cx, ddi: &str, pointer: PCUNICODE_STRING) -> Result<Option<Strin
     let units = unsafe { core::slice::from_raw_parts(raw.Buffer, usize::from(raw.Length / 2)) };
     Ok(Some(String::from_utf16_lossy(units)))
 }
+
+/// The parent an attributes structure names, if any (`None` inside: none named).
+pub(super) fn parent_of(
+    cx: &Cx,
+    ddi: &str,
+    attributes: Option<&Attributes>,
+) -> Result<Option<Handle>, NtStatus> {
+    match attributes.and_then(|a| a.parent) {
+        Some(raw) => object(cx, ddi, core::ptr::without_provenance_mut::<u8>(raw))
+            .map(Some)
+            .ok_or(NtStatus::INVALID_HANDLE),
+        None => Ok(None),
+    }
+}

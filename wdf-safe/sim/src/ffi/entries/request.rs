@@ -4,7 +4,9 @@ use std::rc::Rc;
 
 use wdm_compat::NtStatus;
 
-use super::{DISPATCH, PASSIVE, attributes, enter, handle, not_null, object, read, sized, write};
+use super::{
+    DISPATCH, PASSIVE, attributes, enter, handle, not_null, parent_of, read, sized, write,
+};
 use crate::ffi::bindings::{
     _WDF_REQUEST_PARAMETERS__bindgen_ty_1, _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_2,
     _WDF_REQUEST_PARAMETERS__bindgen_ty_1__bindgen_ty_4,
@@ -306,12 +308,9 @@ pub(crate) unsafe extern "C" fn WdfRequestCreate(
         Ok(attributes) => attributes,
         Err(status) => return status.to_raw(),
     };
-    let parent = match attributes.as_ref().and_then(|a| a.parent) {
-        Some(raw) => match object(&cx, DDI, core::ptr::without_provenance_mut::<u8>(raw)) {
-            Some(parent) => Some(parent),
-            None => return NtStatus::INVALID_HANDLE.to_raw(),
-        },
-        None => None,
+    let parent = match parent_of(&cx, DDI, attributes.as_ref()) {
+        Ok(parent) => parent,
+        Err(status) => return status.to_raw(),
     };
     match created::create(&cx, parent, attributes.as_ref(), target) {
         Ok(request) => {
