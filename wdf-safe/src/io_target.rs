@@ -11,7 +11,9 @@
 //!
 //! The buffers are byte slices, as `WDF_MEMORY_DESCRIPTOR_INIT_BUFFER` describes them: the
 //! input is only read; the output receives what the lower driver returned, whose length the
-//! send returns.
+//! send returns. Or they are parts of the driver's own [`Memory`] objects, as
+//! `WDF_MEMORY_DESCRIPTOR_INIT_HANDLE` with a `WDFMEMORY_OFFSET` describes them
+//! ([`IoTarget::send_ioctl_synchronously_with_memory`]), sent without a copy.
 //!
 //! Without waiting, from any IRQL up to DISPATCH_LEVEL, a driver sends an IOCTL with a request
 //! and memory objects of its own ([`Device::send_ioctl`], [`Device::send_internal_ioctl`]):
@@ -27,9 +29,9 @@ use core::num::NonZeroU32;
 use crate::KmdfDriver;
 use crate::device::Device;
 use crate::kind::state::Ready;
-use crate::memory::Memory;
+use crate::memory::{Memory, MemoryRange};
 use crate::request::IoTarget;
-use crate::sys::IoctlOutcome;
+use crate::sys::{IoctlOutcome, SendBuffer};
 use wdm_compat::{IoControlCode, NtResult, NtStatus};
 
 /// How long a synchronous send waits for its answer before the framework cancels it
@@ -76,8 +78,7 @@ impl IoTarget {
         output: &mut [u8],
         timeout: SendTimeout,
     ) -> NtResult<usize> {
-        self.0
-            .send_ioctl_synchronously(false, code.to_raw(), input, output, timeout.as_millis())
+        self.send_copied(false, code, input, output, timeout)
     }
 
     /// `WdfIoTargetSendInternalIoctlSynchronously`: as
@@ -100,9 +101,88 @@ impl IoTarget {
         output: &mut [u8],
         timeout: SendTimeout,
     ) -> NtResult<usize> {
-        self.0
-            .send_ioctl_synchronously(true, code.to_raw(), input, output, timeout.as_millis())
+        self.send_copied(true, code, input, output, timeout)
     }
+
+    /// `WdfIoTargetSendIoctlSynchronously` with memory descriptors
+    /// (`WDF_MEMORY_DESCRIPTOR_INIT_HANDLE` and a `WDFMEMORY_OFFSET`): as
+    /// [`send_ioctl_synchronously`](Self::send_ioctl_synchronously), with parts of the
+    /// driver's own [`Memory`] buffers. Nothing is copied or allocated for the send: a driver
+    /// that asks often keeps its buffers and sends from them. The device below may write
+    /// either buffer; what it returned is in `output`'s part, whose length bounds the count
+    /// returned. `None` sends no buffer.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_ioctl_synchronously`](Self::send_ioctl_synchronously).
+    pub fn send_ioctl_synchronously_with_memory(
+        &self,
+        code: IoControlCode,
+        input: Option<MemoryRange<'_>>,
+        output: Option<MemoryRange<'_>>,
+        timeout: SendTimeout,
+    ) -> NtResult<usize> {
+        self.0.send_ioctl_synchronously(
+            false,
+            code.to_raw(),
+            described(input),
+            described(output),
+            timeout.as_millis(),
+        )
+    }
+
+    /// `WdfIoTargetSendInternalIoctlSynchronously` with memory descriptors: as
+    /// [`send_ioctl_synchronously_with_memory`](Self::send_ioctl_synchronously_with_memory),
+    /// with an `IRP_MJ_INTERNAL_DEVICE_CONTROL`.
+    ///
+    /// IRQL: PASSIVE_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_internal_ioctl_synchronously`](Self::send_internal_ioctl_synchronously)
+    /// (a METHOD_NEITHER code is refused without a send).
+    pub fn send_internal_ioctl_synchronously_with_memory(
+        &self,
+        code: IoControlCode,
+        input: Option<MemoryRange<'_>>,
+        output: Option<MemoryRange<'_>>,
+        timeout: SendTimeout,
+    ) -> NtResult<usize> {
+        self.0.send_ioctl_synchronously(
+            true,
+            code.to_raw(),
+            described(input),
+            described(output),
+            timeout.as_millis(),
+        )
+    }
+
+    /// A send of byte slices: the input goes in a copy, which the device below may write (a
+    /// direct or METHOD_NEITHER IOCTL is given the buffer itself), while the caller's is only
+    /// borrowed shared.
+    fn send_copied(
+        &self,
+        internal: bool,
+        code: IoControlCode,
+        input: &[u8],
+        output: &mut [u8],
+        timeout: SendTimeout,
+    ) -> NtResult<usize> {
+        self.0.send_ioctl_synchronously(
+            internal,
+            code.to_raw(),
+            SendBuffer::Copied(input),
+            SendBuffer::Bytes(output),
+            timeout.as_millis(),
+        )
+    }
+}
+
+/// A memory part's descriptor, or no buffer.
+fn described(range: Option<MemoryRange<'_>>) -> SendBuffer<'_> {
+    range.map_or(SendBuffer::Bytes(&mut []), MemoryRange::into_send_buffer)
 }
 
 impl<D: KmdfDriver, S> Device<D, S> {

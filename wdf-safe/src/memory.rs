@@ -16,12 +16,12 @@
 //! pool tracking reports at unload, naming the tag.
 
 use core::fmt;
-use core::ops::{Deref, DerefMut};
+use core::ops::{Deref, DerefMut, Range};
 
 use wdm_compat::NtResult;
 use wdm_compat::pool::PoolTag;
 
-use crate::sys::MemoryHandle;
+use crate::sys::{MemoryHandle, SendBuffer};
 use crate::{Device, KmdfDriver};
 
 /// A `WDFMEMORY` buffer of `len` bytes, owned by the driver (see the [module](self)).
@@ -64,6 +64,36 @@ impl Memory {
         Ok(memory)
     }
 
+    /// The whole buffer, for one synchronous send
+    /// ([`IoTarget::send_ioctl_synchronously_with_memory`](crate::request::IoTarget::send_ioctl_synchronously_with_memory)).
+    ///
+    /// IRQL: any.
+    pub fn whole(&mut self) -> MemoryRange<'_> {
+        let len = self.len();
+        MemoryRange {
+            memory: self,
+            offset: 0,
+            len,
+        }
+    }
+
+    /// The bytes `range` of the buffer, for one synchronous send (a `WDFMEMORY_OFFSET` of
+    /// `range.start` and `range.len()`); `None` when the range is empty or goes past the end.
+    /// (KMDF reads an offset with a zero length as "the rest of the buffer", so an empty part
+    /// cannot be described: send no buffer instead.)
+    ///
+    /// IRQL: any.
+    pub fn range(&mut self, range: Range<usize>) -> Option<MemoryRange<'_>> {
+        if range.is_empty() || range.end > self.len() {
+            return None;
+        }
+        Some(MemoryRange {
+            memory: self,
+            offset: range.start,
+            len: range.len(),
+        })
+    }
+
     pub(crate) fn into_raw(self) -> MemoryHandle {
         self.raw
     }
@@ -91,5 +121,57 @@ impl DerefMut for Memory {
 impl fmt::Debug for Memory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Memory").field("len", &self.len()).finish()
+    }
+}
+
+/// A part of a [`Memory`] buffer that one synchronous send transfers (`WDFMEMORY_OFFSET`),
+/// from [`Memory::whole`] or [`Memory::range`]: never empty, never past the buffer's end. It
+/// borrows the memory exclusively for the send, since the device below may write it.
+pub struct MemoryRange<'a> {
+    memory: &'a mut Memory,
+    offset: usize,
+    len: usize,
+}
+
+impl<'a> MemoryRange<'a> {
+    /// Where the part starts in the buffer.
+    ///
+    /// IRQL: any.
+    #[must_use]
+    pub const fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// How many bytes the part holds (never zero).
+    ///
+    /// IRQL: any.
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always `false`: a range is never empty (kept for clippy's `len_without_is_empty`).
+    ///
+    /// IRQL: any.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        false
+    }
+
+    pub(crate) fn into_send_buffer(self) -> SendBuffer<'a> {
+        SendBuffer::Memory {
+            memory: &mut self.memory.raw,
+            offset: self.offset,
+            len: self.len,
+        }
+    }
+}
+
+impl fmt::Debug for MemoryRange<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryRange")
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .finish()
     }
 }

@@ -137,6 +137,9 @@ statuses! {
     INVALID_SECURITY_DESCR = 0xC000_0079;
     /// System resources are exhausted.
     INSUFFICIENT_RESOURCES = 0xC000_009A;
+    /// An arithmetic overflow, or a part of a buffer past its end (KMDF's check of a
+    /// `WDFMEMORY_OFFSET`).
+    INTEGER_OVERFLOW = 0xC000_0095;
     /// The device is busy.
     DEVICE_BUSY = 0x8000_0011;
     /// The request is not supported.

@@ -228,6 +228,42 @@ pub(crate) trait CancelCallback: Copy + Send + Sync + 'static {
     fn cancel(self, request: RequestHandle);
 }
 
+/// One buffer of a synchronous send, as its `WDF_MEMORY_DESCRIPTOR` will describe it. The
+/// lower driver may write either buffer (a direct or METHOD_NEITHER IOCTL is given the buffer
+/// itself), so both are borrowed exclusively.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend reads the buffers")
+)]
+pub(crate) enum SendBuffer<'a> {
+    /// Bytes of the caller's (`WDF_MEMORY_DESCRIPTOR_INIT_BUFFER`); empty is no buffer.
+    Bytes(&'a mut [u8]),
+    /// Bytes the seam copies first, and describes the copy: the caller's are borrowed shared.
+    Copied(&'a [u8]),
+    /// `len` bytes at `offset` of a memory object (`WDF_MEMORY_DESCRIPTOR_INIT_HANDLE` with a
+    /// `WDFMEMORY_OFFSET`), in bounds and not empty (checked by `memory::MemoryRange`).
+    Memory {
+        memory: &'a mut MemoryHandle,
+        offset: usize,
+        len: usize,
+    },
+}
+
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend reads the buffers")
+)]
+impl SendBuffer<'_> {
+    /// How many bytes the buffer holds.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::Bytes(bytes) => bytes.len(),
+            Self::Copied(bytes) => bytes.len(),
+            Self::Memory { len, .. } => *len,
+        }
+    }
+}
+
 /// What an IOCTL the driver sent with memory objects came back with: the target's status and
 /// `Information`, and the memory, the driver's again.
 pub(crate) struct IoctlOutcome {

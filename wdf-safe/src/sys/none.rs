@@ -435,8 +435,8 @@ impl IoTargetHandle {
         &self,
         _internal: bool,
         _code: u32,
-        _input: &[u8],
-        _output: &mut [u8],
+        _input: crate::sys::SendBuffer<'_>,
+        _output: crate::sys::SendBuffer<'_>,
         _timeout_ms: u32,
     ) -> NtResult<usize> {
         match *self.0 {}

@@ -80,7 +80,7 @@
 //! | `WdfRequestFormatRequestUsingCurrentType` | ≤ DISPATCH | `RequestHandle::send_observed` |
 //! | `WdfRequestSetCompletionRoutine` | ≤ DISPATCH | `RequestHandle::send_observed` |
 //! | `WdfRequestSend` | ≤ DISPATCH (PASSIVE synchronous) | `RequestHandle::send_and_forget`, `send_observed`, `send_synchronously` |
-//! | `WdfIoTargetSendIoctlSynchronously`, `WdfIoTargetSendInternalIoctlSynchronously` | PASSIVE | `IoTargetHandle::send_ioctl_synchronously` |
+//! | `WdfIoTargetSendIoctlSynchronously`, `WdfIoTargetSendInternalIoctlSynchronously` (buffer or memory-object descriptors) | PASSIVE | `IoTargetHandle::send_ioctl_synchronously` |
 //! | `WdfRequestGetStatus` | ≤ DISPATCH | a failed send; the completion trampoline |
 //! | `WdfRequestIsCanceled` | ≤ DISPATCH | `RequestHandle::is_canceled` |
 //! | `WdfRequestRetrieveInputBuffer`, `WdfRequestRetrieveOutputBuffer` | ≤ DISPATCH | request buffers |

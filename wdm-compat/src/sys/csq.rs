@@ -167,13 +167,14 @@ fn release(shared: NonNull<Shared>) {
 unsafe extern "system" fn cancel_routine(_device: *mut RawDevice, raw: *mut RawIrp) {
     // A handle only to release the cancel spin lock and read the context; no buffer is reached
     // through it, and it is gone before the queue's own handle to the IRP is used.
-    // SAFETY: the I/O manager passes the live IRP it is cancelling.
-    let Some(borrowed) = (unsafe { IrpRef::from_raw(raw) }) else {
-        return;
+    let context = {
+        // SAFETY: the I/O manager passes the live IRP it is cancelling.
+        let Some(borrowed) = (unsafe { IrpRef::from_raw(raw) }) else {
+            return;
+        };
+        borrowed.release_cancel_lock();
+        borrowed.driver_context().cast::<Shared>()
     };
-    borrowed.release_cancel_lock();
-    let context = borrowed.driver_context().cast::<Shared>();
-    drop(borrowed);
     let Some(shared) = NonNull::new(context) else {
         return;
     };

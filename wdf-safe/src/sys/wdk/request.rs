@@ -16,7 +16,7 @@ use super::wdk_sys::{
     WDFCONTEXT, WDFIOTARGET, WDFREQUEST, call_unsafe_wdf_function_binding,
 };
 use super::{enum_flags, guarded, record_of, registered_queue};
-use crate::sys::{ContextTypeInfo, DriverCallbacks, RequestType};
+use crate::sys::{ContextTypeInfo, DriverCallbacks, RequestType, SendBuffer};
 use wdm_compat::{IoControlCode, NtResult, NtStatus, Parameters};
 
 /// `WdfRequestGetParameters`.
@@ -606,15 +606,16 @@ impl IoTargetHandle {
     }
 
     /// `WdfIoTargetSendIoctlSynchronously` (or `…SendInternalIoctlSynchronously` when
-    /// `internal`) with a NULL request (the framework makes its own), `input` and `output` as
-    /// buffer descriptors and a timeout of `timeout_ms` milliseconds: the bytes returned. It
-    /// waits, so PASSIVE_LEVEL only: above it the call is refused with a trace line.
+    /// `internal`) with a NULL request (the framework makes its own), `input` and `output`
+    /// described as [`SendBuffer`]s say, and a timeout of `timeout_ms` milliseconds: the bytes
+    /// returned. It waits, so PASSIVE_LEVEL only: above it the call is refused with a trace
+    /// line.
     pub(crate) fn send_ioctl_synchronously(
         &self,
         internal: bool,
         code: u32,
-        input: &[u8],
-        output: &mut [u8],
+        input: SendBuffer<'_>,
+        mut output: SendBuffer<'_>,
         timeout_ms: u32,
     ) -> NtResult<usize> {
         let irql = crate::sys::current_irql();
@@ -633,29 +634,27 @@ impl IoTargetHandle {
             );
             return Err(NtStatus::INVALID_PARAMETER);
         }
-        let input_length = u32::try_from(input.len()).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
-        let output_length =
-            u32::try_from(output.len()).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
+        let output_length = output.len();
         let (_device, target) = self.io_target().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
-        let descriptor = |buffer: *mut c_void, length: u32| wdk_sys::WDF_MEMORY_DESCRIPTOR {
-            Type: wdk_sys::_WDF_MEMORY_DESCRIPTOR_TYPE::WdfMemoryDescriptorTypeBuffer,
-            u: wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1 {
-                BufferType: wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_1 {
-                    Buffer: buffer,
-                    Length: length,
-                },
-            },
+        // The copy a `Copied` input is sent in, alive for the call.
+        let mut copy: Vec<u8> = Vec::new();
+        let mut input = match input {
+            SendBuffer::Copied(bytes) => {
+                copy.try_reserve_exact(bytes.len())
+                    .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+                copy.extend_from_slice(bytes);
+                SendBuffer::Bytes(&mut copy)
+            }
+            described => described,
         };
-        // A copy, which the lower driver may write: for METHOD_IN/OUT_DIRECT and METHOD_NEITHER
-        // the framework passes the buffer itself down (`FormatIoctlRequest`), and the caller's
-        // is only borrowed shared.
-        let mut scratch: Vec<u8> = Vec::new();
-        scratch
-            .try_reserve_exact(input.len())
-            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
-        scratch.extend_from_slice(input);
-        let mut input_descriptor = descriptor(scratch.as_mut_ptr().cast(), input_length);
-        let mut output_descriptor = descriptor(output.as_mut_ptr().cast(), output_length);
+        // The offsets a memory descriptor points to, alive for the call.
+        let mut input_offsets = wdk_sys::WDFMEMORY_OFFSET {
+            BufferOffset: 0,
+            BufferLength: 0,
+        };
+        let mut output_offsets = input_offsets;
+        let mut input_descriptor = describe(&mut input, &mut input_offsets)?;
+        let mut output_descriptor = describe(&mut output, &mut output_offsets)?;
         let mut options = WDF_REQUEST_SEND_OPTIONS {
             Size: size_of::<WDF_REQUEST_SEND_OPTIONS>() as u32,
             Flags: enum_flags(
@@ -664,23 +663,21 @@ impl IoTargetHandle {
             // WDF_REL_TIMEOUT_IN_MS: relative, in 100 ns units.
             Timeout: -(i64::from(timeout_ms) * 10_000),
         };
-        let input_descriptor = if input.is_empty() {
-            ptr::null_mut()
-        } else {
-            ptr::from_mut(&mut input_descriptor)
-        };
-        let output_descriptor = if output.is_empty() {
-            ptr::null_mut()
-        } else {
-            ptr::from_mut(&mut output_descriptor)
-        };
+        let input_descriptor = input_descriptor
+            .as_mut()
+            .map_or(ptr::null_mut(), ptr::from_mut);
+        let output_descriptor = output_descriptor
+            .as_mut()
+            .map_or(ptr::null_mut(), ptr::from_mut);
         let mut returned: u64 = 0;
         let request: WDFREQUEST = ptr::null_mut();
         let status = if internal {
             // SAFETY: the target is the default target of a device held by a reference for the
-            // call; the descriptors point to the scratch copy of the input and to the caller's
-            // output, both of which outlive the call (it waits for the request's completion); the options and the out-count are locals;
-            // the framework makes its own request (NULL); PASSIVE_LEVEL was checked.
+            // call; each descriptor (or NULL) describes a buffer borrowed exclusively for the
+            // call (bytes, or a part of a referenced memory object within its bounds, the
+            // offsets a local), which the call's wait for the request's completion keeps
+            // within the borrow; the options and the out-count are locals; the framework
+            // makes its own request (NULL); PASSIVE_LEVEL was checked.
             unsafe {
                 call_unsafe_wdf_function_binding!(
                     WdfIoTargetSendInternalIoctlSynchronously,
@@ -711,7 +708,57 @@ impl IoTargetHandle {
         NtStatus::from_raw(status).ok()?;
         Ok(usize::try_from(returned)
             .unwrap_or(usize::MAX)
-            .min(output.len()))
+            .min(output_length))
+    }
+}
+
+/// The `WDF_MEMORY_DESCRIPTOR` of one buffer of a synchronous send (`None`: no buffer, a NULL
+/// descriptor); a memory object's part is described with `offsets`, which the caller keeps
+/// alive for the send.
+fn describe(
+    buffer: &mut SendBuffer<'_>,
+    offsets: &mut wdk_sys::WDFMEMORY_OFFSET,
+) -> NtResult<Option<wdk_sys::WDF_MEMORY_DESCRIPTOR>> {
+    use wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1 as Described;
+    use wdk_sys::_WDF_MEMORY_DESCRIPTOR_TYPE as DescriptorType;
+    match buffer {
+        SendBuffer::Bytes([]) | SendBuffer::Copied(_) => Ok(None),
+        SendBuffer::Bytes(bytes) => {
+            // WDF_MEMORY_DESCRIPTOR_INIT_BUFFER.
+            let length = u32::try_from(bytes.len()).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
+            Ok(Some(wdk_sys::WDF_MEMORY_DESCRIPTOR {
+                Type: DescriptorType::WdfMemoryDescriptorTypeBuffer,
+                u: Described {
+                    BufferType: wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_1 {
+                        Buffer: bytes.as_mut_ptr().cast(),
+                        Length: length,
+                    },
+                },
+            }))
+        }
+        // An empty part would read as "the rest of the buffer" (a zero `BufferLength`):
+        // `MemoryRange` makes none, and none is sent.
+        SendBuffer::Memory { len: 0, .. } => Ok(None),
+        SendBuffer::Memory {
+            memory,
+            offset,
+            len,
+        } => {
+            // WDF_MEMORY_DESCRIPTOR_INIT_HANDLE, with the part in `offsets`.
+            *offsets = wdk_sys::WDFMEMORY_OFFSET {
+                BufferOffset: *offset,
+                BufferLength: *len,
+            };
+            Ok(Some(wdk_sys::WDF_MEMORY_DESCRIPTOR {
+                Type: DescriptorType::WdfMemoryDescriptorTypeHandle,
+                u: Described {
+                    HandleType: wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_3 {
+                        Memory: memory.raw(),
+                        Offsets: ptr::from_mut(offsets),
+                    },
+                },
+            }))
+        }
     }
 }
 

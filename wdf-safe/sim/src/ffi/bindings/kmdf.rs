@@ -507,7 +507,7 @@ pub struct _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_2 {
 #[derive(Clone, Copy, Debug)]
 pub struct _WDF_MEMORY_DESCRIPTOR__bindgen_ty_1__bindgen_ty_3 {
     pub Memory: WDFMEMORY,
-    pub Offsets: PVOID,
+    pub Offsets: PWDFMEMORY_OFFSET,
 }
 
 /// `u` of `WDF_MEMORY_DESCRIPTOR`.

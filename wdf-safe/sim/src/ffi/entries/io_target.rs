@@ -11,13 +11,17 @@ use super::{DISPATCH, PASSIVE, enter, handle, read, sized, write};
 use crate::ffi::bindings::{
     _WDF_MEMORY_DESCRIPTOR_TYPE as Descriptor, _WDF_REQUEST_SEND_OPTIONS_FLAGS as SendFlags,
     NTSTATUS, PULONG_PTR, PWDF_DRIVER_GLOBALS, PWDF_MEMORY_DESCRIPTOR, PWDF_REQUEST_SEND_OPTIONS,
-    PWDFMEMORY_OFFSET, ULONG, WDF_REQUEST_SEND_OPTIONS, WDFIOTARGET, WDFMEMORY, WDFREQUEST,
+    PWDFMEMORY_OFFSET, ULONG, WDF_REQUEST_SEND_OPTIONS, WDFIOTARGET, WDFMEMORY, WDFMEMORY_OFFSET,
+    WDFREQUEST,
 };
 use crate::framework::objects::Kind;
-use crate::framework::{Cx, created};
+use crate::framework::{Cx, created, lookaside};
 
-/// A buffer descriptor's address and length (`WdfMemoryDescriptorTypeBuffer` only: the
-/// simulation has no MDLs or `WDFMEMORY` objects here); `Ok(None)` for a NULL descriptor.
+/// What a descriptor describes: an address and a length (`FxRequestBuffer::
+/// ValidateMemoryDescriptor`, shared/support/fxrequestbuffer.cpp); `Ok(None)` for a NULL
+/// descriptor. A buffer descriptor gives them itself; a handle descriptor names a memory
+/// object and the part of its buffer to use (`WDFMEMORY_OFFSET`). MDL descriptors are not
+/// modelled (no driver of this workspace builds one).
 fn buffer(
     cx: &Cx,
     ddi: &str,
@@ -29,21 +33,75 @@ fn buffer(
     let Some(descriptor) = read(cx, ddi, "MemoryDescriptor", descriptor.cast_const()) else {
         return Err(NtStatus::INVALID_PARAMETER);
     };
-    if descriptor.Type != Descriptor::WdfMemoryDescriptorTypeBuffer {
-        cx.verifier_break(
-            None,
-            &std::format!(
-                "{ddi}: only buffer memory descriptors are modelled by the simulated framework"
-            ),
-        );
-        return Err(NtStatus::NOT_SUPPORTED);
+    match descriptor.Type {
+        Descriptor::WdfMemoryDescriptorTypeBuffer => {
+            // SAFETY: a descriptor of the buffer type has its `BufferType` member set.
+            let buffer = unsafe { descriptor.u.BufferType };
+            if buffer.Buffer.is_null() {
+                // A NULL buffer is refused, with a length or without
+                // (`MemoryDescriptorNoBufferAllowed` is not among this DDI's flags).
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            Ok(Some((buffer.Buffer.cast(), buffer.Length as usize)))
+        }
+        Descriptor::WdfMemoryDescriptorTypeHandle => {
+            // SAFETY: a descriptor of the handle type has its `HandleType` member set.
+            let described = unsafe { descriptor.u.HandleType };
+            if described.Memory.is_null() {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            // An invalid handle is a bug check in KMDF (`FxObjectHandleGetPtr`).
+            let memory =
+                handle(cx, ddi, described.Memory, Kind::Memory).ok_or(NtStatus::INVALID_HANDLE)?;
+            let (address, size) = lookaside::buffer(cx, memory).ok_or(NtStatus::INVALID_HANDLE)?;
+            let offsets = if described.Offsets.is_null() {
+                None
+            } else {
+                Some(
+                    read(cx, ddi, "Offsets", described.Offsets.cast_const())
+                        .ok_or(NtStatus::INVALID_PARAMETER)?,
+                )
+            };
+            let (offset, length) = transfer(size, offsets)?;
+            Ok(Some((address.wrapping_add(offset), length)))
+        }
+        _ => {
+            cx.verifier_break(
+                None,
+                &std::format!(
+                    "{ddi}: only buffer and memory-object descriptors are modelled by the \
+                     simulated framework"
+                ),
+            );
+            Err(NtStatus::NOT_SUPPORTED)
+        }
     }
-    // SAFETY: a descriptor of the buffer type has its `BufferType` member set.
-    let buffer = unsafe { descriptor.u.BufferType };
-    if buffer.Buffer.is_null() && buffer.Length != 0 {
-        return Err(NtStatus::INVALID_PARAMETER);
+}
+
+/// The part of a `size`-byte memory object a transfer uses: `IFxMemory::ValidateMemoryOffsets`
+/// (an offset and length past the buffer, or overflowing, is `STATUS_INTEGER_OVERFLOW`), then
+/// `FxRequestBuffer::GetBufferLength` and `GetBuffer`: no offsets, or both zero, is the whole
+/// buffer; a zero length is the rest of the buffer from the offset.
+pub(crate) fn transfer(
+    size: usize,
+    offsets: Option<WDFMEMORY_OFFSET>,
+) -> Result<(usize, usize), NtStatus> {
+    let Some(offsets) = offsets else {
+        return Ok((0, size));
+    };
+    let end = offsets
+        .BufferOffset
+        .checked_add(offsets.BufferLength)
+        .ok_or(NtStatus::INTEGER_OVERFLOW)?;
+    if end > size {
+        return Err(NtStatus::INTEGER_OVERFLOW);
     }
-    Ok(Some((buffer.Buffer.cast(), buffer.Length as usize)))
+    let length = if offsets.BufferLength == 0 {
+        size - offsets.BufferOffset
+    } else {
+        offsets.BufferLength
+    };
+    Ok((offsets.BufferOffset, length))
 }
 
 /// `WdfIoTargetSendIoctlSynchronously` / `WdfIoTargetSendInternalIoctlSynchronously` with a
@@ -303,4 +361,42 @@ pub(crate) unsafe extern "C" fn WdfIoTargetFormatRequestForInternalIoctl(
         output,
         output_offset,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WDFMEMORY_OFFSET, transfer};
+    use wdm_compat::NtStatus;
+
+    fn offsets(offset: usize, length: usize) -> Option<WDFMEMORY_OFFSET> {
+        Some(WDFMEMORY_OFFSET {
+            BufferOffset: offset,
+            BufferLength: length,
+        })
+    }
+
+    /// `ValidateMemoryOffsets`, `GetBufferLength` and `GetBuffer` on a 16-byte memory object.
+    #[test]
+    fn a_memory_offset_selects_the_part_kmdf_transfers() {
+        assert_eq!(transfer(16, None), Ok((0, 16)));
+        assert_eq!(transfer(16, offsets(0, 0)), Ok((0, 16)));
+        assert_eq!(transfer(16, offsets(4, 8)), Ok((4, 8)));
+        assert_eq!(transfer(16, offsets(0, 16)), Ok((0, 16)));
+        // A zero length is the rest of the buffer from the offset.
+        assert_eq!(transfer(16, offsets(10, 0)), Ok((10, 6)));
+        assert_eq!(transfer(16, offsets(16, 0)), Ok((16, 0)));
+        // Past the end, or overflowing.
+        assert_eq!(
+            transfer(16, offsets(12, 5)),
+            Err(NtStatus::INTEGER_OVERFLOW)
+        );
+        assert_eq!(
+            transfer(16, offsets(17, 0)),
+            Err(NtStatus::INTEGER_OVERFLOW)
+        );
+        assert_eq!(
+            transfer(16, offsets(usize::MAX, 2)),
+            Err(NtStatus::INTEGER_OVERFLOW)
+        );
+    }
 }
