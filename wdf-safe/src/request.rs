@@ -54,6 +54,48 @@ impl RequestDone<'_> {
     }
 }
 
+/// What the target a request was sent to completed it with
+/// ([`Request::send_with_completion_routine`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SentOutcome {
+    /// The target's status.
+    pub status: NtStatus,
+    /// Its `IoStatus.Information` (for a read or an IOCTL, the bytes it returned).
+    pub information: usize,
+}
+
+/// A driver's completion routine for a request it sent on
+/// ([`Request::send_with_completion_routine`]): the request comes back with the target's
+/// outcome, and the routine finishes it (its [`RequestDone`] says so).
+///
+/// IRQL: ≤ DISPATCH_LEVEL.
+pub type CompletionRoutine<D, K> = for<'c> fn(&D, Request<'c, K>, SentOutcome) -> RequestDone<'c>;
+
+/// The seam's handle on a [`CompletionRoutine`] (one pointer, as the routine's context).
+struct Routine<D, K: RequestKind>(CompletionRoutine<D, K>);
+
+impl<D, K: RequestKind> Clone for Routine<D, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D, K: RequestKind> Copy for Routine<D, K> {}
+
+impl<D: crate::KmdfDriver, K: RequestKind> sys::SentCallback<D> for Routine<D, K> {
+    fn completed(self, driver: &D, request: RequestHandle, status: NtStatus, information: usize) {
+        let request = Request::<K>::from_raw(request);
+        let _done = (self.0)(
+            driver,
+            request,
+            SentOutcome {
+                status,
+                information,
+            },
+        );
+    }
+}
+
 /// A request of kind `K` that the driver owns.
 #[must_use = "a request must be completed, forwarded or sent"]
 pub struct Request<'r, K: RequestKind> {
@@ -331,6 +373,37 @@ impl<'r, K: RequestKind> Request<'r, K> {
         target: &IoTarget,
     ) -> Result<RequestDone<'r>, (Self, NtStatus)> {
         self.send_with_completion::<D>(target, false)
+    }
+
+    /// Sends the request to `target` with the driver's own completion routine
+    /// (`WdfRequestFormatRequestUsingCurrentType`, `WdfRequestSetCompletionRoutine`,
+    /// `WdfRequestSend`): when the target completes it, `routine` gets it back with the
+    /// target's [`SentOutcome`], reads what the target returned (the output buffer, the
+    /// information) and must finish it, usually by completing it to its sender. This is
+    /// kbfiltr's `KbFilterRequestCompletionRoutine`, which keeps the keyboard's attributes on
+    /// their way up.
+    ///
+    /// The routine may run at DISPATCH_LEVEL, on any thread, before this call returns.
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL, not while holding a spin lock.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_and_forget`](Self::send_and_forget): the request back, not sent, and the
+    /// routine never runs.
+    pub fn send_with_completion_routine<D: crate::KmdfDriver>(
+        self,
+        target: &IoTarget,
+        routine: CompletionRoutine<D, K>,
+    ) -> Result<RequestDone<'r>, (Self, NtStatus)> {
+        let given = self.given;
+        let Some(raw) = self.take_raw() else {
+            return Ok(RequestDone::new());
+        };
+        match raw.send_with_routine::<D, Routine<D, K>>(&target.0, Routine(routine)) {
+            Ok(()) => Ok(RequestDone::new()),
+            Err((raw, status)) => Err((Self::presented(raw, given), status)),
+        }
     }
 
     fn send_with_completion<D: crate::KmdfDriver>(

@@ -21,9 +21,9 @@
 //!   [`IOCTL_KBFILTR_GET_KEYSTROKES`], returns a [`KeystrokeReport`].
 //!
 //! * **The keyboard's attributes.** kbdclass's `IOCTL_KEYBOARD_QUERY_ATTRIBUTES` is sent down
-//!   synchronously and the port driver's answer kept on its way back up, for the sideband
-//!   device's [`IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES`] (the C sample's IOCTL; it uses a
-//!   completion routine).
+//!   with a completion routine, which keeps the port driver's answer on its way back up, for
+//!   the sideband device's [`IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES`] (the C sample's IOCTL and
+//!   routine).
 //!
 //! What the C sample does that this port leaves out: the raw PDO it enumerates for its sideband
 //! channel in its latest version (wdf-safe has no PDO API; the control device is the sample's
@@ -34,13 +34,13 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use wdf_safe::device::{FdoInit, SDDL_DEVOBJ_SYS_ALL_ADM_ALL};
-use wdf_safe::io_target::SendTimeout;
 use wdf_safe::keyboard::{
     IOCTL_INTERNAL_KEYBOARD_CONNECT, IOCTL_INTERNAL_KEYBOARD_DISCONNECT,
     IOCTL_KEYBOARD_QUERY_ATTRIBUTES, KEYBOARD_ATTRIBUTES_SIZE, KeyboardFilter, KeyboardInputData,
 };
 use wdf_safe::kind::state::Ready;
 use wdf_safe::kind::{DeviceControl, InternalDeviceControl};
+use wdf_safe::request::SentOutcome;
 use wdf_safe::{
     ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
     RequestDone, SpinLock, WaitLock,
@@ -93,9 +93,6 @@ wdm_compat::define_ioctl!(
     /// last go up to the class driver; `STATUS_DEVICE_NOT_READY` before any.
     pub IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES, 0x0B, 0x800, () => KeyboardAttributes, access = Read
 );
-
-/// How long the attributes query may take below.
-const QUERY_TIMEOUT_MS: u32 = 1_000;
 
 /// The driver: the keyboards it filters, what they all passed on, and the sideband device.
 pub struct KbFiltr {
@@ -156,7 +153,7 @@ impl KbFiltr {
 /// `EvtIoInternalDeviceControl` of a keyboard's filter device (kbfiltr's
 /// `KbFilter_EvtIoInternalDeviceControl`).
 fn internal_ioctl<'r>(
-    driver: &KbFiltr,
+    _driver: &KbFiltr,
     request: Request<'r, InternalDeviceControl>,
 ) -> RequestDone<'r> {
     let code = request.ioctl_code().to_raw();
@@ -180,7 +177,7 @@ fn internal_ioctl<'r>(
         return request.complete(NtStatus::INVALID_DEVICE_STATE);
     };
     if code == IOCTL_KEYBOARD_QUERY_ATTRIBUTES.to_raw() {
-        return query_attributes(driver, request, &target);
+        return query_attributes(request, &target);
     }
     match request.send_and_forget(&target) {
         Ok(done) => done,
@@ -188,30 +185,29 @@ fn internal_ioctl<'r>(
     }
 }
 
-/// `IOCTL_KEYBOARD_QUERY_ATTRIBUTES` on its way from the class driver: sent down and waited
-/// for, so the filter keeps what the port driver answered before the class driver gets it
-/// (kbfiltr does the same with a completion routine). kbdclass asks at PASSIVE_LEVEL; above it
-/// the synchronous send is refused and the query goes down unobserved.
+/// `IOCTL_KEYBOARD_QUERY_ATTRIBUTES` on its way from the class driver: sent down with a
+/// completion routine ([`attributes_answered`]), as kbfiltr does.
 fn query_attributes<'r>(
-    driver: &KbFiltr,
     request: Request<'r, InternalDeviceControl>,
     target: &wdf_safe::IoTarget,
 ) -> RequestDone<'r> {
-    let timeout = SendTimeout::milliseconds(
-        core::num::NonZeroU32::new(QUERY_TIMEOUT_MS).unwrap_or(core::num::NonZeroU32::MIN),
-    );
-    let (mut request, status) = match request.send_synchronously(target, timeout) {
-        Ok(sent) => sent,
-        // Not sent (above PASSIVE_LEVEL): it goes down as it is, unobserved.
-        Err((request, _refused)) => {
-            return match request.send_and_forget(target) {
-                Ok(done) => done,
-                Err((request, status)) => request.complete(status),
-            };
-        }
-    };
-    let information = request.information();
-    if status.is_success()
+    match request.send_with_completion_routine::<KbFiltr>(target, attributes_answered) {
+        Ok(done) => done,
+        Err((request, status)) => request.complete(status),
+    }
+}
+
+/// The attributes query came back from the port driver (kbfiltr's
+/// `KbFilterRequestCompletionRoutine`): the filter keeps what it answered, for the sideband
+/// device's [`IOCTL_KBFILTR_GET_KEYBOARD_ATTRIBUTES`], and completes the query to the class
+/// driver as it came.
+fn attributes_answered<'c>(
+    driver: &KbFiltr,
+    mut request: Request<'c, InternalDeviceControl>,
+    outcome: SentOutcome,
+) -> RequestDone<'c> {
+    if outcome.status.is_success()
+        && outcome.information >= KEYBOARD_ATTRIBUTES_SIZE
         && let Ok(output) = request.output_buffer(KEYBOARD_ATTRIBUTES_SIZE)
         && let Some(attributes) = output
             .get(..KEYBOARD_ATTRIBUTES_SIZE)
@@ -220,7 +216,7 @@ fn query_attributes<'r>(
         *driver.attributes.lock() = Some(attributes);
         kd_print!("[kbfiltr] keyboard attributes kept");
     }
-    request.complete_with_information(status, information)
+    request.complete_with_information(outcome.status, outcome.information)
 }
 
 /// `EvtIoDeviceControl` of the sideband device.

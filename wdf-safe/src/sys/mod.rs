@@ -264,6 +264,25 @@ impl SendBuffer<'_> {
     }
 }
 
+/// A driver's completion routine for one of its requests it sent on
+/// (`WdfRequestSetCompletionRoutine`'s routine and context): it gets the request back with the
+/// target's outcome and must finish it. The seam passes it as the routine's `WDFCONTEXT`, so
+/// it is one pointer (a `fn`; checked at compile time).
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait SentCallback<D: DriverCallbacks>: Copy + Send + Sync + 'static {
+    /// Runs the driver's routine on the request that came back.
+    fn completed(
+        self,
+        driver: &D,
+        request: RequestHandle,
+        status: wdm_compat::NtStatus,
+        information: usize,
+    );
+}
+
 /// What an IOCTL the driver sent with memory objects came back with: the target's status and
 /// `Information`, and the memory, the driver's again.
 pub(crate) struct IoctlOutcome {

@@ -237,6 +237,10 @@ pub(crate) struct RequestContextSpec;
 
 impl RequestContextSpec {
     /// The spec of `T`.
+    #[allow(
+        clippy::extra_unused_type_parameters,
+        reason = "the framework backend's signature: it registers `T`'s size"
+    )]
     pub(crate) const fn of<T>(_info: &'static ContextTypeInfo) -> Self {
         Self
     }
@@ -382,6 +386,19 @@ impl RequestHandle {
         self,
         _target: &IoTargetHandle,
         _observe: bool,
+    ) -> Result<(), (Self, NtStatus)> {
+        match *self.0 {}
+    }
+
+    /// `WdfRequestSend` with the driver's completion routine.
+    #[allow(
+        clippy::extra_unused_type_parameters,
+        reason = "the host backend's signature: the completion routine reaches driver `D`"
+    )]
+    pub(crate) fn send_with_routine<D: DriverCallbacks, C: crate::sys::SentCallback<D>>(
+        self,
+        _target: &IoTargetHandle,
+        _routine: C,
     ) -> Result<(), (Self, NtStatus)> {
         match *self.0 {}
     }

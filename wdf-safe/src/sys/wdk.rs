@@ -36,9 +36,10 @@
 //!   nothing of it.
 //! * The driver value is published with its `TypeId` (`Image::driver_type`): the trampolines
 //!   whose type the driver names at the call (`send_observed::<D>`,
-//!   `hook_keyboard_connect::<D>`) check it and find nothing, instead of the value read as
-//!   another type, when `D` is not the image's driver type; the trampolines of the image's own
-//!   objects, created through handles typed by the image's `D`, do not pay for the check.
+//!   `send_with_completion_routine::<D>`, `hook_keyboard_connect::<D>`) check it and find
+//!   nothing, instead of the value read as another type, when `D` is not the image's driver
+//!   type; the trampolines of the image's own objects, created through handles typed by the
+//!   image's `D`, do not pay for the check.
 //! * Typed contexts live in the device's or queue's record (`contexts.rs`) rather than in
 //!   KMDF's own context memory: a Rust context type is identified by its `static`
 //!   [`ContextTypeInfo`], which cannot be a `WDF_OBJECT_CONTEXT_TYPE_INFO` without putting a
@@ -77,9 +78,9 @@
 //! | `WdfRequestSetInformation`, `WdfRequestGetInformation` | ≤ DISPATCH | request information |
 //! | `WdfRequestCompleteWithInformation` | ≤ DISPATCH | `RequestHandle::complete` |
 //! | `WdfRequestForwardToIoQueue` | ≤ DISPATCH | `RequestHandle::forward_to_queue` |
-//! | `WdfRequestFormatRequestUsingCurrentType` | ≤ DISPATCH | `RequestHandle::send_observed` |
-//! | `WdfRequestSetCompletionRoutine` | ≤ DISPATCH | `RequestHandle::send_observed` |
-//! | `WdfRequestSend` | ≤ DISPATCH (PASSIVE synchronous) | `RequestHandle::send_and_forget`, `send_observed`, `send_synchronously` |
+//! | `WdfRequestFormatRequestUsingCurrentType` | ≤ DISPATCH | `RequestHandle::send_with_completion`, `send_with_routine` |
+//! | `WdfRequestSetCompletionRoutine` | ≤ DISPATCH | `RequestHandle::send_with_completion`, `send_with_routine` |
+//! | `WdfRequestSend` | ≤ DISPATCH (PASSIVE synchronous) | `RequestHandle::send_and_forget`, `send_with_completion`, `send_with_routine`, `send_synchronously` |
 //! | `WdfIoTargetSendIoctlSynchronously`, `WdfIoTargetSendInternalIoctlSynchronously` (buffer or memory-object descriptors) | PASSIVE | `IoTargetHandle::send_ioctl_synchronously` |
 //! | `WdfRequestGetStatus` | ≤ DISPATCH | a failed send; the completion trampoline |
 //! | `WdfRequestIsCanceled` | ≤ DISPATCH | `RequestHandle::is_canceled` |

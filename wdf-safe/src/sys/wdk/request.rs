@@ -16,7 +16,7 @@ use super::wdk_sys::{
     WDFCONTEXT, WDFIOTARGET, WDFREQUEST, call_unsafe_wdf_function_binding,
 };
 use super::{enum_flags, guarded, record_of, registered_queue};
-use crate::sys::{ContextTypeInfo, DriverCallbacks, RequestType, SendBuffer};
+use crate::sys::{ContextTypeInfo, DriverCallbacks, RequestType, SendBuffer, SentCallback};
 use wdm_compat::{IoControlCode, NtResult, NtStatus, Parameters};
 
 /// `WdfRequestGetParameters`.
@@ -372,6 +372,48 @@ impl RequestHandle {
         target: &IoTargetHandle,
         observe: bool,
     ) -> Result<(), (Self, NtStatus)> {
+        let routine: wdk_sys::PFN_WDF_REQUEST_COMPLETION_ROUTINE = Some(if observe {
+            evt_request_completion::<D>
+        } else {
+            evt_request_completion_unobserved
+        });
+        // The routines need no context.
+        self.send_with_completion_routine(target, routine, ptr::null_mut())
+    }
+
+    /// As [`send_with_completion`](Self::send_with_completion), with the driver's own
+    /// completion routine `callback`, which gets the request back and finishes it. The
+    /// callback travels as the routine's context.
+    pub(crate) fn send_with_routine<D: DriverCallbacks, C: SentCallback<D>>(
+        self,
+        target: &IoTargetHandle,
+        callback: C,
+    ) -> Result<(), (Self, NtStatus)> {
+        const {
+            assert!(
+                size_of::<C>() == size_of::<WDFCONTEXT>()
+                    && align_of::<C>() == align_of::<WDFCONTEXT>(),
+                "a completion callback travels as one pointer"
+            );
+        };
+        // SAFETY: `C` is as large and as aligned as a pointer (asserted above) and is a `fn`
+        // (the one implementor, `request::Routine`), whose bytes are an initialised,
+        // non-null code address; `evt_request_completion_with` turns them back into a `C`.
+        let context: WDFCONTEXT = unsafe { core::mem::transmute_copy(&callback) };
+        self.send_with_completion_routine(
+            target,
+            Some(evt_request_completion_with::<D, C>),
+            context,
+        )
+    }
+
+    /// Formats the request for `target` as it came, sets `routine` with `context`, and sends.
+    fn send_with_completion_routine(
+        self,
+        target: &IoTargetHandle,
+        routine: wdk_sys::PFN_WDF_REQUEST_COMPLETION_ROUTINE,
+        context: WDFCONTEXT,
+    ) -> Result<(), (Self, NtStatus)> {
         let Some((_device, target)) = target.io_target() else {
             return Err((self, NtStatus::INVALID_DEVICE_STATE));
         };
@@ -379,17 +421,13 @@ impl RequestHandle {
         unsafe {
             call_unsafe_wdf_function_binding!(WdfRequestFormatRequestUsingCurrentType, self.raw());
         }
-        // SAFETY: as above; the routine needs no context.
+        // SAFETY: as above; the routine is one of the seam's, and `context` is what it expects.
         unsafe {
             call_unsafe_wdf_function_binding!(
                 WdfRequestSetCompletionRoutine,
                 self.raw(),
-                Some(if observe {
-                    evt_request_completion::<D>
-                } else {
-                    evt_request_completion_unobserved
-                }),
-                ptr::null_mut()
+                routine,
+                context
             );
         }
         // SAFETY: as in `send_and_forget`; without options the send is asynchronous.
@@ -527,15 +565,12 @@ unsafe extern "C" fn evt_request_completion<D: DriverCallbacks>(
         let Some(handle) = NonNull::new(request).map(RequestHandle) else {
             return;
         };
+        let (status, information) = outcome_of(&handle, params);
         // SAFETY: KMDF passes the completion parameters of this request, valid for the call
         // (checked for NULL).
         let Some(params) = (unsafe { params.as_ref() }) else {
-            let (status, information) = (handle.status(), handle.information());
             return handle.complete(status, information);
         };
-        // SAFETY: `Status` is the member of `IoStatus`'s union a completed IRP carries.
-        let status = NtStatus::from_raw(unsafe { params.IoStatus.__bindgen_anon_1.Status });
-        let information = usize::try_from(params.IoStatus.Information).unwrap_or(usize::MAX);
         if let Some(driver) = driver_of_type::<D>() {
             use wdm_compat::io::RequestKind as Kind;
             let ioctl = || {
@@ -560,6 +595,43 @@ unsafe extern "C" fn evt_request_completion<D: DriverCallbacks>(
             });
         }
         handle.complete(status, information);
+    });
+}
+
+/// The status and information a sent request came back with: from the completion parameters
+/// KMDF passes, or the request's own when it passes none.
+fn outcome_of(handle: &RequestHandle, params: PWDF_REQUEST_COMPLETION_PARAMS) -> (NtStatus, usize) {
+    // SAFETY: KMDF passes the completion parameters of this request, valid for the call
+    // (checked for NULL).
+    let Some(params) = (unsafe { params.as_ref() }) else {
+        return (handle.status(), handle.information());
+    };
+    // SAFETY: `Status` is the member of `IoStatus`'s union a completed IRP carries.
+    let status = NtStatus::from_raw(unsafe { params.IoStatus.__bindgen_anon_1.Status });
+    let information = usize::try_from(params.IoStatus.Information).unwrap_or(usize::MAX);
+    (status, information)
+}
+
+/// `EvtRequestCompletionRoutine` of a send with the driver's own routine, which `context`
+/// carries: the request goes back to the driver with the outcome.
+unsafe extern "C" fn evt_request_completion_with<D: DriverCallbacks, C: SentCallback<D>>(
+    request: WDFREQUEST,
+    _target: WDFIOTARGET,
+    params: PWDF_REQUEST_COMPLETION_PARAMS,
+    context: WDFCONTEXT,
+) {
+    guarded((), || {
+        let Some(handle) = NonNull::new(request).map(RequestHandle) else {
+            return;
+        };
+        let (status, information) = outcome_of(&handle, params);
+        let Some(driver) = driver_of_type::<D>() else {
+            return handle.complete(status, information);
+        };
+        // SAFETY: `send_with_routine::<D, C>` set this routine with a `C`'s bytes as the
+        // context (same size, checked there), and nothing else sets it.
+        let callback: C = unsafe { core::mem::transmute_copy(&context) };
+        callback.completed(driver, handle, status, information);
     });
 }
 
