@@ -18,8 +18,8 @@
 use core::fmt;
 use core::ops::{Deref, DerefMut, Range};
 
-use wdm_compat::NtResult;
 use wdm_compat::pool::PoolTag;
+use wdm_compat::{NtResult, NtStatus};
 
 use crate::sys::{MemoryHandle, SendBuffer};
 use crate::{Device, KmdfDriver};
@@ -78,16 +78,24 @@ impl Memory {
     }
 
     /// The bytes `range` of the buffer, for one synchronous send (a `WDFMEMORY_OFFSET` of
-    /// `range.start` and `range.len()`); `None` when the range is empty or goes past the end.
-    /// (KMDF reads an offset with a zero length as "the rest of the buffer", so an empty part
-    /// cannot be described: send no buffer instead.)
+    /// `range.start` and `range.len()`).
     ///
     /// IRQL: any.
-    pub fn range(&mut self, range: Range<usize>) -> Option<MemoryRange<'_>> {
-        if range.is_empty() || range.end > self.len() {
-            return None;
+    ///
+    /// # Errors
+    ///
+    /// `STATUS_INTEGER_OVERFLOW` for a range past the buffer's end (KMDF's status for such
+    /// offsets), `STATUS_INVALID_PARAMETER` for an empty one (KMDF reads an offset with a zero
+    /// length as "the rest of the buffer", so an empty part cannot be described: send no
+    /// buffer instead).
+    pub fn range(&mut self, range: Range<usize>) -> NtResult<MemoryRange<'_>> {
+        if range.end > self.len() {
+            return Err(NtStatus::INTEGER_OVERFLOW);
         }
-        Some(MemoryRange {
+        if range.is_empty() {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        Ok(MemoryRange {
             memory: self,
             offset: range.start,
             len: range.len(),

@@ -72,6 +72,7 @@ pub struct SentOutcome {
 pub type CompletionRoutine<D, K> = for<'c> fn(&D, Request<'c, K>, SentOutcome) -> RequestDone<'c>;
 
 /// The seam's handle on a [`CompletionRoutine`] (one pointer, as the routine's context).
+#[repr(transparent)]
 struct Routine<D, K: RequestKind>(CompletionRoutine<D, K>);
 
 impl<D, K: RequestKind> Clone for Routine<D, K> {
@@ -383,7 +384,11 @@ impl<'r, K: RequestKind> Request<'r, K> {
     /// kbfiltr's `KbFilterRequestCompletionRoutine`, which keeps the keyboard's attributes on
     /// their way up.
     ///
-    /// The routine may run at DISPATCH_LEVEL, on any thread, before this call returns.
+    /// The routine may run at DISPATCH_LEVEL, on any thread, before this call returns. `D` must
+    /// be the image's driver type: for another, the routine cannot be given a driver value and
+    /// the request is completed with the target's outcome instead. A routine that sends the
+    /// request down again, to a target that completes it at once each time, nests on the
+    /// kernel stack: bound the number of trips, as a C driver must.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL, not while holding a spin lock.
     ///

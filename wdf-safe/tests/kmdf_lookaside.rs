@@ -57,6 +57,9 @@ struct Keeper {
 
 /// What allocating from the spare list answered at unload, after the device went.
 static SPARE_AT_UNLOAD: Mutex<Option<NtStatus>> = Mutex::new(None);
+/// The tests that load the keeper run one at a time: its unload writes the statics above,
+/// which another test's driver would overwrite (the test harness runs tests in parallel).
+static ONE_KEEPER: Mutex<()> = Mutex::new(());
 
 fn sum(driver: &Keeper) -> u32 {
     driver.kept.lock().unwrap().iter().map(|p| p.number).sum()
@@ -179,6 +182,9 @@ fn in_use(io: &IoManager) -> usize {
 
 #[test]
 fn blocks_are_charged_to_their_tag_until_their_box_drops_and_outlive_the_device() {
+    let _one = ONE_KEEPER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let io = IoManager::new();
     let (driver, node) = load(&io);
     let handle = node.open().unwrap();
@@ -213,6 +219,9 @@ fn blocks_are_charged_to_their_tag_until_their_box_drops_and_outlive_the_device(
 
 #[test]
 fn a_block_never_given_back_is_reported_at_unload_with_its_tag() {
+    let _one = ONE_KEEPER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let io = IoManager::new();
     io.set_strict(false);
     let (driver, node) = load(&io);

@@ -68,8 +68,8 @@ fn prepare(_: &Asker, device: Device<Asker, Ready>) -> NtResult {
     let mut answer = Memory::from_bytes(&device, TAG, &[0xAA; 12])?;
     seen.doubled = Some(target.send_ioctl_synchronously_with_memory(
         IoControlCode::from_raw(IOCTL_BUS_DOUBLE),
-        question.range(4..8),
-        answer.range(6..10),
+        Some(question.range(4..8)?),
+        Some(answer.range(6..10)?),
         timeout(),
     ));
     seen.doubled_buffer = answer.to_vec();
@@ -89,15 +89,15 @@ fn prepare(_: &Asker, device: Device<Asker, Ready>) -> NtResult {
     seen.direct = Some(target.send_ioctl_synchronously_with_memory(
         IoControlCode::from_raw(IOCTL_BUS_DIRECT),
         None,
-        pages.range(2..10),
+        Some(pages.range(2..10)?),
         timeout(),
     ));
     seen.direct_buffer = pages.to_vec();
 
-    seen.refused_ranges = pages.range(5..5).is_none()
-        && pages.range(8..13).is_none()
-        && pages.range(12..13).is_none()
-        && pages.range(0..12).is_some_and(|whole| whole.len() == 12);
+    seen.refused_ranges = pages.range(5..5).err() == Some(NtStatus::INVALID_PARAMETER)
+        && pages.range(8..13).err() == Some(NtStatus::INTEGER_OVERFLOW)
+        && pages.range(12..13).err() == Some(NtStatus::INTEGER_OVERFLOW)
+        && pages.range(0..12).is_ok_and(|whole| whole.len() == 12);
     *SEEN.lock().unwrap() = Some(seen);
     Ok(())
 }

@@ -934,6 +934,7 @@ pub(crate) fn send(
             info.system.to_vec(),
             info.mdl.to_vec(),
             queue,
+            info.completion.is_some(),
         );
         if forget {
             if let Some(object) = state.objects.get_mut(request) {
@@ -948,8 +949,16 @@ pub(crate) fn send(
         }
         taken
     };
-    let (irp, formatted, system, mdl, queue) = taken;
+    let (irp, formatted, system, mdl, queue, routine) = taken;
     if forget {
+        if routine {
+            // `VerifyPreProcessSendAndForget`: the send goes on after the break.
+            cx.verifier_break(
+                None,
+                "WdfRequestSend: a request with a completion routine set is sent and forgotten; \
+                 the routine will not run",
+            );
+        }
         warn_forgotten_create(cx, request);
     }
     write_back(&cx.kernel, irp, &system, &mdl);
@@ -981,9 +990,11 @@ pub(crate) fn send(
 /// `WdfRequestSend` with `WDF_REQUEST_SEND_OPTION_SYNCHRONOUS` (`FxIoTarget::SubmitSync`):
 /// the formatted request goes down with the framework's own completion routine, the caller
 /// waits for the target to complete it, and gets it back (buffers, status and information
-/// from the IRP) without a completion routine of its own running. A target that has not
-/// completed it after [`SYNC_WAIT`] is reported (the simulation gives up where KMDF waits or
-/// times out and cancels), and the request is cancelled and waited for once more.
+/// from the IRP). A completion routine the driver set before (and that never ran: a send
+/// that failed leaves it set) is chained: KMDF's `_SyncCompletionRoutine` calls it before the
+/// wait ends (`SubmitSyncCallCompletion`). A target that has not completed the request after
+/// [`SYNC_WAIT`] is reported (the simulation gives up where KMDF waits or times out and
+/// cancels), and the request is cancelled and waited for once more.
 pub(crate) fn send_synchronously(
     cx: &Cx,
     request: Handle,
@@ -1001,9 +1012,15 @@ pub(crate) fn send_synchronously(
             return Err(NtStatus::REQUEST_NOT_ACCEPTED);
         }
         info.owner = Owner::Sent;
-        (info.irp, info.system.to_vec(), info.mdl.to_vec())
+        (
+            info.irp,
+            info.system.to_vec(),
+            info.mdl.to_vec(),
+            info.completion.take(),
+            core::mem::take(&mut info.completion_context),
+        )
     };
-    let (irp, system, mdl) = taken;
+    let (irp, system, mdl, routine, context) = taken;
     write_back(&cx.kernel, irp, &system, &mdl);
     let (signal, completed) = std::sync::mpsc::channel::<()>();
     cx.kernel
@@ -1025,15 +1042,27 @@ pub(crate) fn send_synchronously(
     let (status, information) = (k.status(irp), k.information(irp));
     let system = k.system_buffer(irp);
     let mdl = k.mdl_buffer(irp);
-    with_request(cx, request, |info| {
+    let found = with_request(cx, request, |info| {
         info.system.write(0, &system);
         info.mdl.write(0, &mdl);
         info.status = status;
         info.information = information;
         info.owner = Owner::Driver(std::thread::current().id());
         info.formatted = false;
-    })
-    .ok_or(NtStatus::INVALID_HANDLE)
+        (info.request_type, info.device, info.parameters)
+    });
+    let (request_type, device, parameters) = found.ok_or(NtStatus::INVALID_HANDLE)?;
+    if routine.is_some() {
+        let returned = Returned {
+            status,
+            information,
+            request_type,
+            device,
+            parameters,
+        };
+        call_routine(cx, request, routine, context, &returned);
+    }
+    Ok(())
 }
 
 /// How long a synchronous send waits for its target before the simulation reports it.
@@ -1089,9 +1118,11 @@ fn sent_request_completed(cx: &Cx, request: Handle, irp: IrpId) {
         info.information = information;
         info.owner = Owner::Driver(std::thread::current().id());
         info.formatted = false;
+        // `ClearCompletionRoutine`, `ClearCompletionContext`: the routine runs once, and a
+        // later send sets its own.
         (
-            info.completion,
-            info.completion_context,
+            info.completion.take(),
+            core::mem::take(&mut info.completion_context),
             info.request_type,
             info.device,
             info.parameters,
@@ -1100,23 +1131,52 @@ fn sent_request_completed(cx: &Cx, request: Handle, irp: IrpId) {
     let Some((routine, context, request_type, device, parameters)) = found else {
         return;
     };
-    let created = super::created::copy_back(cx, request, information);
-    let target = super::device::io_target(cx, device);
+    let returned = Returned {
+        status,
+        information,
+        request_type,
+        device,
+        parameters,
+    };
+    call_routine(cx, request, routine, context, &returned);
+}
+
+/// What a sent request came back with, for its completion routine's parameters.
+struct Returned {
+    status: NtStatus,
+    information: usize,
+    request_type: RequestType::Type,
+    device: Handle,
+    parameters: Parameters,
+}
+
+/// Calls the driver's completion routine of a request back from its target, with
+/// `WDF_REQUEST_COMPLETION_PARAMS` (a created request's output memory gets the returned
+/// bytes first).
+fn call_routine(
+    cx: &Cx,
+    request: Handle,
+    routine: PFN_WDF_REQUEST_COMPLETION_ROUTINE,
+    context: crate::ffi::memory::DriverPointer,
+    returned: &Returned,
+) {
+    let created = super::created::copy_back(cx, request, returned.information);
+    let target = super::device::io_target(cx, returned.device);
     callbacks::evt_request_completion(
         routine,
         request,
         target,
         &callbacks::Completion {
-            request_type,
-            status,
-            information,
-            code: parameters.code,
-            length: parameters.length,
+            request_type: returned.request_type,
+            status: returned.status,
+            information: returned.information,
+            code: returned.parameters.code,
+            length: returned.parameters.length,
             // A request formatted by a target reports what came back (`CopyParameters`).
             output_length: if created.is_some() {
-                information
+                returned.information
             } else {
-                parameters.output_length
+                returned.parameters.output_length
             },
             input: created.and_then(|c| c.input),
             output: created.and_then(|c| c.output),

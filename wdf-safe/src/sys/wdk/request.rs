@@ -442,6 +442,18 @@ impl RequestHandle {
         if sent != 0 {
             return Ok(());
         }
+        // Not sent: KMDF keeps the routine set (it clears it only when it calls it), and a
+        // later synchronous send of the request would call it (`FxIoTarget::SubmitSync`
+        // chains the routine set before it), completing the request the caller gets back.
+        // SAFETY: the driver still owns the live request.
+        unsafe {
+            call_unsafe_wdf_function_binding!(
+                WdfRequestSetCompletionRoutine,
+                self.raw(),
+                None,
+                ptr::null_mut()
+            );
+        }
         let status = self.status();
         Err((self, status))
     }
@@ -794,7 +806,9 @@ fn describe(
     use wdk_sys::_WDF_MEMORY_DESCRIPTOR__bindgen_ty_1 as Described;
     use wdk_sys::_WDF_MEMORY_DESCRIPTOR_TYPE as DescriptorType;
     match buffer {
-        SendBuffer::Bytes([]) | SendBuffer::Copied(_) => Ok(None),
+        SendBuffer::Bytes([]) => Ok(None),
+        // Copied by the caller (`send_ioctl_synchronously`) before it describes the buffers.
+        SendBuffer::Copied(_) => Err(NtStatus::INVALID_PARAMETER),
         SendBuffer::Bytes(bytes) => {
             // WDF_MEMORY_DESCRIPTOR_INIT_BUFFER.
             let length = u32::try_from(bytes.len()).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
@@ -816,6 +830,8 @@ fn describe(
             offset,
             len,
         } => {
+            // KMDF reads a transfer's length as a ULONG (`FxRequestBuffer::GetBufferLength`).
+            u32::try_from(*len).map_err(|_| NtStatus::INVALID_BUFFER_SIZE)?;
             // WDF_MEMORY_DESCRIPTOR_INIT_HANDLE, with the part in `offsets`.
             *offsets = wdk_sys::WDFMEMORY_OFFSET {
                 BufferOffset: *offset,
