@@ -13,13 +13,54 @@
 //! [`Request::queue_context`](crate::Request::queue_context). A context's cleanup callback runs
 //! when its object is deleted, after the object's children.
 //!
-//! A context lives until the driver unloads (it is kept with the device's record, so a
-//! `&'static` to it never dangles while driver code runs); its cleanup callback, when the
-//! device is deleted, is where it lets go of what it holds.
+//! A context is found as a [`ContextRef`], which keeps it: the context lives with its object's
+//! record, which goes when the object is destroyed and the last `ContextRef` to it is dropped
+//! (so a filter's contexts go with each device it leaves, not at unload). Its cleanup
+//! callback, when the object is deleted, is where it lets go of what it holds; its `Drop` runs
+//! when the record goes, at the IRQL of whoever lets go last (the destroy callback, or a
+//! `ContextRef` dropped later).
 
 use core::any::Any;
+use core::fmt;
+use core::ops::Deref;
+use core::pin::Pin;
 
 pub use crate::sys::ContextTypeInfo;
+
+/// A typed context of a device, queue, timer or work item, found with `context::<T>()` or made
+/// with `allocate_context`: it derefs to the `T`, and keeps it (and its object's record) while
+/// it lives, however long that is. A context never moves: [`as_pin`](Self::as_pin) gives it
+/// pinned, for a `!Unpin` context whose fields rely on their address (projected with
+/// [`pin_project!`](crate::pin_project)).
+pub struct ContextRef<T>(Pin<crate::sys::ContextGuard<T>>);
+
+impl<T> ContextRef<T> {
+    pub(crate) fn new(guard: crate::sys::ContextGuard<T>) -> Self {
+        Self(guard.pinned())
+    }
+
+    /// The context, pinned: it was initialised where it stays and is dropped in place.
+    ///
+    /// IRQL: any.
+    #[must_use]
+    pub fn as_pin(&self) -> Pin<&T> {
+        self.0.as_ref()
+    }
+}
+
+impl<T> Deref for ContextRef<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for ContextRef<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
 
 /// A type usable as an object context; implement it with
 /// [`declare_context_type!`](crate::declare_context_type).

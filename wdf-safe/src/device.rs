@@ -15,11 +15,10 @@
 //!   CtlDeviceFinishInitDrEntry / CtlDeviceFinishInitDeviceAdd).
 
 use core::marker::PhantomData;
-use core::pin::Pin;
 
 use wdm_compat::{IoType, NtResult, NtStatus};
 
-use crate::context::ContextType;
+use crate::context::{ContextRef, ContextType};
 use crate::driver::{DriverContext, KmdfDriver};
 use crate::file::{FileConfig, FileObject};
 use crate::kind::state::{Adding, BeingSetUp, Initializing, Ready};
@@ -28,7 +27,7 @@ use crate::pnp_power::PnpPowerCallbacks;
 use crate::queue::{Queue, QueueConfig};
 use crate::request::AnyRequest;
 use crate::sys::DeviceHandle;
-use crate::sys::{FileEvents, RequestContextSpec};
+use crate::sys::RequestContextSpec;
 
 use crate::sys::ControlDeviceSettings;
 pub use crate::sys::{FILE_DEVICE_SECURE_OPEN, Guid, InitSettings};
@@ -42,7 +41,7 @@ pub const SDDL_DEVOBJ_SYS_ALL_ADM_ALL: &str = "D:P(A;;GA;;;SY)(A;;GA;;;BA)";
 #[must_use = "dropping the init frees it (WdfDeviceInitFree)"]
 pub struct ControlDeviceInit<D: KmdfDriver> {
     init: ControlDeviceSettings,
-    file: Option<&'static dyn FileEvents<D>>,
+    file: Option<crate::sys::FileEventsBox<D>>,
     request_context: Option<RequestContextSpec>,
     _driver: PhantomData<fn(&D)>,
 }
@@ -192,10 +191,15 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         adding: &Device<D, Adding<'_>>,
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
         let _ = adding;
-        match DeviceHandle::create_control_device_later(&self.init, self.file, self.request_context)
-        {
+        // The device's record takes the file callbacks over only once it is created.
+        let mut init = self;
+        match DeviceHandle::create_control_device_later(
+            &init.init,
+            &mut init.file,
+            init.request_context,
+        ) {
             Ok(raw) => Ok(Device::new(raw)),
-            Err(status) => Err((self, status)),
+            Err(status) => Err((init, status)),
         }
     }
 
@@ -211,12 +215,15 @@ impl<D: KmdfDriver> ControlDeviceInit<D> {
         self,
         driver: &mut DriverContext<'_, '_, D>,
     ) -> Result<Device<D, Initializing>, (Self, NtStatus)> {
-        match driver
-            .raw_mut()
-            .create_control_device(&self.init, self.file, self.request_context)
-        {
+        // The device's record takes the file callbacks over only once it is created.
+        let mut init = self;
+        match driver.raw_mut().create_control_device(
+            &init.init,
+            &mut init.file,
+            init.request_context,
+        ) {
             Ok(raw) => Ok(Device::new(raw)),
-            Err(status) => Err((self, status)),
+            Err(status) => Err((init, status)),
         }
     }
 }
@@ -392,10 +399,15 @@ pub struct Device<D: KmdfDriver, S> {
 
 /// The driver type the assertions below use.
 type Any = crate::io::KmdfBackend<Nothing>;
-// Each handle is one pointer, like the `WDFDEVICE` / `PWDFDEVICE_INIT` it stands for.
-static_assertions::assert_eq_size!(Device<Any, Ready>, usize);
-static_assertions::assert_eq_size!(Device<Any, Initializing>, usize);
-static_assertions::assert_eq_size!(FdoInit<'static, Any>, usize);
+// Each handle is two words where the `WDFDEVICE` / `PWDFDEVICE_INIT` it stands for is one: the
+// slot of the device's record and the record's generation, so a handle kept past its device
+// finds nothing, never a later device's record in the reused slot.
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
+static_assertions::assert_eq_size!(Device<Any, Ready>, [usize; 2]);
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
+static_assertions::assert_eq_size!(Device<Any, Initializing>, [usize; 2]);
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
+static_assertions::assert_eq_size!(FdoInit<'static, Any>, [usize; 2]);
 // A ready device is a shared handle; an initializing one is unique, so nothing can keep a copy
 // that configures the device after `finish_initializing`; inits are unique too.
 static_assertions::assert_impl_all!(Device<Any, Ready>: Clone, Copy);
@@ -449,27 +461,18 @@ impl<D: KmdfDriver, S> Device<D, S> {
         &self,
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
-        self.raw.allocate_context(T::type_info(), init, cleanup)
+    ) -> NtResult<ContextRef<T>> {
+        self.raw
+            .allocate_context(T::type_info(), init, cleanup)
+            .map(ContextRef::new)
     }
 
     /// `WdfObjectGetTypedContext`: the context of type `T`, found by its type info's address.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL + 1.
     #[must_use]
-    pub fn context<T: ContextType>(&self) -> Option<&'static T> {
-        self.raw.context::<T>(T::type_info())
-    }
-
-    /// [`context`](Self::context), pinned: a context never moves (it is initialised where it
-    /// stays) and is dropped in place, so a `!Unpin` context — one with fields that rely on
-    /// their address, projected with [`pin_project!`](crate::pin_project) — may be used through
-    /// `Pin<&T>`.
-    ///
-    /// IRQL: ≤ DISPATCH_LEVEL + 1.
-    #[must_use]
-    pub fn context_pinned<T: ContextType>(&self) -> Option<Pin<&'static T>> {
-        self.context::<T>().map(Pin::static_ref)
+    pub fn context<T: ContextType>(&self) -> Option<ContextRef<T>> {
+        self.raw.context::<T>(T::type_info()).map(ContextRef::new)
     }
 
     /// What the init set up: I/O type, device type, characteristics, exclusivity.

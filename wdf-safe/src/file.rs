@@ -200,8 +200,8 @@ impl<D: KmdfDriver, C: Default + Send + Sync + 'static> FileConfig<D, C> {
         self
     }
 
-    /// The configuration as the seam keeps it for the device (until the driver unloads).
-    pub(crate) fn keep(self) -> NtResult<&'static dyn sys::FileEvents<D>> {
+    /// The configuration as the seam keeps it for the device (its record owns it).
+    pub(crate) fn keep(self) -> NtResult<sys::FileEventsBox<D>> {
         sys::keep_file_events(self)
     }
 }

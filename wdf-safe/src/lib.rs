@@ -230,7 +230,7 @@ pub use kmdf_sim::run_work_items;
 #[cfg(feature = "host")]
 pub use kmdf_sim::{RegistryValue, set_driver_parameter};
 /// `pin_project!` (pin-project-lite), for contexts with pinned fields: see
-/// [`Device::context_pinned`].
+/// [`ContextRef::as_pin`](context::ContextRef::as_pin).
 pub use pin_project_lite::pin_project;
 pub use queue::{Queue, QueueConfig};
 pub use request::{AnyRequest, CancelableRequest, Cancelled, IoTarget, Request, RequestDone};

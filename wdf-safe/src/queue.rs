@@ -15,9 +15,8 @@
 //! types (`STATUS_INVALID_DEVICE_REQUEST`, or passed down on a filter).
 
 use core::marker::PhantomData;
-use core::pin::Pin;
 
-use crate::context::ContextType;
+use crate::context::{ContextRef, ContextType};
 use crate::io_stop::{IoResumeCallback, IoStopCallback, ResumedRequest, StopRequest};
 use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, Manual, Parallel, Presenting, QueueKind, Read,
@@ -201,7 +200,9 @@ pub struct Queue<K: QueueKind> {
     _kind: PhantomData<K>,
 }
 
-static_assertions::assert_eq_size!(Queue<Manual>, usize);
+// A ticket to the queue's record: its slot and generation (see `Device`).
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
+static_assertions::assert_eq_size!(Queue<Manual>, [usize; 2]);
 static_assertions::assert_impl_all!(Queue<Manual>: Clone, Copy);
 #[cfg(feature = "host")]
 static_assertions::assert_impl_all!(Queue<Manual>: Send, Sync);
@@ -255,27 +256,18 @@ impl<K: QueueKind> Queue<K> {
         &self,
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
-        self.raw.allocate_context(T::type_info(), init, cleanup)
+    ) -> NtResult<ContextRef<T>> {
+        self.raw
+            .allocate_context(T::type_info(), init, cleanup)
+            .map(ContextRef::new)
     }
 
     /// `WdfObjectGetTypedContext` on the queue.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL + 1.
     #[must_use]
-    pub fn context<T: ContextType>(&self) -> Option<&'static T> {
-        self.raw.context::<T>(T::type_info())
-    }
-
-    /// [`context`](Self::context), pinned: a context never moves (it is initialised where it
-    /// stays) and is dropped in place, so a `!Unpin` context — one with fields that rely on
-    /// their address, projected with [`pin_project!`](crate::pin_project) — may be used through
-    /// `Pin<&T>`.
-    ///
-    /// IRQL: ≤ DISPATCH_LEVEL + 1.
-    #[must_use]
-    pub fn context_pinned<T: ContextType>(&self) -> Option<Pin<&'static T>> {
-        self.context::<T>().map(Pin::static_ref)
+    pub fn context<T: ContextType>(&self) -> Option<ContextRef<T>> {
+        self.raw.context::<T>(T::type_info()).map(ContextRef::new)
     }
 }
 

@@ -22,7 +22,7 @@ use core::marker::PhantomData;
 use wdm_compat::ioctl::TransferMethod;
 use wdm_compat::{IoBuffer, IoControlCode, NtResult, NtStatus, Parameters};
 
-use crate::context::ContextType;
+use crate::context::{ContextRef, ContextType};
 use crate::kind::{
     Create, DeviceControl, InternalDeviceControl, QueueKind, Read, RequestKind, RequestType, Write,
 };
@@ -166,8 +166,11 @@ impl<'r, K: RequestKind> Request<'r, K> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
-    pub fn device_context<T: ContextType>(&self) -> Option<&'static T> {
-        self.raw.as_ref()?.device_context::<T>(T::type_info())
+    pub fn device_context<T: ContextType>(&self) -> Option<ContextRef<T>> {
+        self.raw
+            .as_ref()?
+            .device_context::<T>(T::type_info())
+            .map(ContextRef::new)
     }
 
     /// The context of type `T` of the queue that presented the request
@@ -176,8 +179,11 @@ impl<'r, K: RequestKind> Request<'r, K> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     #[must_use]
-    pub fn queue_context<T: ContextType>(&self) -> Option<&'static T> {
-        self.raw.as_ref()?.queue_context::<T>(T::type_info())
+    pub fn queue_context<T: ContextType>(&self) -> Option<ContextRef<T>> {
+        self.raw
+            .as_ref()?
+            .queue_context::<T>(T::type_info())
+            .map(ContextRef::new)
     }
 
     /// The request type (`WdfRequestGetParameters`'s `Type`).
@@ -646,7 +652,9 @@ impl<K: IoctlKind> Request<'_, K> {
 #[derive(Clone, Copy, Debug)]
 pub struct IoTarget(pub(crate) IoTargetHandle);
 
-static_assertions::assert_eq_size!(IoTarget, usize);
+// A ticket to its device's record: slot and generation (see `Device`).
+#[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
+static_assertions::assert_eq_size!(IoTarget, [usize; 2]);
 static_assertions::assert_impl_all!(IoTarget: Clone, Copy);
 #[cfg(feature = "host")]
 static_assertions::assert_impl_all!(IoTarget: Send, Sync);

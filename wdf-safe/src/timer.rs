@@ -42,10 +42,9 @@
 //! ```
 
 use core::marker::PhantomData;
-use core::pin::Pin;
 
 use crate::KmdfDriver;
-use crate::context::ContextType;
+use crate::context::{ContextRef, ContextType};
 use crate::device::{Device, ParentCallback};
 use crate::kind::state::Ready;
 use crate::sys::TimerHandle;
@@ -113,27 +112,18 @@ impl<D: KmdfDriver> Timer<D> {
         &self,
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
-        self.raw.allocate_context(T::type_info(), init, cleanup)
+    ) -> NtResult<ContextRef<T>> {
+        self.raw
+            .allocate_context(T::type_info(), init, cleanup)
+            .map(ContextRef::new)
     }
 
     /// `WdfObjectGetTypedContext` on the timer.
     ///
     /// IRQL: ≤ DISPATCH_LEVEL + 1.
     #[must_use]
-    pub fn context<T: ContextType>(&self) -> Option<&'static T> {
-        self.raw.context::<T>(T::type_info())
-    }
-
-    /// [`context`](Self::context), pinned: a context never moves (it is initialised where it
-    /// stays) and is dropped in place, so a `!Unpin` context — one with fields that rely on
-    /// their address, projected with [`pin_project!`](crate::pin_project) — may be used through
-    /// `Pin<&T>`.
-    ///
-    /// IRQL: ≤ DISPATCH_LEVEL + 1.
-    #[must_use]
-    pub fn context_pinned<T: ContextType>(&self) -> Option<Pin<&'static T>> {
-        self.context::<T>().map(Pin::static_ref)
+    pub fn context<T: ContextType>(&self) -> Option<ContextRef<T>> {
+        self.raw.context::<T>(T::type_info()).map(ContextRef::new)
     }
 
     /// `WdfTimerStart`: fires `due_ms` milliseconds from now (then every period, for a

@@ -171,8 +171,8 @@ fn tick(driver: &Clocked, _device: wdf_safe::Device<Clocked, wdf_safe::kind::sta
     }
     // A timer's context is its own: the work item's is another value.
     assert!(!std::ptr::eq(
-        driver.timer.context::<Runs>().unwrap(),
-        driver.work.context::<Runs>().unwrap()
+        &*driver.timer.context::<Runs>().unwrap(),
+        &*driver.work.context::<Runs>().unwrap()
     ));
     driver.work.enqueue();
 }
@@ -264,10 +264,10 @@ static ANCHOR_MOVED: AtomicU32 = AtomicU32::new(0);
 static ANCHOR_CHECKED: AtomicU32 = AtomicU32::new(0);
 
 fn pinned_tick(driver: &Pinned, _device: wdf_safe::Device<Pinned, wdf_safe::kind::state::Ready>) {
-    let Some(ring) = driver.timer.context_pinned::<Ring>() else {
+    let Some(ring) = driver.timer.context::<Ring>() else {
         return;
     };
-    let ring = ring.project_ref();
+    let ring = ring.as_pin().project_ref();
     if !ring.anchor.still_here() {
         ANCHOR_MOVED.fetch_add(1, Ordering::SeqCst);
     }
@@ -296,10 +296,8 @@ impl KmdfDriver for Pinned {
             None,
         )?;
         // Pinned from here on: the anchor records this address.
-        let ring = timer
-            .context_pinned::<Ring>()
-            .ok_or(NtStatus::UNSUCCESSFUL)?;
-        assert!(ring.project_ref().anchor.still_here());
+        let ring = timer.context::<Ring>().ok_or(NtStatus::UNSUCCESSFUL)?;
+        assert!(ring.as_pin().project_ref().anchor.still_here());
         let _ready = device.finish_initializing();
         timer.start(10);
         Ok(Self { timer })

@@ -32,6 +32,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use wdf_safe::context::ContextRef;
 use wdf_safe::device::FdoInit;
 use wdf_safe::file::{FileConfig, FileObject};
 use wdf_safe::io_stop::{ResumedRequest, StopDone, StopRequest};
@@ -154,7 +155,7 @@ impl ToasterDevice {
 }
 
 /// A device's context: every toaster has one from `EvtDriverDeviceAdd` on.
-fn toaster_of(device: &Device<Toaster, Ready>) -> NtResult<&'static ToasterDevice> {
+fn toaster_of(device: &Device<Toaster, Ready>) -> NtResult<ContextRef<ToasterDevice>> {
     device
         .context::<ToasterDevice>()
         .ok_or(NtStatus::INVALID_DEVICE_STATE)

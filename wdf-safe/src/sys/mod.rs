@@ -38,18 +38,20 @@ pub(crate) use types::{ControlDeviceSettings, Given, PnpEvent};
 pub(crate) mod wdk;
 #[cfg(any(feature = "host", all(feature = "wdk", target_os = "windows")))]
 pub(crate) use wdk::{
-    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, KeptHandle, LookasideBlock,
-    LookasideHandle, MemoryHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle,
-    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
+    ContextGuard, DeviceHandle, DriverHandle, FileContext, FileEventsBox, FileRef, IoTargetHandle,
+    KeptHandle, LookasideBlock, LookasideHandle, MemoryHandle, ParametersKey, QueueHandle,
+    RequestContextSpec, RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
+    keep_file_events,
 };
 
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 mod none;
 #[cfg(not(any(feature = "host", all(feature = "wdk", target_os = "windows"))))]
 pub(crate) use none::{
-    DeviceHandle, DriverHandle, FileContext, FileRef, IoTargetHandle, KeptHandle, LookasideBlock,
-    LookasideHandle, MemoryHandle, ParametersKey, QueueHandle, RequestContextSpec, RequestHandle,
-    RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle, keep_file_events,
+    ContextGuard, DeviceHandle, DriverHandle, FileContext, FileEventsBox, FileRef, IoTargetHandle,
+    KeptHandle, LookasideBlock, LookasideHandle, MemoryHandle, ParametersKey, QueueHandle,
+    RequestContextSpec, RequestHandle, RequestRef, TimerHandle, WaitLockHandle, WorkItemHandle,
+    keep_file_events,
 };
 
 pub(crate) mod wait_lock;

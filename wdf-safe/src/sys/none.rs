@@ -29,7 +29,7 @@ impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
     pub(crate) fn create_control_device(
         &mut self,
         _init: &ControlDeviceSettings,
-        _file: Option<&'static dyn crate::sys::FileEvents<D>>,
+        _file: &mut Option<FileEventsBox<D>>,
         _request_context: Option<RequestContextSpec>,
     ) -> NtResult<DeviceHandle<D>> {
         match *self.0 {}
@@ -69,7 +69,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     }
 
     /// The FDO's file-object callbacks.
-    pub(crate) fn fdo_init_set_file_events(self, _events: &'static dyn crate::sys::FileEvents<D>) {
+    pub(crate) fn fdo_init_set_file_events(self, _events: FileEventsBox<D>) {
         match *self.0 {}
     }
 
@@ -94,12 +94,15 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         _info: &'static ContextTypeInfo,
         _init: impl FnOnce() -> T,
         _cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
+    ) -> NtResult<ContextGuard<T>> {
         match *self.0 {}
     }
 
     /// `WdfObjectGetTypedContextWorker`.
-    pub(crate) fn context<T: Any>(self, _info: &'static ContextTypeInfo) -> Option<&'static T> {
+    pub(crate) fn context<T: Any>(
+        self,
+        _info: &'static ContextTypeInfo,
+    ) -> Option<ContextGuard<T>> {
         match *self.0 {}
     }
 
@@ -190,7 +193,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// A control device after `DriverEntry`: no framework, no device.
     pub(crate) const fn create_control_device_later(
         _init: &ControlDeviceSettings,
-        _file: Option<&'static dyn crate::sys::FileEvents<D>>,
+        _file: &mut Option<FileEventsBox<D>>,
         _request_context: Option<RequestContextSpec>,
     ) -> NtResult<Self> {
         Err(NtStatus::NOT_SUPPORTED)
@@ -218,12 +221,15 @@ impl QueueHandle {
         _info: &'static ContextTypeInfo,
         _init: impl FnOnce() -> T,
         _cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
+    ) -> NtResult<ContextGuard<T>> {
         match *self.0 {}
     }
 
     /// `WdfObjectGetTypedContextWorker` on the queue.
-    pub(crate) fn context<T: Any>(self, _info: &'static ContextTypeInfo) -> Option<&'static T> {
+    pub(crate) fn context<T: Any>(
+        self,
+        _info: &'static ContextTypeInfo,
+    ) -> Option<ContextGuard<T>> {
         match *self.0 {}
     }
 }
@@ -272,7 +278,7 @@ impl FileRef {
 /// Keeps a device's file callbacks: no backend, nothing to keep them for.
 pub(crate) fn keep_file_events<D: DriverCallbacks, E: crate::sys::FileEvents<D>>(
     _events: E,
-) -> NtResult<&'static dyn crate::sys::FileEvents<D>> {
+) -> NtResult<FileEventsBox<D>> {
     Err(NtStatus::NOT_SUPPORTED)
 }
 
@@ -337,7 +343,7 @@ impl RequestHandle {
     pub(crate) fn queue_context<T: Any>(
         &self,
         _info: &'static ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<ContextGuard<T>> {
         match *self.0 {}
     }
 
@@ -345,7 +351,7 @@ impl RequestHandle {
     pub(crate) fn device_context<T: Any>(
         &self,
         _info: &'static ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<ContextGuard<T>> {
         match *self.0 {}
     }
 
@@ -509,7 +515,7 @@ impl<D: super::DriverCallbacks> TimerHandle<D> {
         _info: &'static crate::sys::ContextTypeInfo,
         _init: impl FnOnce() -> T,
         _cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
+    ) -> NtResult<ContextGuard<T>> {
         match *self.0 {}
     }
 
@@ -517,7 +523,7 @@ impl<D: super::DriverCallbacks> TimerHandle<D> {
     pub(crate) fn context<T: core::any::Any>(
         self,
         _info: &'static crate::sys::ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<ContextGuard<T>> {
         match *self.0 {}
     }
 
@@ -560,7 +566,7 @@ impl<D: super::DriverCallbacks> WorkItemHandle<D> {
         _info: &'static crate::sys::ContextTypeInfo,
         _init: impl FnOnce() -> T,
         _cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
+    ) -> NtResult<ContextGuard<T>> {
         match *self.0 {}
     }
 
@@ -568,7 +574,7 @@ impl<D: super::DriverCallbacks> WorkItemHandle<D> {
     pub(crate) fn context<T: core::any::Any>(
         self,
         _info: &'static crate::sys::ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<ContextGuard<T>> {
         match *self.0 {}
     }
 
@@ -699,6 +705,30 @@ impl KeptHandle {
 
     /// Letting go of it.
     pub(crate) fn leave(self) {
+        match *self.0 {}
+    }
+}
+
+/// A device's file callbacks: none without a framework.
+pub(crate) struct FileEventsBox<D>(
+    #[allow(dead_code, reason = "uninhabited: no backend")] &'static Never,
+    PhantomData<fn(&D)>,
+);
+
+/// A typed context of a record: none without a framework.
+pub(crate) struct ContextGuard<T>(&'static Never, PhantomData<T>);
+
+impl<T> ContextGuard<T> {
+    /// The context pinned.
+    pub(crate) fn pinned(self) -> core::pin::Pin<Self> {
+        match *self.0 {}
+    }
+}
+
+impl<T> core::ops::Deref for ContextGuard<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
         match *self.0 {}
     }
 }

@@ -17,15 +17,17 @@
 //!   queue was cleaned up. A request that arrives on a control device before `driver_entry`
 //!   returned (possible once `finish_initializing` ran) is completed with
 //!   `STATUS_DEVICE_NOT_READY`.
-//! * Each `WDFDEVICE` and `WDFQUEUE` the crate creates carries one pointer-sized context of the
-//!   type [`RECORD`]: the address of the crate's record for it (`DeviceRecord<D>`, holding the
-//!   typed contexts and cleanup callbacks; `QueueRecord<D>`, holding the callbacks). Records are
-//!   kept until the `WDFDRIVER` is destroyed; when KMDF disposes an object (its
-//!   `EvtCleanupCallback`), its record's handle cell is cleared ([`live`]). So the crate's
-//!   `Device`, `Queue` and `IoTarget` handles, which point to records, stay valid for the
-//!   driver's whole life: one kept past a removal finds no object (calls fail with
-//!   `STATUS_INVALID_DEVICE_STATE` or do nothing) instead of a disposed or deleted one, and a
-//!   call that began before holds a framework reference on the object until it returns.
+//! * Each `WDFDEVICE`, `WDFQUEUE`, `WDFTIMER` and `WDFWORKITEM` the crate creates carries one
+//!   pointer-sized context of the type [`RECORD`]: the address of the crate's record for it
+//!   (`DeviceRecord<D>`, holding the typed contexts and cleanup callbacks; `QueueRecord<D>`,
+//!   holding the callbacks; `ChildRecord<D, H>`). A record lives in a slot ([`record`]) until
+//!   its object is destroyed and no caller is inside it; when KMDF disposes an object (its
+//!   `EvtCleanupCallback`), its record's handle cell is cleared ([`live`]). The crate's
+//!   `Device`, `Queue`, `IoTarget`, `Timer` and `WorkItem` handles are tickets to records
+//!   (the slot and the record's generation), so they stay valid for the driver's whole life:
+//!   one kept past a removal finds no object (calls fail with `STATUS_INVALID_DEVICE_STATE` or
+//!   do nothing) instead of a disposed or deleted one, and a call that began before holds the
+//!   record and a framework reference on the object until it returns.
 //! * A request that is marked cancelable gets a context of the type [`cancel::CANCEL`] holding
 //!   the driver's cancel routine and a pointer to its ownership cell (crate memory: who owns
 //!   the request now, the routine or the driver), read by the one `EvtRequestCancel`
@@ -112,6 +114,7 @@ mod lookaside;
 mod memory;
 mod pnp_power;
 mod queue;
+mod record;
 mod registry;
 mod request;
 mod request_context;
@@ -144,10 +147,11 @@ pub(crate) use driver::DriverHandle;
 pub(crate) use driver::image_driver_entry;
 #[cfg(feature = "host")]
 pub(crate) use driver::image_entry;
-pub(crate) use file::{FileContext, FileRef, keep_file_events};
+pub(crate) use file::{FileContext, FileEventsBox, FileRef, keep_file_events};
 pub(crate) use lookaside::{LookasideBlock, LookasideHandle};
 pub(crate) use memory::MemoryHandle;
 pub(crate) use queue::QueueHandle;
+pub(crate) use record::ContextGuard;
 pub(crate) use registry::ParametersKey;
 pub(crate) use request::{IoTargetHandle, RequestHandle, RequestRef};
 pub(crate) use request_context::RequestContextSpec;
@@ -297,6 +301,9 @@ struct Image {
     wdf_driver: AtomicPtr<c_void>,
     /// The `WDFDRIVER`'s destroy callback has begun: KMDF deleted the driver's children.
     torn_down: AtomicBool,
+    /// The slots no record holds (see [`record`]); before `kept`, which owns the slots, so it
+    /// is dropped first.
+    free_slots: SpinLock<record::FreeSlots>,
     kept: SpinLock<Vec<KeptRecord>>,
     /// The first queues' records by `WDFQUEUE`, read without a lock or a framework call when
     /// a request is presented (what a C driver gets for free by naming its callbacks). More
@@ -337,6 +344,7 @@ impl Image {
             driver_type: SpinLock::new(None),
             wdf_driver: AtomicPtr::new(ptr::null_mut()),
             torn_down: AtomicBool::new(false),
+            free_slots: SpinLock::new(record::FreeSlots::new()),
             kept: SpinLock::new(Vec::new()),
             queues: [QueueSlot::FREE; QUEUE_SLOTS],
         }
@@ -385,6 +393,8 @@ fn install_image() -> bool {
 #[cfg(not(feature = "host"))]
 fn uninstall_image() {
     if let Some(image) = image() {
+        // The records left in slots go first, while every slot still exists.
+        record::unload(&image.free_slots);
         // Taken out under the lock, dropped after it is released: the records' drops (the
         // driver's contexts) run at the caller's IRQL, not at the spin lock's.
         let kept = core::mem::take(&mut *image.kept.lock());
@@ -400,7 +410,10 @@ fn uninstall_image() {
     if !old.is_null() {
         // SAFETY: leaked by `install_image` and unpublished just above; no code of the image
         // runs any more (its WDFDRIVER is being destroyed).
-        drop(unsafe { Box::from_raw(old.cast::<Image>()) });
+        let image = unsafe { Box::from_raw(old.cast::<Image>()) };
+        // The records left in slots go first, while every slot still exists.
+        record::unload(&image.free_slots);
+        drop(image);
     }
 }
 

@@ -125,6 +125,32 @@ pub(crate) fn reference(cx: &Cx, handle: Handle) -> bool {
     }
 }
 
+/// A reference the framework takes on an object around a callback into the driver (`ADDREF` /
+/// `RELEASE`): a queue is not destroyed while one of its `EvtIo*` callbacks runs, even if the
+/// driver deletes it (or its device) from inside, as fxioqueue.cpp says of
+/// `DispatchRequestToDriver` ("All callbacks into the device driver acquire and release a
+/// reference on the queue", `FxIoQueue::Dispose`).
+pub(crate) struct AroundCallback<'a> {
+    cx: &'a Cx,
+    handle: Handle,
+    taken: bool,
+}
+
+impl<'a> AroundCallback<'a> {
+    pub(crate) fn new(cx: &'a Cx, handle: Handle) -> Self {
+        let taken = reference(cx, handle);
+        Self { cx, handle, taken }
+    }
+}
+
+impl Drop for AroundCallback<'_> {
+    fn drop(&mut self) {
+        if self.taken {
+            dereference(self.cx, self.handle);
+        }
+    }
+}
+
 /// `WdfObjectDereferenceActual`: the last reference of a disposed object destroys it.
 pub(crate) fn dereference(cx: &Cx, handle: Handle) -> bool {
     let destroy = {

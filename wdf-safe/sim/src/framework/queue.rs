@@ -450,6 +450,8 @@ fn present(
     c: &QueueCallbacks,
 ) {
     let parameters = request::parameters(cx, request);
+    // Released last: the queue outlives its callback.
+    let _referenced = super::lifecycle::AroundCallback::new(cx, queue);
     // A synchronized queue's callbacks run one at a time, at DISPATCH_LEVEL.
     let lock = super::serialization::of_queue(cx, queue);
     let _held = lock.as_ref().map(|lock| lock.acquire(cx));

@@ -127,6 +127,7 @@ fn stop_queues(cx: &Cx, queues: &[(Handle, QueueCallbacks)], action: u32) {
                 }
                 // Under the queue's callback lock, as every EvtIo* callback
                 // (`FxIoQueueIoStop` is an `FxLockedCallback`).
+                let _referenced = super::lifecycle::AroundCallback::new(cx, *queue);
                 let lock = super::serialization::of_queue(cx, *queue);
                 let _held = lock.as_ref().map(|lock| lock.acquire(cx));
                 callbacks::evt_io_stop(callbacks.stop, *queue, *request, flags);
@@ -230,6 +231,7 @@ pub(crate) fn power_on(cx: &Cx, device: Handle) {
         // Under the queue's callback lock (`FxIoQueueIoResume` is an `FxLockedCallback`).
         let lock = super::serialization::of_queue(cx, *queue);
         for request in acknowledged {
+            let _referenced = super::lifecycle::AroundCallback::new(cx, *queue);
             let _held = lock.as_ref().map(|lock| lock.acquire(cx));
             callbacks::evt_io_resume(callbacks.resume, *queue, request);
         }

@@ -328,6 +328,7 @@ fn finish_cancel_for_queue(cx: &Cx, queue: Handle, request: Handle, presented: b
             }
             // Under the queue's callback lock (`FxIoQueueIoCanceledOnQueue` is an
             // `FxLockedCallback`).
+            let _referenced = super::lifecycle::AroundCallback::new(cx, queue);
             let lock = super::serialization::of_queue(cx, queue);
             let _held = lock.as_ref().map(|lock| lock.acquire(cx));
             callbacks::evt_io_canceled_on_queue(Some(callback), queue, request);
@@ -1038,28 +1039,8 @@ pub(crate) fn send_synchronously(
         let _ = cx.kernel.cancel(irp);
         let _ = completed.recv_timeout(SYNC_WAIT);
     }
-    let k = &cx.kernel;
-    let (status, information) = (k.status(irp), k.information(irp));
-    let system = k.system_buffer(irp);
-    let mdl = k.mdl_buffer(irp);
-    let found = with_request(cx, request, |info| {
-        info.system.write(0, &system);
-        info.mdl.write(0, &mdl);
-        info.status = status;
-        info.information = information;
-        info.owner = Owner::Driver(std::thread::current().id());
-        info.formatted = false;
-        (info.request_type, info.device, info.parameters)
-    });
-    let (request_type, device, parameters) = found.ok_or(NtStatus::INVALID_HANDLE)?;
+    let returned = take_back(cx, request, irp).ok_or(NtStatus::INVALID_HANDLE)?;
     if routine.is_some() {
-        let returned = Returned {
-            status,
-            information,
-            request_type,
-            device,
-            parameters,
-        };
         call_routine(cx, request, routine, context, &returned);
     }
     Ok(())
@@ -1107,38 +1088,44 @@ pub(crate) fn format_using_current_type(cx: &Cx, request: Handle) {
 /// A sent request came back: its buffers and status from the IRP, then the driver's
 /// completion routine with `WDF_REQUEST_COMPLETION_PARAMS`.
 fn sent_request_completed(cx: &Cx, request: Handle, irp: IrpId) {
+    let Some(returned) = take_back(cx, request, irp) else {
+        return;
+    };
+    // `ClearCompletionRoutine`, `ClearCompletionContext`: the routine runs once, and a later
+    // send sets its own.
+    let Some((routine, context)) = with_request(cx, request, |info| {
+        (
+            info.completion.take(),
+            core::mem::take(&mut info.completion_context),
+        )
+    }) else {
+        return;
+    };
+    call_routine(cx, request, routine, context, &returned);
+}
+
+/// The request is the driver's again, with what the target returned in the IRP: buffers,
+/// status and information (`CompleteSubmitted`).
+fn take_back(cx: &Cx, request: Handle, irp: IrpId) -> Option<Returned> {
     let k = &cx.kernel;
     let (status, information) = (k.status(irp), k.information(irp));
     let system = k.system_buffer(irp);
     let mdl = k.mdl_buffer(irp);
-    let found = with_request(cx, request, |info| {
+    with_request(cx, request, |info| {
         info.system.write(0, &system);
         info.mdl.write(0, &mdl);
         info.status = status;
         info.information = information;
         info.owner = Owner::Driver(std::thread::current().id());
         info.formatted = false;
-        // `ClearCompletionRoutine`, `ClearCompletionContext`: the routine runs once, and a
-        // later send sets its own.
-        (
-            info.completion.take(),
-            core::mem::take(&mut info.completion_context),
-            info.request_type,
-            info.device,
-            info.parameters,
-        )
-    });
-    let Some((routine, context, request_type, device, parameters)) = found else {
-        return;
-    };
-    let returned = Returned {
-        status,
-        information,
-        request_type,
-        device,
-        parameters,
-    };
-    call_routine(cx, request, routine, context, &returned);
+        Returned {
+            status,
+            information,
+            request_type: info.request_type,
+            device: info.device,
+            parameters: info.parameters,
+        }
+    })
 }
 
 /// What a sent request came back with, for its completion routine's parameters.

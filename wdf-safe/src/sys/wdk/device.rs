@@ -9,20 +9,23 @@ use wdm_compat::memory::try_push;
 
 use super::contexts::ObjectHead;
 use super::driver::driver;
+use super::file::FileEventsCell;
 use super::live::Held;
 use super::queue::{self, QueueHandle};
+use super::record::{ContextGuard, Entered, Ticket};
 use super::request::RequestHandle;
 use super::wdk_sys::{
     self, GUID, PWDFDEVICE_INIT, WDFDEVICE, WDFDRIVER, WDFOBJECT, call_unsafe_wdf_function_binding,
 };
-use super::{RECORD, attributes, guarded, keep, publish_record, record_of, unicode, utf16};
+use super::{RECORD, attributes, guarded, publish_record, record_of, unicode, utf16};
 use crate::sys::{
-    ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, FileEvents, Guid,
-    InitSettings, RequestContextSpec, RequestType,
+    ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, FileEvents,
+    FileEventsBox, Guid, InitSettings, RequestContextSpec, RequestType,
 };
 use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 
-/// The crate's record of a device (the target of its [`RECORD`] context).
+/// The crate's record of a device (the target of its [`RECORD`] context), in a slot
+/// ([`record`](super::record)) until the device is destroyed and no caller is inside it.
 ///
 /// `repr(C)` with its [`ObjectHead`] first: code that does not know `D` (an I/O target, a
 /// request looking for its device's context) reads the device cell and the contexts through a
@@ -30,8 +33,13 @@ use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 #[repr(C)]
 pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     /// The device once created (cleared when KMDF disposes it, in its `EvtCleanupCallback`),
-    /// and the typed contexts, each kept until the driver unloads.
+    /// the record's ticket, and the typed contexts, dropped with the record.
     pub(super) head: ObjectHead<wdk_sys::WDFDEVICE__>,
+    /// The record's own ticket, for the handles its callbacks give the driver.
+    this: Ticket<Self>,
+    /// `WdfDeviceCreate` made the device: its `EvtDestroyCallback` retires the record. Until
+    /// then, whoever ends the init does (a failed creation, or none).
+    created: AtomicBool,
     /// The FDO init lent to `EvtDriverDeviceAdd`, until `WdfDeviceCreate` or the callback's end.
     init: AtomicPtr<wdk_sys::WDFDEVICE_INIT>,
     pnp: bool,
@@ -41,10 +49,12 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     /// The PnP and power callbacks set on the FDO init.
     pnp_power: SpinLock<Option<D::PnpPower>>,
     /// The file-object callbacks set on the init.
-    file_events: SpinLock<Option<&'static dyn FileEvents<D>>>,
+    file_events: FileEventsCell<D>,
     /// The context type of the device's requests (`WdfDeviceInitSetRequestAttributes`).
     request_context: SpinLock<Option<RequestContextSpec>>,
     default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
+    /// The default queue the crate created, by ticket, and how it dispatches.
+    default_queue_handle: SpinLock<Option<(QueueHandle, DispatchType)>>,
     /// The request types dispatched to a queue already (one bit per [`RequestType::ALL`]).
     dispatched: AtomicU8,
     /// `SynchronizationScope = WdfSynchronizationScopeDevice` (applied at creation).
@@ -52,18 +62,27 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
 }
 
 impl<D: DriverCallbacks> DeviceRecord<D> {
-    fn new(init: PWDFDEVICE_INIT, settings: InitSettings, pnp: bool) -> Self {
+    fn new(
+        this: Ticket<Self>,
+        init: PWDFDEVICE_INIT,
+        settings: InitSettings,
+        pnp: bool,
+        file_events: FileEventsCell<D>,
+    ) -> Self {
         Self {
-            head: ObjectHead::new(),
+            head: ObjectHead::new(this.erase()),
+            this,
+            created: AtomicBool::new(false),
             init: AtomicPtr::new(init),
             pnp,
             ready: AtomicBool::new(false),
             settings: SpinLock::new(settings),
             cleanup: SpinLock::new(Vec::new()),
             pnp_power: SpinLock::new(None),
-            file_events: SpinLock::new(None),
+            file_events,
             request_context: SpinLock::new(None),
             default_queue: AtomicPtr::new(ptr::null_mut()),
+            default_queue_handle: SpinLock::new(None),
             dispatched: AtomicU8::new(0),
             synchronized: AtomicBool::new(false),
         }
@@ -75,8 +94,20 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
     }
 
     /// The file-object callbacks, if the driver set any.
-    pub(super) fn file_events(&self) -> Option<&'static dyn FileEvents<D>> {
-        *self.file_events.lock()
+    pub(super) fn file_events(&self) -> Option<&dyn FileEvents<D>> {
+        self.file_events.get()
+    }
+
+    /// The handle the driver gets for this device.
+    pub(super) const fn handle(&self) -> DeviceHandle<D> {
+        DeviceHandle(self.this)
+    }
+
+    /// The record entered through its own ticket, for a callback that runs driver code: the
+    /// record stays until the guard drops even if that code deletes the device. Called while
+    /// the record lives (a callback of the device or of one of its children).
+    pub(super) fn enter(&self) -> Option<Entered<Self>> {
+        self.this.enter()
     }
 
     /// The context type of the device's requests, if the driver set one.
@@ -85,11 +116,13 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
     }
 }
 
-/// `WdfControlDeviceInitAllocate` + the init's setters + `WdfDeviceCreate`.
+/// `WdfControlDeviceInitAllocate` + the init's setters + `WdfDeviceCreate`. The device's
+/// record takes `file` over once the device is created (a failure leaves it to the caller, for
+/// a retry).
 pub(super) fn create_control_device<D: DriverCallbacks>(
     driver: WDFDRIVER,
     init: &ControlDeviceSettings,
-    file: Option<&'static dyn FileEvents<D>>,
+    file: &mut Option<FileEventsBox<D>>,
     request_context: Option<RequestContextSpec>,
 ) -> NtResult<DeviceHandle<D>> {
     // Everything that can fail before the init exists, so a failure leaves nothing to free.
@@ -114,17 +147,34 @@ pub(super) fn create_control_device<D: DriverCallbacks>(
             return Err(status);
         }
     }
-    apply_settings::<D>(raw_init, &init.settings, false, file);
+    apply_settings::<D>(
+        raw_init,
+        &init.settings,
+        false,
+        file.as_ref().map(FileEventsBox::get),
+    );
     if let Some(spec) = request_context {
         set_request_attributes(raw_init, &spec);
     }
-    let record = DeviceRecord::<D>::new(ptr::null_mut(), init.settings, false);
-    *record.file_events.lock() = file;
-    *record.request_context.lock() = request_context;
-    match keep(record)
-        .and_then(|record| create_device::<D>(&mut raw_init, record, init.synchronized))
-    {
-        Ok(handle) => Ok(handle),
+    let record = Ticket::new(|this| {
+        let record = DeviceRecord::<D>::new(
+            this,
+            ptr::null_mut(),
+            init.settings,
+            false,
+            FileEventsCell::empty(),
+        );
+        *record.request_context.lock() = request_context;
+        record
+    });
+    match record.and_then(|record| create_device::<D>(&mut raw_init, record, init.synchronized)) {
+        Ok(handle) => {
+            // The control device is not finished initializing, so nothing can open it yet.
+            if let (Some(record), Some(file)) = (handle.record(), file.take()) {
+                record.file_events.set_before_opens(file);
+            }
+            Ok(handle)
+        }
         Err(status) => {
             // SAFETY: WdfDeviceCreate failed, so the init is still the driver's to free.
             unsafe { call_unsafe_wdf_function_binding!(WdfDeviceInitFree, raw_init) };
@@ -140,7 +190,7 @@ fn apply_settings<D: DriverCallbacks>(
     init: PWDFDEVICE_INIT,
     settings: &InitSettings,
     fdo: bool,
-    file: Option<&'static dyn FileEvents<D>>,
+    file: Option<&dyn FileEvents<D>>,
 ) {
     let default = InitSettings::DEFAULT;
     if settings.io_type != default.io_type {
@@ -250,14 +300,16 @@ fn device_attributes<D: DriverCallbacks>(synchronized: bool) -> wdk_sys::WDF_OBJ
     attributes
 }
 
-/// `WdfDeviceCreate` with a [`RECORD`] context pointing to `record`, kept (before the
-/// framework call, so nothing can fail after it) until the driver unloads; inert if the
-/// creation fails.
+/// `WdfDeviceCreate` with a [`RECORD`] context pointing to `record` (made before the framework
+/// call, so nothing can fail after it); the record is retired at once if the creation fails.
 fn create_device<D: DriverCallbacks>(
     init: &mut PWDFDEVICE_INIT,
-    record: &'static DeviceRecord<D>,
+    ticket: Ticket<DeviceRecord<D>>,
     synchronized: bool,
 ) -> NtResult<DeviceHandle<D>> {
+    let Some(record) = ticket.enter() else {
+        return Err(NtStatus::INVALID_DEVICE_STATE);
+    };
     let mut attributes = device_attributes::<D>(synchronized);
     let mut device: WDFDEVICE = ptr::null_mut();
     // SAFETY: `init` is a live init owned by the caller; on success the framework takes it and
@@ -265,30 +317,52 @@ fn create_device<D: DriverCallbacks>(
     let status = unsafe {
         call_unsafe_wdf_function_binding!(WdfDeviceCreate, init, &mut attributes, &mut device)
     };
-    NtStatus::from_raw(status).ok()?;
+    if let Err(status) = NtStatus::from_raw(status).ok() {
+        drop(record);
+        ticket.retire();
+        return Err(status);
+    }
+    record.created.store(true, Ordering::Release);
     record.head.cell.set(device);
-    publish_record(device.cast(), record);
-    Ok(DeviceHandle(record))
+    publish_record(device.cast(), ptr::from_ref(&*record));
+    Ok(DeviceHandle(ticket))
 }
 
-/// The handle of the FDO init lent to `EvtDriverDeviceAdd`: a record kept even if no device is
-/// created (a few hundred bytes per AddDevice until unload, and no question of who frees it).
+/// The handle of the FDO init lent to `EvtDriverDeviceAdd`: a record for the device the
+/// callback may create (retired by [`end_fdo_init`] if it creates none).
 pub(super) fn fdo_handle<D: DriverCallbacks>(init: PWDFDEVICE_INIT) -> Option<DeviceHandle<D>> {
-    keep(DeviceRecord::<D>::new(init, InitSettings::DEFAULT, true))
-        .ok()
-        .map(DeviceHandle)
+    Ticket::new(|this| {
+        DeviceRecord::<D>::new(
+            this,
+            init,
+            InitSettings::DEFAULT,
+            true,
+            FileEventsCell::empty(),
+        )
+    })
+    .ok()
+    .map(DeviceHandle)
 }
 
 /// `EvtDriverDeviceAdd` returned: the init is the framework's again.
 pub(super) fn end_fdo_init<D: DriverCallbacks>(handle: DeviceHandle<D>) {
-    handle.0.init.store(ptr::null_mut(), Ordering::Release);
+    let Some(record) = handle.0.enter() else {
+        return;
+    };
+    record.init.store(ptr::null_mut(), Ordering::Release);
     // The framework finishes a PnP device's initialization when `EvtDriverDeviceAdd` returns.
-    handle.0.ready.store(true, Ordering::Release);
+    record.ready.store(true, Ordering::Release);
+    let created = record.created.load(Ordering::Acquire);
+    drop(record);
+    if !created {
+        // No device, so no destroy callback: the record goes now (handles find nothing).
+        handle.0.retire();
+    }
 }
 
-/// `WDFDEVICE` (and, before creation, the FDO's `PWDFDEVICE_INIT`): the device's record, kept
-/// until the driver unloads.
-pub(crate) struct DeviceHandle<D: DriverCallbacks>(&'static DeviceRecord<D>);
+/// `WDFDEVICE` (and, before creation, the FDO's `PWDFDEVICE_INIT`): a ticket to the device's
+/// record, which finds nothing once the device is destroyed.
+pub(crate) struct DeviceHandle<D: DriverCallbacks>(Ticket<DeviceRecord<D>>);
 
 impl<D: DriverCallbacks> Clone for DeviceHandle<D> {
     fn clone(&self) -> Self {
@@ -300,24 +374,25 @@ impl<D: DriverCallbacks> Copy for DeviceHandle<D> {}
 
 impl<D: DriverCallbacks> DeviceHandle<D> {
     /// The handle of a device's record (the framework's callbacks find the record first).
-    pub(crate) const fn of(record: &'static DeviceRecord<D>) -> Self {
-        Self(record)
+    pub(crate) const fn of(record: &DeviceRecord<D>) -> Self {
+        record.handle()
     }
 
-    const fn record(&self) -> &'static DeviceRecord<D> {
-        self.0
+    /// The record, kept while the guard lives; `None` once the device is destroyed.
+    fn record(self) -> Option<Entered<DeviceRecord<D>>> {
+        self.0.enter()
     }
 
     /// The device, held by a reference for the call; `None` before creation and once KMDF
     /// disposed it.
     fn device(self) -> Option<Held<wdk_sys::WDFDEVICE__>> {
-        self.0.head.cell.hold()
+        self.record()?.head.cell.hold()
     }
 
-    /// The device's cell, for objects that must find out later whether it is still there
-    /// (a lookaside list, whose blocks are parented to it).
-    pub(super) fn cell(self) -> &'static super::live::LiveCell<wdk_sys::WDFDEVICE__> {
-        &self.0.head.cell
+    /// The record's ticket, erased, for objects that must find out later whether the device is
+    /// still there (a lookaside list, whose blocks are parented to it; an I/O target).
+    pub(super) const fn ticket(self) -> Ticket<()> {
+        self.0.erase()
     }
 
     /// [`device`](Self::device), for the seam's other objects parented to it (timers).
@@ -328,7 +403,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfFdoInitSetFilter`, at once: KMDF also reads it when `EvtDriverDeviceAdd` fails
     /// before `WdfDeviceCreate` (a filter's failure then leaves the stack working).
     pub(crate) fn fdo_init_set_filter(self) {
-        let init = self.record().init.load(Ordering::Acquire);
+        let Some(record) = self.record() else { return };
+        let init = record.init.load(Ordering::Acquire);
         if !init.is_null() {
             // SAFETY: the FDO init is lent to the running EvtDriverDeviceAdd (the cell is
             // cleared when `WdfDeviceCreate` consumes it or the callback returns).
@@ -339,11 +415,12 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfDeviceInitSetPnpPowerEventCallbacks`, at once (the structure is read during the
     /// call); the callbacks themselves are kept in the record, where the trampolines find them.
     pub(crate) fn fdo_init_set_pnp_power_callbacks(self, callbacks: D::PnpPower) {
-        let init = self.record().init.load(Ordering::Acquire);
+        let Some(record) = self.record() else { return };
+        let init = record.init.load(Ordering::Acquire);
         if init.is_null() {
             return;
         }
-        *self.record().pnp_power.lock() = Some(callbacks);
+        *record.pnp_power.lock() = Some(callbacks);
         let mut events = super::pnp_power::event_callbacks::<D>(&callbacks);
         // SAFETY: the FDO init is lent to the running EvtDriverDeviceAdd and not yet given to
         // WdfDeviceCreate (both clear the cell); the structure is read during the call.
@@ -358,33 +435,42 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// `WdfDeviceInitSetRequestAttributes` on the FDO init, at once.
     pub(crate) fn fdo_init_set_request_context(self, spec: RequestContextSpec) {
-        let init = self.record().init.load(Ordering::Acquire);
+        let Some(record) = self.record() else { return };
+        let init = record.init.load(Ordering::Acquire);
         if init.is_null() {
             return;
         }
         set_request_attributes(init, &spec);
-        *self.record().request_context.lock() = Some(spec);
+        *record.request_context.lock() = Some(spec);
     }
 
     /// The file-object callbacks for the FDO (`WdfDeviceInitSetFileObjectConfig`, applied at
     /// `fdo_create`).
-    pub(crate) fn fdo_init_set_file_events(self, events: &'static dyn FileEvents<D>) {
-        *self.record().file_events.lock() = Some(events);
+    pub(crate) fn fdo_init_set_file_events(self, events: FileEventsBox<D>) {
+        let Some(record) = self.record() else { return };
+        if !record.init.load(Ordering::Acquire).is_null() {
+            // Before `WdfDeviceCreate` no file callback runs, so nothing reads the events yet.
+            record.file_events.set_before_opens(events);
+        }
     }
 
     /// `WdfSynchronizationScopeDevice` for the FDO (applied at `fdo_create`).
     pub(crate) fn fdo_init_set_synchronized(self) {
-        self.record().synchronized.store(true, Ordering::Relaxed);
+        if let Some(record) = self.record() {
+            record.synchronized.store(true, Ordering::Relaxed);
+        }
     }
 
     /// `WdfDeviceInitSet*` on the FDO init (applied at `fdo_create`).
     pub(crate) fn fdo_init_update(self, update: impl FnOnce(&mut InitSettings)) {
-        update(&mut self.record().settings.lock());
+        if let Some(record) = self.record() {
+            update(&mut record.settings.lock());
+        }
     }
 
     /// `WdfDeviceCreate` with the FDO init.
     pub(crate) fn fdo_create(self) -> NtResult {
-        let record = self.record();
+        let record = self.record().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         let mut init = record.init.load(Ordering::Acquire);
         if init.is_null() {
             return Err(NtStatus::INVALID_DEVICE_STATE);
@@ -404,14 +490,16 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         };
         NtStatus::from_raw(status).ok()?;
         record.init.store(ptr::null_mut(), Ordering::Release);
+        record.created.store(true, Ordering::Release);
         record.head.cell.set(device);
-        publish_record(device.cast(), ptr::from_ref(record));
+        publish_record(device.cast(), ptr::from_ref(&*record));
         Ok(())
     }
 
     /// What the init set up.
     pub(crate) fn init_settings(self) -> InitSettings {
-        *self.record().settings.lock()
+        self.record()
+            .map_or(InitSettings::DEFAULT, |record| *record.settings.lock())
     }
 
     /// Attaches a context of type `T`, initialised in place.
@@ -420,13 +508,17 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         info: &'static ContextTypeInfo,
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
-        self.record().head.contexts.allocate(info, init, cleanup)
+    ) -> NtResult<ContextGuard<T>> {
+        let record = self.record().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let value = record.head.contexts.allocate(info, init, cleanup)?;
+        Ok(ContextGuard::new(record, value))
     }
 
     /// The context whose type info is `info`, found by the info's address.
-    pub(crate) fn context<T: Any>(self, info: &'static ContextTypeInfo) -> Option<&'static T> {
-        self.record().head.contexts.find::<T>(info)
+    pub(crate) fn context<T: Any>(self, info: &'static ContextTypeInfo) -> Option<ContextGuard<T>> {
+        let record = self.record()?;
+        let value = record.head.contexts.find::<T>(info)?;
+        Some(ContextGuard::new(record, value))
     }
 
     /// `WdfIoQueueCreate`.
@@ -437,8 +529,12 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         allow_zero_length: bool,
         default_queue: bool,
     ) -> NtResult<QueueHandle> {
-        let record = self.record();
-        let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let record = self.record().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let device = record
+            .head
+            .cell
+            .hold()
+            .ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         if default_queue && record.ready.load(Ordering::Acquire) {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
@@ -452,6 +548,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         )?;
         if default_queue && let Some(raw) = queue.peek() {
             record.default_queue.store(raw, Ordering::Release);
+            *record.default_queue_handle.lock() = Some((queue, dispatch));
         }
         Ok(queue)
     }
@@ -462,7 +559,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         queue: QueueHandle,
         request_type: RequestType,
     ) -> NtResult {
-        let record = self.record();
+        let record = self.record().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
         let (device, raw_queue) = self.live_pair(queue)?;
         if record.ready.load(Ordering::Acquire) {
             return Err(NtStatus::INVALID_DEVICE_STATE);
@@ -500,8 +597,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// Registers a callback for the device's `EvtCleanupCallback`.
     pub(crate) fn on_cleanup(self, callback: fn(&D)) -> NtResult {
-        try_push(&mut self.record().cleanup.lock(), callback)
-            .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)
+        let record = self.record().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        try_push(&mut record.cleanup.lock(), callback).map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)
     }
 
     /// `WdfDeviceCreateSymbolicLink`.
@@ -540,9 +637,9 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfControlFinishInitializing`, for a control device (a PnP device is finished by the
     /// framework when `EvtDriverDeviceAdd` returns: `end_fdo_init`).
     pub(crate) fn finish_initializing(self) {
-        let record = self.record();
+        let Some(record) = self.record() else { return };
         record.ready.store(true, Ordering::Release);
-        if let (false, Some(device)) = (record.pnp, self.device()) {
+        if let (false, Some(device)) = (record.pnp, record.head.cell.hold()) {
             // SAFETY: a live control device.
             unsafe {
                 call_unsafe_wdf_function_binding!(WdfControlFinishInitializing, device.raw());
@@ -572,7 +669,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// image's `WDFDRIVER` (what `WdfGetDriver` returns).
     pub(crate) fn create_control_device_later(
         init: &ControlDeviceSettings,
-        file: Option<&'static dyn FileEvents<D>>,
+        file: &mut Option<FileEventsBox<D>>,
         request_context: Option<RequestContextSpec>,
     ) -> NtResult<Self> {
         let driver = super::image()
@@ -585,7 +682,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     /// `WdfObjectDelete` of a control device (KMDF deletes PnP devices itself): its queues and
     /// the device go now; other handles to it find it gone.
     pub(crate) fn delete_control_device(self) -> NtResult {
-        if self.record().pnp {
+        if self.record().is_none_or(|record| record.pnp) {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
         let device = self.device().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
@@ -604,14 +701,17 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             call_unsafe_wdf_function_binding!(WdfIoQueueRetrieveNextRequest, queue, &mut request)
         };
         NtStatus::from_raw(status).ok()?;
-        super::request_context::init_request_context(request, self.record().request_context());
+        let spec = self.record().and_then(|record| record.request_context());
+        super::request_context::init_request_context(request, spec);
         RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
     }
 
     /// `WdfDeviceGetDefaultQueue`, if the default queue dispatches as `dispatch`.
     pub(crate) fn default_queue(self, dispatch: DispatchType) -> Option<QueueHandle> {
-        let device = self.device()?;
-        queue::default_queue_of::<D>(device.raw(), dispatch)
+        let record = self.record()?;
+        let device = record.head.cell.hold()?;
+        let created = *record.default_queue_handle.lock();
+        queue::default_queue_of(device.raw(), created, dispatch)
     }
 
     /// `WdfIoQueueRetrieveRequestByFileObject`: the first request of the open `file` in a
@@ -635,7 +735,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             )
         };
         NtStatus::from_raw(status).ok()?;
-        super::request_context::init_request_context(request, self.record().request_context());
+        let spec = self.record().and_then(|record| record.request_context());
+        super::request_context::init_request_context(request, spec);
         RequestHandle::accept(request).ok_or(NtStatus::NO_MORE_ENTRIES)
     }
 
@@ -656,7 +757,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 
     /// The device's default I/O target (`WdfDeviceGetIoTarget`), when it has one.
     pub(crate) fn default_io_target(self) -> Option<super::request::IoTargetHandle> {
-        super::request::IoTargetHandle::of_device(&self.0.head.cell)
+        super::request::IoTargetHandle::of_device(self.ticket())
     }
 
     /// `WdfIoQueueStopSynchronously`, which waits, so PASSIVE_LEVEL only (refused above it,
@@ -716,16 +817,22 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
 /// queues, children of the device, were cleaned up before).
 unsafe extern "C" fn evt_device_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
-        // SAFETY: records are kept until the driver unloads.
+        // SAFETY: the record lives until the device's destroy callback retires it, and this
+        // is the device's own callback.
         let Some(record) = (unsafe { record_of::<DeviceRecord<D>>(object).as_ref() }) else {
             return;
         };
         // KMDF disposed the device: from now on the crate's handles find no device.
         record.head.cell.close();
         if let Some(driver) = driver::<D>() {
-            let callbacks: Vec<fn(&D)> = record.cleanup.lock().clone();
-            for callback in callbacks {
+            // One at a time, outside the lock (a callback may register another), with no copy
+            // of the list (which would allocate).
+            let mut index = 0;
+            loop {
+                let next = record.cleanup.lock().get(index).copied();
+                let Some(callback) = next else { break };
                 callback(driver);
+                index += 1;
             }
         }
         record.head.contexts.cleanup();
@@ -733,13 +840,19 @@ unsafe extern "C" fn evt_device_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
 }
 
 /// The device's `EvtDestroyCallback`: the object no longer points to its record (whose cell was
-/// cleared at cleanup; a device whose creation failed half-way has no cleanup, so again here).
+/// cleared at cleanup; a device whose creation failed half-way has no cleanup, so again here),
+/// and the record is retired: freed now, or by the last caller inside it.
 unsafe extern "C" fn evt_device_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
-        // SAFETY: records are kept until the driver unloads.
-        if let Some(record) = unsafe { record_of::<DeviceRecord<D>>(object).as_ref() } {
+        // SAFETY: the record lives until it is retired below; this is the device's own
+        // callback, its last.
+        let ticket = unsafe { record_of::<DeviceRecord<D>>(object).as_ref() }.map(|record| {
             record.head.cell.close();
-        }
+            record.this
+        });
         publish_record::<DeviceRecord<D>>(object, ptr::null());
+        if let Some(ticket) = ticket {
+            ticket.retire();
+        }
     });
 }

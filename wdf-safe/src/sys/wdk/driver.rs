@@ -14,7 +14,6 @@ use super::wdk_sys::{
     WDF_OBJECT_ATTRIBUTES, WDFDRIVER, WDFOBJECT, call_unsafe_wdf_function_binding,
 };
 use super::{DeviceHandle, device, enum_flags, guarded, image, install_image, uninstall_image};
-use crate::sys::FileEvents;
 use crate::sys::{ControlDeviceSettings, DriverCallbacks};
 use core::any::TypeId;
 use wdm_compat::{NtResult, NtStatus};
@@ -62,7 +61,7 @@ impl<D: DriverCallbacks> DriverHandle<'_, '_, D> {
     pub(crate) fn create_control_device(
         &mut self,
         init: &ControlDeviceSettings,
-        file: Option<&'static dyn FileEvents<D>>,
+        file: &mut Option<crate::sys::FileEventsBox<D>>,
         request_context: Option<crate::sys::RequestContextSpec>,
     ) -> NtResult<DeviceHandle<D>> {
         device::create_control_device(self.driver, init, file, request_context)

@@ -10,13 +10,15 @@
 use alloc::boxed::Box;
 use core::any::Any;
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use super::device::{DeviceHandle, DeviceRecord};
 use super::driver::driver;
 use super::live::Held;
+use super::record::Entered;
 use super::request::{RequestHandle, refuse};
 use super::wdk_sys::{self, WDFDEVICE, WDFFILEOBJECT, WDFOBJECT, WDFREQUEST};
-use super::{RECORD, attributes, guarded, keep, publish_record, record_of};
+use super::{RECORD, attributes, guarded, publish_record, record_of};
 use crate::sys::{DriverCallbacks, FileEvents, RequestType};
 use wdm_compat::memory::try_box;
 use wdm_compat::{NtResult, NtStatus};
@@ -38,12 +40,66 @@ struct FileRecord {
     context: FileContext,
 }
 
-/// Keeps a device's file callbacks until the driver unloads (the device's record points to
-/// them).
+/// A device's file callbacks, boxed for its record, which takes them over (boxed twice, so
+/// the record's cell holds a thin pointer and taking them over allocates nothing).
+pub(crate) struct FileEventsBox<D: DriverCallbacks>(Box<Box<dyn FileEvents<D>>>);
+
+impl<D: DriverCallbacks> FileEventsBox<D> {
+    /// The callbacks, for the init's settings.
+    pub(super) fn get(&self) -> &dyn FileEvents<D> {
+        &**self.0
+    }
+}
+
+/// Boxes a device's file callbacks (`STATUS_INSUFFICIENT_RESOURCES` when the pool is short).
 pub(crate) fn keep_file_events<D: DriverCallbacks, E: FileEvents<D>>(
     events: E,
-) -> NtResult<&'static dyn FileEvents<D>> {
-    Ok(keep(events)?)
+) -> NtResult<FileEventsBox<D>> {
+    let inner: Box<dyn FileEvents<D>> =
+        try_box(events).map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+    let outer = try_box(inner).map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+    Ok(FileEventsBox(outer))
+}
+
+/// Where a device record keeps its file callbacks: set before any file callback of the device
+/// can run (before `WdfDeviceCreate` for an FDO; before a control device is finished
+/// initializing, when nothing can open it), read by the file callbacks while the record
+/// lives, freed with the record.
+pub(super) struct FileEventsCell<D: DriverCallbacks>(AtomicPtr<Box<dyn FileEvents<D>>>);
+
+impl<D: DriverCallbacks> FileEventsCell<D> {
+    pub(super) const fn empty() -> Self {
+        Self(AtomicPtr::new(ptr::null_mut()))
+    }
+
+    /// Puts `events` in the cell, dropping any set before. The caller makes sure no file
+    /// callback of the device can run yet, so none holds the old ones.
+    pub(super) fn set_before_opens(&self, events: FileEventsBox<D>) {
+        let old = self.0.swap(Box::into_raw(events.0), Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: from `Box::into_raw` just like the new one; no file callback can be
+            // reading it (above).
+            drop(unsafe { Box::from_raw(old) });
+        }
+    }
+
+    /// The callbacks, while the record (and so the cell) lives.
+    pub(super) fn get(&self) -> Option<&dyn FileEvents<D>> {
+        // SAFETY: null or a box this cell owns until its drop (replaced only while no file
+        // callback runs); the reference borrows the cell.
+        let events = unsafe { self.0.load(Ordering::Acquire).as_ref() }?;
+        Some(&**events)
+    }
+}
+
+impl<D: DriverCallbacks> Drop for FileEventsCell<D> {
+    fn drop(&mut self) {
+        let events = *self.0.get_mut();
+        if !events.is_null() {
+            // SAFETY: from `Box::into_raw` in `set_before_opens`, freed once, here.
+            drop(unsafe { Box::from_raw(events) });
+        }
+    }
 }
 
 /// A `WDFFILEOBJECT` lent to a callback (or found from a request the driver owns): not an
@@ -77,7 +133,7 @@ impl FileRef {
 /// The `WDF_FILEOBJECT_CONFIG` and file-object attributes for `events` (`None`: only
 /// `EvtFileClose`, for [`DriverCallbacks::file_close`]).
 pub(super) fn file_config<D: DriverCallbacks>(
-    events: Option<&'static dyn FileEvents<D>>,
+    events: Option<&dyn FileEvents<D>>,
 ) -> (
     wdk_sys::WDF_FILEOBJECT_CONFIG,
     Option<wdk_sys::WDF_OBJECT_ATTRIBUTES>,
@@ -105,14 +161,17 @@ pub(super) fn file_config<D: DriverCallbacks>(
     (config, attributes)
 }
 
-/// The device's record and the driver, for a callback of `device`.
+/// The device's record, entered for the callback (the driver's code in it may delete the
+/// device), and the driver, for a callback of a file object of `device`.
 fn record_and_driver<D: DriverCallbacks>(
     device: WDFDEVICE,
-) -> Option<(&'static DeviceRecord<D>, &'static D)> {
-    // SAFETY: device records are kept until the driver unloads; every device of the image has
-    // a `DeviceRecord<D>` with the image's one driver type.
+) -> Option<(Entered<DeviceRecord<D>>, &'static D)> {
+    // SAFETY: a device record lives until the device's destroy callback, which comes after
+    // its file objects' callbacks have begun (they are its children); every device of the
+    // image has a `DeviceRecord<D>` with the image's one driver type. The reference is used
+    // only to enter the record.
     let record = unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }?;
-    Some((record, driver::<D>()?))
+    Some((record.enter()?, driver::<D>()?))
 }
 
 /// `WdfFileObjectGetDevice`.
@@ -154,7 +213,7 @@ unsafe extern "C" fn evt_device_file_create<D: DriverCallbacks>(
         // deletes the file object then, `CreateCompleted`), or forward it to be completed
         // elsewhere: a reference keeps the object, and its context, until the callback is done.
         let _held = Held::lent(file.0);
-        events.create(driver, DeviceHandle::of(record), file, request);
+        events.create(driver, DeviceHandle::of(&record), file, request);
     });
 }
 
@@ -168,7 +227,7 @@ unsafe extern "C" fn evt_file_cleanup<D: DriverCallbacks>(file: WDFFILEOBJECT) {
         if let Some((record, driver)) = record_and_driver::<D>(device_of(file))
             && let Some(events) = record.file_events()
         {
-            events.cleanup(driver, DeviceHandle::of(record), lent);
+            events.cleanup(driver, DeviceHandle::of(&record), lent);
         }
     });
 }
@@ -188,7 +247,7 @@ pub(super) unsafe extern "C" fn evt_file_close<D: DriverCallbacks>(file: WDFFILE
         if let Some((record, _)) = record_and_driver::<D>(device_of(file))
             && let Some(events) = record.file_events()
         {
-            events.close(driver, DeviceHandle::of(record), lent);
+            events.close(driver, DeviceHandle::of(&record), lent);
         }
     });
 }

@@ -75,7 +75,8 @@ impl RequestHandle {
         let device = device_of(queue);
         // The device record starts with its `ObjectHead` (`repr(C)`).
         let head = record_of::<ObjectHead<wdk_sys::WDFDEVICE__>>(device.cast());
-        // SAFETY: records are kept until the driver unloads.
+        // SAFETY: the request's device lives while the driver owns the request, and so does
+        // its record.
         let head = unsafe { head.as_ref() }.ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
         let connect = self.connect_data().ok_or(NtStatus::BUFFER_TOO_SMALL)?;
         // SAFETY: a live device of this driver's (the request's queue's).
@@ -90,6 +91,8 @@ impl RequestHandle {
                 .allocate(&CONNECTION, || Connection(SpinLock::new(None)), None)
                 .or_else(|status| head.contexts.find::<Connection>(&CONNECTION).ok_or(status))?,
         };
+        // SAFETY: a context of the record, which lives for this call (above).
+        let connection = unsafe { connection.as_ref() };
         let mut upper = connection.0.lock();
         if upper.is_some() {
             return Err(NtStatus::SHARING_VIOLATION);
@@ -126,9 +129,11 @@ impl RequestHandle {
     pub(crate) fn unhook_keyboard_connect(&self) {
         let Some(queue) = self.queue() else { return };
         let head = record_of::<ObjectHead<wdk_sys::WDFDEVICE__>>(device_of(queue).cast());
-        // SAFETY: records are kept until the driver unloads.
-        let Some(connection) =
-            unsafe { head.as_ref() }.and_then(|head| head.contexts.find::<Connection>(&CONNECTION))
+        // SAFETY: the request's device lives while the driver owns the request, and so does
+        // its record and the record's contexts.
+        let Some(connection) = unsafe { head.as_ref() }
+            .and_then(|head| head.contexts.find::<Connection>(&CONNECTION))
+            .map(|connection| unsafe { connection.as_ref() })
         else {
             return;
         };
@@ -225,16 +230,19 @@ unsafe extern "C" fn service_callback<D: KeyboardHook>(
         // The driver first: `driver_of_type::<D>()` is `None` unless this image's driver is a
         // `D`, so the record is read as `DeviceRecord<D>` only when it is one.
         let driver = driver_of_type::<D>()?;
-        // SAFETY: device records are kept until the driver unloads; the device is this
-        // driver's (it hooked the connect).
-        let record = unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }?;
+        // SAFETY: the port driver calls this while the device it was connected to is there
+        // (it is disconnected before the stack is removed), so the device's record lives;
+        // the device is this driver's (it hooked the connect).
+        // Entered for the call: the driver's code may delete the device.
+        let record = unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }?.enter()?;
         let upper = record
             .head
             .contexts
             .find::<Connection>(&CONNECTION)
-            .and_then(|connection| *connection.0.lock())?;
+            // SAFETY: a context of the record, which the guard keeps.
+            .and_then(|connection| *unsafe { connection.as_ref() }.0.lock())?;
         if let Some(keys) = keys {
-            driver.keystrokes(DeviceHandle::of(record), keys);
+            driver.keystrokes(DeviceHandle::of(&record), keys);
         }
         Some(upper)
     });

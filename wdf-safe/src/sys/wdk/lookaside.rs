@@ -17,9 +17,10 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::ptr::{self, NonNull};
 
+use super::contexts::ObjectHead;
 use super::device::DeviceHandle;
-use super::live::LiveCell;
 use super::memory::{delete_and_release, parented, reference};
+use super::record::Ticket;
 use super::wdk_sys::{self, WDFLOOKASIDE, WDFMEMORY, call_unsafe_wdf_function_binding};
 use crate::sys::DriverCallbacks;
 use wdm_compat::{NtResult, NtStatus};
@@ -39,7 +40,7 @@ pub(crate) struct LookasideHandle {
     /// Each new block's `WDFMEMORY` is committed under the device (`FxObject::Commit` with the
     /// list's memory attributes reads the parent's handle): the device is held around it, and
     /// a list kept past the device's removal gives no more blocks.
-    device: &'static LiveCell<wdk_sys::WDFDEVICE__>,
+    device: Ticket<()>,
 }
 
 // SAFETY: a framework handle; KMDF's lookaside lists serve any thread at ≤ DISPATCH_LEVEL, and
@@ -96,7 +97,7 @@ impl LookasideHandle {
         Ok(Self {
             list,
             paged,
-            device: device.cell(),
+            device: device.ticket(),
         })
     }
 
@@ -111,7 +112,11 @@ impl LookasideHandle {
             return Err((value, NtStatus::INVALID_DEVICE_REQUEST));
         }
         // The memory object's parent, held for the call (see `device`).
-        let Some(_device) = self.device.hold() else {
+        // SAFETY: a device ticket, erased from a `DeviceRecord<D>` (`repr(C)`, `ObjectHead`
+        // first).
+        let held = unsafe { self.device.enter_head::<ObjectHead<wdk_sys::WDFDEVICE__>>() }
+            .and_then(|head| head.cell.hold());
+        let Some(_device) = held else {
             return Err((value, NtStatus::DELETE_PENDING));
         };
         let mut memory: WDFMEMORY = ptr::null_mut();

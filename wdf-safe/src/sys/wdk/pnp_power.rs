@@ -46,15 +46,18 @@ pub(super) fn event_callbacks<D: DriverCallbacks>(
 /// the device has no record or the driver is gone (nothing of the driver's can run then).
 fn raise<D: DriverCallbacks>(device: WDFDEVICE, event: PnpEvent, state: PowerState) -> NTSTATUS {
     guarded(NtStatus::SUCCESS.to_raw(), || {
-        // SAFETY: device records are kept until the driver unloads, after every device is
-        // gone; the framework calls these callbacks only for a device the crate created.
-        let Some(record) = (unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }) else {
+        // SAFETY: a device record lives until the device's destroy callback, after these; the
+        // framework calls them only for a device the crate created.
+        // Entered for the callback: the driver's code may delete the device.
+        let Some(record) = (unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() })
+            .and_then(DeviceRecord::enter)
+        else {
             return NtStatus::SUCCESS.to_raw();
         };
         let (Some(driver), Some(callbacks)) = (driver::<D>(), record.pnp_power_callbacks()) else {
             return NtStatus::SUCCESS.to_raw();
         };
-        match callbacks.call(event, driver, DeviceHandle::of(record), state) {
+        match callbacks.call(event, driver, DeviceHandle::of(&record), state) {
             Ok(()) => NtStatus::SUCCESS.to_raw(),
             Err(status) => status.to_raw(),
         }

@@ -7,13 +7,14 @@ use core::ptr;
 use super::contexts::ObjectHead;
 use super::driver::driver;
 use super::live::Held;
+use super::record::{ContextGuard, Entered, Ticket};
 use super::request::{RequestHandle, RequestRef, refuse, request_type_of};
 use super::wdk_sys::{
     self, WDF_IO_QUEUE_CONFIG, WDFDEVICE, WDFOBJECT, WDFQUEUE, WDFREQUEST,
     call_unsafe_wdf_function_binding,
 };
 use super::{
-    RECORD, attributes, guarded, keep, publish_record, record_of, register_queue, registered_queue,
+    RECORD, attributes, guarded, publish_record, record_of, register_queue, registered_queue,
     unregister_queue,
 };
 use crate::sys::{
@@ -21,12 +22,14 @@ use crate::sys::{
 };
 use wdm_compat::{NtResult, NtStatus};
 
-/// The crate's record of a queue (kept until the driver unloads): the queue until KMDF disposes
-/// it and the queue's typed contexts (its [`ObjectHead`], first: a request reaches the contexts
-/// of its queue without knowing `D`), and the driver's callbacks.
+/// The crate's record of a queue (in a slot until the queue is destroyed and no caller is
+/// inside it): the queue until KMDF disposes it, the record's ticket and the queue's typed
+/// contexts (its [`ObjectHead`], first: a request reaches the contexts of its queue without
+/// knowing `D`), and the driver's callbacks.
 #[repr(C)]
 struct QueueRecord<D: DriverCallbacks> {
     head: ObjectHead<wdk_sys::WDFQUEUE__>,
+    this: Ticket<Self>,
     /// How the queue dispatches (the kind its typed handle names).
     dispatch: DispatchType,
     callbacks: D::Queue,
@@ -34,24 +37,55 @@ struct QueueRecord<D: DriverCallbacks> {
     request_context: Option<super::request_context::RequestContextSpec>,
 }
 
-/// `WDFQUEUE`: the head of its record, whose cell is cleared when KMDF disposes the queue.
+/// `WDFQUEUE`: a ticket to its record (erased: the handle does not name the driver type),
+/// whose cell is cleared when KMDF disposes the queue and which finds nothing once the queue
+/// is destroyed.
 #[derive(Clone, Copy)]
-pub(crate) struct QueueHandle(&'static ObjectHead<wdk_sys::WDFQUEUE__>);
+pub(crate) struct QueueHandle(Ticket<()>);
+
+/// A claimed synchronous stop or purge of a queue (see [`QueueHandle::begin_transition`]),
+/// ended when dropped; it keeps the queue's record.
+pub(super) struct QueueTransition(Entered<ObjectHead<wdk_sys::WDFQUEUE__>>);
+
+impl Drop for QueueTransition {
+    fn drop(&mut self) {
+        self.0
+            .transition
+            .store(false, core::sync::atomic::Ordering::Release);
+    }
+}
 
 impl QueueHandle {
-    /// The queue, held by a reference for the call; `None` once KMDF disposed it.
-    pub(super) fn hold(self) -> Option<Held<wdk_sys::WDFQUEUE__>> {
-        self.0.cell.hold()
+    /// The queue's record head, kept while the guard lives.
+    fn head(self) -> Option<Entered<ObjectHead<wdk_sys::WDFQUEUE__>>> {
+        // SAFETY: queue tickets are erased from `Ticket<QueueRecord<D>>`, which is `repr(C)`
+        // with its `ObjectHead` first.
+        unsafe { self.0.enter_head() }
     }
 
-    /// Claims the queue for a synchronous stop or purge; `None` while another runs.
-    pub(super) fn begin_transition(self) -> Option<super::contexts::Transition<'static>> {
-        self.0.begin_transition()
+    /// The queue, held by a reference for the call; `None` once KMDF disposed it.
+    pub(super) fn hold(self) -> Option<Held<wdk_sys::WDFQUEUE__>> {
+        self.head()?.cell.hold()
+    }
+
+    /// Claims the queue for a synchronous stop or purge; `None` while another runs (KMDF turns
+    /// a second idle request into bug check WDF_QUEUE_FATAL_ERROR) or once the queue is gone.
+    pub(super) fn begin_transition(self) -> Option<QueueTransition> {
+        let head = self.head()?;
+        head.transition
+            .compare_exchange(
+                false,
+                true,
+                core::sync::atomic::Ordering::AcqRel,
+                core::sync::atomic::Ordering::Acquire,
+            )
+            .ok()?;
+        Some(QueueTransition(head))
     }
 
     /// The queue's handle, for identity only (no call may be made with it).
     pub(super) fn peek(self) -> Option<WDFQUEUE> {
-        self.0.cell.peek()
+        self.head()?.cell.peek()
     }
 
     /// Attaches a context of type `T` to the queue, initialised in place.
@@ -60,13 +94,17 @@ impl QueueHandle {
         info: &'static ContextTypeInfo,
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
-        self.0.contexts.allocate(info, init, cleanup)
+    ) -> NtResult<ContextGuard<T>> {
+        let head = self.head().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
+        let value = head.contexts.allocate(info, init, cleanup)?;
+        Ok(ContextGuard::new(head, value))
     }
 
     /// The queue's context whose type info is `info`.
-    pub(crate) fn context<T: Any>(self, info: &'static ContextTypeInfo) -> Option<&'static T> {
-        self.0.contexts.find::<T>(info)
+    pub(crate) fn context<T: Any>(self, info: &'static ContextTypeInfo) -> Option<ContextGuard<T>> {
+        let head = self.head()?;
+        let value = head.contexts.find::<T>(info)?;
+        Some(ContextGuard::new(head, value))
     }
 
     /// `WdfIoQueueGetState`'s `QueueRequests` (0 once the queue is gone).
@@ -146,13 +184,15 @@ pub(super) fn create<D: DriverCallbacks>(
         config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
     }
     let synchronized = callbacks.synchronized();
-    // Kept before the framework call, so nothing can fail after it (inert if it fails).
-    let queue_record = keep(QueueRecord::<D> {
-        head: ObjectHead::new(),
+    // Made before the framework call, so nothing can fail after it (retired if it fails).
+    let ticket = Ticket::new(|this: Ticket<QueueRecord<D>>| QueueRecord::<D> {
+        head: ObjectHead::new(this.erase()),
+        this,
         dispatch,
         callbacks,
         request_context,
     })?;
+    let queue_record = ticket.enter().ok_or(NtStatus::INVALID_DEVICE_STATE)?;
     let mut attributes = attributes(
         &RECORD,
         Some(evt_queue_cleanup::<D>),
@@ -174,17 +214,22 @@ pub(super) fn create<D: DriverCallbacks>(
             &mut queue
         )
     };
-    NtStatus::from_raw(status).ok()?;
+    if let Err(status) = NtStatus::from_raw(status).ok() {
+        drop(queue_record);
+        ticket.retire();
+        return Err(status);
+    }
     queue_record.head.cell.set(queue);
-    publish_record(queue.cast(), ptr::from_ref(queue_record));
-    register_queue(queue.cast(), ptr::from_ref(queue_record).cast());
-    Ok(QueueHandle(&queue_record.head))
+    publish_record(queue.cast(), ptr::from_ref(&*queue_record));
+    register_queue(queue.cast(), ptr::from_ref(&*queue_record).cast());
+    Ok(QueueHandle(ticket.erase()))
 }
 
 /// Whether the crate's queue `queue` takes requests of `request_type` (a manual queue takes
 /// any: it has no callbacks).
 pub(super) fn accepts<D: DriverCallbacks>(queue: WDFQUEUE, request_type: RequestType) -> bool {
-    // SAFETY: a queue the crate created points to its kept record until it is destroyed.
+    // SAFETY: a queue the crate created points to its record until it is destroyed, and the
+    // caller holds the queue.
     let record = unsafe { record_of::<QueueRecord<D>>(queue.cast()).as_ref() };
     record.is_some_and(|q| {
         q.callbacks.handles(request_type)
@@ -214,16 +259,20 @@ fn present<D: DriverCallbacks>(
 }
 
 /// The queue's record (listed by handle, or past the list's slots in its context) and the
-/// driver's value.
-fn record_and_driver<D: DriverCallbacks>(
+/// driver's value, for a callback of the queue (`'a`: the callback).
+fn record_and_driver<'a, D: DriverCallbacks>(
     queue: WDFQUEUE,
-) -> Option<(&'static QueueRecord<D>, &'static D)> {
+) -> Option<(&'a QueueRecord<D>, &'static D)> {
     let record = registered_queue(queue.cast()).map_or_else(
         || record_of::<QueueRecord<D>>(queue.cast()),
         <*const _>::cast,
     );
-    // SAFETY: records are kept until the driver unloads; every queue of this image has a
-    // `QueueRecord<D>` with this `D`, the image's only driver type.
+    // SAFETY: a queue's record lives until its destroy callback, and KMDF holds a reference on
+    // the queue around each callback into the driver ("All callbacks into the device driver
+    // acquire and release a reference on the queue", `FxIoQueue::Dispose`,
+    // shared/irphandlers/io/fxioqueue.cpp), so the destroy waits for the callback even when
+    // the driver deletes the queue, or its device, from inside it; every queue of this image
+    // has a `QueueRecord<D>` with this `D`, the image's only driver type.
     let record = unsafe { record.as_ref() }?;
     Some((record, driver::<D>()?))
 }
@@ -328,7 +377,7 @@ unsafe extern "C" fn evt_io_internal_device_control<D: DriverCallbacks>(
 /// The queue's `EvtCleanupCallback`.
 unsafe extern "C" fn evt_queue_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
-        // SAFETY: records are kept until the driver unloads.
+        // SAFETY: the record lives until the queue's destroy callback; this is its cleanup.
         let record = unsafe { record_of::<QueueRecord<D>>(object).as_ref() };
         if let Some(record) = record {
             // KMDF disposed the queue: from now on the crate's handles find no queue.
@@ -344,35 +393,35 @@ unsafe extern "C" fn evt_queue_cleanup<D: DriverCallbacks>(object: WDFOBJECT) {
 }
 
 /// The queue's `EvtDestroyCallback`: the object no longer points to its record (whose cell was
-/// cleared at cleanup).
+/// cleared at cleanup), and the record is retired: freed now, or by the last caller inside.
 unsafe extern "C" fn evt_queue_destroy<D: DriverCallbacks>(object: WDFOBJECT) {
     guarded((), || {
-        // SAFETY: records are kept until the driver unloads.
-        if let Some(record) = unsafe { record_of::<QueueRecord<D>>(object).as_ref() } {
+        // SAFETY: the record lives until it is retired below; this is the queue's last
+        // callback.
+        let ticket = unsafe { record_of::<QueueRecord<D>>(object).as_ref() }.map(|record| {
             record.head.cell.close();
-        }
+            record.this
+        });
         unregister_queue(object);
         publish_record::<QueueRecord<D>>(object, ptr::null());
+        if let Some(ticket) = ticket {
+            ticket.retire();
+        }
     });
 }
 
 /// `WdfDeviceGetDefaultQueue`: the default queue of `device` (live, held by the caller), if it
-/// is one the crate created with `dispatch`.
-pub(super) fn default_queue_of<D: DriverCallbacks>(
+/// is `created`, the crate's default queue of the device, and dispatches as `dispatch`. The
+/// queue is named by its ticket, which the device's record kept when it was created: KMDF
+/// destroys a device's queues before the device is disposed, so the queue's record is not
+/// read through the handle the framework returns, only compared with it.
+pub(super) fn default_queue_of(
     device: WDFDEVICE,
+    created: Option<(QueueHandle, DispatchType)>,
     dispatch: DispatchType,
 ) -> Option<QueueHandle> {
     // SAFETY: a live device of this driver's.
     let queue = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetDefaultQueue, device) };
-    if queue.is_null() {
-        return None;
-    }
-    let record = registered_queue(queue.cast()).map_or_else(
-        || record_of::<QueueRecord<D>>(queue.cast()),
-        <*const _>::cast,
-    );
-    // SAFETY: records are kept until the driver unloads; every queue of this image has a
-    // `QueueRecord<D>` with this `D`, the image's only driver type.
-    let record: &'static QueueRecord<D> = unsafe { record.as_ref() }?;
-    (record.dispatch == dispatch).then_some(QueueHandle(&record.head))
+    let (handle, kind) = created?;
+    (!queue.is_null() && kind == dispatch && handle.peek() == Some(queue)).then_some(handle)
 }

@@ -9,8 +9,9 @@ use core::ptr::{self, NonNull};
 use super::contexts::ObjectHead;
 use super::device::DeviceRecord;
 use super::driver::driver_of_type;
-use super::live::{Held, LiveCell};
+use super::live::Held;
 use super::queue::QueueHandle;
+use super::record::{ContextGuard, Ticket};
 use super::wdk_sys::{
     self, PWDF_REQUEST_COMPLETION_PARAMS, WDF_REQUEST_PARAMETERS, WDF_REQUEST_SEND_OPTIONS,
     WDFCONTEXT, WDFIOTARGET, WDFREQUEST, call_unsafe_wdf_function_binding,
@@ -244,7 +245,7 @@ impl RequestHandle {
     pub(crate) fn queue_context<T: Any>(
         &self,
         info: &'static ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<ContextGuard<T>> {
         let queue = self.queue()?;
         // Every queue of the image is the crate's, with a `QueueRecord<D>` that starts with its
         // `ObjectHead` (`repr(C)`), whatever the driver type.
@@ -252,9 +253,13 @@ impl RequestHandle {
             || record_of::<ObjectHead<wdk_sys::WDFQUEUE__>>(queue.cast()),
             <*const _>::cast,
         );
-        // SAFETY: records are kept until the driver unloads.
-        let head = unsafe { head.as_ref() }?;
-        head.contexts.find::<T>(info)
+        // SAFETY: the request's queue lives while the driver owns the request, and so does its
+        // record (retired when the queue is destroyed).
+        let ticket = unsafe { head.as_ref() }?.ticket;
+        // SAFETY: the ticket of a `QueueRecord<D>`, `repr(C)` with its `ObjectHead` first.
+        let head = unsafe { ticket.enter_head::<ObjectHead<wdk_sys::WDFQUEUE__>>() }?;
+        let value = head.contexts.find::<T>(info)?;
+        Some(ContextGuard::new(head, value))
     }
 
     /// The context of type `T` (type info `info`) of the device of the request's queue
@@ -262,13 +267,17 @@ impl RequestHandle {
     pub(crate) fn device_context<T: Any>(
         &self,
         info: &'static ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<ContextGuard<T>> {
         let device = device_of(self.queue()?);
         // The device record starts with its `ObjectHead` (`repr(C)`), whatever the driver type.
         let head = record_of::<ObjectHead<wdk_sys::WDFDEVICE__>>(device.cast());
-        // SAFETY: records are kept until the driver unloads.
-        let head = unsafe { head.as_ref() }?;
-        head.contexts.find::<T>(info)
+        // SAFETY: the request's device lives while the driver owns the request, and so does
+        // its record (retired when the device is destroyed).
+        let ticket = unsafe { head.as_ref() }?.ticket;
+        // SAFETY: the ticket of a `DeviceRecord<D>`, `repr(C)` with its `ObjectHead` first.
+        let head = unsafe { ticket.enter_head::<ObjectHead<wdk_sys::WDFDEVICE__>>() }?;
+        let value = head.contexts.find::<T>(info)?;
+        Some(ContextGuard::new(head, value))
     }
 
     /// The default I/O target of the request's device, when it has one (a PnP FDO; KMDF gives
@@ -280,13 +289,14 @@ impl RequestHandle {
             return None;
         }
         let device = device_of(queue);
-        // The device record starts with its device cell (`repr(C)`), whatever the driver type.
-        let cell = record_of::<LiveCell<wdk_sys::WDFDEVICE__>>(device.cast());
-        // SAFETY: records are kept until the driver unloads.
-        let cell = unsafe { cell.as_ref() }?;
-        let target = IoTargetHandle(cell);
+        // The device record starts with its `ObjectHead` (`repr(C)`), whatever the driver type.
+        let head = record_of::<ObjectHead<wdk_sys::WDFDEVICE__>>(device.cast());
+        // SAFETY: the request's device lives while the driver owns the request, and so does
+        // its record.
+        let head = unsafe { head.as_ref() }?;
+        let target = IoTargetHandle(head.ticket);
         // The request is the driver's, so its device is not disposed: no reference needed.
-        let device = cell.peek()?;
+        let device = head.cell.peek()?;
         // SAFETY: the request's own device, alive while the driver owns the request.
         let raw = unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device) };
         (!raw.is_null()).then_some(target)
@@ -663,17 +673,20 @@ unsafe extern "C" fn evt_request_completion_unobserved(
     });
 }
 
-/// `WDFIOTARGET`: the default I/O target of a device, reached through the device's record
-/// (its device cell), so a target kept past the device's removal finds no device instead of a
-/// deleted one.
+/// `WDFIOTARGET`: the default I/O target of a device, reached through a ticket to the
+/// device's record (its device cell), so a target kept past the device's removal finds no
+/// device instead of a deleted one.
 #[derive(Clone, Copy)]
-pub(crate) struct IoTargetHandle(&'static LiveCell<wdk_sys::WDFDEVICE__>);
+pub(crate) struct IoTargetHandle(Ticket<()>);
 
 impl IoTargetHandle {
     /// `WdfDeviceGetIoTarget` of the device, and the device held by a reference for the send
     /// (the default target is the device's, so it stays while the device does).
     fn io_target(&self) -> Option<(Held<wdk_sys::WDFDEVICE__>, WDFIOTARGET)> {
-        let device = self.0.hold()?;
+        // SAFETY: the ticket of a `DeviceRecord<D>`, `repr(C)` with its `ObjectHead` first.
+        let head = unsafe { self.0.enter_head::<ObjectHead<wdk_sys::WDFDEVICE__>>() }?;
+        let device = head.cell.hold()?;
+        drop(head);
         // SAFETY: a held device, not disposed when the reference was taken.
         let target =
             unsafe { call_unsafe_wdf_function_binding!(WdfDeviceGetIoTarget, device.raw()) };
@@ -682,10 +695,10 @@ impl IoTargetHandle {
 }
 
 impl IoTargetHandle {
-    /// The default target of the device whose cell this is, when it has one (`None` for a
-    /// control device or once the device is gone).
-    pub(super) fn of_device(cell: &'static LiveCell<wdk_sys::WDFDEVICE__>) -> Option<Self> {
-        let handle = Self(cell);
+    /// The default target of the device whose record `ticket` names, when it has one (`None`
+    /// for a control device or once the device is gone).
+    pub(super) fn of_device(ticket: Ticket<()>) -> Option<Self> {
+        let handle = Self(ticket);
         handle.io_target().map(|_| handle)
     }
 
@@ -852,7 +865,7 @@ fn describe(
 
 impl core::fmt::Debug for IoTargetHandle {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_tuple("IoTarget").field(&self.0.peek()).finish()
+        f.debug_tuple("IoTarget").field(&self.0).finish()
     }
 }
 

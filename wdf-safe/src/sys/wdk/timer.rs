@@ -2,7 +2,7 @@
 
 use core::ptr;
 
-use super::child::{ChildRecord, evt_child};
+use super::child::{ChildHandle, ChildRecord, evt_child};
 use super::device::DeviceHandle;
 use super::wdk_sys::{self, WDF_TIMER_CONFIG, WDFTIMER, call_unsafe_wdf_function_binding};
 use crate::sys::DriverCallbacks;
@@ -11,8 +11,9 @@ use wdm_compat::{NtResult, NtStatus};
 /// 100 ns ticks per millisecond.
 const TICKS_PER_MS: i64 = 10_000;
 
-/// `WDFTIMER`: the cell of its record, cleared when KMDF disposes the timer (with its device).
-pub(crate) struct TimerHandle<D: DriverCallbacks>(&'static ChildRecord<D, wdk_sys::WDFTIMER__>);
+/// `WDFTIMER`: a ticket to its record, whose cell is cleared when KMDF disposes the timer (with
+/// its device).
+pub(crate) struct TimerHandle<D: DriverCallbacks>(ChildHandle<D, wdk_sys::WDFTIMER__>);
 
 impl<D: DriverCallbacks> Clone for TimerHandle<D> {
     fn clone(&self) -> Self {
@@ -29,7 +30,7 @@ impl<D: DriverCallbacks> TimerHandle<D> {
         info: &'static crate::sys::ContextTypeInfo,
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
+    ) -> NtResult<crate::sys::ContextGuard<T>> {
         self.0.allocate_context(info, init, cleanup)
     }
 
@@ -37,7 +38,7 @@ impl<D: DriverCallbacks> TimerHandle<D> {
     pub(crate) fn context<T: core::any::Any>(
         self,
         info: &'static crate::sys::ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<crate::sys::ContextGuard<T>> {
         self.0.context::<T>(info)
     }
 
@@ -78,14 +79,13 @@ impl<D: DriverCallbacks> TimerHandle<D> {
             )
         };
         NtStatus::from_raw(status).ok()?;
-        prepared.record.created(timer);
-        Ok(Self(prepared.record))
+        Ok(Self(prepared.created(timer)))
     }
 
     /// `WdfTimerStart`, due `due_ms` milliseconds from now: whether it was queued already
     /// (it is queued again, for the new time). `false` once the timer is gone.
     pub(crate) fn start(self, due_ms: u32) -> bool {
-        let Some(timer) = self.0.cell.hold() else {
+        let Some(timer) = self.0.hold() else {
             return false;
         };
         let due = -(i64::from(due_ms) * TICKS_PER_MS);
@@ -101,7 +101,7 @@ impl<D: DriverCallbacks> TimerHandle<D> {
         if wait && crate::sys::current_irql() > 0 {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
-        let Some(timer) = self.0.cell.hold() else {
+        let Some(timer) = self.0.hold() else {
             return Ok(false);
         };
         // SAFETY: a timer the crate created, held.

@@ -2,16 +2,14 @@
 
 use core::ptr;
 
-use super::child::{ChildRecord, evt_child};
+use super::child::{ChildHandle, ChildRecord, evt_child};
 use super::device::DeviceHandle;
 use super::wdk_sys::{self, WDF_WORKITEM_CONFIG, WDFWORKITEM, call_unsafe_wdf_function_binding};
 use crate::sys::DriverCallbacks;
 use wdm_compat::{NtResult, NtStatus};
 
-/// `WDFWORKITEM`: the cell of its record, cleared when KMDF disposes the item.
-pub(crate) struct WorkItemHandle<D: DriverCallbacks>(
-    &'static ChildRecord<D, wdk_sys::WDFWORKITEM__>,
-);
+/// `WDFWORKITEM`: a ticket to its record, whose cell is cleared when KMDF disposes the item.
+pub(crate) struct WorkItemHandle<D: DriverCallbacks>(ChildHandle<D, wdk_sys::WDFWORKITEM__>);
 
 impl<D: DriverCallbacks> Clone for WorkItemHandle<D> {
     fn clone(&self) -> Self {
@@ -28,7 +26,7 @@ impl<D: DriverCallbacks> WorkItemHandle<D> {
         info: &'static crate::sys::ContextTypeInfo,
         init: impl FnOnce() -> T,
         cleanup: Option<fn(&T)>,
-    ) -> NtResult<&'static T> {
+    ) -> NtResult<crate::sys::ContextGuard<T>> {
         self.0.allocate_context(info, init, cleanup)
     }
 
@@ -36,7 +34,7 @@ impl<D: DriverCallbacks> WorkItemHandle<D> {
     pub(crate) fn context<T: core::any::Any>(
         self,
         info: &'static crate::sys::ContextTypeInfo,
-    ) -> Option<&'static T> {
+    ) -> Option<crate::sys::ContextGuard<T>> {
         self.0.context::<T>(info)
     }
 
@@ -60,13 +58,12 @@ impl<D: DriverCallbacks> WorkItemHandle<D> {
             )
         };
         NtStatus::from_raw(status).ok()?;
-        prepared.record.created(item);
-        Ok(Self(prepared.record))
+        Ok(Self(prepared.created(item)))
     }
 
     /// `WdfWorkItemEnqueue`; nothing once the item is gone.
     pub(crate) fn enqueue(self) {
-        if let Some(item) = self.0.cell.hold() {
+        if let Some(item) = self.0.hold() {
             // SAFETY: a work item the crate created, held.
             unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemEnqueue, item.raw()) };
         }
@@ -78,7 +75,7 @@ impl<D: DriverCallbacks> WorkItemHandle<D> {
         if crate::sys::current_irql() > 0 {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
-        if let Some(item) = self.0.cell.hold() {
+        if let Some(item) = self.0.hold() {
             // SAFETY: a work item the crate created, held.
             unsafe { call_unsafe_wdf_function_binding!(WdfWorkItemFlush, item.raw()) };
         }
