@@ -64,6 +64,11 @@ impl<T: fmt::Debug> fmt::Debug for ContextRef<T> {
 
 /// A type usable as an object context; implement it with
 /// [`declare_context_type!`](crate::declare_context_type).
+///
+/// A context's `Drop` runs where its object's record is freed: in the object's destroy
+/// callback (PASSIVE_LEVEL for a device), or where the last [`ContextRef`] to it is dropped,
+/// which may be at DISPATCH_LEVEL or under a queue's callback lock. Keep it to what is allowed
+/// there (no waits, no paged memory).
 pub trait ContextType: Any + Send + Sync {
     /// The type's one type info; its address identifies the type.
     fn type_info() -> &'static ContextTypeInfo;

@@ -624,6 +624,11 @@ impl<D: KmdfDriver> Device<D, Ready> {
     /// deletes PnP devices itself, with their removal). Every copy of the handle finds it gone
     /// afterwards.
     ///
+    /// Not from inside one of the device's own queue callbacks: KMDF's dispose of the queue
+    /// waits until the queue's dispatch returns, which on that thread it never does (the
+    /// simulated verifier reports it). Delete it from another object's callback, as kbfiltr
+    /// does from its last keyboard's cleanup, or from a work item of another device.
+    ///
     /// IRQL: PASSIVE_LEVEL.
     ///
     /// # Errors

@@ -125,11 +125,12 @@ pub(crate) fn reference(cx: &Cx, handle: Handle) -> bool {
     }
 }
 
-/// A reference the framework takes on an object around a callback into the driver (`ADDREF` /
-/// `RELEASE`): a queue is not destroyed while one of its `EvtIo*` callbacks runs, even if the
-/// driver deletes it (or its device) from inside, as fxioqueue.cpp says of
-/// `DispatchRequestToDriver` ("All callbacks into the device driver acquire and release a
-/// reference on the queue", `FxIoQueue::Dispose`).
+/// A queue is not destroyed while one of its callbacks runs: KMDF delivers every queue
+/// callback from `FxIoQueue::DispatchEvents`, which counts its dispatchers (`m_Dispatching`),
+/// and `FxIoQueue::Dispose` waits (`m_FinishDisposing`) until the last one has left
+/// (fxioqueue.cpp). The simulation holds a reference around the callback for the same effect
+/// on the destroy; a deletion from inside the callback itself, which KMDF would wait on for
+/// ever, is reported (`before_cleanup`).
 pub(crate) struct AroundCallback<'a> {
     cx: &'a Cx,
     handle: Handle,
@@ -174,7 +175,18 @@ pub(crate) fn dereference(cx: &Cx, handle: Handle) -> bool {
 fn before_cleanup(cx: &Cx, handle: Handle, when: &str) {
     let kind = cx.lock().objects.get(handle).map(|o| o.body.kind());
     match kind {
-        Some(Kind::Queue) => super::queue::purge_synchronously(cx, handle, when),
+        Some(Kind::Queue) => {
+            if super::queue::in_callback_of(handle) {
+                cx.verifier_break(
+                    None,
+                    "a WDFQUEUE is deleted, with its device, from inside one of its own \
+                     callbacks: FxIoQueue::Dispose waits until the queue's dispatch has \
+                     returned (m_FinishDisposing), and that dispatch is this thread's, so KMDF \
+                     would wait for ever; delete the device from elsewhere (a work item)",
+                );
+            }
+            super::queue::purge_synchronously(cx, handle, when);
+        }
         Some(Kind::Timer) => super::timer::dispose(cx, handle),
         Some(Kind::WorkItem) => super::work_item::dispose(cx, handle),
         Some(Kind::Request) => {

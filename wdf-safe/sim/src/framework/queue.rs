@@ -436,7 +436,7 @@ impl Drop for Presenting {
 }
 
 /// Whether this thread is inside an `EvtIo*` callback of `queue`.
-fn in_callback_of(queue: Handle) -> bool {
+pub(crate) fn in_callback_of(queue: Handle) -> bool {
     PRESENTING.with(|p| p.borrow().contains(&queue))
 }
 

@@ -267,12 +267,12 @@ fn record_and_driver<'a, D: DriverCallbacks>(
         || record_of::<QueueRecord<D>>(queue.cast()),
         <*const _>::cast,
     );
-    // SAFETY: a queue's record lives until its destroy callback, and KMDF holds a reference on
-    // the queue around each callback into the driver ("All callbacks into the device driver
-    // acquire and release a reference on the queue", `FxIoQueue::Dispose`,
-    // shared/irphandlers/io/fxioqueue.cpp), so the destroy waits for the callback even when
-    // the driver deletes the queue, or its device, from inside it; every queue of this image
-    // has a `QueueRecord<D>` with this `D`, the image's only driver type.
+    // SAFETY: a queue's record lives until its destroy callback, and KMDF does not dispose,
+    // let alone destroy, a queue while one of its callbacks runs: every queue callback is
+    // delivered from `FxIoQueue::DispatchEvents`, which counts its dispatchers, and
+    // `FxIoQueue::Dispose` waits until the last has left (`m_FinishDisposing`,
+    // shared/irphandlers/io/fxioqueue.cpp); every queue of this image has a `QueueRecord<D>`
+    // with this `D`, the image's only driver type.
     let record = unsafe { record.as_ref() }?;
     Some((record, driver::<D>()?))
 }

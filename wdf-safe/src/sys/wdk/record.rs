@@ -223,7 +223,13 @@ impl<R: Send + Sync + 'static> Ticket<R> {
             _record: PhantomData,
         };
         let Ok(record) = try_box(make(ticket)) else {
-            slot.give_back();
+            // `make` may have kept its ticket: the slot moves on to the next generation.
+            let next = ticket.generation.wrapping_add(1);
+            slot.state
+                .store(u64::from(next) << GENERATION, Ordering::Release);
+            if next != 0 {
+                slot.give_back();
+            }
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
         };
         let record: NonNull<R> = NonNull::from(alloc::boxed::Box::leak(record));
