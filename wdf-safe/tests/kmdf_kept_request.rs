@@ -32,6 +32,9 @@ wdf_safe::declare_context_type!(Current);
 
 /// Ticks that found a kept request its cancel routine had taken.
 static LOST_TO_CANCEL: AtomicU32 = AtomicU32::new(0);
+/// The tests read `LOST_TO_CANCEL` before and after what they do, so they take turns (the
+/// harness runs tests in parallel, and another test's driver would count meanwhile).
+static TURNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 std::thread_local! {
     /// The cancel routine leaves the context alone, as if the timer on another processor had
@@ -120,6 +123,9 @@ fn tick_once(io: &IoManager) {
 
 #[test]
 fn the_timer_completes_the_kept_request_once_and_the_sequential_queue_moves_on() {
+    let _turn = TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let io = IoManager::new();
     let driver = io
         .load_driver("kept-echo", wdf_safe::entry_point::<Echo>())
@@ -142,6 +148,9 @@ fn the_timer_completes_the_kept_request_once_and_the_sequential_queue_moves_on()
 
 #[test]
 fn a_cancel_that_wins_completes_the_request_and_the_timer_finds_nothing_to_complete() {
+    let _turn = TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let io = IoManager::new();
     let driver = io
         .load_driver("kept-echo", wdf_safe::entry_point::<Echo>())
@@ -167,6 +176,9 @@ fn a_cancel_that_wins_completes_the_request_and_the_timer_finds_nothing_to_compl
 
 #[test]
 fn a_timer_that_took_the_request_before_the_cancel_finds_it_cancelled_and_leaves_it() {
+    let _turn = TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let io = IoManager::new();
     let driver = io
         .load_driver("kept-echo", wdf_safe::entry_point::<Echo>())
@@ -190,6 +202,9 @@ fn a_timer_that_took_the_request_before_the_cancel_finds_it_cancelled_and_leaves
 
 #[test]
 fn a_kept_request_outlives_its_device_and_finds_it_was_cancelled() {
+    let _turn = TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let io = IoManager::new();
     let driver = io
         .load_driver("kept-echo", wdf_safe::entry_point::<Echo>())
