@@ -12,9 +12,15 @@
 //! [`Entered`] guard: the record is dropped by [`retire`](Ticket::retire) (from the object's
 //! `EvtDestroyCallback`) when no one is inside, or else by the last guard to leave.
 //!
-//! The framework's own callbacks for an object reach its record through the object's `RECORD`
-//! context, without a ticket: KMDF calls none of them after the object's `EvtDestroyCallback`,
-//! which is where the record is retired.
+//! The framework's own callbacks for an object find its record through the object's `RECORD`
+//! context: KMDF calls none of them after the object's `EvtDestroyCallback`, which is where the
+//! record is retired. Those that run driver code which may delete the object (timer,
+//! work-item, file, PnP/power and keyboard callbacks) enter the record through its own ticket
+//! for the callback; a queue's callbacks need not, since KMDF disposes no queue while one of
+//! its callbacks runs (see `queue::record_and_driver`).
+//!
+//! At unload, [`unload`] frees the records still in slots (a `ContextRef` the driver forgot, or
+//! contexts that keep each other) while every slot exists, and only then are the slots freed.
 
 use core::marker::PhantomData;
 use core::ops::Deref;
