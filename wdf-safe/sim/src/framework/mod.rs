@@ -17,6 +17,7 @@ pub(crate) mod queue;
 pub(crate) mod queue_power;
 pub(crate) mod registry;
 pub(crate) mod request;
+pub(crate) mod send;
 pub(crate) mod serialization;
 pub(crate) mod timer;
 pub(crate) mod verifier;

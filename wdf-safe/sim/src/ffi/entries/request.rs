@@ -19,7 +19,7 @@ use crate::ffi::bindings::{
 use crate::ffi::memory::DriverPointer;
 use crate::framework::objects::{Handle, Kind};
 use crate::framework::request::{self, Buffer};
-use crate::framework::{Cx, created};
+use crate::framework::{Cx, created, send};
 
 fn raw<T>(handle: Handle) -> *mut T {
     core::ptr::without_provenance_mut(handle.raw())
@@ -156,7 +156,7 @@ pub(crate) unsafe extern "C" fn WdfRequestFormatRequestUsingCurrentType(
         "WdfRequestFormatRequestUsingCurrentType",
         raw_request,
     ) {
-        request::format_using_current_type(&cx, request);
+        send::format_using_current_type(&cx, request);
     }
 }
 
@@ -251,12 +251,12 @@ pub(crate) unsafe extern "C" fn WdfRequestSend(
         return fail(NtStatus::INVALID_DEVICE_STATE);
     };
     if synchronous {
-        return match request::send_synchronously(&cx, request, lower) {
+        return match send::send_synchronously(&cx, request, lower) {
             Ok(()) => 1,
             Err(status) => fail(status),
         };
     }
-    match request::send(&cx, request, lower, forget) {
+    match send::send(&cx, request, lower, forget) {
         Ok(()) => 1,
         Err(status) => {
             if status == NtStatus::INVALID_DEVICE_REQUEST {
