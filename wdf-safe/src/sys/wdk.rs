@@ -264,7 +264,7 @@ const fn enum_flags(flag: wdk_sys::_WDF_DRIVER_INIT_FLAGS::Type) -> u32 {
 // ---------------------------------------------------------------------------------------------
 // The image's statics.
 
-/// Anything the image keeps until the driver unloads.
+/// Anything the image keeps until the driver unloads (the record slots).
 trait Kept: Send + Sync {}
 
 impl<T: Send + Sync> Kept for T {}
@@ -288,10 +288,10 @@ impl Drop for KeptRecord {
     }
 }
 
-/// What a driver image keeps in its statics: the driver value, and every device and queue
-/// record made, kept (inert once its object is destroyed) until the `WDFDRIVER` is destroyed,
-/// so a `Device`, `Queue` or `IoTarget` a driver kept past a removal finds a record that says
-/// the object is gone, never freed memory.
+/// What a driver image keeps in its statics: the driver value, and the slots records live in
+/// ([`record`]), kept until the `WDFDRIVER` is destroyed, so a `Device`, `Queue` or `IoTarget`
+/// a driver kept past a removal finds a slot that says the record is gone, never freed
+/// memory.
 struct Image {
     driver: AtomicPtr<c_void>,
     /// The driver value's type, recorded before the value is published (`driver_of_type`).
@@ -466,7 +466,8 @@ pub(crate) fn current_irql() -> u8 {
     unsafe { wdk_sys::ntddk::KeGetCurrentIrql() }
 }
 
-/// Moves `record` into the image's kept records, to live until the driver unloads.
+/// Moves `record` (a record slot) into the image's kept allocations, to live until the driver
+/// unloads.
 ///
 /// # Errors
 ///
