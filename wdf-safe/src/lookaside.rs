@@ -55,14 +55,7 @@ impl<T> LookasideList<T> {
     /// block alignment), `STATUS_INVALID_DEVICE_STATE` once the device is gone,
     /// `STATUS_INSUFFICIENT_RESOURCES`.
     pub fn create<D: KmdfDriver, S>(device: &Device<D, S>, tag: PoolTag) -> NtResult<Self> {
-        LookasideHandle::create(
-            device.raw(),
-            size_of::<T>(),
-            align_of::<T>(),
-            tag.to_raw(),
-            false,
-        )
-        .map(|raw| Self {
+        list_of::<T, D, S>(device, tag, false).map(|raw| Self {
             raw,
             _blocks: PhantomData,
         })
@@ -130,14 +123,7 @@ impl<T: Copy> PagedLookasideList<T> {
     /// `STATUS_INVALID_DEVICE_REQUEST` above PASSIVE_LEVEL (no framework call), and as
     /// [`LookasideList::create`].
     pub fn create<D: KmdfDriver, S>(device: &Device<D, S>, tag: PoolTag) -> NtResult<Self> {
-        LookasideHandle::create(
-            device.raw(),
-            size_of::<T>(),
-            align_of::<T>(),
-            tag.to_raw(),
-            true,
-        )
-        .map(|raw| Self {
+        list_of::<T, D, S>(device, tag, true).map(|raw| Self {
             raw,
             _blocks: PhantomData,
         })
@@ -196,4 +182,19 @@ impl<T: Copy> fmt::Debug for PagedLookasideBox<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PagedLookasideBox").finish_non_exhaustive()
     }
+}
+
+/// `WdfLookasideListCreate` of blocks sized and aligned for a `T` (paged pool when `paged`).
+fn list_of<T, D: KmdfDriver, S>(
+    device: &Device<D, S>,
+    tag: PoolTag,
+    paged: bool,
+) -> NtResult<LookasideHandle> {
+    LookasideHandle::create(
+        device.raw(),
+        size_of::<T>(),
+        align_of::<T>(),
+        tag.to_raw(),
+        paged,
+    )
 }

@@ -14,6 +14,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::Mutex;
 
 use wdf_safe::kind::DeviceControl;
@@ -21,9 +23,7 @@ use wdf_safe::request::SentOutcome;
 use wdf_safe::{
     DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
 };
-use wdm_compat::host::{
-    DeviceNodeConfig, IoManager, IrpId, IrpParameters, KernelCalls, ScriptedDriver, flags, major,
-};
+use wdm_compat::host::{IoManager, IrpId, IrpParameters, KernelCalls, ScriptedDriver, major};
 
 /// Answered below at once: the input `u32` doubled.
 const IOCTL_DOUBLE: u32 = 0x0022_2000;
@@ -98,39 +98,31 @@ impl KmdfDriver for Adder {
 
 fn lower() -> ScriptedDriver {
     let counted = std::sync::atomic::AtomicU32::new(0);
-    ScriptedDriver::new()
-        .succeeding(&[
-            major::CREATE,
-            major::CLEANUP,
-            major::CLOSE,
-            major::PNP,
-            major::POWER,
-        ])
-        .on(major::DEVICE_CONTROL, move |k, _device, irp| {
-            let IrpParameters::DeviceControl { code, .. } = k.parameters(irp) else {
-                panic!("a device control");
-            };
-            let answer = match code {
-                IOCTL_FAIL => {
-                    k.complete(irp, NtStatus::INVALID_PARAMETER, 0);
-                    return NtStatus::INVALID_PARAMETER;
-                }
-                IOCTL_LATER => {
-                    k.mark_pending(irp);
-                    *KEPT.lock().unwrap() = Some((k.clone(), irp));
-                    return NtStatus::PENDING.status();
-                }
-                IOCTL_COUNT => counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1,
-                _ => {
-                    let input = k.system_buffer(irp);
-                    u32::from_le_bytes(input[..4].try_into().unwrap()) * 2
-                }
-            };
-            k.write_system_buffer(irp, 0, &answer.to_le_bytes())
-                .unwrap();
-            k.complete(irp, NtStatus::SUCCESS, 4);
-            NtStatus::SUCCESS
-        })
+    common::pnp_bus().on(major::DEVICE_CONTROL, move |k, _device, irp| {
+        let IrpParameters::DeviceControl { code, .. } = k.parameters(irp) else {
+            panic!("a device control");
+        };
+        let answer = match code {
+            IOCTL_FAIL => {
+                k.complete(irp, NtStatus::INVALID_PARAMETER, 0);
+                return NtStatus::INVALID_PARAMETER;
+            }
+            IOCTL_LATER => {
+                k.mark_pending(irp);
+                *KEPT.lock().unwrap() = Some((k.clone(), irp));
+                return NtStatus::PENDING.status();
+            }
+            IOCTL_COUNT => counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1,
+            _ => {
+                let input = k.system_buffer(irp);
+                u32::from_le_bytes(input[..4].try_into().unwrap()) * 2
+            }
+        };
+        k.write_system_buffer(irp, 0, &answer.to_le_bytes())
+            .unwrap();
+        k.complete(irp, NtStatus::SUCCESS, 4);
+        NtStatus::SUCCESS
+    })
 }
 
 fn outcome(status: NtStatus, information: usize) -> SentOutcome {
@@ -147,17 +139,7 @@ fn a_filters_completion_routine_finishes_each_request_it_sent_down() {
     let driver = io
         .load_driver("addr", wdf_safe::entry_point::<Adder>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\AddrPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\AddrPdo");
     let handle = node.open().unwrap();
 
     // Answered at once: the routine adds one. Routines run at DISPATCH_LEVEL (as when the

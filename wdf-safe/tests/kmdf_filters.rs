@@ -128,18 +128,7 @@ fn node_with(
     driver: wdm_compat::host::DriverId,
 ) -> wdm_compat::host::DeviceNode {
     let bus = io.load_driver("bus", reading_bus()).unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: name,
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
-    node
+    common::started_node(io, bus, driver, name)
 }
 
 #[test]

@@ -17,6 +17,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::Mutex;
 
 use wdf_safe::io_target::IoctlCompletion;
@@ -29,9 +31,7 @@ use wdf_safe::{
     Request, RequestDone, SpinLock,
 };
 use wdm_compat::IoControlCode;
-use wdm_compat::host::{
-    DeviceNodeConfig, IoManager, IrpId, IrpParameters, KernelCalls, ScriptedDriver, flags, major,
-};
+use wdm_compat::host::{IoManager, IrpId, IrpParameters, KernelCalls, ScriptedDriver, major};
 use wdm_compat::pool::PoolTag;
 
 /// The bus's buffered IOCTL: returns its input's `u32` times two.
@@ -184,14 +184,7 @@ type Seen = (u8, u32, Vec<u8>, u32, bool);
 static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
 
 fn bus() -> ScriptedDriver {
-    ScriptedDriver::new()
-        .succeeding(&[
-            major::CREATE,
-            major::CLEANUP,
-            major::CLOSE,
-            major::PNP,
-            major::POWER,
-        ])
+    common::pnp_bus()
         .on(major::DEVICE_CONTROL, |k, _device, irp| {
             let IrpParameters::DeviceControl {
                 code,
@@ -277,17 +270,7 @@ fn a_driver_asks_its_bus_with_memory_of_its_own_and_gets_the_memory_back_with_th
     let driver = io
         .load_driver("prober", wdf_safe::entry_point::<Prober>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\ProberPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\ProberPdo");
     let handle = node.open().unwrap();
 
     // Answered at once: the input memory's bytes reached the bus, the output memory came back
@@ -437,17 +420,7 @@ fn a_memory_object_never_given_back_is_reported_at_unload_with_its_tag() {
     let driver = io
         .load_driver("forgetter", wdf_safe::entry_point::<Forgetter>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\ForgetterPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\ForgetterPdo");
     let tag = PoolTag::new(*b"Forg").to_raw();
     assert_eq!(kmdf_sim::pool_in_use(&io, tag), (1, 4));
     // The device goes; the memory, the driver's, stays charged to its tag.

@@ -17,6 +17,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -28,7 +30,7 @@ use wdf_safe::{
     Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
     RequestDone,
 };
-use wdm_compat::host::{DeviceNode, DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::host::{DeviceNode, IoManager};
 
 /// Keeps the device context of the device with the id in its input (as a `ContextRef`).
 const IOCTL_KEEP_CONTEXT_OF: u32 = 0x0022_2000;
@@ -147,26 +149,6 @@ impl KmdfDriver for Keeper {
     }
 }
 
-fn node(
-    io: &IoManager,
-    bus: wdm_compat::host::DriverId,
-    keeper: wdm_compat::host::DriverId,
-    pdo_name: &'static str,
-) -> DeviceNode {
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name,
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[keeper],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
-    node
-}
-
 fn ask(node: &DeviceNode, code: u32, input: u32) -> (NtStatus, u32) {
     let handle = node.open().unwrap();
     let answer = handle.device_io_control(code, &input.to_le_bytes(), 4);
@@ -196,25 +178,14 @@ fn drops() -> [u32; 3] {
 fn a_removed_devices_records_and_contexts_go_with_it_and_kept_handles_find_nothing() {
     let _turn = my_turn();
     let io = IoManager::new();
-    let bus = io
-        .load_driver(
-            "bus",
-            ScriptedDriver::new().succeeding(&[
-                major::CREATE,
-                major::CLEANUP,
-                major::CLOSE,
-                major::PNP,
-                major::POWER,
-            ]),
-        )
-        .unwrap();
+    let bus = io.load_driver("bus", common::pnp_bus()).unwrap();
     let keeper = io
         .load_driver("keeper", wdf_safe::entry_point::<Keeper>())
         .unwrap();
 
     let before = drops();
     // The first device comes and goes: its three contexts are dropped with it.
-    let first = node(&io, bus, keeper, r"\Device\KeeperPdo1");
+    let first = common::started_node(&io, bus, keeper, r"\Device\KeeperPdo1");
     let (status, first_id) = ask(&first, IOCTL_ID, 0);
     assert_eq!(status, NtStatus::SUCCESS);
     assert_eq!(since(before), [0, 0, 0]);
@@ -223,7 +194,7 @@ fn a_removed_devices_records_and_contexts_go_with_it_and_kept_handles_find_nothi
 
     // A second device, whose record may take the first one's place: the driver's handle to
     // the first device finds nothing, and the second device's context is its own.
-    let second = node(&io, bus, keeper, r"\Device\KeeperPdo2");
+    let second = common::started_node(&io, bus, keeper, r"\Device\KeeperPdo2");
     let (status, second_id) = ask(&second, IOCTL_ID, 0);
     assert_eq!(status, NtStatus::SUCCESS);
     assert_ne!(second_id, first_id);
@@ -234,7 +205,7 @@ fn a_removed_devices_records_and_contexts_go_with_it_and_kept_handles_find_nothi
     );
 
     // A context the driver keeps outlives its device until the driver lets it go.
-    let third = node(&io, bus, keeper, r"\Device\KeeperPdo3");
+    let third = common::started_node(&io, bus, keeper, r"\Device\KeeperPdo3");
     let (_, third_id) = ask(&third, IOCTL_ID, 0);
     assert_eq!(
         ask(&second, IOCTL_KEEP_CONTEXT_OF, third_id),

@@ -13,6 +13,8 @@
     missing_docs
 )]
 
+mod common;
+
 use core::num::NonZeroU32;
 use std::sync::Mutex;
 
@@ -22,7 +24,7 @@ use wdf_safe::memory::Memory;
 use wdf_safe::pnp_power::PnpPowerCallbacks;
 use wdf_safe::{Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus};
 use wdm_compat::IoControlCode;
-use wdm_compat::host::{DeviceNodeConfig, IoManager, IrpParameters, ScriptedDriver, flags, major};
+use wdm_compat::host::{IoManager, IrpParameters, ScriptedDriver, major};
 use wdm_compat::pool::PoolTag;
 
 /// The bus's buffered IOCTL: returns its 4-byte input's `u32` times two.
@@ -118,14 +120,7 @@ impl KmdfDriver for Asker {
 
 /// A bus that checks the lengths it is given and answers.
 fn bus() -> ScriptedDriver {
-    ScriptedDriver::new()
-        .succeeding(&[
-            major::CREATE,
-            major::CLEANUP,
-            major::CLOSE,
-            major::PNP,
-            major::POWER,
-        ])
+    common::pnp_bus()
         .on(major::DEVICE_CONTROL, |k, _device, irp| {
             let IrpParameters::DeviceControl {
                 code,
@@ -178,17 +173,7 @@ fn a_driver_sends_parts_of_its_memory_objects_and_gets_the_answers_in_place() {
     let driver = io
         .load_driver("askm", wdf_safe::entry_point::<Asker>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\AskmPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\AskmPdo");
     let seen = SEEN.lock().unwrap().take().expect("prepare hardware ran");
     let mut doubled = vec![0xAA; 12];
     doubled[6..10].copy_from_slice(&42u32.to_le_bytes());

@@ -1,5 +1,6 @@
 //! What several of the host test files share: the IOCTL codes, a device interface class, a
-//! PnP function driver answering the echo IOCTL, the bus under it, and a device context.
+//! PnP function driver answering the echo IOCTL, the bus under it, a device context, and the
+//! scripted bus and started device node the PnP tests are built on.
 #![allow(dead_code, reason = "each test file uses part of it")]
 
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,9 @@ use wdf_safe::{
     DriverContext, FdoInit, Guid, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
     RequestDone, SpinLock,
 };
-use wdm_compat::host::{ScriptedDriver, major};
+use wdm_compat::host::{
+    DeviceNode, DeviceNodeConfig, DriverId, IoManager, ScriptedDriver, flags, major,
+};
 use wdm_compat::kd_print;
 
 pub(crate) const fn ioctl(function: u32) -> u32 {
@@ -113,4 +116,38 @@ pub(crate) fn bus() -> ScriptedDriver {
         major::PNP,
         major::DEVICE_CONTROL,
     ])
+}
+
+/// A bus whose PDO succeeds create, cleanup, close, PnP and power: the start of the scripted
+/// buses of the PnP tests, which add their own IOCTL answers.
+pub(crate) fn pnp_bus() -> ScriptedDriver {
+    ScriptedDriver::new().succeeding(&[
+        major::CREATE,
+        major::CLEANUP,
+        major::CLOSE,
+        major::PNP,
+        major::POWER,
+    ])
+}
+
+/// A device node `pdo_name` on `bus` with `driver` above it (a buffered PDO of type 0x22),
+/// started.
+pub(crate) fn started_node(
+    io: &IoManager,
+    bus: DriverId,
+    driver: DriverId,
+    pdo_name: &'static str,
+) -> DeviceNode {
+    let node = io
+        .create_device_node(&DeviceNodeConfig {
+            pdo_name,
+            bus,
+            device_type: 0x22,
+            pdo_flags: flags::DO_BUFFERED_IO,
+            drivers: &[driver],
+            interface_link: None,
+        })
+        .unwrap();
+    assert_eq!(node.start(), NtStatus::SUCCESS);
+    node
 }

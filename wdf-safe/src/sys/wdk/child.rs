@@ -138,11 +138,11 @@ impl<D: DriverCallbacks, H: 'static> ChildHandle<D, H> {
 /// driver value and the child's device.
 pub(super) unsafe extern "C" fn evt_child<D: DriverCallbacks, H: 'static>(object: *mut H) {
     guarded((), || {
+        // Entered for the callback: the driver's code may delete the device, and the object
+        // with it.
         // SAFETY: the record lives until the object's destroy callback, after its last
         // callback; every child of handle type `H` in this image has a `ChildRecord<D, H>`
         // with this `D`, the image's only driver type.
-        // Entered for the callback: the driver's code may delete the device, and the object
-        // with it.
         let record = unsafe { record_of::<ChildRecord<D, H>>(object.cast()).as_ref() }
             .and_then(|record| record.this.enter());
         // Nothing once the object is disposed (KMDF stops and waits for its callbacks first).

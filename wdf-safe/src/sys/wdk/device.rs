@@ -52,9 +52,8 @@ pub(crate) struct DeviceRecord<D: DriverCallbacks> {
     file_events: FileEventsCell<D>,
     /// The context type of the device's requests (`WdfDeviceInitSetRequestAttributes`).
     request_context: SpinLock<Option<RequestContextSpec>>,
-    default_queue: AtomicPtr<wdk_sys::WDFQUEUE__>,
     /// The default queue the crate created, by ticket, and how it dispatches.
-    default_queue_handle: SpinLock<Option<(QueueHandle, DispatchType)>>,
+    default_queue: SpinLock<Option<(QueueHandle, DispatchType)>>,
     /// The request types dispatched to a queue already (one bit per [`RequestType::ALL`]).
     dispatched: AtomicU8,
     /// `SynchronizationScope = WdfSynchronizationScopeDevice` (applied at creation).
@@ -81,8 +80,7 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
             pnp_power: SpinLock::new(None),
             file_events,
             request_context: SpinLock::new(None),
-            default_queue: AtomicPtr::new(ptr::null_mut()),
-            default_queue_handle: SpinLock::new(None),
+            default_queue: SpinLock::new(None),
             dispatched: AtomicU8::new(0),
             synchronized: AtomicBool::new(false),
         }
@@ -96,11 +94,6 @@ impl<D: DriverCallbacks> DeviceRecord<D> {
     /// The file-object callbacks, if the driver set any.
     pub(super) fn file_events(&self) -> Option<&dyn FileEvents<D>> {
         self.file_events.get()
-    }
-
-    /// The handle the driver gets for this device.
-    pub(super) const fn handle(&self) -> DeviceHandle<D> {
-        DeviceHandle(self.this)
     }
 
     /// The record entered through its own ticket, for a callback that runs driver code: the
@@ -375,7 +368,7 @@ impl<D: DriverCallbacks> Copy for DeviceHandle<D> {}
 impl<D: DriverCallbacks> DeviceHandle<D> {
     /// The handle of a device's record (the framework's callbacks find the record first).
     pub(crate) const fn of(record: &DeviceRecord<D>) -> Self {
-        record.handle()
+        Self(record.this)
     }
 
     /// The record, kept while the guard lives; `None` once the device is destroyed.
@@ -546,9 +539,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             default_queue,
             record.request_context(),
         )?;
-        if default_queue && let Some(raw) = queue.peek() {
-            record.default_queue.store(raw, Ordering::Release);
-            *record.default_queue_handle.lock() = Some((queue, dispatch));
+        if default_queue {
+            *record.default_queue.lock() = Some((queue, dispatch));
         }
         Ok(queue)
     }
@@ -565,7 +557,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
         let raw_queue = raw_queue.raw();
-        if record.default_queue.load(Ordering::Acquire) == raw_queue {
+        let default = *record.default_queue.lock();
+        if default.is_some_and(|(default, _)| default.peek() == Some(raw_queue)) {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
         if !queue::accepts::<D>(raw_queue, request_type) {
@@ -710,7 +703,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     pub(crate) fn default_queue(self, dispatch: DispatchType) -> Option<QueueHandle> {
         let record = self.record()?;
         let device = record.head.cell.hold()?;
-        let created = *record.default_queue_handle.lock();
+        let created = *record.default_queue.lock();
         queue::default_queue_of(device.raw(), created, dispatch)
     }
 

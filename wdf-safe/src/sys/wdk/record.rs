@@ -151,15 +151,21 @@ impl Slot {
             return;
         };
         self.record.store(ptr::null_mut(), Ordering::Release);
-        let next = generation_of(self.state.load(Ordering::Acquire)).wrapping_add(1);
-        // No visitor can be counted in meanwhile: the retired bit refuses them until this
-        // store, and the new generation refuses every ticket issued so far.
+        // No visitor can be counted in meanwhile: the retired bit refuses them until the
+        // generation moves on, and the new generation refuses every ticket issued so far.
+        self.next_generation(generation_of(self.state.load(Ordering::Acquire)));
+        // Dropped outside the lock: the record's drop runs the driver's context drops. The
+        // slot may hold another record by then; the old one is its own allocation.
+        drop(owner);
+    }
+
+    /// Moves the slot on from `generation` (tickets issued for it find nothing from now on)
+    /// and gives it back for the next record, unless its generations are used up: a ticket
+    /// from its first record would name the next one.
+    fn next_generation(&'static self, generation: u32) {
+        let next = generation.wrapping_add(1);
         self.state
             .store(u64::from(next) << GENERATION, Ordering::Release);
-        // Dropped outside the lock: the record's drop runs the driver's context drops.
-        drop(owner);
-        // A slot whose generations are used up is not reused: a ticket from its first record
-        // would name the next one.
         if next != 0 {
             self.give_back();
         }
@@ -230,12 +236,7 @@ impl<R: Send + Sync + 'static> Ticket<R> {
         };
         let Ok(record) = try_box(make(ticket)) else {
             // `make` may have kept its ticket: the slot moves on to the next generation.
-            let next = ticket.generation.wrapping_add(1);
-            slot.state
-                .store(u64::from(next) << GENERATION, Ordering::Release);
-            if next != 0 {
-                slot.give_back();
-            }
+            slot.next_generation(ticket.generation);
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
         };
         let record: NonNull<R> = NonNull::from(alloc::boxed::Box::leak(record));

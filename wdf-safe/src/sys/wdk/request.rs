@@ -388,7 +388,7 @@ impl RequestHandle {
             evt_request_completion_unobserved
         });
         // The routines need no context.
-        self.send_with_completion_routine(target, routine, ptr::null_mut())
+        self.send_formatted_with(target, routine, ptr::null_mut())
     }
 
     /// As [`send_with_completion`](Self::send_with_completion), with the driver's own
@@ -410,15 +410,11 @@ impl RequestHandle {
         // (the one implementor, `request::Routine`), whose bytes are an initialised,
         // non-null code address; `evt_request_completion_with` turns them back into a `C`.
         let context: WDFCONTEXT = unsafe { core::mem::transmute_copy(&callback) };
-        self.send_with_completion_routine(
-            target,
-            Some(evt_request_completion_with::<D, C>),
-            context,
-        )
+        self.send_formatted_with(target, Some(evt_request_completion_with::<D, C>), context)
     }
 
     /// Formats the request for `target` as it came, sets `routine` with `context`, and sends.
-    fn send_with_completion_routine(
+    fn send_formatted_with(
         self,
         target: &IoTargetHandle,
         routine: wdk_sys::PFN_WDF_REQUEST_COMPLETION_ROUTINE,
