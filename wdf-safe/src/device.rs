@@ -24,10 +24,10 @@ use crate::file::{FileConfig, FileObject};
 use crate::kind::state::{Adding, BeingSetUp, Initializing, Ready};
 use crate::kind::{QueueKind, RequestType, Retrievable};
 use crate::pnp_power::PnpPowerCallbacks;
-use crate::queue::{Queue, QueueConfig};
+use crate::queue::{Queue, QueueConfig, StaticPresenter, StaticQueue};
 use crate::request::AnyRequest;
-use crate::sys::DeviceHandle;
 use crate::sys::RequestContextSpec;
+use crate::sys::{self, DeviceHandle};
 
 use crate::sys::ControlDeviceSettings;
 pub use crate::sys::{FILE_DEVICE_SECURE_OPEN, Guid, InitSettings};
@@ -493,10 +493,29 @@ impl<D: KmdfDriver, S> Device<D, S> {
     /// `STATUS_WDF_NO_CALLBACK` for a presenting queue without callbacks.
     pub fn create_queue<K: QueueKind>(&self, config: QueueConfig<K, D>) -> NtResult<Queue<K>> {
         self.raw
-            .create_queue(
+            .create_queue::<sys::ByRecord>(
                 K::DISPATCH,
                 config.callbacks,
                 config.allow_zero_length,
+                false,
+            )
+            .map(Queue::new)
+    }
+
+    /// [`create_queue`](Self::create_queue) with the constant configuration `Q::CONFIG`:
+    /// KMDF's `EvtIo*` calls `Q`'s callbacks directly (see [`StaticQueue`]).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`create_queue`](Self::create_queue).
+    pub fn create_static_queue<Q: StaticQueue<D>>(&self) -> NtResult<Queue<Q::Kind>> {
+        self.raw
+            .create_queue::<StaticPresenter<Q>>(
+                <Q::Kind as QueueKind>::DISPATCH,
+                Q::CONFIG.callbacks,
+                Q::CONFIG.allow_zero_length,
                 false,
             )
             .map(Queue::new)
@@ -526,10 +545,29 @@ impl<D: KmdfDriver, S: BeingSetUp> Device<D, S> {
         config: QueueConfig<K, D>,
     ) -> NtResult<Queue<K>> {
         self.raw
-            .create_queue(
+            .create_queue::<sys::ByRecord>(
                 K::DISPATCH,
                 config.callbacks,
                 config.allow_zero_length,
+                true,
+            )
+            .map(Queue::new)
+    }
+
+    /// [`create_default_queue`](Self::create_default_queue) with the constant configuration
+    /// `Q::CONFIG`: KMDF's `EvtIo*` calls `Q`'s callbacks directly (see [`StaticQueue`]).
+    ///
+    /// IRQL: ≤ DISPATCH_LEVEL.
+    ///
+    /// # Errors
+    ///
+    /// As [`create_default_queue`](Self::create_default_queue).
+    pub fn create_static_default_queue<Q: StaticQueue<D>>(&self) -> NtResult<Queue<Q::Kind>> {
+        self.raw
+            .create_queue::<StaticPresenter<Q>>(
+                <Q::Kind as QueueKind>::DISPATCH,
+                Q::CONFIG.callbacks,
+                Q::CONFIG.allow_zero_length,
                 true,
             )
             .map(Queue::new)

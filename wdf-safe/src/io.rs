@@ -19,9 +19,9 @@ use wdm_compat::{IoBuffer, IoControlCode, NtResult, NtStatus};
 use crate::device::{ControlDeviceInit, FdoInit, SDDL_DEVOBJ_SYS_ALL_ADM_ALL};
 use crate::driver::{DriverContext, KmdfDriver};
 use crate::kind::{
-    Create, DeviceControl, InternalDeviceControl, Read, RequestKind, RequestType, Write,
+    Create, DeviceControl, InternalDeviceControl, Parallel, Read, RequestKind, RequestType, Write,
 };
-use crate::queue::QueueConfig;
+use crate::queue::{QueueConfig, StaticQueue};
 use crate::request::{IoctlKind, Request, RequestDone};
 
 /// Runs the [`IoDriver`] `D` as a KMDF driver.
@@ -42,6 +42,9 @@ const fn is_filter(role: DeviceRole) -> bool {
     matches!(role, DeviceRole::UpperFilter)
 }
 
+// The handlers are the constant callbacks of the backend's static queues: inlined into KMDF's
+// `EvtIo*` trampoline, so the driver's code runs there as a C driver's does.
+#[inline(always)]
 fn on_create<'r, D: IoDriver>(
     backend: &KmdfBackend<D>,
     request: Request<'r, Create>,
@@ -51,6 +54,7 @@ fn on_create<'r, D: IoDriver>(
         .on_create(KmdfRequest::<D, Create>::new(request))
 }
 
+#[inline(always)]
 fn on_read<'r, D: IoDriver>(
     backend: &KmdfBackend<D>,
     request: Request<'r, Read>,
@@ -58,6 +62,7 @@ fn on_read<'r, D: IoDriver>(
     backend.driver.on_read(KmdfRequest::<D, Read>::new(request))
 }
 
+#[inline(always)]
 fn on_write<'r, D: IoDriver>(
     backend: &KmdfBackend<D>,
     request: Request<'r, Write>,
@@ -67,6 +72,7 @@ fn on_write<'r, D: IoDriver>(
         .on_write(KmdfRequest::<D, Write>::new(request))
 }
 
+#[inline(always)]
 fn on_device_control<'r, D: IoDriver>(
     backend: &KmdfBackend<D>,
     request: Request<'r, DeviceControl>,
@@ -76,6 +82,7 @@ fn on_device_control<'r, D: IoDriver>(
         .on_device_control(KmdfRequest::<D, DeviceControl>::new(request))
 }
 
+#[inline(always)]
 fn on_internal_device_control<'r, D: IoDriver>(
     backend: &KmdfBackend<D>,
     request: Request<'r, InternalDeviceControl>,
@@ -85,20 +92,35 @@ fn on_internal_device_control<'r, D: IoDriver>(
         .on_internal_device_control(KmdfRequest::<D, InternalDeviceControl>::new(request))
 }
 
-/// The default queue every device of the backend gets. A filter's takes zero-length reads and
-/// writes too (`AllowZeroLengthRequests`): they are the lower driver's to answer, so the filter
-/// sees and passes them down like any other.
-fn default_queue<D: IoDriver>() -> QueueConfig<crate::kind::Parallel, KmdfBackend<D>> {
-    let config = QueueConfig::parallel()
-        .on_read(on_read::<D>)
-        .on_write(on_write::<D>)
-        .on_device_control(on_device_control::<D>)
-        .on_internal_device_control(on_internal_device_control::<D>);
-    if is_filter(D::DEVICE.role) {
-        config.allow_zero_length_requests()
-    } else {
-        config
-    }
+/// The default queue every device of the backend gets, a constant, so KMDF's `EvtIo*` calls
+/// the driver's handler directly. A filter's takes zero-length reads and writes too
+/// (`AllowZeroLengthRequests`): they are the lower driver's to answer, so the filter sees and
+/// passes them down like any other.
+struct DefaultQueue<D>(PhantomData<D>);
+
+impl<D: IoDriver> StaticQueue<KmdfBackend<D>> for DefaultQueue<D> {
+    type Kind = Parallel;
+    const CONFIG: QueueConfig<Parallel, KmdfBackend<D>> = {
+        let config = QueueConfig::parallel()
+            .on_read(on_read::<D>)
+            .on_write(on_write::<D>)
+            .on_device_control(on_device_control::<D>)
+            .on_internal_device_control(on_internal_device_control::<D>);
+        if is_filter(D::DEVICE.role) {
+            config.allow_zero_length_requests()
+        } else {
+            config
+        }
+    };
+}
+
+/// The queue dedicated to create requests.
+struct CreateQueue<D>(PhantomData<D>);
+
+impl<D: IoDriver> StaticQueue<KmdfBackend<D>> for CreateQueue<D> {
+    type Kind = Parallel;
+    const CONFIG: QueueConfig<Parallel, KmdfBackend<D>> =
+        QueueConfig::parallel().on_create(on_create::<D>);
 }
 
 impl<D: IoDriver> KmdfDriver for KmdfBackend<D> {
@@ -117,8 +139,8 @@ impl<D: IoDriver> KmdfDriver for KmdfBackend<D> {
             init.set_io_type(D::DEVICE.io_type);
             let device = init.create(context).map_err(|(_init, status)| status)?;
             device.create_symbolic_link(symbolic_link)?;
-            device.create_default_queue(default_queue::<D>())?;
-            let creates = device.create_queue(QueueConfig::parallel().on_create(on_create::<D>))?;
+            device.create_static_default_queue::<DefaultQueue<D>>()?;
+            let creates = device.create_static_queue::<CreateQueue<D>>()?;
             device.configure_request_dispatching(&creates, RequestType::Create)?;
             let _ready = device.finish_initializing();
         }
@@ -128,8 +150,8 @@ impl<D: IoDriver> KmdfDriver for KmdfBackend<D> {
     fn device_add(&self, mut init: FdoInit<'_, Self>) -> NtResult<()> {
         init.set_filter();
         let device = init.create().map_err(|(_init, status)| status)?;
-        device.create_default_queue(default_queue::<D>())?;
-        let creates = device.create_queue(QueueConfig::parallel().on_create(on_create::<D>))?;
+        device.create_static_default_queue::<DefaultQueue<D>>()?;
+        let creates = device.create_static_queue::<CreateQueue<D>>()?;
         device.configure_request_dispatching(&creates, RequestType::Create)
     }
 

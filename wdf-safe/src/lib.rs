@@ -9,7 +9,8 @@
 //!   [`Ready`](kind::state::Ready) through `finish_initializing`, and PnP devices set up in
 //!   [`Adding`](kind::state::Adding), a state that cannot outlive `EvtDriverDeviceAdd`.
 //! * [`queue`]: [`QueueConfig<K, D>`](QueueConfig) and [`Queue<K>`](Queue), the dispatch kind
-//!   in the type.
+//!   in the type; [`StaticQueue`], a queue whose configuration is a constant, so KMDF's
+//!   `EvtIo*` calls the driver's function directly (what a C callback costs).
 //! * [`request`]: [`Request<K>`](Request), the request kind in the type, completed, forwarded
 //!   or sent exactly once; [`RequestDone`], the proof an I/O callback returns;
 //!   [`CancelableRequest`].
@@ -232,7 +233,7 @@ pub use kmdf_sim::{RegistryValue, set_driver_parameter};
 /// `pin_project!` (pin-project-lite), for contexts with pinned fields: see
 /// [`ContextRef::as_pin`](context::ContextRef::as_pin).
 pub use pin_project_lite::pin_project;
-pub use queue::{Queue, QueueConfig};
+pub use queue::{Queue, QueueConfig, StaticQueue};
 pub use request::{AnyRequest, CancelableRequest, Cancelled, IoTarget, Request, RequestDone};
 pub use sync::{SpinLock, SpinLockGuard, WaitLock, WaitLockGuard};
 pub use wdm_compat::{NtResult, NtStatus};

@@ -13,6 +13,11 @@
 //! Callbacks are plain functions taking the driver and the request, so unimplemented ones stay
 //! NULL in the queue's configuration and the framework's default applies to those request
 //! types (`STATUS_INVALID_DEVICE_REQUEST`, or passed down on a filter).
+//!
+//! A configuration given as a value ([`Device::create_queue`](crate::Device::create_queue))
+//! is kept in the queue's record, where each presented request's callback is looked up. A
+//! [`StaticQueue`] names a constant configuration instead, and KMDF's `EvtIo*` then calls the
+//! driver's function directly; the hot queues of a driver are best made that way.
 
 use core::marker::PhantomData;
 
@@ -194,6 +199,51 @@ impl<K: Presenting, D> QueueConfig<K, D> {
     }
 }
 
+/// A queue whose configuration is a constant: its `WDF_IO_QUEUE_CONFIG` is known when the
+/// driver is compiled, so KMDF's `EvtIo*` call goes straight to the driver's function (the
+/// compiler inlines it, as a C driver's `EvtIo*` is its own function) instead of finding the
+/// callbacks in the queue's record for every request. Create it with
+/// [`Device::create_static_queue`](crate::Device::create_static_queue) or
+/// [`Device::create_static_default_queue`](crate::Device::create_static_default_queue); the
+/// configuration is built with the same [`QueueConfig`] methods, so the same rules hold (a
+/// manual queue has no callbacks, and so on).
+///
+/// ```
+/// use wdf_safe::kind::{DeviceControl, Parallel};
+/// use wdf_safe::queue::StaticQueue;
+/// use wdf_safe::{QueueConfig, Request, RequestDone};
+///
+/// struct Driver;
+///
+/// fn on_ioctl<'r>(_: &Driver, request: Request<'r, DeviceControl>) -> RequestDone<'r> {
+///     request.complete_with(|request| {
+///         let value: u32 = request.read_input()?;
+///         request.write_output(&value)
+///     })
+/// }
+///
+/// /// The device's default queue.
+/// struct EchoQueue;
+///
+/// impl StaticQueue<Driver> for EchoQueue {
+///     type Kind = Parallel;
+///     const CONFIG: QueueConfig<Parallel, Driver> = QueueConfig::parallel().on_device_control(on_ioctl);
+/// }
+/// ```
+pub trait StaticQueue<D>: 'static {
+    /// The dispatch kind.
+    type Kind: QueueKind;
+    /// The configuration.
+    const CONFIG: QueueConfig<Self::Kind, D>;
+}
+
+/// The seam's presenter of a [`StaticQueue`]: its constant callbacks.
+pub(crate) struct StaticPresenter<Q>(PhantomData<Q>);
+
+impl<D: crate::KmdfDriver, Q: StaticQueue<D>> sys::Presenter<D> for StaticPresenter<Q> {
+    const CALLBACKS: Option<&'static Callbacks<D>> = Some(&Q::CONFIG.callbacks);
+}
+
 /// A queue of dispatch kind `K` (`WDFQUEUE`).
 pub struct Queue<K: QueueKind> {
     raw: QueueHandle,
@@ -329,6 +379,9 @@ impl<D: crate::KmdfDriver> sys::QueueCallbacks<D> for Callbacks<D> {
         self.has(request_type)
     }
 
+    // Inlined into the seam's `EvtIo*` trampolines, where `request_type` is a constant: a
+    // static queue's callback is then a direct call.
+    #[inline(always)]
     fn present(&self, driver: &D, request_type: RequestType, request: RequestHandle, given: Given) {
         // The seam registers the `EvtIo*` of a kind only when its callback is set, so a
         // callback is found for every presented request; were it not, the request is

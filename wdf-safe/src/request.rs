@@ -630,7 +630,8 @@ impl<K: IoctlKind> Request<'_, K> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn read_input<T: IoBuffer>(&mut self) -> NtResult<T> {
-        let input = self.input_buffer(T::SIZE.max(1))?;
+        // Only the value's bytes: KMDF checks the buffer has them (as `input_buffer` does).
+        let input = self.raw_mut()?.ioctl_input_prefix(T::SIZE)?;
         T::read_from(input).ok_or(NtStatus::BUFFER_TOO_SMALL)
     }
 
@@ -642,7 +643,11 @@ impl<K: IoctlKind> Request<'_, K> {
     ///
     /// IRQL: ≤ DISPATCH_LEVEL.
     pub fn write_output<T: IoBuffer>(&mut self, value: &T) -> NtResult<usize> {
-        let output = self.output_buffer(T::SIZE.max(1))?;
+        if self.ioctl_code().method() == TransferMethod::InDirect {
+            return Err(NtStatus::INVALID_DEVICE_REQUEST);
+        }
+        // Only the value's bytes: KMDF checks the buffer has them (as `output_buffer` does).
+        let output = self.raw_mut()?.ioctl_output_prefix(T::SIZE)?;
         value.write_to(output).ok_or(NtStatus::BUFFER_TOO_SMALL)
     }
 }

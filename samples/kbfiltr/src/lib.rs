@@ -39,11 +39,11 @@ use wdf_safe::keyboard::{
     IOCTL_KEYBOARD_QUERY_ATTRIBUTES, KEYBOARD_ATTRIBUTES_SIZE, KeyboardFilter, KeyboardInputData,
 };
 use wdf_safe::kind::state::Ready;
-use wdf_safe::kind::{DeviceControl, InternalDeviceControl};
+use wdf_safe::kind::{DeviceControl, InternalDeviceControl, Parallel};
 use wdf_safe::request::SentOutcome;
 use wdf_safe::{
     ControlDeviceInit, Device, DriverContext, KmdfDriver, NtResult, NtStatus, QueueConfig, Request,
-    RequestDone, SpinLock, WaitLock,
+    RequestDone, SpinLock, StaticQueue, WaitLock,
 };
 use wdm_compat::kd_print;
 
@@ -250,6 +250,18 @@ fn keyboard_gone(driver: &KbFiltr) {
     }
 }
 
+/// A keyboard's default queue, parallel as kbfiltr's: the connect and the other internal
+/// IOCTLs; everything else passes down untouched (a filter's default for types without a
+/// callback). A constant, so KMDF's `EvtIoInternalDeviceControl` calls `internal_ioctl`
+/// directly.
+struct KeyboardQueue;
+
+impl StaticQueue<KbFiltr> for KeyboardQueue {
+    type Kind = Parallel;
+    const CONFIG: QueueConfig<Parallel, KbFiltr> =
+        QueueConfig::parallel().on_internal_device_control(internal_ioctl);
+}
+
 impl KmdfDriver for KbFiltr {
     const PNP: bool = true;
 
@@ -271,11 +283,7 @@ impl KmdfDriver for KbFiltr {
         device.allocate_context(KeyboardDevice::default, None)?;
         device.on_cleanup(keyboard_gone)?;
         self.keyboards.fetch_add(1, Ordering::SeqCst);
-        // Parallel, as kbfiltr's: the connect and the other internal IOCTLs; everything else
-        // passes down untouched (a filter's default for types without a callback).
-        let _queue = device.create_default_queue(
-            QueueConfig::parallel().on_internal_device_control(internal_ioctl),
-        )?;
+        let _queue = device.create_static_default_queue::<KeyboardQueue>()?;
         self.ensure_control_device(&device)?;
         kd_print!("[kbfiltr] keyboard added");
         Ok(())

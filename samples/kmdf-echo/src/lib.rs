@@ -41,7 +41,7 @@ use wdf_safe::pnp_power::PnpPowerCallbacks;
 use wdf_safe::timer::{Timer, TimerConfig};
 use wdf_safe::{
     AnyRequest, Device, DriverContext, Guid, KmdfDriver, NtResult, NtStatus, Queue, QueueConfig,
-    Request, RequestDone, SpinLock,
+    Request, RequestDone, SpinLock, StaticQueue,
 };
 use wdm_compat::kd_print;
 
@@ -206,6 +206,17 @@ fn tick(echo: &KmdfEcho, device: Device<KmdfEcho, Ready>) {
     }
 }
 
+/// The device's default queue, sequential as the C sample's: one request at a time. A
+/// constant, so KMDF's `EvtIoRead` and `EvtIoWrite` call these functions directly.
+struct EchoQueue;
+
+impl StaticQueue<KmdfEcho> for EchoQueue {
+    type Kind = Sequential;
+    const CONFIG: QueueConfig<Sequential, KmdfEcho> = QueueConfig::sequential()
+        .on_read(echo_read)
+        .on_write(echo_write);
+}
+
 impl KmdfDriver for KmdfEcho {
     const PNP: bool = true;
 
@@ -230,11 +241,7 @@ impl KmdfDriver for KmdfEcho {
         );
         let device = init.create().map_err(|(_init, status)| status)?;
         device.create_device_interface(&GUID_DEVINTERFACE_ECHO)?;
-        let presented = device.create_default_queue(
-            QueueConfig::sequential()
-                .on_read(echo_read)
-                .on_write(echo_write),
-        )?;
+        let presented = device.create_static_default_queue::<EchoQueue>()?;
         let waiting =
             device.create_queue(QueueConfig::manual().on_canceled_on_queue(waiting_canceled))?;
         let timer: Timer<Self> =

@@ -37,10 +37,11 @@ use wdf_safe::device::FdoInit;
 use wdf_safe::file::{FileConfig, FileObject};
 use wdf_safe::io_stop::{ResumedRequest, StopDone, StopRequest};
 use wdf_safe::kind::state::Ready;
-use wdf_safe::kind::{Create, DeviceControl, Read, Write};
+use wdf_safe::kind::{Create, DeviceControl, Parallel, Read, Write};
 use wdf_safe::pnp_power::{PnpPowerCallbacks, PowerState};
 use wdf_safe::{
     Device, DriverContext, Guid, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
+    StaticQueue,
 };
 use wdm_compat::kd_print;
 
@@ -288,6 +289,19 @@ fn toaster_resume(toaster: &Toaster, _request: ResumedRequest<'_>) {
     toaster_print!(toaster, DEBUG_TRACE, "[toaster] resume");
 }
 
+/// The device's default queue, as the C sample's: parallel and power-managed. Its
+/// configuration is a constant, so KMDF's `EvtIo*` calls these functions directly.
+struct ToasterQueue;
+
+impl StaticQueue<Toaster> for ToasterQueue {
+    type Kind = Parallel;
+    const CONFIG: QueueConfig<Parallel, Toaster> = QueueConfig::parallel()
+        .on_read(toaster_read)
+        .on_write(toaster_write)
+        .on_device_control(toaster_ioctl)
+        .power_managed(toaster_stop, toaster_resume);
+}
+
 impl KmdfDriver for Toaster {
     const PNP: bool = true;
 
@@ -320,13 +334,7 @@ impl KmdfDriver for Toaster {
         device.allocate_context(ToasterDevice::new, None)?;
         device.on_cleanup(device_cleanup)?;
         device.create_device_interface(&GUID_DEVINTERFACE_TOASTER)?;
-        let _queue = device.create_default_queue(
-            QueueConfig::parallel()
-                .on_read(toaster_read)
-                .on_write(toaster_write)
-                .on_device_control(toaster_ioctl)
-                .power_managed(toaster_stop, toaster_resume),
-        )?;
+        let _queue = device.create_static_default_queue::<ToasterQueue>()?;
         toaster_print!(self, DEBUG_TRACE, "[toaster] device added");
         Ok(())
     }

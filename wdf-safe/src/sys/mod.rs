@@ -150,6 +150,27 @@ pub(crate) trait QueueCallbacks<D>: Send + Sync + 'static {
     fn resume(&self, driver: &D, request: RequestRef);
 }
 
+/// Where a queue's `EvtIo*` trampolines find the driver's callbacks. [`ByRecord`] reads them
+/// from the queue's record, found by the `WDFQUEUE` for each request; a queue whose
+/// configuration is a constant ([`StaticQueue`](crate::StaticQueue)) is created with a
+/// presenter that names them, so the trampoline calls the driver's function directly (the
+/// compiler inlines it), as a C driver's `EvtIo*` is its own function.
+#[cfg_attr(
+    not(any(feature = "host", all(feature = "wdk", target_os = "windows"))),
+    allow(dead_code, reason = "only a framework backend calls back")
+)]
+pub(crate) trait Presenter<D: DriverCallbacks>: 'static {
+    /// The queue's callbacks when they are known at compile time; `None`: read the record's.
+    const CALLBACKS: Option<&'static D::Queue>;
+}
+
+/// The presenter of a queue whose callbacks are values: they are in its record.
+pub(crate) struct ByRecord;
+
+impl<D: DriverCallbacks> Presenter<D> for ByRecord {
+    const CALLBACKS: Option<&'static D::Queue> = None;
+}
+
 /// The callback of an object parented to a device (`EvtTimerFunc`, `EvtWorkItemFunc`): the
 /// driver, and its parent device.
 #[cfg_attr(

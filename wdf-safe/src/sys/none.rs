@@ -12,7 +12,7 @@ use wdm_compat::{NtResult, NtStatus, Parameters};
 
 use super::{
     CancelCallback, ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, Guid,
-    InitSettings, RequestType,
+    InitSettings, Presenter, RequestType,
 };
 
 /// No framework object exists on this backend.
@@ -107,7 +107,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
     }
 
     /// `WdfIoQueueCreate`.
-    pub(crate) fn create_queue(
+    pub(crate) fn create_queue<P: Presenter<D>>(
         self,
         _dispatch: DispatchType,
         _callbacks: D::Queue,
@@ -431,6 +431,16 @@ impl RequestHandle {
 
     /// `WdfRequestRetrieveOutputBuffer` on a device control.
     pub(crate) fn ioctl_output(&mut self) -> NtResult<&mut [u8]> {
+        match *self.0 {}
+    }
+
+    /// The first `length` bytes of a device control's input buffer.
+    pub(crate) fn ioctl_input_prefix(&mut self, _length: usize) -> NtResult<&[u8]> {
+        match *self.0 {}
+    }
+
+    /// The first `length` bytes of a device control's output buffer.
+    pub(crate) fn ioctl_output_prefix(&mut self, _length: usize) -> NtResult<&mut [u8]> {
         match *self.0 {}
     }
 

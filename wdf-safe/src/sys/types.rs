@@ -145,20 +145,20 @@ pub(crate) enum Given {
     allow(dead_code, reason = "only a framework backend presents requests")
 )]
 impl Given {
-    /// A callback's `Length`, if it fits the 32 bits an IRP's lengths have.
+    /// A callback's `Length`. KMDF passes an IRP's `ULONG` length as a `size_t`, so it fits
+    /// 32 bits; were it larger, the most that fits is kept (never more than the buffer).
     pub(crate) fn length(length: usize) -> Self {
-        u32::try_from(length).map_or(Self::Unknown, Self::Length)
+        Self::Length(u32::try_from(length).unwrap_or(u32::MAX))
     }
 
-    /// A device-control callback's arguments, if the lengths fit 32 bits.
+    /// A device-control callback's arguments; the lengths as in [`length`](Self::length). The
+    /// variant does not depend on them, so the code is known wherever the request goes (a
+    /// driver comparing it with a constant lets the compiler fold the transfer-method checks).
     pub(crate) fn ioctl(code: u32, input: usize, output: usize) -> Self {
-        match (u32::try_from(input), u32::try_from(output)) {
-            (Ok(input), Ok(output)) => Self::Ioctl {
-                code,
-                input,
-                output,
-            },
-            _ => Self::Unknown,
+        Self::Ioctl {
+            code,
+            input: u32::try_from(input).unwrap_or(u32::MAX),
+            output: u32::try_from(output).unwrap_or(u32::MAX),
         }
     }
 }

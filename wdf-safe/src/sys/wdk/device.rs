@@ -20,7 +20,7 @@ use super::wdk_sys::{
 use super::{RECORD, attributes, guarded, publish_record, record_of, unicode, utf16};
 use crate::sys::{
     ContextTypeInfo, ControlDeviceSettings, DispatchType, DriverCallbacks, FileEvents,
-    FileEventsBox, Guid, InitSettings, RequestContextSpec, RequestType,
+    FileEventsBox, Guid, InitSettings, Presenter, RequestContextSpec, RequestType,
 };
 use wdm_compat::{IoType, NtResult, NtStatus, SpinLock};
 
@@ -514,8 +514,8 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         Some(ContextGuard::new(record, value))
     }
 
-    /// `WdfIoQueueCreate`.
-    pub(crate) fn create_queue(
+    /// `WdfIoQueueCreate`, the trampolines finding the callbacks through `P`.
+    pub(crate) fn create_queue<P: Presenter<D>>(
         self,
         dispatch: DispatchType,
         callbacks: D::Queue,
@@ -531,7 +531,7 @@ impl<D: DriverCallbacks> DeviceHandle<D> {
         if default_queue && record.ready.load(Ordering::Acquire) {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         }
-        let queue = queue::create::<D>(
+        let queue = queue::create::<D, P>(
             device.raw(),
             dispatch,
             callbacks,

@@ -18,7 +18,7 @@ use super::{
     unregister_queue,
 };
 use crate::sys::{
-    ContextTypeInfo, DispatchType, DriverCallbacks, Given, QueueCallbacks, RequestType,
+    ContextTypeInfo, DispatchType, DriverCallbacks, Given, Presenter, QueueCallbacks, RequestType,
 };
 use wdm_compat::{NtResult, NtStatus};
 
@@ -128,8 +128,9 @@ impl QueueHandle {
     }
 }
 
-/// `WdfIoQueueCreate` on `device`, with a [`RECORD`] context pointing to the queue's record.
-pub(super) fn create<D: DriverCallbacks>(
+/// `WdfIoQueueCreate` on `device`, with a [`RECORD`] context pointing to the queue's record;
+/// its `EvtIo*` trampolines find the driver's callbacks through `P`.
+pub(super) fn create<D: DriverCallbacks, P: Presenter<D>>(
     device: WDFDEVICE,
     dispatch: DispatchType,
     callbacks: D::Queue,
@@ -159,26 +160,18 @@ pub(super) fn create<D: DriverCallbacks>(
         },
         AllowZeroLengthRequests: u8::from(allow_zero_length),
         DefaultQueue: u8::from(default_queue),
-        EvtIoDefault: callbacks
-            .handles(RequestType::Create)
-            .then_some(evt_io_default::<D> as _),
-        EvtIoRead: callbacks
-            .handles(RequestType::Read)
-            .then_some(evt_io_read::<D> as _),
-        EvtIoWrite: callbacks
-            .handles(RequestType::Write)
-            .then_some(evt_io_write::<D> as _),
-        EvtIoDeviceControl: callbacks
-            .handles(RequestType::DeviceControl)
-            .then_some(evt_io_device_control::<D> as _),
-        EvtIoInternalDeviceControl: callbacks
-            .handles(RequestType::InternalDeviceControl)
-            .then_some(evt_io_internal_device_control::<D> as _),
         EvtIoCanceledOnQueue: callbacks
             .handles_canceled_on_queue()
             .then_some(evt_io_canceled_on_queue::<D> as _),
         ..WDF_IO_QUEUE_CONFIG::default()
     };
+    // The device's request context type was set before the device was created, so whether
+    // presenting must initialise a request's context is known now, and is not asked per request.
+    if request_context.is_some() {
+        set_presenters::<D, P, true>(&mut config, &callbacks);
+    } else {
+        set_presenters::<D, P, false>(&mut config, &callbacks);
+    }
     if dispatch == DispatchType::Parallel {
         // WDF_IO_QUEUE_CONFIG_INIT: no limit on the requests presented at once.
         config.Settings.Parallel.NumberOfPresentedRequests = u32::MAX;
@@ -225,6 +218,30 @@ pub(super) fn create<D: DriverCallbacks>(
     Ok(QueueHandle(ticket.erase()))
 }
 
+/// Sets the `EvtIo*` of the request types the queue has callbacks for (the others stay NULL,
+/// and KMDF's default applies to them): trampolines finding the callbacks through `P`, which
+/// initialise each request's context first when `CONTEXTS`.
+fn set_presenters<D: DriverCallbacks, P: Presenter<D>, const CONTEXTS: bool>(
+    config: &mut WDF_IO_QUEUE_CONFIG,
+    callbacks: &D::Queue,
+) {
+    config.EvtIoDefault = callbacks
+        .handles(RequestType::Create)
+        .then_some(evt_io_default::<D, P, CONTEXTS> as _);
+    config.EvtIoRead = callbacks
+        .handles(RequestType::Read)
+        .then_some(evt_io_read::<D, P, CONTEXTS> as _);
+    config.EvtIoWrite = callbacks
+        .handles(RequestType::Write)
+        .then_some(evt_io_write::<D, P, CONTEXTS> as _);
+    config.EvtIoDeviceControl = callbacks
+        .handles(RequestType::DeviceControl)
+        .then_some(evt_io_device_control::<D, P, CONTEXTS> as _);
+    config.EvtIoInternalDeviceControl = callbacks
+        .handles(RequestType::InternalDeviceControl)
+        .then_some(evt_io_internal_device_control::<D, P, CONTEXTS> as _);
+}
+
 /// Whether the crate's queue `queue` takes requests of `request_type` (a manual queue takes
 /// any: it has no callbacks).
 pub(super) fn accepts<D: DriverCallbacks>(queue: WDFQUEUE, request_type: RequestType) -> bool {
@@ -237,25 +254,54 @@ pub(super) fn accepts<D: DriverCallbacks>(queue: WDFQUEUE, request_type: Request
     })
 }
 
-/// Presents `request`, of `request_type`, to the queue's callbacks, or refuses it.
-fn present<D: DriverCallbacks>(
+/// Presents `request`, of `request_type`, to the queue's callbacks, or refuses it; with
+/// `CONTEXTS` (the device has request contexts), the request's context is initialised first.
+/// Inlined into each trampoline: with a presenter whose callbacks are constants, the driver's
+/// function is called directly, and nothing is read per request but the driver's value (and,
+/// with `CONTEXTS`, the queue's record, for the context's type).
+#[inline(always)]
+fn present<D: DriverCallbacks, P: Presenter<D>, const CONTEXTS: bool>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
     request_type: RequestType,
     given: Given,
 ) {
-    guarded((), || {
-        let Some((record, driver)) = record_and_driver::<D>(queue) else {
-            return refuse(request, NtStatus::DEVICE_NOT_READY);
-        };
-        super::request_context::init_request_context(request, record.request_context);
-        let Some(handle) = RequestHandle::presented(request, request_type) else {
-            return;
-        };
-        record
-            .callbacks
-            .present(driver, request_type, handle, given);
-    });
+    guarded(
+        (),
+        #[inline(always)]
+        || {
+            let (callbacks, driver) = match P::CALLBACKS {
+                Some(callbacks) => {
+                    let Some(driver) = driver::<D>() else {
+                        return refuse(request, NtStatus::DEVICE_NOT_READY);
+                    };
+                    if CONTEXTS && let Some((record, _)) = record_and_driver::<D>(queue) {
+                        super::request_context::init_request_context(
+                            request,
+                            record.request_context,
+                        );
+                    }
+                    (callbacks, driver)
+                }
+                None => {
+                    let Some((record, driver)) = record_and_driver::<D>(queue) else {
+                        return refuse(request, NtStatus::DEVICE_NOT_READY);
+                    };
+                    if CONTEXTS {
+                        super::request_context::init_request_context(
+                            request,
+                            record.request_context,
+                        );
+                    }
+                    (&record.callbacks, driver)
+                }
+            };
+            let Some(handle) = RequestHandle::presented(request, request_type) else {
+                return;
+            };
+            callbacks.present(driver, request_type, handle, given);
+        },
+    );
 }
 
 /// The queue's record (listed by handle, or past the list's slots in its context) and the
@@ -324,34 +370,41 @@ unsafe extern "C" fn evt_io_resume<D: DriverCallbacks>(queue: WDFQUEUE, request:
 }
 
 /// `EvtIoDefault`: registered only for create requests.
-unsafe extern "C" fn evt_io_default<D: DriverCallbacks>(queue: WDFQUEUE, request: WDFREQUEST) {
+unsafe extern "C" fn evt_io_default<D: DriverCallbacks, P: Presenter<D>, const CONTEXTS: bool>(
+    queue: WDFQUEUE,
+    request: WDFREQUEST,
+) {
     if request_type_of(request) == Some(RequestType::Create) {
-        present::<D>(queue, request, RequestType::Create, Given::Unknown);
+        present::<D, P, CONTEXTS>(queue, request, RequestType::Create, Given::Unknown);
     } else {
         refuse(request, NtStatus::INVALID_DEVICE_REQUEST);
     }
 }
 
 /// `EvtIoRead`.
-unsafe extern "C" fn evt_io_read<D: DriverCallbacks>(
+unsafe extern "C" fn evt_io_read<D: DriverCallbacks, P: Presenter<D>, const CONTEXTS: bool>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
     length: usize,
 ) {
-    present::<D>(queue, request, RequestType::Read, Given::length(length));
+    present::<D, P, CONTEXTS>(queue, request, RequestType::Read, Given::length(length));
 }
 
 /// `EvtIoWrite`.
-unsafe extern "C" fn evt_io_write<D: DriverCallbacks>(
+unsafe extern "C" fn evt_io_write<D: DriverCallbacks, P: Presenter<D>, const CONTEXTS: bool>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
     length: usize,
 ) {
-    present::<D>(queue, request, RequestType::Write, Given::length(length));
+    present::<D, P, CONTEXTS>(queue, request, RequestType::Write, Given::length(length));
 }
 
 /// `EvtIoDeviceControl`.
-unsafe extern "C" fn evt_io_device_control<D: DriverCallbacks>(
+unsafe extern "C" fn evt_io_device_control<
+    D: DriverCallbacks,
+    P: Presenter<D>,
+    const CONTEXTS: bool,
+>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
     output_length: usize,
@@ -359,11 +412,15 @@ unsafe extern "C" fn evt_io_device_control<D: DriverCallbacks>(
     code: u32,
 ) {
     let given = Given::ioctl(code, input_length, output_length);
-    present::<D>(queue, request, RequestType::DeviceControl, given);
+    present::<D, P, CONTEXTS>(queue, request, RequestType::DeviceControl, given);
 }
 
 /// `EvtIoInternalDeviceControl`.
-unsafe extern "C" fn evt_io_internal_device_control<D: DriverCallbacks>(
+unsafe extern "C" fn evt_io_internal_device_control<
+    D: DriverCallbacks,
+    P: Presenter<D>,
+    const CONTEXTS: bool,
+>(
     queue: WDFQUEUE,
     request: WDFREQUEST,
     output_length: usize,
@@ -371,7 +428,7 @@ unsafe extern "C" fn evt_io_internal_device_control<D: DriverCallbacks>(
     code: u32,
 ) {
     let given = Given::ioctl(code, input_length, output_length);
-    present::<D>(queue, request, RequestType::InternalDeviceControl, given);
+    present::<D, P, CONTEXTS>(queue, request, RequestType::InternalDeviceControl, given);
 }
 
 /// The queue's `EvtCleanupCallback`.

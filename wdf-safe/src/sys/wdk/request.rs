@@ -181,6 +181,7 @@ impl RequestHandle {
 
     /// `WdfRequestCompleteWithInformation`, never with `STATUS_PENDING`
     /// ([`NtStatus::for_completion`]).
+    #[inline]
     pub(crate) fn complete(self, status: NtStatus, information: usize) {
         let status = status.for_completion();
         // SAFETY: the driver owns the live request and gives it up here (the handle is
@@ -478,20 +479,22 @@ impl RequestHandle {
         unsafe { call_unsafe_wdf_function_binding!(WdfRequestIsCanceled, self.raw()) != 0 }
     }
 
-    /// `WdfRequestRetrieveOutputBuffer` or `WdfRequestRetrieveInputBuffer`, with no minimum
-    /// (the safe layer checks lengths): the buffer's address and length.
-    fn retrieve(&self, output: bool) -> NtResult<(*mut u8, usize)> {
+    /// `WdfRequestRetrieveOutputBuffer` or `WdfRequestRetrieveInputBuffer` with `minimum`,
+    /// which KMDF checks (`STATUS_BUFFER_TOO_SMALL` below it); the buffer's address, and its
+    /// length in `length` unless that is null.
+    #[inline]
+    fn retrieve_raw(&self, output: bool, minimum: usize, length: *mut usize) -> NtResult<*mut u8> {
         let mut buffer: *mut c_void = ptr::null_mut();
-        let mut length: usize = 0;
         let status = if output {
-            // SAFETY: the driver owns the live request; the out-pointers are locals.
+            // SAFETY: the driver owns the live request; the out-pointers are a local and the
+            // caller's local (or null: `Length` is optional).
             unsafe {
                 call_unsafe_wdf_function_binding!(
                     WdfRequestRetrieveOutputBuffer,
                     self.raw(),
-                    0,
+                    minimum,
                     &mut buffer,
-                    &mut length
+                    length
                 )
             }
         } else {
@@ -500,17 +503,56 @@ impl RequestHandle {
                 call_unsafe_wdf_function_binding!(
                     WdfRequestRetrieveInputBuffer,
                     self.raw(),
-                    0,
+                    minimum,
                     &mut buffer,
-                    &mut length
+                    length
                 )
             }
         };
         NtStatus::from_raw(status).ok()?;
-        Ok((buffer.cast(), length))
+        Ok(buffer.cast())
+    }
+
+    /// The buffer with no minimum (the safe layer checks lengths): its address and length.
+    #[inline]
+    fn retrieve(&self, output: bool) -> NtResult<(*mut u8, usize)> {
+        let mut length: usize = 0;
+        let buffer = self.retrieve_raw(output, 0, &raw mut length)?;
+        Ok((buffer, length))
+    }
+
+    /// The first `length` bytes of the buffer (at least one), which KMDF checks it has: on
+    /// success its buffer is at least `RequiredLength` bytes (`WdfRequestRetrieveInputBuffer` /
+    /// `…OutputBuffer`, shared/core/fxrequestapi.cpp), so no length is read back, as a C driver
+    /// asks for a fixed-size structure. `STATUS_BUFFER_TOO_SMALL` when shorter.
+    #[inline]
+    fn prefix(&self, output: bool, length: usize) -> NtResult<(*mut u8, usize)> {
+        let length = length.max(1);
+        let buffer = self.retrieve_raw(output, length, ptr::null_mut())?;
+        if buffer.is_null() {
+            return Err(NtStatus::BUFFER_TOO_SMALL);
+        }
+        Ok((buffer, length))
+    }
+
+    /// The first `length` bytes (at least one) of a device control's input buffer.
+    #[inline]
+    pub(crate) fn ioctl_input_prefix(&mut self, length: usize) -> NtResult<&[u8]> {
+        let (buffer, length) = self.prefix(false, length)?;
+        // SAFETY: as in `output`, for the `length` bytes KMDF checked the buffer has.
+        Ok(unsafe { core::slice::from_raw_parts(buffer, length) })
+    }
+
+    /// The first `length` bytes (at least one) of a device control's output buffer.
+    #[inline]
+    pub(crate) fn ioctl_output_prefix(&mut self, length: usize) -> NtResult<&mut [u8]> {
+        let (buffer, length) = self.prefix(true, length)?;
+        // SAFETY: as in `output`, for the `length` bytes KMDF checked the buffer has.
+        Ok(unsafe { core::slice::from_raw_parts_mut(buffer, length) })
     }
 
     /// The output buffer, borrowed from the handle.
+    #[inline]
     fn output(&mut self) -> NtResult<&mut [u8]> {
         let (buffer, length) = self.retrieve(true)?;
         if buffer.is_null() {
@@ -524,6 +566,7 @@ impl RequestHandle {
     }
 
     /// The input buffer, borrowed from the handle.
+    #[inline]
     fn input(&mut self) -> NtResult<&[u8]> {
         let (buffer, length) = self.retrieve(false)?;
         if buffer.is_null() {
@@ -534,21 +577,25 @@ impl RequestHandle {
     }
 
     /// `WdfRequestRetrieveOutputBuffer` on a read.
+    #[inline]
     pub(crate) fn read_buffer(&mut self) -> NtResult<&mut [u8]> {
         self.output()
     }
 
     /// `WdfRequestRetrieveInputBuffer` on a write.
+    #[inline]
     pub(crate) fn write_buffer(&mut self) -> NtResult<&[u8]> {
         self.input()
     }
 
     /// `WdfRequestRetrieveInputBuffer` on a device control.
+    #[inline]
     pub(crate) fn ioctl_input(&mut self) -> NtResult<&[u8]> {
         self.input()
     }
 
     /// `WdfRequestRetrieveOutputBuffer` on a device control.
+    #[inline]
     pub(crate) fn ioctl_output(&mut self) -> NtResult<&mut [u8]> {
         self.output()
     }
