@@ -337,6 +337,22 @@ for_each_backend!(
 );
 
 for_each_backend!(
+    /// A zero-length write is the device's to answer too: the filter has no write callback, so
+    /// it passes down (KMDF would complete it with success itself on a queue that does not
+    /// allow zero-length requests), and the keyboard below, which takes no writes, refuses it.
+    hid_filter_passes_zero_length_writes_down,
+    |backend| {
+        let (io, _stack, _filter, handle) = keyboard(backend);
+        let write = handle.write(&[]);
+        assert_eq!(
+            (write.status, write.information),
+            (NtStatus::INVALID_DEVICE_REQUEST, 0)
+        );
+        assert!(io.violations().is_empty(), "{:#?}", io.violations());
+    }
+);
+
+for_each_backend!(
     /// Internal IOCTLs pass down; answers and failures from below come back unchanged.
     hid_filter_passes_internal_ioctls_and_their_failures_through,
     |backend| {

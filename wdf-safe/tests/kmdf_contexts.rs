@@ -31,6 +31,14 @@ struct Lane {
 }
 wdf_safe::declare_context_type!(Lane);
 
+/// A device context aligned above KMDF's 16 bytes: the crate boxes contexts, and the pool
+/// allocator serves any alignment, so it is still where its type says.
+#[repr(align(64))]
+struct Wide {
+    marker: u64,
+}
+wdf_safe::declare_context_type!(Wide);
+
 /// Lane cleanups seen (one per queue, at removal).
 static LANES_CLEANED: AtomicU32 = AtomicU32::new(0);
 static NEXT_UNIT: AtomicU32 = AtomicU32::new(1);
@@ -39,12 +47,16 @@ struct Lanes;
 
 /// Completes with information `device number * 100 + lane tag * 10 + requests so far`.
 fn answer<K: wdf_safe::kind::RequestKind>(request: Request<'_, K>) -> RequestDone<'_> {
-    let (Some(unit), Some(lane)) = (
+    let (Some(unit), Some(lane), Some(wide)) = (
         request.device_context::<Unit>(),
         request.queue_context::<Lane>(),
+        request.device_context::<Wide>(),
     ) else {
         return request.complete(NtStatus::INVALID_DEVICE_STATE);
     };
+    if !core::ptr::from_ref::<Wide>(&wide).addr().is_multiple_of(64) || wide.marker != 0x5A5A {
+        return request.complete(NtStatus::UNSUCCESSFUL);
+    }
     // A queue's context is not the device's, and the other way round.
     assert!(request.queue_context::<Unit>().is_none());
     assert!(request.device_context::<Lane>().is_none());
@@ -82,6 +94,7 @@ impl KmdfDriver for Lanes {
             },
             None,
         )?;
+        device.allocate_context(|| Wide { marker: 0x5A5A }, None)?;
         let reads = device.create_default_queue(QueueConfig::parallel().on_read(on_read))?;
         reads.allocate_context(|| Lane { tag: 1 }, Some(lane_cleaned))?;
         let writes = device.create_queue(QueueConfig::parallel().on_write(on_write))?;

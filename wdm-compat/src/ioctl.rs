@@ -265,7 +265,9 @@ pub trait IoBuffer: Copy + 'static {
     const SIZE: usize;
 
     /// Reads a value from the start of `bytes`; `None` when `bytes` is shorter than
-    /// [`SIZE`](Self::SIZE).
+    /// [`SIZE`](Self::SIZE). Only the first `SIZE` bytes are the value's: a request's
+    /// `read_input` / `write_output` may hand over just those (the KMDF backend asks the
+    /// framework for exactly `SIZE` bytes), or the whole buffer.
     fn read_from(bytes: &[u8]) -> Option<Self>;
 
     /// Writes the value at the start of `out` and returns [`SIZE`](Self::SIZE); `None` (and

@@ -1,7 +1,7 @@
 //! The seam: the only module of this crate allowed to contain `unsafe`, and the one place that
 //! knows which framework the crate runs on. It sits at the bottom of the crate: it knows
 //! handles, the framework's FFI, and the vocabulary below, and calls the typed layer above only
-//! through the traits it defines here ([`DriverCallbacks`], [`QueueCallbacks`],
+//! through the traits it defines here ([`DriverCallbacks`], [`QueueCallbacks`], [`Presenter`],
 //! [`CancelCallback`]), which that layer implements — bindings below abstractions.
 //!
 //! The public types ([`crate::Device`], [`crate::Queue`], [`crate::Request`], …) each hold one
@@ -15,7 +15,7 @@
 //! | `DeviceHandle<D>` | `WDFDEVICE` (and the FDO's `PWDFDEVICE_INIT` before create) | `fdo_init_set_filter`, `fdo_init_set_pnp_power_callbacks`, `fdo_init_update` (`WdfDeviceInitSet*`), `fdo_create`, `init_settings`, `allocate_context`, `context`, `create_queue`, `configure_request_dispatching`, `on_cleanup`, `create_symbolic_link`, `create_device_interface`, `finish_initializing`, `retrieve_next_request`, `stop_queue`, `stop_queue_synchronously`, `start_queue`, `purge_queue` |
 //! | `QueueHandle` | `WDFQUEUE` | `queued` |
 //! | `RequestRef` | a `WDFREQUEST` lent to `EvtIoStop` / `EvtIoResume` | `stop_acknowledge` |
-//! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
+//! | `RequestHandle` | `WDFREQUEST` (unique) | `request_type`, `parameters`, `set_information`, `information`, `complete`, `forward_to_queue`, `default_io_target`, `send_and_forget`, `send_observed`, `is_canceled`, `read_buffer`, `write_buffer`, `ioctl_input`, `ioctl_output`, `ioctl_input_prefix`, `ioctl_output_prefix`, `mark_cancelable`, `unmark_cancelable`, `leave_to_cancel_routine`, `dropped` |
 //! | `IoTargetHandle` | `WDFIOTARGET` | (passed to the sends) |
 //! | `WaitLockHandle` | `WDFWAITLOCK` | `create`, `acquire`, `try_acquire`, `release` |
 //! | `TimerHandle<D>` | `WDFTIMER` (parented to a device) | `create`, `start`, `stop` |

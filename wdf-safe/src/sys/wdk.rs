@@ -8,7 +8,9 @@
 //! indices, from the KMDF 1.33 headers) and the table the simulated KMDF's. Two things are
 //! specific to the host, both because many driver images share one test process: the image's
 //! statics are found through the simulated loader ([`image`]), and a panic in driver code is
-//! caught and reported as the bug check it would be ([`guarded`]).
+//! caught and reported as the bug check it would be ([`guarded`]; not when built to abort on
+//! panic, as `.ci/ioctl-cost`'s measure profile is: there it is the plain call of a driver
+//! image).
 //!
 //! How the crate's objects map onto KMDF's:
 //!
@@ -54,7 +56,7 @@
 //! | `WdfDeviceInitSetIoType`, `…SetExclusive`, `…SetCharacteristics`, `…SetDeviceType` | ≤ DISPATCH | device creation |
 //! | `WdfDeviceInitSetFileObjectConfig` | ≤ DISPATCH | device creation (`EvtFileClose`) |
 //! | `WdfDeviceInitFree` | ≤ DISPATCH | a failed control-device creation |
-//! | `WdfFdoInitSetFilter` | PASSIVE | `DeviceHandle::fdo_create` |
+//! | `WdfFdoInitSetFilter` | PASSIVE | `DeviceHandle::fdo_init_set_filter` |
 //! | `WdfDeviceInitSetRequestAttributes` | ≤ DISPATCH | `DeviceHandle::fdo_init_set_request_context`, control-device creation |
 //! | `WdfDeviceInitSetPnpPowerEventCallbacks` | ≤ DISPATCH | `DeviceHandle::fdo_init_set_pnp_power_callbacks` (the callbacks: [`pnp_power`]) |
 //! | `WdfDeviceCreate` | PASSIVE | device creation |

@@ -275,7 +275,12 @@ fn present<D: DriverCallbacks, P: Presenter<D>, const CONTEXTS: bool>(
                     let Some(driver) = driver::<D>() else {
                         return refuse(request, NtStatus::DEVICE_NOT_READY);
                     };
-                    if CONTEXTS && let Some((record, _)) = record_and_driver::<D>(queue) {
+                    if CONTEXTS {
+                        // The record only for the context's type (as the other path would
+                        // refuse a queue without one, so does this).
+                        let Some(record) = queue_record::<D>(queue) else {
+                            return refuse(request, NtStatus::DEVICE_NOT_READY);
+                        };
                         super::request_context::init_request_context(
                             request,
                             record.request_context,
@@ -309,6 +314,11 @@ fn present<D: DriverCallbacks, P: Presenter<D>, const CONTEXTS: bool>(
 fn record_and_driver<'a, D: DriverCallbacks>(
     queue: WDFQUEUE,
 ) -> Option<(&'a QueueRecord<D>, &'static D)> {
+    Some((queue_record::<D>(queue)?, driver::<D>()?))
+}
+
+/// The queue's record, for a callback of the queue (`'a`: the callback).
+fn queue_record<'a, D: DriverCallbacks>(queue: WDFQUEUE) -> Option<&'a QueueRecord<D>> {
     let record = registered_queue(queue.cast()).map_or_else(
         || record_of::<QueueRecord<D>>(queue.cast()),
         <*const _>::cast,
@@ -319,8 +329,7 @@ fn record_and_driver<'a, D: DriverCallbacks>(
     // `FxIoQueue::Dispose` waits until the last has left (`m_FinishDisposing`,
     // shared/irphandlers/io/fxioqueue.cpp); every queue of this image has a `QueueRecord<D>`
     // with this `D`, the image's only driver type.
-    let record = unsafe { record.as_ref() }?;
-    Some((record, driver::<D>()?))
+    unsafe { record.as_ref() }
 }
 
 /// `EvtIoCanceledOnQueue`: hands the cancelled request back to the driver's callback.
