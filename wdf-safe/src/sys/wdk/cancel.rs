@@ -262,10 +262,11 @@ pub(crate) struct KeptHandle {
     cell: NonNull<CancelCell>,
 }
 
-// SAFETY: the cell is shared crate memory (atomics) freed by its last share, which this handle
-// holds until `unmark` or `leave` consumes it; the request is touched only by `unmark`, after
-// the cell's compare-and-swap said the cancel routine has not claimed it, while KMDF holds it
-// as a cancelable request; KMDF lets a request be unmarked and completed from any thread at
+// The cell is shared crate memory (atomics) freed by its last share, which this handle holds
+// until `unmark` or `leave` consumes it; the request is touched only by `unmark`, after the
+// cell's compare-and-swap said the cancel routine has not claimed it, while KMDF holds it as a
+// cancelable request.
+// SAFETY: as above; KMDF lets a request be unmarked and completed from any thread at
 // ≤ DISPATCH_LEVEL.
 unsafe impl Send for KeptHandle {}
 // SAFETY: every use consumes the handle; a shared reference allows nothing.

@@ -166,10 +166,10 @@ pub(super) fn file_config<D: DriverCallbacks>(
 fn record_and_driver<D: DriverCallbacks>(
     device: WDFDEVICE,
 ) -> Option<(Entered<DeviceRecord<D>>, &'static D)> {
-    // SAFETY: a device record lives until the device's destroy callback, which comes after
-    // its file objects' callbacks have begun (they are its children); every device of the
-    // image has a `DeviceRecord<D>` with the image's one driver type. The reference is used
-    // only to enter the record.
+    // A device record lives until the device's destroy callback, which comes after its file
+    // objects' callbacks have begun (they are its children). The reference only enters it.
+    // SAFETY: as above; every device of the image has a `DeviceRecord<D>` with the image's
+    // one driver type.
     let record = unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }?;
     Some((record.enter()?, driver::<D>()?))
 }

@@ -133,6 +133,7 @@ impl RequestHandle {
         // its record and the record's contexts.
         let Some(connection) = unsafe { head.as_ref() }
             .and_then(|head| head.contexts.find::<Connection>(&CONNECTION))
+            // SAFETY: a context of that record, as above.
             .map(|connection| unsafe { connection.as_ref() })
         else {
             return;
@@ -230,10 +231,11 @@ unsafe extern "C" fn service_callback<D: KeyboardHook>(
         // The driver first: `driver_of_type::<D>()` is `None` unless this image's driver is a
         // `D`, so the record is read as `DeviceRecord<D>` only when it is one.
         let driver = driver_of_type::<D>()?;
-        // SAFETY: the port driver calls this while the device it was connected to is there
-        // (it is disconnected before the stack is removed), so the device's record lives;
-        // the device is this driver's (it hooked the connect).
-        // Entered for the call: the driver's code may delete the device.
+        // The port driver calls this while the device it was connected to is there (it is
+        // disconnected before the stack is removed). Entered for the call: the driver's code
+        // may delete the device.
+        // SAFETY: so the device's record lives; the device is this driver's (it hooked the
+        // connect).
         let record = unsafe { record_of::<DeviceRecord<D>>(device.cast()).as_ref() }?.enter()?;
         let upper = record
             .head

@@ -323,12 +323,12 @@ fn queue_record<'a, D: DriverCallbacks>(queue: WDFQUEUE) -> Option<&'a QueueReco
         || record_of::<QueueRecord<D>>(queue.cast()),
         <*const _>::cast,
     );
-    // SAFETY: a queue's record lives until its destroy callback, and KMDF does not dispose,
-    // let alone destroy, a queue while one of its callbacks runs: every queue callback is
-    // delivered from `FxIoQueue::DispatchEvents`, which counts its dispatchers, and
-    // `FxIoQueue::Dispose` waits until the last has left (`m_FinishDisposing`,
-    // shared/irphandlers/io/fxioqueue.cpp); every queue of this image has a `QueueRecord<D>`
-    // with this `D`, the image's only driver type.
+    // KMDF does not dispose, let alone destroy, a queue while one of its callbacks runs: every
+    // queue callback is delivered from `FxIoQueue::DispatchEvents`, which counts its
+    // dispatchers, and `FxIoQueue::Dispose` waits until the last has left
+    // (`m_FinishDisposing`, shared/irphandlers/io/fxioqueue.cpp).
+    // SAFETY: so the record, which lives until the queue's destroy callback, lives; every
+    // queue of this image has a `QueueRecord<D>` with this `D`, the image's only driver type.
     unsafe { record.as_ref() }
 }
 

@@ -86,10 +86,11 @@ impl RequestRef {
     /// `WdfRequestStopAcknowledge(Requeue = FALSE)`: the driver keeps the request; the queue
     /// may power down, and `EvtIoResume` follows when it powers up.
     pub(crate) fn stop_acknowledge(self) {
-        // SAFETY: called inside the request's `EvtIoStop` (the typed layer brands the handle to
-        // that call), where KMDF holds a reference on the request, so it is live even if a
-        // completion raced the callback (`FxIoQueue::ProcessPowerEvents`, `FXREQUEST_HOLD_TAG`); not
-        // requeueing leaves its ownership where it was.
+        // Called inside the request's `EvtIoStop` (the typed layer brands the handle to that
+        // call), where KMDF holds a reference on the request (`FxIoQueue::ProcessPowerEvents`,
+        // `FXREQUEST_HOLD_TAG`).
+        // SAFETY: so it is live even if a completion raced the callback; not requeueing leaves
+        // its ownership where it was.
         unsafe { call_unsafe_wdf_function_binding!(WdfRequestStopAcknowledge, self.0.as_ptr(), 0) };
     }
 }
@@ -811,13 +812,14 @@ impl IoTargetHandle {
             .map_or(ptr::null_mut(), ptr::from_mut);
         let mut returned: u64 = 0;
         let request: WDFREQUEST = ptr::null_mut();
+        // The target is the default target of a device held by a reference for the call; each
+        // descriptor (or NULL) describes a buffer borrowed exclusively for the call (bytes, or
+        // a part of a referenced memory object within its bounds, the offsets a local), which
+        // the call's wait for the request's completion keeps within the borrow; the options
+        // and the out-count are locals; the framework makes its own request (NULL);
+        // PASSIVE_LEVEL was checked.
         let status = if internal {
-            // SAFETY: the target is the default target of a device held by a reference for the
-            // call; each descriptor (or NULL) describes a buffer borrowed exclusively for the
-            // call (bytes, or a part of a referenced memory object within its bounds, the
-            // offsets a local), which the call's wait for the request's completion keeps
-            // within the borrow; the options and the out-count are locals; the framework
-            // makes its own request (NULL); PASSIVE_LEVEL was checked.
+            // SAFETY: as said above the `if`.
             unsafe {
                 call_unsafe_wdf_function_binding!(
                     WdfIoTargetSendInternalIoctlSynchronously,
@@ -831,7 +833,7 @@ impl IoTargetHandle {
                 )
             }
         } else {
-            // SAFETY: as above.
+            // SAFETY: as said above the `if`.
             unsafe {
                 call_unsafe_wdf_function_binding!(
                     WdfIoTargetSendIoctlSynchronously,
