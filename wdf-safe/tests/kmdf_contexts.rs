@@ -10,13 +10,15 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use wdf_safe::kind::{Read, Write};
 use wdf_safe::{
     DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
 };
-use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::host::{IoManager, ScriptedDriver, major};
 
 /// The device's context: which device (its number), and how many requests it saw.
 struct Unit {
@@ -127,20 +129,7 @@ fn an_io_callback_reaches_its_devices_and_its_queues_context() {
     let driver = io
         .load_driver("lanes", wdf_safe::entry_point::<Lanes>())
         .unwrap();
-    let node = |pdo_name| {
-        let node = io
-            .create_device_node(&DeviceNodeConfig {
-                pdo_name,
-                bus,
-                device_type: 0x22,
-                pdo_flags: flags::DO_BUFFERED_IO,
-                drivers: &[driver],
-                interface_link: None,
-            })
-            .unwrap();
-        assert_eq!(node.start(), NtStatus::SUCCESS);
-        node
-    };
+    let node = |pdo_name| common::started_node(&io, bus, driver, pdo_name);
     let (first, second) = (node(r"\Device\Lane1"), node(r"\Device\Lane2"));
     let (one, two) = (first.open().unwrap(), second.open().unwrap());
     let numbers = NEXT_UNIT.load(Ordering::SeqCst);

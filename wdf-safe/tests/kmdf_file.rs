@@ -12,6 +12,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -23,7 +25,7 @@ use wdf_safe::{
     ControlDeviceInit, Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig,
     Request, RequestDone,
 };
-use wdm_compat::host::{DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::host::{IoManager, ScriptedDriver, major};
 
 // Callbacks run on the test's thread: one log per test.
 std::thread_local! {
@@ -205,17 +207,7 @@ fn a_pnp_device_has_file_objects_too() {
     let driver = io
         .load_driver("files", wdf_safe::entry_point::<Files>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\FilesPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\FilesPdo");
     let handle = node.open().unwrap();
     let number = number_read(&handle);
     assert_eq!(handle.close(), NtStatus::SUCCESS);

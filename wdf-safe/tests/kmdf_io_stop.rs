@@ -11,6 +11,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::cell::RefCell;
 use std::string::String;
 use std::vec::Vec;
@@ -20,7 +22,7 @@ use wdf_safe::kind::Read;
 use wdf_safe::{
     DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
 };
-use wdm_compat::host::{DeviceNode, DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::host::{DeviceNode, IoManager, ScriptedDriver, major};
 
 // The simulated framework calls back on the thread that sent the IRP: one log per test.
 std::thread_local! {
@@ -111,17 +113,7 @@ fn setup_with<const SYNC: bool>() -> (IoManager, DeviceNode) {
     let driver = io
         .load_driver("parker", wdf_safe::entry_point::<Parker<SYNC>>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\ParkerPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\ParkerPdo");
     (io, node)
 }
 

@@ -11,6 +11,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -19,7 +21,7 @@ use wdf_safe::lookaside::{LookasideBox, LookasideList};
 use wdf_safe::{
     DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
 };
-use wdm_compat::host::{DeviceNode, DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::host::{DeviceNode, IoManager, ScriptedDriver, major};
 use wdm_compat::pool::PoolTag;
 
 const TAG: PoolTag = PoolTag::new(*b"Pkt ");
@@ -156,17 +158,7 @@ fn load(io: &IoManager) -> (wdm_compat::host::DriverId, DeviceNode) {
     let driver = io
         .load_driver("keeper", wdf_safe::entry_point::<Keeper>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\KeeperPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(io, bus, driver, r"\Device\KeeperPdo");
     (driver, node)
 }
 

@@ -12,6 +12,8 @@
     missing_docs
 )]
 
+mod common;
+
 use core::num::NonZeroU32;
 
 use wdf_safe::io_target::SendTimeout;
@@ -20,7 +22,7 @@ use wdf_safe::{
     DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig, Request, RequestDone,
     SpinLock,
 };
-use wdm_compat::host::{DeviceNodeConfig, IoManager, IrpParameters, ScriptedDriver, flags, major};
+use wdm_compat::host::{IoManager, IrpParameters, ScriptedDriver, major};
 
 /// Answered below: the input `u32` doubled.
 const IOCTL_DOUBLE: u32 = 0x0022_2000;
@@ -121,17 +123,7 @@ fn a_filter_sends_a_request_synchronously_and_completes_it_with_its_own_answer()
     let driver = io
         .load_driver("adder", wdf_safe::entry_point::<Adder>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\AdderPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\AdderPdo");
     let handle = node.open().unwrap();
     let answer = handle.device_io_control(IOCTL_DOUBLE, &20u32.to_le_bytes(), 4);
     assert_eq!(answer.status, NtStatus::SUCCESS);

@@ -10,6 +10,8 @@
     missing_docs
 )]
 
+mod common;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use wdf_safe::device::SDDL_DEVOBJ_SYS_ALL_ADM_ALL;
@@ -19,7 +21,7 @@ use wdf_safe::{
     ControlDeviceInit, Device, DriverContext, FdoInit, KmdfDriver, NtResult, NtStatus, QueueConfig,
     Request, RequestDone, WaitLock,
 };
-use wdm_compat::host::{DeviceNode, DeviceNodeConfig, IoManager, ScriptedDriver, flags, major};
+use wdm_compat::host::{IoManager, ScriptedDriver, major};
 
 const SIDEBAND: &str = r"\\.\Sideband";
 /// The sideband device's one IOCTL: how many filter devices exist.
@@ -91,26 +93,6 @@ fn bus() -> ScriptedDriver {
     ScriptedDriver::new().succeeding(&[major::CREATE, major::CLEANUP, major::CLOSE, major::PNP])
 }
 
-fn node(
-    io: &IoManager,
-    bus: wdm_compat::host::DriverId,
-    filter: wdm_compat::host::DriverId,
-    pdo_name: &'static str,
-) -> DeviceNode {
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name,
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[filter],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
-    node
-}
-
 fn filters_reported(io: &IoManager) -> Result<u32, NtStatus> {
     let handle = io.open(SIDEBAND)?;
     let result = handle.device_io_control(IOCTL_COUNT, &[], 4);
@@ -126,8 +108,8 @@ fn the_sideband_device_comes_with_the_first_filter_device_and_goes_with_the_last
         .load_driver("sideband", wdf_safe::entry_point::<Sideband>())
         .unwrap();
     assert_eq!(filters_reported(&io), Err(NtStatus::OBJECT_NAME_NOT_FOUND));
-    let first = node(&io, bus, filter, r"\Device\Keyboard0");
-    let second = node(&io, bus, filter, r"\Device\Keyboard1");
+    let first = common::started_node(&io, bus, filter, r"\Device\Keyboard0");
+    let second = common::started_node(&io, bus, filter, r"\Device\Keyboard1");
     assert_eq!(filters_reported(&io), Ok(2));
     assert_eq!(first.remove(), NtStatus::SUCCESS);
     assert_eq!(filters_reported(&io), Ok(1));
@@ -135,7 +117,7 @@ fn the_sideband_device_comes_with_the_first_filter_device_and_goes_with_the_last
     // The last filter device took the sideband device with it.
     assert_eq!(filters_reported(&io), Err(NtStatus::OBJECT_NAME_NOT_FOUND));
     // A third keyboard brings it back.
-    let third = node(&io, bus, filter, r"\Device\Keyboard2");
+    let third = common::started_node(&io, bus, filter, r"\Device\Keyboard2");
     assert_eq!(filters_reported(&io), Ok(1));
     assert_eq!(third.remove(), NtStatus::SUCCESS);
     io.unload_driver(filter).unwrap();
@@ -174,7 +156,7 @@ fn a_sideband_device_left_unfinished_by_evt_driver_device_add_is_reported() {
     let filter = io
         .load_driver("unfinished", wdf_safe::entry_point::<Unfinished>())
         .unwrap();
-    let _node = node(&io, bus, filter, r"\Device\Keyboard9");
+    let _node = common::started_node(&io, bus, filter, r"\Device\Keyboard9");
     let rules: Vec<_> = io.take_violations().iter().filter_map(|v| v.rule).collect();
     assert_eq!(rules, ["CtlDeviceFinishInitDeviceAdd"]);
 }

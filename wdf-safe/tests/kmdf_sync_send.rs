@@ -11,6 +11,8 @@
     missing_docs
 )]
 
+mod common;
+
 use core::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -25,7 +27,7 @@ use wdf_safe::{
     RequestDone,
 };
 use wdm_compat::IoControlCode;
-use wdm_compat::host::{DeviceNodeConfig, IoManager, IrpParameters, ScriptedDriver, flags, major};
+use wdm_compat::host::{IoManager, IrpParameters, ScriptedDriver, major};
 
 /// The bus's IOCTL: returns its input's `u32` times two.
 const IOCTL_BUS_DOUBLE: u32 = 0x0022_2000;
@@ -186,17 +188,7 @@ fn a_driver_asks_its_bus_synchronously_and_a_send_at_dispatch_level_is_refused()
     let driver = io
         .load_driver("asker", wdf_safe::entry_point::<Asker>())
         .unwrap();
-    let node = io
-        .create_device_node(&DeviceNodeConfig {
-            pdo_name: r"\Device\AskerPdo",
-            bus,
-            device_type: 0x22,
-            pdo_flags: flags::DO_BUFFERED_IO,
-            drivers: &[driver],
-            interface_link: None,
-        })
-        .unwrap();
-    assert_eq!(node.start(), NtStatus::SUCCESS);
+    let node = common::started_node(&io, bus, driver, r"\Device\AskerPdo");
     let handle = node.open().unwrap();
     let learned = handle.device_io_control(IOCTL_LEARNED, &[], 8);
     assert_eq!(learned.status, NtStatus::SUCCESS);
