@@ -9,13 +9,26 @@ use std::sync::Arc;
 use wdm_compat::NtStatus;
 use wdm_compat::host::{DeviceId, IrpId};
 
-use super::Cx;
 use super::lifecycle;
 use super::objects::{Handle, Life, Object};
 use super::queue;
-use super::request::{Owner, Parameters, with_request, write_back};
+use super::request::{Owner, Parameters, RequestBody, with_request, write_back};
+use super::{Cx, State};
 use crate::ffi::bindings::{_WDF_REQUEST_TYPE as RequestType, PFN_WDF_REQUEST_COMPLETION_ROUTINE};
 use crate::ffi::callbacks;
+
+/// The request `request`, which a send needs the driver to own.
+fn owned_by_driver(state: &mut State, request: Handle) -> Result<&mut RequestBody, NtStatus> {
+    let info = state
+        .objects
+        .get_mut(request)
+        .and_then(|o| o.request_mut())
+        .ok_or(NtStatus::INVALID_HANDLE)?;
+    if !info.driver_owned() {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    Ok(info)
+}
 
 /// `WdfRequestSend`, on the IRP: sent and forgotten (`PreProcessSendAndForget`: the current
 /// stack location is skipped unless the driver formatted the next one), or sent with the
@@ -30,12 +43,7 @@ pub(crate) fn send(
 ) -> Result<(), NtStatus> {
     let taken = {
         let mut state = cx.lock();
-        let Some(info) = state.objects.get_mut(request).and_then(|o| o.request_mut()) else {
-            return Err(NtStatus::INVALID_HANDLE);
-        };
-        if !info.driver_owned() {
-            return Err(NtStatus::INVALID_DEVICE_REQUEST);
-        }
+        let info = owned_by_driver(&mut state, request)?;
         if !forget && info.completion.is_none() && info.queue.is_some() {
             return Err(NtStatus::INVALID_DEVICE_REQUEST);
         }
@@ -122,12 +130,7 @@ pub(crate) fn send_synchronously(
 ) -> Result<(), NtStatus> {
     let taken = {
         let mut state = cx.lock();
-        let Some(info) = state.objects.get_mut(request).and_then(|o| o.request_mut()) else {
-            return Err(NtStatus::INVALID_HANDLE);
-        };
-        if !info.driver_owned() {
-            return Err(NtStatus::INVALID_DEVICE_REQUEST);
-        }
+        let info = owned_by_driver(&mut state, request)?;
         if !info.formatted {
             return Err(NtStatus::REQUEST_NOT_ACCEPTED);
         }
