@@ -492,14 +492,7 @@ impl<D: KmdfDriver, S> Device<D, S> {
     ///
     /// `STATUS_WDF_NO_CALLBACK` for a presenting queue without callbacks.
     pub fn create_queue<K: QueueKind>(&self, config: QueueConfig<K, D>) -> NtResult<Queue<K>> {
-        self.raw
-            .create_queue::<sys::ByRecord>(
-                K::DISPATCH,
-                config.callbacks,
-                config.allow_zero_length,
-                false,
-            )
-            .map(Queue::new)
+        self.queue_of::<K, sys::ByRecord>(config, false)
     }
 
     /// [`create_queue`](Self::create_queue) with the constant configuration `Q::CONFIG`:
@@ -511,12 +504,22 @@ impl<D: KmdfDriver, S> Device<D, S> {
     ///
     /// As [`create_queue`](Self::create_queue).
     pub fn create_static_queue<Q: StaticQueue<D>>(&self) -> NtResult<Queue<Q::Kind>> {
+        self.queue_of::<Q::Kind, StaticPresenter<Q>>(Q::CONFIG, false)
+    }
+
+    /// `WdfIoQueueCreate` of `config` (the device's default queue if `default_queue`), the
+    /// trampolines finding its callbacks through `P`.
+    fn queue_of<K: QueueKind, P: sys::Presenter<D>>(
+        &self,
+        config: QueueConfig<K, D>,
+        default_queue: bool,
+    ) -> NtResult<Queue<K>> {
         self.raw
-            .create_queue::<StaticPresenter<Q>>(
-                <Q::Kind as QueueKind>::DISPATCH,
-                Q::CONFIG.callbacks,
-                Q::CONFIG.allow_zero_length,
-                false,
+            .create_queue::<P>(
+                K::DISPATCH,
+                config.callbacks,
+                config.allow_zero_length,
+                default_queue,
             )
             .map(Queue::new)
     }
@@ -544,14 +547,7 @@ impl<D: KmdfDriver, S: BeingSetUp> Device<D, S> {
         &self,
         config: QueueConfig<K, D>,
     ) -> NtResult<Queue<K>> {
-        self.raw
-            .create_queue::<sys::ByRecord>(
-                K::DISPATCH,
-                config.callbacks,
-                config.allow_zero_length,
-                true,
-            )
-            .map(Queue::new)
+        self.queue_of::<K, sys::ByRecord>(config, true)
     }
 
     /// [`create_default_queue`](Self::create_default_queue) with the constant configuration
@@ -563,14 +559,7 @@ impl<D: KmdfDriver, S: BeingSetUp> Device<D, S> {
     ///
     /// As [`create_default_queue`](Self::create_default_queue).
     pub fn create_static_default_queue<Q: StaticQueue<D>>(&self) -> NtResult<Queue<Q::Kind>> {
-        self.raw
-            .create_queue::<StaticPresenter<Q>>(
-                <Q::Kind as QueueKind>::DISPATCH,
-                Q::CONFIG.callbacks,
-                Q::CONFIG.allow_zero_length,
-                true,
-            )
-            .map(Queue::new)
+        self.queue_of::<Q::Kind, StaticPresenter<Q>>(Q::CONFIG, true)
     }
 
     /// `WdfDeviceConfigureRequestDispatching`: requests of `request_type` go to `queue`.
